@@ -1,0 +1,402 @@
+//! What each subcommand does. `main.rs` only parses and dispatches here.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::Utc;
+use serde_json::json;
+use tokio::sync::{Notify, mpsc};
+
+use crate::cli::{CaseAction, Commands, ConfigAction, FeedAction, Global};
+use crate::config::{Config, default_data_dir};
+use crate::domain::inert;
+use crate::feed::client::{FeedClient, Poller, sync_once};
+use crate::feed::demo::{self, DemoData};
+use crate::identity::{Role, Viewer, os_user};
+use crate::service::{CaseDetail, CaseService, CaseSummary};
+use crate::store::Store;
+
+/// Exit codes a script can rely on.
+pub mod exit {
+    pub const FAILURE: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const NO_ROLE: i32 = 3;
+    pub const STORE_IN_USE: i32 = 4;
+}
+
+/// An error with the exit code it should end the process with.
+#[derive(Debug)]
+pub struct Exit {
+    pub code: i32,
+    pub message: String,
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+fn exit_err(code: i32, message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Exit { code, message: message.into() })
+}
+
+/// Everything a command needs, resolved once from flags, environment and config.
+pub struct Context_ {
+    pub global: Global,
+    pub config: Config,
+    pub config_path: Option<PathBuf>,
+    pub data_dir: PathBuf,
+    pub viewer: Viewer,
+}
+
+pub fn resolve(global: Global) -> Result<Context_> {
+    let (config, config_path) =
+        Config::load(global.config.as_deref()).map_err(|e| exit_err(exit::USAGE, e.to_string()))?;
+    let base = match (&global.data_dir, global.demo) {
+        (Some(d), _) => d.clone(),
+        (None, true) => {
+            default_data_dir().map(|d| d.join("demo")).ok_or_else(|| anyhow!("no home directory: pass --data-dir"))?
+        }
+        (None, false) => default_data_dir().ok_or_else(|| anyhow!("no home directory: pass --data-dir"))?,
+    };
+    let user = os_user().map_err(|e| exit_err(exit::NO_ROLE, e))?;
+    let viewer = if global.demo {
+        // The demo is the user's own sandbox: they are its DSL.
+        Viewer { user: user.clone(), role: Role::Dsl, sees_staff: true }
+    } else {
+        config.viewer(&user).ok_or_else(|| {
+            exit_err(
+                exit::NO_ROLE,
+                format!(
+                    "user `{user}` has no role in vigil's config{}; ask the DSL to add you under [roles]",
+                    config_path.as_ref().map(|p| format!(" ({})", p.display())).unwrap_or_default()
+                ),
+            )
+        })?
+    };
+    Ok(Context_ { global, config, config_path, data_dir: base, viewer })
+}
+
+fn open_service(ctx: &Context_) -> Result<CaseService> {
+    let store = Store::open(&ctx.data_dir).map_err(|e| match e {
+        crate::store::StoreError::InUse { .. } => exit_err(exit::STORE_IN_USE, e.to_string()),
+        other => anyhow::Error::new(other),
+    })?;
+    Ok(CaseService::new(store, ctx.config.calendar(), ctx.config.due, ctx.config.levels.clone(), ctx.viewer.clone()))
+}
+
+/// Logs go to a file, never to the terminal UI, and never carry alert content.
+pub fn init_logging(ctx: &Context_) {
+    let path = ctx.config.log_file.clone().unwrap_or_else(|| ctx.data_dir.join("vigil.log"));
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&path);
+    if let Ok(file) = file {
+        let _ = tracing_subscriber::fmt().with_writer(std::sync::Mutex::new(file)).with_ansi(false).try_init();
+    }
+}
+
+/// The feed URL to use: the in-process demo feed, the flag/env, or the config.
+async fn feed_client(ctx: &Context_) -> Result<Option<(FeedClient, Option<tokio::task::JoinHandle<()>>)>> {
+    if ctx.global.demo {
+        let data = DemoData::embedded(Utc::now()).map_err(|e| anyhow!(e))?;
+        let drip = Some(Duration::from_secs(20));
+        let (addr, handle) = demo::spawn(([127, 0, 0, 1], 0).into(), data, drip, None).await?;
+        let client = FeedClient::new(&format!("http://{addr}"), None, None, ctx.config.timeouts())?;
+        return Ok(Some((client, Some(handle))));
+    }
+    let url = ctx.global.feed_url.clone().or_else(|| ctx.config.feed.url.clone());
+    let Some(url) = url else { return Ok(None) };
+    let token = ctx.config.feed_token()?;
+    Ok(Some((FeedClient::new(&url, token, ctx.config.feed.limit, ctx.config.timeouts())?, None)))
+}
+
+pub async fn run(ctx: Context_, command: Option<Commands>) -> Result<()> {
+    match command {
+        None => tui(ctx).await,
+        Some(Commands::Sync { once }) => sync(ctx, once).await,
+        Some(Commands::List { json, all }) => list(ctx, json, all),
+        Some(Commands::Show { id, json }) => show(ctx, &id, json),
+        Some(Commands::Case { id, action }) => case(ctx, &id, action),
+        Some(Commands::DemoFeed { listen, drip }) => demo_feed(listen, drip).await,
+        Some(Commands::Config { action: ConfigAction::Check }) => config_check(ctx),
+        Some(Commands::Feed { action }) => feed(ctx, action),
+    }
+}
+
+async fn tui(ctx: Context_) -> Result<()> {
+    let started = std::env::var_os("VIGIL_REPORT_FIRST_FRAME").map(|_| std::time::Instant::now());
+    let service = open_service(&ctx)?;
+    if !ctx.viewer.can_review() {
+        bail!(exit_err(exit::NO_ROLE, "your role (reporter) may run `vigil report` only"));
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    let retry = Arc::new(Notify::new());
+    let mut demo_server = None;
+    if let Some((client, server)) = feed_client(&ctx).await? {
+        demo_server = server;
+        let poller = Poller {
+            client,
+            service: service.clone(),
+            interval: Duration::from_secs(if ctx.global.demo { 5 } else { ctx.config.feed.poll_seconds }),
+            events: tx,
+            retry: retry.clone(),
+        };
+        tokio::spawn(poller.run());
+    }
+    let options = crate::tui::TuiOptions {
+        demo: ctx.global.demo,
+        ascii: ctx.global.no_unicode || !ctx.config.ui.unicode,
+        report_first_frame: started,
+    };
+    let result = crate::tui::run(service, rx, retry, options).await;
+    if let Some(h) = demo_server {
+        h.abort();
+    }
+    result
+}
+
+async fn sync(ctx: Context_, once: bool) -> Result<()> {
+    let service = open_service(&ctx)?;
+    let (client, _server) = feed_client(&ctx).await?.ok_or_else(|| {
+        exit_err(exit::USAGE, "no feed URL: pass --feed-url, set VIGIL_FEED_URL, or set [feed] url in the config")
+    })?;
+    if once {
+        let report =
+            sync_once(&client, &service).await.map_err(|e| exit_err(exit::FAILURE, format!("sync failed: {e}")))?;
+        let _ = service.store().update_feed_state(|s| s.last_success = Some(Utc::now()));
+        println!(
+            "synced: {} new, {} revised, {} unchanged, {} quarantined{}",
+            report.new,
+            report.revised,
+            report.unchanged,
+            report.quarantined,
+            if report.staff_dropped > 0 {
+                format!(", {} not for your role", report.staff_dropped)
+            } else {
+                String::new()
+            }
+        );
+        return Ok(());
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let poller = Poller {
+        client,
+        service,
+        interval: Duration::from_secs(ctx.config.feed.poll_seconds),
+        events: tx,
+        retry: Arc::new(Notify::new()),
+    };
+    let task = tokio::spawn(poller.run());
+    tracing::info!("sync started");
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            ev = rx.recv() => match ev {
+                Some(crate::feed::client::PollerEvent::Health(h)) if h.stopped => {
+                    task.abort();
+                    let msg = h.last_error.map(|(_, e)| e).unwrap_or_else(|| "polling stopped".into());
+                    return Err(exit_err(exit::FAILURE, format!("sync stopped: {msg}")));
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+    }
+    task.abort();
+    tracing::info!("sync stopped by signal");
+    Ok(())
+}
+
+fn plain_row(c: &CaseSummary) -> String {
+    let mut subject = inert::line(&c.subject_id).into_owned();
+    if let Some(n) = &c.subject_name {
+        subject.push_str(&format!(" {}", inert::line(n)));
+    }
+    format!(
+        "{:<4} {:<11} {:<20} {:<18} {:<30} {} {}{}{}",
+        c.level.label(),
+        c.status,
+        inert::line(&c.key.to_string()),
+        inert::line(&c.category),
+        subject,
+        c.raised_at.format("%Y-%m-%d %H:%M"),
+        c.due_at.map(|d| format!("due {}", d.format("%Y-%m-%d %H:%M"))).unwrap_or_default(),
+        if c.overdue { " OVERDUE" } else { "" },
+        if c.staff { " STAFF" } else { "" },
+    )
+}
+
+fn list(ctx: Context_, json: bool, all: bool) -> Result<()> {
+    let service = open_service(&ctx)?;
+    let queue: Vec<CaseSummary> = service.queue(Utc::now())?.into_iter().filter(|c| all || c.open).collect();
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &queue)?;
+        writeln!(out)?;
+    } else {
+        for c in &queue {
+            writeln!(out, "{}", plain_row(c))?;
+        }
+        if queue.is_empty() {
+            writeln!(out, "no {}cases", if all { "" } else { "open " })?;
+        }
+    }
+    Ok(())
+}
+
+pub fn detail_json(d: &CaseDetail) -> serde_json::Value {
+    json!({
+        "case": d.summary,
+        "alert": d.alert,
+        "checklist": d.checklist,
+        "missing_required": d.missing_required,
+        "outcomes": d.outcomes.iter().map(|(id, text)| json!({"id": id, "text": text})).collect::<Vec<_>>(),
+        "events": d.events,
+    })
+}
+
+fn show(ctx: Context_, id: &str, json: bool) -> Result<()> {
+    let service = open_service(&ctx)?;
+    let key = service.find(id).map_err(|e| exit_err(exit::FAILURE, e.to_string()))?;
+    let now = Utc::now();
+    service.mark_viewed(&key, now)?;
+    let d = service.detail(&key, now)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &detail_json(&d))?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let state =
+        crate::app::State { tz: service.calendar().time_zone(), ..crate::app::State::new(ctx.viewer.clone(), now) };
+    let theme = crate::ui::Theme { color: false, ascii: true };
+    for line in crate::ui::detail_lines(&state, &theme, &d) {
+        writeln!(out, "{line}")?;
+    }
+    writeln!(out)?;
+    writeln!(out, "Checklist")?;
+    for (i, item) in d.checklist.iter().enumerate() {
+        let tick = if item.done { "[x]" } else { "[ ]" };
+        let req = if item.required { " (required)" } else { "" };
+        let value = item.value.as_deref().map(|v| format!(" = {}", inert::line(v))).unwrap_or_default();
+        writeln!(out, "  {:>2} {tick} {} [{}]{req}{value}", i + 1, item.text, item.id)?;
+    }
+    writeln!(out, "Outcomes: {}", d.outcomes.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>().join(", "))?;
+    Ok(())
+}
+
+fn case(ctx: Context_, id: &str, action: CaseAction) -> Result<()> {
+    let service = open_service(&ctx)?;
+    let now = Utc::now();
+    let key = service.find(id).map_err(|e| exit_err(exit::FAILURE, e.to_string()))?;
+    let d = service.detail(&key, now)?;
+    let command = action.resolve(&d.checklist).map_err(|e| exit_err(exit::FAILURE, e))?;
+    let event = service.act(&key, &command, now).map_err(|e| exit_err(exit::FAILURE, e.to_string()))?;
+    println!("recorded: {}", inert::line(&event.kind.describe()));
+    Ok(())
+}
+
+/// `vigil demo-feed`, which runs without config, store or role.
+pub async fn run_demo_feed(command: Option<Commands>) -> Result<()> {
+    match command {
+        Some(Commands::DemoFeed { listen, drip }) => demo_feed(listen, drip).await,
+        _ => Ok(()),
+    }
+}
+
+async fn demo_feed(listen: std::net::SocketAddr, drip: Option<f64>) -> Result<()> {
+    let drip = match drip {
+        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(s) => bail!(exit_err(exit::USAGE, format!("--drip must be a positive number of seconds (got {s})"))),
+        None => None,
+    };
+    let data = DemoData::embedded(Utc::now()).map_err(|e| anyhow!(e))?;
+    let n = data.alerts.len();
+    let (addr, handle) =
+        demo::spawn(listen, data, drip, None).await.with_context(|| format!("cannot listen on {listen}"))?;
+    println!("demo feed: {n} fictional alerts on http://{addr} (protocol v1); Ctrl-C stops it");
+    let _ = std::io::stdout().flush();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = handle => {}
+    }
+    Ok(())
+}
+
+fn config_check(ctx: Context_) -> Result<()> {
+    let mut shown = ctx.config.clone();
+    if shown.feed.token_file.is_some() {
+        shown.feed.token_file =
+            shown.feed.token_file.map(|p| PathBuf::from(format!("{} (contents redacted)", p.display())));
+    }
+    let token = ctx.config.feed_token().map_err(|e| exit_err(exit::USAGE, e.to_string()))?;
+    println!(
+        "# config file: {}",
+        ctx.config_path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "none (defaults)".into())
+    );
+    println!("# data dir: {}", ctx.data_dir.display());
+    println!(
+        "# feed url: {}",
+        ctx.global.feed_url.clone().or(ctx.config.feed.url.clone()).unwrap_or_else(|| "not set".into())
+    );
+    println!("# feed token: {}", if token.is_some() { "set (redacted)" } else { "not set" });
+    println!("# you: {} ({})", ctx.viewer.user, ctx.viewer.role.as_str());
+    print!("{}", toml::to_string_pretty(&shown).context("cannot print the config")?);
+    println!("# config OK");
+    Ok(())
+}
+
+fn feed(ctx: Context_, action: FeedAction) -> Result<()> {
+    let service = open_service(&ctx)?;
+    match action {
+        FeedAction::Rejected { json } => {
+            let mut items = service.store().quarantined()?;
+            if !ctx.viewer.sees_staff {
+                items.retain(|q| !q.rejected.raw.contains("\"staff\""));
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&items)?);
+            } else if items.is_empty() {
+                println!("no rejected alerts");
+            } else {
+                for q in items {
+                    println!(
+                        "{}  {}:{}  {}\n  raw: {}",
+                        q.received_at.format("%Y-%m-%d %H:%M"),
+                        inert::line(q.rejected.source.as_deref().unwrap_or("?")),
+                        inert::line(q.rejected.id.as_deref().unwrap_or("?")),
+                        inert::line(&q.rejected.reason),
+                        inert::line(&q.rejected.raw)
+                    );
+                }
+            }
+        }
+        FeedAction::Status => {
+            let s = service.store().feed_state()?;
+            println!(
+                "cursor: {}",
+                s.cursor.as_deref().map(|c| inert::line(c).into_owned()).unwrap_or_else(|| "none".into())
+            );
+            println!("last success: {}", s.last_success.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into()));
+            match s.last_error {
+                Some((at, e)) => println!("last error: {} {}", at.to_rfc3339(), inert::line(&e)),
+                None => println!("last error: none"),
+            }
+            println!("alerts stored: {}", service.store().alert_count());
+            println!("rejected: {}", service.store().quarantine_count());
+            if ctx.viewer.sees_staff || s.staff_dropped == 0 {
+                println!("staff alerts not stored for this user: {}", s.staff_dropped);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! Configuration: one TOML file, overridable from the command line and the environment.
+//!
+//! The feed token is never an argument (it would show in `ps`): it comes from `VIGIL_FEED_TOKEN` or a
+//! `token_file`. `vigil config check` prints the effective configuration with the token redacted.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::calendar::{CalendarConfig, DuePolicy, WorkingCalendar};
+use crate::domain::levels::LevelPolicy;
+use crate::identity::{Role, Viewer};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub feed: FeedConfig,
+    pub calendar: CalendarConfig,
+    pub due: DuePolicy,
+    pub levels: LevelPolicy,
+    pub roles: Roles,
+    pub ui: UiConfig,
+    /// Where logs go (never alert content). Default: `vigil.log` in the data dir.
+    pub log_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeedConfig {
+    pub url: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub poll_seconds: u64,
+    pub limit: Option<u32>,
+    pub connect_timeout_seconds: u64,
+    pub read_timeout_seconds: u64,
+    pub request_timeout_seconds: u64,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        FeedConfig {
+            url: None,
+            token_file: None,
+            poll_seconds: 60,
+            limit: None,
+            connect_timeout_seconds: 10,
+            read_timeout_seconds: 30,
+            request_timeout_seconds: 120,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Roles {
+    pub dsl: Vec<String>,
+    pub ddsl: Vec<String>,
+    pub officer: Vec<String>,
+    pub reporter: Vec<String>,
+    /// Users besides the DSL who may see staff alerts (e.g. the Assistant Principal for Student Experience).
+    pub staff_alerts: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UiConfig {
+    pub mouse: bool,
+    pub unicode: bool,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig { mouse: false, unicode: true }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("the config file {path} is invalid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("the config file {path} is invalid: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("cannot read the feed token file {path}: {source}")]
+    Token { path: PathBuf, source: std::io::Error },
+}
+
+impl Config {
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        // toml's message names the line, the column and the key.
+        let config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })?;
+        config.validate().map_err(|message| ConfigError::Invalid { path: path.to_path_buf(), message })?;
+        Ok(config)
+    }
+
+    /// Loads `path` if given; otherwise the platform config file if it exists; otherwise defaults.
+    pub fn load(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), ConfigError> {
+        let path = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => default_config_path().filter(|p| p.exists()),
+        };
+        match path {
+            None => Ok((Config::default(), None)),
+            Some(p) => {
+                let text =
+                    std::fs::read_to_string(&p).map_err(|source| ConfigError::Read { path: p.clone(), source })?;
+                Ok((Config::parse(&p, &text)?, Some(p)))
+            }
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        WorkingCalendar::new(&self.calendar).map_err(|e| format!("[calendar]: {e}"))?;
+        if self.feed.poll_seconds == 0 {
+            return Err("[feed] poll_seconds must be at least 1".into());
+        }
+        if let Some(limit) = self.feed.limit
+            && !(1..=500).contains(&limit)
+        {
+            return Err("[feed] limit must be 1-500".into());
+        }
+        let mut seen = BTreeSet::new();
+        for (role, users) in self.role_lists() {
+            for user in users {
+                if !seen.insert(user.as_str()) {
+                    return Err(format!("[roles] user `{user}` has more than one role (second: {})", role.as_str()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn role_lists(&self) -> [(Role, &Vec<String>); 4] {
+        [
+            (Role::Dsl, &self.roles.dsl),
+            (Role::Ddsl, &self.roles.ddsl),
+            (Role::Officer, &self.roles.officer),
+            (Role::Reporter, &self.roles.reporter),
+        ]
+    }
+
+    /// The viewer for an OS user, or `None` when the config gives them no role.
+    pub fn viewer(&self, user: &str) -> Option<Viewer> {
+        let role = self.role_lists().into_iter().find(|(_, users)| users.iter().any(|u| u == user))?.0;
+        let sees_staff =
+            role == Role::Dsl || self.roles.staff_alerts.iter().any(|u| u == user) && role != Role::Reporter;
+        Some(Viewer { user: user.to_string(), role, sees_staff })
+    }
+
+    pub fn calendar(&self) -> WorkingCalendar {
+        // Validated at load; the default calendar is the procedure's own if something slipped through.
+        WorkingCalendar::new(&self.calendar).unwrap_or_else(|_| WorkingCalendar::london_default())
+    }
+
+    /// The feed token: `VIGIL_FEED_TOKEN` first, then `token_file`. Never a command-line argument.
+    pub fn feed_token(&self) -> Result<Option<String>, ConfigError> {
+        if let Ok(t) = std::env::var("VIGIL_FEED_TOKEN")
+            && !t.trim().is_empty()
+        {
+            return Ok(Some(t.trim().to_string()));
+        }
+        match &self.feed.token_file {
+            None => Ok(None),
+            Some(p) => std::fs::read_to_string(p)
+                .map(|t| Some(t.trim().to_string()).filter(|t| !t.is_empty()))
+                .map_err(|source| ConfigError::Token { path: p.clone(), source }),
+        }
+    }
+
+    pub fn timeouts(&self) -> FeedTimeouts {
+        FeedTimeouts {
+            connect: Duration::from_secs(self.feed.connect_timeout_seconds.max(1)),
+            read: Duration::from_secs(self.feed.read_timeout_seconds.max(1)),
+            request: Duration::from_secs(self.feed.request_timeout_seconds.max(1)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedTimeouts {
+    pub connect: Duration,
+    pub read: Duration,
+    pub request: Duration,
+}
+
+pub fn default_config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "vigil").map(|d| d.config_dir().join("config.toml"))
+}
+
+pub fn default_data_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "vigil").map(|d| d.data_dir().to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_key_is_named_with_its_line() {
+        let err = Config::parse(Path::new("/etc/vigil.toml"), "[feed]\npoll_seconds = 5\nurl_typo = \"x\"\n")
+            .expect_err("unknown key");
+        let msg = err.to_string();
+        assert!(msg.contains("/etc/vigil.toml"), "{msg}");
+        assert!(msg.contains("line 3"), "{msg}");
+        assert!(msg.contains("url_typo"), "{msg}");
+    }
+
+    #[test]
+    fn a_user_with_two_roles_is_refused() {
+        let err =
+            Config::parse(Path::new("c.toml"), "[roles]\ndsl = [\"ann\"]\nreporter = [\"ann\"]\n").expect_err("dup");
+        assert!(err.to_string().contains("ann"));
+    }
+
+    #[test]
+    fn viewers_get_their_role_and_staff_visibility() {
+        let c = Config::parse(
+            Path::new("c.toml"),
+            "[roles]\ndsl = [\"ann\"]\nddsl = [\"bob\", \"ap\"]\nreporter = [\"gov\"]\nstaff_alerts = [\"ap\", \"gov\"]\n",
+        )
+        .expect("valid");
+        assert!(c.viewer("ann").is_some_and(|v| v.sees_staff && v.role == Role::Dsl));
+        assert!(c.viewer("bob").is_some_and(|v| !v.sees_staff));
+        assert!(c.viewer("ap").is_some_and(|v| v.sees_staff));
+        assert!(c.viewer("gov").is_some_and(|v| !v.sees_staff), "reporters never see staff alerts");
+        assert_eq!(c.viewer("eve"), None);
+    }
+}

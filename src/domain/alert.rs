@@ -1,0 +1,163 @@
+//! A validated alert, as vigil keeps it. The wire form lives in `feed::protocol`; this is what survives
+//! validation, so every field here has already been checked against protocol v1.
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+
+use super::Level;
+
+/// Alerts are idempotent by (`source`, `id`); the revision decides which content wins.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AlertKey {
+    pub source: String,
+    pub id: String,
+}
+
+impl AlertKey {
+    pub fn new(source: impl Into<String>, id: impl Into<String>) -> Self {
+        AlertKey { source: source.into(), id: id.into() }
+    }
+}
+
+impl std::fmt::Display for AlertKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.source, self.id)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubjectKind {
+    Student,
+    Staff,
+    Unknown,
+}
+
+impl SubjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::Student => "student",
+            SubjectKind::Staff => "staff",
+            SubjectKind::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Delivery {
+    Dashboard,
+    Email,
+    Phone,
+}
+
+impl Delivery {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Dashboard => "dashboard",
+            Delivery::Email => "email",
+            Delivery::Phone => "phone",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subject {
+    pub kind: SubjectKind,
+    pub id: String,
+    pub name: Option<String>,
+    pub group: Option<String>,
+    pub username: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Device {
+    pub hostname: Option<String>,
+    /// `college` or `personal`; other values are kept verbatim.
+    pub owner: Option<String>,
+    /// `on-site`, `off-site` or `unknown`.
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Screenshot {
+    pub url: String,
+    pub media_type: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub sha256: Option<String>,
+    pub caption: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capture {
+    pub at: Option<DateTime<FixedOffset>>,
+    pub window_title: Option<String>,
+    pub text: Option<String>,
+    pub screenshot: Option<Screenshot>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    pub key: AlertKey,
+    pub revision: u32,
+    pub raised_at: DateTime<FixedOffset>,
+    pub risk: Option<u8>,
+    /// The level the bridge decided, when it sent one: it wins over `risk`.
+    pub level: Option<Level>,
+    pub category: String,
+    pub delivered_by: Option<Delivery>,
+    pub subject: Subject,
+    pub device: Option<Device>,
+    pub summary: String,
+    pub context: Option<String>,
+    pub captures: Vec<Capture>,
+    pub suspected_illegal: bool,
+    pub withdrawn: bool,
+}
+
+impl Alert {
+    pub fn is_staff(&self) -> bool {
+        self.subject.kind == SubjectKind::Staff
+    }
+
+    /// Every screenshot reference this alert carries, oldest capture first.
+    pub fn screenshots(&self) -> impl Iterator<Item = &Screenshot> {
+        self.captures.iter().filter_map(|c| c.screenshot.as_ref())
+    }
+
+    pub fn location(&self) -> &str {
+        self.device.as_ref().and_then(|d| d.location.as_deref()).unwrap_or("unknown")
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// A plain, valid student alert for unit tests.
+    pub fn sample_alert(id: &str) -> Alert {
+        Alert {
+            key: AlertKey::new("smoothwall-monitor", id),
+            revision: 1,
+            raised_at: DateTime::parse_from_rfc3339("2026-11-10T10:00:00+00:00").expect("fixed literal"),
+            risk: Some(3),
+            level: None,
+            category: "violence".into(),
+            delivered_by: None,
+            subject: Subject {
+                kind: SubjectKind::Student,
+                id: "HPC0001".into(),
+                name: Some("Test Student".into()),
+                group: None,
+                username: None,
+            },
+            device: None,
+            summary: "summary".into(),
+            context: None,
+            captures: vec![],
+            suspected_illegal: false,
+            withdrawn: false,
+        }
+    }
+}

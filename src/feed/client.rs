@@ -1,0 +1,473 @@
+//! The polling client for protocol v1, and the poller that keeps the store in step with the feed.
+//!
+//! Every row of the protocol's table of answers maps to one [`FeedError`] variant, and each variant says
+//! what the poller does next ([`FeedError::next_step`]). The poller reports what it did and when it will
+//! try again through [`PollerEvent`]s, so the UI can always show the feed's health and tests can assert the
+//! schedule without waiting for it.
+
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
+use chrono::{DateTime, Utc};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, ETAG, IF_NONE_MATCH, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
+use tokio::sync::{Notify, mpsc};
+
+use super::protocol::{Page, PageError, parse_page};
+use crate::config::FeedTimeouts;
+use crate::service::CaseService;
+use crate::store::IngestReport;
+
+/// Bodies larger than this are refused without being buffered whole.
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// Backoff never waits longer than this.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// A 404 means a wrong base URL: keep trying, but slowly.
+pub const NOT_FOUND_RETRY: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FeedError {
+    #[error("the feed rejected vigil's credentials (HTTP {0}); polling stopped: check the token, then retry")]
+    Unauthorized(u16),
+    #[error("the feed answered 404: the base URL looks wrong ({0})")]
+    NotFound(String),
+    #[error("the feed is busy (HTTP {status}) and asked to wait {}s", .wait.as_secs())]
+    RetryAfter { status: u16, wait: Duration },
+    #[error("the feed failed (HTTP {0})")]
+    Server(u16),
+    #[error("the feed answered HTTP {0}, which protocol v1 does not use")]
+    Unexpected(u16),
+    #[error("cannot reach the feed: {0}")]
+    Network(String),
+    #[error("the feed timed out: {0}")]
+    Timeout(String),
+    #[error("the feed sent more than 32 MiB in one answer; nothing from it was stored")]
+    TooLarge,
+    #[error("the feed's answer was cut short: {0}; nothing from it was stored")]
+    Truncated(String),
+    #[error("{0}")]
+    Page(#[from] PageError),
+    #[error("the feed redirected to another host ({0}); not followed, so the token was not sent there")]
+    Redirect(String),
+    #[error("the feed URL `{0}` is not a valid http(s) URL")]
+    BadUrl(String),
+}
+
+/// What the poller does after an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    /// Stop until the user retries or the config changes.
+    Stop,
+    /// Try again after exactly this long (the server said so, or a fixed slow retry).
+    After(Duration),
+    /// Exponential backoff with jitter.
+    Backoff,
+}
+
+impl FeedError {
+    pub fn next_step(&self) -> NextStep {
+        match self {
+            FeedError::Unauthorized(_) | FeedError::BadUrl(_) => NextStep::Stop,
+            FeedError::Page(PageError::UnsupportedVersion(_)) => NextStep::Stop,
+            FeedError::RetryAfter { wait, .. } => NextStep::After(*wait),
+            FeedError::NotFound(_) => NextStep::After(NOT_FOUND_RETRY),
+            _ => NextStep::Backoff,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Fetched {
+    Page { page: Page, etag: Option<String> },
+    NotModified,
+}
+
+#[derive(Clone)]
+pub struct FeedClient {
+    http: reqwest::Client,
+    alerts_url: Url,
+    base: Url,
+    token: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Joins `v1/alerts` onto a base that may carry a path, with no `//` and no lost segment.
+pub fn alerts_url(base: &str) -> Result<Url, FeedError> {
+    let base = normalized_base(base)?;
+    base.join("v1/alerts").map_err(|_| FeedError::BadUrl(base.to_string()))
+}
+
+fn normalized_base(base: &str) -> Result<Url, FeedError> {
+    let mut url = Url::parse(base.trim()).map_err(|_| FeedError::BadUrl(base.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(FeedError::BadUrl(base.to_string()));
+    }
+    let path = url.path().trim_end_matches('/').to_string();
+    url.set_path(&format!("{path}/"));
+    url.set_query(None);
+    Ok(url)
+}
+
+fn install_crypto_provider() {
+    // Once per process; a second install returns Err, which only means it is already there.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl FeedClient {
+    pub fn new(
+        base: &str,
+        token: Option<String>,
+        limit: Option<u32>,
+        timeouts: FeedTimeouts,
+    ) -> Result<Self, FeedError> {
+        install_crypto_provider();
+        let base_url = normalized_base(base)?;
+        let alerts_url = alerts_url(base)?;
+        let home = base_url.host_str().unwrap_or_default().to_string();
+        let home_port = base_url.port_or_known_default();
+        let policy = reqwest::redirect::Policy::custom(move |attempt| {
+            let same_host =
+                attempt.url().host_str() == Some(home.as_str()) && attempt.url().port_or_known_default() == home_port;
+            if !same_host {
+                let host = attempt.url().host_str().unwrap_or("?").to_string();
+                attempt.error(format!("redirect to {host}"))
+            } else if attempt.previous().len() >= 5 {
+                attempt.error("too many redirects")
+            } else {
+                attempt.follow()
+            }
+        });
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .read_timeout(timeouts.read)
+            .timeout(timeouts.request)
+            .redirect(policy)
+            .user_agent(concat!("vigil/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| FeedError::Network(e.to_string()))?;
+        Ok(FeedClient { http, alerts_url, base: base_url, token, limit })
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// One GET of the alerts endpoint.
+    pub async fn fetch(&self, since: Option<&str>, etag: Option<&str>) -> Result<Fetched, FeedError> {
+        let mut url = self.alerts_url.clone();
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(s) = since {
+                q.append_pair("since", s);
+            }
+            if let Some(l) = self.limit {
+                q.append_pair("limit", &l.to_string());
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        let mut req = self.http.get(url).header(ACCEPT, "application/json");
+        if let Some(t) = &self.token {
+            req = req.header(AUTHORIZATION, format!("Bearer {t}"));
+        }
+        if let Some(e) = etag {
+            req = req.header(IF_NONE_MATCH, e);
+        }
+        let mut resp = req.send().await.map_err(|e| self.transport_error(e))?;
+        let status = resp.status();
+        match status {
+            StatusCode::OK => {}
+            StatusCode::NOT_MODIFIED => return Ok(Fetched::NotModified),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => return Err(FeedError::Unauthorized(status.as_u16())),
+            StatusCode::NOT_FOUND => return Err(FeedError::NotFound(self.base.to_string())),
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+                let wait = resp
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| retry_after(v, Utc::now()));
+                return Err(match wait {
+                    Some(wait) => FeedError::RetryAfter { status: status.as_u16(), wait },
+                    None => FeedError::Server(status.as_u16()),
+                });
+            }
+            s if s.is_server_error() => return Err(FeedError::Server(s.as_u16())),
+            s => return Err(FeedError::Unexpected(s.as_u16())),
+        }
+        let declared =
+            resp.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+            return Err(FeedError::TooLarge);
+        }
+        let etag = resp.headers().get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let mut body = Vec::with_capacity(declared.unwrap_or(0).min(1 << 20) as usize);
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.body_error(e))? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(FeedError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let page = parse_page(&body)?;
+        Ok(Fetched::Page { page, etag })
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> FeedError {
+        if e.is_redirect() {
+            // The message names only the host, never the token.
+            return FeedError::Redirect(e.url().and_then(|u| u.host_str()).unwrap_or("another host").to_string());
+        }
+        if e.is_timeout() {
+            return FeedError::Timeout(short(&e));
+        }
+        FeedError::Network(short(&e))
+    }
+
+    fn body_error(&self, e: reqwest::Error) -> FeedError {
+        if e.is_timeout() { FeedError::Timeout(short(&e)) } else { FeedError::Truncated(short(&e)) }
+    }
+}
+
+/// The error chain in one line, without the URL (which may carry a path the user configured, but never
+/// the token: the token only travels in a header).
+fn short(e: &reqwest::Error) -> String {
+    use std::error::Error;
+    let mut msg = e.without_url_ref().to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
+trait WithoutUrl {
+    fn without_url_ref(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_ref(&self) -> String {
+        let mut s = self.to_string();
+        if let Some(u) = self.url() {
+            s = s.replace(&format!(" ({u})"), "").replace(u.as_str(), "<feed>");
+        }
+        s
+    }
+}
+
+/// `Retry-After` in either form: delay-seconds or an HTTP date. A date in the past means "now".
+pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+    Some((when - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// The feed's health as the status bar shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedHealth {
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<(DateTime<Utc>, String)>,
+    pub next_attempt: Option<DateTime<Utc>>,
+    /// Polling stopped until the user retries (credentials, unknown protocol version).
+    pub stopped: bool,
+    pub syncing: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollerEvent {
+    Health(FeedHealth),
+    /// New or revised alerts were stored: the queue should reload.
+    Stored {
+        report: IngestReportLite,
+        high_new: usize,
+    },
+}
+
+/// A copy of the counts that is cheap to send to the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IngestReportLite {
+    pub new: usize,
+    pub revised: usize,
+    pub quarantined: usize,
+}
+
+impl From<IngestReport> for IngestReportLite {
+    fn from(r: IngestReport) -> Self {
+        IngestReportLite { new: r.new, revised: r.revised, quarantined: r.quarantined }
+    }
+}
+
+/// Polls until `more` is false, storing each page (and its cursor) before fetching the next.
+pub async fn sync_once(client: &FeedClient, service: &CaseService) -> Result<IngestReport, SyncError> {
+    let store = service.store();
+    let mut total = IngestReport::default();
+    // A misbehaving feed that always says `more` cannot keep us here forever.
+    for _ in 0..100_000 {
+        let state = store.feed_state()?;
+        let since = state.cursor.clone();
+        let etag = state.etag.as_ref().filter(|(s, _)| *s == since).map(|(_, e)| e.clone());
+        match client.fetch(since.as_deref(), etag.as_deref()).await? {
+            Fetched::NotModified => return Ok(total),
+            Fetched::Page { page, etag } => {
+                let report = service.ingest(&page, Utc::now())?;
+                total += report;
+                let more = page.more;
+                store.update_feed_state(|s| s.etag = etag.clone().map(|e| (since.clone(), e)))?;
+                if !more {
+                    return Ok(total);
+                }
+            }
+        }
+    }
+    Ok(total)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Feed(#[from] FeedError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Service(#[from] crate::service::ServiceError),
+}
+
+impl SyncError {
+    fn next_step(&self) -> NextStep {
+        match self {
+            SyncError::Feed(e) => e.next_step(),
+            _ => NextStep::Backoff,
+        }
+    }
+}
+
+fn new_backoff() -> ExponentialBackoff {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_secs(2))
+        .with_max_delay(MAX_BACKOFF)
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
+/// The next backoff delay, never above [`MAX_BACKOFF`] even with jitter.
+pub fn next_backoff(backoff: &mut ExponentialBackoff) -> Duration {
+    backoff.next().unwrap_or(MAX_BACKOFF).min(MAX_BACKOFF)
+}
+
+/// The background poller. It owns no UI: it reports through `events` and waits on `retry` for the user.
+pub struct Poller {
+    pub client: FeedClient,
+    pub service: CaseService,
+    pub interval: Duration,
+    pub events: mpsc::UnboundedSender<PollerEvent>,
+    pub retry: std::sync::Arc<Notify>,
+}
+
+impl Poller {
+    pub async fn run(self) {
+        let mut backoff = new_backoff();
+        let mut health = FeedHealth {
+            last_success: self.service.store().feed_state().ok().and_then(|s| s.last_success),
+            ..FeedHealth::default()
+        };
+        loop {
+            health.syncing = true;
+            health.stopped = false;
+            let _ = self.events.send(PollerEvent::Health(health.clone()));
+            let result = sync_once(&self.client, &self.service).await;
+            health.syncing = false;
+            let now = Utc::now();
+            let wait = match result {
+                Ok(report) => {
+                    backoff = new_backoff();
+                    health.last_success = Some(now);
+                    health.last_error = None;
+                    let _ = self.service.store().update_feed_state(|s| s.last_success = Some(now));
+                    if report.new + report.revised + report.quarantined > 0 {
+                        let _ = self.events.send(PollerEvent::Stored { report: report.into(), high_new: 0 });
+                    }
+                    Some(self.interval)
+                }
+                Err(e) => {
+                    // Logged without content: the error texts never carry alert data or the token.
+                    tracing::warn!(error = %e, "feed sync failed");
+                    let message = e.to_string();
+                    health.last_error = Some((now, message.clone()));
+                    let _ = self.service.store().update_feed_state(|s| s.last_error = Some((now, message.clone())));
+                    match e.next_step() {
+                        NextStep::Stop => None,
+                        NextStep::After(d) => Some(d),
+                        NextStep::Backoff => Some(next_backoff(&mut backoff)),
+                    }
+                }
+            };
+            health.stopped = wait.is_none();
+            health.next_attempt = wait.and_then(|w| chrono::Duration::from_std(w).ok()).map(|w| now + w);
+            if self.events.send(PollerEvent::Health(health.clone())).is_err() {
+                return; // nobody is listening any more
+            }
+            match wait {
+                Some(w) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(w) => {}
+                        _ = self.retry.notified() => {}
+                    }
+                }
+                None => self.retry.notified().await,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_join_without_double_slashes_or_lost_segments() {
+        for (base, want) in [
+            ("http://h:1", "http://h:1/v1/alerts"),
+            ("http://h:1/", "http://h:1/v1/alerts"),
+            ("https://bridge.example/feeds/college", "https://bridge.example/feeds/college/v1/alerts"),
+            ("https://bridge.example/feeds/college/", "https://bridge.example/feeds/college/v1/alerts"),
+        ] {
+            assert_eq!(alerts_url(base).expect("valid").as_str(), want);
+        }
+        assert!(alerts_url("ftp://x").is_err());
+        assert!(alerts_url("not a url").is_err());
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = DateTime::parse_from_rfc3339("2026-11-10T10:00:00Z").expect("lit").with_timezone(&Utc);
+        assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(retry_after("Tue, 10 Nov 2026 10:01:30 GMT", now), Some(Duration::from_secs(90)));
+        assert_eq!(retry_after("Tue, 10 Nov 2026 09:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn next_steps_follow_the_protocol_table() {
+        assert_eq!(FeedError::Unauthorized(401).next_step(), NextStep::Stop);
+        assert_eq!(FeedError::Page(PageError::UnsupportedVersion("x/2".into())).next_step(), NextStep::Stop);
+        assert_eq!(FeedError::NotFound("u".into()).next_step(), NextStep::After(NOT_FOUND_RETRY));
+        let w = Duration::from_secs(7);
+        assert_eq!(FeedError::RetryAfter { status: 429, wait: w }.next_step(), NextStep::After(w));
+        assert_eq!(FeedError::Server(502).next_step(), NextStep::Backoff);
+        assert_eq!(FeedError::TooLarge.next_step(), NextStep::Backoff);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped_at_five_minutes() {
+        let mut b = new_backoff();
+        let delays: Vec<Duration> = (0..20).map(|_| next_backoff(&mut b)).collect();
+        assert!(delays.iter().all(|d| *d <= MAX_BACKOFF), "{delays:?}");
+        assert_eq!(delays[19], MAX_BACKOFF);
+        assert!(delays[10] >= Duration::from_secs(60), "{delays:?}");
+    }
+}

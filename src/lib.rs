@@ -1,0 +1,26 @@
+//! vigil: triage safeguarding alerts from monitoring software in a terminal.
+//!
+//! The crate is split so that the rules a Designated Safeguarding Lead relies on can be tested without a
+//! terminal, a network or a disk:
+//!
+//! - [`domain`]: pure types and rules (alerts, levels, the case as a fold of events, checklists, working
+//!   hours). No I/O and no clock reads: time is always passed in.
+//! - [`feed`]: protocol v1 on the wire, the polling client, and the demo feed server.
+//! - [`store`]: the sled store. Nothing is acknowledged to the user before it is flushed.
+//! - [`service`]: the one boundary that combines store, rules and access control. The UI and the headless
+//!   commands both speak only to it, so who-may-see-what is enforced in one place.
+//! - [`app`] and [`ui`]: state, actions and one `update` that changes state; renderers that only draw.
+//! - [`cli`] and `main.rs`: argument parsing and dispatch.
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod domain;
+pub mod feed;
+pub mod identity;
+pub mod service;
+pub mod store;
+pub mod tui;
+pub mod ui;

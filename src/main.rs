@@ -1,0 +1,35 @@
+//! vigil's entry point: parse arguments, dispatch, and turn errors into one plain line and an exit code.
+
+use clap::Parser;
+use vigil::cli::{Cli, Commands};
+use vigil::commands::{self, Exit, exit};
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match real_main(cli) {
+        Ok(()) => 0,
+        // `vigil list | head` closing the pipe early is not an error worth a message.
+        Err(e) if is_broken_pipe(&e) => 0,
+        Err(e) => {
+            let code = e.downcast_ref::<Exit>().map_or(exit::FAILURE, |x| x.code);
+            eprintln!("vigil: {e:#}");
+            code
+        }
+    };
+    std::process::exit(code);
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    if let Some(Commands::DemoFeed { .. }) = &cli.command {
+        // The demo feed needs no store, no config and no role.
+        return runtime.block_on(commands::run_demo_feed(cli.command));
+    }
+    let ctx = commands::resolve(cli.global)?;
+    commands::init_logging(&ctx);
+    runtime.block_on(commands::run(ctx, cli.command))
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}

@@ -1,0 +1,41 @@
+//! One vigil per store. sled would refuse a second opener with an I/O error; this lock says who holds it.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use super::StoreError;
+
+/// Held for as long as the store is open; the OS releases it if the process dies.
+pub struct StoreLock {
+    _file: File,
+}
+
+impl StoreLock {
+    pub fn acquire(dir: &Path) -> Result<StoreLock, StoreError> {
+        let path = dir.join("vigil.lock");
+        let open_err = |source| StoreError::Open { path: path.clone(), source };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(open_err)?;
+        // SAFETY: flock on a file descriptor we own; it has no memory-safety preconditions.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            let mut text = String::new();
+            let pid = file.read_to_string(&mut text).ok().and_then(|_| text.trim().parse().ok());
+            return Err(StoreError::InUse { path: dir.to_path_buf(), pid });
+        }
+        file.set_len(0).map_err(open_err)?;
+        file.seek(SeekFrom::Start(0)).map_err(open_err)?;
+        write!(file, "{}", std::process::id()).map_err(open_err)?;
+        file.flush().map_err(open_err)?;
+        Ok(StoreLock { _file: file })
+    }
+}

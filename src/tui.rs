@@ -1,0 +1,246 @@
+//! The terminal runtime: one UI task that `select!`s over key events, feed events and a deadline, and
+//! redraws only when something changed. An idle vigil writes nothing to the terminal.
+//!
+//! The terminal is restored on every way out: a normal quit, an error (the guard's `Drop`), and a panic on
+//! the UI thread (the panic hook). A panic in a background task does not restore the terminal under a live
+//! UI; tokio catches it and the UI goes on, showing the feed as failed.
+
+use std::io::{Stdout, Write, stdout};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Timelike, Utc};
+use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::terminal::{
+    self, BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use crossterm::{cursor, execute, queue};
+use futures_util::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::{Backend, CrosstermBackend};
+use tokio::sync::{Notify, mpsc};
+
+use crate::app::{Action, Effect, Mode, State, keymap, update};
+use crate::feed::client::PollerEvent;
+use crate::service::CaseService;
+use crate::ui::{self, Theme};
+
+/// Restores the terminal when dropped, whatever happened.
+pub struct TerminalGuard {
+    restored: Arc<AtomicBool>,
+}
+
+/// Puts the terminal back: raw mode off, main screen, cursor visible. Safe to call more than once.
+pub fn restore_terminal() {
+    let _ = terminal::disable_raw_mode();
+    let _ = execute!(stdout(), EndSynchronizedUpdate, LeaveAlternateScreen, cursor::Show);
+}
+
+impl TerminalGuard {
+    pub fn enter() -> std::io::Result<(TerminalGuard, Terminal<CrosstermBackend<Stdout>>)> {
+        terminal::enable_raw_mode()?;
+        let guard = TerminalGuard { restored: Arc::new(AtomicBool::new(false)) };
+        execute!(stdout(), EnterAlternateScreen, cursor::Hide)?;
+        install_panic_hook(std::thread::current().id(), restore_terminal);
+        let terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
+        Ok((guard, terminal))
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        if !self.restored.swap(true, Ordering::SeqCst) {
+            restore_terminal();
+        }
+    }
+}
+
+/// Chains a panic hook that restores the terminal, but only for a panic on the UI thread: a panic in a
+/// worker thread must not tear the screen out from under a UI that is still running.
+pub fn install_panic_hook(ui_thread: std::thread::ThreadId, restore: fn()) {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == ui_thread {
+            restore();
+        }
+        previous(info);
+    }));
+}
+
+/// Translates a key into an action for the current mode.
+pub fn key_action(state: &State, key: &KeyEvent) -> Option<Action> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        return Some(Action::Command(keymap::Command::Quit));
+    }
+    match &state.mode {
+        Mode::Normal => keymap::lookup(key, state.focus).map(Action::Command),
+        Mode::Help => Some(Action::Cancel),
+        Mode::Command(_) | Mode::Prompt(_) | Mode::Confirm { .. } => match key.code {
+            KeyCode::Enter => Some(Action::Submit),
+            KeyCode::Esc => Some(Action::Cancel),
+            KeyCode::Backspace => Some(Action::Backspace),
+            KeyCode::Tab | KeyCode::Left | KeyCode::Right => Some(Action::Type('\t')),
+            KeyCode::Char(c) => Some(Action::Type(c)),
+            _ => None,
+        },
+    }
+}
+
+/// Carries out effects through the service, feeding each result back into `update`.
+pub fn run_effects(state: &mut State, service: &CaseService, retry: &Notify, effects: Vec<Effect>) {
+    let mut pending: std::collections::VecDeque<Effect> = effects.into();
+    while let Some(effect) = pending.pop_front() {
+        let now = Utc::now();
+        let action = match effect {
+            Effect::Quit => None,
+            Effect::RetryFeed => {
+                retry.notify_one();
+                None
+            }
+            Effect::LoadQueue => {
+                let _ = update(state, Action::Quarantined(service.store().quarantine_count()));
+                Some(match service.queue(now) {
+                    Ok(q) => Action::QueueLoaded(q),
+                    Err(e) => Action::Acted(Err(e.to_string())),
+                })
+            }
+            Effect::OpenCase(key) => {
+                Some(match service.mark_viewed(&key, now).and_then(|_| service.detail(&key, now)) {
+                    Ok(d) => Action::DetailLoaded(Box::new(d)),
+                    Err(e) => Action::Acted(Err(e.to_string())),
+                })
+            }
+            Effect::Act(key, command) => Some(match service.act(&key, &command, now) {
+                Ok(event) => Action::Acted(Ok(format!("recorded: {}", event.kind.describe()))),
+                Err(e) => Action::Acted(Err(e.to_string())),
+            }),
+        };
+        if let Some(a) = action {
+            pending.extend(update(state, a));
+        }
+    }
+}
+
+fn draw<B: Backend>(terminal: &mut Terminal<B>, state: &State, theme: &Theme) -> std::io::Result<()>
+where
+    B::Error: Into<std::io::Error>,
+{
+    terminal.draw(|f| ui::render(state, theme, f)).map_err(Into::into)?;
+    Ok(())
+}
+
+/// The next moment the screen must change on its own: a toast expiring, or the minute turning.
+fn next_deadline(state: &State, now: DateTime<Utc>) -> Duration {
+    let to_minute = 60 - u64::from(now.second()).min(59);
+    let mut wait = Duration::from_secs(to_minute);
+    if let Some(t) = &state.toast {
+        let until = (t.until - now).to_std().unwrap_or(Duration::ZERO);
+        wait = wait.min(until + Duration::from_millis(50));
+    }
+    wait
+}
+
+pub struct TuiOptions {
+    pub demo: bool,
+    pub ascii: bool,
+    /// Print the time from start to the first frame to stderr after exit (for the bench script).
+    pub report_first_frame: Option<std::time::Instant>,
+}
+
+/// Runs the full-screen UI until the user quits.
+pub async fn run(
+    service: CaseService,
+    mut feed_events: mpsc::UnboundedReceiver<PollerEvent>,
+    retry: Arc<Notify>,
+    options: TuiOptions,
+) -> anyhow::Result<()> {
+    let theme = Theme::from_env(options.ascii);
+    let mut state = State::new(service.viewer().clone(), Utc::now());
+    state.demo = options.demo;
+    state.ascii = options.ascii;
+    state.tz = service.calendar().time_zone();
+    if let Ok(fs) = service.store().feed_state() {
+        state.health.last_success = fs.last_success;
+        state.health.last_error = fs.last_error;
+    }
+    let (guard, mut terminal) = TerminalGuard::enter()?;
+    run_effects(&mut state, &service, &retry, vec![Effect::LoadQueue]);
+    let mut out = stdout();
+    queue!(out, BeginSynchronizedUpdate)?;
+    draw(&mut terminal, &state, &theme)?;
+    execute!(out, EndSynchronizedUpdate)?;
+    let first_frame = options.report_first_frame.map(|t| t.elapsed());
+    let mut keys = EventStream::new();
+    let mut feed_open = true;
+    while !state.quit {
+        let wait = next_deadline(&state, Utc::now());
+        let mut dirty = false;
+        tokio::select! {
+            ev = keys.next() => match ev {
+                Some(Ok(Event::Key(key))) => {
+                    if let Some(action) = key_action(&state, &key) {
+                        let effects = update(&mut state, action);
+                        run_effects(&mut state, &service, &retry, effects);
+                        dirty = true;
+                    }
+                }
+                Some(Ok(Event::Resize(_, _))) => dirty = true,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+                None => break,
+            },
+            ev = feed_events.recv(), if feed_open => match ev {
+                Some(ev) => {
+                    let effects = update(&mut state, Action::Feed(ev));
+                    run_effects(&mut state, &service, &retry, effects);
+                    dirty = true;
+                }
+                None => feed_open = false,
+            },
+            _ = tokio::time::sleep(wait) => {
+                let before = (state.now.minute(), state.toast.is_some());
+                let _ = update(&mut state, Action::Tick(Utc::now()));
+                dirty = before != (state.now.minute(), state.toast.is_some());
+            }
+        }
+        if dirty && !state.quit {
+            queue!(out, BeginSynchronizedUpdate)?;
+            draw(&mut terminal, &state, &theme)?;
+            execute!(out, EndSynchronizedUpdate)?;
+        }
+    }
+    drop(guard);
+    let _ = out.flush();
+    if let Some(t) = first_frame {
+        eprintln!("first-frame-ms {:.3}", t.as_secs_f64() * 1000.0);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    static RESTORES: AtomicUsize = AtomicUsize::new(0);
+    fn count_restore() {
+        RESTORES.fetch_add(1, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn a_panic_on_the_ui_thread_restores_the_terminal_but_a_worker_panic_does_not() {
+        install_panic_hook(std::thread::current().id(), count_restore);
+        let before = RESTORES.load(Ordering::SeqCst);
+        let worker = std::thread::spawn(|| panic!("worker failed"));
+        assert!(worker.join().is_err());
+        assert_eq!(RESTORES.load(Ordering::SeqCst), before, "a worker panic must not restore the terminal");
+        let ui = std::panic::catch_unwind(|| panic!("ui failed"));
+        assert!(ui.is_err());
+        assert_eq!(RESTORES.load(Ordering::SeqCst), before + 1, "a UI panic must restore the terminal");
+        let _ = std::panic::take_hook();
+    }
+}

@@ -1,0 +1,143 @@
+//! The case: summary, context, captures, screenshot references, device and delivery, and the timeline.
+//! Every string from the feed goes through `inert` first.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::{Theme, blank};
+use crate::app::update::detail_is_current;
+use crate::app::{Focus, State};
+use crate::domain::inert;
+use crate::service::CaseDetail;
+
+fn heading(text: &str) -> Line<'static> {
+    Line::from(Span::styled(text.to_string(), ratatui::style::Style::new().add_modifier(Modifier::BOLD)))
+}
+
+fn push_block(lines: &mut Vec<Line<'static>>, text: &str) {
+    for l in inert::block(text).lines() {
+        lines.push(Line::raw(format!("  {l}")));
+    }
+}
+
+pub fn lines(state: &State, theme: &Theme, d: &CaseDetail) -> Vec<Line<'static>> {
+    let a = &d.alert;
+    let s = &d.summary;
+    let tz = state.tz;
+    let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%a %d/%m/%Y %H:%M").to_string();
+    let mut out = Vec::new();
+    let mut first = vec![
+        Span::styled(format!("{} ", s.level.label()), theme.level(s.level)),
+        Span::raw(format!("{}  {}  rev {}", inert::line(&a.category), s.status, a.revision)),
+    ];
+    if let Some(r) = a.risk {
+        first.push(Span::raw(format!("  vendor risk {r}/5")));
+    }
+    out.push(Line::from(first));
+    if a.is_staff() {
+        out.push(Line::from(Span::styled("STAFF ALERT: for the DSL only", theme.warn())));
+    }
+    if a.suspected_illegal || d.case.illegal_path {
+        out.push(Line::from(Span::styled(
+            "ILLEGAL-CONTENT PATH: stop reviewing the content; do not copy, forward or print it",
+            theme.warn(),
+        )));
+    }
+    if a.withdrawn {
+        out.push(Line::from(Span::styled("Withdrawn by the vendor (kept on record)", theme.dim())));
+    }
+    let subj = &a.subject;
+    let mut who = format!("Subject: {} {}", subj.kind.as_str(), inert::line(&subj.id));
+    for part in [&subj.name, &subj.group, &subj.username].into_iter().flatten() {
+        who.push_str(&format!(" · {}", inert::line(part)));
+    }
+    out.push(Line::raw(who));
+    let ooh = if s.out_of_hours { " (out of hours)" } else { "" };
+    out.push(Line::raw(format!("Raised: {}{ooh}", local(s.raised_at))));
+    if let Some(due) = s.due_at {
+        let overdue = if s.overdue { " OVERDUE" } else { "" };
+        out.push(Line::from(vec![
+            Span::raw(format!("Due:    {}", local(due))),
+            Span::styled(overdue.to_string(), theme.warn()),
+        ]));
+    }
+    let delivered = a.delivered_by.map_or("not stated", |d| d.as_str());
+    out.push(Line::raw(format!("Delivered by: {delivered}")));
+    match &a.device {
+        Some(dev) => out.push(Line::raw(format!(
+            "Device: {} · {} · {}",
+            inert::line(dev.hostname.as_deref().unwrap_or("unknown host")),
+            inert::line(dev.owner.as_deref().unwrap_or("owner unknown")),
+            inert::line(dev.location.as_deref().unwrap_or("location unknown")),
+        ))),
+        None => out.push(Line::raw("Device: not stated")),
+    }
+    if let Some(f) = s.follow_up {
+        out.push(Line::raw(format!("Follow-up: {f}")));
+    }
+    out.push(blank());
+    out.push(heading("Summary"));
+    push_block(&mut out, &a.summary);
+    if let Some(c) = &a.context {
+        out.push(heading("Context"));
+        push_block(&mut out, c);
+    }
+    if !a.captures.is_empty() {
+        out.push(heading("Captures"));
+    }
+    for c in &a.captures {
+        let at = c.at.map(|t| local(t.with_timezone(&chrono::Utc))).unwrap_or_else(|| "time not stated".into());
+        let title = c.window_title.as_deref().map(|t| inert::line(t).into_owned()).unwrap_or_default();
+        out.push(Line::raw(format!("  {at}  {title}")));
+        if let Some(t) = &c.text {
+            out.push(Line::raw(format!("    typed: {}", inert::line(t))));
+        }
+        if let Some(shot) = &c.screenshot {
+            if a.suspected_illegal {
+                out.push(Line::from(Span::styled(
+                    "    [screenshot withheld: suspected illegal content]",
+                    theme.warn(),
+                )));
+            } else {
+                let size = match (shot.width, shot.height) {
+                    (Some(w), Some(h)) => format!("{w}x{h}"),
+                    _ => "size not stated".into(),
+                };
+                let caption = shot.caption.as_deref().map(|c| inert::line(c).into_owned()).unwrap_or_default();
+                out.push(Line::raw(format!("    screenshot: {caption} ({size}, {})", inert::line(&shot.url))));
+            }
+        }
+    }
+    out.push(blank());
+    out.push(heading("Timeline"));
+    for e in &d.events {
+        out.push(Line::raw(format!(
+            "  {}  {}  {}",
+            local(e.at),
+            inert::line(&e.actor),
+            inert::line(&e.kind.describe())
+        )));
+    }
+    out
+}
+
+pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let focused = state.focus == Focus::Detail;
+    let block = theme.block("Case", focused);
+    let body = match (&state.detail, detail_is_current(state)) {
+        (Some(d), true) => lines(state, theme, d),
+        _ => match state.selected_summary() {
+            Some(s) => vec![
+                Line::raw(format!("{} {} {}", s.level.label(), inert::line(&s.category), inert::line(&s.subject_id))),
+                blank(),
+                Line::raw("Press Enter to open this case. Opening it is recorded."),
+            ],
+            None => vec![Line::raw("No case selected.")],
+        },
+    };
+    let p = Paragraph::new(body).block(block).wrap(Wrap { trim: false }).scroll((state.detail_scroll, 0));
+    frame.render_widget(p, area);
+}

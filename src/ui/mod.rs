@@ -1,0 +1,82 @@
+//! Rendering: `render(&State, &mut Frame)` draws and does nothing else. One file per panel.
+
+mod checklist;
+mod detail;
+mod help;
+mod overlay;
+mod queue;
+mod status;
+pub mod theme;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
+
+use crate::app::{Focus, Mode, State};
+pub use detail::lines as detail_lines;
+pub use theme::Theme;
+
+/// Below this the screen cannot show a usable queue and case; we say so instead of drawing a broken one.
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+/// From this width the queue and the case sit side by side.
+const WIDE: u16 = 140;
+
+pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = format!(
+            "Terminal too small: {}x{}. vigil needs at least {MIN_WIDTH}x{MIN_HEIGHT}. Enlarge the window, or press q to quit.",
+            area.width, area.height
+        );
+        frame.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    let [header, body, status_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(10), Constraint::Length(2)]).areas(area);
+    frame.render_widget(status::header(state, theme), header);
+    if area.width >= WIDE {
+        let [left, right] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body);
+        let [top, bottom] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(right);
+        queue::render(state, theme, frame, left);
+        detail::render(state, theme, frame, top);
+        checklist::render(state, theme, frame, bottom);
+    } else {
+        let [top, bottom] = Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(body);
+        queue::render(state, theme, frame, top);
+        // On a narrow screen the lower pane shows the case or its checklist, whichever has the focus.
+        if state.focus == Focus::Checklist {
+            checklist::render(state, theme, frame, bottom);
+        } else {
+            detail::render(state, theme, frame, bottom);
+        }
+    }
+    status::render(state, theme, frame, status_area);
+    match &state.mode {
+        Mode::Help => help::render(state, theme, frame, area),
+        Mode::Command(_) | Mode::Prompt(_) | Mode::Confirm { .. } => overlay::render(state, theme, frame, area),
+        Mode::Normal => {}
+    }
+}
+
+/// A rectangle of `w`x`h` centred in `area`, clipped to it.
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+}
+
+/// "3m", "2h", "4d": how long ago, in the fewest characters.
+pub fn age(now: chrono::DateTime<chrono::Utc>, then: chrono::DateTime<chrono::Utc>) -> String {
+    let mins = (now - then).num_minutes().max(0);
+    match mins {
+        0..=59 => format!("{mins}m"),
+        60..=2879 => format!("{}h", mins / 60),
+        _ => format!("{}d", mins / 1440),
+    }
+}
+
+fn blank() -> Line<'static> {
+    Line::raw("")
+}

@@ -1,0 +1,124 @@
+//! The queue: one row per case, in triage order. Only the visible window of rows is built.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+use super::{Theme, age};
+use crate::app::{Focus, State};
+use crate::domain::inert;
+use crate::service::CaseSummary;
+
+/// The first row to show so that `selected` stays in view, keeping some context above it.
+pub fn window_start(selected: usize, len: usize, rows: usize) -> usize {
+    if rows == 0 || len <= rows {
+        return 0;
+    }
+    selected.saturating_sub(rows / 3).min(len - rows)
+}
+
+pub fn due_text(state: &State, c: &CaseSummary) -> String {
+    if !c.open {
+        return String::new();
+    }
+    match c.due_at {
+        Some(_) if c.overdue => "OVERDUE".into(),
+        Some(d) => {
+            let local = d.with_timezone(&state.tz);
+            let today = state.now.with_timezone(&state.tz).date_naive();
+            if local.date_naive() == today {
+                local.format("%H:%M").to_string()
+            } else {
+                local.format("%a %H:%M").to_string()
+            }
+        }
+        None => String::new(),
+    }
+}
+
+fn subject(c: &CaseSummary) -> String {
+    let mut s = inert::line(&c.subject_id).into_owned();
+    if let Some(n) = &c.subject_name {
+        s.push(' ');
+        s.push_str(&inert::line(n));
+    }
+    if let Some(g) = &c.subject_group {
+        s.push_str(&format!(" ({})", inert::line(g)));
+    }
+    s
+}
+
+pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let focused = state.focus == Focus::Queue;
+    let open = state.queue.iter().filter(|c| c.open).count();
+    let title = format!("Queue: {open} open, {} in all", state.queue.len());
+    let block = theme.block(&title, focused);
+    if state.queue.is_empty() {
+        let text = "No cases yet. The feed status is below; alerts appear here as they arrive.";
+        frame.render_widget(Paragraph::new(text).block(block), area);
+        return;
+    }
+    let rows_visible = area.height.saturating_sub(3) as usize; // borders and header
+    let start = window_start(state.selected, state.queue.len(), rows_visible);
+    let rows = state.queue.iter().enumerate().skip(start).take(rows_visible).map(|(i, c)| {
+        let selected = i == state.selected;
+        let marker = if selected { theme.marker() } else { " " };
+        let mut flags = String::new();
+        if c.staff {
+            flags.push_str("STAFF ");
+        }
+        if c.illegal_path {
+            flags.push_str("ILLEGAL ");
+        }
+        if c.follow_up_due {
+            flags.push_str("FOLLOW-UP ");
+        }
+        if c.out_of_hours {
+            flags.push_str("OOH");
+        }
+        let due = due_text(state, c);
+        let due_style = if c.overdue { theme.warn() } else { theme.dim() };
+        let row = Row::new(vec![
+            Cell::from(marker),
+            Cell::from(Span::styled(c.level.label(), theme.level(c.level))),
+            Cell::from(c.status),
+            Cell::from(inert::line(&c.category).into_owned()),
+            Cell::from(subject(c)),
+            Cell::from(flags.trim_end().to_string()),
+            Cell::from(age(state.now, c.raised_at)),
+            Cell::from(Span::styled(due, due_style)),
+        ]);
+        if selected { row.style(theme.selected()) } else { row }
+    });
+    let header = Row::new(["", "LVL", "STATUS", "CATEGORY", "SUBJECT", "FLAGS", "AGE", "DUE"]).style(theme.dim());
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Length(4),
+        Constraint::Length(11),
+        Constraint::Length(14),
+        Constraint::Min(16),
+        Constraint::Length(9),
+        Constraint::Length(4),
+        Constraint::Length(9),
+    ];
+    let table = Table::new(rows, widths).header(header).block(block).column_spacing(1);
+    frame.render_widget(table, area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::window_start;
+
+    #[test]
+    fn the_window_keeps_the_selection_in_view() {
+        assert_eq!(window_start(0, 100, 10), 0);
+        assert_eq!(window_start(50, 100, 10), 47);
+        assert_eq!(window_start(99, 100, 10), 90);
+        assert_eq!(window_start(5, 8, 10), 0);
+        for sel in 0..100 {
+            let s = window_start(sel, 100, 10);
+            assert!(s <= sel && sel < s + 10);
+        }
+    }
+}
