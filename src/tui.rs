@@ -90,11 +90,18 @@ pub fn key_action(state: &State, key: &KeyEvent) -> Option<Action> {
     }
 }
 
-/// Carries out effects through the service, feeding each result back into `update`.
-pub fn run_effects(state: &mut State, service: &CaseService, retry: &Notify, effects: Vec<Effect>) {
+/// Carries out effects through the service, feeding each result back into `update`. `clock` stamps the
+/// decisions (tests pass a fixed one).
+pub fn run_effects(
+    state: &mut State,
+    service: &CaseService,
+    retry: &Notify,
+    clock: &dyn Fn() -> DateTime<Utc>,
+    effects: Vec<Effect>,
+) {
     let mut pending: std::collections::VecDeque<Effect> = effects.into();
     while let Some(effect) = pending.pop_front() {
-        let now = Utc::now();
+        let now = clock();
         let action = match effect {
             Effect::Quit => None,
             Effect::RetryFeed => {
@@ -168,7 +175,7 @@ pub async fn run(
         state.health.last_error = fs.last_error;
     }
     let (guard, mut terminal) = TerminalGuard::enter()?;
-    run_effects(&mut state, &service, &retry, vec![Effect::LoadQueue]);
+    run_effects(&mut state, &service, &retry, &Utc::now, vec![Effect::LoadQueue]);
     let mut out = stdout();
     queue!(out, BeginSynchronizedUpdate)?;
     draw(&mut terminal, &state, &theme)?;
@@ -184,7 +191,7 @@ pub async fn run(
                 Some(Ok(Event::Key(key))) => {
                     if let Some(action) = key_action(&state, &key) {
                         let effects = update(&mut state, action);
-                        run_effects(&mut state, &service, &retry, effects);
+                        run_effects(&mut state, &service, &retry, &Utc::now, effects);
                         dirty = true;
                     }
                 }
@@ -196,7 +203,7 @@ pub async fn run(
             ev = feed_events.recv(), if feed_open => match ev {
                 Some(ev) => {
                     let effects = update(&mut state, Action::Feed(ev));
-                    run_effects(&mut state, &service, &retry, effects);
+                    run_effects(&mut state, &service, &retry, &Utc::now, effects);
                     dirty = true;
                 }
                 None => feed_open = false,

@@ -80,6 +80,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 state.checklist_selected = 0;
             }
             state.checklist_selected = step(state.checklist_selected, detail.checklist.len(), 0);
+            // Opening a case changes its status (new -> open): refresh its row without reloading the queue.
+            if let Some(row) = state.queue.iter_mut().find(|c| c.key == detail.alert.key) {
+                *row = detail.summary.clone();
+            }
             state.detail = Some(*detail);
             vec![]
         }

@@ -409,3 +409,163 @@ impl CaseCommand {
         matches!(self, CaseCommand::Close { .. } | CaseCommand::Regrade { .. } | CaseCommand::Reopen { .. })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(h: u32, m: u32) -> DateTime<Utc> {
+        use chrono::TimeZone;
+        Utc.with_ymd_and_hms(2026, 11, 10, h, m, 0).single().expect("valid literal")
+    }
+
+    fn raised(level: Level) -> Vec<CaseEvent> {
+        vec![CaseEvent::new(at(9, 0), "feed", EventKind::Raised { revision: 1, level, illegal_path: false, template_version: 1 })]
+    }
+
+    fn fold(events: &[CaseEvent]) -> Case {
+        Case::fold(AlertKey::new("s", "a"), events).expect("raised")
+    }
+
+    fn apply(events: &mut Vec<CaseEvent>, command: CaseCommand) -> Result<(), RuleError> {
+        let case = fold(events);
+        let kind = decide(&case, false, Templates::embedded(), &command)?;
+        events.push(CaseEvent::new(at(10, events.len() as u32), "dsl", kind));
+        Ok(())
+    }
+
+    fn tick_all_required(events: &mut Vec<CaseEvent>) {
+        let t = Templates::embedded();
+        for id in fold(events).missing_required(t, false) {
+            let item = t.item(&id).expect("template item");
+            let value = match item.kind {
+                ItemKind::Tick => None,
+                ItemKind::Choice => item.choices.first().cloned(),
+                _ => Some("REF-1".into()),
+            };
+            apply(events, CaseCommand::Tick { item: id, value, note: None }).expect("tick");
+        }
+    }
+
+    #[test]
+    fn a_new_case_is_new_then_open_then_in_progress() {
+        let mut ev = raised(Level::Medium);
+        assert_eq!(fold(&ev).status(), Status::New);
+        ev.push(CaseEvent::new(at(9, 5), "dsl", EventKind::Viewed));
+        assert_eq!(fold(&ev).status(), Status::Open);
+        assert_eq!(fold(&ev).first_viewed, Some(at(9, 5)));
+        apply(&mut ev, CaseCommand::Note { text: "spoke to tutor".into() }).expect("note");
+        assert_eq!(fold(&ev).status(), Status::InProgress);
+    }
+
+    #[test]
+    fn a_case_cannot_close_with_required_items_open_and_the_message_names_them() {
+        let mut ev = raised(Level::Medium);
+        let err = apply(&mut ev, CaseCommand::Close { outcome: "false-positive".into() }).expect_err("missing");
+        match err {
+            RuleError::MissingRequired(items) => {
+                assert!(items.contains(&"medium-cpoms".to_string()), "{items:?}");
+                assert!(items.contains(&"medium-tracking-note".to_string()));
+            }
+            other => panic!("{other:?}"),
+        }
+        tick_all_required(&mut ev);
+        let err = apply(&mut ev, CaseCommand::Close { outcome: "no-such".into() }).expect_err("bad outcome");
+        assert!(matches!(err, RuleError::UnknownOutcome { .. }));
+        apply(&mut ev, CaseCommand::Close { outcome: "false-positive".into() }).expect("close");
+        assert_eq!(fold(&ev).status(), Status::Closed);
+        assert_eq!(apply(&mut ev, CaseCommand::Note { text: "late note".into() }), Ok(()), "notes are always allowed");
+        assert_eq!(apply(&mut ev, CaseCommand::Tick { item: "review-alert".into(), value: None, note: None }), Err(RuleError::Closed));
+    }
+
+    #[test]
+    fn reopening_needs_a_reason_and_low_needs_no_cpoms() {
+        let mut ev = raised(Level::Low);
+        tick_all_required(&mut ev);
+        assert!(!fold(&ev).done.contains_key("medium-cpoms"));
+        apply(&mut ev, CaseCommand::Close { outcome: "no-further-action".into() }).expect("close");
+        assert_eq!(apply(&mut ev, CaseCommand::Reopen { reason: "  ".into() }), Err(RuleError::ReasonRequired));
+        apply(&mut ev, CaseCommand::Reopen { reason: "new information".into() }).expect("reopen");
+        assert_eq!(fold(&ev).status(), Status::InProgress);
+    }
+
+    #[test]
+    fn regrading_needs_a_reason_brings_in_new_items_and_keeps_done_ones() {
+        let mut ev = raised(Level::Low);
+        apply(&mut ev, CaseCommand::Tick { item: "review-alert".into(), value: None, note: None }).expect("tick");
+        assert_eq!(
+            apply(&mut ev, CaseCommand::Regrade { level: Level::High, reason: "".into() }),
+            Err(RuleError::ReasonRequired)
+        );
+        assert_eq!(
+            apply(&mut ev, CaseCommand::Regrade { level: Level::Low, reason: "same".into() }),
+            Err(RuleError::SameLevel(Level::Low))
+        );
+        apply(&mut ev, CaseCommand::Regrade { level: Level::High, reason: "named a date".into() }).expect("regrade");
+        let case = fold(&ev);
+        assert_eq!(case.level, Level::High);
+        assert!(case.done.contains_key("review-alert"));
+        let missing = case.missing_required(Templates::embedded(), false);
+        assert!(missing.contains(&"high-cpoms".to_string()));
+        assert!(!missing.contains(&"review-alert".to_string()));
+    }
+
+    #[test]
+    fn items_that_need_a_value_refuse_a_bare_tick_and_choices_are_checked() {
+        let mut ev = raised(Level::Medium);
+        assert!(matches!(
+            apply(&mut ev, CaseCommand::Tick { item: "medium-cpoms".into(), value: None, note: None }),
+            Err(RuleError::ValueNeeded { .. })
+        ));
+        assert!(matches!(
+            apply(&mut ev, CaseCommand::Tick { item: "medium-parents".into(), value: Some("maybe".into()), note: None }),
+            Err(RuleError::BadChoice { .. })
+        ));
+        assert!(matches!(
+            apply(&mut ev, CaseCommand::Tick { item: "nope".into(), value: None, note: None }),
+            Err(RuleError::UnknownItem(_))
+        ));
+    }
+
+    #[test]
+    fn undoing_an_item_needs_a_reason_and_reopens_the_requirement() {
+        let mut ev = raised(Level::Medium);
+        apply(&mut ev, CaseCommand::Tick { item: "medium-tracking-note".into(), value: None, note: None }).expect("tick");
+        assert_eq!(
+            apply(&mut ev, CaseCommand::Untick { item: "medium-tracking-note".into(), reason: " ".into() }),
+            Err(RuleError::ReasonRequired)
+        );
+        apply(&mut ev, CaseCommand::Untick { item: "medium-tracking-note".into(), reason: "ticked by mistake".into() })
+            .expect("untick");
+        assert!(fold(&ev).missing_required(Templates::embedded(), false).contains(&"medium-tracking-note".to_string()));
+    }
+
+    #[test]
+    fn a_revision_changes_the_level_unless_a_reviewer_regraded() {
+        let mut ev = raised(Level::Low);
+        ev.push(CaseEvent::new(at(9, 1), "feed", EventKind::Revised { from: 1, to: 2, level: Level::Medium, illegal_path: false }));
+        assert_eq!(fold(&ev).level, Level::Medium);
+        assert_eq!(fold(&ev).revision, 2);
+        apply(&mut ev, CaseCommand::Regrade { level: Level::Low, reason: "context is filming".into() }).expect("regrade");
+        ev.push(CaseEvent::new(at(11, 0), "feed", EventKind::Revised { from: 2, to: 3, level: Level::High, illegal_path: false }));
+        assert_eq!(fold(&ev).level, Level::Low, "the reviewer's regrade stands");
+    }
+
+    #[test]
+    fn withdrawn_cases_leave_the_open_queue_but_stay() {
+        let mut ev = raised(Level::High);
+        ev.push(CaseEvent::new(at(9, 1), "feed", EventKind::Withdrawn));
+        let case = fold(&ev);
+        assert_eq!(case.status(), Status::Withdrawn);
+        assert!(!case.status().is_open());
+    }
+
+    #[test]
+    fn the_illegal_path_adds_its_required_steps() {
+        let mut ev = raised(Level::High);
+        apply(&mut ev, CaseCommand::Illegal { reason: "image described as indecent".into() }).expect("illegal");
+        let missing = fold(&ev).missing_required(Templates::embedded(), false);
+        assert!(missing.contains(&"illegal-police-ref".to_string()));
+        assert!(missing.contains(&"illegal-second-senior".to_string()));
+    }
+}

@@ -37,7 +37,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
         Layout::vertical([Constraint::Length(1), Constraint::Min(10), Constraint::Length(2)]).areas(area);
     frame.render_widget(status::header(state, theme), header);
     if area.width >= WIDE {
-        let [left, right] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body);
+        let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
         let [top, bottom] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(right);
         queue::render(state, theme, frame, left);
         detail::render(state, theme, frame, top);

@@ -53,7 +53,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
         _ => return,
     };
-    let rect = centered(area, area.width.saturating_sub(8).min(90), lines.len() as u16 + 4);
+    let rect = centered(area, area.width.saturating_sub(8).min(90), lines.len() as u16 + 2);
     let rect = Rect { y: area.height.saturating_sub(rect.height + 2), ..rect };
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(theme.block(title, true)).wrap(Wrap { trim: false }), rect);

@@ -97,7 +97,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         Constraint::Length(4),
         Constraint::Length(11),
         Constraint::Length(14),
-        Constraint::Min(16),
+        Constraint::Fill(1),
         Constraint::Length(9),
         Constraint::Length(4),
         Constraint::Length(9),

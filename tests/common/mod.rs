@@ -1,0 +1,70 @@
+//! Shared test fixtures: real stores in temp dirs, the real demo data, the real binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use chrono::{DateTime, TimeZone, Utc};
+use vigil::config::Config;
+use vigil::feed::demo::{DEMO_ALERTS, DemoData};
+use vigil::feed::protocol::parse_page;
+use vigil::identity::{Role, Viewer, os_user};
+use vigil::service::CaseService;
+use vigil::store::Store;
+
+/// Monday 16 November 2026, 10:00 UTC: the week after the demo data set's week.
+pub fn fixed_now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 16, 10, 0, 0).single().expect("valid literal")
+}
+
+/// The demo data set exactly as shipped (not shifted), so tests are deterministic.
+pub fn demo_data() -> DemoData {
+    DemoData::from_alerts(serde_json::from_str(DEMO_ALERTS).expect("demo data parses"))
+}
+
+/// The demo data set as one protocol v1 page body.
+pub fn demo_page_body() -> String {
+    let alerts: serde_json::Value = serde_json::from_str(DEMO_ALERTS).expect("demo data parses");
+    serde_json::json!({"feed": "vigil.alert-feed/1", "alerts": alerts, "cursor": "c-all", "more": false}).to_string()
+}
+
+pub fn dsl() -> Viewer {
+    Viewer { user: "dsl-user".into(), role: Role::Dsl, sees_staff: true }
+}
+
+/// A service over a fresh store in `dir`, with the whole demo data set ingested through the real path.
+pub fn fixture_service(dir: &Path, viewer: Viewer) -> CaseService {
+    let store = Store::open(dir).expect("store opens");
+    let config = Config::default();
+    let service = CaseService::new(store, config.calendar(), config.due, config.levels.clone(), viewer);
+    let page = parse_page(demo_page_body().as_bytes()).expect("page parses");
+    service.ingest(&page, fixed_now()).expect("ingest");
+    service
+}
+
+/// A config file giving the current OS user `role`.
+pub fn config_with_role(dir: &Path, role: &str) -> PathBuf {
+    let user = os_user().expect("os user");
+    let path = dir.join("config.toml");
+    std::fs::write(&path, format!("[roles]\n{role} = [\"{user}\"]\n")).expect("write config");
+    path
+}
+
+/// The real binary, with no VIGIL_* variables leaking in from the environment.
+pub fn vigil(args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigil"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("VIGIL_") || k == "NO_COLOR" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.args(args).output().expect("binary runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
