@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
+use crate::app::filter::Filter;
 use crate::domain::Level;
 use crate::domain::case::CaseCommand;
 use crate::service::ChecklistItem;
@@ -37,6 +38,12 @@ pub struct Global {
     /// ASCII only: no box drawing or symbols.
     #[arg(long, global = true)]
     pub no_unicode: bool,
+    /// Colour theme: dark, light, high-contrast, colour-blind or mono. NO_COLOR always means mono.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<crate::ui::theme::ThemeName>,
+    /// Let the mouse select rows and scroll (off by default, so the terminal's own selection works).
+    #[arg(long, global = true)]
+    pub mouse: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,9 +58,8 @@ pub enum Commands {
     List {
         #[arg(long)]
         json: bool,
-        /// Include closed and withdrawn cases.
-        #[arg(long)]
-        all: bool,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
     /// One case: the alert, its checklist and its timeline.
     Show {
@@ -61,6 +67,9 @@ pub enum Commands {
         id: String,
         #[arg(long)]
         json: bool,
+        /// Print the CPOMS-ready entry and, separately, the content-free student-tracking note.
+        #[arg(long, conflicts_with = "json")]
+        cpoms: bool,
     },
     /// Record a decision on a case (the same grammar as the TUI's `:` line).
     Case {
@@ -87,6 +96,27 @@ pub enum Commands {
         #[command(subcommand)]
         action: FeedAction,
     },
+    /// Anonymised figures for governors and the annual review (reporters may run this).
+    Report(ReportArgs),
+}
+
+/// `vigil report`: no names, IDs, groups or alert text; small counts shown as "fewer than N".
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// First day of the period (YYYY-MM-DD, local). Default: 29 days before --to.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+    /// Last day of the period, inclusive (YYYY-MM-DD, local). Default: today.
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: crate::report::Format,
+    /// Write the report to FILE (readable by you only) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Add counts of alerts about staff (the DSL only).
+    #[arg(long)]
+    pub include_staff: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,20 +209,128 @@ impl CaseAction {
     }
 }
 
+/// The queue filter, shared by `vigil list` and the TUI's `:filter`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FilterArgs {
+    /// Words that must all appear in the subject, category or summary.
+    pub text: Vec<String>,
+    #[arg(long)]
+    pub level: Option<Level>,
+    /// new, open, in-progress, closed or withdrawn.
+    #[arg(long, value_parser = ["new", "open", "in-progress", "closed", "withdrawn"])]
+    pub status: Option<String>,
+    #[arg(long)]
+    pub overdue: bool,
+    /// Only alerts raised out of working hours.
+    #[arg(long)]
+    pub ooh: bool,
+    /// Only cases you have acted on.
+    #[arg(long)]
+    pub mine: bool,
+    /// Include closed and withdrawn cases.
+    #[arg(long)]
+    pub all: bool,
+}
+
+impl FilterArgs {
+    pub fn to_filter(&self) -> Filter {
+        Filter {
+            text: self.text.join(" "),
+            level: self.level,
+            status: self.status.clone(),
+            overdue: self.overdue,
+            out_of_hours: self.ooh,
+            mine: self.mine,
+            closed: self.all,
+        }
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(name = "", no_binary_name = true, disable_help_flag = true, disable_version_flag = true)]
 struct CaseLine {
     #[command(subcommand)]
-    action: CaseAction,
+    action: LineAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum LineAction {
+    #[command(flatten)]
+    Case(CaseAction),
+    /// Filter the queue (no arguments: clear the filter).
+    Filter(FilterArgs),
 }
 
 /// What a `:` line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LineCommand {
     Case(CaseCommand),
+    Filter(Filter),
+    Dashboard,
     Quit,
     Help,
     Retry,
+}
+
+/// The words the `:` line knows first.
+pub const LINE_COMMANDS: &[&str] = &[
+    "tick",
+    "untick",
+    "regrade",
+    "illegal",
+    "note",
+    "follow-up",
+    "close",
+    "reopen",
+    "filter",
+    "dashboard",
+    "retry",
+    "help",
+    "quit",
+];
+
+/// Completes the last word of a `:` line: command names, item ids, levels, outcome ids and flags. Returns
+/// the new line and the candidates (more than one when the word is ambiguous).
+pub fn complete_line(line: &str, checklist: &[ChecklistItem], outcomes: &[&str]) -> (String, Vec<String>) {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let typing_new = line.ends_with(' ') || line.is_empty();
+    let current = if typing_new { "" } else { words.last().copied().unwrap_or("") };
+    let before: Vec<&str> = if typing_new { words.clone() } else { words[..words.len().saturating_sub(1)].to_vec() };
+    let items: Vec<&str> = checklist.iter().map(|i| i.id.as_str()).collect();
+    let candidates: Vec<&str> = match (before.first().copied(), before.last().copied()) {
+        (None, _) => LINE_COMMANDS.to_vec(),
+        (_, Some("--outcome")) => outcomes.to_vec(),
+        (_, Some("--level")) | (Some("regrade"), Some("regrade")) => vec!["low", "medium", "high"],
+        (_, Some("--status")) => vec!["new", "open", "in-progress", "closed", "withdrawn"],
+        (Some("tick" | "untick"), Some("tick" | "untick")) => items,
+        (Some("close"), _) => vec!["--outcome"],
+        (Some("tick"), _) => vec!["--value", "--note"],
+        (Some("untick" | "regrade" | "reopen" | "illegal"), _) => vec!["--reason"],
+        (Some("filter"), _) => vec!["--level", "--status", "--overdue", "--ooh", "--mine", "--all"],
+        _ => vec![],
+    };
+    let matching: Vec<String> = candidates.iter().filter(|c| c.starts_with(current)).map(|c| c.to_string()).collect();
+    let completed = match matching.as_slice() {
+        [only] => {
+            let mut parts: Vec<&str> = before.clone();
+            parts.push(only);
+            format!("{} ", parts.join(" "))
+        }
+        _ => {
+            // Extend to the longest common prefix.
+            let prefix = matching.iter().skip(1).fold(matching.first().cloned().unwrap_or_default(), |acc, m| {
+                acc.chars().zip(m.chars()).take_while(|(a, b)| a == b).map(|(a, _)| a).collect()
+            });
+            if prefix.len() > current.len() {
+                let mut parts: Vec<&str> = before.clone();
+                parts.push(&prefix);
+                parts.join(" ")
+            } else {
+                line.to_string()
+            }
+        }
+    };
+    (completed, matching)
 }
 
 /// Parses the TUI's command line with the same grammar as `vigil case ID ...`.
@@ -203,20 +341,49 @@ pub fn parse_line(line: &str, checklist: &[ChecklistItem]) -> Result<LineCommand
         Some("q" | "quit") => Ok(LineCommand::Quit),
         Some("help" | "?") => Ok(LineCommand::Help),
         Some("retry") => Ok(LineCommand::Retry),
+        Some("dashboard") => Ok(LineCommand::Dashboard),
         Some(_) => {
             let parsed = CaseLine::try_parse_from(&words).map_err(|e| first_line(&e.to_string()))?;
-            parsed.action.resolve(checklist).map(LineCommand::Case)
+            match parsed.action {
+                LineAction::Case(action) => action.resolve(checklist).map(LineCommand::Case),
+                LineAction::Filter(args) => Ok(LineCommand::Filter(args.to_filter())),
+            }
         }
     }
 }
 
+/// Clap's message on one line: what is wrong and what was expected, without the usage block.
 fn first_line(s: &str) -> String {
-    s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s).trim().trim_start_matches("error: ").to_string()
+    s.lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.trim_start().starts_with("tip:"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_start_matches("error: ")
+        .to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn completion_knows_commands_items_levels_and_outcomes() {
+        let list = [item("review-alert"), item("review-vendor-risk"), item("high-cpoms")];
+        assert_eq!(complete_line("cl", &list, &[]).0, "close ");
+        assert_eq!(complete_line("close ", &list, &[]).0, "close --outcome ");
+        assert_eq!(
+            complete_line("close --outcome f", &list, &["false-positive", "safeguarding-plan"]).0,
+            "close --outcome false-positive "
+        );
+        assert_eq!(complete_line("tick h", &list, &[]).0, "tick high-cpoms ");
+        let (line, options) = complete_line("tick rev", &list, &[]);
+        assert_eq!(line, "tick review-");
+        assert_eq!(options.len(), 2);
+        assert_eq!(complete_line("regrade m", &list, &[]).0, "regrade medium ");
+        assert_eq!(complete_line("zz", &list, &[]).0, "zz", "nothing to complete leaves the line alone");
+    }
 
     fn item(id: &str) -> ChecklistItem {
         ChecklistItem {
@@ -258,6 +425,16 @@ mod tests {
         assert!(parse_line("tick 9", &list).unwrap_err().contains("no checklist item number 9"));
         assert!(parse_line("regrade purple --reason x", &list).is_err());
         assert!(parse_line("close", &list).unwrap_err().contains("--outcome"));
+        assert_eq!(
+            parse_line("filter knife --level high --overdue", &list),
+            Ok(LineCommand::Filter(Filter {
+                text: "knife".into(),
+                level: Some(Level::High),
+                overdue: true,
+                ..Filter::default()
+            }))
+        );
+        assert_eq!(parse_line("filter", &list), Ok(LineCommand::Filter(Filter::default())));
         let cli = Cli::try_parse_from(["vigil", "case", "A1", "tick", "2", "--note", "rang home"]).expect("parses");
         match cli.command {
             Some(Commands::Case { action, .. }) => assert_eq!(

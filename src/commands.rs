@@ -11,13 +11,13 @@ use serde_json::json;
 use tokio::sync::{Notify, mpsc};
 
 use crate::cli::{CaseAction, Commands, ConfigAction, FeedAction, Global};
-use crate::config::{Config, default_data_dir};
+use crate::config::{Config, default_data_dir, default_key_file};
 use crate::domain::inert;
 use crate::feed::client::{FeedClient, Poller, sync_once};
 use crate::feed::demo::{self, DemoData};
 use crate::identity::{Role, Viewer, os_user};
 use crate::service::{CaseDetail, CaseService, CaseSummary};
-use crate::store::Store;
+use crate::store::{Store, StoreError, StoreKey};
 
 /// Exit codes a script can rely on.
 pub mod exit {
@@ -56,6 +56,8 @@ pub struct Context_ {
 }
 
 pub fn resolve(global: Global) -> Result<Context_> {
+    // Before anything is written: every file this process creates is its owner's alone.
+    crate::store::restrict_umask();
     let (config, config_path) =
         Config::load(global.config.as_deref()).map_err(|e| exit_err(exit::USAGE, e.to_string()))?;
     let base = match (&global.data_dir, global.demo) {
@@ -83,9 +85,67 @@ pub fn resolve(global: Global) -> Result<Context_> {
     Ok(Context_ { global, config, config_path, data_dir: base, viewer })
 }
 
+/// The store's key: `VIGIL_PASSPHRASE`, else `[storage] passphrase_file`, else the key file (`[storage]
+/// key_file`, by default the platform config dir's `vigil/store.key`). The demo always uses its own
+/// `vigil/demo.key`. A key file inside the data dir is refused: a copy of the data dir would carry its key.
+pub fn store_key(ctx: &Context_) -> Result<StoreKey> {
+    if !ctx.global.demo {
+        if let Ok(p) = std::env::var("VIGIL_PASSPHRASE")
+            && !p.is_empty()
+        {
+            return Ok(StoreKey::passphrase(p));
+        }
+        if let Some(path) = &ctx.config.storage.passphrase_file {
+            use std::os::unix::fs::MetadataExt;
+            let unreadable = |e: std::io::Error| {
+                exit_err(exit::USAGE, format!("cannot read the passphrase file {}: {e}", path.display()))
+            };
+            let mode = std::fs::metadata(path).map_err(unreadable)?.mode() & 0o777;
+            if mode & 0o077 != 0 {
+                bail!(exit_err(
+                    exit::USAGE,
+                    format!(
+                        "the passphrase file {} can be read by other users (mode {mode:03o}): fix it with `chmod 600 {}`",
+                        path.display(),
+                        path.display()
+                    )
+                ));
+            }
+            let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(unreadable)?);
+            let passphrase = text.trim_end_matches(['\n', '\r']);
+            if passphrase.is_empty() {
+                bail!(exit_err(exit::USAGE, format!("the passphrase file {} is empty", path.display())));
+            }
+            return Ok(StoreKey::passphrase(passphrase));
+        }
+    }
+    let path = if ctx.global.demo { None } else { ctx.config.storage.key_file.clone() }
+        .or_else(|| default_key_file(ctx.global.demo))
+        .ok_or_else(|| exit_err(exit::USAGE, "no home directory: set [storage] key_file in the config"))?;
+    let resolved = |p: &std::path::Path| {
+        let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        abs.canonicalize().unwrap_or(abs)
+    };
+    let key_dir = path.parent().map(resolved).unwrap_or_default();
+    if key_dir.starts_with(resolved(&ctx.data_dir)) {
+        bail!(exit_err(
+            exit::USAGE,
+            format!(
+                "the store key file {} is inside the data dir {}: keep it elsewhere ([storage] key_file), so that a copy of the data dir does not carry its key",
+                path.display(),
+                ctx.data_dir.display()
+            )
+        ));
+    }
+    Ok(StoreKey::file(path))
+}
+
 fn open_service(ctx: &Context_) -> Result<CaseService> {
-    let store = Store::open(&ctx.data_dir).map_err(|e| match e {
-        crate::store::StoreError::InUse { .. } => exit_err(exit::STORE_IN_USE, e.to_string()),
+    let key = store_key(ctx)?;
+    let store = Store::open(&ctx.data_dir, &key).map_err(|e| match e {
+        StoreError::InUse { .. } => exit_err(exit::STORE_IN_USE, e.to_string()),
+        StoreError::Key(_) => exit_err(exit::USAGE, e.to_string()),
+        StoreError::Exposed { .. } => exit_err(exit::FAILURE, e.to_string()),
         other => anyhow::Error::new(other),
     })?;
     Ok(CaseService::new(store, ctx.config.calendar(), ctx.config.due, ctx.config.levels.clone(), ctx.viewer.clone()))
@@ -95,7 +155,8 @@ fn open_service(ctx: &Context_) -> Result<CaseService> {
 pub fn init_logging(ctx: &Context_) {
     let path = ctx.config.log_file.clone().unwrap_or_else(|| ctx.data_dir.join("vigil.log"));
     if let Some(parent) = path.parent() {
-        let _ = std::fs::create_dir_all(parent);
+        use std::os::unix::fs::DirBuilderExt;
+        let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent);
     }
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&path);
@@ -123,17 +184,19 @@ pub async fn run(ctx: Context_, command: Option<Commands>) -> Result<()> {
     match command {
         None => tui(ctx).await,
         Some(Commands::Sync { once }) => sync(ctx, once).await,
-        Some(Commands::List { json, all }) => list(ctx, json, all),
-        Some(Commands::Show { id, json }) => show(ctx, &id, json),
+        Some(Commands::List { json, filter }) => list(ctx, json, &filter.to_filter()),
+        Some(Commands::Show { id, json, cpoms }) => show(ctx, &id, json, cpoms),
         Some(Commands::Case { id, action }) => case(ctx, &id, action),
         Some(Commands::DemoFeed { listen, drip }) => demo_feed(listen, drip).await,
         Some(Commands::Config { action: ConfigAction::Check }) => config_check(ctx),
         Some(Commands::Feed { action }) => feed(ctx, action),
+        Some(Commands::Report(args)) => report(ctx, args),
     }
 }
 
 async fn tui(ctx: Context_) -> Result<()> {
     let started = std::env::var_os("VIGIL_REPORT_FIRST_FRAME").map(|_| std::time::Instant::now());
+    let keymap = ctx.config.keymap().map_err(|e| exit_err(exit::USAGE, format!("keymap problems:\n{e}")))?;
     let service = open_service(&ctx)?;
     if !ctx.viewer.can_review() {
         bail!(exit_err(exit::NO_ROLE, "your role (reporter) may run `vigil report` only"));
@@ -155,9 +218,11 @@ async fn tui(ctx: Context_) -> Result<()> {
     let options = crate::tui::TuiOptions {
         demo: ctx.global.demo,
         ascii: ctx.global.no_unicode || !ctx.config.ui.unicode,
+        theme: ctx.global.theme.unwrap_or(ctx.config.ui.theme),
+        mouse: ctx.global.mouse || ctx.config.ui.mouse,
         report_first_frame: started,
     };
-    let result = crate::tui::run(service, rx, retry, options).await;
+    let result = crate::tui::run(service, rx, retry, keymap, options).await;
     if let Some(h) = demo_server {
         h.abort();
     }
@@ -173,6 +238,8 @@ async fn sync(ctx: Context_, once: bool) -> Result<()> {
         let report =
             sync_once(&client, &service).await.map_err(|e| exit_err(exit::FAILURE, format!("sync failed: {e}")))?;
         let _ = service.store().update_feed_state(|s| s.last_success = Some(Utc::now()));
+        // Screenshots of open High cases, fetched ahead (never a suspected-illegal one); failures are logged only.
+        crate::feed::screenshots::prefetch_high(&client, &service).await;
         println!(
             "synced: {} new, {} revised, {} unchanged, {} quarantined{}",
             report.new,
@@ -235,9 +302,9 @@ fn plain_row(c: &CaseSummary) -> String {
     )
 }
 
-fn list(ctx: Context_, json: bool, all: bool) -> Result<()> {
+fn list(ctx: Context_, json: bool, filter: &crate::app::filter::Filter) -> Result<()> {
     let service = open_service(&ctx)?;
-    let queue: Vec<CaseSummary> = service.queue(Utc::now())?.into_iter().filter(|c| all || c.open).collect();
+    let queue: Vec<CaseSummary> = service.queue(Utc::now())?.into_iter().filter(|c| filter.matches(c)).collect();
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &queue)?;
@@ -247,7 +314,7 @@ fn list(ctx: Context_, json: bool, all: bool) -> Result<()> {
             writeln!(out, "{}", plain_row(c))?;
         }
         if queue.is_empty() {
-            writeln!(out, "no {}cases", if all { "" } else { "open " })?;
+            writeln!(out, "no cases{}", if filter.is_active() { " match the filter" } else { " open" })?;
         }
     }
     Ok(())
@@ -264,7 +331,7 @@ pub fn detail_json(d: &CaseDetail) -> serde_json::Value {
     })
 }
 
-fn show(ctx: Context_, id: &str, json: bool) -> Result<()> {
+fn show(ctx: Context_, id: &str, json: bool, cpoms: bool) -> Result<()> {
     let service = open_service(&ctx)?;
     let key = service.find(id).map_err(|e| exit_err(exit::FAILURE, e.to_string()))?;
     let now = Utc::now();
@@ -276,9 +343,18 @@ fn show(ctx: Context_, id: &str, json: bool) -> Result<()> {
         writeln!(out)?;
         return Ok(());
     }
+    if cpoms {
+        let r = crate::records::records(&d, service.calendar().time_zone());
+        writeln!(out, "== CPOMS entry ==\n{}\n", r.cpoms)?;
+        match r.tracking {
+            Some(t) => writeln!(out, "== Student tracking note (no alert content) ==\n{t}")?,
+            None => writeln!(out, "== Student tracking note ==\nnone: Low alerts are not logged on student tracking")?,
+        }
+        return Ok(());
+    }
     let state =
         crate::app::State { tz: service.calendar().time_zone(), ..crate::app::State::new(ctx.viewer.clone(), now) };
-    let theme = crate::ui::Theme { color: false, ascii: true };
+    let theme = crate::ui::Theme::new(crate::ui::theme::ThemeName::Mono, true);
     for line in crate::ui::detail_lines(&state, &theme, &d) {
         writeln!(out, "{line}")?;
     }
@@ -339,6 +415,7 @@ fn config_check(ctx: Context_) -> Result<()> {
             shown.feed.token_file.map(|p| PathBuf::from(format!("{} (contents redacted)", p.display())));
     }
     let token = ctx.config.feed_token().map_err(|e| exit_err(exit::USAGE, e.to_string()))?;
+    ctx.config.keymap().map_err(|e| exit_err(exit::USAGE, format!("keymap problems:\n{e}")))?;
     println!(
         "# config file: {}",
         ctx.config_path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "none (defaults)".into())
@@ -398,5 +475,30 @@ fn feed(ctx: Context_, action: FeedAction) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// `vigil report`: the one command a `reporter` may run. An audited export: the log line names the format
+/// and period, never a figure.
+fn report(ctx: Context_, args: crate::cli::ReportArgs) -> Result<()> {
+    let service = open_service(&ctx)?;
+    let now = Utc::now();
+    let today = now.with_timezone(&service.calendar().time_zone()).date_naive();
+    let period = crate::report::Period::resolve(args.from, args.to, today).map_err(|e| exit_err(exit::USAGE, e))?;
+    let data = service.report_data(args.include_staff).map_err(|e| match e {
+        crate::service::ServiceError::Forbidden(role) => {
+            exit_err(exit::NO_ROLE, format!("only the DSL may add staff alerts to a report (your role: {role})"))
+        }
+        other => anyhow::Error::new(other),
+    })?;
+    let options = crate::report::Options { min_group: ctx.config.report.min_group, now };
+    let text = crate::report::render(args.format, &crate::report::compute(&data, period, &options));
+    match &args.out {
+        Some(path) => crate::report::write_file(path, &text)
+            .with_context(|| format!("cannot write the report to {}", path.display()))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    let (format, from, to) = (args.format.as_str(), period.from.to_string(), period.to.to_string());
+    tracing::info!(format, from, to, include_staff = args.include_staff, "report exported");
     Ok(())
 }

@@ -22,8 +22,15 @@ pub struct Config {
     pub levels: LevelPolicy,
     pub roles: Roles,
     pub ui: UiConfig,
+    pub report: ReportConfig,
+    pub storage: StorageConfig,
     /// Where logs go (never alert content). Default: `vigil.log` in the data dir.
     pub log_file: Option<PathBuf>,
+    /// Key overrides: `[keys.queue] open = ["o", "Enter"]` (see assets/keymap.toml for the actions).
+    pub keys: crate::app::keymap::KeyOverrides,
+    /// The file's text, kept to point at lines when a later check (the keymap) finds a problem.
+    #[serde(skip)]
+    pub source: Option<(PathBuf, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,11 +75,46 @@ pub struct Roles {
 pub struct UiConfig {
     pub mouse: bool,
     pub unicode: bool,
+    pub theme: crate::ui::theme::ThemeName,
 }
 
 impl Default for UiConfig {
     fn default() -> Self {
-        UiConfig { mouse: false, unicode: true }
+        UiConfig { mouse: false, unicode: true, theme: crate::ui::theme::ThemeName::Dark }
+    }
+}
+
+/// `vigil report`: `min_group = 5` shows any count below 5 (and any share that would reveal one) as
+/// "fewer than 5".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportConfig {
+    pub min_group: u64,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        ReportConfig { min_group: 5 }
+    }
+}
+
+/// `[storage]`: where the store's key comes from, and how long closed cases are kept.
+///
+/// The key is a key file outside the data dir (default: the platform config dir's `vigil/store.key`,
+/// created 0600 with 32 random bytes on first run; the demo's is `vigil/demo.key`), or a passphrase
+/// stretched with argon2id: `VIGIL_PASSPHRASE`, else `passphrase_file`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    pub key_file: Option<PathBuf>,
+    pub passphrase_file: Option<PathBuf>,
+    /// Closed cases are purged this many months after they were closed (the vendor keeps 15).
+    pub retention_months: u32,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig { key_file: None, passphrase_file: None, retention_months: 15 }
     }
 }
 
@@ -94,7 +136,7 @@ impl Config {
         let config: Config = toml::from_str(text)
             .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })?;
         config.validate().map_err(|message| ConfigError::Invalid { path: path.to_path_buf(), message })?;
-        Ok(config)
+        Ok(Config { source: Some((path.to_path_buf(), text.to_string())), ..config })
     }
 
     /// Loads `path` if given; otherwise the platform config file if it exists; otherwise defaults.
@@ -115,6 +157,12 @@ impl Config {
 
     fn validate(&self) -> Result<(), String> {
         WorkingCalendar::new(&self.calendar).map_err(|e| format!("[calendar]: {e}"))?;
+        if self.storage.key_file.is_some() && self.storage.passphrase_file.is_some() {
+            return Err("[storage] set key_file or passphrase_file, not both".into());
+        }
+        if !(1..=1200).contains(&self.storage.retention_months) {
+            return Err("[storage] retention_months must be 1-1200".into());
+        }
         if self.feed.poll_seconds == 0 {
             return Err("[feed] poll_seconds must be at least 1".into());
         }
@@ -149,6 +197,17 @@ impl Config {
         let sees_staff =
             role == Role::Dsl || self.roles.staff_alerts.iter().any(|u| u == user) && role != Role::Reporter;
         Some(Viewer { user: user.to_string(), role, sees_staff })
+    }
+
+    /// The embedded keymap with this config's `[keys]` applied; every problem is reported with its line.
+    pub fn keymap(&self) -> Result<crate::app::keymap::Keymap, String> {
+        let base = crate::app::keymap::Keymap::embedded();
+        match &self.source {
+            None => Ok(base),
+            Some((path, text)) => base
+                .with_overrides(path, text, &self.keys)
+                .map_err(|errs| errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")),
+        }
     }
 
     pub fn calendar(&self) -> WorkingCalendar {
@@ -189,6 +248,13 @@ pub struct FeedTimeouts {
 
 pub fn default_config_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "vigil").map(|d| d.config_dir().join("config.toml"))
+}
+
+/// The default store key file: `store.key` (the demo's: `demo.key`) in the platform config dir, outside
+/// the data dir, so a copy of the data dir does not carry its key.
+pub fn default_key_file(demo: bool) -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "vigil")
+        .map(|d| d.config_dir().join(if demo { "demo.key" } else { "store.key" }))
 }
 
 pub fn default_data_dir() -> Option<PathBuf> {

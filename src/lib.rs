@@ -14,12 +14,15 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod feed;
 pub mod identity;
+pub mod records;
+pub mod report;
 pub mod service;
 pub mod store;
 pub mod tui;

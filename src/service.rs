@@ -10,13 +10,15 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use crate::audit;
 use crate::domain::calendar::{DueLevel, DuePolicy, WorkingCalendar, due_at};
 use crate::domain::case::{CaseCommand, ItemState, RuleError, decide};
 use crate::domain::checklist::{ItemKind, Templates};
+use crate::domain::inert;
 use crate::domain::levels::LevelPolicy;
 use crate::domain::{Alert, AlertKey, Case, CaseEvent, Level, Status};
 use crate::feed::protocol::Page;
-use crate::identity::Viewer;
+use crate::identity::{Role, Viewer};
 use crate::store::{Incoming, IngestReport, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +60,12 @@ pub struct CaseSummary {
     pub follow_up: Option<NaiveDate>,
     pub follow_up_due: bool,
     pub location: String,
+    /// The viewer has acted on this case.
+    #[serde(skip)]
+    pub mine: bool,
+    /// Lower-case subject, category and summary, for the queue filter.
+    #[serde(skip)]
+    pub search: String,
     #[serde(skip)]
     pub key: AlertKey,
     #[serde(skip)]
@@ -151,9 +159,13 @@ impl CaseService {
 
     /// Grades and stores a page. Staff alerts never enter the store of a user who may not see them: only
     /// their count is kept.
+    ///
+    /// A `reporter` may read nothing but figures, so their store keeps nothing else: their alerts are
+    /// stored already redacted (as [`CaseService::report_data`] would return them) and rejected alerts,
+    /// whose raw JSON is content, are not kept at all.
     pub fn ingest(&self, page: &Page, now: DateTime<Utc>) -> Result<IngestReport> {
         let mut staff_dropped = 0;
-        let incoming: Vec<Incoming<'_>> = page
+        let kept: Vec<(&Alert, crate::domain::levels::Grading)> = page
             .alerts
             .iter()
             .filter(|a| {
@@ -161,13 +173,21 @@ impl CaseService {
                 staff_dropped += usize::from(!keep);
                 keep
             })
-            .map(|alert| Incoming { alert, grading: self.levels.grade(alert) })
+            .map(|alert| (alert, self.levels.grade(alert)))
+            .collect();
+        let reporter = !self.viewer.can_review();
+        let redacted: Vec<Alert> =
+            if reporter { kept.iter().map(|(a, _)| redact_alert((*a).clone())).collect() } else { Vec::new() };
+        let incoming: Vec<Incoming<'_>> = kept
+            .iter()
+            .enumerate()
+            .map(|(i, (alert, grading))| Incoming { alert: redacted.get(i).unwrap_or(alert), grading: *grading })
             .collect();
         let rejected: Vec<_> = page
             .rejected
             .iter()
-            // A rejected alert whose raw text says it is about staff is still staff content.
-            .filter(|r| self.viewer.sees_staff || !r.raw.contains("\"staff\""))
+            // A rejected alert that may be about staff is still staff content.
+            .filter(|r| !reporter && (self.viewer.sees_staff || !may_be_staff(&r.raw)))
             .cloned()
             .collect();
         Ok(self.store.ingest_page(
@@ -207,6 +227,8 @@ impl CaseService {
             follow_up: case.follow_up,
             follow_up_due,
             location: alert.location().to_string(),
+            mine: case.actors.contains(&self.viewer.user),
+            search: search_text(alert),
             key: alert.key.clone(),
             open: status.is_open(),
             staff: alert.is_staff(),
@@ -218,20 +240,11 @@ impl CaseService {
         if !self.viewer.can_review() {
             return Err(ServiceError::Forbidden(self.viewer.role.as_str()));
         }
-        let mut events: HashMap<AlertKey, Vec<CaseEvent>> = HashMap::new();
-        for item in self.store.all_events() {
-            let (key, event) = item?;
-            events.entry(key).or_default().push(event);
-        }
-        let mut out = Vec::with_capacity(events.len());
-        for alert in self.store.alerts() {
-            let alert = alert?;
-            if !self.visible(&alert) {
-                continue;
-            }
-            let Some(evs) = events.get(&alert.key) else { continue };
-            if let Some(case) = Case::fold(alert.key.clone(), evs) {
-                out.push(self.summarize(&alert, &case, now));
+        let mut out = Vec::with_capacity(self.store.alert_count());
+        for entry in self.store.index_entries() {
+            let entry = entry?;
+            if self.visible(&entry.head) {
+                out.push(self.summarize(&entry.head, &entry.case, now));
             }
         }
         out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -261,7 +274,8 @@ impl CaseService {
             1 => Ok(found.remove(0)),
             _ => Err(ServiceError::Ambiguous {
                 given: spec.to_string(),
-                candidates: found.iter().map(ToString::to_string).collect(),
+                // Ids come from the feed: the message may reach a terminal.
+                candidates: found.iter().map(|k| inert::line(&k.to_string()).into_owned()).collect(),
             }),
         }
     }
@@ -277,7 +291,110 @@ impl CaseService {
         Ok((alert, events, case))
     }
 
+    /// The case's content, for the detail pane and `vigil show`. Every call is an audit record (`opened the
+    /// case`), written before the content is returned.
     pub fn detail(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<CaseDetail> {
+        let d = self.build_detail(key, now)?;
+        self.audit(Some(key), "opened the case", now)?;
+        Ok(d)
+    }
+
+    /// The CPOMS entry and the student-tracking note for a case: an audit record (`produced the CPOMS text`).
+    pub fn records(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<crate::records::Records> {
+        let d = self.build_detail(key, now)?;
+        self.audit(Some(key), "produced the CPOMS text", now)?;
+        Ok(crate::records::records(&d, self.calendar.time_zone()))
+    }
+
+    /// The case's checklist without what was entered in it (values, notes, who did them): what `vigil case`
+    /// needs to turn an item number into an id. Not a view of content, so not audited.
+    pub fn checklist(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<Vec<ChecklistItem>> {
+        let d = self.build_detail(key, now)?;
+        Ok(d.checklist.into_iter().map(|i| ChecklistItem { value: None, note: None, done_by: None, ..i }).collect())
+    }
+
+    /// Appends an audit record for this viewer: `case` (if any) and a content-free `what`. For surfaces
+    /// outside the service that show or export content (a screenshot shown, a report written).
+    pub fn audit(&self, case: Option<&AlertKey>, what: &str, now: DateTime<Utc>) -> Result<()> {
+        self.store.audit_append(&audit::Entry::new(now, &self.viewer.user, case, what))?;
+        Ok(())
+    }
+
+    /// The audit trail, oldest first; with `case`, only the records about it (`ID` or `SOURCE:ID`; purged
+    /// cases included). The DSL's alone.
+    pub fn audit_records(&self, case: Option<&str>) -> Result<Vec<audit::AuditRecord>> {
+        if self.viewer.role != Role::Dsl {
+            return Err(ServiceError::Forbidden(self.viewer.role.as_str()));
+        }
+        let mut records = self.store.audit_records()?;
+        if let Some(spec) = case {
+            records.retain(|r| {
+                r.case.as_deref().is_some_and(|c| c == spec || c.split_once(':').is_some_and(|(_, id)| id == spec))
+            });
+        }
+        Ok(records)
+    }
+
+    /// Checks the audit chain. Any reviewing role may; a `reporter` may not.
+    pub fn audit_verify(&self) -> Result<audit::Verdict> {
+        self.require_reviewer()?;
+        Ok(self.store.audit_verify()?)
+    }
+
+    /// Alerts the feed sent that failed validation, with their raw JSON (content: audited). Never one that
+    /// may be about staff, unless the viewer may see staff alerts.
+    pub fn rejected(&self, now: DateTime<Utc>) -> Result<Vec<crate::store::Quarantined>> {
+        self.require_reviewer()?;
+        let mut items = self.store.quarantined()?;
+        if !self.viewer.sees_staff {
+            items.retain(|q| !may_be_staff(&q.rejected.raw));
+        }
+        self.audit(None, &format!("listed the rejected alerts ({})", items.len()), now)?;
+        Ok(items)
+    }
+
+    /// Purges closed cases whose close is `months` or more before `now`: alert, events, index entry and
+    /// cached screenshots go; the audit trail keeps a content-free tombstone (ids, dates, level, outcome).
+    /// Returns how many were purged. `vigil` runs this every time it opens a store.
+    pub fn purge_expired(&self, months: u32, now: DateTime<Utc>) -> Result<usize> {
+        let tz = self.calendar.time_zone();
+        let mut expired = Vec::new();
+        for entry in self.store.index_entries() {
+            let entry = entry?;
+            let Some((closed_at, outcome)) = &entry.case.closed else { continue };
+            if closed_at.checked_add_months(chrono::Months::new(months)).is_some_and(|until| until <= now) {
+                let what = format!(
+                    "purged by retention ({months} months after closing): raised {}, closed {}, level {}, outcome {}",
+                    entry.head.raised_at.with_timezone(&tz).format("%Y-%m-%d"),
+                    closed_at.with_timezone(&tz).format("%Y-%m-%d"),
+                    entry.case.level.as_str(),
+                    outcome
+                );
+                expired.push((entry.head.key.clone(), what));
+            }
+        }
+        for (key, what) in &expired {
+            let alert = self.store.alert(key)?;
+            self.store.purge_case(key, &audit::Entry::new(now, "retention", Some(key), what.as_str()))?;
+            let shots = alert.iter().flat_map(|a| &a.captures).filter_map(|c| c.screenshot.as_ref());
+            for shot in shots {
+                match &shot.sha256 {
+                    Some(h) => self.store.uncache_blob(&format!("sha256:{}", h.to_ascii_lowercase()))?,
+                    None => {
+                        let path = shot.url.trim().trim_start_matches('/');
+                        for name in self.store.cached_blob_names()? {
+                            if name.starts_with("url:") && !path.is_empty() && name.ends_with(path) {
+                                self.store.uncache_blob(&name)?;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(expired.len())
+    }
+
+    fn build_detail(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<CaseDetail> {
         self.require_reviewer()?;
         let (alert, events, case) = self.load(key)?;
         let staff = alert.is_staff();
@@ -327,8 +444,44 @@ impl CaseService {
         let (alert, _, case) = self.load(key)?;
         let kind = decide(&case, alert.is_staff(), self.templates, command)?;
         let event = CaseEvent::new(now, &self.viewer.user, kind);
-        self.store.append(key, &event)?;
+        let entry = audit::Entry::new(now, &self.viewer.user, Some(key), audit::action_text(&event.kind));
+        self.store.append_audited(key, &event, &entry)?;
         Ok(event)
+    }
+
+    /// The one data path of `vigil report`, and the only read a `reporter` may make.
+    ///
+    /// Every student (and unknown-subject) case comes back with everything that could name a person or say
+    /// what happened removed here, before it leaves the service: subject, summary, context, captures,
+    /// hostname, actors, notes, reasons and checklist values (except a `high-contact-time` value that is a
+    /// plain HH:MM, which the response figures need). Staff alerts never come back as cases: with
+    /// `include_staff`, which only the DSL may ask for, they come back as (raise time, level) pairs to count.
+    pub fn report_data(&self, include_staff: bool) -> Result<ReportData> {
+        if include_staff && self.viewer.role != Role::Dsl {
+            return Err(ServiceError::Forbidden(self.viewer.role.as_str()));
+        }
+        let mut events: HashMap<AlertKey, Vec<CaseEvent>> = HashMap::new();
+        for item in self.store.all_events() {
+            let (key, event) = item?;
+            events.entry(key).or_default().push(event);
+        }
+        let mut cases = Vec::new();
+        let mut staff = include_staff.then(Vec::new);
+        for alert in self.store.alerts() {
+            let alert = alert?;
+            let Some(evs) = events.remove(&alert.key) else { continue };
+            // The case is folded from the redacted events, so nothing it derives can carry content.
+            let evs: Vec<CaseEvent> = evs.into_iter().map(redact_event).collect();
+            let Some(case) = Case::fold(alert.key.clone(), &evs) else { continue };
+            if alert.is_staff() {
+                if let Some(staff) = staff.as_mut() {
+                    staff.push((alert.raised_at.with_timezone(&Utc), case.level));
+                }
+                continue;
+            }
+            cases.push((redact_alert(alert), case, evs));
+        }
+        Ok(ReportData { cases, staff, calendar: self.calendar.clone(), due: self.due })
     }
 
     /// Counts of open cases per level, for the header.
@@ -339,6 +492,92 @@ impl CaseService {
     pub fn status_of(case: &Case) -> Status {
         case.status()
     }
+}
+
+/// What [`CaseService::report_data`] hands to the report: content-free cases and the rules to time them by.
+#[derive(Debug, Clone)]
+pub struct ReportData {
+    /// Student and unknown-subject cases, redacted, in store order.
+    pub cases: Vec<(Alert, Case, Vec<CaseEvent>)>,
+    /// Staff alerts as (raise time, level), only when the DSL asked for them.
+    pub staff: Option<Vec<(DateTime<Utc>, Level)>>,
+    pub calendar: WorkingCalendar,
+    pub due: DuePolicy,
+}
+
+/// The one checklist value a report reads: the time contact was made with the student on a High alert.
+const REPORT_KEEPS_VALUE: &str = "high-contact-time";
+
+fn report_value(item: &str, value: Option<String>) -> Option<String> {
+    let value = value.filter(|_| item == REPORT_KEEPS_VALUE)?;
+    let t = value.trim();
+    let hhmm =
+        chrono::NaiveTime::parse_from_str(t, "%H:%M").or_else(|_| chrono::NaiveTime::parse_from_str(t, "%H:%M:%S"));
+    hhmm.ok().map(|t| t.format("%H:%M").to_string())
+}
+
+fn redact_alert(mut a: Alert) -> Alert {
+    a.subject.id = String::new();
+    a.subject.name = None;
+    a.subject.group = None;
+    a.subject.username = None;
+    a.summary = String::new();
+    a.context = None;
+    a.captures = Vec::new();
+    if let Some(d) = a.device.as_mut() {
+        d.hostname = None;
+        d.owner = None;
+    }
+    a
+}
+
+/// No wildcard arm on purpose: a new kind of event must be judged here before it can reach a report.
+fn redact_event(mut e: CaseEvent) -> CaseEvent {
+    use crate::domain::EventKind as K;
+    e.actor = String::new();
+    e.kind = match e.kind {
+        K::Regraded { from, to, .. } => K::Regraded { from, to, reason: String::new() },
+        K::IllegalPathChosen { .. } => K::IllegalPathChosen { reason: String::new() },
+        K::ItemDone { item, value, .. } => K::ItemDone { value: report_value(&item, value), item, note: None },
+        K::ItemUndone { item, .. } => K::ItemUndone { item, reason: None },
+        K::NoteAdded { .. } => K::NoteAdded { text: String::new() },
+        K::Reopened { .. } => K::Reopened { reason: String::new() },
+        kind @ (K::Raised { .. }
+        | K::Revised { .. }
+        | K::Withdrawn
+        | K::Viewed
+        | K::FollowUpSet { .. }
+        | K::Closed { .. }) => kind,
+    };
+    e
+}
+
+/// Whether a rejected alert's raw JSON may be about staff: any string in it that says `staff`, whatever
+/// its field (a rejected alert's fields cannot be trusted to be where they belong) and however it is
+/// escaped. Raw text that is not JSON cannot be told apart, so it counts as staff.
+fn may_be_staff(raw: &str) -> bool {
+    fn any_staff(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.trim().eq_ignore_ascii_case("staff"),
+            serde_json::Value::Array(a) => a.iter().any(any_staff),
+            serde_json::Value::Object(o) => o.values().any(any_staff),
+            _ => false,
+        }
+    }
+    serde_json::from_str::<serde_json::Value>(raw).map_or(true, |v| any_staff(&v))
+}
+
+fn search_text(alert: &Alert) -> String {
+    let s = &alert.subject;
+    let parts = [
+        Some(&s.id),
+        s.name.as_ref(),
+        s.group.as_ref(),
+        s.username.as_ref(),
+        Some(&alert.category),
+        Some(&alert.summary),
+    ];
+    parts.into_iter().flatten().map(|p| p.to_lowercase()).collect::<Vec<_>>().join("\n")
 }
 
 fn checklist_item(

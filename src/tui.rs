@@ -31,10 +31,17 @@ pub struct TerminalGuard {
     restored: Arc<AtomicBool>,
 }
 
-/// Puts the terminal back: raw mode off, main screen, cursor visible. Safe to call more than once.
+/// Puts the terminal back: raw mode off, mouse released, main screen, cursor visible. Safe to call more
+/// than once.
 pub fn restore_terminal() {
     let _ = terminal::disable_raw_mode();
-    let _ = execute!(stdout(), EndSynchronizedUpdate, LeaveAlternateScreen, cursor::Show);
+    let _ = execute!(
+        stdout(),
+        EndSynchronizedUpdate,
+        crossterm::event::DisableMouseCapture,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
 }
 
 impl TerminalGuard {
@@ -68,7 +75,8 @@ pub fn install_panic_hook(ui_thread: std::thread::ThreadId, restore: fn()) {
     }));
 }
 
-/// Translates a key into an action for the current mode.
+/// Translates a key into an action for the current mode, through the keymap. Keys the keymap does not
+/// bind are text where text is being typed.
 pub fn key_action(state: &State, key: &KeyEvent) -> Option<Action> {
     if key.kind == KeyEventKind::Release {
         return None;
@@ -76,17 +84,32 @@ pub fn key_action(state: &State, key: &KeyEvent) -> Option<Action> {
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
         return Some(Action::Command(keymap::Command::Quit));
     }
+    if let Some(c) = state.keymap.lookup(key, state.key_mode()) {
+        return Some(Action::Command(c));
+    }
     match &state.mode {
-        Mode::Normal => keymap::lookup(key, state.focus).map(Action::Command),
-        Mode::Help => Some(Action::Cancel),
-        Mode::Command(_) | Mode::Prompt(_) | Mode::Confirm { .. } => match key.code {
-            KeyCode::Enter => Some(Action::Submit),
-            KeyCode::Esc => Some(Action::Cancel),
-            KeyCode::Backspace => Some(Action::Backspace),
-            KeyCode::Tab | KeyCode::Left | KeyCode::Right => Some(Action::Type('\t')),
+        Mode::Normal | Mode::Confirm { .. } => None,
+        Mode::Help => None,
+        Mode::Records(_) => match key.code {
             KeyCode::Char(c) => Some(Action::Type(c)),
             _ => None,
         },
+        Mode::Command(_) | Mode::Prompt(_) | Mode::Search { .. } => match key.code {
+            KeyCode::Backspace => Some(Action::Backspace),
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => Some(Action::Type(c)),
+            _ => None,
+        },
+    }
+}
+
+/// Mouse: the wheel scrolls the focused pane, a left click selects a queue row.
+pub fn mouse_action(state: &State, area: ratatui::layout::Rect, m: &crossterm::event::MouseEvent) -> Option<Action> {
+    use crossterm::event::{MouseButton, MouseEventKind};
+    match m.kind {
+        MouseEventKind::ScrollDown => Some(Action::Command(keymap::Command::Down)),
+        MouseEventKind::ScrollUp => Some(Action::Command(keymap::Command::Up)),
+        MouseEventKind::Down(MouseButton::Left) => ui::queue_row_at(state, area, m.column, m.row).map(Action::Select),
+        _ => None,
     }
 }
 
@@ -104,6 +127,20 @@ pub fn run_effects(
         let now = clock();
         let action = match effect {
             Effect::Quit => None,
+            Effect::Alarm { high_new } => {
+                // The bell, and a window title with no alert content in it.
+                let mut out = stdout();
+                let _ = execute!(out, crossterm::terminal::SetTitle(format!("vigil: {high_new} new HIGH")));
+                let _ = out.write_all(b"\x07");
+                let _ = out.flush();
+                None
+            }
+            Effect::Copy(text) => {
+                let mut out = stdout();
+                let _ = out.write_all(crate::records::osc52(&text).as_bytes());
+                let _ = out.flush();
+                None
+            }
             Effect::RetryFeed => {
                 retry.notify_one();
                 None
@@ -151,9 +188,18 @@ fn next_deadline(state: &State, now: DateTime<Utc>) -> Duration {
     wait
 }
 
+/// Whether the clock reaching `now` changes what the screen shows: the minute turned (ages, due times,
+/// the clock) or a toast expired. Anything else and an idle vigil writes nothing.
+pub fn tick_needs_redraw(state: &State, now: DateTime<Utc>) -> bool {
+    let minute = |t: DateTime<Utc>| t.timestamp().div_euclid(60);
+    minute(state.now) != minute(now) || state.toast.as_ref().is_some_and(|t| t.until <= now)
+}
+
 pub struct TuiOptions {
     pub demo: bool,
     pub ascii: bool,
+    pub theme: crate::ui::theme::ThemeName,
+    pub mouse: bool,
     /// Print the time from start to the first frame to stderr after exit (for the bench script).
     pub report_first_frame: Option<std::time::Instant>,
 }
@@ -163,10 +209,12 @@ pub async fn run(
     service: CaseService,
     mut feed_events: mpsc::UnboundedReceiver<PollerEvent>,
     retry: Arc<Notify>,
+    keymap: crate::app::keymap::Keymap,
     options: TuiOptions,
 ) -> anyhow::Result<()> {
-    let theme = Theme::from_env(options.ascii);
+    let theme = Theme::from_env(options.theme, options.ascii);
     let mut state = State::new(service.viewer().clone(), Utc::now());
+    state.keymap = Arc::new(keymap);
     state.demo = options.demo;
     state.ascii = options.ascii;
     state.tz = service.calendar().time_zone();
@@ -175,6 +223,9 @@ pub async fn run(
         state.health.last_error = fs.last_error;
     }
     let (guard, mut terminal) = TerminalGuard::enter()?;
+    if options.mouse {
+        execute!(stdout(), crossterm::event::EnableMouseCapture)?;
+    }
     run_effects(&mut state, &service, &retry, &Utc::now, vec![Effect::LoadQueue]);
     let mut out = stdout();
     queue!(out, BeginSynchronizedUpdate)?;
@@ -196,6 +247,13 @@ pub async fn run(
                     }
                 }
                 Some(Ok(Event::Resize(_, _))) => dirty = true,
+                Some(Ok(Event::Mouse(m))) => {
+                    if let Some(action) = mouse_action(&state, terminal.size()?.into(), &m) {
+                        let effects = update(&mut state, action);
+                        run_effects(&mut state, &service, &retry, &Utc::now, effects);
+                        dirty = true;
+                    }
+                }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
                 None => break,
@@ -209,9 +267,9 @@ pub async fn run(
                 None => feed_open = false,
             },
             _ = tokio::time::sleep(wait) => {
-                let before = (state.now.minute(), state.toast.is_some());
-                let _ = update(&mut state, Action::Tick(Utc::now()));
-                dirty = before != (state.now.minute(), state.toast.is_some());
+                let now = Utc::now();
+                dirty = tick_needs_redraw(&state, now);
+                let _ = update(&mut state, Action::Tick(now));
             }
         }
         if dirty && !state.quit {
@@ -236,6 +294,20 @@ mod tests {
     static RESTORES: AtomicUsize = AtomicUsize::new(0);
     fn count_restore() {
         RESTORES.fetch_add(1, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn the_clock_redraws_once_a_minute_and_when_a_toast_expires() {
+        use chrono::TimeZone;
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 16, 10, 0, 5).single().expect("lit");
+        let viewer = crate::identity::Viewer { user: "u".into(), role: crate::identity::Role::Dsl, sees_staff: true };
+        let mut state = State::new(viewer, t0);
+        assert!(!tick_needs_redraw(&state, t0 + chrono::Duration::seconds(50)));
+        assert!(tick_needs_redraw(&state, t0 + chrono::Duration::seconds(55)));
+        state.toast =
+            Some(crate::app::Toast { text: "x".into(), error: false, until: t0 + chrono::Duration::seconds(6) });
+        assert!(!tick_needs_redraw(&state, t0 + chrono::Duration::seconds(5)));
+        assert!(tick_needs_redraw(&state, t0 + chrono::Duration::seconds(6)));
     }
 
     #[test]

@@ -42,8 +42,19 @@ fn sync_then_list_in_queue_order_then_a_second_sync_adds_nothing() {
     let list: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json array");
     assert_eq!(list.len(), 44, "45 alerts less the withdrawn one");
     for field in [
-        "id", "source", "revision", "level", "risk", "category", "subject_kind", "subject_id", "status", "raised_at",
-        "due_at", "out_of_hours", "suspected_illegal",
+        "id",
+        "source",
+        "revision",
+        "level",
+        "risk",
+        "category",
+        "subject_kind",
+        "subject_id",
+        "status",
+        "raised_at",
+        "due_at",
+        "out_of_hours",
+        "suspected_illegal",
     ] {
         assert!(list.iter().all(|c| c.get(field).is_some()), "every element has `{field}`");
     }
@@ -63,13 +74,18 @@ fn sync_then_list_in_queue_order_then_a_second_sync_adds_nothing() {
     let revised = list.iter().find(|c| c["id"] == "SW-2026-004515").expect("revised alert listed");
     assert_eq!(revised["revision"], 2);
 
-    let all: Vec<Value> = serde_json::from_slice(&vigil(&args(data, config, &["list", "--json", "--all"])).stdout).expect("json");
+    let all: Vec<Value> =
+        serde_json::from_slice(&vigil(&args(data, config, &["list", "--json", "--all"])).stdout).expect("json");
     assert_eq!(all.len(), 45);
     assert!(all.iter().any(|c| c["status"] == "withdrawn"));
 
     let out = vigil(&args(data, config, &["--feed-url", &feed.url, "sync", "--once"]));
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&out).trim(), "synced: 0 new, 0 revised, 0 unchanged, 0 quarantined", "ETag / cursor: nothing twice");
+    assert_eq!(
+        stdout(&out).trim(),
+        "synced: 0 new, 0 revised, 0 unchanged, 0 quarantined",
+        "ETag / cursor: nothing twice"
+    );
     drop(feed.runtime);
 }
 
@@ -93,7 +109,8 @@ fn decisions_survive_a_restart() {
     let out = vigil(&args(data_s, config, &["show", "SW-2026-004506", "--json"]));
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
-    let item = |id: &str| v["checklist"].as_array().expect("list").iter().find(|i| i["id"] == id).cloned().expect("item");
+    let item =
+        |id: &str| v["checklist"].as_array().expect("list").iter().find(|i| i["id"] == id).cloned().expect("item");
     assert_eq!(item("review-alert")["done"], true);
     assert_eq!(item("review-alert")["note"], "read twice");
     assert_eq!(item("immediate-action")["value"], "Yes: act now");
@@ -143,9 +160,19 @@ fn config_check_names_file_line_and_key_and_redacts_the_token() {
     let token_file = tmp.path().join("token");
     std::fs::write(&token_file, "s3cret-token-value\n").expect("write");
     let text = std::fs::read_to_string(&good).expect("read");
-    std::fs::write(&good, format!("{text}[feed]\nurl = \"https://bridge.example/feeds/college\"\ntoken_file = {:?}\n", token_file))
-        .expect("write");
-    let out = vigil(&["--config", good.to_str().expect("utf8"), "--data-dir", tmp.path().join("d").to_str().expect("utf8"), "config", "check"]);
+    std::fs::write(
+        &good,
+        format!("{text}[feed]\nurl = \"https://bridge.example/feeds/college\"\ntoken_file = {:?}\n", token_file),
+    )
+    .expect("write");
+    let out = vigil(&[
+        "--config",
+        good.to_str().expect("utf8"),
+        "--data-dir",
+        tmp.path().join("d").to_str().expect("utf8"),
+        "config",
+        "check",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("feed token: set (redacted)"), "{text}");

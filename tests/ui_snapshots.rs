@@ -12,6 +12,7 @@ use vigil::app::keymap::Command;
 use vigil::app::{Action, Effect, State, update};
 use vigil::service::CaseService;
 use vigil::tui::run_effects;
+use vigil::ui::theme::ThemeName;
 use vigil::ui::{Theme, render};
 
 struct Harness {
@@ -55,7 +56,7 @@ impl Harness {
 
     fn draw(&self, w: u16, h: u16) -> Terminal<TestBackend> {
         let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
-        let theme = Theme { color: true, ascii: false };
+        let theme = Theme::new(ThemeName::Dark, false);
         t.draw(|f| render(&self.state, &theme, f)).expect("draw");
         t
     }
@@ -148,10 +149,186 @@ fn selection_is_reversed_and_levels_are_labelled_not_only_coloured() {
     assert!(row.contains("▶ HIGH"), "{row}");
     assert!(buf[(5, 3)].modifier.contains(Modifier::REVERSED), "selected row is reversed video");
     assert!(!buf[(5, 4)].modifier.contains(Modifier::REVERSED), "other rows are not");
-    let theme_off = Theme { color: false, ascii: false };
+    let theme_off = Theme::new(ThemeName::Mono, false);
     let mut t2 = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
     t2.draw(|f| render(&h.state, &theme_off, f)).expect("draw");
     let b2 = t2.backend().buffer();
     assert!(b2[(5, 3)].modifier.contains(Modifier::REVERSED), "NO_COLOR keeps the selection visible");
     assert_eq!(b2[(3, 3)].fg, ratatui::style::Color::Reset, "NO_COLOR uses no colour");
+}
+
+/// The procedure end to end in the TUI: a High self-harm alert from new to closed, through the `:` line
+/// (the same grammar as `vigil case`), with the close refused until every required step is done.
+#[test]
+fn a_high_case_walked_from_new_to_closed() {
+    let mut h = Harness::new();
+    assert_eq!(h.state.selected_summary().map(|c| c.id.as_str()), Some("SW-2026-004506"));
+    assert_eq!(h.state.selected_summary().map(|c| c.status), Some("new"));
+    h.cmd(Command::Open).cmd(Command::NextPane);
+    insta::assert_snapshot!("walk_1_opened", h.draw(100, 30).backend());
+    let steps = [
+        "tick review-alert",
+        "tick review-vendor-risk",
+        "tick immediate-action --value 'Yes: act now'",
+        "tick confirm-level",
+        "tick high-contact-time --value 13:41",
+        "tick high-contact-by --value 'J Smith (DSL)'",
+        "tick high-parents --value Informed",
+        "tick high-parents-reason --value 'No risk at home identified; mother phoned at 14:10'",
+        "tick high-external-referral --value 'None needed'",
+        "tick high-cpoms --value CP-2026-0192",
+        "tick high-tracking-note",
+        "tick post-all-logged",
+        "tick post-informed --value 'Head of Year, counsellor'",
+        "tick post-follow-up-date --value 2026-11-18",
+    ];
+    let close = |h: &mut Harness| {
+        h.cmd(Command::CommandLine)
+            .typed("close --outcome safeguarding-plan")
+            .act(Action::Submit)
+            .typed("y")
+            .act(Action::Submit);
+    };
+    for (i, step) in steps.iter().enumerate() {
+        h.cmd(Command::CommandLine).typed(step).act(Action::Submit);
+        let toast = h.state.toast.clone().expect("every step answers");
+        assert!(!toast.error, "{step}: {}", toast.text);
+        if i == 6 {
+            close(&mut h);
+            let refused = h.state.toast.clone().expect("toast");
+            assert!(refused.error && refused.text.contains("high-cpoms"), "{}", refused.text);
+            insta::assert_snapshot!("walk_2_close_refused", h.draw(100, 30).backend());
+        }
+    }
+    let detail = h.state.detail.as_ref().expect("open");
+    assert!(detail.missing_required.is_empty(), "{:?}", detail.missing_required);
+    close(&mut h);
+    let detail = h.state.detail.as_ref().expect("open");
+    assert_eq!(detail.summary.status, "closed");
+    let pos = h.state.cases.iter().position(|c| c.id == "SW-2026-004506").expect("still stored");
+    assert!(h.state.cases[..pos].iter().all(|c| c.open), "closed cases sort below every open one");
+    assert!(h.state.cases[pos..].iter().all(|c| !c.open));
+    assert!(h.state.visible().all(|c| c.id != "SW-2026-004506"), "the queue hides closed cases by default");
+    h.cmd(Command::FilterClosed);
+    let row = h.state.visible().position(|c| c.id == "SW-2026-004506").expect("C shows closed cases");
+    h.cmd(Command::Bottom);
+    for _ in row..h.state.rows.len() - 1 {
+        h.cmd(Command::Up);
+    }
+    h.cmd(Command::Open);
+    insta::assert_snapshot!("walk_3_closed", h.draw(100, 30).backend());
+    h.cmd(Command::Records);
+    insta::assert_snapshot!("walk_4_records", h.draw(100, 30).backend());
+}
+
+fn draw_with(h: &Harness, theme: Theme, w: u16, ht: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, ht)).expect("terminal");
+    t.draw(|f| render(&h.state, &theme, f)).expect("draw");
+    t
+}
+
+#[test]
+fn every_theme_labels_levels_in_text_and_reverses_the_selection() {
+    let h = Harness::new();
+    for name in [ThemeName::Dark, ThemeName::Light, ThemeName::HighContrast, ThemeName::ColourBlind, ThemeName::Mono] {
+        let theme = Theme::new(name, false);
+        let t = draw_with(&h, theme, 80, 24);
+        let buf = t.backend().buffer();
+        let row = |y: u16| (0..80).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>();
+        assert!(row(3).contains("HIGH"), "{name:?}: the level is a word, not only a colour");
+        assert!(buf[(3, 3)].modifier.contains(Modifier::REVERSED), "{name:?}: selection is reversed");
+        assert!(row(3).contains('▶'), "{name:?}: selection has a marker");
+        // An unselected High row: the label's style is the theme's High style.
+        let label = buf[(3, 4)].style();
+        let want = theme.level(vigil::domain::Level::High);
+        assert_eq!(label.fg, want.fg.or(Some(ratatui::style::Color::Reset)), "{name:?}");
+        assert!(label.add_modifier.contains(Modifier::BOLD), "{name:?}: High is bold in every theme");
+        if name == ThemeName::Mono {
+            for y in 0..24 {
+                for x in 0..80 {
+                    let c = &buf[(x, y)];
+                    assert_eq!(
+                        (c.fg, c.bg),
+                        (ratatui::style::Color::Reset, ratatui::style::Color::Reset),
+                        "mono has no colour"
+                    );
+                }
+            }
+        }
+    }
+    insta::assert_snapshot!("theme_high_contrast_and_colour_blind_text", h.draw(80, 24).backend());
+}
+
+#[test]
+fn ascii_mode_draws_no_box_drawing_or_symbols() {
+    let mut h = Harness::new();
+    h.cmd(Command::Open);
+    let t = draw_with(&h, Theme::new(ThemeName::Dark, true), 80, 24);
+    insta::assert_snapshot!("ascii_80x24", t.backend());
+    let buf = t.backend().buffer();
+    for y in 0..24 {
+        for x in 0..80 {
+            let s = buf[(x, y)].symbol();
+            assert!(
+                s.is_ascii() || !s.chars().any(|c| ('\u{2500}'..='\u{25FF}').contains(&c)),
+                "box drawing at {x},{y}: {s}"
+            );
+        }
+    }
+}
+
+#[test]
+fn filtering_as_you_type_and_quick_filters() {
+    let mut h = Harness::new();
+    let all = h.state.rows.len();
+    h.cmd(Command::Filter).typed("grooming");
+    assert!(h.state.rows.len() < all && !h.state.rows.is_empty());
+    assert!(h.state.visible().all(|c| c.search.contains("grooming")));
+    insta::assert_snapshot!("filter_typing", h.draw(80, 24).backend());
+    h.act(Action::Submit);
+    let header: String = {
+        let t = h.draw(80, 24);
+        (0..80).map(|x| t.backend().buffer()[(x, 0)].symbol().to_string()).collect()
+    };
+    assert!(header.contains("FILTER: \"grooming\""), "the active filter shows in the header: {header}");
+    h.cmd(Command::ClearFilter);
+    assert_eq!(h.state.rows.len(), all, "Esc clears");
+
+    h.cmd(Command::FilterLow);
+    assert!(h.state.visible().all(|c| c.level == vigil::domain::Level::Low));
+    h.cmd(Command::FilterLow);
+    assert_eq!(h.state.rows.len(), all, "pressing it again shows every level");
+    h.cmd(Command::FilterOutOfHours);
+    assert!(h.state.visible().all(|c| c.out_of_hours));
+    h.cmd(Command::ClearFilter).cmd(Command::FilterOverdue);
+    assert!(h.state.visible().all(|c| c.overdue));
+    h.cmd(Command::ClearFilter).cmd(Command::FilterMine);
+    assert_eq!(h.state.rows.len(), 0, "nothing acted on yet");
+    h.cmd(Command::ClearFilter).cmd(Command::Open).cmd(Command::AddNote).typed("spoke to tutor").act(Action::Submit);
+    h.cmd(Command::FilterMine);
+    assert_eq!(h.state.rows.len(), 1, "a note makes the case mine");
+
+    h.cmd(Command::ClearFilter).cmd(Command::CommandLine).typed("filter --level medium --ooh").act(Action::Submit);
+    assert!(h.state.visible().all(|c| c.level == vigil::domain::Level::Medium && c.out_of_hours));
+    assert!(!h.state.rows.is_empty());
+
+    h.cmd(Command::ClearFilter).cmd(Command::Filter).typed("zzzz-nothing");
+    assert!(h.state.rows.is_empty());
+    h.act(Action::Cancel);
+    assert_eq!(h.state.rows.len(), all, "Esc while typing puts back the previous filter");
+}
+
+#[test]
+fn a_mouse_click_selects_the_row_under_it() {
+    use ratatui::layout::Rect;
+    let mut h = Harness::new();
+    let area = Rect::new(0, 0, 80, 24);
+    // Rows start below the header line, the border and the column header.
+    assert_eq!(vigil::ui::queue_row_at(&h.state, area, 10, 3), Some(0));
+    assert_eq!(vigil::ui::queue_row_at(&h.state, area, 10, 5), Some(2));
+    assert_eq!(vigil::ui::queue_row_at(&h.state, area, 10, 2), None, "the column header");
+    assert_eq!(vigil::ui::queue_row_at(&h.state, area, 0, 5), None, "the border");
+    assert_eq!(vigil::ui::queue_row_at(&h.state, Rect::new(0, 0, 20, 10), 5, 5), None, "too small");
+    h.act(Action::Select(2));
+    assert_eq!(h.state.selected, 2);
 }

@@ -1,11 +1,21 @@
-//! The one list of commands. Key handling, the hint bar and the `?` help are all generated from it, so a
-//! key cannot do one thing and be documented as another.
+//! The keymap: the one list of commands, in `assets/keymap.toml`, overridable from the user's config.
+//!
+//! Key handling, the hint bar and the `?` help are all generated from it, so a key cannot do one thing and
+//! be documented as another. Unknown actions, unknown modes, unreadable key names and two actions on one
+//! key are reported at start with the file and the line.
+
+use std::collections::BTreeMap;
+use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde::Deserialize;
 
 use super::Focus;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub const EMBEDDED: &str = include_str!("../../assets/keymap.toml");
+
+/// Every action a key can trigger. Each has a name, used in the keymap file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Command {
     Up,
     Down,
@@ -18,192 +28,388 @@ pub enum Command {
     PrevPane,
     Toggle,
     AddNote,
+    Records,
     CommandLine,
+    Filter,
+    ClearFilter,
+    FilterHigh,
+    FilterMedium,
+    FilterLow,
+    FilterOverdue,
+    FilterOutOfHours,
+    FilterMine,
+    FilterClosed,
+    Dashboard,
+    Screenshot,
+    CopyReference,
     Help,
     Retry,
     Quit,
+    // Editor, palette, confirm and help modes.
+    Submit,
+    Cancel,
+    Complete,
+    Yes,
+    No,
+    Switch,
+    Choose,
+    CloseHelp,
 }
 
-/// Where a binding applies. `All` means every pane.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    All,
-    Pane(Focus),
+const NAMES: &[(Command, &str)] = &[
+    (Command::Up, "up"),
+    (Command::Down, "down"),
+    (Command::Top, "top"),
+    (Command::Bottom, "bottom"),
+    (Command::PageUp, "page-up"),
+    (Command::PageDown, "page-down"),
+    (Command::Open, "open"),
+    (Command::NextPane, "next-pane"),
+    (Command::PrevPane, "prev-pane"),
+    (Command::Toggle, "tick"),
+    (Command::AddNote, "note"),
+    (Command::Records, "records"),
+    (Command::CommandLine, "command"),
+    (Command::Filter, "filter"),
+    (Command::ClearFilter, "clear-filter"),
+    (Command::FilterHigh, "filter-high"),
+    (Command::FilterMedium, "filter-medium"),
+    (Command::FilterLow, "filter-low"),
+    (Command::FilterOverdue, "filter-overdue"),
+    (Command::FilterOutOfHours, "filter-ooh"),
+    (Command::FilterMine, "filter-mine"),
+    (Command::FilterClosed, "filter-closed"),
+    (Command::Dashboard, "dashboard"),
+    (Command::Screenshot, "screenshot"),
+    (Command::CopyReference, "copy-reference"),
+    (Command::Help, "help"),
+    (Command::Retry, "retry"),
+    (Command::Quit, "quit"),
+    (Command::Submit, "submit"),
+    (Command::Cancel, "cancel"),
+    (Command::Complete, "complete"),
+    (Command::Yes, "yes"),
+    (Command::No, "no"),
+    (Command::Switch, "switch"),
+    (Command::Choose, "choose"),
+    (Command::CloseHelp, "close"),
+];
+
+impl Command {
+    pub fn name(self) -> &'static str {
+        NAMES.iter().find(|(c, _)| *c == self).map_or("?", |(_, n)| n)
+    }
+
+    pub fn from_name(name: &str) -> Option<Command> {
+        NAMES.iter().find(|(_, n)| *n == name).map(|(c, _)| *c)
+    }
 }
 
+/// A keymap section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyMode {
+    Global,
+    Queue,
+    Detail,
+    Checklist,
+    Editor,
+    Palette,
+    Confirm,
+    Help,
+}
+
+impl KeyMode {
+    const ALL: [(KeyMode, &'static str); 8] = [
+        (KeyMode::Global, "global"),
+        (KeyMode::Queue, "queue"),
+        (KeyMode::Detail, "detail"),
+        (KeyMode::Checklist, "checklist"),
+        (KeyMode::Editor, "editor"),
+        (KeyMode::Palette, "palette"),
+        (KeyMode::Confirm, "confirm"),
+        (KeyMode::Help, "help"),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(m, _)| *m == self).map_or("?", |(_, n)| n)
+    }
+
+    fn from_name(name: &str) -> Option<KeyMode> {
+        Self::ALL.iter().find(|(_, n)| *n == name).map(|(m, _)| *m)
+    }
+
+    pub fn of_pane(focus: Focus) -> KeyMode {
+        match focus {
+            Focus::Queue => KeyMode::Queue,
+            Focus::Detail => KeyMode::Detail,
+            Focus::Checklist => KeyMode::Checklist,
+        }
+    }
+
+    /// The actions that make sense in this section.
+    fn allows(self, c: Command) -> bool {
+        use Command::*;
+        match self {
+            KeyMode::Editor => matches!(c, Submit | Cancel),
+            KeyMode::Palette => matches!(c, Submit | Cancel | Complete),
+            KeyMode::Confirm => matches!(c, Yes | No | Switch | Choose),
+            KeyMode::Help => matches!(c, CloseHelp | Up | Down | PageUp | PageDown),
+            _ => !matches!(c, Submit | Cancel | Complete | Yes | No | Switch | Choose | CloseHelp),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
+    pub mode: KeyMode,
     pub command: Command,
-    pub name: &'static str,
-    pub keys: &'static [&'static str],
-    pub description: &'static str,
-    pub scope: Scope,
-    /// Shown in the hint bar of its scope.
+    pub keys: Vec<String>,
+    pub description: String,
     pub hint: bool,
 }
 
-pub const BINDINGS: &[Binding] = &[
-    Binding {
-        command: Command::Down,
-        name: "down",
-        keys: &["j", "Down"],
-        description: "next row",
-        scope: Scope::All,
-        hint: true,
-    },
-    Binding {
-        command: Command::Up,
-        name: "up",
-        keys: &["k", "Up"],
-        description: "previous row",
-        scope: Scope::All,
-        hint: false,
-    },
-    Binding {
-        command: Command::Top,
-        name: "top",
-        keys: &["g", "Home"],
-        description: "first row",
-        scope: Scope::All,
-        hint: false,
-    },
-    Binding {
-        command: Command::Bottom,
-        name: "bottom",
-        keys: &["G", "End"],
-        description: "last row",
-        scope: Scope::All,
-        hint: false,
-    },
-    Binding {
-        command: Command::PageDown,
-        name: "page-down",
-        keys: &["PageDown", "Ctrl-d"],
-        description: "down a page",
-        scope: Scope::All,
-        hint: false,
-    },
-    Binding {
-        command: Command::PageUp,
-        name: "page-up",
-        keys: &["PageUp", "Ctrl-u"],
-        description: "up a page",
-        scope: Scope::All,
-        hint: false,
-    },
-    Binding {
-        command: Command::Open,
-        name: "open",
-        keys: &["Enter"],
-        description: "open the selected case",
-        scope: Scope::Pane(Focus::Queue),
-        hint: true,
-    },
-    Binding {
-        command: Command::Toggle,
-        name: "tick",
-        keys: &["Space", "Enter"],
-        description: "tick the item (asks for its value)",
-        scope: Scope::Pane(Focus::Checklist),
-        hint: true,
-    },
-    Binding {
-        command: Command::NextPane,
-        name: "next-pane",
-        keys: &["Tab"],
-        description: "next pane",
-        scope: Scope::All,
-        hint: true,
-    },
-    Binding {
-        command: Command::PrevPane,
-        name: "prev-pane",
-        keys: &["BackTab"],
-        description: "previous pane",
-        scope: Scope::All,
-        hint: false,
-    },
-    Binding {
-        command: Command::AddNote,
-        name: "note",
-        keys: &["n"],
-        description: "add a note to the case",
-        scope: Scope::All,
-        hint: true,
-    },
-    Binding {
-        command: Command::CommandLine,
-        name: "command",
-        keys: &[":"],
-        description: "command line (tick, regrade, close, ...)",
-        scope: Scope::All,
-        hint: true,
-    },
-    Binding {
-        command: Command::Retry,
-        name: "retry",
-        keys: &["r"],
-        description: "retry the feed now",
-        scope: Scope::All,
-        hint: false,
-    },
-    Binding { command: Command::Help, name: "help", keys: &["?"], description: "help", scope: Scope::All, hint: true },
-    Binding {
-        command: Command::Quit,
-        name: "quit",
-        keys: &["q", "Ctrl-c"],
-        description: "quit",
-        scope: Scope::All,
-        hint: true,
-    },
-];
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keymap {
+    bindings: Vec<Binding>,
+}
 
-/// The name of a key as the bindings spell it.
+/// User overrides as they come from the config: `[keys.MODE] action = ["key", ...]`, with spans for errors.
+pub type KeyOverrides = BTreeMap<String, BTreeMap<String, toml::Spanned<Vec<String>>>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpecEntry {
+    keys: Vec<String>,
+    description: String,
+    #[serde(default)]
+    hint: bool,
+}
+
+type Spec = BTreeMap<String, BTreeMap<String, toml::Spanned<SpecEntry>>>;
+
+/// One problem in a keymap or a config's `[keys]`, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeymapError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for KeymapError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(0, |t| t.matches('\n').count()) + 1
+}
+
+/// Parses a key name as the keymap spells it into (code, modifiers).
+pub fn parse_key(name: &str) -> Option<(KeyCode, KeyModifiers)> {
+    let (mods, base) = match name.split_once('-') {
+        Some(("Ctrl", rest)) if !rest.is_empty() => (KeyModifiers::CONTROL, rest),
+        Some(("Alt", rest)) if !rest.is_empty() => (KeyModifiers::ALT, rest),
+        _ => (KeyModifiers::NONE, name),
+    };
+    let code = match base {
+        "Enter" => KeyCode::Enter,
+        "Esc" => KeyCode::Esc,
+        "Tab" => KeyCode::Tab,
+        "BackTab" => KeyCode::BackTab,
+        "Space" => KeyCode::Char(' '),
+        "Backspace" => KeyCode::Backspace,
+        "Up" => KeyCode::Up,
+        "Down" => KeyCode::Down,
+        "Left" => KeyCode::Left,
+        "Right" => KeyCode::Right,
+        "Home" => KeyCode::Home,
+        "End" => KeyCode::End,
+        "PageUp" => KeyCode::PageUp,
+        "PageDown" => KeyCode::PageDown,
+        f if f.len() > 1 && f.starts_with('F') => KeyCode::F(f[1..].parse().ok().filter(|n| (1..=12).contains(n))?),
+        c if c.chars().count() == 1 => KeyCode::Char(c.chars().next()?),
+        _ => return None,
+    };
+    Some((code, mods))
+}
+
+/// The name of a key event as the keymap spells it.
 pub fn key_name(key: &KeyEvent) -> Option<String> {
     let base = match key.code {
         KeyCode::Char(' ') => "Space".to_string(),
         KeyCode::Char(c) => c.to_string(),
         KeyCode::Enter => "Enter".into(),
+        KeyCode::Esc => "Esc".into(),
         KeyCode::Tab => "Tab".into(),
         KeyCode::BackTab => "BackTab".into(),
+        KeyCode::Backspace => "Backspace".into(),
         KeyCode::Up => "Up".into(),
         KeyCode::Down => "Down".into(),
+        KeyCode::Left => "Left".into(),
+        KeyCode::Right => "Right".into(),
         KeyCode::Home => "Home".into(),
         KeyCode::End => "End".into(),
         KeyCode::PageUp => "PageUp".into(),
         KeyCode::PageDown => "PageDown".into(),
-        KeyCode::Esc => "Esc".into(),
+        KeyCode::F(n) => format!("F{n}"),
         _ => return None,
     };
-    if key.modifiers.contains(KeyModifiers::CONTROL) { Some(format!("Ctrl-{base}")) } else { Some(base) }
-}
-
-fn applies(scope: Scope, focus: Focus) -> bool {
-    match scope {
-        Scope::All => true,
-        Scope::Pane(f) => f == focus,
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
+        Some(format!("Ctrl-{base}"))
+    } else if key.modifiers.contains(KeyModifiers::ALT) {
+        Some(format!("Alt-{base}"))
+    } else {
+        Some(base)
     }
 }
 
-/// The command a key means in `focus`. Pane-specific bindings win over global ones.
-pub fn lookup(key: &KeyEvent, focus: Focus) -> Option<Command> {
-    let name = key_name(key)?;
-    let matches = |b: &&Binding| applies(b.scope, focus) && b.keys.contains(&name.as_str());
-    BINDINGS
-        .iter()
-        .filter(matches)
-        .find(|b| b.scope != Scope::All)
-        .or_else(|| BINDINGS.iter().find(matches))
-        .map(|b| b.command)
-}
+impl Keymap {
+    /// The built-in keymap. It is checked by a test, so it always parses; should it not, vigil still runs
+    /// with no bindings rather than crash.
+    pub fn embedded() -> Keymap {
+        Keymap::parse("assets/keymap.toml", EMBEDDED).unwrap_or(Keymap { bindings: Vec::new() })
+    }
 
-/// The bindings that apply in `focus`, for the help screen.
-pub fn help_for(focus: Focus) -> impl Iterator<Item = &'static Binding> {
-    BINDINGS.iter().filter(move |b| applies(b.scope, focus))
-}
+    /// Parses a keymap file.
+    pub fn parse(file: &str, text: &str) -> Result<Keymap, Vec<KeymapError>> {
+        let err = |line, message: String| KeymapError { file: file.to_string(), line, message };
+        let spec: Spec = toml::from_str(text)
+            .map_err(|e| vec![err(e.span().map_or(1, |s| line_of(text, s.start)), e.message().to_string())])?;
+        let mut errors = Vec::new();
+        let mut bindings = Vec::new();
+        let mut order = Vec::new();
+        for (mode_name, actions) in spec {
+            let Some(mode) = KeyMode::from_name(&mode_name) else {
+                errors.push(err(1, format!("unknown mode [{mode_name}]")));
+                continue;
+            };
+            for (action, entry) in actions {
+                let start = entry.span().start;
+                let line = line_of(text, start);
+                let entry = entry.into_inner();
+                match Command::from_name(&action).filter(|c| mode.allows(*c)) {
+                    None => errors.push(err(line, format!("unknown action `{action}` in [{mode_name}]"))),
+                    Some(command) => order.push((
+                        start,
+                        Binding { mode, command, keys: entry.keys, description: entry.description, hint: entry.hint },
+                    )),
+                }
+            }
+        }
+        // Help lists bindings in the order the file gives them.
+        order.sort_by_key(|(start, _)| *start);
+        bindings.extend(order.into_iter().map(|(_, b)| b));
+        let keymap = Keymap { bindings };
+        errors.extend(keymap.check(|_, _| 1).into_iter().map(|(line, m)| err(line, m)));
+        if errors.is_empty() { Ok(keymap) } else { Err(errors) }
+    }
 
-/// The few keys that matter now, for the hint bar.
-pub fn hints_for(focus: Focus) -> impl Iterator<Item = &'static Binding> {
-    help_for(focus).filter(|b| b.hint)
+    /// Applies a config's `[keys]` overrides: each replaces the keys of one action in one mode.
+    pub fn with_overrides(
+        mut self,
+        file: &Path,
+        text: &str,
+        overrides: &KeyOverrides,
+    ) -> Result<Keymap, Vec<KeymapError>> {
+        let file = file.display().to_string();
+        let mut errors = Vec::new();
+        let mut lines = BTreeMap::new();
+        for (mode_name, actions) in overrides {
+            let Some(mode) = KeyMode::from_name(mode_name) else {
+                let line = actions.values().next().map_or(1, |v| line_of(text, v.span().start));
+                errors.push(KeymapError {
+                    file: file.clone(),
+                    line,
+                    message: format!("unknown mode [keys.{mode_name}]"),
+                });
+                continue;
+            };
+            for (action, keys) in actions {
+                let line = line_of(text, keys.span().start);
+                let err = |message: String| KeymapError { file: file.clone(), line, message };
+                let Some(command) = Command::from_name(action).filter(|c| mode.allows(*c)) else {
+                    errors.push(err(format!("unknown action `{action}` in [keys.{mode_name}]")));
+                    continue;
+                };
+                if let Some(bad) = keys.get_ref().iter().find(|k| parse_key(k).is_none()) {
+                    errors.push(err(format!("unknown key name `{bad}` for `{action}` in [keys.{mode_name}]")));
+                    continue;
+                }
+                lines.insert((mode, command), line);
+                match self.bindings.iter_mut().find(|b| b.mode == mode && b.command == command) {
+                    Some(b) => b.keys = keys.get_ref().clone(),
+                    None => self.bindings.push(Binding {
+                        mode,
+                        command,
+                        keys: keys.get_ref().clone(),
+                        description: action.replace('-', " "),
+                        hint: false,
+                    }),
+                }
+            }
+        }
+        let clash_line = |mode, command| lines.get(&(mode, command)).copied().unwrap_or(1);
+        errors.extend(self.check(clash_line).into_iter().map(|(line, message)| KeymapError {
+            file: file.clone(),
+            line,
+            message,
+        }));
+        if errors.is_empty() { Ok(self) } else { Err(errors) }
+    }
+
+    /// Unreadable key names and clashes (one key, two actions, one mode).
+    fn check(&self, line: impl Fn(KeyMode, Command) -> usize) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        let mut seen: BTreeMap<(KeyMode, &str), Command> = BTreeMap::new();
+        for b in &self.bindings {
+            for k in &b.keys {
+                if parse_key(k).is_none() {
+                    out.push((line(b.mode, b.command), format!("unknown key name `{k}` in [{}]", b.mode.name())));
+                }
+                if let Some(other) = seen.insert((b.mode, k.as_str()), b.command)
+                    && other != b.command
+                {
+                    out.push((
+                        line(b.mode, b.command),
+                        format!(
+                            "key `{k}` is bound to both `{}` and `{}` in [{}]",
+                            other.name(),
+                            b.command.name(),
+                            b.mode.name()
+                        ),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// The command `key` means in `mode`. In a pane, the pane's own bindings win over [global] ones.
+    pub fn lookup(&self, key: &KeyEvent, mode: KeyMode) -> Option<Command> {
+        let name = key_name(key)?;
+        let find = |m: KeyMode| self.bindings.iter().find(|b| b.mode == m && b.keys.iter().any(|k| *k == name));
+        let pane = matches!(mode, KeyMode::Queue | KeyMode::Detail | KeyMode::Checklist);
+        find(mode).or_else(|| if pane { find(KeyMode::Global) } else { None }).map(|b| b.command)
+    }
+
+    /// The bindings that apply in `mode` (a pane's own first, then the global ones it does not shadow).
+    pub fn help_for(&self, mode: KeyMode) -> Vec<&Binding> {
+        let mut out: Vec<&Binding> = self.bindings.iter().filter(|b| b.mode == mode).collect();
+        if matches!(mode, KeyMode::Queue | KeyMode::Detail | KeyMode::Checklist) {
+            out.extend(self.bindings.iter().filter(|b| b.mode == KeyMode::Global));
+        }
+        out
+    }
+
+    /// The few keys that matter now, for the hint bar.
+    pub fn hints_for(&self, mode: KeyMode) -> Vec<&Binding> {
+        self.help_for(mode).into_iter().filter(|b| b.hint).collect()
+    }
+
+    pub fn bindings(&self) -> &[Binding] {
+        &self.bindings
+    }
 }
 
 #[cfg(test)]
@@ -215,32 +421,84 @@ mod tests {
     }
 
     #[test]
+    fn the_embedded_keymap_is_valid() {
+        let km = Keymap::parse("assets/keymap.toml", EMBEDDED);
+        assert!(km.is_ok(), "{km:?}");
+    }
+
+    #[test]
+    fn every_pane_command_has_a_key() {
+        let km = Keymap::embedded();
+        for (c, name) in NAMES {
+            let bound = km.bindings().iter().any(|b| b.command == *c);
+            assert!(bound, "`{name}` has no key in assets/keymap.toml");
+        }
+    }
+
+    #[test]
     fn enter_opens_in_the_queue_and_ticks_in_the_checklist() {
-        assert_eq!(lookup(&key(KeyCode::Enter), Focus::Queue), Some(Command::Open));
-        assert_eq!(lookup(&key(KeyCode::Enter), Focus::Checklist), Some(Command::Toggle));
-        assert_eq!(lookup(&key(KeyCode::Char(' ')), Focus::Queue), None);
+        let km = Keymap::embedded();
+        assert_eq!(km.lookup(&key(KeyCode::Enter), KeyMode::Queue), Some(Command::Open));
+        assert_eq!(km.lookup(&key(KeyCode::Enter), KeyMode::Checklist), Some(Command::Toggle));
+        assert_eq!(km.lookup(&key(KeyCode::Char(' ')), KeyMode::Queue), None);
+        assert_eq!(km.lookup(&key(KeyCode::Char('j')), KeyMode::Palette), None, "typing is not a command");
     }
 
     #[test]
     fn vim_keys_and_arrows_agree() {
-        assert_eq!(lookup(&key(KeyCode::Char('j')), Focus::Queue), lookup(&key(KeyCode::Down), Focus::Queue));
-        assert_eq!(lookup(&key(KeyCode::Char('G')), Focus::Detail), Some(Command::Bottom));
+        let km = Keymap::embedded();
+        assert_eq!(km.lookup(&key(KeyCode::Char('j')), KeyMode::Queue), km.lookup(&key(KeyCode::Down), KeyMode::Queue));
+        assert_eq!(km.lookup(&key(KeyCode::Char('G')), KeyMode::Detail), Some(Command::Bottom));
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(lookup(&ctrl_c, Focus::Checklist), Some(Command::Quit));
+        assert_eq!(km.lookup(&ctrl_c, KeyMode::Checklist), Some(Command::Quit));
     }
 
     #[test]
-    fn no_key_is_bound_twice_in_one_pane() {
-        for focus in [Focus::Queue, Focus::Detail, Focus::Checklist] {
-            let mut seen = std::collections::HashMap::new();
-            for b in help_for(focus) {
-                for k in b.keys {
-                    if let Some(prev) = seen.insert(*k, (b.name, b.scope)) {
-                        // A pane binding may shadow a global one, never another binding of its own scope.
-                        assert_ne!(prev.1, b.scope, "{k} bound to {} and {} in {focus:?}", prev.0, b.name);
-                    }
-                }
-            }
+    fn key_names_round_trip() {
+        for name in ["j", "G", "/", "Enter", "Ctrl-d", "Alt-Enter", "F1", "Space", "BackTab", "PageDown"] {
+            let (code, mods) = parse_key(name).expect(name);
+            assert_eq!(key_name(&KeyEvent::new(code, mods)).as_deref(), Some(name));
         }
+        assert_eq!(parse_key("Hyper-x"), None);
+        assert_eq!(parse_key("F13"), None);
+    }
+
+    fn overrides(text: &str) -> Result<Keymap, Vec<KeymapError>> {
+        #[derive(Deserialize)]
+        struct C {
+            keys: KeyOverrides,
+        }
+        let c: C = toml::from_str(text).expect("fixture parses");
+        Keymap::embedded().with_overrides(Path::new("/home/dsl/.config/vigil/config.toml"), text, &c.keys)
+    }
+
+    #[test]
+    fn a_user_can_rebind_an_action() {
+        let km = overrides("[keys.queue]\nopen = [\"o\", \"Enter\"]\n").expect("valid");
+        assert_eq!(km.lookup(&key(KeyCode::Char('o')), KeyMode::Queue), Some(Command::Open));
+    }
+
+    #[test]
+    fn unknown_actions_modes_and_keys_are_reported_with_file_and_line() {
+        let errs = overrides("[keys.queue]\nopen = [\"o\"]\nopne = [\"p\"]\n").expect_err("unknown action");
+        assert_eq!(errs[0].to_string(), "/home/dsl/.config/vigil/config.toml:3: unknown action `opne` in [keys.queue]");
+        let errs = overrides("[keys.qeueu]\nopen = [\"o\"]\n").expect_err("unknown mode");
+        assert!(errs[0].message.contains("unknown mode [keys.qeueu]"), "{errs:?}");
+        assert_eq!(errs[0].line, 2);
+        let errs = overrides("\n[keys.global]\nquit = [\"Hyper-q\"]\n").expect_err("bad key");
+        assert_eq!((errs[0].line, errs[0].message.contains("Hyper-q")), (3, true), "{errs:?}");
+    }
+
+    #[test]
+    fn clashes_are_reported() {
+        let errs = overrides("[keys.global]\n\nretry = [\"j\"]\n").expect_err("clash with down");
+        assert!(errs.iter().any(|e| e.line == 3 && e.message.contains("`j` is bound to both")), "{errs:?}");
+        let bad =
+            "[global]\nup = { keys = [\"k\"], description = \"u\" }\ndown = { keys = [\"k\"], description = \"d\" }\n";
+        let errs = Keymap::parse("k.toml", bad).expect_err("clash");
+        assert!(errs[0].message.contains("bound to both"), "{errs:?}");
+        let errs = Keymap::parse("k.toml", "[queue]\nsubmit = { keys = [\"x\"], description = \"s\" }\n")
+            .expect_err("wrong mode");
+        assert_eq!(errs[0].to_string(), "k.toml:2: unknown action `submit` in [queue]");
     }
 }

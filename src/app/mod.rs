@@ -2,8 +2,10 @@
 //!
 //! `update(state, action)` is the only place state changes. It does no I/O: what must touch the store or
 //! the feed comes back as [`Effect`]s, which the runtime (`tui.rs`) carries out through the case service
-//! and feeds back as actions. The keymap and the help screen are both generated from [`keymap::BINDINGS`].
+//! and feeds back as actions. Key handling, the hint bar and the help screen are all generated from the one
+//! keymap (`assets/keymap.toml`).
 
+pub mod filter;
 pub mod keymap;
 pub mod update;
 
@@ -41,8 +43,14 @@ pub enum Mode {
     Help,
     /// The `:` command line.
     Command(String),
+    /// Typing a queue filter after `/`; the filter applies as you type. Esc puts back the previous text.
+    Search {
+        previous: String,
+    },
     /// A one-line answer to a question (an item's value, a note).
     Prompt(Prompt),
+    /// The CPOMS entry and the student-tracking note, ready to copy.
+    Records(crate::records::Records),
     /// "Are you sure?" for close, regrade and reopen. Cancel is the default.
     Confirm {
         command: CaseCommand,
@@ -77,7 +85,12 @@ pub struct Toast {
 pub struct State {
     pub viewer: Viewer,
     pub now: DateTime<Utc>,
-    pub queue: Vec<CaseSummary>,
+    /// Every case the viewer may see, in queue order.
+    pub cases: Vec<CaseSummary>,
+    /// Indices into `cases` that pass the filter: what the queue shows.
+    pub rows: Vec<usize>,
+    pub filter: filter::Filter,
+    /// Row index into `rows`.
     pub selected: usize,
     pub detail: Option<CaseDetail>,
     pub detail_scroll: u16,
@@ -89,6 +102,12 @@ pub struct State {
     pub toast: Option<Toast>,
     pub demo: bool,
     pub ascii: bool,
+    pub keymap: std::sync::Arc<keymap::Keymap>,
+    pub dashboard: bool,
+    /// Scroll position of the help or records overlay.
+    pub overlay_scroll: u16,
+    /// Show screenshots as pictures (where the terminal can) rather than as text references.
+    pub screenshot_preview: bool,
     /// Times are shown in the college's zone.
     pub tz: chrono_tz::Tz,
     pub quit: bool,
@@ -99,7 +118,9 @@ impl State {
         State {
             viewer,
             now,
-            queue: Vec::new(),
+            cases: Vec::new(),
+            rows: Vec::new(),
+            filter: filter::Filter::default(),
             selected: 0,
             detail: None,
             detail_scroll: 0,
@@ -111,13 +132,33 @@ impl State {
             toast: None,
             demo: false,
             ascii: false,
+            keymap: std::sync::Arc::new(keymap::Keymap::embedded()),
+            dashboard: false,
+            overlay_scroll: 0,
+            screenshot_preview: true,
             tz: chrono_tz::Europe::London,
             quit: false,
         }
     }
 
     pub fn selected_summary(&self) -> Option<&CaseSummary> {
-        self.queue.get(self.selected)
+        self.rows.get(self.selected).and_then(|i| self.cases.get(*i))
+    }
+
+    /// The rows the queue shows, in order.
+    pub fn visible(&self) -> impl Iterator<Item = &CaseSummary> + '_ {
+        self.rows.iter().filter_map(|i| self.cases.get(*i))
+    }
+
+    /// The key mode the keyboard is in.
+    pub fn key_mode(&self) -> keymap::KeyMode {
+        match &self.mode {
+            Mode::Normal => keymap::KeyMode::of_pane(self.focus),
+            Mode::Help => keymap::KeyMode::Help,
+            Mode::Command(_) | Mode::Prompt(_) | Mode::Search { .. } => keymap::KeyMode::Palette,
+            Mode::Confirm { .. } => keymap::KeyMode::Confirm,
+            Mode::Records(_) => keymap::KeyMode::Help,
+        }
     }
 
     pub fn selected_key(&self) -> Option<&AlertKey> {
@@ -133,6 +174,8 @@ pub enum Action {
     /// A character typed into the command line or a prompt.
     Type(char),
     Backspace,
+    /// A mouse click on a queue row (an index into the visible rows).
+    Select(usize),
     Submit,
     Cancel,
     QueueLoaded(Vec<CaseSummary>),
@@ -152,5 +195,11 @@ pub enum Effect {
     OpenCase(AlertKey),
     Act(AlertKey, CaseCommand),
     RetryFeed,
+    /// New High alerts arrived: ring the bell and set a content-free window title.
+    Alarm {
+        high_new: usize,
+    },
+    /// Put text on the user's clipboard (OSC 52, which works over SSH).
+    Copy(String),
     Quit,
 }

@@ -2,9 +2,11 @@
 
 use chrono::Duration;
 
+use super::filter::Filter;
 use super::keymap::Command;
 use super::{Action, Effect, Focus, Mode, Prompt, PromptPurpose, State, Toast};
-use crate::cli::{LineCommand, parse_line};
+use crate::cli::{LineCommand, complete_line, parse_line};
+use crate::domain::Level;
 use crate::domain::case::CaseCommand;
 use crate::feed::client::PollerEvent;
 
@@ -19,7 +21,7 @@ fn step(current: usize, len: usize, delta: isize) -> usize {
     if len == 0 {
         return 0;
     }
-    (current as isize + delta).clamp(0, len as isize - 1) as usize
+    (current as isize).saturating_add(delta).clamp(0, len as isize - 1) as usize
 }
 
 /// Whether the detail pane shows the selected case's content (it was opened with Enter).
@@ -30,6 +32,16 @@ pub fn detail_is_current(state: &State) -> bool {
     }
 }
 
+/// Recomputes the visible rows after the cases or the filter changed, keeping the selected case selected
+/// when it is still visible.
+fn refilter(state: &mut State) {
+    let keep = state.selected_key().cloned();
+    let filter = &state.filter;
+    state.rows = state.cases.iter().enumerate().filter(|(_, c)| filter.matches(c)).map(|(i, _)| i).collect();
+    let at = keep.and_then(|k| state.rows.iter().position(|i| state.cases[*i].key == k));
+    state.selected = at.unwrap_or_else(|| step(state.selected, state.rows.len(), 0));
+}
+
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Command(c) => command(state, c),
@@ -37,6 +49,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             match &mut state.mode {
                 Mode::Command(line) => line.push(ch),
                 Mode::Prompt(p) => p.input.push(ch),
+                Mode::Search { .. } => {
+                    state.filter.text.push(ch);
+                    refilter(state);
+                }
                 Mode::Confirm { yes_selected, .. } => match ch {
                     'y' | 'Y' => *yes_selected = true,
                     'n' | 'N' => *yes_selected = false,
@@ -44,6 +60,18 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                     _ => {}
                 },
                 Mode::Help => state.mode = Mode::Normal,
+                Mode::Records(r) => {
+                    let text = match ch {
+                        'c' => Some(r.cpoms.clone()),
+                        't' => r.tracking.clone(),
+                        _ => None,
+                    };
+                    state.mode = Mode::Normal;
+                    if let Some(text) = text {
+                        toast(state, "copied to the clipboard (OSC 52)", false);
+                        return vec![Effect::Copy(text)];
+                    }
+                }
                 Mode::Normal => {}
             }
             vec![]
@@ -56,21 +84,26 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 Mode::Prompt(p) => {
                     p.input.pop();
                 }
+                Mode::Search { .. } => {
+                    state.filter.text.pop();
+                    refilter(state);
+                }
                 _ => {}
             }
             vec![]
         }
-        Action::Cancel => {
-            state.mode = Mode::Normal;
+        Action::Cancel => cancel(state),
+        Action::Select(row) => {
+            if state.mode == Mode::Normal && row < state.rows.len() {
+                state.focus = Focus::Queue;
+                state.selected = row;
+            }
             vec![]
         }
         Action::Submit => submit(state),
-        Action::QueueLoaded(queue) => {
-            let keep = state.selected_key().cloned();
-            state.queue = queue;
-            state.selected = keep
-                .and_then(|k| state.queue.iter().position(|c| c.key == k))
-                .unwrap_or_else(|| step(state.selected, state.queue.len(), 0));
+        Action::QueueLoaded(cases) => {
+            state.cases = cases;
+            refilter(state);
             vec![]
         }
         Action::DetailLoaded(detail) => {
@@ -81,7 +114,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             state.checklist_selected = step(state.checklist_selected, detail.checklist.len(), 0);
             // Opening a case changes its status (new -> open): refresh its row without reloading the queue.
-            if let Some(row) = state.queue.iter_mut().find(|c| c.key == detail.alert.key) {
+            if let Some(row) = state.cases.iter_mut().find(|c| c.key == detail.alert.key) {
                 *row = detail.summary.clone();
             }
             state.detail = Some(*detail);
@@ -103,11 +136,15 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.health = h;
             vec![]
         }
-        Action::Feed(PollerEvent::Stored { report, .. }) => {
-            if report.new > 0 {
+        Action::Feed(PollerEvent::Stored { report, high_new }) => {
+            let mut effects = vec![Effect::LoadQueue];
+            if high_new > 0 {
+                toast(state, format!("{high_new} new HIGH alert(s)"), true);
+                effects.push(Effect::Alarm { high_new });
+            } else if report.new > 0 {
                 toast(state, format!("{} new alert(s)", report.new), false);
             }
-            vec![Effect::LoadQueue]
+            effects
         }
         Action::Quarantined(n) => {
             state.quarantined = n;
@@ -123,21 +160,97 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     }
 }
 
-fn command(state: &mut State, c: Command) -> Vec<Effect> {
-    if state.mode == Mode::Help {
-        state.mode = Mode::Normal;
-        return if c == Command::Quit { quit(state) } else { vec![] };
+fn cancel(state: &mut State) -> Vec<Effect> {
+    if let Mode::Search { previous } = &state.mode {
+        state.filter.text = previous.clone();
+        refilter(state);
     }
+    state.mode = Mode::Normal;
+    vec![]
+}
+
+fn set_filter(state: &mut State, f: impl FnOnce(&mut Filter)) -> Vec<Effect> {
+    f(&mut state.filter);
+    refilter(state);
+    vec![]
+}
+
+fn command(state: &mut State, c: Command) -> Vec<Effect> {
     match c {
         Command::Quit => quit(state),
         Command::Help => {
             state.mode = Mode::Help;
+            state.overlay_scroll = 0;
+            vec![]
+        }
+        Command::CloseHelp | Command::Cancel | Command::No => cancel(state),
+        Command::Submit | Command::Choose => submit(state),
+        Command::Yes => {
+            if let Mode::Confirm { yes_selected, .. } = &mut state.mode {
+                *yes_selected = true;
+            }
+            submit(state)
+        }
+        Command::Switch => update(state, super::Action::Type('\t')),
+        Command::Complete => {
+            if let Mode::Command(line) = &state.mode {
+                let checklist = state.detail.as_ref().map(|d| d.checklist.as_slice()).unwrap_or(&[]);
+                let outcomes: Vec<&str> = state
+                    .detail
+                    .as_ref()
+                    .map(|d| d.outcomes.iter().map(|(id, _)| id.as_str()).collect())
+                    .unwrap_or_default();
+                let (completed, options) = complete_line(line, checklist, &outcomes);
+                if options.len() > 1 {
+                    toast(state, options.join("  "), false);
+                }
+                state.mode = Mode::Command(completed);
+            }
             vec![]
         }
         Command::CommandLine => {
             state.mode = Mode::Command(String::new());
             vec![]
         }
+        Command::Filter => {
+            state.focus = Focus::Queue;
+            state.mode = Mode::Search { previous: state.filter.text.clone() };
+            vec![]
+        }
+        Command::ClearFilter => set_filter(state, |f| *f = Filter::default()),
+        Command::FilterHigh => set_filter(state, |f| f.toggle_level(Level::High)),
+        Command::FilterMedium => set_filter(state, |f| f.toggle_level(Level::Medium)),
+        Command::FilterLow => set_filter(state, |f| f.toggle_level(Level::Low)),
+        Command::FilterOverdue => set_filter(state, |f| f.overdue = !f.overdue),
+        Command::FilterOutOfHours => set_filter(state, |f| f.out_of_hours = !f.out_of_hours),
+        Command::FilterMine => set_filter(state, |f| f.mine = !f.mine),
+        Command::FilterClosed => set_filter(state, |f| f.closed = !f.closed),
+        Command::Dashboard => {
+            state.dashboard = !state.dashboard;
+            vec![]
+        }
+        Command::Screenshot => {
+            state.screenshot_preview = !state.screenshot_preview;
+            vec![]
+        }
+        Command::CopyReference => match state.detail.as_ref().filter(|_| detail_is_current(state)) {
+            Some(d) => {
+                let mut text = d.alert.key.to_string();
+                // A suspected-illegal alert's screenshots are never fetched, shown or passed on.
+                if !d.alert.suspected_illegal {
+                    for s in d.alert.screenshots() {
+                        text.push('\n');
+                        text.push_str(&s.url);
+                    }
+                }
+                toast(state, "case reference copied to the clipboard (OSC 52)", false);
+                vec![Effect::Copy(text)]
+            }
+            None => {
+                toast(state, "open a case first (Enter)", true);
+                vec![]
+            }
+        },
         Command::Retry => {
             toast(state, "retrying the feed", false);
             vec![Effect::RetryFeed]
@@ -152,6 +265,7 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
         Command::Open => match state.selected_key().cloned() {
             Some(k) => {
                 state.focus = Focus::Detail;
+                state.dashboard = false;
                 vec![Effect::OpenCase(k)]
             }
             None => vec![],
@@ -166,6 +280,28 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
             vec![]
         }
         Command::Toggle => toggle(state),
+        Command::Records => {
+            match state.detail.as_ref().filter(|_| detail_is_current(state)) {
+                Some(d) => {
+                    state.mode = Mode::Records(crate::records::records(d, state.tz));
+                    state.overlay_scroll = 0;
+                }
+                None => toast(state, "open a case first (Enter)", true),
+            }
+            vec![]
+        }
+        Command::Up | Command::Down | Command::PageUp | Command::PageDown
+            if matches!(state.mode, Mode::Help | Mode::Records(_)) =>
+        {
+            let delta: i32 = match c {
+                Command::Up => -1,
+                Command::Down => 1,
+                Command::PageUp => -(PAGE as i32),
+                _ => PAGE as i32,
+            };
+            state.overlay_scroll = (i32::from(state.overlay_scroll) + delta).clamp(0, 500) as u16;
+            vec![]
+        }
         Command::Up | Command::Down | Command::Top | Command::Bottom | Command::PageUp | Command::PageDown => {
             let delta: isize = match c {
                 Command::Up => -1,
@@ -176,7 +312,7 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
                 _ => isize::MAX / 2,
             };
             match state.focus {
-                Focus::Queue => state.selected = step(state.selected, state.queue.len(), delta),
+                Focus::Queue => state.selected = step(state.selected, state.rows.len(), delta),
                 Focus::Detail => {
                     state.detail_scroll = (i64::from(state.detail_scroll) + delta.clamp(-1000, 1000) as i64)
                         .clamp(0, i64::from(u16::MAX)) as u16
@@ -215,7 +351,8 @@ fn toggle(state: &mut State) -> Vec<Effect> {
     let label = if item.choices.is_empty() {
         format!("{} ({})", item.text, item.kind)
     } else {
-        format!("{} [{}]", item.text, item.choices.join(" / "))
+        let numbered: Vec<String> = item.choices.iter().enumerate().map(|(i, c)| format!("{} {c}", i + 1)).collect();
+        format!("{} [{}]", item.text, numbered.join(" / "))
     };
     state.mode = Mode::Prompt(Prompt {
         label,
@@ -229,7 +366,7 @@ fn submit(state: &mut State) -> Vec<Effect> {
     let mode = std::mem::replace(&mut state.mode, Mode::Normal);
     let key = state.detail.as_ref().filter(|_| detail_is_current(state)).map(|d| d.alert.key.clone());
     match mode {
-        Mode::Normal | Mode::Help => vec![],
+        Mode::Normal | Mode::Help | Mode::Records(_) | Mode::Search { .. } => vec![],
         Mode::Confirm { command, yes_selected } => match (yes_selected, key) {
             (true, Some(k)) => vec![Effect::Act(k, command)],
             _ => {
@@ -258,13 +395,17 @@ fn submit(state: &mut State) -> Vec<Effect> {
                     vec![]
                 }
                 Ok(LineCommand::Retry) => vec![Effect::RetryFeed],
+                Ok(LineCommand::Dashboard) => {
+                    state.dashboard = !state.dashboard;
+                    vec![]
+                }
+                Ok(LineCommand::Filter(f)) => set_filter(state, |current| *current = f),
                 Ok(LineCommand::Case(command)) => match key {
                     None => {
                         toast(state, "open a case first (Enter)", true);
                         vec![]
                     }
-                    Some(k) if command.needs_confirmation() => {
-                        let _ = k;
+                    Some(_) if command.needs_confirmation() => {
                         state.mode = Mode::Confirm { command, yes_selected: false };
                         vec![]
                     }
@@ -284,4 +425,17 @@ fn choice_by_number(state: &State, item: &str, input: &str) -> Option<String> {
     let detail = state.detail.as_ref()?;
     let item = detail.checklist.iter().find(|i| i.id == item)?;
     item.choices.get(n.checked_sub(1)?).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_are_clamped_and_never_overflow() {
+        assert_eq!(step(0, 0, 5), 0);
+        assert_eq!(step(3, 10, isize::MAX / 2), 9);
+        assert_eq!(step(3, 10, isize::MIN / 2), 0);
+        assert_eq!(step(usize::MAX / 4, 10, 1), 9);
+    }
 }

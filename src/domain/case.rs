@@ -134,7 +134,7 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemState {
     pub value: Option<String>,
     pub note: Option<String>,
@@ -142,8 +142,10 @@ pub struct ItemState {
     pub actor: String,
 }
 
-/// The current state of a case, derived from its events and nothing else.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The current state of a case, derived from its events and nothing else. (The store keeps a copy of it
+/// in its index so the queue opens without folding every log; that copy is rebuilt from the events
+/// whenever in doubt.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Case {
     pub key: AlertKey,
     pub template_version: u32,
@@ -159,6 +161,9 @@ pub struct Case {
     pub acted: bool,
     pub regraded: bool,
     pub events: usize,
+    /// Who has acted on the case (not merely viewed it), for the "mine" filter.
+    #[serde(default)]
+    pub actors: std::collections::BTreeSet<String>,
 }
 
 impl Case {
@@ -183,6 +188,7 @@ impl Case {
                         acted: false,
                         regraded: false,
                         events: 1,
+                        actors: Default::default(),
                     },
                     // Events before `Raised` cannot happen through the service; skip rather than fail.
                     _ => continue,
@@ -196,8 +202,12 @@ impl Case {
         case
     }
 
-    fn apply(&mut self, event: &CaseEvent) {
+    /// Folds one more event into the case.
+    pub fn apply(&mut self, event: &CaseEvent) {
         self.events += 1;
+        if event.actor != "feed" && !matches!(event.kind, EventKind::Viewed) {
+            self.actors.insert(event.actor.clone());
+        }
         match &event.kind {
             EventKind::Raised { .. } => {}
             EventKind::Revised { to, level, illegal_path, .. } => {
@@ -223,6 +233,12 @@ impl Case {
                 self.acted = true;
             }
             EventKind::ItemDone { item, value, note } => {
+                // A follow-up date ticked on the checklist is the case's follow-up date.
+                if item.ends_with("follow-up-date")
+                    && let Some(date) = value.as_deref().and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
+                {
+                    self.follow_up = Some(date);
+                }
                 self.done.insert(
                     item.clone(),
                     ItemState { value: value.clone(), note: note.clone(), at: event.at, actor: event.actor.clone() },
@@ -294,6 +310,8 @@ pub enum RuleError {
     NotDone(String),
     #[error("a note cannot be empty")]
     EmptyNote,
+    #[error("`{value}` is not a valid value for `{item}`: expected {expected}")]
+    BadValue { item: String, value: String, expected: &'static str },
 }
 
 impl ItemKind {
@@ -326,16 +344,10 @@ pub fn decide(case: &Case, staff: bool, templates: &Templates, command: &CaseCom
             if template.kind.needs_value() && value.is_none() {
                 return Err(RuleError::ValueNeeded { item: item.clone(), kind: template.kind.name() });
             }
-            if template.kind == ItemKind::Choice
-                && let Some(v) = &value
-                && !template.choices.iter().any(|c| c.eq_ignore_ascii_case(v))
-            {
-                return Err(RuleError::BadChoice {
-                    item: item.clone(),
-                    value: v.clone(),
-                    choices: template.choices.clone(),
-                });
-            }
+            let value = match value {
+                Some(v) => Some(normalize_value(item, template.kind, &template.choices, v)?),
+                None => None,
+            };
             let note = note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
             Ok(EventKind::ItemDone { item: item.clone(), value, note })
         }
@@ -390,6 +402,25 @@ pub fn decide(case: &Case, staff: bool, templates: &Templates, command: &CaseCom
     }
 }
 
+/// Checks a value against its item's kind and returns it in one canonical form (dates `YYYY-MM-DD`, times
+/// `HH:MM`, choices spelled as in the template), so reports and records can rely on it.
+fn normalize_value(item: &str, kind: ItemKind, choices: &[String], v: String) -> Result<String, RuleError> {
+    let bad = |expected| RuleError::BadValue { item: item.to_string(), value: v.clone(), expected };
+    match kind {
+        ItemKind::Choice => choices.iter().find(|c| c.eq_ignore_ascii_case(&v)).cloned().ok_or_else(|| {
+            RuleError::BadChoice { item: item.to_string(), value: v.clone(), choices: choices.to_vec() }
+        }),
+        ItemKind::Date => NaiveDate::parse_from_str(&v, "%Y-%m-%d")
+            .or_else(|_| NaiveDate::parse_from_str(&v, "%d/%m/%Y"))
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .map_err(|_| bad("a date, YYYY-MM-DD or DD/MM/YYYY")),
+        ItemKind::Time => chrono::NaiveTime::parse_from_str(&v, "%H:%M")
+            .map(|t| t.format("%H:%M").to_string())
+            .map_err(|_| bad("a time, HH:MM (24-hour)")),
+        _ => Ok(v),
+    }
+}
+
 /// A reviewer's decision on a case: the one grammar shared by `vigil case ID ...` and the TUI's `:` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CaseCommand {
@@ -420,7 +451,11 @@ mod tests {
     }
 
     fn raised(level: Level) -> Vec<CaseEvent> {
-        vec![CaseEvent::new(at(9, 0), "feed", EventKind::Raised { revision: 1, level, illegal_path: false, template_version: 1 })]
+        vec![CaseEvent::new(
+            at(9, 0),
+            "feed",
+            EventKind::Raised { revision: 1, level, illegal_path: false, template_version: 1 },
+        )]
     }
 
     fn fold(events: &[CaseEvent]) -> Case {
@@ -441,6 +476,8 @@ mod tests {
             let value = match item.kind {
                 ItemKind::Tick => None,
                 ItemKind::Choice => item.choices.first().cloned(),
+                ItemKind::Date => Some("2026-11-20".into()),
+                ItemKind::Time => Some("10:05".into()),
                 _ => Some("REF-1".into()),
             };
             apply(events, CaseCommand::Tick { item: id, value, note: None }).expect("tick");
@@ -475,7 +512,10 @@ mod tests {
         apply(&mut ev, CaseCommand::Close { outcome: "false-positive".into() }).expect("close");
         assert_eq!(fold(&ev).status(), Status::Closed);
         assert_eq!(apply(&mut ev, CaseCommand::Note { text: "late note".into() }), Ok(()), "notes are always allowed");
-        assert_eq!(apply(&mut ev, CaseCommand::Tick { item: "review-alert".into(), value: None, note: None }), Err(RuleError::Closed));
+        assert_eq!(
+            apply(&mut ev, CaseCommand::Tick { item: "review-alert".into(), value: None, note: None }),
+            Err(RuleError::Closed)
+        );
     }
 
     #[test]
@@ -518,7 +558,10 @@ mod tests {
             Err(RuleError::ValueNeeded { .. })
         ));
         assert!(matches!(
-            apply(&mut ev, CaseCommand::Tick { item: "medium-parents".into(), value: Some("maybe".into()), note: None }),
+            apply(
+                &mut ev,
+                CaseCommand::Tick { item: "medium-parents".into(), value: Some("maybe".into()), note: None }
+            ),
             Err(RuleError::BadChoice { .. })
         ));
         assert!(matches!(
@@ -530,7 +573,8 @@ mod tests {
     #[test]
     fn undoing_an_item_needs_a_reason_and_reopens_the_requirement() {
         let mut ev = raised(Level::Medium);
-        apply(&mut ev, CaseCommand::Tick { item: "medium-tracking-note".into(), value: None, note: None }).expect("tick");
+        apply(&mut ev, CaseCommand::Tick { item: "medium-tracking-note".into(), value: None, note: None })
+            .expect("tick");
         assert_eq!(
             apply(&mut ev, CaseCommand::Untick { item: "medium-tracking-note".into(), reason: " ".into() }),
             Err(RuleError::ReasonRequired)
@@ -543,12 +587,56 @@ mod tests {
     #[test]
     fn a_revision_changes_the_level_unless_a_reviewer_regraded() {
         let mut ev = raised(Level::Low);
-        ev.push(CaseEvent::new(at(9, 1), "feed", EventKind::Revised { from: 1, to: 2, level: Level::Medium, illegal_path: false }));
+        ev.push(CaseEvent::new(
+            at(9, 1),
+            "feed",
+            EventKind::Revised { from: 1, to: 2, level: Level::Medium, illegal_path: false },
+        ));
         assert_eq!(fold(&ev).level, Level::Medium);
         assert_eq!(fold(&ev).revision, 2);
-        apply(&mut ev, CaseCommand::Regrade { level: Level::Low, reason: "context is filming".into() }).expect("regrade");
-        ev.push(CaseEvent::new(at(11, 0), "feed", EventKind::Revised { from: 2, to: 3, level: Level::High, illegal_path: false }));
+        apply(&mut ev, CaseCommand::Regrade { level: Level::Low, reason: "context is filming".into() })
+            .expect("regrade");
+        ev.push(CaseEvent::new(
+            at(11, 0),
+            "feed",
+            EventKind::Revised { from: 2, to: 3, level: Level::High, illegal_path: false },
+        ));
         assert_eq!(fold(&ev).level, Level::Low, "the reviewer's regrade stands");
+    }
+
+    #[test]
+    fn dates_and_times_are_checked_and_normalised_and_a_follow_up_date_is_the_case_follow_up() {
+        let mut ev = raised(Level::Medium);
+        let bad = apply(
+            &mut ev,
+            CaseCommand::Tick { item: "post-follow-up-date".into(), value: Some("next week".into()), note: None },
+        );
+        assert!(matches!(bad, Err(RuleError::BadValue { .. })), "{bad:?}");
+        apply(
+            &mut ev,
+            CaseCommand::Tick { item: "post-follow-up-date".into(), value: Some("20/11/2026".into()), note: None },
+        )
+        .expect("date");
+        let case = fold(&ev);
+        assert_eq!(case.done["post-follow-up-date"].value.as_deref(), Some("2026-11-20"));
+        assert_eq!(case.follow_up, NaiveDate::from_ymd_opt(2026, 11, 20));
+        let mut high = raised(Level::High);
+        assert!(matches!(
+            apply(
+                &mut high,
+                CaseCommand::Tick { item: "high-contact-time".into(), value: Some("25:00".into()), note: None }
+            ),
+            Err(RuleError::BadValue { .. })
+        ));
+        apply(
+            &mut high,
+            CaseCommand::Tick { item: "high-contact-time".into(), value: Some("9:05".into()), note: None },
+        )
+        .expect("time");
+        assert_eq!(fold(&high).done["high-contact-time"].value.as_deref(), Some("09:05"));
+        apply(&mut high, CaseCommand::Tick { item: "high-parents".into(), value: Some("informed".into()), note: None })
+            .expect("choice, any case");
+        assert_eq!(fold(&high).done["high-parents"].value.as_deref(), Some("Informed"));
     }
 
     #[test]

@@ -84,7 +84,10 @@ pub enum Fetched {
 
 #[derive(Clone)]
 pub struct FeedClient {
+    /// For the feed's own origin: carries the token, and refuses to follow a redirect off that origin.
     http: reqwest::Client,
+    /// For any other origin (a screenshot on a CDN): never carries the token.
+    foreign: reqwest::Client,
     alerts_url: Url,
     base: Url,
     token: Option<String>,
@@ -123,12 +126,9 @@ impl FeedClient {
         install_crypto_provider();
         let base_url = normalized_base(base)?;
         let alerts_url = alerts_url(base)?;
-        let home = base_url.host_str().unwrap_or_default().to_string();
-        let home_port = base_url.port_or_known_default();
+        let home = base_url.clone();
         let policy = reqwest::redirect::Policy::custom(move |attempt| {
-            let same_host =
-                attempt.url().host_str() == Some(home.as_str()) && attempt.url().port_or_known_default() == home_port;
-            if !same_host {
+            if !same_origin(attempt.url(), &home) {
                 let host = attempt.url().host_str().unwrap_or("?").to_string();
                 attempt.error(format!("redirect to {host}"))
             } else if attempt.previous().len() >= 5 {
@@ -137,19 +137,39 @@ impl FeedClient {
                 attempt.follow()
             }
         });
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeouts.connect)
-            .read_timeout(timeouts.read)
-            .timeout(timeouts.request)
-            .redirect(policy)
-            .user_agent(concat!("vigil/", env!("CARGO_PKG_VERSION")))
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(timeouts.connect)
+                .read_timeout(timeouts.read)
+                .timeout(timeouts.request)
+                .user_agent(concat!("vigil/", env!("CARGO_PKG_VERSION")))
+        };
+        let http = builder().redirect(policy).build().map_err(|e| FeedError::Network(e.to_string()))?;
+        let foreign = builder()
+            .redirect(reqwest::redirect::Policy::limited(5))
             .build()
             .map_err(|e| FeedError::Network(e.to_string()))?;
-        Ok(FeedClient { http, alerts_url, base: base_url, token, limit })
+        Ok(FeedClient { http, foreign, alerts_url, base: base_url, token, limit })
     }
 
+    /// The feed's base URL, normalized to end in `/` (relative screenshot paths join onto it).
     pub fn base(&self) -> &Url {
         &self.base
+    }
+
+    /// A GET of any URL: with the token only when `url` is on the feed's own origin (scheme, host and
+    /// port), so the token never travels anywhere else, redirects included.
+    pub(crate) async fn get(&self, url: Url, accept: &str) -> Result<reqwest::Response, FeedError> {
+        let req = if same_origin(&url, &self.base) {
+            let req = self.http.get(url);
+            match &self.token {
+                Some(t) => req.header(AUTHORIZATION, format!("Bearer {t}")),
+                None => req,
+            }
+        } else {
+            self.foreign.get(url)
+        };
+        req.header(ACCEPT, accept).send().await.map_err(transport_error)
     }
 
     /// One GET of the alerts endpoint.
@@ -174,7 +194,7 @@ impl FeedClient {
         if let Some(e) = etag {
             req = req.header(IF_NONE_MATCH, e);
         }
-        let mut resp = req.send().await.map_err(|e| self.transport_error(e))?;
+        let mut resp = req.send().await.map_err(transport_error)?;
         let status = resp.status();
         match status {
             StatusCode::OK => {}
@@ -195,37 +215,67 @@ impl FeedClient {
             s if s.is_server_error() => return Err(FeedError::Server(s.as_u16())),
             s => return Err(FeedError::Unexpected(s.as_u16())),
         }
-        let declared =
-            resp.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-            return Err(FeedError::TooLarge);
-        }
         let etag = resp.headers().get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let mut body = Vec::with_capacity(declared.unwrap_or(0).min(1 << 20) as usize);
-        while let Some(chunk) = resp.chunk().await.map_err(|e| self.body_error(e))? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(FeedError::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_capped(&mut resp, MAX_BODY_BYTES).await.map_err(|e| match e {
+            BodyError::TooLarge => FeedError::TooLarge,
+            BodyError::Timeout(m) => FeedError::Timeout(m),
+            BodyError::Truncated(m) => FeedError::Truncated(m),
+        })?;
         let page = parse_page(&body)?;
         Ok(Fetched::Page { page, etag })
     }
+}
 
-    fn transport_error(&self, e: reqwest::Error) -> FeedError {
-        if e.is_redirect() {
-            // The message names only the host, never the token.
-            return FeedError::Redirect(e.url().and_then(|u| u.host_str()).unwrap_or("another host").to_string());
-        }
-        if e.is_timeout() {
-            return FeedError::Timeout(short(&e));
-        }
-        FeedError::Network(short(&e))
-    }
+/// Same scheme, host and port: the only place the token may go.
+pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
+}
 
-    fn body_error(&self, e: reqwest::Error) -> FeedError {
-        if e.is_timeout() { FeedError::Timeout(short(&e)) } else { FeedError::Truncated(short(&e)) }
+fn transport_error(e: reqwest::Error) -> FeedError {
+    if e.is_redirect() {
+        // The message names only the host, never the token.
+        return FeedError::Redirect(e.url().and_then(|u| u.host_str()).unwrap_or("another host").to_string());
     }
+    if e.is_timeout() {
+        return FeedError::Timeout(short(&e));
+    }
+    FeedError::Network(short(&e))
+}
+
+/// Why a body could not be read whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BodyError {
+    TooLarge,
+    Timeout(String),
+    Truncated(String),
+}
+
+/// Reads a body chunk by chunk, refusing it as soon as it passes `cap` bytes (declared or not), so an
+/// oversized or endless body is never buffered whole.
+pub(crate) async fn read_capped(resp: &mut reqwest::Response, cap: usize) -> Result<Vec<u8>, BodyError> {
+    let declared = resp.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cap as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(1 << 20) as usize);
+    loop {
+        let chunk = match resp.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) if e.is_timeout() => return Err(BodyError::Timeout(short(&e))),
+            Err(e) => return Err(BodyError::Truncated(short(&e))),
+        };
+        if body.len() + chunk.len() > cap {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if let Some(n) = declared
+        && n != body.len() as u64
+    {
+        return Err(BodyError::Truncated(format!("{} of {n} bytes", body.len())));
+    }
+    Ok(body)
 }
 
 /// The error chain in one line, without the URL (which may carry a path the user configured, but never
@@ -302,6 +352,10 @@ impl From<IngestReport> for IngestReportLite {
 }
 
 /// Polls until `more` is false, storing each page (and its cursor) before fetching the next.
+///
+/// The cursor of a page is written in the same transaction as its alerts and flushed with them
+/// ([`crate::store::Store::ingest_page`]), so it is never acknowledged before the page is durable. The ETag is
+/// remembered with the `since` it answered, and `If-None-Match` is sent only for that same `since`.
 pub async fn sync_once(client: &FeedClient, service: &CaseService) -> Result<IngestReport, SyncError> {
     let store = service.store();
     let mut total = IngestReport::default();
@@ -315,9 +369,10 @@ pub async fn sync_once(client: &FeedClient, service: &CaseService) -> Result<Ing
             Fetched::Page { page, etag } => {
                 let report = service.ingest(&page, Utc::now())?;
                 total += report;
-                let more = page.more;
                 store.update_feed_state(|s| s.etag = etag.clone().map(|e| (since.clone(), e)))?;
-                if !more {
+                // `more` with the cursor we sent would ask for the same page again at once: wait for the
+                // next poll instead of spinning on it.
+                if !page.more || page.cursor == since {
                     return Ok(total);
                 }
             }
@@ -337,7 +392,7 @@ pub enum SyncError {
 }
 
 impl SyncError {
-    fn next_step(&self) -> NextStep {
+    pub fn next_step(&self) -> NextStep {
         match self {
             SyncError::Feed(e) => e.next_step(),
             _ => NextStep::Backoff,
@@ -359,6 +414,32 @@ pub fn next_backoff(backoff: &mut ExponentialBackoff) -> Duration {
     backoff.next().unwrap_or(MAX_BACKOFF).min(MAX_BACKOFF)
 }
 
+/// The poller's pure "what next" decision: after each sync attempt, how long to wait before the next one,
+/// or `None` to stop until the user retries. Success resets the backoff.
+pub struct Schedule {
+    interval: Duration,
+    backoff: ExponentialBackoff,
+}
+
+impl Schedule {
+    pub fn new(interval: Duration) -> Self {
+        Schedule { interval, backoff: new_backoff() }
+    }
+
+    /// The wait after an attempt that ended with `outcome` (`Ok` = the feed was read).
+    pub fn after(&mut self, outcome: Result<(), NextStep>) -> Option<Duration> {
+        match outcome {
+            Ok(()) => {
+                self.backoff = new_backoff();
+                Some(self.interval)
+            }
+            Err(NextStep::Stop) => None,
+            Err(NextStep::After(d)) => Some(d),
+            Err(NextStep::Backoff) => Some(next_backoff(&mut self.backoff)),
+        }
+    }
+}
+
 /// The background poller. It owns no UI: it reports through `events` and waits on `retry` for the user.
 pub struct Poller {
     pub client: FeedClient,
@@ -370,7 +451,7 @@ pub struct Poller {
 
 impl Poller {
     pub async fn run(self) {
-        let mut backoff = new_backoff();
+        let mut schedule = Schedule::new(self.interval);
         let mut health = FeedHealth {
             last_success: self.service.store().feed_state().ok().and_then(|s| s.last_success),
             ..FeedHealth::default()
@@ -382,16 +463,16 @@ impl Poller {
             let result = sync_once(&self.client, &self.service).await;
             health.syncing = false;
             let now = Utc::now();
-            let wait = match result {
+            let synced = result.is_ok();
+            let outcome = match result {
                 Ok(report) => {
-                    backoff = new_backoff();
                     health.last_success = Some(now);
                     health.last_error = None;
                     let _ = self.service.store().update_feed_state(|s| s.last_success = Some(now));
                     if report.new + report.revised + report.quarantined > 0 {
-                        let _ = self.events.send(PollerEvent::Stored { report: report.into(), high_new: 0 });
+                        let _ = self.events.send(PollerEvent::Stored { report: report.into(), high_new: report.new_high });
                     }
-                    Some(self.interval)
+                    Ok(())
                 }
                 Err(e) => {
                     // Logged without content: the error texts never carry alert data or the token.
@@ -399,17 +480,19 @@ impl Poller {
                     let message = e.to_string();
                     health.last_error = Some((now, message.clone()));
                     let _ = self.service.store().update_feed_state(|s| s.last_error = Some((now, message.clone())));
-                    match e.next_step() {
-                        NextStep::Stop => None,
-                        NextStep::After(d) => Some(d),
-                        NextStep::Backoff => Some(next_backoff(&mut backoff)),
-                    }
+                    Err(e.next_step())
                 }
             };
+            let wait = schedule.after(outcome);
             health.stopped = wait.is_none();
             health.next_attempt = wait.and_then(|w| chrono::Duration::from_std(w).ok()).map(|w| now + w);
             if self.events.send(PollerEvent::Health(health.clone())).is_err() {
                 return; // nobody is listening any more
+            }
+            if synced {
+                // Screenshots of open High cases are fetched ahead, so opening one is instant; failures are
+                // logged by it and never change the feed's health.
+                super::screenshots::prefetch_high(&self.client, &self.service).await;
             }
             match wait {
                 Some(w) => {
@@ -460,6 +543,43 @@ mod tests {
         assert_eq!(FeedError::RetryAfter { status: 429, wait: w }.next_step(), NextStep::After(w));
         assert_eq!(FeedError::Server(502).next_step(), NextStep::Backoff);
         assert_eq!(FeedError::TooLarge.next_step(), NextStep::Backoff);
+    }
+
+    #[test]
+    fn the_schedule_backs_off_caps_resets_and_stops() {
+        let interval = Duration::from_secs(60);
+        let mut s = Schedule::new(interval);
+        let mut last = Duration::ZERO;
+        let mut waits = Vec::new();
+        for _ in 0..12 {
+            let w = s.after(Err(NextStep::Backoff)).expect("backoff keeps going");
+            assert!(w >= last && w <= MAX_BACKOFF, "{waits:?} then {w:?}");
+            waits.push(w);
+            last = w;
+        }
+        assert_eq!(last, MAX_BACKOFF, "{waits:?}");
+        assert!(waits[0] >= Duration::from_secs(2) && waits[0] < Duration::from_secs(4), "{waits:?}");
+        assert_eq!(s.after(Ok(())), Some(interval));
+        let after_reset = s.after(Err(NextStep::Backoff)).expect("backoff");
+        assert!(after_reset < Duration::from_secs(4), "success resets the backoff: {after_reset:?}");
+        assert_eq!(s.after(Err(NextStep::After(Duration::from_secs(42)))), Some(Duration::from_secs(42)));
+        assert_eq!(s.after(Err(NextStep::Stop)), None);
+        assert_eq!(s.after(Err(FeedError::NotFound("u".into()).next_step())), Some(NOT_FOUND_RETRY));
+    }
+
+    #[test]
+    fn the_token_goes_only_to_the_feeds_own_origin() {
+        let base = Url::parse("https://bridge.example/feeds/").expect("lit");
+        for (other, same) in [
+            ("https://bridge.example/x.png", true),
+            ("https://bridge.example:443/x.png", true),
+            ("http://bridge.example/x.png", false),
+            ("https://bridge.example:8443/x.png", false),
+            ("https://cdn.example/x.png", false),
+            ("https://bridge.example.evil/x.png", false),
+        ] {
+            assert_eq!(same_origin(&Url::parse(other).expect("lit"), &base), same, "{other}");
+        }
     }
 
     #[test]

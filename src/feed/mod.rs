@@ -4,3 +4,4 @@
 pub mod client;
 pub mod demo;
 pub mod protocol;
+pub mod screenshots;

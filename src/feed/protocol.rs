@@ -297,13 +297,15 @@ mod tests {
     #[test]
     fn one_invalid_alert_does_not_sink_the_page() {
         let bad = [
-            (r#","risk":9"#, "`risk` must be 1-5"),
-            (r#","raised_at":"2026-11-10T10:00:00""#, "RFC 3339"),
-            (r#","subject":{"kind":"teacher","id":"T"}"#, "unknown variant"),
+            ("risk", serde_json::json!(9), "`risk` must be 1-5"),
+            ("raised_at", serde_json::json!("2026-11-10T10:00:00"), "RFC 3339"),
+            ("subject", serde_json::json!({"kind":"teacher","id":"T"}), "unknown variant"),
         ];
-        for (extra, want) in bad {
-            // A duplicate key: serde_json takes the last one, which is the bad value.
-            let body = page(&[alert_json(""), alert_json(extra)]);
+        for (field, value, want) in bad {
+            let mut alert: serde_json::Value = serde_json::from_str(&alert_json("")).expect("valid json");
+            alert[field] = value;
+            let extra = alert.to_string();
+            let body = page(&[alert_json(""), extra.clone()]);
             let p = parse_page(body.as_bytes()).expect("envelope valid");
             assert_eq!(p.alerts.len(), 1, "{extra}");
             assert_eq!(p.rejected.len(), 1);
@@ -345,7 +347,82 @@ mod tests {
         assert!(matches!(parse_page(b"<html>"), Err(PageError::InvalidJson(_))));
     }
 
+    /// Any JSON value: what a buggy or hostile bridge could put where an alert should be.
+    fn any_json() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            ".{0,24}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 32, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-z_]{1,12}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    const FIELDS: &[&str] = &[
+        "id",
+        "source",
+        "revision",
+        "raised_at",
+        "risk",
+        "level",
+        "category",
+        "delivered_by",
+        "subject",
+        "device",
+        "summary",
+        "context",
+        "captures",
+        "suspected_illegal",
+        "withdrawn",
+    ];
+
     proptest! {
+        /// Nothing is dropped silently: every element of `alerts` comes back as an alert or as a rejection
+        /// that keeps its raw JSON, whatever it is.
+        #[test]
+        fn every_alert_of_a_page_is_kept_or_quarantined(
+            elems in proptest::collection::vec(any_json(), 0..8),
+            mutations in proptest::collection::vec((0..FIELDS.len(), any_json()), 0..4),
+        ) {
+            let mut valid: serde_json::Value = serde_json::from_str(&alert_json("")).expect("valid");
+            for (f, v) in mutations {
+                valid[FIELDS[f]] = v;
+            }
+            let mut all: Vec<String> = elems.iter().map(|e| e.to_string()).collect();
+            all.push(valid.to_string());
+            let p = parse_page(page(&all).as_bytes()).expect("the envelope is valid");
+            prop_assert_eq!(p.alerts.len() + p.rejected.len(), all.len());
+            for r in &p.rejected {
+                prop_assert!(all.contains(&r.raw), "raw kept verbatim");
+                prop_assert!(!r.reason.is_empty());
+            }
+        }
+
+        /// Text is data: any Unicode (control characters, bidi overrides, escape sequences) is kept as sent.
+        #[test]
+        fn any_text_in_a_valid_alert_is_kept_verbatim(
+            summary in "\\PC*|[\\x00-\\x1f\\x7f\\u{202e}\\u{1b}]{0,40}",
+            name in ".{0,40}",
+            category in ".{0,10}[^\\s]",
+        ) {
+            let mut a: serde_json::Value = serde_json::from_str(&alert_json("")).expect("valid");
+            a["summary"] = summary.clone().into();
+            a["subject"]["name"] = name.clone().into();
+            a["category"] = category.clone().into();
+            let alert = parse_alert(&a.to_string()).expect("valid");
+            prop_assert_eq!(alert.summary, summary);
+            prop_assert_eq!(alert.subject.name, Some(name));
+            prop_assert_eq!(alert.category, category);
+        }
+
         #[test]
         fn parsing_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             let _ = parse_page(&bytes);

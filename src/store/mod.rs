@@ -9,6 +9,7 @@
 //! sled allows one process per database. A lock file next to it says which process holds it, so a second
 //! vigil gets a plain message instead of a panic.
 
+pub mod crypto;
 mod lock;
 
 use std::path::{Path, PathBuf};
@@ -19,12 +20,27 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
 use crate::domain::levels::Grading;
-use crate::domain::{Alert, AlertKey, CaseEvent, EventKind};
+use crate::domain::{Alert, AlertKey, Case, CaseEvent, EventKind};
 use crate::feed::protocol::Rejected;
 
+pub use crypto::{KeyError, StoreKey};
 pub use lock::StoreLock;
 
+use crypto::Cipher;
+
 const SCHEMA: u32 = 1;
+
+// The trees whose values are sealed; each name is part of its values' associated data.
+const ALERTS: &str = "alerts";
+const EVENTS: &str = "events";
+const INDEX: &str = "index";
+const QUARANTINE: &str = "quarantine";
+const BLOBS: &str = "blobs";
+/// Key-derivation parameters and the sealed key check.
+const META: &str = "meta";
+const META_CHECK: &[u8] = b"check";
+const META_KDF: &[u8] = b"kdf";
+const CHECK_PLAIN: &[u8] = b"vigil store key check";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -36,6 +52,12 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("a stored value is unreadable ({what}): {detail}")]
     Corrupt { what: String, detail: String },
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(
+        "the store at {dir} can be read by other users ({path} is mode {mode:03o}); vigil will not use it until only you can: fix it with `chmod -R go-rwx {dir}`"
+    )]
+    Exposed { dir: PathBuf, path: PathBuf, mode: u32 },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -110,6 +132,8 @@ pub struct Quarantined {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IngestReport {
     pub new: usize,
+    /// New alerts that start at High: these ring the bell.
+    pub new_high: usize,
     pub revised: usize,
     pub unchanged: usize,
     pub quarantined: usize,
@@ -119,10 +143,28 @@ pub struct IngestReport {
 impl std::ops::AddAssign for IngestReport {
     fn add_assign(&mut self, o: Self) {
         self.new += o.new;
+        self.new_high += o.new_high;
         self.revised += o.revised;
         self.unchanged += o.unchanged;
         self.quarantined += o.quarantined;
         self.staff_dropped += o.staff_dropped;
+    }
+}
+
+/// The queue's view of one case: the alert without its bulkier content (context, captures) and the
+/// folded case. Kept in the `index` tree, written in the same transaction as the events it folds, so the
+/// queue opens from one small record per case instead of every alert and every event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexEntry {
+    pub head: Alert,
+    pub case: Case,
+}
+
+impl IndexEntry {
+    fn new(alert: &Alert, case: Case) -> IndexEntry {
+        // The summary stays: the queue filter searches it. Context and captures are for the detail pane.
+        let head = Alert { context: None, captures: Vec::new(), ..alert.clone() };
+        IndexEntry { head, case }
     }
 }
 
@@ -140,13 +182,23 @@ pub struct Store {
     feed: sled::Tree,
     quarantine: sled::Tree,
     blobs: sled::Tree,
+    index: sled::Tree,
+    meta: sled::Tree,
+    audit: sled::Tree,
+    cipher: std::sync::Arc<Cipher>,
     _lock: std::sync::Arc<StoreLock>,
     path: PathBuf,
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `dir`, taking the one-process lock first.
-    pub fn open(dir: &Path) -> Result<Store> {
+    /// Opens (creating if needed) the store in `dir` with `key`, taking the one-process lock first.
+    ///
+    /// Refuses a store that group or others can read (and says how to fix it), tightens the process umask
+    /// to 0o077 so that every file it creates from then on is its owner's alone, and refuses a key that does
+    /// not fit the store with a plain message. A store written before encryption is sealed in place.
+    pub fn open(dir: &Path, key: &StoreKey) -> Result<Store> {
+        restrict_umask();
+        refuse_exposed(dir)?;
         create_private_dir(dir).map_err(|source| StoreError::Open { path: dir.to_path_buf(), source })?;
         let lock = StoreLock::acquire(dir)?;
         let db =
@@ -154,16 +206,68 @@ impl Store {
                 sled::Error::Io(source) => StoreError::Open { path: dir.to_path_buf(), source },
                 other => StoreError::Sled(other),
             })?;
-        Ok(Store {
-            alerts: db.open_tree("alerts")?,
-            events: db.open_tree("events")?,
+        make_private(dir).map_err(|source| StoreError::Open { path: dir.to_path_buf(), source })?;
+        let meta = db.open_tree(META)?;
+        let cipher = unlock(&meta, key)?;
+        let store = Store {
+            alerts: db.open_tree(ALERTS)?,
+            events: db.open_tree(EVENTS)?,
             feed: db.open_tree("feed")?,
-            quarantine: db.open_tree("quarantine")?,
-            blobs: db.open_tree("blobs")?,
+            quarantine: db.open_tree(QUARANTINE)?,
+            blobs: db.open_tree(BLOBS)?,
+            index: db.open_tree(INDEX)?,
+            audit: db.open_tree("audit")?,
+            meta,
+            cipher: std::sync::Arc::new(cipher),
             db,
             _lock: std::sync::Arc::new(lock),
             path: dir.to_path_buf(),
+        };
+        if store.meta.get(META_CHECK)?.is_none() {
+            // A new store, or one written before encryption: seal what is there, then the key check.
+            store.seal_plaintext()?;
+            store.meta.insert(META_CHECK, store.cipher.seal(SCHEMA, META, META_CHECK, CHECK_PLAIN))?;
+            store.flush()?;
+        }
+        if store.index.len() != store.alerts.len() {
+            store.rebuild_index()?;
+        }
+        Ok(store)
+    }
+
+    /// Rebuilds the queue index from the alerts and the event log, the source of truth.
+    pub fn rebuild_index(&self) -> Result<()> {
+        let mut events: std::collections::HashMap<AlertKey, Vec<CaseEvent>> = std::collections::HashMap::new();
+        for item in self.all_events() {
+            let (key, event) = item?;
+            events.entry(key).or_default().push(event);
+        }
+        self.index.clear()?;
+        for alert in self.alerts() {
+            let alert = alert?;
+            let Some(case) = events.get(&alert.key).and_then(|evs| Case::fold(alert.key.clone(), evs)) else {
+                continue;
+            };
+            let k = case_key(&alert.key);
+            self.index.insert(k.as_slice(), self.seal(INDEX, &k, &IndexEntry::new(&alert, case)))?;
+        }
+        self.flush()
+    }
+
+    /// Every case's index entry, in key order.
+    pub fn index_entries(&self) -> impl Iterator<Item = Result<IndexEntry>> + '_ {
+        self.index.iter().map(|kv| {
+            let (k, v) = kv?;
+            self.unseal("index entry", INDEX, &k, &v)
         })
+    }
+
+    pub fn index_entry(&self, key: &AlertKey) -> Result<Option<IndexEntry>> {
+        let k = case_key(key);
+        match self.index.get(&k)? {
+            Some(bytes) => Ok(Some(self.unseal("index entry", INDEX, &k, &bytes)?)),
+            None => Ok(None),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -177,8 +281,9 @@ impl Store {
     }
 
     pub fn alert(&self, key: &AlertKey) -> Result<Option<Alert>> {
-        match self.alerts.get(case_key(key))? {
-            Some(bytes) => Ok(Some(decode("alert", &bytes)?)),
+        let k = case_key(key);
+        match self.alerts.get(&k)? {
+            Some(bytes) => Ok(Some(self.unseal("alert", ALERTS, &k, &bytes)?)),
             None => Ok(None),
         }
     }
@@ -189,7 +294,10 @@ impl Store {
 
     /// Every alert, in key order.
     pub fn alerts(&self) -> impl Iterator<Item = Result<Alert>> + '_ {
-        self.alerts.iter().values().map(|v| decode("alert", &v?))
+        self.alerts.iter().map(|kv| {
+            let (k, v) = kv?;
+            self.unseal("alert", ALERTS, &k, &v)
+        })
     }
 
     /// Every case's events, grouped by case, in key order.
@@ -198,20 +306,40 @@ impl Store {
             let (k, v) = kv?;
             let (key, _) = parse_case_key(&k)
                 .ok_or_else(|| StoreError::Corrupt { what: "event key".into(), detail: format!("{k:?}") })?;
-            Ok((key, decode("event", &v)?))
+            Ok((key, self.unseal("event", EVENTS, &k, &v)?))
         })
     }
 
     pub fn events(&self, key: &AlertKey) -> Result<Vec<CaseEvent>> {
-        self.events.scan_prefix(case_key(key)).values().map(|v| decode("event", &v?)).collect()
+        self.events
+            .scan_prefix(case_key(key))
+            .map(|kv| {
+                let (k, v) = kv?;
+                self.unseal("event", EVENTS, &k, &v)
+            })
+            .collect()
     }
 
-    /// Appends one event and flushes it: a decision is acknowledged only after this returns.
+    /// Appends one event (and folds it into the index, in the same transaction) and flushes: a decision is
+    /// acknowledged only after this returns.
     pub fn append(&self, key: &AlertKey, event: &CaseEvent) -> Result<()> {
         let seq = self.db.generate_id()?;
-        let mut k = case_key(key);
+        let ck = case_key(key);
+        let mut k = ck.clone();
         k.extend_from_slice(&seq.to_be_bytes());
-        self.events.insert(k, encode(event))?;
+        let value = self.seal(EVENTS, &k, event);
+        (&self.events, &self.index)
+            .transaction(|(events, index)| {
+                events.insert(k.as_slice(), value.as_slice())?;
+                if let Some(bytes) = index.get(&ck)? {
+                    let mut entry: IndexEntry =
+                        self.unseal("index entry", INDEX, &ck, &bytes).map_err(ConflictableTransactionError::Abort)?;
+                    entry.case.apply(event);
+                    index.insert(ck.as_slice(), self.seal(INDEX, &ck, &entry))?;
+                }
+                Ok(())
+            })
+            .map_err(tx_error)?;
         self.flush()
     }
 
@@ -230,30 +358,34 @@ impl Store {
         for _ in 0..incoming.len() * 2 + rejected.len() {
             seqs.push(self.db.generate_id()?);
         }
-        let result = (&self.alerts, &self.events, &self.feed, &self.quarantine).transaction(
-            |(alerts, events, feed, quarantine)| {
+        let result = (&self.alerts, &self.events, &self.feed, &self.quarantine, &self.index).transaction(
+            |(alerts, events, feed, quarantine, index)| {
                 let mut report = IngestReport { staff_dropped, ..IngestReport::default() };
                 let mut seq = seqs.iter();
                 let mut push_event =
                     |key: &AlertKey,
                      kind: EventKind|
-                     -> std::result::Result<(), ConflictableTransactionError<StoreError>> {
+                     -> std::result::Result<CaseEvent, ConflictableTransactionError<StoreError>> {
                         let mut k = case_key(key);
                         k.extend_from_slice(&seq.next().copied().unwrap_or(u64::MAX).to_be_bytes());
-                        events.insert(k, encode(&CaseEvent::new(now, "feed", kind)))?;
-                        Ok(())
+                        let event = CaseEvent::new(now, "feed", kind);
+                        let value = self.seal(EVENTS, &k, &event);
+                        events.insert(k, value)?;
+                        Ok(event)
                     };
                 for inc in incoming {
                     let alert = inc.alert;
                     let k = case_key(&alert.key);
                     let existing: Option<Alert> = match alerts.get(&k)? {
-                        Some(bytes) => Some(decode("alert", &bytes).map_err(ConflictableTransactionError::Abort)?),
+                        Some(bytes) => Some(
+                            self.unseal("alert", ALERTS, &k, &bytes).map_err(ConflictableTransactionError::Abort)?,
+                        ),
                         None => None,
                     };
                     match existing {
                         None => {
-                            alerts.insert(k, encode(alert))?;
-                            push_event(
+                            alerts.insert(k.as_slice(), self.seal(ALERTS, &k, alert))?;
+                            let mut folded = vec![push_event(
                                 &alert.key,
                                 EventKind::Raised {
                                     revision: alert.revision,
@@ -261,15 +393,19 @@ impl Store {
                                     illegal_path: inc.grading.illegal_path,
                                     template_version,
                                 },
-                            )?;
+                            )?];
                             if alert.withdrawn {
-                                push_event(&alert.key, EventKind::Withdrawn)?;
+                                folded.push(push_event(&alert.key, EventKind::Withdrawn)?);
+                            }
+                            if let Some(case) = Case::fold(alert.key.clone(), &folded) {
+                                index.insert(k.as_slice(), self.seal(INDEX, &k, &IndexEntry::new(alert, case)))?;
                             }
                             report.new += 1;
+                            report.new_high += usize::from(inc.grading.level == crate::domain::Level::High);
                         }
                         Some(old) if old.revision < alert.revision => {
-                            alerts.insert(k, encode(alert))?;
-                            push_event(
+                            alerts.insert(k.as_slice(), self.seal(ALERTS, &k, alert))?;
+                            let mut folded = vec![push_event(
                                 &alert.key,
                                 EventKind::Revised {
                                     from: old.revision,
@@ -277,9 +413,24 @@ impl Store {
                                     level: inc.grading.level,
                                     illegal_path: inc.grading.illegal_path,
                                 },
-                            )?;
+                            )?];
                             if alert.withdrawn && !old.withdrawn {
-                                push_event(&alert.key, EventKind::Withdrawn)?;
+                                folded.push(push_event(&alert.key, EventKind::Withdrawn)?);
+                            }
+                            let entry: Option<IndexEntry> = match index.get(&k)? {
+                                Some(b) => Some(
+                                    self.unseal("index entry", INDEX, &k, &b)
+                                        .map_err(ConflictableTransactionError::Abort)?,
+                                ),
+                                None => None,
+                            };
+                            // A missing entry is rebuilt from the log at the next open (the counts differ).
+                            if let Some(mut entry) = entry {
+                                for e in &folded {
+                                    entry.case.apply(e);
+                                }
+                                index
+                                    .insert(k.as_slice(), self.seal(INDEX, &k, &IndexEntry::new(alert, entry.case)))?;
                             }
                             report.revised += 1;
                         }
@@ -288,7 +439,8 @@ impl Store {
                 }
                 for r in rejected {
                     let key = seq.next().copied().unwrap_or(u64::MAX).to_be_bytes();
-                    quarantine.insert(&key, encode(&Quarantined { received_at: now, rejected: r.clone() }))?;
+                    let value = self.seal(QUARANTINE, &key, &Quarantined { received_at: now, rejected: r.clone() });
+                    quarantine.insert(&key, value)?;
                     report.quarantined += 1;
                 }
                 let mut state: FeedState = match feed.get("state")? {
@@ -303,10 +455,7 @@ impl Store {
                 Ok(report)
             },
         );
-        let report = result.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        })?;
+        let report = result.map_err(tx_error)?;
         self.flush()?;
         Ok(report)
     }
@@ -332,7 +481,13 @@ impl Store {
     }
 
     pub fn quarantined(&self) -> Result<Vec<Quarantined>> {
-        self.quarantine.iter().values().map(|v| decode("quarantined alert", &v?)).collect()
+        self.quarantine
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv?;
+                self.unseal("quarantined alert", QUARANTINE, &k, &v)
+            })
+            .collect()
     }
 
     pub fn quarantine_count(&self) -> usize {
@@ -340,12 +495,95 @@ impl Store {
     }
 
     pub fn blob(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.blobs.get(name)?.map(|v| v.to_vec()))
+        match self.blobs.get(name)? {
+            Some(v) => Ok(Some(self.unseal_bytes("blob", BLOBS, name.as_bytes(), &v)?)),
+            None => Ok(None),
+        }
     }
 
+    /// Stores a blob, sealed. Names must not start with `cache/` (the screenshot cache's own keys).
     pub fn put_blob(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        self.blobs.insert(name, bytes)?;
+        self.blobs.insert(name, self.cipher.seal(SCHEMA, BLOBS, name.as_bytes(), bytes))?;
         Ok(())
+    }
+
+    /// A blob from the size-capped cache (screenshots), if it is there.
+    pub fn cached_blob(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let k = cache_key(b"d/", name.as_bytes());
+        match self.blobs.get(&k)? {
+            Some(v) => Ok(Some(self.unseal_bytes("cached blob", BLOBS, &k, &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The bytes the size-capped cache holds now.
+    pub fn cached_blob_bytes(&self) -> Result<u64> {
+        Ok(self.blobs.get(CACHE_TOTAL)?.map_or(0, |v| be_u64(&v)))
+    }
+
+    /// Caches `bytes` under `name`, then evicts the oldest entries until the cache holds at most `cap` bytes.
+    /// A blob larger than `cap` is not cached. A cache, not a record: it is not flushed here.
+    pub fn cache_blob(&self, name: &str, bytes: &[u8], cap: u64) -> Result<()> {
+        if bytes.len() as u64 > cap {
+            return Ok(());
+        }
+        let seq = self.db.generate_id()?;
+        let (data_k, meta_k) = (cache_key(b"d/", name.as_bytes()), cache_key(b"m/", name.as_bytes()));
+        let order_k = cache_key(b"o/", &seq.to_be_bytes());
+        let sealed = self.cipher.seal(SCHEMA, BLOBS, &data_k, bytes);
+        self.blobs
+            .transaction(|t| {
+                let mut total = t.get(CACHE_TOTAL)?.map_or(0, |v| be_u64(&v));
+                if let Some(meta) = t.get(&meta_k)? {
+                    t.remove(cache_key(b"o/", &meta[..8.min(meta.len())]))?;
+                    total = total.saturating_sub(be_u64(meta.get(8..).unwrap_or_default()));
+                }
+                let mut meta = seq.to_be_bytes().to_vec();
+                meta.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+                t.insert(data_k.as_slice(), sealed.as_slice())?;
+                t.insert(meta_k.as_slice(), meta)?;
+                t.insert(order_k.as_slice(), name.as_bytes())?;
+                t.insert(CACHE_TOTAL, &(total + bytes.len() as u64).to_be_bytes())?;
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(tx_error)?;
+        while self.cached_blob_bytes()? > cap {
+            let Some(oldest) = self.blobs.scan_prefix(cache_key(b"o/", b"")).next() else { break };
+            let (order_k, name) = oldest?;
+            let (data_k, meta_k) = (cache_key(b"d/", &name), cache_key(b"m/", &name));
+            self.blobs
+                .transaction(|t| {
+                    if t.remove(&*order_k)?.is_none() {
+                        return Ok(()); // another task evicted it first
+                    }
+                    let size = t.remove(meta_k.as_slice())?.map_or(0, |m| be_u64(m.get(8..).unwrap_or_default()));
+                    t.remove(data_k.as_slice())?;
+                    let total = t.get(CACHE_TOTAL)?.map_or(0, |v| be_u64(&v));
+                    t.insert(CACHE_TOTAL, &total.saturating_sub(size).to_be_bytes())?;
+                    Ok::<_, ConflictableTransactionError<StoreError>>(())
+                })
+                .map_err(tx_error)?;
+        }
+        Ok(())
+    }
+}
+
+const CACHE_TOTAL: &[u8] = b"cache/total";
+
+/// Keys of the blob cache live under `cache/` in the blobs tree: `d/` data, `m/` (sequence, size) by name,
+/// `o/` name by sequence, oldest first.
+fn cache_key(kind: &[u8], rest: &[u8]) -> Vec<u8> {
+    [b"cache/".as_slice(), kind, rest].concat()
+}
+
+fn be_u64(bytes: &[u8]) -> u64 {
+    bytes.get(..8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_be_bytes)
+}
+
+pub(crate) fn tx_error(e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => StoreError::Sled(e),
     }
 }
 
@@ -358,9 +596,261 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
+/// Sealing, the key check and housekeeping: everything that turns values into ciphertext and back.
+impl Store {
+    /// Serializes `value` into its envelope and seals it for `key` in `tree`.
+    fn seal<T: Serialize>(&self, tree: &str, key: &[u8], value: &T) -> Vec<u8> {
+        self.cipher.seal(SCHEMA, tree, key, &encode(value))
+    }
+
+    /// Opens a value sealed by [`Store::seal`] and reads its envelope.
+    fn unseal<T: DeserializeOwned>(&self, what: &str, tree: &str, key: &[u8], bytes: &[u8]) -> Result<T> {
+        decode(what, &self.unseal_bytes(what, tree, key, bytes)?)
+    }
+
+    fn unseal_bytes(&self, what: &str, tree: &str, key: &[u8], bytes: &[u8]) -> Result<Vec<u8>> {
+        self.cipher
+            .open(SCHEMA, tree, key, bytes)
+            .map_err(|e| StoreError::Corrupt { what: what.to_string(), detail: e.to_string() })
+    }
+
+    /// Seals, in place, the values of a store written before encryption (a new store has none). The index
+    /// is dropped and rebuilt from the sealed alerts and events.
+    fn seal_plaintext(&self) -> Result<()> {
+        for (tree, name) in [(&self.alerts, ALERTS), (&self.events, EVENTS), (&self.quarantine, QUARANTINE)] {
+            for kv in tree.iter() {
+                let (k, v) = kv?;
+                if v.first() != Some(&crypto::SEALED) {
+                    tree.insert(&k, self.cipher.seal(SCHEMA, name, &k, &v))?;
+                }
+            }
+        }
+        for kv in self.blobs.iter() {
+            let (k, v) = kv?;
+            // The cache's bookkeeping (sizes, order, total) is not content; its data and other blobs are.
+            if (!k.starts_with(b"cache/") || k.starts_with(b"cache/d/")) && v.first() != Some(&crypto::SEALED) {
+                self.blobs.insert(&k, self.cipher.seal(SCHEMA, BLOBS, &k, &v))?;
+            }
+        }
+        self.index.clear()?;
+        Ok(())
+    }
+
+    /// The audit trail's tree (see [`crate::audit`]).
+    pub(crate) fn audit_tree(&self) -> &sled::Tree {
+        &self.audit
+    }
+
+    /// Appends one event and its audit record in one transaction (the decision and the record of who made
+    /// it are written together or not at all), folds the event into the index, and flushes.
+    pub fn append_audited(&self, key: &AlertKey, event: &CaseEvent, entry: &crate::audit::Entry) -> Result<()> {
+        let seq = self.db.generate_id()?;
+        let ck = case_key(key);
+        let mut k = ck.clone();
+        k.extend_from_slice(&seq.to_be_bytes());
+        let value = self.seal(EVENTS, &k, event);
+        (&self.events, &self.index, &self.audit)
+            .transaction(|(events, index, audit)| {
+                events.insert(k.as_slice(), value.as_slice())?;
+                if let Some(bytes) = index.get(&ck)? {
+                    let mut entry: IndexEntry =
+                        self.unseal("index entry", INDEX, &ck, &bytes).map_err(ConflictableTransactionError::Abort)?;
+                    entry.case.apply(event);
+                    index.insert(ck.as_slice(), self.seal(INDEX, &ck, &entry))?;
+                }
+                crate::audit::append_tx(audit, entry)?;
+                Ok(())
+            })
+            .map_err(tx_error)?;
+        self.flush()
+    }
+
+    /// Removes a case (its alert, every event and its index entry) and appends its tombstone to the audit
+    /// trail, in one transaction, then flushes. Cached screenshots are the caller's to drop
+    /// ([`Store::uncache_blob`]).
+    pub fn purge_case(&self, key: &AlertKey, tombstone: &crate::audit::Entry) -> Result<()> {
+        let ck = case_key(key);
+        let event_keys = self.events.scan_prefix(&ck).keys().collect::<std::result::Result<Vec<_>, _>>()?;
+        (&self.alerts, &self.events, &self.index, &self.audit)
+            .transaction(|(alerts, events, index, audit)| {
+                alerts.remove(ck.as_slice())?;
+                for k in &event_keys {
+                    events.remove(k)?;
+                }
+                index.remove(ck.as_slice())?;
+                crate::audit::append_tx(audit, tombstone)?;
+                Ok(())
+            })
+            .map_err(tx_error)?;
+        self.flush()
+    }
+
+    /// The names in the screenshot cache.
+    pub fn cached_blob_names(&self) -> Result<Vec<String>> {
+        let prefix = cache_key(b"m/", b"");
+        self.blobs
+            .scan_prefix(&prefix)
+            .keys()
+            .map(|k| Ok(String::from_utf8_lossy(&k?[prefix.len()..]).into_owned()))
+            .collect()
+    }
+
+    /// Drops `name` from the screenshot cache, if it is there.
+    pub fn uncache_blob(&self, name: &str) -> Result<()> {
+        let (data_k, meta_k) = (cache_key(b"d/", name.as_bytes()), cache_key(b"m/", name.as_bytes()));
+        self.blobs
+            .transaction(|t| {
+                let Some(meta) = t.remove(meta_k.as_slice())? else { return Ok(()) };
+                t.remove(cache_key(b"o/", &meta[..8.min(meta.len())]))?;
+                t.remove(data_k.as_slice())?;
+                let total = t.get(CACHE_TOTAL)?.map_or(0, |v| be_u64(&v));
+                let size = be_u64(meta.get(8..).unwrap_or_default());
+                t.insert(CACHE_TOTAL, &total.saturating_sub(size).to_be_bytes())?;
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(tx_error)?;
+        self.flush()
+    }
+}
+
+/// The cipher for `key`, checked against the store's sealed check value when there is one. Creates the
+/// key file (or the passphrase's salt) for a store that has no check yet, that is a new one.
+fn unlock(meta: &sled::Tree, key: &StoreKey) -> Result<Cipher> {
+    let has_check = meta.get(META_CHECK)?.is_some();
+    let kdf: Option<crypto::KdfParams> = match meta.get(META_KDF)? {
+        Some(bytes) => Some(
+            serde_json::from_slice(&bytes)
+                .map_err(|e| StoreError::Corrupt { what: "key derivation parameters".into(), detail: e.to_string() })?,
+        ),
+        None => None,
+    };
+    let bytes = match key {
+        StoreKey::Bytes(b) => b.clone(),
+        StoreKey::File(path) => {
+            if kdf.is_some() {
+                return Err(KeyError::NeedsPassphrase.into());
+            }
+            match crypto::read_key_file(path) {
+                Ok(k) => k,
+                Err(KeyError::Missing { .. }) if !has_check => crypto::create_key_file(path)?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        StoreKey::Passphrase(p) => {
+            let params = match kdf {
+                Some(k) => k,
+                None if has_check => return Err(KeyError::NeedsKeyFile.into()),
+                None => {
+                    let k = crypto::KdfParams::fresh();
+                    meta.insert(META_KDF, encode_plain(&k))?;
+                    k
+                }
+            };
+            params.derive(p)?
+        }
+    };
+    let cipher = Cipher::new(&bytes);
+    if let Some(check) = meta.get(META_CHECK)?
+        && cipher.open(SCHEMA, META, META_CHECK, &check).ok().as_deref() != Some(CHECK_PLAIN)
+    {
+        return Err(KeyError::WrongKey { hint: key.hint() }.into());
+    }
+    Ok(cipher)
+}
+
+fn encode_plain<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// Makes every file this process creates from now on its owner's alone. Opening a store does it; so does
+/// `vigil` at startup, before it writes anything.
+pub fn restrict_umask() {
+    // SAFETY: umask has no preconditions; it only swaps the process's file-creation mask.
+    unsafe {
+        let old = libc::umask(0o077);
+        libc::umask(old | 0o077);
+    }
+}
+
+/// Refuses a store dir, or anything in it, that group or others may read, write or enter. An empty dir
+/// holds nothing yet: it is made private instead.
+fn refuse_exposed(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Ok(meta) = std::fs::metadata(dir) else { return Ok(()) }; // a new store
+    let exposed =
+        |path: &Path, mode: u32| StoreError::Exposed { dir: dir.to_path_buf(), path: path.to_path_buf(), mode };
+    let empty = meta.is_dir() && std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none());
+    if empty && meta.mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|source| StoreError::Open { path: dir.to_path_buf(), source })?;
+        return Ok(());
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(exposed(dir, meta.mode() & 0o777));
+    }
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|source| StoreError::Open { path: d.clone(), source })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| StoreError::Open { path: d.clone(), source })?;
+            let meta = entry.metadata().map_err(|source| StoreError::Open { path: entry.path(), source })?;
+            if meta.file_type().is_symlink() {
+                continue;
+            }
+            if meta.mode() & 0o077 != 0 {
+                return Err(exposed(&entry.path(), meta.mode() & 0o777));
+            }
+            if meta.is_dir() {
+                pending.push(entry.path());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Takes group and other permissions off everything in the store dir (what sled created before the umask
+/// was tightened, in a process that did not tighten it first).
+fn make_private(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let entry = entry?;
+            let meta = entry.metadata()?;
+            if meta.file_type().is_symlink() {
+                continue;
+            }
+            if meta.mode() & 0o077 != 0 {
+                std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(meta.mode() & 0o700))?;
+            }
+            if meta.is_dir() {
+                pending.push(entry.path());
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_blob_cache_evicts_the_oldest_beyond_its_cap() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), &StoreKey::bytes([1; 32])).expect("open");
+        store.cache_blob("a", &[1; 40], 100).expect("a");
+        store.cache_blob("b", &[2; 40], 100).expect("b");
+        store.cache_blob("a", &[3; 40], 100).expect("a again: replaces, still 80 bytes");
+        assert_eq!(store.cached_blob_bytes().expect("total"), 80);
+        store.cache_blob("c", &[4; 40], 100).expect("c evicts b, the oldest");
+        assert_eq!(store.cached_blob("b").expect("get"), None);
+        assert_eq!(store.cached_blob("a").expect("get"), Some(vec![3; 40]));
+        assert_eq!(store.cached_blob("c").expect("get"), Some(vec![4; 40]));
+        assert_eq!(store.cached_blob_bytes().expect("total"), 80);
+        store.cache_blob("huge", &[5; 101], 100).expect("too big to cache");
+        assert_eq!(store.cached_blob("huge").expect("get"), None);
+    }
 
     #[test]
     fn case_keys_round_trip_and_are_prefix_free() {

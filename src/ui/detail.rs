@@ -52,7 +52,7 @@ pub fn lines(state: &State, theme: &Theme, d: &CaseDetail) -> Vec<Line<'static>>
     let subj = &a.subject;
     let mut who = format!("Subject: {} {}", subj.kind.as_str(), inert::line(&subj.id));
     for part in [&subj.name, &subj.group, &subj.username].into_iter().flatten() {
-        who.push_str(&format!(" · {}", inert::line(part)));
+        who.push_str(&format!("{}{}", theme.sep(), inert::line(part)));
     }
     out.push(Line::raw(who));
     let ooh = if s.out_of_hours { " (out of hours)" } else { "" };
@@ -68,10 +68,11 @@ pub fn lines(state: &State, theme: &Theme, d: &CaseDetail) -> Vec<Line<'static>>
     out.push(Line::raw(format!("Delivered by: {delivered}")));
     match &a.device {
         Some(dev) => out.push(Line::raw(format!(
-            "Device: {} · {} · {}",
+            "Device: {}{sep}{}{sep}{}",
             inert::line(dev.hostname.as_deref().unwrap_or("unknown host")),
             inert::line(dev.owner.as_deref().unwrap_or("owner unknown")),
             inert::line(dev.location.as_deref().unwrap_or("location unknown")),
+            sep = theme.sep(),
         ))),
         None => out.push(Line::raw("Device: not stated")),
     }

@@ -6,11 +6,13 @@ use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::{Theme, centered};
-use crate::app::{State, keymap};
+use crate::app::State;
+use crate::app::keymap::KeyMode;
 
 pub fn lines(state: &State) -> Vec<Line<'static>> {
+    let mode = KeyMode::of_pane(state.focus);
     let mut out = vec![Line::raw(format!("Keys in the {} pane", state.focus.name())), Line::raw("")];
-    for b in keymap::help_for(state.focus) {
+    for b in state.keymap.help_for(mode) {
         out.push(Line::raw(format!("  {:<18} {}", b.keys.join(", "), b.description)));
     }
     out.push(Line::raw(""));
@@ -29,13 +31,14 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
         out.push(Line::raw(format!("  :{c}")));
     }
     out.push(Line::raw(""));
-    out.push(Line::raw("Any key closes this help."));
+    out.push(Line::raw("j/k or PageDown/PageUp scroll; Esc, q or ? closes."));
     out
 }
 
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let lines = lines(state);
-    let rect = centered(area, 72, lines.len() as u16 + 2);
+    let rect = centered(area, area.width.saturating_sub(4).min(100), lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).block(theme.block("Help", true)), rect);
+    let title = if lines.len() as u16 + 2 > rect.height { "Help (j/k scroll)" } else { "Help" };
+    frame.render_widget(Paragraph::new(lines).block(theme.block(title, true)).scroll((state.overlay_scroll, 0)), rect);
 }

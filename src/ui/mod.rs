@@ -23,6 +23,36 @@ pub const MIN_HEIGHT: u16 = 24;
 /// From this width the queue and the case sit side by side.
 const WIDE: u16 = 140;
 
+/// Where the queue pane sits on a screen of `area` (the same split `render` uses).
+pub fn queue_area(area: Rect) -> Rect {
+    let [_, body, _] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(10), Constraint::Length(2)]).areas(area);
+    if area.width >= WIDE {
+        let [left, _] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
+        left
+    } else {
+        let [top, _] = Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(body);
+        top
+    }
+}
+
+/// The queue row (index into the visible rows) under a mouse click at (`column`, `row`), if any.
+pub fn queue_row_at(state: &State, area: Rect, column: u16, row: u16) -> Option<usize> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    let q = queue_area(area);
+    // Inside the borders, below the column header.
+    let first = q.y + 2;
+    let inner_rows = q.height.saturating_sub(3) as usize;
+    if column <= q.x || column >= q.x + q.width - 1 || row < first || row >= first + inner_rows as u16 {
+        return None;
+    }
+    let start = queue::window_start(state.selected, state.rows.len(), inner_rows);
+    let index = start + usize::from(row - first);
+    (index < state.rows.len()).then_some(index)
+}
+
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
@@ -55,7 +85,10 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
     status::render(state, theme, frame, status_area);
     match &state.mode {
         Mode::Help => help::render(state, theme, frame, area),
-        Mode::Command(_) | Mode::Prompt(_) | Mode::Confirm { .. } => overlay::render(state, theme, frame, area),
+        Mode::Command(_) | Mode::Prompt(_) | Mode::Confirm { .. } | Mode::Search { .. } => {
+            overlay::render(state, theme, frame, area)
+        }
+        Mode::Records(r) => overlay::records(r, state.overlay_scroll, theme, frame, area),
         Mode::Normal => {}
     }
 }

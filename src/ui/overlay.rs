@@ -9,6 +9,25 @@ use super::{Theme, centered};
 use crate::app::{Mode, State};
 use crate::domain::case::CaseCommand;
 
+/// The CPOMS entry and the tracking note, with the keys that copy them.
+pub fn records(r: &crate::records::Records, scroll: u16, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let mut lines: Vec<Line> = vec![Line::styled("CPOMS entry (c copies)", theme.dim())];
+    lines.extend(r.cpoms.lines().map(|l| Line::raw(l.to_string())));
+    lines.push(Line::raw(""));
+    match &r.tracking {
+        Some(t) => {
+            lines.push(Line::styled("Student tracking note, no content (t copies)", theme.dim()));
+            lines.push(Line::raw(t.clone()));
+        }
+        None => lines.push(Line::styled("No student-tracking note for a Low alert.", theme.dim())),
+    }
+    lines.push(Line::styled("j/k scroll; Esc or q closes.", theme.dim()));
+    let rect = centered(area, area.width.saturating_sub(4).min(100), area.height.saturating_sub(2));
+    frame.render_widget(Clear, rect);
+    let p = Paragraph::new(lines).block(theme.block("Records", true)).wrap(Wrap { trim: false }).scroll((scroll, 0));
+    frame.render_widget(p, rect);
+}
+
 fn describe(c: &CaseCommand) -> String {
     match c {
         CaseCommand::Close { outcome } => format!("Close this case with outcome `{outcome}`?"),
@@ -25,6 +44,16 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             vec![
                 Line::raw(format!(":{line}_")),
                 Line::styled("Enter runs, Esc cancels, ? in help lists commands", theme.dim()),
+            ],
+        ),
+        Mode::Search { .. } => (
+            "Filter",
+            vec![
+                Line::raw(format!("/{}_", crate::domain::inert::line(&state.filter.text))),
+                Line::styled(
+                    format!("{} match. Enter keeps the filter, Esc puts back the previous one", state.rows.len()),
+                    theme.dim(),
+                ),
             ],
         ),
         Mode::Prompt(p) => (

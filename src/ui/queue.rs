@@ -51,17 +51,27 @@ fn subject(c: &CaseSummary) -> String {
 
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let focused = state.focus == Focus::Queue;
-    let open = state.queue.iter().filter(|c| c.open).count();
-    let title = format!("Queue: {open} open, {} in all", state.queue.len());
+    let open = state.cases.iter().filter(|c| c.open).count();
+    let title = if state.filter.is_active() {
+        format!("Queue: {} shown of {} ({open} open)", state.rows.len(), state.cases.len())
+    } else {
+        format!("Queue: {open} open")
+    };
     let block = theme.block(&title, focused);
-    if state.queue.is_empty() {
-        let text = "No cases yet. The feed status is below; alerts appear here as they arrive.";
+    if state.rows.is_empty() {
+        let text = if state.cases.is_empty() {
+            "No cases yet. The feed status is below; alerts appear here as they arrive."
+        } else if state.filter.is_active() {
+            "No case matches the filter. Esc clears it."
+        } else {
+            "Nothing open. C shows closed and withdrawn cases."
+        };
         frame.render_widget(Paragraph::new(text).block(block), area);
         return;
     }
     let rows_visible = area.height.saturating_sub(3) as usize; // borders and header
-    let start = window_start(state.selected, state.queue.len(), rows_visible);
-    let rows = state.queue.iter().enumerate().skip(start).take(rows_visible).map(|(i, c)| {
+    let start = window_start(state.selected, state.rows.len(), rows_visible);
+    let rows = state.visible().enumerate().skip(start).take(rows_visible).map(|(i, c)| {
         let selected = i == state.selected;
         let marker = if selected { theme.marker() } else { " " };
         let mut flags = String::new();

@@ -6,19 +6,22 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::Theme;
-use crate::app::{State, keymap};
+use crate::app::State;
 use crate::domain::inert;
 use crate::service::CaseService;
 
 pub fn header(state: &State, theme: &Theme) -> Paragraph<'static> {
     let mut spans = vec![Span::raw(if state.demo { "vigil (DEMO)  " } else { "vigil  " })];
-    for (level, n) in CaseService::counts(&state.queue) {
+    for (level, n) in CaseService::counts(&state.cases) {
         spans.push(Span::styled(format!("{} {n}", level.label()), theme.level(level)));
         spans.push(Span::raw("  "));
     }
-    let overdue = state.queue.iter().filter(|c| c.overdue).count();
+    let overdue = state.cases.iter().filter(|c| c.overdue).count();
     if overdue > 0 {
-        spans.push(Span::styled(format!("OVERDUE {overdue}"), theme.warn()));
+        spans.push(Span::styled(format!("OVERDUE {overdue}  "), theme.warn()));
+    }
+    if state.filter.is_active() {
+        spans.push(Span::styled(format!("FILTER: {}", inert::line(&state.filter.describe())), theme.title(true)));
     }
     Paragraph::new(Line::from(spans))
 }
@@ -62,10 +65,13 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             Line::from(Span::styled(inert::line(&t.text).into_owned(), if t.error { theme.warn() } else { theme.ok() }))
         }
         None => {
-            let hints: Vec<String> = keymap::hints_for(state.focus)
-                .map(|b| format!("{} {}", b.keys.first().copied().unwrap_or(""), b.name))
+            let hints: Vec<String> = state
+                .keymap
+                .hints_for(state.key_mode())
+                .into_iter()
+                .map(|b| format!("{} {}", b.keys.first().map_or("", String::as_str), b.command.name()))
                 .collect();
-            Line::styled(format!("[{}] {}", state.focus.name(), hints.join("  ")), theme.dim())
+            Line::styled(format!("[{}] {}", state.key_mode().name(), hints.join("  ")), theme.dim())
         }
     };
     frame.render_widget(Paragraph::new(line), bottom);

@@ -1,53 +1,120 @@
-//! Colours and glyphs. Colour is never the only carrier of meaning: every level has a text label and the
-//! selection has a marker, so NO_COLOR and colour-blind users lose nothing.
+//! Colours and glyphs. Colour is never the only carrier of meaning: every level has a text label, overdue
+//! says OVERDUE, and the selection has a marker as well as reverse video, so NO_COLOR, light terminals and
+//! colour-blind users lose nothing.
 
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::domain::Level;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ThemeName {
+    /// For dark terminal backgrounds.
+    #[default]
+    Dark,
+    /// For light terminal backgrounds.
+    Light,
+    /// Bold, with level labels on solid backgrounds.
+    HighContrast,
+    /// The Okabe-Ito palette, told apart by people with any common colour-vision deficiency.
+    ColourBlind,
+    /// No colour at all (chosen automatically when NO_COLOR is set).
+    Mono,
+}
+
+impl std::str::FromStr for ThemeName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "dark" => Ok(ThemeName::Dark),
+            "light" => Ok(ThemeName::Light),
+            "high-contrast" => Ok(ThemeName::HighContrast),
+            "colour-blind" | "color-blind" => Ok(ThemeName::ColourBlind),
+            "mono" => Ok(ThemeName::Mono),
+            other => Err(format!("unknown theme `{other}` (dark, light, high-contrast, colour-blind, mono)")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
-    pub color: bool,
+    pub name: ThemeName,
     pub ascii: bool,
 }
 
 impl Theme {
-    /// Honours `NO_COLOR` (any non-empty value), as <https://no-color.org> asks.
-    pub fn from_env(ascii: bool) -> Theme {
+    pub fn new(name: ThemeName, ascii: bool) -> Theme {
+        Theme { name, ascii }
+    }
+
+    /// Honours `NO_COLOR` (any non-empty value, <https://no-color.org>) over the chosen theme.
+    pub fn from_env(name: ThemeName, ascii: bool) -> Theme {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Theme { color: !no_color, ascii }
+        Theme { name: if no_color { ThemeName::Mono } else { name }, ascii }
     }
 
     fn fg(&self, c: Color) -> Style {
-        if self.color { Style::new().fg(c) } else { Style::new() }
+        if self.name == ThemeName::Mono { Style::new() } else { Style::new().fg(c) }
     }
 
     pub fn level(&self, level: Level) -> Style {
-        match level {
-            Level::High => self.fg(Color::LightRed).add_modifier(Modifier::BOLD),
-            Level::Medium => self.fg(Color::Yellow),
-            Level::Low => self.fg(Color::Cyan),
+        let bold = Style::new().add_modifier(Modifier::BOLD);
+        match (self.name, level) {
+            (ThemeName::Mono, Level::High) => bold,
+            (ThemeName::Mono, _) => Style::new(),
+            (ThemeName::Dark, Level::High) => bold.fg(Color::LightRed),
+            (ThemeName::Dark, Level::Medium) => Style::new().fg(Color::Yellow),
+            (ThemeName::Dark, Level::Low) => Style::new().fg(Color::Cyan),
+            (ThemeName::Light, Level::High) => bold.fg(Color::Red),
+            (ThemeName::Light, Level::Medium) => Style::new().fg(Color::Indexed(130)),
+            (ThemeName::Light, Level::Low) => Style::new().fg(Color::Blue),
+            (ThemeName::HighContrast, Level::High) => bold.fg(Color::White).bg(Color::Red),
+            (ThemeName::HighContrast, Level::Medium) => bold.fg(Color::Black).bg(Color::Yellow),
+            (ThemeName::HighContrast, Level::Low) => bold.fg(Color::Black).bg(Color::White),
+            // Okabe-Ito: vermillion, orange, blue.
+            (ThemeName::ColourBlind, Level::High) => bold.fg(Color::Rgb(213, 94, 0)),
+            (ThemeName::ColourBlind, Level::Medium) => Style::new().fg(Color::Rgb(230, 159, 0)),
+            (ThemeName::ColourBlind, Level::Low) => Style::new().fg(Color::Rgb(0, 114, 178)),
         }
     }
 
+    /// The selected row: reverse video in every theme, so it shows without colour too.
     pub fn selected(&self) -> Style {
-        Style::new().add_modifier(Modifier::REVERSED)
+        let s = Style::new().add_modifier(Modifier::REVERSED);
+        if self.name == ThemeName::HighContrast { s.add_modifier(Modifier::BOLD) } else { s }
     }
 
     pub fn dim(&self) -> Style {
-        if self.color { Style::new().fg(Color::DarkGray) } else { Style::new() }
+        match self.name {
+            ThemeName::Dark | ThemeName::ColourBlind => Style::new().fg(Color::DarkGray),
+            ThemeName::Light => Style::new().fg(Color::Gray),
+            ThemeName::HighContrast | ThemeName::Mono => Style::new(),
+        }
     }
 
     pub fn warn(&self) -> Style {
-        self.fg(Color::LightRed).add_modifier(Modifier::BOLD)
+        let color = match self.name {
+            ThemeName::ColourBlind => Color::Rgb(213, 94, 0),
+            ThemeName::Light => Color::Red,
+            _ => Color::LightRed,
+        };
+        self.fg(color).add_modifier(Modifier::BOLD)
     }
 
     pub fn ok(&self) -> Style {
-        self.fg(Color::Green)
+        match self.name {
+            ThemeName::ColourBlind => self.fg(Color::Rgb(0, 158, 115)),
+            ThemeName::Light => self.fg(Color::Indexed(28)),
+            _ => self.fg(Color::Green),
+        }
     }
 
     pub fn title(&self, focused: bool) -> Style {
-        if focused { self.fg(Color::LightYellow).add_modifier(Modifier::BOLD) } else { Style::new() }
+        if !focused {
+            return Style::new();
+        }
+        let color = if self.name == ThemeName::Light { Color::Blue } else { Color::LightYellow };
+        self.fg(color).add_modifier(Modifier::BOLD)
     }
 
     pub fn marker(&self) -> &'static str {
@@ -56,6 +123,11 @@ impl Theme {
 
     pub fn done(&self) -> &'static str {
         if self.ascii { "[x]" } else { "[✓]" }
+    }
+
+    /// The separator between fields on one line.
+    pub fn sep(&self) -> &'static str {
+        if self.ascii { " | " } else { " · " }
     }
 
     pub fn border_set(&self) -> ratatui::symbols::border::Set<'static> {

@@ -10,7 +10,7 @@ use vigil::feed::demo::{DEMO_ALERTS, DemoData};
 use vigil::feed::protocol::parse_page;
 use vigil::identity::{Role, Viewer, os_user};
 use vigil::service::CaseService;
-use vigil::store::Store;
+use vigil::store::{Store, StoreKey};
 
 /// Monday 16 November 2026, 10:00 UTC: the week after the demo data set's week.
 pub fn fixed_now() -> DateTime<Utc> {
@@ -32,9 +32,14 @@ pub fn dsl() -> Viewer {
     Viewer { user: "dsl-user".into(), role: Role::Dsl, sees_staff: true }
 }
 
+/// The key file for the store in `dir`: beside it, outside it (the one [`config_with_role`] names).
+pub fn key_file_for(dir: &Path) -> PathBuf {
+    dir.parent().unwrap_or(dir).join("store.key")
+}
+
 /// A service over a fresh store in `dir`, with the whole demo data set ingested through the real path.
 pub fn fixture_service(dir: &Path, viewer: Viewer) -> CaseService {
-    let store = Store::open(dir).expect("store opens");
+    let store = Store::open(dir, &StoreKey::file(key_file_for(dir))).expect("store opens");
     let config = Config::default();
     let service = CaseService::new(store, config.calendar(), config.due, config.levels.clone(), viewer);
     let page = parse_page(demo_page_body().as_bytes()).expect("page parses");
@@ -42,11 +47,14 @@ pub fn fixture_service(dir: &Path, viewer: Viewer) -> CaseService {
     service
 }
 
-/// A config file giving the current OS user `role`.
+/// A config file giving the current OS user `role`, with the store key file `dir/store.key` (the one
+/// [`key_file_for`] gives a data dir inside `dir`).
 pub fn config_with_role(dir: &Path, role: &str) -> PathBuf {
     let user = os_user().expect("os user");
     let path = dir.join("config.toml");
-    std::fs::write(&path, format!("[roles]\n{role} = [\"{user}\"]\n")).expect("write config");
+    let key = dir.join("store.key");
+    std::fs::write(&path, format!("[roles]\n{role} = [\"{user}\"]\n\n[storage]\nkey_file = {key:?}\n"))
+        .expect("write config");
     path
 }
 

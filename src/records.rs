@@ -1,0 +1,132 @@
+//! Text for the college's other records: a CPOMS-ready entry and the content-free student-tracking note.
+//!
+//! The procedure says Medium and High alerts are "logged on CPOMS and a note to say there has been a
+//! Smoothwall alert on student tracking (without detailing the content)", and Low alerts are "not logged on
+//! CPOMS or student tracking". The tracking note therefore never carries anything from the alert but its
+//! date.
+
+use chrono_tz::Tz;
+
+use crate::domain::inert;
+use crate::domain::{EventKind, Level};
+use crate::service::CaseDetail;
+
+/// The two texts, or the reason there are none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Records {
+    pub cpoms: String,
+    pub tracking: Option<String>,
+}
+
+pub fn records(d: &CaseDetail, tz: Tz) -> Records {
+    let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string();
+    let raised = d.summary.raised_at.with_timezone(&tz);
+    if d.summary.level == Level::Low {
+        return Records {
+            cpoms: format!(
+                "Low-level alert ({}, {}): not for CPOMS or student tracking under the college's procedure.",
+                inert::line(&d.alert.category),
+                raised.format("%d/%m/%Y %H:%M")
+            ),
+            tracking: None,
+        };
+    }
+    let mut out = Vec::new();
+    out.push(format!("Monitoring alert ({} level): {}", d.summary.level, inert::line(&d.alert.category)));
+    out.push(format!(
+        "Raised: {} (source {}, alert {})",
+        raised.format("%d/%m/%Y %H:%M"),
+        inert::line(&d.alert.key.source),
+        inert::line(&d.alert.key.id)
+    ));
+    if d.summary.out_of_hours {
+        out.push("Raised out of working hours; picked up at the next opening.".into());
+    }
+    out.push(format!(
+        "Student: {}{}",
+        inert::line(&d.alert.subject.id),
+        d.alert.subject.name.as_deref().map(|n| format!(" {}", inert::line(n))).unwrap_or_default()
+    ));
+    out.push(format!("Concern (moderator's summary): {}", inert::line(&d.alert.summary)));
+    out.push(String::new());
+    out.push("Actions:".into());
+    for e in &d.events {
+        let line = match &e.kind {
+            EventKind::Viewed => Some("alert reviewed".to_string()),
+            EventKind::ItemDone { item, value, note } => {
+                let text =
+                    d.checklist.iter().find(|i| &i.id == item).map(|i| i.text.clone()).unwrap_or_else(|| item.clone());
+                let mut s = text;
+                if let Some(v) = value {
+                    s.push_str(&format!(": {}", inert::line(v)));
+                }
+                if let Some(n) = note {
+                    s.push_str(&format!(" ({})", inert::line(n)));
+                }
+                Some(s)
+            }
+            EventKind::Regraded { from, to, reason } => {
+                Some(format!("regraded {from} to {to}: {}", inert::line(reason)))
+            }
+            EventKind::IllegalPathChosen { reason } => {
+                Some(format!("illegal-content procedure followed: {}", inert::line(reason)))
+            }
+            EventKind::NoteAdded { text } => Some(format!("note: {}", inert::line(text))),
+            EventKind::FollowUpSet { date } => Some(format!("follow-up arranged for {}", date.format("%d/%m/%Y"))),
+            EventKind::Closed { outcome } => Some(format!("closed: {}", outcome_text(d, outcome))),
+            EventKind::Reopened { reason } => Some(format!("reopened: {}", inert::line(reason))),
+            _ => None,
+        };
+        if let Some(l) = line {
+            out.push(format!("- {} {}: {l}", local(e.at), inert::line(&e.actor)));
+        }
+    }
+    out.push(String::new());
+    match &d.case.closed {
+        Some((at, outcome)) => out.push(format!("Outcome: {} ({})", outcome_text(d, outcome), local(*at))),
+        None => out.push("Outcome: case still open".into()),
+    }
+    let tracking = format!("Smoothwall alert on {}, see CPOMS", raised.format("%d/%m/%Y"));
+    Records { cpoms: out.join("\n"), tracking: Some(tracking) }
+}
+
+fn outcome_text(d: &CaseDetail, id: &str) -> String {
+    d.outcomes.iter().find(|(o, _)| o == id).map(|(_, t)| t.clone()).unwrap_or_else(|| inert::line(id).into_owned())
+}
+
+/// An OSC 52 sequence that asks the terminal (even over SSH) to put `text` on the clipboard.
+pub fn osc52(text: &str) -> String {
+    use std::fmt::Write;
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = text.as_bytes();
+    let mut b64 = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = match chunk.len() {
+            3 => u32::from(chunk[0]) << 16 | u32::from(chunk[1]) << 8 | u32::from(chunk[2]),
+            2 => u32::from(chunk[0]) << 16 | u32::from(chunk[1]) << 8,
+            _ => u32::from(chunk[0]) << 16,
+        };
+        for i in 0..4 {
+            if i <= chunk.len() {
+                b64.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                b64.push('=');
+            }
+        }
+    }
+    let mut s = String::new();
+    let _ = write!(s, "\u{1b}]52;c;{b64}\u{7}");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::osc52;
+
+    #[test]
+    fn osc52_is_base64_of_the_text() {
+        assert_eq!(osc52("Hello"), "\u{1b}]52;c;SGVsbG8=\u{7}");
+        assert_eq!(osc52("ab"), "\u{1b}]52;c;YWI=\u{7}");
+        assert_eq!(osc52("abc"), "\u{1b}]52;c;YWJj\u{7}");
+    }
+}
