@@ -41,7 +41,7 @@ fn feed() -> Vec<Vec<u8>> {
                         "summary": "The user searched for terms that suggest a risk of harm; moderators reviewed the capture.",
                         "context": "Search terms and window title captured; see the screenshot.",
                     });
-                    if n % 3 == 0 {
+                    if n.is_multiple_of(3) {
                         a["captures"] = json!([{"at": "2026-11-01T10:00:00+00:00", "window_title": "Search - Browser",
                             "text": "typed text", "screenshot": {"url": format!("screenshots/{n}.png"),
                             "media_type": "image/png", "width": 1280, "height": 720}}]);

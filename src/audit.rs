@@ -119,12 +119,15 @@ pub(crate) fn append_tx(
         what: entry.what.clone(),
         prev,
     };
-    let canonical = serde_json::to_string(&record).map_err(|e| ConflictableTransactionError::Abort(corrupt(e.to_string())))?;
+    let canonical =
+        serde_json::to_string(&record).map_err(|e| ConflictableTransactionError::Abort(corrupt(e.to_string())))?;
     let hash = sha256_hex(canonical.as_bytes());
-    let raw = RawValue::from_string(canonical).map_err(|e| ConflictableTransactionError::Abort(corrupt(e.to_string())))?;
+    let raw =
+        RawValue::from_string(canonical).map_err(|e| ConflictableTransactionError::Abort(corrupt(e.to_string())))?;
     let stored = serde_json::to_vec(&StoredOut { hash: &hash, record: &raw })
         .map_err(|e| ConflictableTransactionError::Abort(corrupt(e.to_string())))?;
-    let head = serde_json::to_vec(&Head { seq, hash }).map_err(|e| ConflictableTransactionError::Abort(corrupt(e.to_string())))?;
+    let head = serde_json::to_vec(&Head { seq, hash })
+        .map_err(|e| ConflictableTransactionError::Abort(corrupt(e.to_string())))?;
     tree.insert(record_key(seq), stored)?;
     tree.insert(HEAD, head)?;
     Ok(record)
@@ -228,10 +231,7 @@ pub fn records(tree: &sled::Tree) -> Result<Vec<AuditRecord>, StoreError> {
 impl Store {
     /// Appends one record and flushes it: nothing is shown before its record is on disk.
     pub fn audit_append(&self, entry: &Entry) -> Result<AuditRecord, StoreError> {
-        let record = self
-            .audit_tree()
-            .transaction(|t| append_tx(t, entry))
-            .map_err(crate::store::tx_error)?;
+        let record = self.audit_tree().transaction(|t| append_tx(t, entry)).map_err(crate::store::tx_error)?;
         self.flush()?;
         Ok(record)
     }
@@ -312,7 +312,11 @@ mod tests {
 
     #[test]
     fn action_texts_carry_no_typed_content() {
-        let k = EventKind::ItemDone { item: "cpoms-logged".into(), value: Some("CP-SECRET".into()), note: Some("NOTE".into()) };
+        let k = EventKind::ItemDone {
+            item: "cpoms-logged".into(),
+            value: Some("CP-SECRET".into()),
+            note: Some("NOTE".into()),
+        };
         assert_eq!(action_text(&k), "ticked cpoms-logged with a value with a note");
         let k = EventKind::NoteAdded { text: "SECRET".into() };
         assert!(!action_text(&k).contains("SECRET"));

@@ -98,6 +98,22 @@ pub enum Commands {
     },
     /// Anonymised figures for governors and the annual review (reporters may run this).
     Report(ReportArgs),
+    /// The audit trail: every view, action and export, hash-chained.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check the hash chain; names the first broken record and exits non-zero if there is one.
+    Verify,
+    /// List the records, oldest first (the DSL only); with ID, only those about that case.
+    Show {
+        /// The alert id, or SOURCE:ID (purged cases too).
+        id: Option<String>,
+    },
 }
 
 /// `vigil report`: no names, IDs, groups or alert text; small counts shown as "fewer than N".

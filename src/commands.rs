@@ -10,13 +10,13 @@ use chrono::Utc;
 use serde_json::json;
 use tokio::sync::{Notify, mpsc};
 
-use crate::cli::{CaseAction, Commands, ConfigAction, FeedAction, Global};
+use crate::cli::{AuditAction, CaseAction, Commands, ConfigAction, FeedAction, Global};
 use crate::config::{Config, default_data_dir, default_key_file};
 use crate::domain::inert;
 use crate::feed::client::{FeedClient, Poller, sync_once};
 use crate::feed::demo::{self, DemoData};
 use crate::identity::{Role, Viewer, os_user};
-use crate::service::{CaseDetail, CaseService, CaseSummary};
+use crate::service::{CaseDetail, CaseService, CaseSummary, ServiceError};
 use crate::store::{Store, StoreError, StoreKey};
 
 /// Exit codes a script can rely on.
@@ -148,7 +148,82 @@ fn open_service(ctx: &Context_) -> Result<CaseService> {
         StoreError::Exposed { .. } => exit_err(exit::FAILURE, e.to_string()),
         other => anyhow::Error::new(other),
     })?;
-    Ok(CaseService::new(store, ctx.config.calendar(), ctx.config.due, ctx.config.levels.clone(), ctx.viewer.clone()))
+    let service =
+        CaseService::new(store, ctx.config.calendar(), ctx.config.due, ctx.config.levels.clone(), ctx.viewer.clone());
+    // Retention runs whenever a store is opened: closed cases past their time go, leaving a tombstone.
+    let purged = service.purge_expired(ctx.config.storage.retention_months, Utc::now())?;
+    if purged > 0 {
+        tracing::info!(purged, "closed cases purged by retention");
+    }
+    Ok(service)
+}
+
+/// A refusal by the service as the plain message and exit code a script can rely on.
+fn service_err(e: ServiceError) -> anyhow::Error {
+    match e {
+        ServiceError::Forbidden(role) if role == Role::Reporter.as_str() => {
+            exit_err(exit::NO_ROLE, "your role (reporter) may run `vigil report` only")
+        }
+        ServiceError::Forbidden(role) => exit_err(exit::NO_ROLE, format!("your role ({role}) may not do this")),
+        other => exit_err(exit::FAILURE, other.to_string()),
+    }
+}
+
+/// Writes `value` as pretty JSON with every character that could act on a terminal escaped (`\u001b`,
+/// `\u009b`, `\u202e`): serde_json escapes C0 controls only, and JSON output is often read on a terminal.
+/// The text is the original, JSON-escaped; nothing is cut or replaced.
+pub fn write_json<W: Write, T: serde::Serialize + ?Sized>(out: &mut W, value: &T) -> Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, InertJson(serde_json::ser::PrettyFormatter::new()));
+    value.serialize(&mut ser)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+struct InertJson<'a>(serde_json::ser::PrettyFormatter<'a>);
+
+impl serde_json::ser::Formatter for InertJson<'_> {
+    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> std::io::Result<()> {
+        let mut buf = [0u8; 4];
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if !inert::is_inert(c.encode_utf8(&mut buf)) {
+                w.write_all(&fragment.as_bytes()[start..i])?;
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    write!(w, "\\u{:04x}", u)?;
+                }
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
 }
 
 /// Logs go to a file, never to the terminal UI, and never carry alert content.
@@ -191,6 +266,7 @@ pub async fn run(ctx: Context_, command: Option<Commands>) -> Result<()> {
         Some(Commands::Config { action: ConfigAction::Check }) => config_check(ctx),
         Some(Commands::Feed { action }) => feed(ctx, action),
         Some(Commands::Report(args)) => report(ctx, args),
+        Some(Commands::Audit { action }) => audit(ctx, action),
     }
 }
 
@@ -204,8 +280,10 @@ async fn tui(ctx: Context_) -> Result<()> {
     let (tx, rx) = mpsc::unbounded_channel();
     let retry = Arc::new(Notify::new());
     let mut demo_server = None;
+    let mut screenshot_client = None;
     if let Some((client, server)) = feed_client(&ctx).await? {
         demo_server = server;
+        screenshot_client = Some(client.clone());
         let poller = Poller {
             client,
             service: service.clone(),
@@ -220,9 +298,10 @@ async fn tui(ctx: Context_) -> Result<()> {
         ascii: ctx.global.no_unicode || !ctx.config.ui.unicode,
         theme: ctx.global.theme.unwrap_or(ctx.config.ui.theme),
         mouse: ctx.global.mouse || ctx.config.ui.mouse,
+        images: ctx.config.ui.images,
         report_first_frame: started,
     };
-    let result = crate::tui::run(service, rx, retry, keymap, options).await;
+    let result = crate::tui::run(service, screenshot_client, rx, retry, keymap, options).await;
     if let Some(h) = demo_server {
         h.abort();
     }
@@ -241,16 +320,9 @@ async fn sync(ctx: Context_, once: bool) -> Result<()> {
         // Screenshots of open High cases, fetched ahead (never a suspected-illegal one); failures are logged only.
         crate::feed::screenshots::prefetch_high(&client, &service).await;
         println!(
-            "synced: {} new, {} revised, {} unchanged, {} quarantined{}",
-            report.new,
-            report.revised,
-            report.unchanged,
-            report.quarantined,
-            if report.staff_dropped > 0 {
-                format!(", {} not for your role", report.staff_dropped)
-            } else {
-                String::new()
-            }
+            // Staff alerts do not exist for a user who may not see them: not even as a count here.
+            "synced: {} new, {} revised, {} unchanged, {} quarantined",
+            report.new, report.revised, report.unchanged, report.quarantined,
         );
         return Ok(());
     }
@@ -304,11 +376,14 @@ fn plain_row(c: &CaseSummary) -> String {
 
 fn list(ctx: Context_, json: bool, filter: &crate::app::filter::Filter) -> Result<()> {
     let service = open_service(&ctx)?;
-    let queue: Vec<CaseSummary> = service.queue(Utc::now())?.into_iter().filter(|c| filter.matches(c)).collect();
+    let now = Utc::now();
+    let queue: Vec<CaseSummary> =
+        service.queue(now).map_err(service_err)?.into_iter().filter(|c| filter.matches(c)).collect();
+    let what = if json { "exported the queue as JSON" } else { "listed the queue" };
+    service.audit(None, &format!("{what} ({} cases)", queue.len()), now)?;
     let mut out = std::io::stdout().lock();
     if json {
-        serde_json::to_writer_pretty(&mut out, &queue)?;
-        writeln!(out)?;
+        write_json(&mut out, &queue)?;
     } else {
         for c in &queue {
             writeln!(out, "{}", plain_row(c))?;
@@ -333,23 +408,23 @@ pub fn detail_json(d: &CaseDetail) -> serde_json::Value {
 
 fn show(ctx: Context_, id: &str, json: bool, cpoms: bool) -> Result<()> {
     let service = open_service(&ctx)?;
-    let key = service.find(id).map_err(|e| exit_err(exit::FAILURE, e.to_string()))?;
+    let key = service.find(id).map_err(service_err)?;
     let now = Utc::now();
-    service.mark_viewed(&key, now)?;
-    let d = service.detail(&key, now)?;
+    service.mark_viewed(&key, now).map_err(service_err)?;
     let mut out = std::io::stdout().lock();
-    if json {
-        serde_json::to_writer_pretty(&mut out, &detail_json(&d))?;
-        writeln!(out)?;
-        return Ok(());
-    }
     if cpoms {
-        let r = crate::records::records(&d, service.calendar().time_zone());
+        let r = service.records(&key, now).map_err(service_err)?;
         writeln!(out, "== CPOMS entry ==\n{}\n", r.cpoms)?;
         match r.tracking {
             Some(t) => writeln!(out, "== Student tracking note (no alert content) ==\n{t}")?,
             None => writeln!(out, "== Student tracking note ==\nnone: Low alerts are not logged on student tracking")?,
         }
+        return Ok(());
+    }
+    let d = service.detail(&key, now).map_err(service_err)?;
+    if json {
+        service.audit(Some(&key), "exported the case as JSON", now)?;
+        write_json(&mut out, &detail_json(&d))?;
         return Ok(());
     }
     let state =
@@ -373,10 +448,10 @@ fn show(ctx: Context_, id: &str, json: bool, cpoms: bool) -> Result<()> {
 fn case(ctx: Context_, id: &str, action: CaseAction) -> Result<()> {
     let service = open_service(&ctx)?;
     let now = Utc::now();
-    let key = service.find(id).map_err(|e| exit_err(exit::FAILURE, e.to_string()))?;
-    let d = service.detail(&key, now)?;
-    let command = action.resolve(&d.checklist).map_err(|e| exit_err(exit::FAILURE, e))?;
-    let event = service.act(&key, &command, now).map_err(|e| exit_err(exit::FAILURE, e.to_string()))?;
+    let key = service.find(id).map_err(service_err)?;
+    let checklist = service.checklist(&key, now).map_err(service_err)?;
+    let command = action.resolve(&checklist).map_err(|e| exit_err(exit::FAILURE, e))?;
+    let event = service.act(&key, &command, now).map_err(service_err)?;
     println!("recorded: {}", inert::line(&event.kind.describe()));
     Ok(())
 }
@@ -436,12 +511,9 @@ fn feed(ctx: Context_, action: FeedAction) -> Result<()> {
     let service = open_service(&ctx)?;
     match action {
         FeedAction::Rejected { json } => {
-            let mut items = service.store().quarantined()?;
-            if !ctx.viewer.sees_staff {
-                items.retain(|q| !q.rejected.raw.contains("\"staff\""));
-            }
+            let items = service.rejected(Utc::now()).map_err(service_err)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&items)?);
+                write_json(&mut std::io::stdout().lock(), &items)?;
             } else if items.is_empty() {
                 println!("no rejected alerts");
             } else {
@@ -493,12 +565,58 @@ fn report(ctx: Context_, args: crate::cli::ReportArgs) -> Result<()> {
     })?;
     let options = crate::report::Options { min_group: ctx.config.report.min_group, now };
     let text = crate::report::render(args.format, &crate::report::compute(&data, period, &options));
+    let (format, from, to) = (args.format.as_str(), period.from.to_string(), period.to.to_string());
+    let staff = if args.include_staff { ", staff counts included" } else { "" };
+    service.audit(None, &format!("exported a report ({format}, {from} to {to}{staff})"), now)?;
     match &args.out {
         Some(path) => crate::report::write_file(path, &text)
             .with_context(|| format!("cannot write the report to {}", path.display()))?,
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
-    let (format, from, to) = (args.format.as_str(), period.from.to_string(), period.to.to_string());
     tracing::info!(format, from, to, include_staff = args.include_staff, "report exported");
     Ok(())
+}
+
+/// `vigil audit verify` (any reviewing role) and `vigil audit show [ID]` (the DSL only).
+fn audit(ctx: Context_, action: AuditAction) -> Result<()> {
+    let service = open_service(&ctx)?;
+    match action {
+        AuditAction::Verify => match service.audit_verify().map_err(service_err)? {
+            crate::audit::Verdict::Intact { records, head } => {
+                println!(
+                    "audit trail intact: {records} records{}",
+                    head.map(|h| format!("; head {h} (note it down elsewhere to anchor the trail)"))
+                        .unwrap_or_default()
+                );
+                Ok(())
+            }
+            crate::audit::Verdict::Broken { seq, reason } => {
+                Err(exit_err(exit::FAILURE, format!("audit trail broken at record {seq}: {reason}")))
+            }
+        },
+        AuditAction::Show { id } => {
+            let records = service.audit_records(id.as_deref()).map_err(|e| match e {
+                ServiceError::Forbidden(role) => {
+                    exit_err(exit::NO_ROLE, format!("the audit trail is the DSL's to read (your role: {role})"))
+                }
+                other => service_err(other),
+            })?;
+            let mut out = std::io::stdout().lock();
+            if records.is_empty() {
+                writeln!(out, "no audit records{}", if id.is_some() { " for this case" } else { "" })?;
+            }
+            for r in &records {
+                writeln!(
+                    out,
+                    "{:>6}  {}  {}  {}  {}",
+                    r.seq,
+                    r.at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    inert::line(&r.actor),
+                    r.case.as_deref().map_or(std::borrow::Cow::Borrowed("-"), inert::line),
+                    inert::line(&r.what)
+                )?;
+            }
+            Ok(())
+        }
+    }
 }

@@ -76,11 +76,19 @@ pub struct UiConfig {
     pub mouse: bool,
     pub unicode: bool,
     pub theme: crate::ui::theme::ThemeName,
+    /// Screenshots in the terminal: "halfblocks" (default; works over SSH and in tmux), "auto" (kitty, sixel or
+    /// iTerm2 where the terminal says it can) or "off".
+    pub images: crate::tui::ImageMode,
 }
 
 impl Default for UiConfig {
     fn default() -> Self {
-        UiConfig { mouse: false, unicode: true, theme: crate::ui::theme::ThemeName::Dark }
+        UiConfig {
+            mouse: false,
+            unicode: true,
+            theme: crate::ui::theme::ThemeName::Dark,
+            images: crate::tui::ImageMode::Halfblocks,
+        }
     }
 }
 

@@ -12,7 +12,8 @@ fn main() {
         Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
             let code = e.downcast_ref::<Exit>().map_or(exit::FAILURE, |x| x.code);
-            eprintln!("vigil: {e:#}");
+            // An error can carry text from the feed (an id, a server message): inert, like every other surface.
+            eprintln!("vigil: {}", vigil::domain::inert::block(&format!("{e:#}")));
             code
         }
     };

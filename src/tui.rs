@@ -89,6 +89,7 @@ pub fn key_action(state: &State, key: &KeyEvent) -> Option<Action> {
     }
     match &state.mode {
         Mode::Normal | Mode::Confirm { .. } => None,
+        Mode::Editor(_) => Some(Action::EditorKey(ratatui_textarea::Input::from(*key))),
         Mode::Help => None,
         Mode::Records(_) => match key.code {
             KeyCode::Char(c) => Some(Action::Type(c)),
@@ -113,8 +114,19 @@ pub fn mouse_action(state: &State, area: ratatui::layout::Rect, m: &crossterm::e
     }
 }
 
+/// What the runtime lends to effects that do work off the UI task.
+pub struct Workers<'a> {
+    pub retry: &'a Notify,
+    /// The feed, for screenshots; `None` when vigil runs on its cache alone.
+    pub client: Option<&'a crate::feed::client::FeedClient>,
+    /// How images are drawn in this terminal.
+    pub picker: Option<&'a ratatui_image::picker::Picker>,
+    /// Where worker results come back as actions.
+    pub results: Option<&'a mpsc::UnboundedSender<Action>>,
+}
+
 /// Carries out effects through the service, feeding each result back into `update`. `clock` stamps the
-/// decisions (tests pass a fixed one).
+/// decisions (tests pass a fixed one). Effects that need a worker (screenshots) fail plainly here.
 pub fn run_effects(
     state: &mut State,
     service: &CaseService,
@@ -122,11 +134,25 @@ pub fn run_effects(
     clock: &dyn Fn() -> DateTime<Utc>,
     effects: Vec<Effect>,
 ) {
+    let workers = Workers { retry, client: None, picker: None, results: None };
+    run_effects_with(state, service, &workers, clock, effects);
+}
+
+/// [`run_effects`] with the runtime's workers.
+pub fn run_effects_with(
+    state: &mut State,
+    service: &CaseService,
+    workers: &Workers<'_>,
+    clock: &dyn Fn() -> DateTime<Utc>,
+    effects: Vec<Effect>,
+) {
+    let retry = workers.retry;
     let mut pending: std::collections::VecDeque<Effect> = effects.into();
     while let Some(effect) = pending.pop_front() {
         let now = clock();
         let action = match effect {
             Effect::Quit => None,
+            Effect::FetchScreenshot { key, index } => fetch_screenshot(service, workers, key, index, clock()),
             Effect::Alarm { high_new } => {
                 // The bell, and a window title with no alert content in it.
                 let mut out = stdout();
@@ -188,6 +214,55 @@ fn next_deadline(state: &State, now: DateTime<Utc>) -> Duration {
     wait
 }
 
+/// Size, in cells, that a screenshot is prepared for.
+const SHOT_SIZE: ratatui::layout::Size = ratatui::layout::Size { width: 64, height: 14 };
+
+/// Starts fetching a screenshot on a worker; the result comes back as `Action::ScreenshotLoaded`. The view is
+/// audited when the picture is ready.
+fn fetch_screenshot(
+    service: &CaseService,
+    workers: &Workers<'_>,
+    key: crate::domain::AlertKey,
+    index: usize,
+    now: DateTime<Utc>,
+) -> Option<Action> {
+    let failed = |e: String| Some(Action::ScreenshotLoaded { key: key.clone(), index, result: Err(e) });
+    let (Some(client), Some(picker), Some(results)) = (workers.client, workers.picker, workers.results) else {
+        return failed("no feed connection to fetch it from".into());
+    };
+    let alert = match service.store().alert(&key) {
+        Ok(Some(a)) => a,
+        Ok(None) => return failed("the alert is gone".into()),
+        Err(e) => return failed(e.to_string()),
+    };
+    let (client, picker, results, service) = (client.clone(), picker.clone(), results.clone(), service.clone());
+    tokio::spawn(async move {
+        let prepared = async {
+            // The fetch itself refuses suspected-illegal alerts, whatever asked for them.
+            let bytes = crate::feed::screenshots::fetch_screenshot(&client, service.store(), &alert, index)
+                .await
+                .map_err(|e| e.to_string())?;
+            tokio::task::spawn_blocking(move || prepare_image(&picker, &bytes)).await.map_err(|e| e.to_string())?
+        }
+        .await;
+        if prepared.is_ok() {
+            let _ = service.audit(Some(&key), "showed a screenshot", now);
+        }
+        let _ = results.send(Action::ScreenshotLoaded { key, index, result: prepared });
+    });
+    None
+}
+
+/// Decodes (under the strict limits) and prepares an image for the terminal. CPU work: run it off the UI.
+pub fn prepare_image(picker: &ratatui_image::picker::Picker, bytes: &[u8]) -> Result<crate::app::ShotImage, String> {
+    let mut reader =
+        image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(|e| e.to_string())?;
+    reader.limits(crate::feed::screenshots::limits());
+    let img = reader.decode().map_err(|e| format!("not a readable image: {e}"))?;
+    let protocol = picker.new_protocol(img, SHOT_SIZE, ratatui_image::Resize::Fit(None)).map_err(|e| e.to_string())?;
+    Ok(crate::app::ShotImage(Arc::new(protocol)))
+}
+
 /// Whether the clock reaching `now` changes what the screen shows: the minute turned (ages, due times,
 /// the clock) or a toast expired. Anything else and an idle vigil writes nothing.
 pub fn tick_needs_redraw(state: &State, now: DateTime<Utc>) -> bool {
@@ -196,6 +271,9 @@ pub fn tick_needs_redraw(state: &State, now: DateTime<Utc>) -> bool {
 }
 
 pub struct TuiOptions {
+    /// How screenshots are drawn: `halfblocks` (works everywhere, over SSH and in tmux), `auto` (ask the
+    /// terminal for kitty, sixel or iTerm2), or `off`.
+    pub images: ImageMode,
     pub demo: bool,
     pub ascii: bool,
     pub theme: crate::ui::theme::ThemeName,
@@ -204,9 +282,19 @@ pub struct TuiOptions {
     pub report_first_frame: Option<std::time::Instant>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageMode {
+    #[default]
+    Halfblocks,
+    Auto,
+    Off,
+}
+
 /// Runs the full-screen UI until the user quits.
 pub async fn run(
     service: CaseService,
+    client: Option<crate::feed::client::FeedClient>,
     mut feed_events: mpsc::UnboundedReceiver<PollerEvent>,
     retry: Arc<Notify>,
     keymap: crate::app::keymap::Keymap,
@@ -215,6 +303,7 @@ pub async fn run(
     let theme = Theme::from_env(options.theme, options.ascii);
     let mut state = State::new(service.viewer().clone(), Utc::now());
     state.keymap = Arc::new(keymap);
+    state.screenshot_preview = options.images != ImageMode::Off;
     state.demo = options.demo;
     state.ascii = options.ascii;
     state.tz = service.calendar().time_zone();
@@ -226,7 +315,15 @@ pub async fn run(
     if options.mouse {
         execute!(stdout(), crossterm::event::EnableMouseCapture)?;
     }
-    run_effects(&mut state, &service, &retry, &Utc::now, vec![Effect::LoadQueue]);
+    let picker = match options.images {
+        // Asking the terminal needs its answer on stdin: do it before the event stream starts reading.
+        ImageMode::Auto => ratatui_image::picker::Picker::from_query_stdio()
+            .unwrap_or_else(|_| ratatui_image::picker::Picker::halfblocks()),
+        _ => ratatui_image::picker::Picker::halfblocks(),
+    };
+    let (results_tx, mut results) = mpsc::unbounded_channel::<Action>();
+    let workers = Workers { retry: &retry, client: client.as_ref(), picker: Some(&picker), results: Some(&results_tx) };
+    run_effects_with(&mut state, &service, &workers, &Utc::now, vec![Effect::LoadQueue]);
     let mut out = stdout();
     queue!(out, BeginSynchronizedUpdate)?;
     draw(&mut terminal, &state, &theme)?;
@@ -234,15 +331,20 @@ pub async fn run(
     let first_frame = options.report_first_frame.map(|t| t.elapsed());
     let mut keys = EventStream::new();
     let mut feed_open = true;
+    // VIGIL_REPORT_KEY_LATENCY: how long each key took from its arrival to its frame being written, for the
+    // bench script (printed to stderr after exit).
+    let mut key_times = std::env::var_os("VIGIL_REPORT_KEY_LATENCY").map(|_| Vec::new());
     while !state.quit {
         let wait = next_deadline(&state, Utc::now());
         let mut dirty = false;
+        let mut key_at = None;
         tokio::select! {
             ev = keys.next() => match ev {
                 Some(Ok(Event::Key(key))) => {
+                    key_at = Some(std::time::Instant::now());
                     if let Some(action) = key_action(&state, &key) {
                         let effects = update(&mut state, action);
-                        run_effects(&mut state, &service, &retry, &Utc::now, effects);
+                        run_effects_with(&mut state, &service, &workers, &Utc::now, effects);
                         dirty = true;
                     }
                 }
@@ -250,7 +352,7 @@ pub async fn run(
                 Some(Ok(Event::Mouse(m))) => {
                     if let Some(action) = mouse_action(&state, terminal.size()?.into(), &m) {
                         let effects = update(&mut state, action);
-                        run_effects(&mut state, &service, &retry, &Utc::now, effects);
+                        run_effects_with(&mut state, &service, &workers, &Utc::now, effects);
                         dirty = true;
                     }
                 }
@@ -258,10 +360,15 @@ pub async fn run(
                 Some(Err(e)) => return Err(e.into()),
                 None => break,
             },
+            Some(action) = results.recv() => {
+                let effects = update(&mut state, action);
+                run_effects_with(&mut state, &service, &workers, &Utc::now, effects);
+                dirty = true;
+            }
             ev = feed_events.recv(), if feed_open => match ev {
                 Some(ev) => {
                     let effects = update(&mut state, Action::Feed(ev));
-                    run_effects(&mut state, &service, &retry, &Utc::now, effects);
+                    run_effects_with(&mut state, &service, &workers, &Utc::now, effects);
                     dirty = true;
                 }
                 None => feed_open = false,
@@ -276,12 +383,20 @@ pub async fn run(
             queue!(out, BeginSynchronizedUpdate)?;
             draw(&mut terminal, &state, &theme)?;
             execute!(out, EndSynchronizedUpdate)?;
+            if let (Some(at), Some(times)) = (key_at, key_times.as_mut()) {
+                times.push(at.elapsed());
+            }
         }
     }
     drop(guard);
     let _ = out.flush();
     if let Some(t) = first_frame {
         eprintln!("first-frame-ms {:.3}", t.as_secs_f64() * 1000.0);
+    }
+    if let Some(mut times) = key_times.filter(|t| !t.is_empty()) {
+        times.sort_unstable();
+        let ms = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0;
+        eprintln!("key-latency-ms median {:.3} p95 {:.3} max {:.3} n {}", ms(0.5), ms(0.95), ms(1.0), times.len());
     }
     Ok(())
 }

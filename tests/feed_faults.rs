@@ -124,18 +124,8 @@ async fn etag_is_sent_only_for_the_same_since_and_304_keeps_the_cursor() {
     let state = service.store().feed_state().expect("state");
     assert_eq!(state.cursor.as_deref(), Some("c1"));
     assert_eq!(state.etag, Some((Some("c1".into()), "\"e1\"".into())));
-    assert_eq!(client.fetch(Some("c1"), Some("\"e1\"")).await.expect("304").is_not_modified(), true);
+    assert!(matches!(client.fetch(Some("c1"), Some("\"e1\"")).await.expect("304"), Fetched::NotModified));
     assert_eq!(service.store().alert_count(), 1);
-}
-
-trait NotModified {
-    fn is_not_modified(&self) -> bool;
-}
-
-impl NotModified for Fetched {
-    fn is_not_modified(&self) -> bool {
-        matches!(self, Fetched::NotModified)
-    }
 }
 
 /// 401 and 403: a plain message, polling stops (no next attempt) until the user retries.

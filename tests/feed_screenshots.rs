@@ -208,7 +208,7 @@ async fn a_checksum_mismatch_or_a_non_image_is_refused_and_not_cached() {
     assert_eq!(store.cached_blob_bytes().expect("cache"), 0, "nothing refused is cached");
 }
 
-/// `vigil sync --once` prefetches the screenshots of open High cases, and only those.
+/// `vigil sync --once` prefetches the screenshots of open High cases, only those, and only once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_prefetches_screenshots_of_open_high_cases_only() {
     let feed = MockServer::start().await;
@@ -230,19 +230,22 @@ async fn sync_prefetches_screenshots_of_open_high_cases_only() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = cli_config(dir.path());
     let data = dir.path().join("data");
-    let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .arg("--data-dir")
-        .arg(&data)
-        .arg("--config")
-        .arg(&config)
-        .args(["--feed-url", &feed.uri(), "sync", "--once"])
-        .env_remove("VIGIL_CONFIG")
-        .env_remove("VIGIL_DATA_DIR")
-        .env("VIGIL_FEED_TOKEN", TOKEN)
-        .stdin(Stdio::null())
-        .output()
-        .expect("vigil runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Twice: the second sync finds the screenshot cached and fetches nothing (`expect(1)` above).
+    for _ in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--config")
+            .arg(&config)
+            .args(["--feed-url", &feed.uri(), "sync", "--once"])
+            .env_remove("VIGIL_CONFIG")
+            .env_remove("VIGIL_DATA_DIR")
+            .env("VIGIL_FEED_TOKEN", TOKEN)
+            .stdin(Stdio::null())
+            .output()
+            .expect("vigil runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
     let store = open_cli_store(dir.path(), &data);
     assert_eq!(store.cached_blob(&format!("sha256:{}", sha(&high))).expect("cache"), Some(high));
     assert_eq!(store.cached_blob(&format!("sha256:{}", sha(&medium))).expect("cache"), None);

@@ -332,3 +332,38 @@ fn a_mouse_click_selects_the_row_under_it() {
     h.act(Action::Select(2));
     assert_eq!(h.state.selected, 2);
 }
+
+#[test]
+fn the_editor_takes_several_lines_for_notes_and_reasons() {
+    use ratatui_textarea::{Input, Key};
+    let mut h = Harness::new();
+    h.cmd(Command::Open).cmd(Command::AddNote).typed("Spoke to tutor.");
+    h.act(Action::EditorKey(Input { key: Key::Enter, ..Input::default() })).typed("Mum informed at 15:10.");
+    insta::assert_snapshot!("editor", h.draw(80, 24).backend());
+    h.cmd(Command::Submit);
+    let d = h.state.detail.as_ref().expect("open");
+    let note = d.events.iter().find_map(|e| match &e.kind {
+        vigil::domain::EventKind::NoteAdded { text } => Some(text.clone()),
+        _ => None,
+    });
+    assert_eq!(note.as_deref(), Some("Spoke to tutor.\nMum informed at 15:10."));
+
+    // Undoing a done item asks for the reason in the editor; Esc leaves it done.
+    h.cmd(Command::NextPane).cmd(Command::Toggle);
+    assert!(h.state.detail.as_ref().expect("open").checklist[0].done);
+    h.cmd(Command::Toggle).cmd(Command::Cancel);
+    assert!(h.state.detail.as_ref().expect("open").checklist[0].done, "cancel keeps it done");
+    h.cmd(Command::Toggle).typed("ticked the wrong case").cmd(Command::Submit);
+    assert!(!h.state.detail.as_ref().expect("open").checklist[0].done, "undone with a reason");
+}
+
+#[test]
+fn the_duty_dashboard() {
+    let mut h = Harness::new();
+    h.cmd(Command::Dashboard);
+    let duty = h.state.duty.clone().expect("computed when shown");
+    assert_eq!(duty.per_day.iter().sum::<u64>(), 45, "every demo alert falls in the last 30 days");
+    insta::assert_snapshot!("dashboard_100x30", h.draw(100, 30).backend());
+    h.cmd(Command::CommandLine).typed("dashboard").act(Action::Submit);
+    assert!(!h.state.dashboard && h.state.duty.is_none());
+}

@@ -47,8 +47,10 @@ pub enum Mode {
     Search {
         previous: String,
     },
-    /// A one-line answer to a question (an item's value, a note).
+    /// A one-line answer to a question (an item's value).
     Prompt(Prompt),
+    /// The multi-line editor, for notes and reasons.
+    Editor(Box<Editor>),
     /// The CPOMS entry and the student-tracking note, ready to copy.
     Records(crate::records::Records),
     /// "Are you sure?" for close, regrade and reopen. Cancel is the default.
@@ -69,15 +71,74 @@ pub struct Prompt {
 pub enum PromptPurpose {
     /// The value (or choice) of a checklist item.
     ItemValue { item: String },
+}
+
+/// What the editor's text becomes when saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditorPurpose {
     /// A free note on the case.
     Note,
+    /// The reason for undoing a done item.
+    UntickReason { item: String },
 }
+
+/// The multi-line editor (ratatui-textarea gives it the usual editing keys).
+#[derive(Debug, Clone)]
+pub struct Editor {
+    pub label: String,
+    pub purpose: EditorPurpose,
+    pub text: ratatui_textarea::TextArea<'static>,
+}
+
+impl Editor {
+    pub fn new(label: impl Into<String>, purpose: EditorPurpose) -> Editor {
+        Editor { label: label.into(), purpose, text: ratatui_textarea::TextArea::default() }
+    }
+
+    pub fn content(&self) -> String {
+        self.text.lines().join("\n")
+    }
+}
+
+impl PartialEq for Editor {
+    fn eq(&self, other: &Self) -> bool {
+        self.label == other.label && self.purpose == other.purpose && self.text.lines() == other.text.lines()
+    }
+}
+
+impl Eq for Editor {}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Toast {
     pub text: String,
     pub error: bool,
     pub until: DateTime<Utc>,
+}
+
+/// A screenshot prepared for the terminal (kitty, sixel, iTerm2 or half-blocks).
+#[derive(Clone)]
+pub struct ShotImage(pub std::sync::Arc<ratatui_image::protocol::Protocol>);
+
+impl std::fmt::Debug for ShotImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ShotImage")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum ShotStatus {
+    Loading,
+    Ready(ShotImage),
+    Failed(String),
+}
+
+/// The screenshot shown for the open case.
+#[derive(Debug, Clone)]
+pub struct ShotView {
+    pub key: AlertKey,
+    /// The capture it belongs to.
+    pub index: usize,
+    pub status: ShotStatus,
 }
 
 /// Everything the screen shows. Renderers read it; only `update` writes it.
@@ -104,10 +165,13 @@ pub struct State {
     pub ascii: bool,
     pub keymap: std::sync::Arc<keymap::Keymap>,
     pub dashboard: bool,
+    /// The dashboard's figures, computed in `update` whenever the cases or the clock change.
+    pub duty: Option<crate::report::duty::DutySummary>,
     /// Scroll position of the help or records overlay.
     pub overlay_scroll: u16,
     /// Show screenshots as pictures (where the terminal can) rather than as text references.
     pub screenshot_preview: bool,
+    pub screenshot: Option<ShotView>,
     /// Times are shown in the college's zone.
     pub tz: chrono_tz::Tz,
     pub quit: bool,
@@ -134,8 +198,10 @@ impl State {
             ascii: false,
             keymap: std::sync::Arc::new(keymap::Keymap::embedded()),
             dashboard: false,
+            duty: None,
             overlay_scroll: 0,
             screenshot_preview: true,
+            screenshot: None,
             tz: chrono_tz::Europe::London,
             quit: false,
         }
@@ -156,6 +222,7 @@ impl State {
             Mode::Normal => keymap::KeyMode::of_pane(self.focus),
             Mode::Help => keymap::KeyMode::Help,
             Mode::Command(_) | Mode::Prompt(_) | Mode::Search { .. } => keymap::KeyMode::Palette,
+            Mode::Editor(_) => keymap::KeyMode::Editor,
             Mode::Confirm { .. } => keymap::KeyMode::Confirm,
             Mode::Records(_) => keymap::KeyMode::Help,
         }
@@ -171,8 +238,10 @@ impl State {
 #[derive(Debug, Clone)]
 pub enum Action {
     Command(keymap::Command),
-    /// A character typed into the command line or a prompt.
+    /// A character typed into the command line, a prompt or the editor.
     Type(char),
+    /// Any other key while the editor is open (arrows, Backspace, Enter for a new line, ...).
+    EditorKey(ratatui_textarea::Input),
     Backspace,
     /// A mouse click on a queue row (an index into the visible rows).
     Select(usize),
@@ -184,6 +253,12 @@ pub enum Action {
     Acted(Result<String, String>),
     Feed(crate::feed::client::PollerEvent),
     Quarantined(usize),
+    /// A screenshot was fetched and prepared (or could not be).
+    ScreenshotLoaded {
+        key: AlertKey,
+        index: usize,
+        result: Result<ShotImage, String>,
+    },
     Tick(DateTime<Utc>),
 }
 
@@ -195,6 +270,11 @@ pub enum Effect {
     OpenCase(AlertKey),
     Act(AlertKey, CaseCommand),
     RetryFeed,
+    /// Fetch, check and prepare a capture's screenshot off the UI task.
+    FetchScreenshot {
+        key: AlertKey,
+        index: usize,
+    },
     /// New High alerts arrived: ring the bell and set a content-free window title.
     Alarm {
         high_new: usize,

@@ -4,7 +4,7 @@ use chrono::Duration;
 
 use super::filter::Filter;
 use super::keymap::Command;
-use super::{Action, Effect, Focus, Mode, Prompt, PromptPurpose, State, Toast};
+use super::{Action, Editor, EditorPurpose, Effect, Focus, Mode, Prompt, PromptPurpose, State, Toast};
 use crate::cli::{LineCommand, complete_line, parse_line};
 use crate::domain::Level;
 use crate::domain::case::CaseCommand;
@@ -32,6 +32,11 @@ pub fn detail_is_current(state: &State) -> bool {
     }
 }
 
+/// Recomputes the dashboard's figures while it is shown.
+fn refresh_duty(state: &mut State) {
+    state.duty = state.dashboard.then(|| crate::report::duty::duty_summary(&state.cases, state.now, state.tz));
+}
+
 /// Recomputes the visible rows after the cases or the filter changed, keeping the selected case selected
 /// when it is still visible.
 fn refilter(state: &mut State) {
@@ -49,6 +54,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             match &mut state.mode {
                 Mode::Command(line) => line.push(ch),
                 Mode::Prompt(p) => p.input.push(ch),
+                Mode::Editor(e) => e.text.insert_char(ch),
                 Mode::Search { .. } => {
                     state.filter.text.push(ch);
                     refilter(state);
@@ -93,6 +99,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Cancel => cancel(state),
+        Action::EditorKey(input) => {
+            if let Mode::Editor(e) = &mut state.mode {
+                e.text.input(input);
+            }
+            vec![]
+        }
         Action::Select(row) => {
             if state.mode == Mode::Normal && row < state.rows.len() {
                 state.focus = Focus::Queue;
@@ -104,6 +116,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::QueueLoaded(cases) => {
             state.cases = cases;
             refilter(state);
+            refresh_duty(state);
             vec![]
         }
         Action::DetailLoaded(detail) => {
@@ -117,7 +130,17 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             if let Some(row) = state.cases.iter_mut().find(|c| c.key == detail.alert.key) {
                 *row = detail.summary.clone();
             }
+            let wants_shot = !same && state.screenshot_preview;
             state.detail = Some(*detail);
+            if wants_shot { want_screenshot(state) } else { vec![] }
+        }
+        Action::ScreenshotLoaded { key, index, result } => {
+            if let Some(view) = state.screenshot.as_mut().filter(|v| v.key == key && v.index == index) {
+                view.status = match result {
+                    Ok(img) => super::ShotStatus::Ready(img),
+                    Err(e) => super::ShotStatus::Failed(e),
+                };
+            }
             vec![]
         }
         Action::Acted(Ok(message)) => {
@@ -152,6 +175,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Tick(now) => {
             state.now = now;
+            refresh_duty(state);
             if state.toast.as_ref().is_some_and(|t| t.until <= now) {
                 state.toast = None;
             }
@@ -227,11 +251,12 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
         Command::FilterClosed => set_filter(state, |f| f.closed = !f.closed),
         Command::Dashboard => {
             state.dashboard = !state.dashboard;
+            refresh_duty(state);
             vec![]
         }
         Command::Screenshot => {
             state.screenshot_preview = !state.screenshot_preview;
-            vec![]
+            if state.screenshot_preview && detail_is_current(state) { want_screenshot(state) } else { vec![] }
         }
         Command::CopyReference => match state.detail.as_ref().filter(|_| detail_is_current(state)) {
             Some(d) => {
@@ -272,8 +297,7 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
         },
         Command::AddNote => {
             if detail_is_current(state) {
-                state.mode =
-                    Mode::Prompt(Prompt { label: "Note".into(), input: String::new(), purpose: PromptPurpose::Note });
+                state.mode = Mode::Editor(Box::new(Editor::new("Note on the case", EditorPurpose::Note)));
             } else {
                 toast(state, "open a case first (Enter)", true);
             }
@@ -327,6 +351,26 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
     }
 }
 
+/// Asks for the open case's first screenshot, unless there is none or the alert is suspected illegal: such
+/// an alert's screenshots are never fetched, by any path (the fetch refuses too), and only a placeholder shows.
+fn want_screenshot(state: &mut State) -> Vec<Effect> {
+    let Some(d) = &state.detail else { return vec![] };
+    if d.alert.suspected_illegal {
+        state.screenshot = None;
+        return vec![];
+    }
+    let Some(index) = d.alert.captures.iter().position(|c| c.screenshot.is_some()) else {
+        state.screenshot = None;
+        return vec![];
+    };
+    let key = d.alert.key.clone();
+    if state.screenshot.as_ref().is_some_and(|v| v.key == key && !matches!(v.status, super::ShotStatus::Failed(_))) {
+        return vec![];
+    }
+    state.screenshot = Some(super::ShotView { key: key.clone(), index, status: super::ShotStatus::Loading });
+    vec![Effect::FetchScreenshot { key, index }]
+}
+
 fn quit(state: &mut State) -> Vec<Effect> {
     state.quit = true;
     vec![Effect::Quit]
@@ -341,8 +385,9 @@ fn toggle(state: &mut State) -> Vec<Effect> {
     let Some(item) = detail.checklist.get(state.checklist_selected) else { return vec![] };
     let key = detail.alert.key.clone();
     if item.done {
-        // Undoing a step is itself a decision: it needs a reason, typed on the command line.
-        state.mode = Mode::Command(format!("untick {} --reason ", item.id));
+        // Undoing a step is itself a decision: it needs a reason.
+        let label = format!("Why undo \"{}\"?", item.text);
+        state.mode = Mode::Editor(Box::new(Editor::new(label, EditorPurpose::UntickReason { item: item.id.clone() })));
         return vec![];
     }
     if item.kind == "tick" {
@@ -374,10 +419,18 @@ fn submit(state: &mut State) -> Vec<Effect> {
                 vec![]
             }
         },
+        Mode::Editor(e) => {
+            let Some(k) = key else { return vec![] };
+            let text = e.content();
+            let command = match e.purpose {
+                EditorPurpose::Note => CaseCommand::Note { text },
+                EditorPurpose::UntickReason { item } => CaseCommand::Untick { item, reason: text },
+            };
+            vec![Effect::Act(k, command)]
+        }
         Mode::Prompt(p) => {
             let Some(k) = key else { return vec![] };
             let command = match p.purpose {
-                PromptPurpose::Note => CaseCommand::Note { text: p.input },
                 PromptPurpose::ItemValue { item } => {
                     // Choices may be typed by their number.
                     let value = choice_by_number(state, &item, &p.input).unwrap_or(p.input);
@@ -397,6 +450,7 @@ fn submit(state: &mut State) -> Vec<Effect> {
                 Ok(LineCommand::Retry) => vec![Effect::RetryFeed],
                 Ok(LineCommand::Dashboard) => {
                     state.dashboard = !state.dashboard;
+                    refresh_duty(state);
                     vec![]
                 }
                 Ok(LineCommand::Filter(f)) => set_filter(state, |current| *current = f),

@@ -51,25 +51,30 @@ fn parse_time(v: &Value) -> Option<DateTime<chrono::FixedOffset>> {
     v.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok())
 }
 
-fn shift_to_recent(mut alerts: Vec<Value>, now: DateTime<Utc>) -> Vec<Value> {
-    let newest = alerts.iter().filter_map(|a| parse_time(&a["raised_at"])).max();
-    let Some(newest) = newest else { return alerts };
-    let weeks = (now - newest.with_timezone(&Utc)).num_days().div_euclid(7);
-    let shift = chrono::Duration::weeks(weeks);
+/// Moves an alert's raise time and its captures' times by `shift`.
+fn shift_times(alert: &mut Value, shift: chrono::Duration) {
     let move_time = |v: &mut Value| {
         if let Some(t) = parse_time(v) {
             *v = Value::String((t + shift).to_rfc3339());
         }
     };
-    for a in &mut alerts {
-        move_time(&mut a["raised_at"]);
-        if let Some(caps) = a.get_mut("captures").and_then(Value::as_array_mut) {
-            for c in caps {
-                if let Some(at) = c.get_mut("at") {
-                    move_time(at);
-                }
+    move_time(&mut alert["raised_at"]);
+    if let Some(caps) = alert.get_mut("captures").and_then(Value::as_array_mut) {
+        for c in caps {
+            if let Some(at) = c.get_mut("at") {
+                move_time(at);
             }
         }
+    }
+}
+
+fn shift_to_recent(mut alerts: Vec<Value>, now: DateTime<Utc>) -> Vec<Value> {
+    let newest = alerts.iter().filter_map(|a| parse_time(&a["raised_at"])).max();
+    let Some(newest) = newest else { return alerts };
+    let weeks = (now - newest.with_timezone(&Utc)).num_days().div_euclid(7);
+    let shift = chrono::Duration::weeks(weeks);
+    for a in &mut alerts {
+        shift_times(a, shift);
     }
     alerts
 }
@@ -78,10 +83,26 @@ struct FeedState {
     alerts: Vec<Value>,
     drip: Option<Duration>,
     started: tokio::time::Instant,
+    started_at: DateTime<Utc>,
     token: Option<String>,
 }
 
 impl FeedState {
+    /// Alert `i` as served. When dripping, an alert released after the first batch is raised at its release
+    /// time (its captures moved with it), so the demo shows new alerts arriving as new, not already overdue.
+    fn as_released(&self, i: usize) -> Value {
+        let mut alert = self.alerts[i].clone();
+        let Some(d) = self.drip.filter(|_| i >= DRIP_INITIAL) else { return alert };
+        let ticks = u32::try_from(i - DRIP_INITIAL + 1).unwrap_or(u32::MAX);
+        let Some(release) = chrono::Duration::from_std(d.saturating_mul(ticks)).ok().map(|d| self.started_at + d)
+        else {
+            return alert;
+        };
+        let Some(raised) = parse_time(&alert["raised_at"]) else { return alert };
+        shift_times(&mut alert, release - raised.with_timezone(&Utc));
+        alert
+    }
+
     fn released(&self) -> usize {
         match self.drip {
             None => self.alerts.len(),
@@ -101,7 +122,13 @@ struct AlertsQuery {
 
 /// Builds the demo feed's router: `GET /v1/alerts` and `GET /screenshots/{name}`.
 pub fn router(data: DemoData, drip: Option<Duration>, token: Option<String>) -> Router {
-    let state = Arc::new(FeedState { alerts: data.alerts, drip, started: tokio::time::Instant::now(), token });
+    let state = Arc::new(FeedState {
+        alerts: data.alerts,
+        drip,
+        started: tokio::time::Instant::now(),
+        started_at: Utc::now(),
+        token,
+    });
     Router::new().route("/v1/alerts", get(alerts)).route("/screenshots/{name}", get(screenshot)).with_state(state)
 }
 
@@ -133,7 +160,7 @@ async fn alerts(State(state): State<Arc<FeedState>>, Query(q): Query<AlertsQuery
     }
     let body = serde_json::json!({
         "feed": FEED_ID,
-        "alerts": &state.alerts[start..end],
+        "alerts": (start..end).map(|i| state.as_released(i)).collect::<Vec<_>>(),
         "cursor": format!("c{end}"),
         "more": end < released,
     });
@@ -188,6 +215,35 @@ mod tests {
             let ok = crate::feed::protocol::parse_alert(&raw);
             assert!(ok.is_ok(), "{:?}", ok.err());
         }
+    }
+
+    #[test]
+    fn dripped_alerts_are_raised_when_they_are_released() {
+        let started_at = DateTime::parse_from_rfc3339("2026-11-16T10:00:00Z").expect("lit").with_timezone(&Utc);
+        let alerts: Vec<Value> = (0..DRIP_INITIAL + 2)
+            .map(|i| {
+                serde_json::json!({"id": format!("A{i}"), "raised_at": "2026-11-10T14:05:00+00:00",
+                "captures": [{"at": "2026-11-10T14:04:00+00:00"}]})
+            })
+            .collect();
+        let state = FeedState {
+            alerts,
+            drip: Some(Duration::from_secs(20)),
+            started: tokio::time::Instant::now(),
+            started_at,
+            token: None,
+        };
+        assert_eq!(state.as_released(0)["raised_at"], "2026-11-10T14:05:00+00:00", "the first batch keeps its times");
+        let second = state.as_released(DRIP_INITIAL + 1);
+        assert_eq!(
+            parse_time(&second["raised_at"]).map(|t| t.with_timezone(&Utc)),
+            Some(started_at + chrono::Duration::seconds(40))
+        );
+        assert_eq!(
+            parse_time(&second["captures"][0]["at"]).map(|t| t.with_timezone(&Utc)),
+            Some(started_at + chrono::Duration::seconds(40) - chrono::Duration::minutes(1)),
+            "captures move with their alert"
+        );
     }
 
     #[test]

@@ -184,7 +184,13 @@ pub async fn prefetch_high(client: &FeedClient, service: &CaseService) -> Prefet
             _ => continue,
         };
         for (i, capture) in alert.captures.iter().enumerate() {
-            if capture.screenshot.is_none() {
+            let Some(shot) = &capture.screenshot else { continue };
+            // Already cached: counted without reading it back (each poll would otherwise decrypt it again).
+            let cached = screenshot_url(client.base(), &shot.url)
+                .ok()
+                .is_some_and(|url| service.store().has_cached_blob(&cache_name(shot, &url)).unwrap_or(false));
+            if cached {
+                report.ready += 1;
                 continue;
             }
             match fetch_screenshot(client, service.store(), &alert, i).await {

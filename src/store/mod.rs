@@ -508,6 +508,11 @@ impl Store {
     }
 
     /// A blob from the size-capped cache (screenshots), if it is there.
+    /// Whether the size-capped cache holds `name`, without reading (or decrypting) it.
+    pub fn has_cached_blob(&self, name: &str) -> Result<bool> {
+        Ok(self.blobs.contains_key(cache_key(b"d/", name.as_bytes()))?)
+    }
+
     pub fn cached_blob(&self, name: &str) -> Result<Option<Vec<u8>>> {
         let k = cache_key(b"d/", name.as_bytes());
         match self.blobs.get(&k)? {

@@ -139,6 +139,39 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             None => vec![Line::raw("No case selected.")],
         },
     };
-    let p = Paragraph::new(body).block(block).wrap(Wrap { trim: false }).scroll((state.detail_scroll, 0));
-    frame.render_widget(p, area);
+    let shot = state
+        .screenshot
+        .as_ref()
+        .filter(|v| state.screenshot_preview && detail_is_current(state) && state.selected_key() == Some(&v.key));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let text_area = match shot {
+        Some(view) if inner.height >= 16 => {
+            let h = match view.status {
+                crate::app::ShotStatus::Ready(_) => (inner.height / 2).min(15),
+                _ => 1,
+            };
+            let [pic, rest] = ratatui::layout::Layout::vertical([
+                ratatui::layout::Constraint::Length(h),
+                ratatui::layout::Constraint::Min(1),
+            ])
+            .areas(inner);
+            match &view.status {
+                crate::app::ShotStatus::Ready(img) => {
+                    frame.render_widget(ratatui_image::Image::new(&img.0), pic);
+                }
+                crate::app::ShotStatus::Loading => {
+                    frame.render_widget(Paragraph::new(Line::styled("loading the screenshot…", theme.dim())), pic)
+                }
+                crate::app::ShotStatus::Failed(e) => frame.render_widget(
+                    Paragraph::new(Line::styled(format!("screenshot unavailable: {}", inert::line(e)), theme.dim())),
+                    pic,
+                ),
+            }
+            rest
+        }
+        _ => inner,
+    };
+    let p = Paragraph::new(body).wrap(Wrap { trim: false }).scroll((state.detail_scroll, 0));
+    frame.render_widget(p, text_area);
 }

@@ -1,6 +1,7 @@
 //! Rendering: `render(&State, &mut Frame)` draws and does nothing else. One file per panel.
 
 mod checklist;
+mod dashboard;
 mod detail;
 mod help;
 mod overlay;
@@ -66,7 +67,9 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
     let [header, body, status_area] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(10), Constraint::Length(2)]).areas(area);
     frame.render_widget(status::header(state, theme), header);
-    if area.width >= WIDE {
+    if let (true, Some(duty)) = (state.dashboard, &state.duty) {
+        dashboard::render(state, duty, theme, frame, body);
+    } else if area.width >= WIDE {
         let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
         let [top, bottom] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(right);
         queue::render(state, theme, frame, left);
@@ -89,6 +92,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
             overlay::render(state, theme, frame, area)
         }
         Mode::Records(r) => overlay::records(r, state.overlay_scroll, theme, frame, area),
+        Mode::Editor(e) => overlay::editor(e, theme, frame, area),
         Mode::Normal => {}
     }
 }

@@ -9,6 +9,19 @@ use super::{Theme, centered};
 use crate::app::{Mode, State};
 use crate::domain::case::CaseCommand;
 
+/// The note and reason editor.
+pub fn editor(e: &crate::app::Editor, theme: &Theme, frame: &mut Frame, area: Rect) {
+    use ratatui::layout::{Constraint, Layout};
+    let rect = centered(area, area.width.saturating_sub(8).min(90), 12.min(area.height));
+    frame.render_widget(Clear, rect);
+    let block = theme.block("Editor: Ctrl-S or Alt-Enter saves, Esc cancels", true);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [label, text] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+    frame.render_widget(Paragraph::new(Line::styled(e.label.clone(), theme.dim())), label);
+    frame.render_widget(&e.text, text);
+}
+
 /// The CPOMS entry and the tracking note, with the keys that copy them.
 pub fn records(r: &crate::records::Records, scroll: u16, theme: &Theme, frame: &mut Frame, area: Rect) {
     let mut lines: Vec<Line> = vec![Line::styled("CPOMS entry (c copies)", theme.dim())];

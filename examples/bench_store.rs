@@ -1,0 +1,202 @@
+//! The library half of `scripts/bench`: builds the benchmark store and measures what needs the library.
+//!
+//! ```sh
+//! cargo run --release --example bench_store -- build CASES [--fresh]   # target/bench-store/CASES/{data,store.key}
+//! cargo run --release --example bench_store -- ingest ALERTS            # alerts/s into a fresh store on disk
+//! cargo run --release --example bench_store -- scan CASES [RUNS]       # open the store, decode every index entry
+//! cargo run --release --example bench_store -- bytes CASES [MOVES]     # bytes a selection move writes at 120x40
+//! ```
+//!
+//! Each prints `name value` lines for the script to read. `build` reuses a cached store of the same fixture
+//! version unless given `--fresh` (and then measures ingest throughput as it builds).
+
+#[path = "../benches/support/fixture.rs"]
+mod fixture;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::sync::Notify;
+use vigil::app::keymap::Command;
+use vigil::app::{Action, Effect, State, update};
+use vigil::feed::protocol::parse_page;
+use vigil::store::{Store, StoreKey};
+use vigil::tui::run_effects;
+use vigil::ui::{Theme, render};
+
+fn usage() -> ! {
+    eprintln!("usage: bench_store build CASES [--fresh] | ingest ALERTS | scan CASES [RUNS] | bytes CASES [MOVES]");
+    std::process::exit(2)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cases: usize = args.get(1).and_then(|s| s.replace('_', "").parse().ok()).unwrap_or_else(|| usage());
+    match args.first().map(String::as_str) {
+        Some("build") => build(cases, args.iter().any(|a| a == "--fresh")),
+        Some("ingest") => ingest(cases),
+        Some("scan") => scan(cases, args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5)),
+        Some("bytes") => bytes(cases, args.get(2).and_then(|s| s.parse().ok()).unwrap_or(50)),
+        _ => usage(),
+    }
+}
+
+fn build(cases: usize, fresh: bool) {
+    if fresh {
+        let _ = std::fs::remove_dir_all(fixture::cache_dir(cases));
+    }
+    let t = Instant::now();
+    match fixture::ensure_cached(cases, |m| eprintln!("bench store: {m}")) {
+        Some(built) => {
+            println!("build-seconds {:.1}", t.elapsed().as_secs_f64());
+            println!("ingest-alerts {}", built.cases);
+            println!("ingest-seconds {:.3}", built.ingest.as_secs_f64());
+            println!("ingest-alerts-per-s {:.0}", built.cases as f64 / built.ingest.as_secs_f64());
+            println!("acts {}", built.acts);
+            println!("act-seconds {:.1}", built.act_time.as_secs_f64());
+            println!("acts-per-s {:.0}", built.acts as f64 / built.act_time.as_secs_f64());
+        }
+        None => println!("cached 1"),
+    }
+    let (data, key) = fixture::cached_paths(cases);
+    println!("data-dir {}", data.display());
+    println!("key-file {}", key.display());
+    println!("store-bytes {}", dir_bytes(&data));
+}
+
+/// Ingest throughput as the poller sees it: every page parsed by `parse_page` and stored (one transaction
+/// with its cursor, flushed) by `CaseService::ingest`, into a fresh store in a tempdir under target/ (the
+/// disk, not a tmpfs). Generating the pages is not counted.
+fn ingest(alerts: usize) {
+    let root = fixture::cache_dir(0).with_file_name("ingest-tmp");
+    std::fs::create_dir_all(&root).expect("create the ingest dir");
+    let tmp = tempfile::tempdir_in(&root).expect("tempdir");
+    let service = fixture::service(
+        Store::open(&tmp.path().join("data"), &StoreKey::bytes([7; 32])).expect("fresh store opens"),
+    );
+    let now = Utc::now();
+    let mut took = Duration::ZERO;
+    let mut stored = 0;
+    for body in fixture::pages(alerts) {
+        let t = Instant::now();
+        let page = parse_page(&body).expect("valid page");
+        stored += service.ingest(&page, now).expect("ingest").new;
+        took += t.elapsed();
+    }
+    assert_eq!(stored, alerts);
+    println!("ingest-alerts {alerts}");
+    println!("ingest-seconds {:.3}", took.as_secs_f64());
+    println!("ingest-alerts-per-s {:.0}", alerts as f64 / took.as_secs_f64());
+}
+
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        match entry.metadata() {
+            Ok(m) if m.is_dir() => total += dir_bytes(&entry.path()),
+            Ok(m) => total += m.len(),
+            Err(_) => {}
+        }
+    }
+    total
+}
+
+fn open(cases: usize) -> Store {
+    let (data, key) = fixture::cached_paths(cases);
+    Store::open(&data, &StoreKey::file(key)).unwrap_or_else(|e| {
+        eprintln!("cannot open the bench store of {cases} cases (run `bench_store build {cases}` first): {e}");
+        std::process::exit(1)
+    })
+}
+
+/// The plain scan and decode the start-to-first-frame budget compares with: open the store (as `vigil`
+/// does) and decode every index entry, nothing else. Prints the median of `runs` (each in a fresh store
+/// handle; the OS page cache is warm after the first, as it is for the TUI runs it is compared with).
+fn scan(cases: usize, runs: usize) {
+    let mut opens = Vec::new();
+    let mut totals = Vec::new();
+    let mut n = 0;
+    for _ in 0..runs.max(1) {
+        let t = Instant::now();
+        let store = open(cases);
+        let opened = t.elapsed();
+        n = 0;
+        for entry in store.index_entries() {
+            std::hint::black_box(entry.expect("index entry decodes"));
+            n += 1;
+        }
+        totals.push(t.elapsed());
+        opens.push(opened);
+        drop(store);
+    }
+    println!("scan-entries {n}");
+    println!("scan-open-ms {:.1}", ms(median(&mut opens)));
+    println!("scan-total-ms {:.1}", ms(median(&mut totals)));
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// A writer that only counts what would reach the terminal.
+#[derive(Clone, Default)]
+struct Counting(Arc<Mutex<usize>>);
+
+impl Write for Counting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        *self.0.lock().map_err(|_| std::io::Error::other("poisoned"))? += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Counting {
+    fn take(&self) -> usize {
+        std::mem::take(&mut *self.0.lock().expect("lock"))
+    }
+}
+
+/// tests/bytes_budget.rs's measure on the bench store: the real crossterm backend at 120x40 counting what
+/// each selection move writes, through `update` and `run_effects` as the runtime does.
+fn bytes(cases: usize, moves: usize) {
+    let service = fixture::service(open(cases));
+    let now = Utc::now();
+    let clock = move || now;
+    let mut state = State::new(service.viewer().clone(), now);
+    state.tz = service.calendar().time_zone();
+    let retry = Notify::new();
+    run_effects(&mut state, &service, &retry, &clock, vec![Effect::LoadQueue]);
+    let out = Counting::default();
+    let area = ratatui::layout::Rect::new(0, 0, 120, 40);
+    let mut terminal = Terminal::with_options(
+        CrosstermBackend::new(out.clone()),
+        ratatui::TerminalOptions { viewport: ratatui::Viewport::Fixed(area) },
+    )
+    .expect("terminal");
+    let theme = Theme::new(vigil::ui::theme::ThemeName::Dark, false);
+    terminal.draw(|f| render(&state, &theme, f)).expect("first frame");
+    println!("bytes-first-frame {}", out.take());
+    let mut sizes = Vec::new();
+    for _ in 0..moves {
+        let effects = update(&mut state, Action::Command(Command::Down));
+        run_effects(&mut state, &service, &retry, &clock, effects);
+        terminal.draw(|f| render(&state, &theme, f)).expect("frame");
+        sizes.push(out.take());
+    }
+    sizes.sort_unstable();
+    println!("bytes-rows {}", state.rows.len());
+    println!("bytes-move-median {}", sizes[sizes.len() / 2]);
+    println!("bytes-move-max {}", sizes.last().copied().unwrap_or(0));
+    println!("bytes-move-mean {:.0}", sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64);
+}

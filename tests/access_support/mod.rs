@@ -1,0 +1,153 @@
+//! Shared by the access, audit, at-rest and hostile-text tests (`tests/access_*.rs`, `tests/audit_*.rs`,
+//! `tests/at_rest_*.rs`, `tests/hostile_*.rs`): alerts with chosen text in every free-text field, the real
+//! demo feed server on loopback serving them, configs that give the current OS user a role, and the real
+//! binary run against a data dir.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+use vigil::feed::demo::DemoData;
+use vigil::identity::os_user;
+use vigil::store::{Store, StoreKey};
+
+/// A valid protocol v1 alert whose every free-text field holds `text` tagged with the field's name
+/// (`{text}summary`, `{text}subject-name`, ...), so a search for `text` finds any of them.
+pub fn alert_with_text(id: &str, kind: &str, text: &str, risk: u8) -> Value {
+    let t = |field: &str| format!("{text}{field}");
+    json!({
+        "id": id,
+        "source": "smoothwall-monitor",
+        "raised_at": "2026-11-10T10:00:00+00:00",
+        "risk": risk,
+        "category": t("category"),
+        "delivered_by": "dashboard",
+        "subject": {
+            "kind": kind,
+            "id": t("subject-id"),
+            "name": t("subject-name"),
+            "group": t("subject-group"),
+            "username": t("subject-username"),
+        },
+        "device": {"hostname": t("device-hostname"), "owner": "college", "location": t("device-location")},
+        "summary": t("summary"),
+        "context": t("context"),
+        "captures": [{
+            "at": "2026-11-10T09:59:00+00:00",
+            "window_title": t("window-title"),
+            "text": t("capture-text"),
+        }],
+    })
+}
+
+/// The real demo feed server, on a free loopback port, serving `alerts` as one page.
+pub struct Feed {
+    pub runtime: tokio::runtime::Runtime,
+    pub url: String,
+}
+
+pub fn feed(alerts: Vec<Value>) -> Feed {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let (addr, _handle) = runtime
+        .block_on(vigil::feed::demo::spawn(([127, 0, 0, 1], 0).into(), DemoData::from_alerts(alerts), None, None))
+        .expect("demo feed binds");
+    Feed { runtime, url: format!("http://{addr}") }
+}
+
+/// One user's vigil: a config in `dir` that gives the current OS user the roles in `roles` (TOML lines
+/// under `[roles]`, with `{user}` for the user's name), the store key `dir/store.key` and the data dir
+/// `dir/data`.
+pub struct Env {
+    pub dir: PathBuf,
+    pub data: PathBuf,
+    pub config: PathBuf,
+}
+
+impl Env {
+    pub fn new(dir: &Path, roles: &str) -> Env {
+        let user = os_user().expect("os user");
+        let config = dir.join("config.toml");
+        let roles = roles.replace("{user}", &user);
+        let key = dir.join("store.key");
+        std::fs::write(&config, format!("[roles]\n{roles}\n\n[storage]\nkey_file = {key:?}\n")).expect("write config");
+        Env { dir: dir.to_path_buf(), data: dir.join("data"), config }
+    }
+
+    /// The current user with `role` (`dsl`, `ddsl`, `officer`, `reporter`).
+    pub fn with_role(dir: &Path, role: &str) -> Env {
+        Env::new(dir, &format!("{role} = [\"{{user}}\"]"))
+    }
+
+    pub fn key_file(&self) -> PathBuf {
+        self.dir.join("store.key")
+    }
+
+    /// The real binary with `args`, this env's data dir and config, no VIGIL_* variables from outside and
+    /// `env` added.
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigil"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("VIGIL_") || k == "NO_COLOR" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.arg("--data-dir").arg(&self.data).arg("--config").arg(&self.config).args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null()).output().expect("vigil runs")
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, &[])
+    }
+
+    /// Runs `args` and insists on success.
+    pub fn ok(&self, args: &[&str]) -> Output {
+        let out = self.run(args);
+        assert!(out.status.success(), "vigil {args:?} failed: {}", stderr(&out));
+        out
+    }
+
+    /// Opens the store the binary wrote (after it exited), with the same key.
+    pub fn store(&self) -> Store {
+        Store::open(&self.data, &StoreKey::file(self.key_file())).expect("open the store vigil wrote")
+    }
+
+    /// The log file the binary writes.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data.join("vigil.log")).unwrap_or_default()
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Every regular file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir") {
+            let entry = entry.expect("entry");
+            let ft = entry.file_type().expect("type");
+            if ft.is_dir() {
+                pending.push(entry.path());
+            } else if ft.is_file() {
+                out.push(entry.path());
+            }
+        }
+    }
+    out
+}
+
+/// Whether `needle` occurs in `hay`.
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}

@@ -1,0 +1,156 @@
+//! End to end in a real terminal: the real binary in tmux, driven with send-keys and read with
+//! capture-pane, on its embedded demo feed over loopback.
+//!
+//! Waiting here is for another process (the terminal) to show something: each wait polls the screen until
+//! the text appears or a deadline passes, and fails with the screen it last saw.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn tmux_available() -> bool {
+    Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
+}
+
+struct Session {
+    name: String,
+    socket: String,
+}
+
+impl Session {
+    fn start(cmd: &str, w: u16, h: u16) -> Session {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let name = format!("vigil-e2e-{}-{n}", std::process::id());
+        let socket = name.clone();
+        let ok = Command::new("tmux")
+            .args(["-L", &socket, "new-session", "-d", "-s", &name, "-x", &w.to_string(), "-y", &h.to_string(), cmd])
+            .env_remove("NO_COLOR")
+            .status()
+            .expect("tmux runs");
+        assert!(ok.success(), "tmux new-session failed");
+        Session { name, socket }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["-L", &self.socket, "send-keys", "-t", &self.name];
+        args.extend_from_slice(keys);
+        let ok = Command::new("tmux").args(&args).status().expect("send-keys");
+        assert!(ok.success());
+    }
+
+    fn literal(&self, text: &str) {
+        let ok = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", &self.name, "-l", text])
+            .status()
+            .expect("send-keys -l");
+        assert!(ok.success());
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", &self.name])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Polls the screen until `pred` holds; panics with the last screen after `limit`.
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{s}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn alive(&self) -> bool {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "has-session", "-t", &self.name])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+    }
+}
+
+#[test]
+fn filter_open_tick_with_a_note_and_quit_in_a_real_terminal() {
+    if !tmux_available() {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI must have tmux (.ci/run installs it)");
+        eprintln!("tmux is not installed: skipping the end-to-end run");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("demo");
+    let bin = env!("CARGO_BIN_EXE_vigil");
+    // `; echo EXITED $?` leaves the exit code on screen after vigil restores the terminal.
+    let cmd = format!("{bin} --demo --data-dir {} ; echo EXITED $? ; sleep 60", data.display());
+    let s = Session::start(&cmd, 100, 30);
+
+    s.wait_for("the queue with alerts from the demo feed", |t| t.contains("HIGH") && t.contains("feed: ok"));
+    s.keys(&["/"]);
+    s.literal("grooming");
+    let screen = s.wait_for("the filter to apply", |t| t.contains("/grooming"));
+    assert!(screen.contains("grooming"), "{screen}");
+    s.keys(&["Enter"]);
+    let screen = s.wait_for("the filter in the header", |t| t.contains("FILTER: \"grooming\""));
+    assert!(!screen.contains("self-harm"), "other categories are filtered out:\n{screen}");
+
+    s.keys(&["Enter"]);
+    let screen = s.wait_for("the case to open", |t| t.contains("Summary") && t.contains("Subject:"));
+    assert!(screen.contains("grooming"), "{screen}");
+    s.keys(&[":"]);
+    s.literal("tick review-alert --note 'read with the DDSL'");
+    s.keys(&["Enter"]);
+    s.wait_for("the decision to be recorded", |t| t.contains("recorded: done: review-alert (read with the DDSL)"));
+    s.keys(&["q"]);
+    let screen = s.wait_for("vigil to exit", |t| t.contains("EXITED"));
+    assert!(screen.contains("EXITED 0"), "clean exit:\n{screen}");
+    assert!(!screen.contains("HIGH"), "the terminal is restored (main screen back):\n{screen}");
+    drop(s);
+
+    // The decision is on disk, with its note, for the next run.
+    let out = common::vigil(&["--demo", "--data-dir", data.to_str().expect("utf8"), "list", "--json", "--mine"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let mine: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let id = mine[0]["id"].as_str().expect("one case is mine").to_string();
+    assert_eq!(mine[0]["category"], "grooming");
+    let out = common::vigil(&["--demo", "--data-dir", data.to_str().expect("utf8"), "show", &id, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let item = v["checklist"]
+        .as_array()
+        .expect("checklist")
+        .iter()
+        .find(|i| i["id"] == "review-alert")
+        .cloned()
+        .expect("item");
+    assert_eq!(item["done"], true);
+    assert_eq!(item["note"], "read with the DDSL");
+}
+
+#[test]
+fn a_tiny_terminal_gets_a_message_and_q_still_quits() {
+    if !tmux_available() {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI must have tmux (.ci/run installs it)");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let bin = env!("CARGO_BIN_EXE_vigil");
+    let cmd = format!("{bin} --demo --data-dir {} ; echo EXITED $? ; sleep 60", tmp.path().join("d").display());
+    let s = Session::start(&cmd, 20, 10);
+    s.wait_for("the too-small message", |t| t.contains("too small"));
+    s.keys(&["q"]);
+    let screen = s.wait_for("vigil to exit", |t| t.contains("EXITED"));
+    assert!(screen.contains("EXITED 0"), "{screen}");
+    assert!(s.alive());
+}
