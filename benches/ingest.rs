@@ -116,14 +116,22 @@ fn summary(pages: &[Vec<u8>]) {
         black_box(plain_parse(pages));
         t.elapsed()
     });
+    let validate_time = best(&mut || {
+        let t = Instant::now();
+        for body in pages {
+            black_box(parse_page(body).expect("valid page"));
+        }
+        t.elapsed()
+    });
     let rate = |d: Duration| ALERTS as f64 / d.as_secs_f64();
     let bytes: usize = pages.iter().map(Vec::len).sum();
     println!(
-        "summary: {ALERTS} alerts ({:.1} MiB) ingest {:.0} alerts/s ({:?}); serde_json parse {:.0} alerts/s ({:?}); \
-         ingest takes {:.1}x a plain parse",
+        "summary: {ALERTS} alerts ({:.1} MiB) ingest {:.0} alerts/s ({:?}, of which parse_page {:?}); serde_json parse \
+         {:.0} alerts/s ({:?}); ingest takes {:.1}x a plain parse",
         bytes as f64 / (1024.0 * 1024.0),
         rate(ingest_time),
         ingest_time,
+        validate_time,
         rate(parse_time),
         parse_time,
         ingest_time.as_secs_f64() / parse_time.as_secs_f64(),

@@ -51,7 +51,11 @@ fn main() {
     }
     let events: Vec<(AlertKey, Vec<CaseEvent>)> = events.into_iter().collect();
     let total_events: usize = events.iter().map(|(_, e)| e.len()).sum();
-    eprintln!("bench store: {} cases, {} open, {total_events} events", queue.len(), queue.iter().filter(|c| c.open).count());
+    eprintln!(
+        "bench store: {} cases, {} open, {total_events} events",
+        queue.len(),
+        queue.iter().filter(|c| c.open).count()
+    );
 
     let mut c = Criterion::default()
         .sample_size(10)

@@ -75,9 +75,8 @@ fn ingest(alerts: usize) {
     let root = fixture::cache_dir(0).with_file_name("ingest-tmp");
     std::fs::create_dir_all(&root).expect("create the ingest dir");
     let tmp = tempfile::tempdir_in(&root).expect("tempdir");
-    let service = fixture::service(
-        Store::open(&tmp.path().join("data"), &StoreKey::bytes([7; 32])).expect("fresh store opens"),
-    );
+    let service =
+        fixture::service(Store::open(&tmp.path().join("data"), &StoreKey::bytes([7; 32])).expect("fresh store opens"));
     let now = Utc::now();
     let mut took = Duration::ZERO;
     let mut stored = 0;

@@ -282,7 +282,7 @@ mod tests {
 
     fn append(tree: &sled::Tree, n: u64) {
         let at = DateTime::from_timestamp(1_800_000_000 + n as i64, 0).expect("time");
-        let entry = Entry::new(at, "dsl", Some(&AlertKey::new("sw", &format!("A{n}"))), "opened the case");
+        let entry = Entry::new(at, "dsl", Some(&AlertKey::new("sw", format!("A{n}"))), "opened the case");
         tree.transaction(|t| append_tx(t, &entry)).expect("append");
     }
 

@@ -283,6 +283,8 @@ pub enum LineCommand {
     Case(CaseCommand),
     Filter(Filter),
     Dashboard,
+    /// List the alerts the feed sent that failed validation.
+    Rejected,
     Quit,
     Help,
     Retry,
@@ -300,6 +302,7 @@ pub const LINE_COMMANDS: &[&str] = &[
     "reopen",
     "filter",
     "dashboard",
+    "rejected",
     "retry",
     "help",
     "quit",
@@ -358,6 +361,7 @@ pub fn parse_line(line: &str, checklist: &[ChecklistItem]) -> Result<LineCommand
         Some("help" | "?") => Ok(LineCommand::Help),
         Some("retry") => Ok(LineCommand::Retry),
         Some("dashboard") => Ok(LineCommand::Dashboard),
+        Some("rejected") => Ok(LineCommand::Rejected),
         Some(_) => {
             let parsed = CaseLine::try_parse_from(&words).map_err(|e| first_line(&e.to_string()))?;
             match parsed.action {

@@ -299,6 +299,7 @@ async fn tui(ctx: Context_) -> Result<()> {
         theme: ctx.global.theme.unwrap_or(ctx.config.ui.theme),
         mouse: ctx.global.mouse || ctx.config.ui.mouse,
         images: ctx.config.ui.images,
+        poll_seconds: if ctx.global.demo { 5 } else { ctx.config.feed.poll_seconds },
         report_first_frame: started,
     };
     let result = crate::tui::run(service, screenshot_client, rx, retry, keymap, options).await;

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::audit;
 use crate::domain::calendar::{DueLevel, DuePolicy, WorkingCalendar, due_at};
 use crate::domain::case::{CaseCommand, ItemState, RuleError, decide};
-use crate::domain::checklist::{ItemKind, Templates};
+use crate::domain::checklist::Templates;
 use crate::domain::inert;
 use crate::domain::levels::LevelPolicy;
 use crate::domain::{Alert, AlertKey, Case, CaseEvent, Level, Status};
@@ -240,14 +240,12 @@ impl CaseService {
         if !self.viewer.can_review() {
             return Err(ServiceError::Forbidden(self.viewer.role.as_str()));
         }
-        let mut out = Vec::with_capacity(self.store.alert_count());
-        for entry in self.store.index_entries() {
-            let entry = entry?;
-            if self.visible(&entry.head) {
-                out.push(self.summarize(&entry.head, &entry.case, now));
-            }
-        }
-        out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        // Decoded and summarized in parallel (every core): opening the queue reads every case.
+        let mut out = self
+            .store
+            .index_map(|entry| self.visible(&entry.head).then(|| self.summarize(&entry.head, &entry.case, now)))?;
+        // Keys are unique, so an unstable sort gives the one order.
+        out.sort_unstable_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         Ok(out)
     }
 
@@ -359,10 +357,18 @@ impl CaseService {
     pub fn purge_expired(&self, months: u32, now: DateTime<Utc>) -> Result<usize> {
         let tz = self.calendar.time_zone();
         let mut expired = Vec::new();
-        for entry in self.store.index_entries() {
-            let entry = entry?;
-            let Some((closed_at, outcome)) = &entry.case.closed else { continue };
-            if closed_at.checked_add_months(chrono::Months::new(months)).is_some_and(|until| until <= now) {
+        // Only the close times are read (from the front of each index entry); only what expired is decoded.
+        let expires = |closed_at: &DateTime<Utc>| {
+            closed_at.checked_add_months(chrono::Months::new(months)).is_some_and(|until| until <= now)
+        };
+        for (key, closed_at) in self.store.closed_cases()? {
+            if !expires(&closed_at) {
+                continue;
+            }
+            let Some(entry) = self.store.index_entry(&key)? else { continue };
+            if let Some((closed_at, outcome)) = &entry.case.closed
+                && expires(closed_at)
+            {
                 let what = format!(
                     "purged by retention ({months} months after closing): raised {}, closed {}, level {}, outcome {}",
                     entry.head.raised_at.with_timezone(&tz).format("%Y-%m-%d"),
@@ -590,7 +596,7 @@ fn checklist_item(
         id: item.id.clone(),
         text: item.text.clone(),
         required: item.required,
-        kind: kind_name(item.kind),
+        kind: item.kind.as_str(),
         choices: item.choices.clone(),
         condition: item.condition.clone(),
         done: state.is_some(),
@@ -599,8 +605,4 @@ fn checklist_item(
         done_at: state.map(|s| s.at),
         done_by: state.map(|s| s.actor.clone()),
     }
-}
-
-fn kind_name(kind: ItemKind) -> &'static str {
-    kind.name()
 }

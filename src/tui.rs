@@ -91,6 +91,7 @@ pub fn key_action(state: &State, key: &KeyEvent) -> Option<Action> {
         Mode::Normal | Mode::Confirm { .. } => None,
         Mode::Editor(_) => Some(Action::EditorKey(ratatui_textarea::Input::from(*key))),
         Mode::Help => None,
+        Mode::Text { .. } => None,
         Mode::Records(_) => match key.code {
             KeyCode::Char(c) => Some(Action::Type(c)),
             _ => None,
@@ -167,6 +168,32 @@ pub fn run_effects_with(
                 let _ = out.flush();
                 None
             }
+            Effect::ListRejected => Some(match service.rejected(clock()) {
+                Ok(items) if items.is_empty() => {
+                    Action::ShowText { title: "Rejected alerts".into(), lines: vec!["No rejected alerts.".into()] }
+                }
+                Ok(items) => Action::ShowText {
+                    title: format!("Rejected alerts ({})", items.len()),
+                    lines: items
+                        .iter()
+                        .flat_map(|q| {
+                            let r = &q.rejected;
+                            [
+                                format!(
+                                    "{}  {}:{}",
+                                    q.received_at.format("%Y-%m-%d %H:%M"),
+                                    r.source.as_deref().unwrap_or("?"),
+                                    r.id.as_deref().unwrap_or("?")
+                                ),
+                                format!("  reason: {}", r.reason),
+                                format!("  raw: {}", r.raw),
+                                String::new(),
+                            ]
+                        })
+                        .collect(),
+                },
+                Err(e) => Action::Acted(Err(e.to_string())),
+            }),
             Effect::RetryFeed => {
                 retry.notify_one();
                 None
@@ -276,6 +303,8 @@ pub struct TuiOptions {
     pub images: ImageMode,
     pub demo: bool,
     pub ascii: bool,
+    /// The feed's poll interval: three missed polls make it stale.
+    pub poll_seconds: u64,
     pub theme: crate::ui::theme::ThemeName,
     pub mouse: bool,
     /// Print the time from start to the first frame to stderr after exit (for the bench script).
@@ -303,6 +332,8 @@ pub async fn run(
     let theme = Theme::from_env(options.theme, options.ascii);
     let mut state = State::new(service.viewer().clone(), Utc::now());
     state.keymap = Arc::new(keymap);
+    let stale_secs = i64::try_from(options.poll_seconds.saturating_mul(3)).unwrap_or(i64::MAX).max(60);
+    state.stale_after = chrono::Duration::seconds(stale_secs);
     state.screenshot_preview = options.images != ImageMode::Off;
     state.demo = options.demo;
     state.ascii = options.ascii;

@@ -154,6 +154,9 @@ fn the_binary_writes_no_escape_to_the_terminal_and_json_keeps_the_original_escap
         vec!["feed", "rejected", "--json"],
         vec!["feed", "status"],
         vec!["report"],
+        vec!["report", "--format", "json"],
+        vec!["report", "--format", "csv"],
+        vec!["report", "--format", "html"],
         vec!["audit", "show"],
         vec!["show", "NO-SUCH-\u{1b}[2J"],
     ] {

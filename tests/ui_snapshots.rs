@@ -367,3 +367,32 @@ fn the_duty_dashboard() {
     h.cmd(Command::CommandLine).typed("dashboard").act(Action::Submit);
     assert!(!h.state.dashboard && h.state.duty.is_none());
 }
+
+#[test]
+fn rejected_alerts_are_listed_and_the_feed_says_when_it_is_stale() {
+    let mut h = Harness::new();
+    let bad = r#"{"feed":"vigil.alert-feed/1","cursor":"c2","more":false,"alerts":[
+        {"id":"BAD-1","source":"smoothwall-monitor","raised_at":"2026-11-16T09:00:00","risk":9,"category":"x",
+         "subject":{"kind":"student","id":"S9"},"summary":"evil \u001b[2J text"}]}"#;
+    let page = vigil::feed::protocol::parse_page(bad.as_bytes()).expect("envelope");
+    h.service.ingest(&page, fixed_now()).expect("ingest");
+    h.effects(vec![Effect::LoadQueue]);
+    assert_eq!(h.state.quarantined, 1);
+    h.cmd(Command::CommandLine).typed("rejected").act(Action::Submit);
+    let text = match &h.state.mode {
+        vigil::app::Mode::Text { lines, .. } => lines.join("\n"),
+        other => panic!("{other:?}"),
+    };
+    assert!(text.contains("BAD-1") && text.contains("`risk` must be 1-5"), "{text}");
+    insta::assert_snapshot!("rejected_list", h.draw(100, 24).backend());
+    h.cmd(Command::CloseHelp);
+
+    h.state.health.last_success = Some(fixed_now() - chrono::Duration::minutes(20));
+    let t = h.draw(80, 24);
+    let status: String = (0..80).map(|x| t.backend().buffer()[(x, 22)].symbol().to_string()).collect();
+    assert!(status.contains("feed: STALE since 09:40"), "{status}");
+    h.state.health.last_success = Some(fixed_now() - chrono::Duration::minutes(1));
+    let t = h.draw(80, 24);
+    let status: String = (0..80).map(|x| t.backend().buffer()[(x, 22)].symbol().to_string()).collect();
+    assert!(status.contains("feed: ok 09:59"), "{status}");
+}

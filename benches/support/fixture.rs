@@ -108,10 +108,13 @@ pub fn pages(total: usize) -> impl Iterator<Item = Vec<u8>> {
     let mut rng = Rng::new(0x5EED ^ total as u64);
     let count = total.div_ceil(PAGE);
     (0..count).map(move |p| {
-        let alerts: Vec<Value> = (p * PAGE..((p + 1) * PAGE).min(total)).map(|n| alert(n, total, &t, &mut rng)).collect();
+        let alerts: Vec<Value> =
+            (p * PAGE..((p + 1) * PAGE).min(total)).map(|n| alert(n, total, &t, &mut rng)).collect();
         let more = p + 1 < count;
-        serde_json::to_vec(&json!({"feed": "vigil.alert-feed/1", "alerts": alerts, "cursor": format!("c{}", p + 1), "more": more}))
-            .expect("serialize")
+        serde_json::to_vec(
+            &json!({"feed": "vigil.alert-feed/1", "alerts": alerts, "cursor": format!("c{}", p + 1), "more": more}),
+        )
+        .expect("serialize")
     })
 }
 

@@ -388,7 +388,7 @@ impl Keymap {
     /// The command `key` means in `mode`. In a pane, the pane's own bindings win over [global] ones.
     pub fn lookup(&self, key: &KeyEvent, mode: KeyMode) -> Option<Command> {
         let name = key_name(key)?;
-        let find = |m: KeyMode| self.bindings.iter().find(|b| b.mode == m && b.keys.iter().any(|k| *k == name));
+        let find = |m: KeyMode| self.bindings.iter().find(|b| b.mode == m && b.keys.contains(&name));
         let pane = matches!(mode, KeyMode::Queue | KeyMode::Detail | KeyMode::Checklist);
         find(mode).or_else(|| if pane { find(KeyMode::Global) } else { None }).map(|b| b.command)
     }

@@ -53,6 +53,11 @@ pub enum Mode {
     Editor(Box<Editor>),
     /// The CPOMS entry and the student-tracking note, ready to copy.
     Records(crate::records::Records),
+    /// A read-only text (the rejected alerts), scrolled like the help.
+    Text {
+        title: String,
+        lines: Vec<String>,
+    },
     /// "Are you sure?" for close, regrade and reopen. Cancel is the default.
     Confirm {
         command: CaseCommand,
@@ -169,6 +174,8 @@ pub struct State {
     pub duty: Option<crate::report::duty::DutySummary>,
     /// Scroll position of the help or records overlay.
     pub overlay_scroll: u16,
+    /// The feed counts as stale when nothing succeeded for this long (a few poll intervals).
+    pub stale_after: chrono::Duration,
     /// Show screenshots as pictures (where the terminal can) rather than as text references.
     pub screenshot_preview: bool,
     pub screenshot: Option<ShotView>,
@@ -200,6 +207,7 @@ impl State {
             dashboard: false,
             duty: None,
             overlay_scroll: 0,
+            stale_after: chrono::Duration::minutes(5),
             screenshot_preview: true,
             screenshot: None,
             tz: chrono_tz::Europe::London,
@@ -224,7 +232,7 @@ impl State {
             Mode::Command(_) | Mode::Prompt(_) | Mode::Search { .. } => keymap::KeyMode::Palette,
             Mode::Editor(_) => keymap::KeyMode::Editor,
             Mode::Confirm { .. } => keymap::KeyMode::Confirm,
-            Mode::Records(_) => keymap::KeyMode::Help,
+            Mode::Records(_) | Mode::Text { .. } => keymap::KeyMode::Help,
         }
     }
 
@@ -253,6 +261,11 @@ pub enum Action {
     Acted(Result<String, String>),
     Feed(crate::feed::client::PollerEvent),
     Quarantined(usize),
+    /// A text to show in an overlay.
+    ShowText {
+        title: String,
+        lines: Vec<String>,
+    },
     /// A screenshot was fetched and prepared (or could not be).
     ScreenshotLoaded {
         key: AlertKey,
@@ -270,6 +283,8 @@ pub enum Effect {
     OpenCase(AlertKey),
     Act(AlertKey, CaseCommand),
     RetryFeed,
+    /// Load the rejected alerts (an audited view) to show them.
+    ListRejected,
     /// Fetch, check and prepare a capture's screenshot off the UI task.
     FetchScreenshot {
         key: AlertKey,

@@ -65,7 +65,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                     '\t' => *yes_selected = !*yes_selected,
                     _ => {}
                 },
-                Mode::Help => state.mode = Mode::Normal,
+                Mode::Help | Mode::Text { .. } => state.mode = Mode::Normal,
                 Mode::Records(r) => {
                     let text = match ch {
                         'c' => Some(r.cpoms.clone()),
@@ -168,6 +168,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 toast(state, format!("{} new alert(s)", report.new), false);
             }
             effects
+        }
+        Action::ShowText { title, lines } => {
+            state.mode = Mode::Text { title, lines };
+            state.overlay_scroll = 0;
+            vec![]
         }
         Action::Quarantined(n) => {
             state.quarantined = n;
@@ -315,7 +320,7 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
             vec![]
         }
         Command::Up | Command::Down | Command::PageUp | Command::PageDown
-            if matches!(state.mode, Mode::Help | Mode::Records(_)) =>
+            if matches!(state.mode, Mode::Help | Mode::Records(_) | Mode::Text { .. }) =>
         {
             let delta: i32 = match c {
                 Command::Up => -1,
@@ -411,7 +416,7 @@ fn submit(state: &mut State) -> Vec<Effect> {
     let mode = std::mem::replace(&mut state.mode, Mode::Normal);
     let key = state.detail.as_ref().filter(|_| detail_is_current(state)).map(|d| d.alert.key.clone());
     match mode {
-        Mode::Normal | Mode::Help | Mode::Records(_) | Mode::Search { .. } => vec![],
+        Mode::Normal | Mode::Help | Mode::Records(_) | Mode::Text { .. } | Mode::Search { .. } => vec![],
         Mode::Confirm { command, yes_selected } => match (yes_selected, key) {
             (true, Some(k)) => vec![Effect::Act(k, command)],
             _ => {
@@ -448,6 +453,7 @@ fn submit(state: &mut State) -> Vec<Effect> {
                     vec![]
                 }
                 Ok(LineCommand::Retry) => vec![Effect::RetryFeed],
+                Ok(LineCommand::Rejected) => vec![Effect::ListRejected],
                 Ok(LineCommand::Dashboard) => {
                     state.dashboard = !state.dashboard;
                     refresh_duty(state);

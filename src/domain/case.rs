@@ -314,20 +314,6 @@ pub enum RuleError {
     BadValue { item: String, value: String, expected: &'static str },
 }
 
-impl ItemKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            ItemKind::Tick => "tick",
-            ItemKind::Choice => "choice",
-            ItemKind::Note => "note",
-            ItemKind::Reference => "reference",
-            ItemKind::Date => "date",
-            ItemKind::Time => "time",
-            ItemKind::Person => "person",
-        }
-    }
-}
-
 /// Checks a decision against the procedure's rules and returns the event that records it.
 /// This is the only place the close rules live; the TUI and `vigil case` both come through here.
 pub fn decide(case: &Case, staff: bool, templates: &Templates, command: &CaseCommand) -> Result<EventKind, RuleError> {
@@ -342,7 +328,7 @@ pub fn decide(case: &Case, staff: bool, templates: &Templates, command: &CaseCom
             let template = templates.item(item).ok_or_else(|| RuleError::UnknownItem(item.clone()))?;
             let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
             if template.kind.needs_value() && value.is_none() {
-                return Err(RuleError::ValueNeeded { item: item.clone(), kind: template.kind.name() });
+                return Err(RuleError::ValueNeeded { item: item.clone(), kind: template.kind.as_str() });
             }
             let value = match value {
                 Some(v) => Some(normalize_value(item, template.kind, &template.choices, v)?),

@@ -154,6 +154,10 @@ impl std::ops::AddAssign for IngestReport {
 /// The queue's view of one case: the alert without its bulkier content (context, captures) and the
 /// folded case. Kept in the `index` tree, written in the same transaction as the events it folds, so the
 /// queue opens from one small record per case instead of every alert and every event.
+///
+/// The case here has no `done` items (what was ticked, with values and notes, is the detail pane's, which
+/// folds the events): the queue never reads them, and they were half of every entry. Entries are kept in
+/// postcard, not JSON (see [`INDEX_POSTCARD`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexEntry {
     pub head: Alert,
@@ -166,6 +170,66 @@ impl IndexEntry {
         let head = Alert { context: None, captures: Vec::new(), ..alert.clone() };
         IndexEntry { head, case }
     }
+}
+
+/// The first byte of an index value in its own encoding (inside the seal): postcard, compact and several
+/// times faster to decode than JSON, which matters because opening the queue decodes every entry. Index
+/// values written by earlier vigils are JSON envelopes (they start with `{`): they are still read, and are
+/// rewritten at the next open.
+const INDEX_POSTCARD: u8 = 0xB1;
+
+/// An index value after its format byte: the close time first (microseconds since the epoch), so retention
+/// reads it without decoding the rest ([`Store::closed_cases`]).
+#[derive(Serialize)]
+struct IndexOut<'a> {
+    closed_at: Option<i64>,
+    head: &'a Alert,
+    case: &'a Case,
+}
+
+#[derive(Deserialize)]
+struct IndexIn {
+    #[allow(dead_code)] // read on its own by `closed_cases`
+    closed_at: Option<i64>,
+    head: Alert,
+    case: Case,
+}
+
+/// Decodes `raw` in parallel chunks on every core, keeping its order; `f` may drop an item (`None`).
+fn par_decode<T: Send>(
+    raw: &[(sled::IVec, sled::IVec)],
+    f: impl Fn(&[u8], &[u8]) -> Result<Option<T>> + Sync,
+) -> Result<Vec<T>> {
+    const CHUNK: usize = 2048;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8).min(raw.len().div_ceil(CHUNK));
+    let run = |chunk: &[(sled::IVec, sled::IVec)]| -> Result<Vec<T>> {
+        chunk.iter().filter_map(|(k, v)| f(k, v).transpose()).collect()
+    };
+    if threads <= 1 {
+        return run(raw);
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, Result<Vec<T>>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(chunk) = raw.chunks(CHUNK).nth(i) else { break mine };
+                        mine.push((i, run(chunk)));
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    let mut out = Vec::with_capacity(raw.len());
+    for (_, part) in done {
+        out.extend(part?);
+    }
+    Ok(out)
 }
 
 /// An alert to ingest, with the level it starts at (graded by the caller's policy).
@@ -201,11 +265,7 @@ impl Store {
         refuse_exposed(dir)?;
         create_private_dir(dir).map_err(|source| StoreError::Open { path: dir.to_path_buf(), source })?;
         let lock = StoreLock::acquire(dir)?;
-        let db =
-            sled::Config::new().path(dir.join("db")).mode(sled::Mode::HighThroughput).open().map_err(|e| match e {
-                sled::Error::Io(source) => StoreError::Open { path: dir.to_path_buf(), source },
-                other => StoreError::Sled(other),
-            })?;
+        let db = open_sled(dir)?;
         make_private(dir).map_err(|source| StoreError::Open { path: dir.to_path_buf(), source })?;
         let meta = db.open_tree(META)?;
         let cipher = unlock(&meta, key)?;
@@ -231,8 +291,23 @@ impl Store {
         }
         if store.index.len() != store.alerts.len() {
             store.rebuild_index()?;
+        } else if let Some(first) = store.index.iter().next() {
+            let (k, v) = first?;
+            if store.unseal_bytes("index entry", INDEX, &k, &v)?.first() != Some(&INDEX_POSTCARD) {
+                store.reencode_index()?;
+            }
         }
         Ok(store)
+    }
+
+    /// Rewrites an index written by an earlier vigil (JSON) in the current encoding.
+    fn reencode_index(&self) -> Result<()> {
+        for kv in self.index.iter() {
+            let (k, v) = kv?;
+            let entry = self.unseal_index(&k, &v)?;
+            self.index.insert(&k, self.seal_index(&k, &entry))?;
+        }
+        self.flush()
     }
 
     /// Rebuilds the queue index from the alerts and the event log, the source of truth.
@@ -249,7 +324,7 @@ impl Store {
                 continue;
             };
             let k = case_key(&alert.key);
-            self.index.insert(k.as_slice(), self.seal(INDEX, &k, &IndexEntry::new(&alert, case)))?;
+            self.index.insert(k.as_slice(), self.seal_index(&k, &IndexEntry::new(&alert, case)))?;
         }
         self.flush()
     }
@@ -258,14 +333,42 @@ impl Store {
     pub fn index_entries(&self) -> impl Iterator<Item = Result<IndexEntry>> + '_ {
         self.index.iter().map(|kv| {
             let (k, v) = kv?;
-            self.unseal("index entry", INDEX, &k, &v)
+            self.unseal_index(&k, &v)
+        })
+    }
+
+    /// Every case's index entry, decoded in parallel on every core and passed through `f` (which may drop
+    /// it), in key order. What opening the queue does.
+    pub fn index_map<T: Send>(&self, f: impl Fn(IndexEntry) -> Option<T> + Sync) -> Result<Vec<T>> {
+        let raw: Vec<(sled::IVec, sled::IVec)> = self.index.iter().collect::<std::result::Result<_, _>>()?;
+        par_decode(&raw, |k, v| Ok(f(self.unseal_index(k, v)?)))
+    }
+
+    /// The closed cases and when they were closed, read from the front of their index entries.
+    pub fn closed_cases(&self) -> Result<Vec<(AlertKey, DateTime<Utc>)>> {
+        let raw: Vec<(sled::IVec, sled::IVec)> = self.index.iter().collect::<std::result::Result<_, _>>()?;
+        par_decode(&raw, |k, v| {
+            let plain = self.unseal_bytes("index entry", INDEX, k, v)?;
+            let closed = match plain.split_first() {
+                Some((&INDEX_POSTCARD, rest)) => postcard::take_from_bytes::<Option<i64>>(rest)
+                    .map_err(|e| StoreError::Corrupt { what: "index entry".into(), detail: e.to_string() })?
+                    .0
+                    .and_then(DateTime::from_timestamp_micros),
+                _ => decode::<IndexEntry>("index entry", &plain)?.case.closed.map(|(at, _)| at),
+            };
+            let key = || {
+                parse_case_key(k)
+                    .map(|(key, _)| key)
+                    .ok_or_else(|| StoreError::Corrupt { what: "index key".into(), detail: format!("{k:?}") })
+            };
+            closed.map(|at| Ok((key()?, at))).transpose()
         })
     }
 
     pub fn index_entry(&self, key: &AlertKey) -> Result<Option<IndexEntry>> {
         let k = case_key(key);
         match self.index.get(&k)? {
-            Some(bytes) => Ok(Some(self.unseal("index entry", INDEX, &k, &bytes)?)),
+            Some(bytes) => Ok(Some(self.unseal_index(&k, &bytes)?)),
             None => Ok(None),
         }
     }
@@ -333,9 +436,9 @@ impl Store {
                 events.insert(k.as_slice(), value.as_slice())?;
                 if let Some(bytes) = index.get(&ck)? {
                     let mut entry: IndexEntry =
-                        self.unseal("index entry", INDEX, &ck, &bytes).map_err(ConflictableTransactionError::Abort)?;
+                        self.unseal_index(&ck, &bytes).map_err(ConflictableTransactionError::Abort)?;
                     entry.case.apply(event);
-                    index.insert(ck.as_slice(), self.seal(INDEX, &ck, &entry))?;
+                    index.insert(ck.as_slice(), self.seal_index(&ck, &entry))?;
                 }
                 Ok(())
             })
@@ -398,7 +501,7 @@ impl Store {
                                 folded.push(push_event(&alert.key, EventKind::Withdrawn)?);
                             }
                             if let Some(case) = Case::fold(alert.key.clone(), &folded) {
-                                index.insert(k.as_slice(), self.seal(INDEX, &k, &IndexEntry::new(alert, case)))?;
+                                index.insert(k.as_slice(), self.seal_index(&k, &IndexEntry::new(alert, case)))?;
                             }
                             report.new += 1;
                             report.new_high += usize::from(inc.grading.level == crate::domain::Level::High);
@@ -418,10 +521,9 @@ impl Store {
                                 folded.push(push_event(&alert.key, EventKind::Withdrawn)?);
                             }
                             let entry: Option<IndexEntry> = match index.get(&k)? {
-                                Some(b) => Some(
-                                    self.unseal("index entry", INDEX, &k, &b)
-                                        .map_err(ConflictableTransactionError::Abort)?,
-                                ),
+                                Some(b) => {
+                                    Some(self.unseal_index(&k, &b).map_err(ConflictableTransactionError::Abort)?)
+                                }
                                 None => None,
                             };
                             // A missing entry is rebuilt from the log at the next open (the counts differ).
@@ -429,8 +531,7 @@ impl Store {
                                 for e in &folded {
                                     entry.case.apply(e);
                                 }
-                                index
-                                    .insert(k.as_slice(), self.seal(INDEX, &k, &IndexEntry::new(alert, entry.case)))?;
+                                index.insert(k.as_slice(), self.seal_index(&k, &IndexEntry::new(alert, entry.case)))?;
                             }
                             report.revised += 1;
                         }
@@ -613,6 +714,28 @@ impl Store {
         decode(what, &self.unseal_bytes(what, tree, key, bytes)?)
     }
 
+    /// Seals an index entry in its own encoding ([`INDEX_POSTCARD`]), without the case's done items.
+    fn seal_index(&self, key: &[u8], entry: &IndexEntry) -> Vec<u8> {
+        let case = Case { done: Default::default(), ..entry.case.clone() };
+        let closed_at = case.closed.as_ref().map(|(at, _)| at.timestamp_micros());
+        let mut plain = vec![INDEX_POSTCARD];
+        // Serializing our own plain data types cannot fail; an empty value would be caught on read.
+        plain
+            .extend(postcard::to_allocvec(&IndexOut { closed_at, head: &entry.head, case: &case }).unwrap_or_default());
+        self.cipher.seal(SCHEMA, INDEX, key, &plain)
+    }
+
+    /// Opens an index entry, in its own encoding or the JSON envelope of earlier vigils.
+    fn unseal_index(&self, key: &[u8], bytes: &[u8]) -> Result<IndexEntry> {
+        let plain = self.unseal_bytes("index entry", INDEX, key, bytes)?;
+        match plain.split_first() {
+            Some((&INDEX_POSTCARD, rest)) => postcard::from_bytes::<IndexIn>(rest)
+                .map(|i| IndexEntry { head: i.head, case: i.case })
+                .map_err(|e| StoreError::Corrupt { what: "index entry".into(), detail: e.to_string() }),
+            _ => decode("index entry", &plain),
+        }
+    }
+
     fn unseal_bytes(&self, what: &str, tree: &str, key: &[u8], bytes: &[u8]) -> Result<Vec<u8>> {
         self.cipher
             .open(SCHEMA, tree, key, bytes)
@@ -659,9 +782,9 @@ impl Store {
                 events.insert(k.as_slice(), value.as_slice())?;
                 if let Some(bytes) = index.get(&ck)? {
                     let mut entry: IndexEntry =
-                        self.unseal("index entry", INDEX, &ck, &bytes).map_err(ConflictableTransactionError::Abort)?;
+                        self.unseal_index(&ck, &bytes).map_err(ConflictableTransactionError::Abort)?;
                     entry.case.apply(event);
-                    index.insert(ck.as_slice(), self.seal(INDEX, &ck, &entry))?;
+                    index.insert(ck.as_slice(), self.seal_index(&ck, &entry))?;
                 }
                 crate::audit::append_tx(audit, entry)?;
                 Ok(())
@@ -715,6 +838,26 @@ impl Store {
             })
             .map_err(tx_error)?;
         self.flush()
+    }
+}
+
+/// Opens sled's database in `dir`. The caller holds the store lock, so a sled lock still held can only be
+/// this process's own previous handle, which sled's flusher thread releases shortly after it is dropped:
+/// wait for it (up to 3 s) rather than fail a close-then-reopen.
+fn open_sled(dir: &Path) -> Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::Config::new().path(dir.join("db")).mode(sled::Mode::HighThroughput).open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && started.elapsed() < std::time::Duration::from_secs(3) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(sled::Error::Io(source)) => return Err(StoreError::Open { path: dir.to_path_buf(), source }),
+            Err(other) => return Err(StoreError::Sled(other)),
+        }
     }
 }
 

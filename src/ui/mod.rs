@@ -93,6 +93,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
         }
         Mode::Records(r) => overlay::records(r, state.overlay_scroll, theme, frame, area),
         Mode::Editor(e) => overlay::editor(e, theme, frame, area),
+        Mode::Text { title, lines } => overlay::text(title, lines, state.overlay_scroll, theme, frame, area),
         Mode::Normal => {}
     }
 }

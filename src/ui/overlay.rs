@@ -9,6 +9,16 @@ use super::{Theme, centered};
 use crate::app::{Mode, State};
 use crate::domain::case::CaseCommand;
 
+/// A read-only text; every line from outside is rendered inert.
+pub fn text(title: &str, lines: &[String], scroll: u16, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let mut body: Vec<Line> = lines.iter().map(|l| Line::raw(crate::domain::inert::line(l).into_owned())).collect();
+    body.push(Line::styled("j/k scroll; Esc or q closes.", theme.dim()));
+    let rect = centered(area, area.width.saturating_sub(4).min(110), area.height.saturating_sub(2));
+    frame.render_widget(Clear, rect);
+    let p = Paragraph::new(body).block(theme.block(title, true)).wrap(Wrap { trim: false }).scroll((scroll, 0));
+    frame.render_widget(p, rect);
+}
+
 /// The note and reason editor.
 pub fn editor(e: &crate::app::Editor, theme: &Theme, frame: &mut Frame, area: Rect) {
     use ratatui::layout::{Constraint, Layout};

@@ -46,6 +46,7 @@ pub fn feed_text(state: &State) -> String {
         return format!("feed: syncing (last ok {last})");
     }
     match h.last_success {
+        Some(t) if state.now - t > state.stale_after => format!("feed: STALE since {last}"),
         Some(_) => format!("feed: ok {last}"),
         None => "feed: not yet reached".into(),
     }
@@ -56,7 +57,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let feed_style = if state.health.last_error.is_some() { theme.warn() } else { theme.ok() };
     let mut spans = vec![Span::styled(feed_text(state), feed_style)];
     if state.quarantined > 0 {
-        spans.push(Span::styled(format!("  {} rejected (vigil feed rejected)", state.quarantined), theme.warn()));
+        spans.push(Span::styled(format!("  {} rejected (:rejected lists them)", state.quarantined), theme.warn()));
     }
     spans.push(Span::raw(format!("  {} ({})", inert::line(&state.viewer.user), state.viewer.role.as_str())));
     frame.render_widget(Paragraph::new(Line::from(spans)), top);
