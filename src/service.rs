@@ -361,11 +361,23 @@ impl CaseService {
         let expires = |closed_at: &DateTime<Utc>| {
             closed_at.checked_add_months(chrono::Months::new(months)).is_some_and(|until| until <= now)
         };
+        // Nothing was closed early enough to have expired: nothing to read (the usual case at each start).
+        let seen = self.store.closed_since()?;
+        if seen.is_some_and(|since| !expires(&since)) {
+            return Ok(0);
+        }
+        let mut oldest_kept = DateTime::<Utc>::MAX_UTC;
         for (key, closed_at) in self.store.closed_cases()? {
             if !expires(&closed_at) {
+                oldest_kept = oldest_kept.min(closed_at);
                 continue;
             }
             let Some(entry) = self.store.index_entry(&key)? else { continue };
+            if let Some((full_closed_at, _)) = &entry.case.closed
+                && !expires(full_closed_at)
+            {
+                oldest_kept = oldest_kept.min(closed_at);
+            }
             if let Some((closed_at, outcome)) = &entry.case.closed
                 && expires(closed_at)
             {
@@ -397,6 +409,7 @@ impl CaseService {
                 }
             }
         }
+        self.store.set_closed_since(seen, oldest_kept)?;
         Ok(expired.len())
     }
 

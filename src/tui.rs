@@ -168,6 +168,10 @@ pub fn run_effects_with(
                 let _ = out.flush();
                 None
             }
+            Effect::LoadRecords(key) => Some(match service.records(&key, clock()) {
+                Ok(r) => Action::RecordsLoaded(r),
+                Err(e) => Action::Acted(Err(e.to_string())),
+            }),
             Effect::ListRejected => Some(match service.rejected(clock()) {
                 Ok(items) if items.is_empty() => {
                     Action::ShowText { title: "Rejected alerts".into(), lines: vec!["No rejected alerts.".into()] }

@@ -59,7 +59,7 @@ fn content_is_sealed_on_disk_and_each_value_opens_only_in_its_place() {
         assert!(!contains(&bytes, b"subject-name"), "plaintext in {}", file.display());
     }
     {
-        let db = sled::open(data.join("db")).expect("sled");
+        let db = access_support::open_sled(&data.join("db"));
         for name in ["alerts", "events", "index", "quarantine"] {
             let tree = db.open_tree(name).expect("tree");
             assert!(!tree.is_empty(), "{name} has values");
@@ -252,7 +252,7 @@ fn a_store_written_before_encryption_is_sealed_in_place() {
     let page = marked_page();
     let alert = &page.alerts[0];
     {
-        let db = sled::open(data.join("db")).expect("sled");
+        let db = access_support::open_sled(&data.join("db"));
         let k = case_key(&alert.key.source, &alert.key.id);
         let envelope = json!({"v": 1, "data": alert});
         db.open_tree("alerts").expect("t").insert(&k, serde_json::to_vec(&envelope).expect("json")).expect("put");
@@ -282,7 +282,7 @@ fn a_store_written_before_encryption_is_sealed_in_place() {
     assert_eq!(svc.store().alert(&alert.key).expect("read").as_ref(), Some(alert));
     drop(svc);
     // (sled is log-structured: the old plaintext may stay in its file until sled reuses that space.)
-    let db = sled::open(data.join("db")).expect("sled");
+    let db = access_support::open_sled(&data.join("db"));
     for name in ["alerts", "events", "index"] {
         for kv in db.open_tree(name).expect("t").iter() {
             assert_eq!(kv.expect("kv").1[0], 0x01, "{name}: sealed in place");

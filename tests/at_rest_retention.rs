@@ -133,7 +133,7 @@ fn a_closed_case_is_purged_after_its_months_and_leaves_a_tombstone() {
     store.rebuild_index().expect("rebuild");
     assert_eq!(store.index_entries().count(), 1, "RET-C only");
     drop(store);
-    let db = sled::open(data.join("db")).expect("sled");
+    let db = access_support::open_sled(&data.join("db"));
     for tree in ["alerts", "events", "index"] {
         for kv in db.open_tree(tree).expect("tree").iter() {
             let (k, _) = kv.expect("kv");

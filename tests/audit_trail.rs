@@ -137,7 +137,7 @@ fn six_records(dir: &Path) -> Env {
 }
 
 fn audit_tree(env: &Env) -> (sled::Db, sled::Tree) {
-    let db = sled::open(env.data.join("db")).expect("open sled directly");
+    let db = access_support::open_sled(&env.data.join("db"));
     let tree = db.open_tree("audit").expect("audit tree");
     (db, tree)
 }

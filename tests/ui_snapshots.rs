@@ -376,6 +376,8 @@ fn rejected_alerts_are_listed_and_the_feed_says_when_it_is_stale() {
          "subject":{"kind":"student","id":"S9"},"summary":"evil \u001b[2J text"}]}"#;
     let page = vigil::feed::protocol::parse_page(bad.as_bytes()).expect("envelope");
     h.service.ingest(&page, fixed_now()).expect("ingest");
+    let replay = h.service.ingest(&page, fixed_now()).expect("replayed page");
+    assert_eq!(replay.quarantined, 0, "a replayed page does not quarantine the same alert twice");
     h.effects(vec![Effect::LoadQueue]);
     assert_eq!(h.state.quarantined, 1);
     h.cmd(Command::CommandLine).typed("rejected").act(Action::Submit);

@@ -261,6 +261,8 @@ pub enum Action {
     Acted(Result<String, String>),
     Feed(crate::feed::client::PollerEvent),
     Quarantined(usize),
+    /// The CPOMS entry and tracking note, produced by the service.
+    RecordsLoaded(crate::records::Records),
     /// A text to show in an overlay.
     ShowText {
         title: String,
@@ -285,6 +287,8 @@ pub enum Effect {
     RetryFeed,
     /// Load the rejected alerts (an audited view) to show them.
     ListRejected,
+    /// Produce the CPOMS entry and the tracking note for a case (an audited view).
+    LoadRecords(AlertKey),
     /// Fetch, check and prepare a capture's screenshot off the UI task.
     FetchScreenshot {
         key: AlertKey,

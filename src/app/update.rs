@@ -169,6 +169,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             effects
         }
+        Action::RecordsLoaded(records) => {
+            state.mode = Mode::Records(records);
+            state.overlay_scroll = 0;
+            vec![]
+        }
         Action::ShowText { title, lines } => {
             state.mode = Mode::Text { title, lines };
             state.overlay_scroll = 0;
@@ -309,16 +314,13 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
             vec![]
         }
         Command::Toggle => toggle(state),
-        Command::Records => {
-            match state.detail.as_ref().filter(|_| detail_is_current(state)) {
-                Some(d) => {
-                    state.mode = Mode::Records(crate::records::records(d, state.tz));
-                    state.overlay_scroll = 0;
-                }
-                None => toast(state, "open a case first (Enter)", true),
+        Command::Records => match state.detail.as_ref().filter(|_| detail_is_current(state)) {
+            Some(d) => vec![Effect::LoadRecords(d.alert.key.clone())],
+            None => {
+                toast(state, "open a case first (Enter)", true);
+                vec![]
             }
-            vec![]
-        }
+        },
         Command::Up | Command::Down | Command::PageUp | Command::PageDown
             if matches!(state.mode, Mode::Help | Mode::Records(_) | Mode::Text { .. }) =>
         {

@@ -470,7 +470,8 @@ impl Poller {
                     health.last_error = None;
                     let _ = self.service.store().update_feed_state(|s| s.last_success = Some(now));
                     if report.new + report.revised + report.quarantined > 0 {
-                        let _ = self.events.send(PollerEvent::Stored { report: report.into(), high_new: report.new_high });
+                        let _ =
+                            self.events.send(PollerEvent::Stored { report: report.into(), high_new: report.new_high });
                     }
                     Ok(())
                 }

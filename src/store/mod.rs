@@ -40,6 +40,14 @@ const BLOBS: &str = "blobs";
 const META: &str = "meta";
 const META_CHECK: &[u8] = b"check";
 const META_KDF: &[u8] = b"kdf";
+/// [`INDEX_COMPLETE`] while the index holds an entry for every alert in the current encoding; removed
+/// whenever that may not hold. Opening reads it instead of counting both trees (which reads every alert,
+/// and was most of the time it took to open a large store).
+const META_INDEX: &[u8] = b"index";
+const INDEX_COMPLETE: &[u8] = b"complete, postcard 1";
+/// Retention's hint: no case in the store was closed before this time (microseconds since the epoch, big
+/// endian). A lower bound: closing lowers it, reopening and purging leave it. Absent: not known.
+const META_CLOSED_SINCE: &[u8] = b"closed-since";
 const CHECK_PLAIN: &[u8] = b"vigil store key check";
 
 #[derive(Debug, thiserror::Error)]
@@ -264,7 +272,7 @@ impl Store {
         restrict_umask();
         refuse_exposed(dir)?;
         create_private_dir(dir).map_err(|source| StoreError::Open { path: dir.to_path_buf(), source })?;
-        let lock = StoreLock::acquire(dir)?;
+        let lock = acquire_lock(dir)?;
         let db = open_sled(dir)?;
         make_private(dir).map_err(|source| StoreError::Open { path: dir.to_path_buf(), source })?;
         let meta = db.open_tree(META)?;
@@ -289,11 +297,12 @@ impl Store {
             store.meta.insert(META_CHECK, store.cipher.seal(SCHEMA, META, META_CHECK, CHECK_PLAIN))?;
             store.flush()?;
         }
-        if store.index.len() != store.alerts.len() {
-            store.rebuild_index()?;
-        } else if let Some(first) = store.index.iter().next() {
-            let (k, v) = first?;
-            if store.unseal_bytes("index entry", INDEX, &k, &v)?.first() != Some(&INDEX_POSTCARD) {
+        if store.meta.get(META_INDEX)?.as_deref() != Some(INDEX_COMPLETE) {
+            // An index from an earlier vigil, or one that may have a gap: counted once, then rebuilt or
+            // rewritten in the current encoding.
+            if store.index.len() != store.alerts.len() {
+                store.rebuild_index()?;
+            } else {
                 store.reencode_index()?;
             }
         }
@@ -307,11 +316,13 @@ impl Store {
             let entry = self.unseal_index(&k, &v)?;
             self.index.insert(&k, self.seal_index(&k, &entry))?;
         }
+        self.meta.insert(META_INDEX, INDEX_COMPLETE)?;
         self.flush()
     }
 
     /// Rebuilds the queue index from the alerts and the event log, the source of truth.
     pub fn rebuild_index(&self) -> Result<()> {
+        self.meta.remove(META_INDEX)?;
         let mut events: std::collections::HashMap<AlertKey, Vec<CaseEvent>> = std::collections::HashMap::new();
         for item in self.all_events() {
             let (key, event) = item?;
@@ -326,6 +337,7 @@ impl Store {
             let k = case_key(&alert.key);
             self.index.insert(k.as_slice(), self.seal_index(&k, &IndexEntry::new(&alert, case)))?;
         }
+        self.meta.insert(META_INDEX, INDEX_COMPLETE)?;
         self.flush()
     }
 
@@ -363,6 +375,24 @@ impl Store {
             };
             closed.map(|at| Ok((key()?, at))).transpose()
         })
+    }
+
+    /// Retention's hint: no case in the store was closed before the time it returns (`None`: not known, read
+    /// [`Store::closed_cases`]). Lets opening skip reading every case when nothing can have expired.
+    pub fn closed_since(&self) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.meta.get(META_CLOSED_SINCE)?.map(|v| be_i64(&v)).map(micros_to_time))
+    }
+
+    /// Sets retention's hint to `at` (the earliest close found by a read of [`Store::closed_cases`] that
+    /// began when the hint was `seen`), unless a close since then lowered it.
+    pub fn set_closed_since(&self, seen: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Result<()> {
+        let seen = seen.map(|t| t.timestamp_micros());
+        let at = at.timestamp_micros();
+        self.meta.fetch_and_update(META_CLOSED_SINCE, |old| {
+            let old = old.map(be_i64);
+            Some(if old == seen { at } else { old.map_or(at, |o| o.min(at)) }.to_be_bytes().to_vec())
+        })?;
+        Ok(())
     }
 
     pub fn index_entry(&self, key: &AlertKey) -> Result<Option<IndexEntry>> {
@@ -426,24 +456,7 @@ impl Store {
     /// Appends one event (and folds it into the index, in the same transaction) and flushes: a decision is
     /// acknowledged only after this returns.
     pub fn append(&self, key: &AlertKey, event: &CaseEvent) -> Result<()> {
-        let seq = self.db.generate_id()?;
-        let ck = case_key(key);
-        let mut k = ck.clone();
-        k.extend_from_slice(&seq.to_be_bytes());
-        let value = self.seal(EVENTS, &k, event);
-        (&self.events, &self.index)
-            .transaction(|(events, index)| {
-                events.insert(k.as_slice(), value.as_slice())?;
-                if let Some(bytes) = index.get(&ck)? {
-                    let mut entry: IndexEntry =
-                        self.unseal_index(&ck, &bytes).map_err(ConflictableTransactionError::Abort)?;
-                    entry.case.apply(event);
-                    index.insert(ck.as_slice(), self.seal_index(&ck, &entry))?;
-                }
-                Ok(())
-            })
-            .map_err(tx_error)?;
-        self.flush()
+        self.append_with(key, event, None)
     }
 
     /// Stores a page: alerts (idempotent by source, id, revision), their events, the quarantined ones and
@@ -461,6 +474,7 @@ impl Store {
         for _ in 0..incoming.len() * 2 + rejected.len() {
             seqs.push(self.db.generate_id()?);
         }
+        let index_gap = std::cell::Cell::new(false);
         let result = (&self.alerts, &self.events, &self.feed, &self.quarantine, &self.index).transaction(
             |(alerts, events, feed, quarantine, index)| {
                 let mut report = IngestReport { staff_dropped, ..IngestReport::default() };
@@ -532,6 +546,8 @@ impl Store {
                                     entry.case.apply(e);
                                 }
                                 index.insert(k.as_slice(), self.seal_index(&k, &IndexEntry::new(alert, entry.case)))?;
+                            } else {
+                                index_gap.set(true);
                             }
                             report.revised += 1;
                         }
@@ -539,7 +555,11 @@ impl Store {
                     }
                 }
                 for r in rejected {
-                    let key = seq.next().copied().unwrap_or(u64::MAX).to_be_bytes();
+                    // Keyed by the alert's own bytes, so a replayed page does not quarantine it twice.
+                    let key = quarantine_key(r);
+                    if quarantine.get(key)?.is_some() {
+                        continue;
+                    }
                     let value = self.seal(QUARANTINE, &key, &Quarantined { received_at: now, rejected: r.clone() });
                     quarantine.insert(&key, value)?;
                     report.quarantined += 1;
@@ -557,6 +577,10 @@ impl Store {
             },
         );
         let report = result.map_err(tx_error)?;
+        if index_gap.get() {
+            // The next open counts the trees and rebuilds.
+            self.meta.remove(META_INDEX)?;
+        }
         self.flush()?;
         Ok(report)
     }
@@ -581,14 +605,18 @@ impl Store {
         Ok(out)
     }
 
+    /// The quarantined alerts, oldest first.
     pub fn quarantined(&self) -> Result<Vec<Quarantined>> {
-        self.quarantine
+        let mut items: Vec<Quarantined> = self
+            .quarantine
             .iter()
             .map(|kv| {
                 let (k, v) = kv?;
                 self.unseal("quarantined alert", QUARANTINE, &k, &v)
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        items.sort_by_key(|q| q.received_at);
+        Ok(items)
     }
 
     pub fn quarantine_count(&self) -> usize {
@@ -682,6 +710,19 @@ fn cache_key(kind: &[u8], rest: &[u8]) -> Vec<u8> {
     [b"cache/".as_slice(), kind, rest].concat()
 }
 
+fn be_i64(bytes: &[u8]) -> i64 {
+    bytes.get(..8).and_then(|b| b.try_into().ok()).map_or(i64::MIN, i64::from_be_bytes)
+}
+
+/// Microseconds since the epoch as a time, saturating at the ends of what chrono can hold.
+fn micros_to_time(us: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(us).unwrap_or(if us < 0 {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
+}
+
 fn be_u64(bytes: &[u8]) -> u64 {
     bytes.get(..8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_be_bytes)
 }
@@ -694,6 +735,16 @@ pub(crate) fn tx_error(e: TransactionError<StoreError>) -> StoreError {
 }
 
 /// Creates `dir` readable by its owner only: it holds safeguarding data.
+/// A quarantined alert's key: the SHA-256 of its raw JSON and the reason.
+fn quarantine_key(r: &Rejected) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(r.raw.as_bytes());
+    h.update([0]);
+    h.update(r.reason.as_bytes());
+    h.finalize().into()
+}
+
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     if dir.is_dir() {
@@ -760,6 +811,7 @@ impl Store {
                 self.blobs.insert(&k, self.cipher.seal(SCHEMA, BLOBS, &k, &v))?;
             }
         }
+        self.meta.remove(META_INDEX)?;
         self.index.clear()?;
         Ok(())
     }
@@ -772,11 +824,22 @@ impl Store {
     /// Appends one event and its audit record in one transaction (the decision and the record of who made
     /// it are written together or not at all), folds the event into the index, and flushes.
     pub fn append_audited(&self, key: &AlertKey, event: &CaseEvent, entry: &crate::audit::Entry) -> Result<()> {
+        self.append_with(key, event, Some(entry))
+    }
+
+    /// One event, its fold into the index and (when given) its audit record, in one transaction; then a flush.
+    fn append_with(&self, key: &AlertKey, event: &CaseEvent, audit_entry: Option<&crate::audit::Entry>) -> Result<()> {
         let seq = self.db.generate_id()?;
         let ck = case_key(key);
         let mut k = ck.clone();
         k.extend_from_slice(&seq.to_be_bytes());
         let value = self.seal(EVENTS, &k, event);
+        if let EventKind::Closed { .. } = event.kind {
+            // Before the close is written, so the hint is never later than a stored close.
+            let at = event.at.timestamp_micros();
+            self.meta
+                .fetch_and_update(META_CLOSED_SINCE, |old| old.map(|v| be_i64(v).min(at).to_be_bytes().to_vec()))?;
+        }
         (&self.events, &self.index, &self.audit)
             .transaction(|(events, index, audit)| {
                 events.insert(k.as_slice(), value.as_slice())?;
@@ -786,7 +849,9 @@ impl Store {
                     entry.case.apply(event);
                     index.insert(ck.as_slice(), self.seal_index(&ck, &entry))?;
                 }
-                crate::audit::append_tx(audit, entry)?;
+                if let Some(e) = audit_entry {
+                    crate::audit::append_tx(audit, e)?;
+                }
                 Ok(())
             })
             .map_err(tx_error)?;
@@ -838,6 +903,22 @@ impl Store {
             })
             .map_err(tx_error)?;
         self.flush()
+    }
+}
+
+/// Takes the store lock. A lock held by this very process is one it has just let go of (a handle dropped a
+/// moment ago, its descriptor briefly shared with a child being spawned): wait for it (up to 3 s).
+fn acquire_lock(dir: &Path) -> Result<StoreLock> {
+    let started = std::time::Instant::now();
+    loop {
+        match StoreLock::acquire(dir) {
+            Err(StoreError::InUse { pid: Some(pid), .. })
+                if pid == std::process::id() && started.elapsed() < std::time::Duration::from_secs(3) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
     }
 }
 

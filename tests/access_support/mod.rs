@@ -151,3 +151,19 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Opens a store's sled database directly (to look at or tamper with its raw values). sled releases its
+/// lock shortly after its last handle is dropped, not at once: wait for it, as `Store::open` does.
+pub fn open_sled(db: &Path) -> sled::Db {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::open(db) {
+            Ok(db) => return db,
+            Err(e) if started.elapsed() < std::time::Duration::from_secs(5) => {
+                assert!(e.to_string().contains("could not acquire lock"), "{e}");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("cannot open {}: {e}", db.display()),
+        }
+    }
+}

@@ -59,10 +59,6 @@ pub fn cli_config(dir: &std::path::Path) -> std::path::PathBuf {
     let key = dir.join("store.key");
     std::fs::write(&config, format!("[roles]\ndsl = [{user:?}]\n\n[storage]\nkey_file = {key:?}\n"))
         .expect("write config");
-    // WORKAROUND (remove once fixed): `commands::init_logging` creates a missing data dir with mode 0755
-    // before the store would create it 0700, and the store then refuses it. Create it private first.
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new().mode(0o700).create(dir.join("data")).expect("private data dir");
     config
 }
 
