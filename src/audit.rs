@@ -254,6 +254,7 @@ pub fn action_text(kind: &EventKind) -> String {
         EventKind::Raised { revision, level, .. } => format!("raised by the feed (rev {revision}) at {level}"),
         EventKind::Revised { from, to, .. } => format!("revised by the feed: rev {from} -> {to}"),
         EventKind::Withdrawn => "withdrawn by the vendor".into(),
+        EventKind::Reinstated => "reinstated by the vendor".into(),
         EventKind::Viewed => "first view recorded".into(),
         EventKind::Regraded { from, to, .. } => format!("regraded {from} -> {to}"),
         EventKind::IllegalPathChosen { .. } => "chose the illegal-content path".into(),

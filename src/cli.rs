@@ -201,6 +201,20 @@ pub enum CaseAction {
 }
 
 impl CaseAction {
+    /// The free text given to this action (a note, a reason, an item's value and note): what `vigil case`
+    /// replaces with standard input when it is `-`. A note's text counts when it is one word only.
+    pub fn text_mut(&mut self) -> Vec<&mut String> {
+        match self {
+            CaseAction::Tick { value, note, .. } => value.iter_mut().chain(note.iter_mut()).collect(),
+            CaseAction::Untick { reason, .. }
+            | CaseAction::Regrade { reason, .. }
+            | CaseAction::Illegal { reason }
+            | CaseAction::Reopen { reason } => vec![reason],
+            CaseAction::Note { text } if text.len() == 1 => text.iter_mut().collect(),
+            CaseAction::Note { .. } | CaseAction::FollowUp { .. } | CaseAction::Close { .. } => Vec::new(),
+        }
+    }
+
     /// Turns the parsed words into a command, resolving an item number against the checklist shown.
     pub fn resolve(self, checklist: &[ChecklistItem]) -> Result<CaseCommand, String> {
         let item = |spec: String| -> Result<String, String> {

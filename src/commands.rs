@@ -259,7 +259,12 @@ pub async fn run(ctx: Context_, command: Option<Commands>) -> Result<()> {
     match command {
         None => tui(ctx).await,
         Some(Commands::Sync { once }) => sync(ctx, once).await,
-        Some(Commands::List { json, filter }) => list(ctx, json, &filter.to_filter()),
+        Some(Commands::List { json, mut filter }) => {
+            if let [words] = filter.text.as_mut_slice() {
+                dash_from_stdin(vec![words])?;
+            }
+            list(ctx, json, &filter.to_filter())
+        }
         Some(Commands::Show { id, json, cpoms }) => show(ctx, &id, json, cpoms),
         Some(Commands::Case { id, action }) => case(ctx, &id, action),
         Some(Commands::DemoFeed { listen, drip }) => demo_feed(listen, drip).await,
@@ -347,7 +352,11 @@ async fn sync(ctx: Context_, once: bool) -> Result<()> {
                     return Err(exit_err(exit::FAILURE, format!("sync stopped: {msg}")));
                 }
                 Some(_) => {}
-                None => break,
+                None => {
+                    // The poller ended without being asked to: that is a failure, not a clean stop.
+                    tracing::error!("the poller stopped unexpectedly");
+                    return Err(exit_err(exit::FAILURE, "sync stopped unexpectedly; see the log file"));
+                }
             }
         }
     }
@@ -418,7 +427,10 @@ fn show(ctx: Context_, id: &str, json: bool, cpoms: bool) -> Result<()> {
         writeln!(out, "== CPOMS entry ==\n{}\n", r.cpoms)?;
         match r.tracking {
             Some(t) => writeln!(out, "== Student tracking note (no alert content) ==\n{t}")?,
-            None => writeln!(out, "== Student tracking note ==\nnone: Low alerts are not logged on student tracking")?,
+            None => writeln!(
+                out,
+                "== Student tracking note ==\nnone: Low and staff alerts are not logged on student tracking"
+            )?,
         }
         return Ok(());
     }
@@ -446,7 +458,9 @@ fn show(ctx: Context_, id: &str, json: bool, cpoms: bool) -> Result<()> {
     Ok(())
 }
 
-fn case(ctx: Context_, id: &str, action: CaseAction) -> Result<()> {
+fn case(ctx: Context_, id: &str, mut action: CaseAction) -> Result<()> {
+    // Read before the store is opened: it is not held while someone types.
+    dash_from_stdin(action.text_mut())?;
     let service = open_service(&ctx)?;
     let now = Utc::now();
     let key = service.find(id).map_err(service_err)?;
@@ -454,6 +468,24 @@ fn case(ctx: Context_, id: &str, action: CaseAction) -> Result<()> {
     let command = action.resolve(&checklist).map_err(|e| exit_err(exit::FAILURE, e))?;
     let event = service.act(&key, &command, now).map_err(service_err)?;
     println!("recorded: {}", inert::line(&event.kind.describe()));
+    Ok(())
+}
+
+/// Replaces the one argument given as `-` among `args` (case text: a note, a reason, a value; `list`'s
+/// words) with standard input, read to its end less its trailing newlines, so that the text need not be a
+/// process argument (`/proc/PID/cmdline`, shell history). Input is read once, so two `-` are refused.
+/// Headless commands only: on the TUI's `:` line, which shares the grammar, `-` is just a dash.
+fn dash_from_stdin(args: Vec<&mut String>) -> Result<()> {
+    let mut dashes = args.into_iter().filter(|a| a.as_str() == "-");
+    let Some(arg) = dashes.next() else { return Ok(()) };
+    if dashes.next().is_some() {
+        bail!(exit_err(exit::USAGE, "only one argument may be `-`: standard input is read once"));
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
+        .map_err(|e| exit_err(exit::FAILURE, format!("cannot read standard input: {e}")))?;
+    text.truncate(text.trim_end_matches(['\n', '\r']).len());
+    *arg = text;
     Ok(())
 }
 
@@ -467,8 +499,11 @@ pub async fn run_demo_feed(command: Option<Commands>) -> Result<()> {
 
 async fn demo_feed(listen: std::net::SocketAddr, drip: Option<f64>) -> Result<()> {
     let drip = match drip {
-        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
-        Some(s) => bail!(exit_err(exit::USAGE, format!("--drip must be a positive number of seconds (got {s})"))),
+        Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Some(Duration::from_secs_f64(s)),
+        Some(s) => bail!(exit_err(
+            exit::USAGE,
+            format!("--drip must be a number of seconds above 0 and at most 86400 (got {s})")
+        )),
         None => None,
     };
     let data = DemoData::embedded(Utc::now()).map_err(|e| anyhow!(e))?;
@@ -531,7 +566,7 @@ fn feed(ctx: Context_, action: FeedAction) -> Result<()> {
             }
         }
         FeedAction::Status => {
-            let s = service.store().feed_state()?;
+            let (s, staff_dropped) = service.feed_status().map_err(service_err)?;
             println!(
                 "cursor: {}",
                 s.cursor.as_deref().map(|c| inert::line(c).into_owned()).unwrap_or_else(|| "none".into())
@@ -543,8 +578,9 @@ fn feed(ctx: Context_, action: FeedAction) -> Result<()> {
             }
             println!("alerts stored: {}", service.store().alert_count());
             println!("rejected: {}", service.store().quarantine_count());
-            if ctx.viewer.sees_staff || s.staff_dropped == 0 {
-                println!("staff alerts not stored for this user: {}", s.staff_dropped);
+            // Only for a viewer who may see staff alerts: for anyone else even a zero would say something.
+            if let Some(n) = staff_dropped {
+                println!("staff alerts not stored for this user: {n}");
             }
         }
     }

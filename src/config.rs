@@ -171,8 +171,17 @@ impl Config {
         if !(1..=1200).contains(&self.storage.retention_months) {
             return Err("[storage] retention_months must be 1-1200".into());
         }
-        if self.feed.poll_seconds == 0 {
-            return Err("[feed] poll_seconds must be at least 1".into());
+        if !(1..=86_400).contains(&self.feed.poll_seconds) {
+            return Err("[feed] poll_seconds must be 1 to 86400 (a day)".into());
+        }
+        for (name, secs) in [
+            ("connect_timeout_seconds", self.feed.connect_timeout_seconds),
+            ("read_timeout_seconds", self.feed.read_timeout_seconds),
+            ("request_timeout_seconds", self.feed.request_timeout_seconds),
+        ] {
+            if !(1..=3_600).contains(&secs) {
+                return Err(format!("[feed] {name} must be 1 to 3600"));
+            }
         }
         if let Some(limit) = self.feed.limit
             && !(1..=500).contains(&limit)

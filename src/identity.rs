@@ -46,15 +46,27 @@ impl Viewer {
 pub fn os_user() -> Result<String, String> {
     // SAFETY: geteuid has no preconditions.
     let uid = unsafe { libc::geteuid() };
-    let mut buf = vec![0u8; 4096];
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the call; buf outlives the use of pwd's string fields below.
-    let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result) };
-    if rc != 0 || result.is_null() {
-        return Err(format!("user id {uid} has no entry in the password database"));
+    // A long entry (many groups, a long GECOS) needs a bigger buffer: grow on ERANGE, up to 1 MiB.
+    let mut size = 4096usize;
+    loop {
+        let mut buf = vec![0u8; size];
+        // SAFETY: a zeroed passwd is a valid value for getpwuid_r to fill in.
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: every pointer is valid for the call; buf outlives the use of pwd's string fields below.
+        let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result) };
+        if rc == libc::ERANGE && size < (1 << 20) {
+            size *= 4;
+            continue;
+        }
+        if rc != 0 {
+            return Err(format!("cannot read the password database for user id {uid} (error {rc})"));
+        }
+        if result.is_null() {
+            return Err(format!("user id {uid} has no entry in the password database"));
+        }
+        // SAFETY: pw_name points into buf, which is still alive, and is NUL-terminated by getpwuid_r.
+        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+        return Ok(name.to_string_lossy().into_owned());
     }
-    // SAFETY: pw_name points into buf and is NUL-terminated by getpwuid_r.
-    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
-    Ok(name.to_string_lossy().into_owned())
 }

@@ -3,7 +3,7 @@
 //! The procedure says Medium and High alerts are "logged on CPOMS and a note to say there has been a
 //! Smoothwall alert on student tracking (without detailing the content)", and Low alerts are "not logged on
 //! CPOMS or student tracking". The tracking note therefore never carries anything from the alert but its
-//! date.
+//! date. A staff alert is neither: it goes to the allegations-against-staff procedure, and its text says so.
 
 use chrono_tz::Tz;
 
@@ -21,6 +21,18 @@ pub struct Records {
 pub fn records(d: &CaseDetail, tz: Tz) -> Records {
     let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string();
     let raised = d.summary.raised_at.with_timezone(&tz);
+    if d.alert.is_staff() {
+        // An alert about a member of staff is not a student's record: nothing for CPOMS or student tracking,
+        // and nothing from the alert (name, summary) in a text that may be pasted elsewhere.
+        return Records {
+            cpoms: format!(
+                "Staff alert (raised {}): not for CPOMS or student tracking. Handle it under the college's \
+                 procedure for allegations against staff.",
+                raised.format("%d/%m/%Y %H:%M")
+            ),
+            tracking: None,
+        };
+    }
     if d.summary.level == Level::Low {
         return Records {
             cpoms: format!(

@@ -158,23 +158,39 @@ impl CaseService {
     }
 
     /// Grades and stores a page. Staff alerts never enter the store of a user who may not see them: only
-    /// their count is kept.
+    /// their count is kept. An alert stored earlier that a later revision makes a staff alert is purged
+    /// from that user's store, leaving a content-free tombstone in the audit trail.
     ///
     /// A `reporter` may read nothing but figures, so their store keeps nothing else: their alerts are
     /// stored already redacted (as [`CaseService::report_data`] would return them) and rejected alerts,
     /// whose raw JSON is content, are not kept at all.
     pub fn ingest(&self, page: &Page, now: DateTime<Utc>) -> Result<IngestReport> {
         let mut staff_dropped = 0;
+        // The highest revision of each staff alert dropped here: an earlier revision of it is staff now too.
+        let mut staff_top: HashMap<&AlertKey, u32> = HashMap::new();
+        for a in page.alerts.iter().filter(|a| !self.viewer.sees_staff && a.is_staff()) {
+            staff_dropped += 1;
+            let top = staff_top.entry(&a.key).or_insert(a.revision);
+            *top = (*top).max(a.revision);
+        }
+        let superseded = |a: &Alert| staff_top.get(&a.key).is_some_and(|&staff| staff >= a.revision);
         let kept: Vec<(&Alert, crate::domain::levels::Grading)> = page
             .alerts
             .iter()
-            .filter(|a| {
-                let keep = self.viewer.sees_staff || !a.is_staff();
-                staff_dropped += usize::from(!keep);
-                keep
-            })
+            .filter(|a| (self.viewer.sees_staff || !a.is_staff()) && !superseded(a))
             .map(|alert| (alert, self.levels.grade(alert)))
             .collect();
+        // A case stored from an earlier revision that was not about staff goes, before the page is stored
+        // (so a crash in between cannot leave it behind a cursor that has moved on), unless this page also
+        // brings a later revision that is not about staff either.
+        for (key, revision) in &staff_top {
+            if kept.iter().any(|(a, _)| &&a.key == key) {
+                continue;
+            }
+            if self.store.alert(key)?.is_some_and(|old| old.revision < *revision) {
+                self.purge(key, &audit::Entry::new(now, "feed", Some(key), "removed: no longer visible to this role"))?;
+            }
+        }
         let reporter = !self.viewer.can_review();
         let redacted: Vec<Alert> =
             if reporter { kept.iter().map(|(a, _)| redact_alert((*a).clone())).collect() } else { Vec::new() };
@@ -201,37 +217,47 @@ impl CaseService {
     }
 
     fn summarize(&self, alert: &Alert, case: &Case, now: DateTime<Utc>) -> CaseSummary {
+        self.summarize_owned(alert.clone(), case, now)
+    }
+
+    /// [`CaseService::summarize`] of an alert it may take apart: the queue summarizes every case at start,
+    /// and moving its strings instead of copying them saves most of the allocations.
+    fn summarize_owned(&self, alert: Alert, case: &Case, now: DateTime<Utc>) -> CaseSummary {
         let raised = alert.raised_at.with_timezone(&Utc);
         let status = case.status();
         let due = due_at(&self.calendar, &self.due, due_level(case.level), raised);
         let today = now.with_timezone(&self.calendar.time_zone()).date_naive();
         let follow_up_due = status.is_open() && case.follow_up.is_some_and(|d| d <= today);
+        let search = search_text(&alert);
+        let location = alert.location().to_string();
+        let staff = alert.is_staff();
+        let Alert { key, revision, risk, category, subject, suspected_illegal, .. } = alert;
         CaseSummary {
-            id: alert.key.id.clone(),
-            source: alert.key.source.clone(),
-            revision: alert.revision,
+            id: key.id.clone(),
+            source: key.source.clone(),
+            revision,
             level: case.level,
-            risk: alert.risk,
-            category: alert.category.clone(),
-            subject_kind: alert.subject.kind.as_str(),
-            subject_id: alert.subject.id.clone(),
-            subject_name: alert.subject.name.clone(),
-            subject_group: alert.subject.group.clone(),
+            risk,
+            category,
+            subject_kind: subject.kind.as_str(),
+            subject_id: subject.id,
+            subject_name: subject.name,
+            subject_group: subject.group,
             status: status.as_str(),
             raised_at: raised,
             due_at: Some(due),
             out_of_hours: !self.calendar.is_working_time(raised),
-            overdue: status.is_open() && now > due,
-            suspected_illegal: alert.suspected_illegal,
+            overdue: status.is_open() && now > due && !case.responded(),
+            suspected_illegal,
             illegal_path: case.illegal_path,
             follow_up: case.follow_up,
             follow_up_due,
-            location: alert.location().to_string(),
+            location,
             mine: case.actors.contains(&self.viewer.user),
-            search: search_text(alert),
-            key: alert.key.clone(),
+            search,
+            key,
             open: status.is_open(),
-            staff: alert.is_staff(),
+            staff,
         }
     }
 
@@ -243,7 +269,7 @@ impl CaseService {
         // Decoded and summarized in parallel (every core): opening the queue reads every case.
         let mut out = self
             .store
-            .index_map(|entry| self.visible(&entry.head).then(|| self.summarize(&entry.head, &entry.case, now)))?;
+            .index_map(|entry| self.visible(&entry.head).then(|| self.summarize_owned(entry.head, &entry.case, now)))?;
         // Keys are unique, so an unstable sort gives the one order.
         out.sort_unstable_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         Ok(out)
@@ -339,6 +365,16 @@ impl CaseService {
         Ok(self.store.audit_verify()?)
     }
 
+    /// The feed's state for `vigil feed status`. Any reviewing role may read it; a `reporter` may not. The
+    /// count of staff alerts not stored is there only for a viewer who may see staff alerts (for anyone
+    /// else, even a count of zero would say something): otherwise it is `None`.
+    pub fn feed_status(&self) -> Result<(crate::store::FeedState, Option<u64>)> {
+        self.require_reviewer()?;
+        let mut state = self.store.feed_state()?;
+        let staff_dropped = std::mem::take(&mut state.staff_dropped);
+        Ok((state, self.viewer.sees_staff.then_some(staff_dropped)))
+    }
+
     /// Alerts the feed sent that failed validation, with their raw JSON (content: audited). Never one that
     /// may be about staff, unless the viewer may see staff alerts.
     pub fn rejected(&self, now: DateTime<Utc>) -> Result<Vec<crate::store::Quarantined>> {
@@ -353,7 +389,8 @@ impl CaseService {
 
     /// Purges closed cases whose close is `months` or more before `now`: alert, events, index entry and
     /// cached screenshots go; the audit trail keeps a content-free tombstone (ids, dates, level, outcome).
-    /// Returns how many were purged. `vigil` runs this every time it opens a store.
+    /// Quarantined alerts (raw JSON) received `months` or more before `now` go too, with one record of how
+    /// many. Returns how many cases were purged. `vigil` runs this every time it opens a store.
     pub fn purge_expired(&self, months: u32, now: DateTime<Utc>) -> Result<usize> {
         let tz = self.calendar.time_zone();
         let mut expired = Vec::new();
@@ -361,6 +398,13 @@ impl CaseService {
         let expires = |closed_at: &DateTime<Utc>| {
             closed_at.checked_add_months(chrono::Months::new(months)).is_some_and(|until| until <= now)
         };
+        self.store.purge_quarantined(expires, |n| {
+            let what = format!(
+                "purged by retention ({months} months after receipt): {n} rejected alert{}",
+                if n == 1 { "" } else { "s" }
+            );
+            audit::Entry::new(now, "retention", None, what)
+        })?;
         // Nothing was closed early enough to have expired: nothing to read (the usual case at each start).
         let seen = self.store.closed_since()?;
         if seen.is_some_and(|since| !expires(&since)) {
@@ -392,25 +436,33 @@ impl CaseService {
             }
         }
         for (key, what) in &expired {
-            let alert = self.store.alert(key)?;
-            self.store.purge_case(key, &audit::Entry::new(now, "retention", Some(key), what.as_str()))?;
-            let shots = alert.iter().flat_map(|a| &a.captures).filter_map(|c| c.screenshot.as_ref());
-            for shot in shots {
-                match &shot.sha256 {
-                    Some(h) => self.store.uncache_blob(&format!("sha256:{}", h.to_ascii_lowercase()))?,
-                    None => {
-                        let path = shot.url.trim().trim_start_matches('/');
-                        for name in self.store.cached_blob_names()? {
-                            if name.starts_with("url:") && !path.is_empty() && name.ends_with(path) {
-                                self.store.uncache_blob(&name)?;
-                            }
+            self.purge(key, &audit::Entry::new(now, "retention", Some(key), what.as_str()))?;
+        }
+        self.store.set_closed_since(seen, oldest_kept)?;
+        Ok(expired.len())
+    }
+
+    /// Removes a case from the store (alert, events, index entry: [`Store::purge_case`], with `tombstone`
+    /// in the audit trail) and then its cached screenshots. Retention and ingest (an alert that became one
+    /// this viewer may not see) both purge through here.
+    fn purge(&self, key: &AlertKey, tombstone: &audit::Entry) -> Result<()> {
+        let alert = self.store.alert(key)?;
+        self.store.purge_case(key, tombstone)?;
+        let shots = alert.iter().flat_map(|a| &a.captures).filter_map(|c| c.screenshot.as_ref());
+        for shot in shots {
+            match &shot.sha256 {
+                Some(h) => self.store.uncache_blob(&format!("sha256:{}", h.to_ascii_lowercase()))?,
+                None => {
+                    let path = shot.url.trim().trim_start_matches('/');
+                    for name in self.store.cached_blob_names()? {
+                        if name.starts_with("url:") && !path.is_empty() && name.ends_with(path) {
+                            self.store.uncache_blob(&name)?;
                         }
                     }
                 }
             }
         }
-        self.store.set_closed_since(seen, oldest_kept)?;
-        Ok(expired.len())
+        Ok(())
     }
 
     fn build_detail(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<CaseDetail> {
@@ -465,6 +517,17 @@ impl CaseService {
         let event = CaseEvent::new(now, &self.viewer.user, kind);
         let entry = audit::Entry::new(now, &self.viewer.user, Some(key), audit::action_text(&event.kind));
         self.store.append_audited(key, &event, &entry)?;
+        // Grooming or illegal content at High takes the illegal-content path (as it would have at ingest), so a
+        // regrade to High brings in the police referral and the second senior member of staff.
+        if let crate::domain::EventKind::Regraded { to: Level::High, .. } = &event.kind
+            && !case.illegal_path
+            && self.levels.illegal_at_high(&alert.category)
+        {
+            let reason = format!("regraded to High: {} alerts take the illegal-content path", alert.category);
+            let path = CaseEvent::new(now, &self.viewer.user, crate::domain::EventKind::IllegalPathChosen { reason });
+            let entry = audit::Entry::new(now, &self.viewer.user, Some(key), audit::action_text(&path.kind));
+            self.store.append_audited(key, &path, &entry)?;
+        }
         Ok(event)
     }
 
@@ -505,7 +568,14 @@ impl CaseService {
 
     /// Counts of open cases per level, for the header.
     pub fn counts(queue: &[CaseSummary]) -> [(Level, usize); 3] {
-        Level::ALL.map(|l| (l, queue.iter().filter(|c| c.open && c.level == l).count()))
+        // One pass: this runs for every frame, over every case.
+        let mut counts = Level::ALL.map(|l| (l, 0));
+        for c in queue.iter().filter(|c| c.open) {
+            if let Some((_, n)) = counts.iter_mut().find(|(l, _)| *l == c.level) {
+                *n += 1;
+            }
+        }
+        counts
     }
 
     pub fn status_of(case: &Case) -> Status {
@@ -564,6 +634,7 @@ fn redact_event(mut e: CaseEvent) -> CaseEvent {
         kind @ (K::Raised { .. }
         | K::Revised { .. }
         | K::Withdrawn
+        | K::Reinstated
         | K::Viewed
         | K::FollowUpSet { .. }
         | K::Closed { .. }) => kind,
@@ -571,19 +642,77 @@ fn redact_event(mut e: CaseEvent) -> CaseEvent {
     e
 }
 
-/// Whether a rejected alert's raw JSON may be about staff: any string in it that says `staff`, whatever
-/// its field (a rejected alert's fields cannot be trusted to be where they belong) and however it is
-/// escaped. Raw text that is not JSON cannot be told apart, so it counts as staff.
+/// Whether a rejected alert's raw JSON may be about staff: any string in it, key or value, that says
+/// `staff` (trimmed, any case), whatever its field (a rejected alert's fields cannot be trusted to be where
+/// they belong) and however it is escaped. The JSON is walked as it is read, so a key sent twice has both of
+/// its values looked at (a parsed value would keep only the last). Raw text that cannot be walked whole
+/// (not JSON, nested too deep, text after the value) cannot be told apart, so it counts as staff.
 fn may_be_staff(raw: &str) -> bool {
-    fn any_staff(v: &serde_json::Value) -> bool {
-        match v {
-            serde_json::Value::String(s) => s.trim().eq_ignore_ascii_case("staff"),
-            serde_json::Value::Array(a) => a.iter().any(any_staff),
-            serde_json::Value::Object(o) => o.values().any(any_staff),
-            _ => false,
-        }
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(raw);
+    StaffWalk.deserialize(&mut de).and_then(|staff| de.end().map(|()| staff)).unwrap_or(true)
+}
+
+/// A walk over any JSON value that answers whether some string in it says `staff` ([`may_be_staff`]).
+struct StaffWalk;
+
+impl<'de> serde::de::DeserializeSeed<'de> for StaffWalk {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<bool, D::Error> {
+        d.deserialize_any(self)
     }
-    serde_json::from_str::<serde_json::Value>(raw).map_or(true, |v| any_staff(&v))
+}
+
+impl<'de> serde::de::Visitor<'de> for StaffWalk {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> std::result::Result<bool, E> {
+        Ok(s.trim().eq_ignore_ascii_case("staff"))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> std::result::Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> std::result::Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> std::result::Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> std::result::Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<bool, A::Error> {
+        // Every element is walked (not stopped at the first `staff`), so the whole text must be JSON.
+        let mut staff = false;
+        while let Some(s) = seq.next_element_seed(StaffWalk)? {
+            staff |= s;
+        }
+        Ok(staff)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<bool, A::Error> {
+        // Every entry in the order sent, a repeated key included.
+        let mut staff = false;
+        while let Some(k) = map.next_key_seed(StaffWalk)? {
+            staff |= k;
+            staff |= map.next_value_seed(StaffWalk)?;
+        }
+        Ok(staff)
+    }
 }
 
 fn search_text(alert: &Alert) -> String {
@@ -596,7 +725,21 @@ fn search_text(alert: &Alert) -> String {
         Some(&alert.category),
         Some(&alert.summary),
     ];
-    parts.into_iter().flatten().map(|p| p.to_lowercase()).collect::<Vec<_>>().join("\n")
+    // One allocation for the usual (ASCII) text: this runs for every case when the queue opens.
+    let mut out = String::with_capacity(parts.iter().flatten().map(|p| p.len() + 1).sum());
+    for (i, part) in parts.into_iter().flatten().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if part.is_ascii() {
+            let start = out.len();
+            out.push_str(part);
+            out[start..].make_ascii_lowercase();
+        } else {
+            out.push_str(&part.to_lowercase());
+        }
+    }
+    out
 }
 
 fn checklist_item(
@@ -617,5 +760,59 @@ fn checklist_item(
         note: state.and_then(|s| s.note.clone()),
         done_at: state.map(|s| s.at),
         done_by: state.map(|s| s.actor.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_search_text_is_every_searched_field_lower_cased_one_per_line() {
+        let mut a = crate::domain::alert::tests_support::sample_alert("X1");
+        a.subject.group = Some("L3 Sport".into());
+        a.subject.username = Some("ÉLODIE.Σ".into());
+        a.summary = "Searched For SOMETHING".into();
+        let old = [Some(&a.subject.id), a.subject.name.as_ref(), a.subject.group.as_ref(), a.subject.username.as_ref()]
+            .into_iter()
+            .flatten()
+            .chain([&a.category, &a.summary])
+            .map(|p| p.to_lowercase())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(search_text(&a), old);
+        assert_eq!(search_text(&a), "hpc0001\ntest student\nl3 sport\nélodie.ς\nviolence\nsearched for something");
+    }
+
+    #[test]
+    fn counts_are_of_open_cases_per_level() {
+        let viewer = Viewer { user: "u".into(), role: Role::Dsl, sees_staff: true };
+        let config = crate::config::Config::default();
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(dir.path(), &crate::store::StoreKey::bytes([3; 32])).expect("store");
+        let svc = CaseService::new(store, config.calendar(), config.due, config.levels.clone(), viewer);
+        let now = Utc::now();
+        let mut a = crate::domain::alert::tests_support::sample_alert("X1");
+        let b = crate::domain::alert::tests_support::sample_alert("X2");
+        a.risk = Some(5);
+        let case = |level| {
+            Case::fold(
+                a.key.clone(),
+                &[CaseEvent::new(
+                    now,
+                    "feed",
+                    crate::domain::EventKind::Raised { revision: 1, level, illegal_path: false, template_version: 1 },
+                )],
+            )
+            .expect("case")
+        };
+        let mut closed = case(Level::High);
+        closed.closed = Some((now, "false-positive".into()));
+        let queue = vec![
+            svc.summarize(&a, &case(Level::High), now),
+            svc.summarize(&b, &case(Level::Low), now),
+            svc.summarize(&b, &closed, now),
+        ];
+        assert_eq!(CaseService::counts(&queue), [(Level::High, 1), (Level::Medium, 0), (Level::Low, 1)]);
     }
 }

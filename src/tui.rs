@@ -35,20 +35,25 @@ pub struct TerminalGuard {
 /// than once.
 pub fn restore_terminal() {
     let _ = terminal::disable_raw_mode();
-    let _ = execute!(
-        stdout(),
-        EndSynchronizedUpdate,
-        crossterm::event::DisableMouseCapture,
-        LeaveAlternateScreen,
-        cursor::Show
-    );
+    let mut out = stdout();
+    let _ =
+        execute!(out, EndSynchronizedUpdate, crossterm::event::DisableMouseCapture, LeaveAlternateScreen, cursor::Show);
+    // Pop the window title pushed at start (xterm's title stack), so the alarm's title does not outlive vigil.
+    let _ = out.write_all(TITLE_POP);
+    let _ = out.flush();
 }
+
+/// Save and restore the window title (XTWINOPS 22/23); terminals without a title stack ignore them.
+const TITLE_PUSH: &[u8] = b"\x1b[22;0t";
+const TITLE_POP: &[u8] = b"\x1b[23;0t";
 
 impl TerminalGuard {
     pub fn enter() -> std::io::Result<(TerminalGuard, Terminal<CrosstermBackend<Stdout>>)> {
         terminal::enable_raw_mode()?;
         let guard = TerminalGuard { restored: Arc::new(AtomicBool::new(false)) };
-        execute!(stdout(), EnterAlternateScreen, cursor::Hide)?;
+        let mut out = stdout();
+        out.write_all(TITLE_PUSH)?;
+        execute!(out, EnterAlternateScreen, cursor::Hide)?;
         install_panic_hook(std::thread::current().id(), restore_terminal);
         let terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
         Ok((guard, terminal))
@@ -153,7 +158,7 @@ pub fn run_effects_with(
         let now = clock();
         let action = match effect {
             Effect::Quit => None,
-            Effect::FetchScreenshot { key, index } => fetch_screenshot(service, workers, key, index, clock()),
+            Effect::FetchScreenshot { key, index } => fetch_screenshot(service, workers, key, index),
             Effect::Alarm { high_new } => {
                 // The bell, and a window title with no alert content in it.
                 let mut out = stdout();
@@ -255,7 +260,6 @@ fn fetch_screenshot(
     workers: &Workers<'_>,
     key: crate::domain::AlertKey,
     index: usize,
-    now: DateTime<Utc>,
 ) -> Option<Action> {
     let failed = |e: String| Some(Action::ScreenshotLoaded { key: key.clone(), index, result: Err(e) });
     let (Some(client), Some(picker), Some(results)) = (workers.client, workers.picker, workers.results) else {
@@ -276,9 +280,10 @@ fn fetch_screenshot(
             tokio::task::spawn_blocking(move || prepare_image(&picker, &bytes)).await.map_err(|e| e.to_string())?
         }
         .await;
-        if prepared.is_ok() {
-            let _ = service.audit(Some(&key), "showed a screenshot", now);
-        }
+        // The picture is shown only once its view is on the record.
+        let prepared = prepared.and_then(|img| {
+            service.audit(Some(&key), "showed a screenshot", Utc::now()).map(|()| img).map_err(|e| e.to_string())
+        });
         let _ = results.send(Action::ScreenshotLoaded { key, index, result: prepared });
     });
     None
@@ -365,6 +370,9 @@ pub async fn run(
     execute!(out, EndSynchronizedUpdate)?;
     let first_frame = options.report_first_frame.map(|t| t.elapsed());
     let mut keys = EventStream::new();
+    // A `kill` or a dropped SSH connection ends vigil cleanly, terminal restored, like `q`.
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut feed_open = true;
     // VIGIL_REPORT_KEY_LATENCY: how long each key took from its arrival to its frame being written, for the
     // bench script (printed to stderr after exit).
@@ -395,6 +403,8 @@ pub async fn run(
                 Some(Err(e)) => return Err(e.into()),
                 None => break,
             },
+            _ = sigterm.recv() => state.quit = true,
+            _ = sighup.recv() => state.quit = true,
             Some(action) = results.recv() => {
                 let effects = update(&mut state, action);
                 run_effects_with(&mut state, &service, &workers, &Utc::now, effects);

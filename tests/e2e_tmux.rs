@@ -154,3 +154,24 @@ fn a_tiny_terminal_gets_a_message_and_q_still_quits() {
     assert!(screen.contains("EXITED 0"), "{screen}");
     assert!(s.alive());
 }
+
+#[test]
+fn sigterm_ends_vigil_cleanly_with_the_terminal_restored() {
+    if !tmux_available() {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI must have tmux (.ci/run installs it)");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("sigterm-demo");
+    let bin = env!("CARGO_BIN_EXE_vigil");
+    let cmd = format!("{bin} --demo --data-dir {} ; echo EXITED $? ; sleep 60", data.display());
+    let s = Session::start(&cmd, 100, 30);
+    s.wait_for("the queue", |t| t.contains("HIGH"));
+    // Anchored to vigil's own command line, so the shell that runs it is not matched.
+    let pattern = format!("^{bin} --demo --data-dir {}$", data.display());
+    let killed = Command::new("pkill").args(["-TERM", "-f", &pattern]).status().expect("pkill");
+    assert!(killed.success(), "vigil was running");
+    let screen = s.wait_for("vigil to exit", |t| t.contains("EXITED"));
+    assert!(screen.contains("EXITED 0"), "a clean exit:\n{screen}");
+    assert!(!screen.contains("HIGH"), "the main screen is back:\n{screen}");
+}

@@ -73,3 +73,28 @@ async fn a_suspected_illegal_alert_never_asks_for_its_screenshot() {
     assert!(text.contains("screenshot withheld: suspected illegal content"), "{text}");
     assert!(!text.contains("never-fetch"), "not even the reference is shown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_on_the_illegal_content_path_never_asks_for_its_screenshot_either() {
+    // Grooming at High takes the illegal-content path although the vendor did not flag it.
+    let (state, loaded, tmp) = open_case("SW-2026-004517").await;
+    let d = state.detail.as_ref().expect("open");
+    assert!(!d.alert.suspected_illegal && d.case.illegal_path);
+    assert!(state.screenshot.is_none() && loaded.is_none(), "no fetch was started");
+    // And the fetch itself refuses it, whoever asks.
+    let store_dir = tmp.path().join("data");
+    drop(state);
+    let key = vigil::store::StoreKey::file(key_file_for(&store_dir));
+    let store = vigil::store::Store::open(&store_dir, &key).expect("store");
+    let alert = store.alert(&d_key()).expect("read").expect("stored");
+    let (addr, _server) =
+        vigil::feed::demo::spawn(([127, 0, 0, 1], 0).into(), demo_data(), None, None).await.expect("demo feed");
+    let client = FeedClient::new(&format!("http://{addr}"), None, None, vigil::config::Config::default().timeouts())
+        .expect("client");
+    let got = vigil::feed::screenshots::fetch_screenshot(&client, &store, &alert, 0).await;
+    assert!(matches!(got, Err(vigil::feed::screenshots::ScreenshotError::IllegalPath)), "{got:?}");
+}
+
+fn d_key() -> vigil::domain::AlertKey {
+    vigil::domain::AlertKey::new("smoothwall-monitor", "SW-2026-004517")
+}

@@ -414,3 +414,22 @@ fn new_high_alerts_ring_the_bell_with_a_content_free_title() {
     let _ = update(&mut h.state, Action::Tick(later));
     assert!(h.state.toast.is_none());
 }
+
+#[test]
+fn a_note_goes_to_the_case_it_was_started_on_even_if_the_queue_moves() {
+    let mut h = Harness::new();
+    h.cmd(Command::Open).cmd(Command::AddNote).typed("Rang home at 15:02.");
+    let key = h.state.detail.as_ref().expect("open").alert.key.clone();
+    // While typing, the queue changes under the editor: the case leaves the visible rows.
+    let others: Vec<_> = h.state.cases.iter().filter(|c| c.key != key).cloned().collect();
+    let _ = update(&mut h.state, Action::QueueLoaded(others));
+    assert_ne!(h.state.selected_key(), Some(&key));
+    h.cmd(Command::Submit);
+    let events = h.service.store().events(&key).expect("events");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(&e.kind, vigil::domain::EventKind::NoteAdded { text } if text == "Rang home at 15:02.")),
+        "the note is on the case it was written for"
+    );
+}

@@ -60,6 +60,8 @@ pub enum Mode {
     },
     /// "Are you sure?" for close, regrade and reopen. Cancel is the default.
     Confirm {
+        /// The case it is about, fixed when the question was asked.
+        key: AlertKey,
         command: CaseCommand,
         yes_selected: bool,
     },
@@ -67,6 +69,8 @@ pub enum Mode {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prompt {
+    /// The case the answer is for, fixed when the question was asked: the queue may move meanwhile.
+    pub key: AlertKey,
     pub label: String,
     pub input: String,
     pub purpose: PromptPurpose,
@@ -90,14 +94,16 @@ pub enum EditorPurpose {
 /// The multi-line editor (ratatui-textarea gives it the usual editing keys).
 #[derive(Debug, Clone)]
 pub struct Editor {
+    /// The case the text is for, fixed when the editor opened.
+    pub key: AlertKey,
     pub label: String,
     pub purpose: EditorPurpose,
     pub text: ratatui_textarea::TextArea<'static>,
 }
 
 impl Editor {
-    pub fn new(label: impl Into<String>, purpose: EditorPurpose) -> Editor {
-        Editor { label: label.into(), purpose, text: ratatui_textarea::TextArea::default() }
+    pub fn new(key: AlertKey, label: impl Into<String>, purpose: EditorPurpose) -> Editor {
+        Editor { key, label: label.into(), purpose, text: ratatui_textarea::TextArea::default() }
     }
 
     pub fn content(&self) -> String {
@@ -107,7 +113,10 @@ impl Editor {
 
 impl PartialEq for Editor {
     fn eq(&self, other: &Self) -> bool {
-        self.label == other.label && self.purpose == other.purpose && self.text.lines() == other.text.lines()
+        self.key == other.key
+            && self.label == other.label
+            && self.purpose == other.purpose
+            && self.text.lines() == other.text.lines()
     }
 }
 

@@ -272,7 +272,7 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
             Some(d) => {
                 let mut text = d.alert.key.to_string();
                 // A suspected-illegal alert's screenshots are never fetched, shown or passed on.
-                if !d.alert.suspected_illegal {
+                if !d.alert.suspected_illegal && !d.case.illegal_path {
                     for s in d.alert.screenshots() {
                         text.push('\n');
                         text.push_str(&s.url);
@@ -306,10 +306,11 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
             None => vec![],
         },
         Command::AddNote => {
-            if detail_is_current(state) {
-                state.mode = Mode::Editor(Box::new(Editor::new("Note on the case", EditorPurpose::Note)));
-            } else {
-                toast(state, "open a case first (Enter)", true);
+            match state.detail.as_ref().filter(|_| detail_is_current(state)).map(|d| d.alert.key.clone()) {
+                Some(key) => {
+                    state.mode = Mode::Editor(Box::new(Editor::new(key, "Note on the case", EditorPurpose::Note)))
+                }
+                None => toast(state, "open a case first (Enter)", true),
             }
             vec![]
         }
@@ -358,11 +359,12 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
     }
 }
 
-/// Asks for the open case's first screenshot, unless there is none or the alert is suspected illegal: such
-/// an alert's screenshots are never fetched, by any path (the fetch refuses too), and only a placeholder shows.
+/// Asks for the open case's first screenshot, unless there is none or the case is on the illegal-content path
+/// (suspected illegal, grooming or illegal content at High, or chosen by the reviewer): such a case's
+/// screenshots are never fetched, by any path (the fetch refuses too), and only a placeholder shows.
 fn want_screenshot(state: &mut State) -> Vec<Effect> {
     let Some(d) = &state.detail else { return vec![] };
-    if d.alert.suspected_illegal {
+    if d.alert.suspected_illegal || d.case.illegal_path {
         state.screenshot = None;
         return vec![];
     }
@@ -394,7 +396,8 @@ fn toggle(state: &mut State) -> Vec<Effect> {
     if item.done {
         // Undoing a step is itself a decision: it needs a reason.
         let label = format!("Why undo \"{}\"?", item.text);
-        state.mode = Mode::Editor(Box::new(Editor::new(label, EditorPurpose::UntickReason { item: item.id.clone() })));
+        let purpose = EditorPurpose::UntickReason { item: item.id.clone() };
+        state.mode = Mode::Editor(Box::new(Editor::new(key, label, purpose)));
         return vec![];
     }
     if item.kind == "tick" {
@@ -407,6 +410,7 @@ fn toggle(state: &mut State) -> Vec<Effect> {
         format!("{} [{}]", item.text, numbered.join(" / "))
     };
     state.mode = Mode::Prompt(Prompt {
+        key,
         label,
         input: String::new(),
         purpose: PromptPurpose::ItemValue { item: item.id.clone() },
@@ -419,15 +423,16 @@ fn submit(state: &mut State) -> Vec<Effect> {
     let key = state.detail.as_ref().filter(|_| detail_is_current(state)).map(|d| d.alert.key.clone());
     match mode {
         Mode::Normal | Mode::Help | Mode::Records(_) | Mode::Text { .. } | Mode::Search { .. } => vec![],
-        Mode::Confirm { command, yes_selected } => match (yes_selected, key) {
-            (true, Some(k)) => vec![Effect::Act(k, command)],
-            _ => {
+        Mode::Confirm { key: k, command, yes_selected } => {
+            if yes_selected {
+                vec![Effect::Act(k, command)]
+            } else {
                 toast(state, "cancelled", false);
                 vec![]
             }
-        },
+        }
         Mode::Editor(e) => {
-            let Some(k) = key else { return vec![] };
+            let k = e.key.clone();
             let text = e.content();
             let command = match e.purpose {
                 EditorPurpose::Note => CaseCommand::Note { text },
@@ -436,7 +441,7 @@ fn submit(state: &mut State) -> Vec<Effect> {
             vec![Effect::Act(k, command)]
         }
         Mode::Prompt(p) => {
-            let Some(k) = key else { return vec![] };
+            let k = p.key.clone();
             let command = match p.purpose {
                 PromptPurpose::ItemValue { item } => {
                     // Choices may be typed by their number.
@@ -467,8 +472,8 @@ fn submit(state: &mut State) -> Vec<Effect> {
                         toast(state, "open a case first (Enter)", true);
                         vec![]
                     }
-                    Some(_) if command.needs_confirmation() => {
-                        state.mode = Mode::Confirm { command, yes_selected: false };
+                    Some(k) if command.needs_confirmation() => {
+                        state.mode = Mode::Confirm { key: k, command, yes_selected: false };
                         vec![]
                     }
                     Some(k) => vec![Effect::Act(k, command)],

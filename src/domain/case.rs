@@ -10,6 +10,16 @@ use uuid::Uuid;
 use super::checklist::{CasePath, ItemKind, Templates};
 use super::{AlertKey, Level};
 
+/// The checklist item whose date is the case's follow-up date ("follow-up meetings arranged"): on that day the
+/// case rises to the top of its level.
+pub const FOLLOW_UP_ITEM: &str = "post-follow-up-date";
+
+/// The item that records a level's response, the thing its due time is for: High, contact with the student
+/// ("immediately on receipt"); Medium, the same-day / next-day follow-up. Low has none: a Low case is due to be
+/// closed. Once the response is recorded the case is no longer overdue, though it stays open until closed.
+pub const RESPONSE_ITEMS: [(Level, &str); 2] =
+    [(Level::High, "high-contact-time"), (Level::Medium, "medium-follow-up-date")];
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseEvent {
     pub id: Uuid,
@@ -43,6 +53,8 @@ pub enum EventKind {
         illegal_path: bool,
     },
     Withdrawn,
+    /// The vendor took back a withdrawal: the case is in the open queue again.
+    Reinstated,
     Viewed,
     Regraded {
         from: Level,
@@ -82,6 +94,7 @@ impl EventKind {
             EventKind::Raised { revision, level, .. } => format!("raised (rev {revision}) at {level}"),
             EventKind::Revised { from, to, .. } => format!("alert revised by the feed: rev {from} -> {to}"),
             EventKind::Withdrawn => "withdrawn by the vendor".into(),
+            EventKind::Reinstated => "reinstated by the vendor (no longer withdrawn)".into(),
             EventKind::Viewed => "viewed".into(),
             EventKind::Regraded { from, to, reason } => format!("regraded {from} -> {to}: {reason}"),
             EventKind::IllegalPathChosen { reason } => format!("illegal-content path chosen: {reason}"),
@@ -164,6 +177,10 @@ pub struct Case {
     /// Who has acted on the case (not merely viewed it), for the "mine" filter.
     #[serde(default)]
     pub actors: std::collections::BTreeSet<String>,
+    /// The [`RESPONSE_ITEMS`] that are done. Kept apart from `done` because the queue's index stores the case
+    /// without `done`, and "overdue" needs to know whether the response was made.
+    #[serde(default)]
+    pub responses: std::collections::BTreeSet<String>,
 }
 
 impl Case {
@@ -189,6 +206,7 @@ impl Case {
                         regraded: false,
                         events: 1,
                         actors: Default::default(),
+                        responses: Default::default(),
                     },
                     // Events before `Raised` cannot happen through the service; skip rather than fail.
                     _ => continue,
@@ -205,6 +223,15 @@ impl Case {
     /// Folds one more event into the case.
     pub fn apply(&mut self, event: &CaseEvent) {
         self.events += 1;
+        match &event.kind {
+            EventKind::ItemDone { item, .. } if RESPONSE_ITEMS.iter().any(|(_, r)| r == item) => {
+                self.responses.insert(item.clone());
+            }
+            EventKind::ItemUndone { item, .. } => {
+                self.responses.remove(item);
+            }
+            _ => {}
+        }
         if event.actor != "feed" && !matches!(event.kind, EventKind::Viewed) {
             self.actors.insert(event.actor.clone());
         }
@@ -220,6 +247,7 @@ impl Case {
                 self.illegal_path |= *illegal_path;
             }
             EventKind::Withdrawn => self.withdrawn = true,
+            EventKind::Reinstated => self.withdrawn = false,
             EventKind::Viewed => {
                 self.first_viewed.get_or_insert(event.at);
             }
@@ -234,7 +262,7 @@ impl Case {
             }
             EventKind::ItemDone { item, value, note } => {
                 // A follow-up date ticked on the checklist is the case's follow-up date.
-                if item.ends_with("follow-up-date")
+                if item == FOLLOW_UP_ITEM
                     && let Some(date) = value.as_deref().and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
                 {
                     self.follow_up = Some(date);
@@ -267,6 +295,11 @@ impl Case {
         } else {
             Status::New
         }
+    }
+
+    /// Whether the level's response (see [`RESPONSE_ITEMS`]) has been recorded.
+    pub fn responded(&self) -> bool {
+        RESPONSE_ITEMS.iter().any(|(level, item)| *level == self.level && self.responses.contains(*item))
     }
 
     pub fn path(&self, staff: bool) -> CasePath {

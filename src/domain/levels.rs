@@ -24,6 +24,12 @@ pub struct Grading {
 }
 
 impl LevelPolicy {
+    /// Categories that take the illegal-content path at High (the policy's "Responding to incidents of
+    /// misuse": grooming and illegal content are referred to the police).
+    pub fn illegal_at_high(&self, category: &str) -> bool {
+        matches!(category, "grooming" | "illegal-content")
+    }
+
     pub fn grade(&self, alert: &Alert) -> Grading {
         let mut level = match (alert.level, alert.risk) {
             (Some(level), _) => level,
@@ -39,9 +45,7 @@ impl LevelPolicy {
         if let Some(min) = self.category_minimum.get(&alert.category) {
             level = level.max(*min);
         }
-        let illegal_path = alert.suspected_illegal
-            || alert.category == "illegal-content" && level == Level::High
-            || alert.category == "grooming" && level == Level::High;
+        let illegal_path = alert.suspected_illegal || level == Level::High && self.illegal_at_high(&alert.category);
         if alert.suspected_illegal {
             level = Level::High;
         }

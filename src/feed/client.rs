@@ -24,6 +24,8 @@ pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// A 404 means a wrong base URL: keep trying, but slowly.
 pub const NOT_FOUND_RETRY: Duration = Duration::from_secs(300);
+/// The longest wait vigil accepts from a feed's `Retry-After` (or any schedule): a day.
+pub const MAX_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FeedError {
@@ -310,10 +312,10 @@ impl WithoutUrl for reqwest::Error {
 pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        return Some(Duration::from_secs(secs).min(MAX_WAIT));
     }
     let when = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
-    Some((when - now).to_std().unwrap_or(Duration::ZERO))
+    Some((when - now).to_std().unwrap_or(Duration::ZERO).min(MAX_WAIT))
 }
 
 /// The feed's health as the status bar shows it.
@@ -484,9 +486,11 @@ impl Poller {
                     Err(e.next_step())
                 }
             };
-            let wait = schedule.after(outcome);
+            // Whatever the feed or the config asked for, never longer than a day (and no overflow).
+            let wait = schedule.after(outcome).map(|w| w.min(MAX_WAIT));
             health.stopped = wait.is_none();
-            health.next_attempt = wait.and_then(|w| chrono::Duration::from_std(w).ok()).map(|w| now + w);
+            health.next_attempt =
+                wait.and_then(|w| chrono::Duration::from_std(w).ok()).and_then(|w| now.checked_add_signed(w));
             if self.events.send(PollerEvent::Health(health.clone())).is_err() {
                 return; // nobody is listening any more
             }
@@ -533,6 +537,8 @@ mod tests {
         assert_eq!(retry_after("Tue, 10 Nov 2026 10:01:30 GMT", now), Some(Duration::from_secs(90)));
         assert_eq!(retry_after("Tue, 10 Nov 2026 09:00:00 GMT", now), Some(Duration::ZERO));
         assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("9000000000000", now), Some(MAX_WAIT), "absurd waits are capped, not overflowed");
+        assert_eq!(retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now), Some(MAX_WAIT));
     }
 
     #[test]

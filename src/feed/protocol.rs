@@ -55,7 +55,7 @@ struct WirePage<'a> {
 
 /// Parses one 200 body. Never panics, whatever the bytes.
 pub fn parse_page(body: &[u8]) -> Result<Page, PageError> {
-    let wire: WirePage = serde_json::from_slice(body).map_err(|e| PageError::InvalidJson(e.to_string()))?;
+    let wire: WirePage = serde_json::from_slice(body).map_err(|e| PageError::InvalidJson(json_error(&e)))?;
     check_version(&wire.feed)?;
     if wire.more && wire.cursor.is_none() {
         return Err(PageError::MoreWithoutCursor);
@@ -68,6 +68,20 @@ pub fn parse_page(body: &[u8]) -> Result<Page, PageError> {
         }
     }
     Ok(page)
+}
+
+/// What went wrong with a page's JSON and where, without serde's own message: that can quote the feed's
+/// text (`invalid type: string "..."`, an unknown field's name), and this error is logged, kept as the
+/// feed's last error and shown in the status bar.
+fn json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Io => "it could not be read",
+        Category::Syntax => "it is not well-formed",
+        Category::Data => "a value is not what protocol v1 expects there",
+        Category::Eof => "it ends too soon",
+    };
+    format!("{what} (line {} column {})", e.line(), e.column())
 }
 
 fn check_version(feed: &str) -> Result<(), PageError> {

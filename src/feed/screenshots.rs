@@ -35,6 +35,8 @@ pub const MAX_DECODE_ALLOC: u64 = 128 * 1024 * 1024;
 pub enum ScreenshotError {
     #[error("moderators suspect illegal content: no image is fetched or shown")]
     SuspectedIllegal,
+    #[error("the case is on the illegal-content path: no image is fetched or shown")]
+    IllegalPath,
     #[error("capture {0} has no screenshot")]
     NoScreenshot(usize),
     #[error("the screenshot URL is not a valid http(s) URL or path")]
@@ -91,8 +93,13 @@ pub async fn fetch_screenshot(
     alert: &Alert,
     index: usize,
 ) -> Result<Vec<u8>, ScreenshotError> {
+    // The illegal-content path ("stop reviewing the content") covers more than the vendor's flag: a case the
+    // procedure or the reviewer put on it is refused too.
     if alert.suspected_illegal {
         return Err(ScreenshotError::SuspectedIllegal);
+    }
+    if store.index_entry(&alert.key)?.is_some_and(|e| e.case.illegal_path) {
+        return Err(ScreenshotError::IllegalPath);
     }
     let shot =
         alert.captures.get(index).and_then(|c| c.screenshot.as_ref()).ok_or(ScreenshotError::NoScreenshot(index))?;
@@ -178,7 +185,7 @@ pub async fn prefetch_high(client: &FeedClient, service: &CaseService) -> Prefet
             return report;
         }
     };
-    for case in queue.iter().filter(|c| c.open && c.level == Level::High && !c.suspected_illegal) {
+    for case in queue.iter().filter(|c| c.open && c.level == Level::High && !c.suspected_illegal && !c.illegal_path) {
         let alert = match service.store().alert(&case.key) {
             Ok(Some(a)) if !a.suspected_illegal => a,
             _ => continue,

@@ -44,7 +44,7 @@ const META_KDF: &[u8] = b"kdf";
 /// whenever that may not hold. Opening reads it instead of counting both trees (which reads every alert,
 /// and was most of the time it took to open a large store).
 const META_INDEX: &[u8] = b"index";
-const INDEX_COMPLETE: &[u8] = b"complete, postcard 1";
+const INDEX_COMPLETE: &[u8] = b"complete, postcard 2, open set";
 /// Retention's hint: no case in the store was closed before this time (microseconds since the epoch, big
 /// endian). A lower bound: closing lowers it, reopening and purging leave it. Absent: not known.
 const META_CLOSED_SINCE: &[u8] = b"closed-since";
@@ -92,6 +92,9 @@ fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T> {
     }
     Ok(env.data)
 }
+
+/// The most events one alert can add in one page: revised, withdrawn or reinstated, reopened.
+const EVENTS_PER_ALERT: usize = 3;
 
 /// A prefix-free key: two length-prefixed strings, so one case's events never run into another's.
 fn case_key(key: &AlertKey) -> Vec<u8> {
@@ -203,41 +206,109 @@ struct IndexIn {
     case: Case,
 }
 
-/// Decodes `raw` in parallel chunks on every core, keeping its order; `f` may drop an item (`None`).
+/// Decodes what `raw` yields on every core, keeping its order; `f` may drop an item (`None`). The caller's
+/// thread reads (sled) while the others decrypt and decode, a chunk at a time, so only a few chunks of raw
+/// values are held at once.
 fn par_decode<T: Send>(
-    raw: &[(sled::IVec, sled::IVec)],
+    raw: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
     f: impl Fn(&[u8], &[u8]) -> Result<Option<T>> + Sync,
 ) -> Result<Vec<T>> {
-    const CHUNK: usize = 2048;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8).min(raw.len().div_ceil(CHUNK));
-    let run = |chunk: &[(sled::IVec, sled::IVec)]| -> Result<Vec<T>> {
-        chunk.iter().filter_map(|(k, v)| f(k, v).transpose()).collect()
-    };
-    if threads <= 1 {
-        return run(raw);
+    const CHUNK: usize = 1024;
+    type Chunk = Vec<(sled::IVec, sled::IVec)>;
+    let run = |chunk: &Chunk| -> Result<Vec<T>> { chunk.iter().filter_map(|(k, v)| f(k, v).transpose()).collect() };
+    let mut raw = raw.peekable();
+    let first: Chunk = raw.by_ref().take(CHUNK).collect::<std::result::Result<_, _>>()?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if raw.peek().is_none() || threads == 1 {
+        // Small (or one core): no threads.
+        let mut out = run(&first)?;
+        for kv in raw {
+            let (k, v) = kv?;
+            out.extend(f(&k, &v)?);
+        }
+        return Ok(out);
     }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<(usize, Result<Vec<T>>)> = std::thread::scope(|s| {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Chunk)>(threads * 2);
+    let rx = std::sync::Mutex::new(rx);
+    let (read, mut parts) = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
                     let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(chunk) = raw.chunks(CHUNK).nth(i) else { break mine };
-                        mine.push((i, run(chunk)));
+                    while let Ok(Ok((i, chunk))) = rx.lock().map(|r| r.recv()) {
+                        mine.push((i, run(&chunk)));
                     }
+                    mine
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+        let mut read: Result<()> = Ok(());
+        let (mut i, mut chunk) = (0, first);
+        loop {
+            let full = chunk.len() == CHUNK;
+            if tx.send((i, chunk)).is_err() || !full {
+                break;
+            }
+            i += 1;
+            match raw.by_ref().take(CHUNK).collect::<std::result::Result<Chunk, _>>() {
+                Ok(c) if c.is_empty() => break,
+                Ok(c) => chunk = c,
+                Err(e) => {
+                    read = Err(e.into());
+                    break;
+                }
+            }
+        }
+        drop(tx);
+        let parts: Vec<(usize, Result<Vec<T>>)> =
+            workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect();
+        (read, parts)
     });
-    done.sort_unstable_by_key(|(i, _)| *i);
-    let mut out = Vec::with_capacity(raw.len());
-    for (_, part) in done {
+    read?;
+    parts.sort_unstable_by_key(|(i, _)| *i);
+    let mut out = Vec::new();
+    for (_, part) in parts {
         out.extend(part?);
     }
     Ok(out)
+}
+
+/// Keys in the index tree under this prefix mark the cases that are open (new, open or in progress), so the
+/// queue's first frame reads only those: the default view shows open cases, and in a store of some years
+/// most are closed. The marker is a key with an empty value, written with the entry in the same transaction;
+/// every case key sorts before it (it starts with a length below 2^24). Whether a case is open is not
+/// content (the audit trail, kept in the clear, says when each was closed).
+const OPEN_PREFIX: &[u8] = b"\xff\xffopen/";
+
+fn open_key(case_key: &[u8]) -> Vec<u8> {
+    [OPEN_PREFIX, case_key].concat()
+}
+
+/// The index tree, inside a transaction or not.
+trait IndexTree {
+    type Error;
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> std::result::Result<(), Self::Error>;
+    fn del(&self, key: Vec<u8>) -> std::result::Result<(), Self::Error>;
+}
+
+impl IndexTree for sled::Tree {
+    type Error = sled::Error;
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> std::result::Result<(), sled::Error> {
+        self.insert(key, value).map(drop)
+    }
+    fn del(&self, key: Vec<u8>) -> std::result::Result<(), sled::Error> {
+        self.remove(key).map(drop)
+    }
+}
+
+impl IndexTree for sled::transaction::TransactionalTree {
+    type Error = sled::transaction::UnabortableTransactionError;
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> std::result::Result<(), Self::Error> {
+        self.insert(key, value).map(drop)
+    }
+    fn del(&self, key: Vec<u8>) -> std::result::Result<(), Self::Error> {
+        self.remove(key).map(drop)
+    }
 }
 
 /// An alert to ingest, with the level it starts at (graded by the caller's policy).
@@ -258,6 +329,8 @@ pub struct Store {
     meta: sled::Tree,
     audit: sled::Tree,
     cipher: std::sync::Arc<Cipher>,
+    /// See [`Store::index_version`].
+    index_version: std::sync::Arc<std::sync::atomic::AtomicU64>,
     _lock: std::sync::Arc<StoreLock>,
     path: PathBuf,
 }
@@ -287,6 +360,7 @@ impl Store {
             audit: db.open_tree("audit")?,
             meta,
             cipher: std::sync::Arc::new(cipher),
+            index_version: Default::default(),
             db,
             _lock: std::sync::Arc::new(lock),
             path: dir.to_path_buf(),
@@ -300,21 +374,38 @@ impl Store {
         if store.meta.get(META_INDEX)?.as_deref() != Some(INDEX_COMPLETE) {
             // An index from an earlier vigil, or one that may have a gap: counted once, then rebuilt or
             // rewritten in the current encoding.
-            if store.index.len() != store.alerts.len() {
-                store.rebuild_index()?;
-            } else {
+            // A JSON index (before postcard) is re-encoded in place; anything else (a gap, or an older
+            // postcard layout, which cannot be read as the current one) is rebuilt from the event log.
+            if store.index_len()? == store.alerts.len()
+                && store.meta.get(META_INDEX)?.is_none()
+                && store.index_is_json()?
+            {
                 store.reencode_index()?;
+            } else {
+                store.rebuild_index()?;
             }
         }
         Ok(store)
     }
 
+    /// Whether the index holds JSON entries (written before the postcard encoding).
+    fn index_is_json(&self) -> Result<bool> {
+        match self.index.range(..OPEN_PREFIX).next() {
+            None => Ok(true),
+            Some(kv) => {
+                let (k, v) = kv?;
+                let plain = self.unseal_bytes("index entry", INDEX, &k, &v)?;
+                Ok(plain.first() == Some(&b'{'))
+            }
+        }
+    }
+
     /// Rewrites an index written by an earlier vigil (JSON) in the current encoding.
     fn reencode_index(&self) -> Result<()> {
-        for kv in self.index.iter() {
+        for kv in self.index.range(..OPEN_PREFIX) {
             let (k, v) = kv?;
             let entry = self.unseal_index(&k, &v)?;
-            self.index.insert(&k, self.seal_index(&k, &entry))?;
+            self.put_index(&self.index, &k, &entry)?;
         }
         self.meta.insert(META_INDEX, INDEX_COMPLETE)?;
         self.flush()
@@ -335,7 +426,7 @@ impl Store {
                 continue;
             };
             let k = case_key(&alert.key);
-            self.index.insert(k.as_slice(), self.seal_index(&k, &IndexEntry::new(&alert, case)))?;
+            self.put_index(&self.index, &k, &IndexEntry::new(&alert, case))?;
         }
         self.meta.insert(META_INDEX, INDEX_COMPLETE)?;
         self.flush()
@@ -343,7 +434,7 @@ impl Store {
 
     /// Every case's index entry, in key order.
     pub fn index_entries(&self) -> impl Iterator<Item = Result<IndexEntry>> + '_ {
-        self.index.iter().map(|kv| {
+        self.index.range(..OPEN_PREFIX).map(|kv| {
             let (k, v) = kv?;
             self.unseal_index(&k, &v)
         })
@@ -352,14 +443,12 @@ impl Store {
     /// Every case's index entry, decoded in parallel on every core and passed through `f` (which may drop
     /// it), in key order. What opening the queue does.
     pub fn index_map<T: Send>(&self, f: impl Fn(IndexEntry) -> Option<T> + Sync) -> Result<Vec<T>> {
-        let raw: Vec<(sled::IVec, sled::IVec)> = self.index.iter().collect::<std::result::Result<_, _>>()?;
-        par_decode(&raw, |k, v| Ok(f(self.unseal_index(k, v)?)))
+        par_decode(self.index.range(..OPEN_PREFIX), |k, v| Ok(f(self.unseal_index(k, v)?)))
     }
 
     /// The closed cases and when they were closed, read from the front of their index entries.
     pub fn closed_cases(&self) -> Result<Vec<(AlertKey, DateTime<Utc>)>> {
-        let raw: Vec<(sled::IVec, sled::IVec)> = self.index.iter().collect::<std::result::Result<_, _>>()?;
-        par_decode(&raw, |k, v| {
+        par_decode(self.index.range(..OPEN_PREFIX), |k, v| {
             let plain = self.unseal_bytes("index entry", INDEX, k, v)?;
             let closed = match plain.split_first() {
                 Some((&INDEX_POSTCARD, rest)) => postcard::take_from_bytes::<Option<i64>>(rest)
@@ -393,6 +482,33 @@ impl Store {
             Some(if old == seen { at } else { old.map_or(at, |o| o.min(at)) }.to_be_bytes().to_vec())
         })?;
         Ok(())
+    }
+
+    /// [`Store::index_map`] of the open cases only (what the queue shows by default).
+    pub fn index_map_open<T: Send>(&self, f: impl Fn(IndexEntry) -> Option<T> + Sync) -> Result<Vec<T>> {
+        let raw = self.index.scan_prefix(OPEN_PREFIX).filter_map(|kv| {
+            let k = match kv {
+                Ok((k, _)) => sled::IVec::from(&k[OPEN_PREFIX.len()..]),
+                Err(e) => return Some(Err(e)),
+            };
+            self.index.get(&k).transpose().map(|v| v.map(|v| (k, v)))
+        });
+        par_decode(raw, |k, v| Ok(f(self.unseal_index(k, v)?)))
+    }
+
+    /// How many cases the index holds (a count: it reads the whole index).
+    fn index_len(&self) -> Result<usize> {
+        let mut n = 0;
+        for k in self.index.range(..OPEN_PREFIX).keys() {
+            k?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Goes up whenever an index entry is written or removed: a queue read while it did not change is current.
+    pub fn index_version(&self) -> u64 {
+        self.index_version.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn index_entry(&self, key: &AlertKey) -> Result<Option<IndexEntry>> {
@@ -470,8 +586,8 @@ impl Store {
         template_version: u32,
         now: DateTime<Utc>,
     ) -> Result<IngestReport> {
-        let mut seqs = Vec::with_capacity(incoming.len() * 2 + rejected.len());
-        for _ in 0..incoming.len() * 2 + rejected.len() {
+        let mut seqs = Vec::with_capacity(incoming.len() * EVENTS_PER_ALERT + rejected.len());
+        for _ in 0..incoming.len() * EVENTS_PER_ALERT + rejected.len() {
             seqs.push(self.db.generate_id()?);
         }
         let index_gap = std::cell::Cell::new(false);
@@ -515,7 +631,7 @@ impl Store {
                                 folded.push(push_event(&alert.key, EventKind::Withdrawn)?);
                             }
                             if let Some(case) = Case::fold(alert.key.clone(), &folded) {
-                                index.insert(k.as_slice(), self.seal_index(&k, &IndexEntry::new(alert, case)))?;
+                                self.put_index(index, &k, &IndexEntry::new(alert, case))?;
                             }
                             report.new += 1;
                             report.new_high += usize::from(inc.grading.level == crate::domain::Level::High);
@@ -534,18 +650,35 @@ impl Store {
                             if alert.withdrawn && !old.withdrawn {
                                 folded.push(push_event(&alert.key, EventKind::Withdrawn)?);
                             }
+                            if old.withdrawn && !alert.withdrawn {
+                                folded.push(push_event(&alert.key, EventKind::Reinstated)?);
+                            }
                             let entry: Option<IndexEntry> = match index.get(&k)? {
                                 Some(b) => {
                                     Some(self.unseal_index(&k, &b).map_err(ConflictableTransactionError::Abort)?)
                                 }
                                 None => None,
                             };
+                            // A revision that escalates (to a higher level, or onto the illegal-content path)
+                            // must reach someone: it rings the bell when it reaches High, and a closed case
+                            // comes back open.
+                            if let Some(before) = entry.as_ref().map(|e| &e.case) {
+                                let escalated = inc.grading.level > before.level
+                                    || inc.grading.illegal_path && !before.illegal_path;
+                                if escalated && inc.grading.level == crate::domain::Level::High {
+                                    report.new_high += 1;
+                                }
+                                if escalated && before.closed.is_some() {
+                                    let reason = format!("the feed revised the alert: now {}", inc.grading.level);
+                                    folded.push(push_event(&alert.key, EventKind::Reopened { reason })?);
+                                }
+                            }
                             // A missing entry is rebuilt from the log at the next open (the counts differ).
                             if let Some(mut entry) = entry {
                                 for e in &folded {
                                     entry.case.apply(e);
                                 }
-                                index.insert(k.as_slice(), self.seal_index(&k, &IndexEntry::new(alert, entry.case)))?;
+                                self.put_index(index, &k, &IndexEntry::new(alert, entry.case))?;
                             } else {
                                 index_gap.set(true);
                             }
@@ -617,6 +750,39 @@ impl Store {
             .collect::<Result<_>>()?;
         items.sort_by_key(|q| q.received_at);
         Ok(items)
+    }
+
+    /// Removes the quarantined alerts for which `expired` (given when each was received) is true and, if
+    /// any went, appends `tombstone(how many)` to the audit trail, in one transaction; then flushes. Returns
+    /// how many went.
+    pub fn purge_quarantined(
+        &self,
+        expired: impl Fn(&DateTime<Utc>) -> bool,
+        tombstone: impl Fn(usize) -> crate::audit::Entry,
+    ) -> Result<usize> {
+        let mut keys = Vec::new();
+        for kv in self.quarantine.iter() {
+            let (k, v) = kv?;
+            let q: Quarantined = self.unseal("quarantined alert", QUARANTINE, &k, &v)?;
+            if expired(&q.received_at) {
+                keys.push(k);
+            }
+        }
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let entry = tombstone(keys.len());
+        (&self.quarantine, &self.audit)
+            .transaction(|(quarantine, audit)| {
+                for k in &keys {
+                    quarantine.remove(k)?;
+                }
+                crate::audit::append_tx(audit, &entry)?;
+                Ok(())
+            })
+            .map_err(tx_error)?;
+        self.flush()?;
+        Ok(keys.len())
     }
 
     pub fn quarantine_count(&self) -> usize {
@@ -765,6 +931,13 @@ impl Store {
         decode(what, &self.unseal_bytes(what, tree, key, bytes)?)
     }
 
+    /// Writes a case's index entry and its open marker ([`OPEN_PREFIX`]).
+    fn put_index<T: IndexTree>(&self, tree: &T, key: &[u8], entry: &IndexEntry) -> std::result::Result<(), T::Error> {
+        self.index_version.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tree.put(key.to_vec(), self.seal_index(key, entry))?;
+        if entry.case.status().is_open() { tree.put(open_key(key), Vec::new()) } else { tree.del(open_key(key)) }
+    }
+
     /// Seals an index entry in its own encoding ([`INDEX_POSTCARD`]), without the case's done items.
     fn seal_index(&self, key: &[u8], entry: &IndexEntry) -> Vec<u8> {
         let case = Case { done: Default::default(), ..entry.case.clone() };
@@ -847,7 +1020,7 @@ impl Store {
                     let mut entry: IndexEntry =
                         self.unseal_index(&ck, &bytes).map_err(ConflictableTransactionError::Abort)?;
                     entry.case.apply(event);
-                    index.insert(ck.as_slice(), self.seal_index(&ck, &entry))?;
+                    self.put_index(index, &ck, &entry)?;
                 }
                 if let Some(e) = audit_entry {
                     crate::audit::append_tx(audit, e)?;
@@ -864,6 +1037,7 @@ impl Store {
     pub fn purge_case(&self, key: &AlertKey, tombstone: &crate::audit::Entry) -> Result<()> {
         let ck = case_key(key);
         let event_keys = self.events.scan_prefix(&ck).keys().collect::<std::result::Result<Vec<_>, _>>()?;
+        self.index_version.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         (&self.alerts, &self.events, &self.index, &self.audit)
             .transaction(|(alerts, events, index, audit)| {
                 alerts.remove(ck.as_slice())?;
@@ -871,6 +1045,7 @@ impl Store {
                     events.remove(k)?;
                 }
                 index.remove(ck.as_slice())?;
+                index.remove(open_key(&ck))?;
                 crate::audit::append_tx(audit, tombstone)?;
                 Ok(())
             })

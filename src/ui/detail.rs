@@ -97,7 +97,7 @@ pub fn lines(state: &State, theme: &Theme, d: &CaseDetail) -> Vec<Line<'static>>
             out.push(Line::raw(format!("    typed: {}", inert::line(t))));
         }
         if let Some(shot) = &c.screenshot {
-            if a.suspected_illegal {
+            if a.suspected_illegal || d.case.illegal_path {
                 out.push(Line::from(Span::styled(
                     "    [screenshot withheld: suspected illegal content]",
                     theme.warn(),

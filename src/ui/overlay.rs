@@ -42,7 +42,10 @@ pub fn records(r: &crate::records::Records, scroll: u16, theme: &Theme, frame: &
             lines.push(Line::styled("Student tracking note, no content (t copies)", theme.dim()));
             lines.push(Line::raw(t.clone()));
         }
-        None => lines.push(Line::styled("No student-tracking note for a Low alert.", theme.dim())),
+        None => lines.push(Line::styled(
+            "No student-tracking note for this case (Low or staff alerts are not logged there).",
+            theme.dim(),
+        )),
     }
     lines.push(Line::styled("j/k scroll; Esc or q closes.", theme.dim()));
     let rect = centered(area, area.width.saturating_sub(4).min(100), area.height.saturating_sub(2));
@@ -87,7 +90,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                 Line::styled("Enter saves, Esc cancels", theme.dim()),
             ],
         ),
-        Mode::Confirm { command, yes_selected } => {
+        Mode::Confirm { command, yes_selected, .. } => {
             let (yes, no) = if *yes_selected {
                 (theme.selected(), ratatui::style::Style::new())
             } else {

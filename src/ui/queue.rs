@@ -51,11 +51,12 @@ fn subject(c: &CaseSummary) -> String {
 
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let focused = state.focus == Focus::Queue;
-    let open = state.cases.iter().filter(|c| c.open).count();
     let title = if state.filter.is_active() {
+        let open = state.cases.iter().filter(|c| c.open).count();
         format!("Queue: {} shown of {} ({open} open)", state.rows.len(), state.cases.len())
     } else {
-        format!("Queue: {open} open")
+        // The default filter shows exactly the open cases: no pass over every case for each frame.
+        format!("Queue: {} open", state.rows.len())
     };
     let block = theme.block(&title, focused);
     if state.rows.is_empty() {
