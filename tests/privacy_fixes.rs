@@ -56,11 +56,11 @@ fn a_rejected_alert_that_says_staff_in_a_duplicated_key_is_staff() {
     ]}"#;
     let page = parse_page(body).expect("page");
     assert_eq!(page.rejected.len(), 3, "duplicate fields are rejected alerts");
-    for (role, sees_staff, want) in
-        [(Role::Ddsl, false, vec!["RJ-D3"]), (Role::Officer, false, vec!["RJ-D3"]), (Role::Dsl, true, vec![
-            "RJ-D1", "RJ-D2", "RJ-D3",
-        ])]
-    {
+    for (role, sees_staff, want) in [
+        (Role::Ddsl, false, vec!["RJ-D3"]),
+        (Role::Officer, false, vec!["RJ-D3"]),
+        (Role::Dsl, true, vec!["RJ-D1", "RJ-D2", "RJ-D3"]),
+    ] {
         let tmp = tempfile::tempdir().expect("tmp");
         let svc = service(tmp.path(), role, sees_staff);
         svc.ingest(&page, common::fixed_now()).expect("ingest");
