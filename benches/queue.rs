@@ -78,6 +78,9 @@ fn main() {
     g.bench_function("CaseService::queue (scan, decode, summarize, sort)", |b| {
         b.iter(|| service.queue(now).expect("queue").len())
     });
+    g.bench_function("CaseService::queue_open (the first frame's read)", |b| {
+        b.iter(|| service.queue_open(now).expect("queue").len())
+    });
     let mixed = shuffled(queue.clone());
     g.bench_function("sort by CaseSummary::sort_key", |b| {
         b.iter_batched(

@@ -275,6 +275,33 @@ impl CaseService {
         Ok(out)
     }
 
+    /// The open cases this viewer may see, in queue order: [`CaseService::queue`] without the closed and
+    /// withdrawn ones, which the queue hides by default. Reads only the open cases, so the first frame
+    /// costs what is open, not everything ever stored.
+    pub fn queue_open(&self, now: DateTime<Utc>) -> Result<Vec<CaseSummary>> {
+        if !self.viewer.can_review() {
+            return Err(ServiceError::Forbidden(self.viewer.role.as_str()));
+        }
+        let mut out = self.store.index_map_open(|entry| {
+            self.visible(&entry.head).then(|| self.summarize_owned(entry.head, &entry.case, now))
+        })?;
+        out.sort_unstable_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        Ok(out)
+    }
+
+    /// The cases this viewer may see that are not open, in queue order. Every open case comes before every
+    /// other in the queue, so `queue_open` followed by this is [`CaseService::queue`].
+    pub fn queue_closed(&self, now: DateTime<Utc>) -> Result<Vec<CaseSummary>> {
+        if !self.viewer.can_review() {
+            return Err(ServiceError::Forbidden(self.viewer.role.as_str()));
+        }
+        let mut out = self.store.index_map_closed(|entry| {
+            self.visible(&entry.head).then(|| self.summarize_owned(entry.head, &entry.case, now))
+        })?;
+        out.sort_unstable_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        Ok(out)
+    }
+
     /// Resolves `ID` or `SOURCE:ID` to a case this viewer may see.
     pub fn find(&self, spec: &str) -> Result<AlertKey> {
         self.require_reviewer()?;
