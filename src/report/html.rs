@@ -7,11 +7,9 @@
 
 use std::fmt::Write;
 
-use super::figures::{Count, Figures, Minutes, Share};
+use super::figures::{Count, Figures, Share};
 use super::markdown::{delivery_text, site_text};
-use super::{
-    change_text, count_text, date_text, level_text, minutes_text, month_text, notes, outcome_text, share_text,
-};
+use super::{change_text, count_text, date_text, level_text, month_text, notes, outcome_text, share_text};
 use crate::domain::Level;
 
 const STYLE: &str = r#"
@@ -375,18 +373,7 @@ pub fn render(f: &Figures) -> String {
     p.push(t);
 
     p.h2("Response times");
-    let mut rows = Vec::new();
-    for (l, r) in f.response.iter() {
-        let mut push = |what: &str, m: Minutes| {
-            let (median, p90) = minutes_text(m, min);
-            rows.push(vec![level_text(l).to_string(), what.to_string(), median, p90]);
-        };
-        push("Raise to first view", r.first_view);
-        if let Some(contact) = r.first_contact {
-            push("Raise to first contact", contact);
-        }
-        push("Raise to close", r.close);
-    }
+    let rows = super::response_rows(f, min);
     let table = p.table(&["Level", "Measure", "Median", "90th percentile"], &[false, false, true, true], &rows);
     p.push(table);
     p.push("<h3>Closed within the due time</h3>");

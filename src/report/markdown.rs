@@ -1,9 +1,7 @@
 //! The Markdown report: headings and tables, for reading as text or pasting into minutes.
 
-use super::figures::{Count, Figures, Minutes, PerLevel};
-use super::{
-    change_text, count_text, date_text, level_text, minutes_text, month_text, notes, outcome_text, share_text,
-};
+use super::figures::{Count, Figures, PerLevel};
+use super::{change_text, count_text, date_text, level_text, month_text, notes, outcome_text, share_text};
 use crate::domain::Level;
 
 /// Text in a table cell: nothing in it may open a link, an image or a new cell.
@@ -162,18 +160,7 @@ pub fn render(f: &Figures) -> String {
     d.table(&["Level", "Logged on CPOMS", "Student tracking note"], &[false, true, true], &rows);
 
     d.heading("Response times");
-    let mut rows = Vec::new();
-    for (l, r) in f.response.iter() {
-        let mut push = |what: &str, m: Minutes| {
-            let (median, p90) = minutes_text(m, min);
-            rows.push(vec![level_text(l).to_string(), what.to_string(), median, p90]);
-        };
-        push("Raise to first view", r.first_view);
-        if let Some(contact) = r.first_contact {
-            push("Raise to first contact", contact);
-        }
-        push("Raise to close", r.close);
-    }
+    let rows = super::response_rows(f, min);
     d.table(&["Level", "Measure", "Median", "90th percentile"], &[false, false, true, true], &rows);
     d.line("");
     let rows: Vec<Vec<String>> =

@@ -206,6 +206,24 @@ pub fn duration_text(minutes: i64) -> String {
 }
 
 /// Median and 90th percentile in words, for one cell.
+/// The rows of the response-times table (level, measure, median, 90th percentile), as every text format
+/// shows them.
+pub fn response_rows(f: &figures::Figures, min: u64) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for (l, r) in f.response.iter() {
+        let mut push = |what: &str, m: Minutes| {
+            let (median, p90) = minutes_text(m, min);
+            rows.push(vec![level_text(l).to_string(), what.to_string(), median, p90]);
+        };
+        push("Raise to first view", r.first_view);
+        if let Some(contact) = r.first_contact {
+            push("Raise to first contact", contact);
+        }
+        push("Raise to close", r.close);
+    }
+    rows
+}
+
 pub fn minutes_text(m: Minutes, min_group: u64) -> (String, String) {
     match m {
         Minutes::Shown { median, p90 } => (duration_text(median), duration_text(p90)),
