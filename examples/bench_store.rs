@@ -121,7 +121,7 @@ fn scan(cases: usize, runs: usize) {
     let mut cpus = Vec::new();
     let mut n = 0;
     for _ in 0..runs.max(1) {
-        let cpu = process_cpu();
+        let cpu = vigil::tui::process_cpu();
         let t = Instant::now();
         let store = open(cases);
         let opened = t.elapsed();
@@ -131,7 +131,7 @@ fn scan(cases: usize, runs: usize) {
             n += 1;
         }
         totals.push(t.elapsed());
-        cpus.push(process_cpu() - cpu);
+        cpus.push(vigil::tui::process_cpu() - cpu);
         opens.push(opened);
         drop(store);
     }
@@ -139,17 +139,6 @@ fn scan(cases: usize, runs: usize) {
     println!("scan-open-ms {:.1}", ms(median(&mut opens)));
     println!("scan-total-ms {:.1}", ms(median(&mut totals)));
     println!("scan-cpu-ms {:.1}", ms(median(&mut cpus)));
-}
-
-/// CPU time this process has used so far, user and system, every thread.
-fn process_cpu() -> Duration {
-    // SAFETY: getrusage only writes the struct it is given.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
-        return Duration::ZERO;
-    }
-    let us = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
-    us(u.ru_utime) + us(u.ru_stime)
 }
 
 fn ms(d: Duration) -> f64 {

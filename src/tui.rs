@@ -239,8 +239,8 @@ where
     Ok(())
 }
 
-/// CPU time this process has used so far, user and system, every thread.
-fn process_cpu() -> Duration {
+/// CPU time this process has used so far, user and system, every thread (the bench tools use it too).
+pub fn process_cpu() -> Duration {
     // SAFETY: getrusage only writes the struct it is given.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
     if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
