@@ -72,6 +72,9 @@ pub struct CaseSummary {
     pub open: bool,
     #[serde(skip)]
     pub staff: bool,
+    /// The first response is recorded (High: contact made; Medium: follow-up date set): no longer overdue.
+    #[serde(skip)]
+    pub responded: bool,
 }
 
 impl CaseSummary {
@@ -79,6 +82,17 @@ impl CaseSummary {
     /// level; then due time; then raise time.
     pub fn sort_key(&self) -> impl Ord + '_ {
         (!self.open, Reverse(self.level), !self.follow_up_due, self.due_at, self.raised_at, &self.key)
+    }
+
+    /// Brings the flags that depend on the clock (overdue, follow-up due) up to `now`, `today` being its
+    /// date in the college's zone. Returns whether either changed (and so, maybe, the queue order).
+    pub fn refresh_clock(&mut self, now: DateTime<Utc>, today: NaiveDate) -> bool {
+        let overdue = self.open && !self.responded && self.due_at.is_some_and(|due| now > due);
+        let follow_up_due = self.open && self.follow_up.is_some_and(|d| d <= today);
+        let changed = overdue != self.overdue || follow_up_due != self.follow_up_due;
+        self.overdue = overdue;
+        self.follow_up_due = follow_up_due;
+        changed
     }
 }
 
@@ -258,6 +272,7 @@ impl CaseService {
             key,
             open: status.is_open(),
             staff,
+            responded: case.responded(),
         }
     }
 
@@ -300,6 +315,27 @@ impl CaseService {
         })?;
         out.sort_unstable_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         Ok(out)
+    }
+
+    /// One case's queue row, as [`CaseService::queue`] would give it, or `None` when this viewer may not see
+    /// it (or it is gone): what the queue needs after a decision, instead of reading every case again. Not a
+    /// view of content (the row is what the queue already shows), so not audited.
+    pub fn summary(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<Option<CaseSummary>> {
+        self.require_reviewer()?;
+        Ok(self
+            .store
+            .index_entry(key)?
+            .filter(|entry| self.visible(&entry.head))
+            .map(|entry| self.summarize_owned(entry.head, &entry.case, now)))
+    }
+
+    /// The raise time and level of every case this viewer may see that is not open: what the on-duty
+    /// dashboard counts ("raised today", the sparkline) while the closed cases themselves are not loaded.
+    pub fn raised_not_open(&self) -> Result<Vec<(DateTime<Utc>, Level)>> {
+        self.require_reviewer()?;
+        Ok(self.store.index_map_closed(|entry| {
+            self.visible(&entry.head).then(|| (entry.head.raised_at.with_timezone(&Utc), entry.case.level))
+        })?)
     }
 
     /// Resolves `ID` or `SOURCE:ID` to a case this viewer may see.
@@ -595,7 +631,7 @@ impl CaseService {
 
     /// Counts of open cases per level, for the header.
     pub fn counts(queue: &[CaseSummary]) -> [(Level, usize); 3] {
-        // One pass: this runs for every frame, over every case.
+        // One pass over every case: run when the cases change, not for every frame.
         let mut counts = Level::ALL.map(|l| (l, 0));
         for c in queue.iter().filter(|c| c.open) {
             if let Some((_, n)) = counts.iter_mut().find(|(l, _)| *l == c.level) {

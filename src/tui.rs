@@ -209,11 +209,23 @@ pub fn run_effects_with(
             }
             Effect::LoadQueue => {
                 let _ = update(state, Action::Quarantined(service.store().quarantine_count()));
-                Some(match service.queue(now) {
-                    Ok(q) => Action::QueueLoaded(q),
+                Some(match service.queue_open(now) {
+                    Ok(q) => Action::OpenLoaded(q),
                     Err(e) => Action::Acted(Err(e.to_string())),
                 })
             }
+            Effect::LoadClosed { epoch } => in_background(workers, service, move |s| Action::ClosedLoaded {
+                epoch,
+                result: s.queue_closed(now).map_err(|e| e.to_string()),
+            }),
+            Effect::LoadNotOpen { epoch } => in_background(workers, service, move |s| Action::NotOpenLoaded {
+                epoch,
+                result: s.raised_not_open().map_err(|e| e.to_string()),
+            }),
+            Effect::RefreshCase(key) => Some(match service.summary(&key, now) {
+                Ok(summary) => Action::CaseChanged { key, summary: summary.map(Box::new) },
+                Err(e) => Action::Acted(Err(e.to_string())),
+            }),
             Effect::OpenCase(key) => {
                 Some(match service.mark_viewed(&key, now).and_then(|_| service.detail(&key, now)) {
                     Ok(d) => Action::DetailLoaded(Box::new(d)),
@@ -221,7 +233,7 @@ pub fn run_effects_with(
                 })
             }
             Effect::Act(key, command) => Some(match service.act(&key, &command, now) {
-                Ok(event) => Action::Acted(Ok(format!("recorded: {}", event.kind.describe()))),
+                Ok(event) => Action::Decided { key, message: format!("recorded: {}", event.kind.describe()) },
                 Err(e) => Action::Acted(Err(e.to_string())),
             }),
         };
@@ -259,6 +271,25 @@ fn next_deadline(state: &State, now: DateTime<Utc>) -> Duration {
         wait = wait.min(until + Duration::from_millis(50));
     }
     wait
+}
+
+/// Runs a read of the store on a blocking worker when the runtime has one (its result comes back through
+/// `workers.results`), or here and now (tests, the bench tool).
+fn in_background(
+    workers: &Workers<'_>,
+    service: &CaseService,
+    read: impl FnOnce(&CaseService) -> Action + Send + 'static,
+) -> Option<Action> {
+    match workers.results {
+        Some(results) => {
+            let (results, service) = (results.clone(), service.clone());
+            tokio::task::spawn_blocking(move || {
+                let _ = results.send(read(&service));
+            });
+            None
+        }
+        None => Some(read(service)),
+    }
 }
 
 /// Size, in cells, that a screenshot is prepared for.
@@ -374,28 +405,14 @@ pub async fn run(
     };
     let (results_tx, mut results) = mpsc::unbounded_channel::<Action>();
     let workers = Workers { retry: &retry, client: client.as_ref(), picker: Some(&picker), results: Some(&results_tx) };
-    // The first frame needs only the open cases (the default view), which are read on their own; the others
-    // (closed, withdrawn: they all sort after every open case) follow from a thread, and are added if nothing
-    // was written to the index meanwhile. Otherwise the whole queue is read again.
-    let _ = update(&mut state, Action::Quarantined(service.store().quarantine_count()));
-    let version = service.store().index_version();
-    let first = match service.queue_open(Utc::now()) {
-        Ok(q) => Action::QueueLoaded(q),
-        Err(e) => Action::Acted(Err(e.to_string())),
-    };
-    let effects = update(&mut state, first);
-    run_effects_with(&mut state, &service, &workers, &Utc::now, effects);
+    // The first frame needs only the open cases (the default view). The closed and withdrawn ones are read
+    // when a filter asks for them.
+    run_effects_with(&mut state, &service, &workers, &Utc::now, vec![Effect::LoadQueue]);
     let mut out = stdout();
     queue!(out, BeginSynchronizedUpdate)?;
     draw(&mut terminal, &state, &theme)?;
     execute!(out, EndSynchronizedUpdate)?;
     let first_frame = options.report_first_frame.map(|t| (t.elapsed(), process_cpu()));
-    let (rest_tx, mut rest_of_queue) = tokio::sync::oneshot::channel();
-    let reader = service.clone();
-    tokio::task::spawn_blocking(move || {
-        let _ = rest_tx.send(reader.queue_closed(Utc::now()));
-    });
-    let mut rest_pending = true;
     let mut keys = EventStream::new();
     // A `kill` or a dropped SSH connection ends vigil cleanly, terminal restored, like `q`.
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -432,21 +449,6 @@ pub async fn run(
             },
             _ = sigterm.recv() => state.quit = true,
             _ = sighup.recv() => state.quit = true,
-            rest = &mut rest_of_queue, if rest_pending => {
-                rest_pending = false;
-                let effects = match rest {
-                    // The whole queue was loaded meanwhile (it holds cases that are not open): it is current.
-                    _ if state.cases.iter().any(|c| !c.open) => vec![],
-                    Ok(Ok(closed)) if version == service.store().index_version() => {
-                        let mut cases = std::mem::take(&mut state.cases);
-                        cases.extend(closed);
-                        update(&mut state, Action::QueueLoaded(cases))
-                    }
-                    _ => vec![Effect::LoadQueue],
-                };
-                run_effects_with(&mut state, &service, &workers, &Utc::now, effects);
-                dirty = true;
-            }
             Some(action) = results.recv() => {
                 let effects = update(&mut state, action);
                 run_effects_with(&mut state, &service, &workers, &Utc::now, effects);

@@ -205,11 +205,13 @@ fn a_high_case_walked_from_new_to_closed() {
     close(&mut h);
     let detail = h.state.detail.as_ref().expect("open");
     assert_eq!(detail.summary.status, "closed");
+    assert!(h.state.visible().all(|c| c.id != "SW-2026-004506"), "the queue hides closed cases by default");
+    assert!(!h.state.closed_loaded && h.state.cases.iter().all(|c| c.open), "closed cases are read only when asked");
+    h.cmd(Command::FilterClosed);
+    assert!(h.state.closed_loaded, "C reads the closed cases");
     let pos = h.state.cases.iter().position(|c| c.id == "SW-2026-004506").expect("still stored");
     assert!(h.state.cases[..pos].iter().all(|c| c.open), "closed cases sort below every open one");
     assert!(h.state.cases[pos..].iter().all(|c| !c.open));
-    assert!(h.state.visible().all(|c| c.id != "SW-2026-004506"), "the queue hides closed cases by default");
-    h.cmd(Command::FilterClosed);
     let row = h.state.visible().position(|c| c.id == "SW-2026-004506").expect("C shows closed cases");
     h.cmd(Command::Bottom);
     for _ in row..h.state.rows.len() - 1 {

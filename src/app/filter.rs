@@ -3,6 +3,9 @@
 use crate::domain::Level;
 use crate::service::CaseSummary;
 
+/// The statuses of open cases (see [`crate::domain::case::Status::is_open`]).
+const OPEN_STATUSES: [&str; 3] = ["new", "open", "in-progress"];
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     /// Matched, case-insensitively, against subject (id, name, group, username), category and summary.
@@ -18,6 +21,22 @@ pub struct Filter {
 
 impl Filter {
     pub fn matches(&self, c: &CaseSummary) -> bool {
+        self.matcher()(c)
+    }
+
+    /// [`Filter::matches`] for many cases: the search words are prepared once, not once per case.
+    pub fn matcher(&self) -> impl Fn(&CaseSummary) -> bool + '_ {
+        let needle = self.text.trim().to_lowercase();
+        move |c| self.matches_fields(c) && needle.split_whitespace().all(|w| c.search.contains(w))
+    }
+
+    /// Whether the filter can show cases that are not open (closed or withdrawn), which the app holds only
+    /// when asked for them.
+    pub fn wants_closed(&self) -> bool {
+        self.closed || self.status.as_deref().is_some_and(|s| !OPEN_STATUSES.contains(&s))
+    }
+
+    fn matches_fields(&self, c: &CaseSummary) -> bool {
         if !self.closed && self.status.is_none() && !c.open {
             return false;
         }
@@ -29,8 +48,7 @@ impl Filter {
         {
             return false;
         }
-        let needle = self.text.trim().to_lowercase();
-        needle.is_empty() || needle.split_whitespace().all(|w| c.search.contains(w))
+        true
     }
 
     /// Whether anything narrows the default view.
@@ -65,5 +83,33 @@ impl Filter {
 
     pub fn toggle_level(&mut self, level: Level) {
         self.level = if self.level == Some(level) { None } else { Some(level) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::case::Status;
+
+    #[test]
+    fn open_statuses_are_the_domain_s() {
+        for s in [Status::New, Status::Open, Status::InProgress, Status::Closed, Status::Withdrawn] {
+            assert_eq!(OPEN_STATUSES.contains(&s.as_str()), s.is_open(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn only_filters_that_can_show_them_want_closed_cases() {
+        let with = |f: fn(&mut Filter)| {
+            let mut filter = Filter::default();
+            f(&mut filter);
+            filter.wants_closed()
+        };
+        assert!(!with(|_| {}));
+        assert!(!with(|f| f.text = "bully".into()));
+        assert!(!with(|f| f.status = Some("in-progress".into())));
+        assert!(with(|f| f.closed = true));
+        assert!(with(|f| f.status = Some("closed".into())));
+        assert!(with(|f| f.status = Some("withdrawn".into())));
     }
 }

@@ -15,7 +15,7 @@ use crate::domain::AlertKey;
 use crate::domain::case::CaseCommand;
 use crate::feed::client::FeedHealth;
 use crate::identity::Viewer;
-use crate::service::{CaseDetail, CaseSummary};
+use crate::service::{CaseDetail, CaseService, CaseSummary};
 
 pub use update::update;
 
@@ -155,13 +155,54 @@ pub struct ShotView {
     pub status: ShotStatus,
 }
 
+/// What the header and the queue title count, recounted in `update` whenever the cases change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueCounts {
+    /// Open cases by level, in the order of [`crate::domain::Level::ALL`].
+    pub open_by_level: [(crate::domain::Level, usize); 3],
+    pub open: usize,
+    pub overdue: usize,
+}
+
+impl Default for QueueCounts {
+    fn default() -> Self {
+        QueueCounts::of(&[])
+    }
+}
+
+impl QueueCounts {
+    pub fn of(cases: &[CaseSummary]) -> QueueCounts {
+        let open_by_level = CaseService::counts(cases);
+        QueueCounts {
+            open_by_level,
+            open: open_by_level.iter().map(|(_, n)| n).sum(),
+            overdue: cases.iter().filter(|c| c.overdue).count(),
+        }
+    }
+}
+
 /// Everything the screen shows. Renderers read it; only `update` writes it.
 #[derive(Debug, Clone)]
 pub struct State {
     pub viewer: Viewer,
     pub now: DateTime<Utc>,
-    /// Every case the viewer may see, in queue order.
+    /// The cases the viewer may see, in queue order: every open one, and the closed and withdrawn ones too
+    /// once `closed_loaded` (they all sort after the open ones).
     pub cases: Vec<CaseSummary>,
+    /// Whether `cases` holds the cases that are not open. A store of some years is mostly closed cases and
+    /// the default view shows none, so they are read (off the UI) only when a filter asks for them, then
+    /// kept.
+    pub closed_loaded: bool,
+    /// A read of the closed cases is under way.
+    pub closed_loading: bool,
+    /// The raise time and level of every case not open, for the dashboard while `closed_loaded` is false.
+    /// `None` when not read yet or out of date.
+    pub not_open: Option<Vec<(DateTime<Utc>, crate::domain::Level)>>,
+    pub not_open_loading: bool,
+    /// Goes up whenever the set of cases changes: a background read begun before then may be stale.
+    pub epoch: u64,
+    /// Counts for the header and the queue title, kept with `cases` rather than counted for each frame.
+    pub counts: QueueCounts,
     /// Indices into `cases` that pass the filter: what the queue shows.
     pub rows: Vec<usize>,
     pub filter: filter::Filter,
@@ -199,6 +240,12 @@ impl State {
             viewer,
             now,
             cases: Vec::new(),
+            closed_loaded: false,
+            closed_loading: false,
+            not_open: None,
+            not_open_loading: false,
+            epoch: 0,
+            counts: QueueCounts::default(),
             rows: Vec::new(),
             filter: filter::Filter::default(),
             selected: 0,
@@ -264,9 +311,33 @@ pub enum Action {
     Select(usize),
     Submit,
     Cancel,
+    /// The whole queue: open and closed cases.
     QueueLoaded(Vec<CaseSummary>),
+    /// The open cases (the closed ones held, if any, stay).
+    OpenLoaded(Vec<CaseSummary>),
+    /// The cases that are not open, read for a filter that asks for them. `epoch` is the state's when the
+    /// read was asked for: a later change makes it stale.
+    ClosedLoaded {
+        epoch: u64,
+        result: Result<Vec<CaseSummary>, String>,
+    },
+    /// The raise time and level of every case not open, for the dashboard.
+    NotOpenLoaded {
+        epoch: u64,
+        result: Result<Vec<(DateTime<Utc>, crate::domain::Level)>, String>,
+    },
+    /// One case's row after a change, or `None` when the viewer may no longer see it.
+    CaseChanged {
+        key: AlertKey,
+        summary: Option<Box<CaseSummary>>,
+    },
+    /// A decision on a case was stored (flushed).
+    Decided {
+        key: AlertKey,
+        message: String,
+    },
     DetailLoaded(Box<CaseDetail>),
-    /// A decision was stored (flushed) or refused.
+    /// A message for the user: something done, or an error (a decision refused, a read that failed).
     Acted(Result<String, String>),
     Feed(crate::feed::client::PollerEvent),
     Quarantined(usize),
@@ -289,7 +360,18 @@ pub enum Action {
 /// Work for the runtime. Each one's result comes back as an [`Action`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
+    /// Read the open cases again (and, if held, the closed ones).
     LoadQueue,
+    /// Read the cases that are not open (off the UI task where there is one).
+    LoadClosed {
+        epoch: u64,
+    },
+    /// Read the raise time and level of every case not open, for the dashboard (off the UI task).
+    LoadNotOpen {
+        epoch: u64,
+    },
+    /// Read one case's row again after a change to it.
+    RefreshCase(AlertKey),
     /// Open a case: records a view and loads its detail.
     OpenCase(AlertKey),
     Act(AlertKey, CaseCommand),

@@ -4,11 +4,12 @@ use chrono::Duration;
 
 use super::filter::Filter;
 use super::keymap::Command;
-use super::{Action, Editor, EditorPurpose, Effect, Focus, Mode, Prompt, PromptPurpose, State, Toast};
+use super::{Action, Editor, EditorPurpose, Effect, Focus, Mode, Prompt, PromptPurpose, QueueCounts, State, Toast};
 use crate::cli::{LineCommand, complete_line, parse_line};
-use crate::domain::Level;
 use crate::domain::case::CaseCommand;
+use crate::domain::{AlertKey, Level};
 use crate::feed::client::PollerEvent;
+use crate::service::CaseSummary;
 
 const TOAST_SECONDS: i64 = 6;
 const PAGE: usize = 10;
@@ -33,21 +34,79 @@ pub fn detail_is_current(state: &State) -> bool {
 }
 
 /// Recomputes the dashboard's figures while it is shown.
+/// Without the closed cases it counts them from their raise times (`not_open`), and until those are read it
+/// keeps the figures it has.
 fn refresh_duty(state: &mut State) {
-    state.duty = state.dashboard.then(|| crate::report::duty::duty_summary(&state.cases, state.now, state.tz));
+    if !state.dashboard {
+        state.duty = None;
+        return;
+    }
+    let not_open: &[_] = match (&state.not_open, state.closed_loaded) {
+        (_, true) => &[],
+        (Some(briefs), false) => briefs,
+        (None, false) => return,
+    };
+    state.duty = Some(crate::report::duty::duty_summary(&state.cases, not_open, state.now, state.tz));
 }
 
 /// Recomputes the visible rows after the cases or the filter changed, keeping the selected case selected
 /// when it is still visible.
 fn refilter(state: &mut State) {
     let keep = state.selected_key().cloned();
-    let filter = &state.filter;
-    state.rows = state.cases.iter().enumerate().filter(|(_, c)| filter.matches(c)).map(|(i, _)| i).collect();
+    let matches = state.filter.matcher();
+    state.rows = state.cases.iter().enumerate().filter(|(_, c)| matches(c)).map(|(i, _)| i).collect();
     let at = keep.and_then(|k| state.rows.iter().position(|i| state.cases[*i].key == k));
     state.selected = at.unwrap_or_else(|| step(state.selected, state.rows.len(), 0));
 }
 
+/// After `cases` changed: the counts, the visible rows and the dashboard follow. When the change may touch
+/// the cases that are not open, a background read of them begun before now is stale.
+fn cases_changed(state: &mut State, not_open_changed: bool) {
+    if not_open_changed {
+        state.epoch += 1;
+        state.not_open = None;
+    }
+    state.counts = QueueCounts::of(&state.cases);
+    refilter(state);
+    refresh_duty(state);
+}
+
+/// Puts one case's new row in its place in the queue order (or takes it out: `None` when the viewer may no
+/// longer see it; a closed case while the closed ones are not held).
+fn upsert_case(state: &mut State, key: &AlertKey, summary: Option<CaseSummary>) {
+    let old = state.cases.iter().position(|c| &c.key == key).map(|i| state.cases.remove(i));
+    let stays_open = old.as_ref().is_some_and(|c| c.open) && summary.as_ref().is_some_and(|c| c.open);
+    if let Some(s) = summary.filter(|s| s.open || state.closed_loaded) {
+        let at = state.cases.partition_point(|c| c.sort_key() < s.sort_key());
+        state.cases.insert(at, s);
+    }
+    cases_changed(state, !stays_open);
+}
+
+/// Starts the background reads that what is shown needs and the app does not hold: the closed cases for a
+/// filter that can show them, the raise times of the cases not open for the dashboard.
+fn load_wanted(state: &mut State) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    if state.filter.wants_closed() && !state.closed_loaded && !state.closed_loading {
+        state.closed_loading = true;
+        effects.push(Effect::LoadClosed { epoch: state.epoch });
+    }
+    if state.dashboard && !state.closed_loaded && state.not_open.is_none() && !state.not_open_loading {
+        state.not_open_loading = true;
+        effects.push(Effect::LoadNotOpen { epoch: state.epoch });
+    }
+    effects
+}
+
+/// Applies `action` to the state, and returns the work it asks of the runtime: its own, and the reads of
+/// whatever the screen now needs and the state does not hold.
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    let mut effects = apply(state, action);
+    effects.extend(load_wanted(state));
+    effects
+}
+
+fn apply(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Command(c) => command(state, c),
         Action::Type(ch) => {
@@ -115,8 +174,65 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Submit => submit(state),
         Action::QueueLoaded(cases) => {
             state.cases = cases;
-            refilter(state);
-            refresh_duty(state);
+            state.closed_loaded = true;
+            cases_changed(state, true);
+            vec![]
+        }
+        Action::OpenLoaded(mut open) => {
+            // The closed cases held stay, but for any the new read shows open again (the feed reopened it).
+            let keys: std::collections::HashSet<&AlertKey> = open.iter().map(|c| &c.key).collect();
+            let closed: Vec<CaseSummary> =
+                std::mem::take(&mut state.cases).into_iter().filter(|c| !c.open && !keys.contains(&c.key)).collect();
+            open.extend(closed);
+            state.cases = open;
+            cases_changed(state, true);
+            // The feed can also have closed or withdrawn cases: read the closed ones again, if they are held.
+            if state.closed_loaded && !state.closed_loading {
+                state.closed_loading = true;
+                return vec![Effect::LoadClosed { epoch: state.epoch }];
+            }
+            vec![]
+        }
+        Action::ClosedLoaded { epoch, result } => {
+            state.closed_loading = false;
+            match result {
+                Err(e) => {
+                    toast(state, format!("could not read the closed cases: {e}"), true);
+                    vec![]
+                }
+                // Asked for, then not: do not hold them.
+                Ok(_) if !state.closed_loaded && !state.filter.wants_closed() => vec![],
+                Ok(_) if epoch != state.epoch => {
+                    state.closed_loading = true;
+                    vec![Effect::LoadClosed { epoch: state.epoch }]
+                }
+                Ok(closed) => {
+                    state.cases.retain(|c| c.open);
+                    state.cases.extend(closed);
+                    state.closed_loaded = true;
+                    cases_changed(state, false);
+                    vec![]
+                }
+            }
+        }
+        Action::NotOpenLoaded { epoch, result } => {
+            state.not_open_loading = false;
+            match result {
+                Err(e) => {
+                    toast(state, format!("could not read the closed cases: {e}"), true);
+                    // Not asked for again until something changes.
+                    state.not_open = Some(Vec::new());
+                }
+                Ok(_) if epoch != state.epoch => {}
+                Ok(briefs) => {
+                    state.not_open = Some(briefs);
+                    refresh_duty(state);
+                }
+            }
+            vec![]
+        }
+        Action::CaseChanged { key, summary } => {
+            upsert_case(state, &key, summary.map(|s| *s));
             vec![]
         }
         Action::DetailLoaded(detail) => {
@@ -127,9 +243,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             state.checklist_selected = step(state.checklist_selected, detail.checklist.len(), 0);
             // Opening a case changes its status (new -> open): refresh its row without reloading the queue.
-            if let Some(row) = state.cases.iter_mut().find(|c| c.key == detail.alert.key) {
-                *row = detail.summary.clone();
-            }
+            upsert_case(state, &detail.alert.key, Some(detail.summary.clone()));
             let wants_shot = !same && state.screenshot_preview;
             state.detail = Some(*detail);
             if wants_shot { want_screenshot(state) } else { vec![] }
@@ -143,16 +257,18 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             vec![]
         }
-        Action::Acted(Ok(message)) => {
+        Action::Decided { key, message } => {
             toast(state, message, false);
-            let mut effects = vec![Effect::LoadQueue];
-            if let Some(d) = &state.detail {
-                effects.push(Effect::OpenCase(d.alert.key.clone()));
+            // Only this case changed: its row is read again, not the whole queue (and the open case with it).
+            match &state.detail {
+                Some(d) if d.alert.key == key => vec![Effect::OpenCase(key)],
+                Some(d) => vec![Effect::RefreshCase(key), Effect::OpenCase(d.alert.key.clone())],
+                None => vec![Effect::RefreshCase(key)],
             }
-            effects
         }
-        Action::Acted(Err(message)) => {
-            toast(state, message, true);
+        Action::Acted(result) => {
+            let error = result.is_err();
+            toast(state, result.unwrap_or_else(|e| e), error);
             vec![]
         }
         Action::Feed(PollerEvent::Health(h)) => {
@@ -185,7 +301,18 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Tick(now) => {
             state.now = now;
-            refresh_duty(state);
+            // Cases fall overdue and follow-ups come due as time passes, and either can move a case up.
+            let today = now.with_timezone(&state.tz).date_naive();
+            let mut moved = false;
+            for c in &mut state.cases {
+                moved |= c.refresh_clock(now, today);
+            }
+            if moved {
+                state.cases.sort_unstable_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+                cases_changed(state, false);
+            } else {
+                refresh_duty(state);
+            }
             if state.toast.as_ref().is_some_and(|t| t.until <= now) {
                 state.toast = None;
             }

@@ -3,12 +3,14 @@
 //! These are the reviewer's own working figures, not a published report: they are exact (no small-number
 //! protection) and cover exactly what [`crate::service::CaseService::queue`] returned, staff alerts included
 //! for those who see them. Pass the whole queue (closed cases too): "today" and "this week" count every alert
-//! raised, whatever became of it.
+//! raised, whatever became of it. The queue may hold only the open cases (the TUI reads the others only when
+//! asked): then `not_open` gives the raise time and level of the rest.
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use super::figures::PerLevel;
+use crate::domain::Level;
 use crate::service::CaseSummary;
 
 /// How many days the sparkline covers, today included.
@@ -42,8 +44,14 @@ impl DutySummary {
     }
 }
 
-/// Today, this week, what is open, overdue and waiting, and a 30-day sparkline.
-pub fn duty_summary(queue: &[CaseSummary], now: DateTime<Utc>, tz: Tz) -> DutySummary {
+/// Today, this week, what is open, overdue and waiting, and a 30-day sparkline, from `queue` and the raise
+/// time and level of any cases it does not hold (`not_open`: none of them may be in `queue` too).
+pub fn duty_summary(
+    queue: &[CaseSummary],
+    not_open: &[(DateTime<Utc>, Level)],
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> DutySummary {
     let today = now.with_timezone(&tz).date_naive();
     let monday =
         today.checked_sub_days(Days::new(u64::from(today.weekday().num_days_from_monday()))).unwrap_or(NaiveDate::MIN);
@@ -58,13 +66,13 @@ pub fn duty_summary(queue: &[CaseSummary], now: DateTime<Utc>, tz: Tz) -> DutySu
         follow_ups_later: 0,
         per_day: vec![0; SPARK_DAYS],
     };
-    for c in queue {
-        let day = c.raised_at.with_timezone(&tz).date_naive();
+    let mut count_raised = |raised_at: DateTime<Utc>, level: Level| {
+        let day = raised_at.with_timezone(&tz).date_naive();
         if day == today {
-            *s.raised_today.get_mut(c.level) += 1;
+            *s.raised_today.get_mut(level) += 1;
         }
         if day >= monday && day <= today {
-            *s.raised_this_week.get_mut(c.level) += 1;
+            *s.raised_this_week.get_mut(level) += 1;
         }
         if day >= first_day && day <= today {
             let i = (day - first_day).num_days() as usize;
@@ -72,6 +80,14 @@ pub fn duty_summary(queue: &[CaseSummary], now: DateTime<Utc>, tz: Tz) -> DutySu
                 *slot += 1;
             }
         }
+    };
+    for c in queue {
+        count_raised(c.raised_at, c.level);
+    }
+    for &(raised_at, level) in not_open {
+        count_raised(raised_at, level);
+    }
+    for c in queue {
         if c.open {
             *s.open.get_mut(c.level) += 1;
             s.overdue += u64::from(c.due_at.is_some_and(|due| now > due));
@@ -120,6 +136,7 @@ mod tests {
             key: AlertKey::new("sm", id),
             open,
             staff: false,
+            responded: false,
             mine: false,
             search: String::new(),
         }
@@ -141,7 +158,7 @@ mod tests {
             summary("o1", "2026-10-13T10:00:00Z", Level::Low, false),    // 29 days ago: first slot
             summary("o2", "2026-10-12T10:00:00Z", Level::Low, false),    // 30 days ago: outside
         ];
-        let s = duty_summary(&queue, now(), tz);
+        let s = duty_summary(&queue, &[], now(), tz);
         assert_eq!(s.today, NaiveDate::from_ymd_opt(2026, 11, 11).expect("date"));
         assert_eq!(s.raised_today, PerLevel { low: 1, medium: 0, high: 1 });
         assert_eq!(s.raised_this_week, PerLevel { low: 1, medium: 1, high: 1 });
@@ -155,11 +172,27 @@ mod tests {
     }
 
     #[test]
+    fn cases_not_held_count_from_their_raise_time_and_level() {
+        // The TUI holds only the open cases until asked for the others: the figures must not change.
+        let tz = chrono_tz::Europe::London;
+        let open = summary("t1", "2026-11-11T08:00:00Z", Level::High, true);
+        let closed = [
+            summary("t2", "2026-11-11T11:30:00Z", Level::Low, false),
+            summary("w1", "2026-11-09T09:00:00Z", Level::Medium, false),
+            summary("o2", "2026-10-12T10:00:00Z", Level::Low, false),
+        ];
+        let whole = duty_summary(&[vec![open.clone()], closed.to_vec()].concat(), &[], now(), tz);
+        let briefs: Vec<_> = closed.iter().map(|c| (c.raised_at, c.level)).collect();
+        assert_eq!(duty_summary(&[open], &briefs, now(), tz), whole);
+        assert_eq!(whole.raised_this_week, PerLevel { low: 1, medium: 1, high: 1 });
+    }
+
+    #[test]
     fn days_are_local_dates() {
         // 23:30 UTC on 10 June is 00:30 on 11 June in London (BST).
         let tz = chrono_tz::Europe::London;
         let queue = vec![summary("a", "2026-06-10T23:30:00Z", Level::Low, false)];
-        let s = duty_summary(&queue, utc("2026-06-11T09:00:00Z"), tz);
+        let s = duty_summary(&queue, &[], utc("2026-06-11T09:00:00Z"), tz);
         assert_eq!(s.raised_today.low, 1);
     }
 
@@ -172,7 +205,7 @@ mod tests {
         later.follow_up = NaiveDate::from_ymd_opt(2026, 11, 20);
         let mut closed = summary("c", "2026-11-02T08:00:00Z", Level::Low, false);
         closed.follow_up = NaiveDate::from_ymd_opt(2026, 11, 3);
-        let s = duty_summary(&[due_past, later, closed], now(), tz);
+        let s = duty_summary(&[due_past, later, closed], &[], now(), tz);
         assert_eq!(s.overdue, 1);
         assert_eq!(s.awaiting_follow_up, 1);
         assert_eq!(s.follow_ups_later, 1);
@@ -181,7 +214,7 @@ mod tests {
 
     #[test]
     fn an_empty_queue_has_a_flat_sparkline() {
-        let s = duty_summary(&[], now(), chrono_tz::Europe::London);
+        let s = duty_summary(&[], &[], now(), chrono_tz::Europe::London);
         assert_eq!(s.per_day, vec![0; SPARK_DAYS]);
         assert_eq!(s.overdue, 0);
     }

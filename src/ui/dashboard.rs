@@ -11,6 +11,12 @@ use crate::app::State;
 use crate::domain::Level;
 use crate::report::duty::{DutySummary, SPARK_DAYS};
 
+/// While the dashboard waits for the closed cases' raise times (read in the background on a large store).
+pub fn render_reading(theme: &Theme, frame: &mut Frame, area: Rect) {
+    let block = theme.block("Dashboard (D or :dashboard to close)", true);
+    frame.render_widget(Paragraph::new("Reading the closed cases...").block(block), area);
+}
+
 pub fn render(state: &State, d: &DutySummary, theme: &Theme, frame: &mut Frame, area: Rect) {
     let block = theme.block("Dashboard (D or :dashboard to close)", true);
     let inner = block.inner(area);

@@ -51,19 +51,24 @@ fn subject(c: &CaseSummary) -> String {
 
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let focused = state.focus == Focus::Queue;
-    let title = if state.filter.is_active() {
-        let open = state.cases.iter().filter(|c| c.open).count();
+    let open = state.counts.open;
+    let title = if !state.filter.is_active() {
+        format!("Queue: {} open", state.rows.len())
+    } else if state.filter.wants_closed() && state.closed_loading && !state.closed_loaded {
+        format!("Queue: {} shown of {open} open (reading the closed cases...)", state.rows.len())
+    } else if state.filter.wants_closed() {
         format!("Queue: {} shown of {} ({open} open)", state.rows.len(), state.cases.len())
     } else {
-        // The default filter shows exactly the open cases: no pass over every case for each frame.
-        format!("Queue: {} open", state.rows.len())
+        format!("Queue: {} shown of {open} open", state.rows.len())
     };
     let block = theme.block(&title, focused);
     if state.rows.is_empty() {
-        let text = if state.cases.is_empty() {
-            "No cases yet. The feed status is below; alerts appear here as they arrive."
-        } else if state.filter.is_active() {
+        let text = if state.filter.is_active() {
             "No case matches the filter. Esc clears it."
+        } else if state.cases.is_empty() {
+            // Closed cases are read only when asked for, so an empty queue may still have some.
+            "Nothing open. The feed status is below; alerts appear here as they arrive. C shows closed and \
+             withdrawn cases."
         } else {
             "Nothing open. C shows closed and withdrawn cases."
         };

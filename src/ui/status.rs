@@ -8,15 +8,14 @@ use ratatui::widgets::Paragraph;
 use super::Theme;
 use crate::app::State;
 use crate::domain::inert;
-use crate::service::CaseService;
 
 pub fn header(state: &State, theme: &Theme) -> Paragraph<'static> {
     let mut spans = vec![Span::raw(if state.demo { "vigil (DEMO)  " } else { "vigil  " })];
-    for (level, n) in CaseService::counts(&state.cases) {
+    for (level, n) in state.counts.open_by_level {
         spans.push(Span::styled(format!("{} {n}", level.label()), theme.level(level)));
         spans.push(Span::raw("  "));
     }
-    let overdue = state.cases.iter().filter(|c| c.overdue).count();
+    let overdue = state.counts.overdue;
     if overdue > 0 {
         spans.push(Span::styled(format!("OVERDUE {overdue}  "), theme.warn()));
     }

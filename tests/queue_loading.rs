@@ -1,0 +1,165 @@
+//! The app holds what the screen needs (issue 8): the open cases from the start, the closed and withdrawn
+//! ones only when a filter asks for them, one row read again after a decision rather than every case, and
+//! counts kept with the cases rather than counted for each frame. Driven through the real `update` and
+//! the real case service over a real store.
+
+mod common;
+
+use common::*;
+use tokio::sync::Notify;
+use vigil::app::keymap::Command;
+use vigil::app::{Action, Effect, QueueCounts, State, update};
+use vigil::domain::Level;
+use vigil::domain::case::CaseCommand;
+use vigil::service::{CaseService, CaseSummary};
+use vigil::tui::run_effects;
+
+struct Harness {
+    _tmp: tempfile::TempDir,
+    service: CaseService,
+    state: State,
+    retry: Notify,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let service = fixture_service(&tmp.path().join("data"), dsl());
+        let mut state = State::new(service.viewer().clone(), fixed_now());
+        state.tz = service.calendar().time_zone();
+        let mut h = Harness { _tmp: tmp, service, state, retry: Notify::new() };
+        h.run(vec![Effect::LoadQueue]);
+        h
+    }
+
+    fn run(&mut self, effects: Vec<Effect>) {
+        run_effects(&mut self.state, &self.service, &self.retry, &fixed_now, effects);
+    }
+
+    /// Applies an action and returns the effects it asked for, without running them.
+    fn apply(&mut self, action: Action) -> Vec<Effect> {
+        update(&mut self.state, action)
+    }
+
+    fn keys(&self) -> Vec<String> {
+        self.state.cases.iter().map(|c| c.key.to_string()).collect()
+    }
+
+    fn whole_queue(&self) -> Vec<CaseSummary> {
+        self.service.queue(fixed_now()).expect("queue")
+    }
+}
+
+#[test]
+fn the_first_read_holds_the_open_cases_and_c_reads_the_rest_in_queue_order() {
+    let mut h = Harness::new();
+    let whole = h.whole_queue();
+    let closed = whole.iter().filter(|c| !c.open).count();
+    assert!(closed > 0, "the fixture has cases that are not open");
+    assert!(!h.state.closed_loaded);
+    assert_eq!(h.state.cases.len(), whole.len() - closed);
+    assert!(h.state.cases.iter().all(|c| c.open));
+
+    let effects = h.apply(Action::Command(Command::FilterClosed));
+    assert_eq!(effects, vec![Effect::LoadClosed { epoch: h.state.epoch }], "C asks for them, once");
+    assert!(h.apply(Action::Command(Command::Down)).is_empty(), "and not again while they are read");
+    h.run(effects);
+    assert!(h.state.closed_loaded);
+    let expected: Vec<String> = whole.iter().map(|c| c.key.to_string()).collect();
+    assert_eq!(h.keys(), expected, "open then closed is the whole queue, in its order");
+    assert_eq!(h.state.rows.len(), whole.len(), "C shows them");
+
+    // Held once read: turning C off and on again reads nothing.
+    assert!(h.apply(Action::Command(Command::FilterClosed)).is_empty());
+    assert!(h.apply(Action::Command(Command::FilterClosed)).is_empty());
+}
+
+#[test]
+fn a_status_filter_for_closed_cases_reads_them_but_one_for_open_cases_does_not() {
+    let mut h = Harness::new();
+    h.state.filter.status = Some("in-progress".into());
+    assert!(h.apply(Action::Command(Command::Down)).is_empty());
+    h.state.filter.status = Some("withdrawn".into());
+    assert_eq!(h.apply(Action::Command(Command::Down)), vec![Effect::LoadClosed { epoch: h.state.epoch }]);
+}
+
+#[test]
+fn a_decision_reads_its_case_again_not_the_queue_and_moves_its_row() {
+    let mut h = Harness::new();
+    let low = h.state.cases.iter().find(|c| c.level == Level::Low).expect("a Low case").key.clone();
+    let before = h.state.counts;
+
+    let effects = h.apply(Action::Decided { key: low.clone(), message: "recorded".into() });
+    assert_eq!(effects, vec![Effect::RefreshCase(low.clone())], "one row, not Effect::LoadQueue");
+
+    // The real decision, then the effect it asks for.
+    let command = CaseCommand::Regrade { level: Level::High, reason: "disclosure in the context".into() };
+    h.run(vec![Effect::Act(low.clone(), command)]);
+    let row = h.state.cases.iter().find(|c| c.key == low).expect("still held");
+    assert_eq!(row.level, Level::High);
+    let expected: Vec<String> =
+        h.service.queue_open(fixed_now()).expect("open").iter().map(|c| c.key.to_string()).collect();
+    assert_eq!(h.keys(), expected, "the row moved to its place in the queue order");
+    let high = |c: QueueCounts| c.open_by_level.iter().find(|(l, _)| *l == Level::High).map(|(_, n)| *n);
+    assert_eq!(high(h.state.counts), high(before).map(|n| n + 1), "the header's counts follow");
+    assert_eq!(h.state.counts, QueueCounts::of(&h.state.cases));
+}
+
+#[test]
+fn a_case_that_closes_while_closed_cases_are_not_held_leaves_the_queue() {
+    let mut h = Harness::new();
+    let mut row = h.state.cases[0].clone();
+    let epoch = h.state.epoch;
+    row.open = false;
+    row.status = "closed";
+    let key = row.key.clone();
+    assert!(h.apply(Action::CaseChanged { key: key.clone(), summary: Some(Box::new(row)) }).is_empty());
+    assert!(h.state.cases.iter().all(|c| c.key != key));
+    assert!(h.state.epoch > epoch, "a read of the closed cases begun before this is stale");
+    assert_eq!(h.state.counts, QueueCounts::of(&h.state.cases));
+}
+
+#[test]
+fn a_stale_read_of_the_closed_cases_is_made_again() {
+    let mut h = Harness::new();
+    let asked = h.apply(Action::Command(Command::FilterClosed));
+    let [Effect::LoadClosed { epoch: first }] = asked.as_slice() else { panic!("{asked:?}") };
+    // Meanwhile a case changes (here it goes away): what the read returns may be out of date.
+    let gone = h.state.cases[0].key.clone();
+    let _ = h.apply(Action::CaseChanged { key: gone, summary: None });
+    let held = h.keys();
+    let effects = h.apply(Action::ClosedLoaded { epoch: *first, result: Ok(h.whole_queue()) });
+    assert_eq!(effects, vec![Effect::LoadClosed { epoch: h.state.epoch }]);
+    assert_ne!(*first, h.state.epoch);
+    assert_eq!(h.keys(), held, "the stale read was not used");
+    assert!(!h.state.closed_loaded);
+}
+
+#[test]
+fn the_dashboard_counts_the_cases_it_does_not_hold() {
+    let mut h = Harness::new();
+    let effects = h.apply(Action::Command(Command::Dashboard));
+    assert_eq!(effects, vec![Effect::LoadNotOpen { epoch: h.state.epoch }]);
+    assert!(h.state.duty.is_none(), "nothing to show until they are read");
+    h.run(effects);
+    assert!(!h.state.closed_loaded, "only their raise times and levels were read");
+    let whole = vigil::report::duty_summary(&h.whole_queue(), &[], fixed_now(), h.state.tz);
+    assert_eq!(h.state.duty.as_ref(), Some(&whole));
+    let open_only = vigil::report::duty_summary(&h.state.cases, &[], fixed_now(), h.state.tz);
+    assert_ne!(open_only, whole, "the fixture has a case not open among this week's");
+}
+
+#[test]
+fn the_clock_brings_cases_overdue_and_the_header_counts_them() {
+    let mut h = Harness::new();
+    let earliest = h.state.cases.iter().map(|c| c.raised_at).min().expect("cases");
+    let _ = h.apply(Action::Tick(earliest - chrono::Duration::days(1)));
+    assert_eq!(h.state.counts.overdue, 0, "nothing is overdue before it was raised");
+    let _ = h.apply(Action::Tick(fixed_now()));
+    let expected = h.service.queue_open(fixed_now()).expect("open").iter().filter(|c| c.overdue).count();
+    assert!(expected > 0);
+    assert_eq!(h.state.counts.overdue, expected);
+    let keys: Vec<String> =
+        h.service.queue_open(fixed_now()).expect("open").iter().map(|c| c.key.to_string()).collect();
+    assert_eq!(h.keys(), keys, "in the queue order of that time");
+}
