@@ -16,6 +16,10 @@ use vigil::identity::{Role, Viewer};
 use vigil::service::CaseService;
 use vigil::store::{Store, StoreKey};
 
+/// The allocator of the vigil binary (src/main.rs), so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ALERTS: usize = 10_000;
 const PAGE: usize = 500;
 

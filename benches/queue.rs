@@ -10,6 +10,10 @@
 #[path = "support/fixture.rs"]
 mod fixture;
 
+/// The allocator of the vigil binary (src/main.rs), so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Duration;

@@ -13,6 +13,10 @@
 #[path = "../benches/support/fixture.rs"]
 mod fixture;
 
+/// The allocator of the vigil binary (src/main.rs), so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,7 +27,7 @@ use ratatui::backend::CrosstermBackend;
 use tokio::sync::Notify;
 use vigil::app::keymap::Command;
 use vigil::app::{Action, Effect, State, update};
-use vigil::feed::protocol::parse_page;
+use vigil::feed::client::{FeedClient, sync_once};
 use vigil::store::{Store, StoreKey};
 use vigil::tui::run_effects;
 use vigil::ui::{Theme, render};
@@ -68,25 +72,41 @@ fn build(cases: usize, fresh: bool) {
     println!("store-bytes {}", dir_bytes(&data));
 }
 
-/// Ingest throughput as the poller sees it: every page parsed by `parse_page` and stored (one transaction
-/// with its cursor, flushed) by `CaseService::ingest`, into a fresh store in a tempdir under target/ (the
-/// disk, not a tmpfs). Generating the pages is not counted.
+/// Ingest throughput as `vigil sync` and the poller see it: the fixture's pages served over loopback HTTP,
+/// fetched and parsed, and stored (each page one transaction with its cursor, flushed) by [`sync_once`]
+/// into a fresh store in a tempdir under target/ (the disk, not a tmpfs). Making the pages is not counted.
 fn ingest(alerts: usize) {
     let root = fixture::cache_dir(0).with_file_name("ingest-tmp");
     std::fs::create_dir_all(&root).expect("create the ingest dir");
     let tmp = tempfile::tempdir_in(&root).expect("tempdir");
     let service =
         fixture::service(Store::open(&tmp.path().join("data"), &StoreKey::bytes([7; 32])).expect("fresh store opens"));
-    let now = Utc::now();
-    let mut took = Duration::ZERO;
-    let mut stored = 0;
-    for body in fixture::pages(alerts) {
+    let pages: Arc<Vec<axum::body::Bytes>> = Arc::new(fixture::pages(alerts).map(Into::into).collect());
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let (report, took) = runtime.block_on(async {
+        let feed = axum::Router::new().route(
+            "/v1/alerts",
+            axum::routing::get(move |q: axum::extract::Query<std::collections::HashMap<String, String>>| {
+                // The fixture's cursors are c1, c2, ...: the page after cursor cN is page N.
+                let page = q.get("since").and_then(|c| c.strip_prefix('c')).and_then(|n| n.parse().ok()).unwrap_or(0);
+                let body = pages.get(page).cloned().unwrap_or_default();
+                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("loopback port");
+        let addr = listener.local_addr().expect("address");
+        tokio::spawn(async move { axum::serve(listener, feed).await });
+        let timeouts = vigil::config::FeedTimeouts {
+            connect: Duration::from_secs(10),
+            read: Duration::from_secs(60),
+            request: Duration::from_secs(120),
+        };
+        let client = FeedClient::new(&format!("http://{addr}/"), None, None, timeouts).expect("client");
         let t = Instant::now();
-        let page = parse_page(&body).expect("valid page");
-        stored += service.ingest(&page, now).expect("ingest").new;
-        took += t.elapsed();
-    }
-    assert_eq!(stored, alerts);
+        let report = sync_once(&client, &service).await.expect("sync");
+        (report, t.elapsed())
+    });
+    assert_eq!(report.new + report.staff_dropped, alerts, "{report:?}");
     println!("ingest-alerts {alerts}");
     println!("ingest-seconds {:.3}", took.as_secs_f64());
     println!("ingest-alerts-per-s {:.0}", alerts as f64 / took.as_secs_f64());

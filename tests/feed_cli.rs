@@ -245,7 +245,9 @@ async fn a_sync_killed_mid_feed_then_restarted_stores_every_alert_exactly_once()
     let restarted_from: Vec<Option<String>> =
         requests.iter().map(|r| r.url.query_pairs().find(|(k, _)| k == "since").map(|(_, v)| v.into_owned())).collect();
     assert_eq!(restarted_from.iter().filter(|s| s.is_none()).count(), 1, "each restart resumed from its cursor");
-    assert!(requests.len() <= PAGES + 2, "at most one page per kill is fetched again: {}", requests.len());
+    // A kill can find one page being stored and the next one fetched (sync_once overlaps them): neither is
+    // acknowledged, so both are fetched again.
+    assert!(requests.len() <= PAGES + 2 * 2, "at most two pages per kill are fetched again: {}", requests.len());
 
     let all = env.json(&["list", "--all", "--json"]);
     assert_eq!(all.as_array().expect("array").len(), PAGES * PER_PAGE);

@@ -157,3 +157,52 @@ async fn an_invalid_alert_is_quarantined_and_the_rest_of_its_page_stored() {
     assert_eq!(serde_json::from_str::<Value>(&q[0].rejected.raw).expect("raw kept"), bad);
     assert_eq!(service.store().feed_state().expect("state").cursor.as_deref(), Some("c"));
 }
+
+/// A page is stored while the next one is fetched: when that fetch fails, the pages before it are stored
+/// all the same, the cursor names the last of them, and the next sync carries on from there.
+#[tokio::test]
+async fn a_failed_fetch_after_pages_still_stores_them_in_order_and_the_next_sync_resumes() {
+    use wiremock::matchers::query_param;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let service = service(dir.path());
+    let server = MockServer::start().await;
+    let first = page(&[alert("P1", json!({}))], Some("c1"), true);
+    let second = page(&[alert("P2", json!({}))], Some("c2"), true);
+    let third = page(&[alert("P3", json!({}))], Some("c3"), false);
+    Mock::given(path("/v1/alerts"))
+        .and(query_param("since", "c1"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(second, "application/json"))
+        .mount(&server)
+        .await;
+    // The page after c2 fails once, then is served.
+    Mock::given(path("/v1/alerts"))
+        .and(query_param("since", "c2"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/v1/alerts"))
+        .and(query_param("since", "c2"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(third, "application/json"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v1/alerts"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(first, "application/json"))
+        .mount(&server)
+        .await;
+    let client = client(&server.uri());
+
+    let failed = sync_once(&client, &service).await;
+    assert!(failed.is_err(), "the third fetch failed");
+    assert_eq!(raised_count(&service, "P1"), 1);
+    assert_eq!(raised_count(&service, "P2"), 1, "the page being stored when the fetch failed is stored");
+    assert_eq!(raised_count(&service, "P3"), 0);
+    assert_eq!(service.store().feed_state().expect("state").cursor.as_deref(), Some("c2"));
+
+    let report = sync_once(&client, &service).await.expect("resumes");
+    assert_eq!(report.new, 1, "only the third page is new");
+    for id in ["P1", "P2", "P3"] {
+        assert_eq!(raised_count(&service, id), 1, "{id}");
+    }
+    assert_eq!(service.store().feed_state().expect("state").cursor.as_deref(), Some("c3"));
+}

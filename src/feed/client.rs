@@ -353,34 +353,83 @@ impl From<IngestReport> for IngestReportLite {
     }
 }
 
-/// Polls until `more` is false, storing each page (and its cursor) before fetching the next.
+/// Polls until `more` is false, storing each page (and its cursor) in order.
 ///
 /// The cursor of a page is written in the same transaction as its alerts and flushed with them
 /// ([`crate::store::Store::ingest_page`]), so it is never acknowledged before the page is durable. The ETag is
 /// remembered with the `since` it answered, and `If-None-Match` is sent only for that same `since`.
+///
+/// While a page is being stored (on a blocking worker), the next one is fetched and parsed: catching up on
+/// a long feed uses two cores. A page's store starts only after the one before it is stored, so the cursor
+/// on disk always names a page whose alerts, and all before them, are durable.
 pub async fn sync_once(client: &FeedClient, service: &CaseService) -> Result<IngestReport, SyncError> {
     let store = service.store();
     let mut total = IngestReport::default();
+    let state = store.feed_state()?;
+    let mut since = state.cursor;
+    let mut etag = state.etag.filter(|(s, _)| *s == since).map(|(_, e)| e);
+    let mut storing: Option<Storing> = None;
     // A misbehaving feed that always says `more` cannot keep us here forever.
     for _ in 0..100_000 {
-        let state = store.feed_state()?;
-        let since = state.cursor.clone();
-        let etag = state.etag.as_ref().filter(|(s, _)| *s == since).map(|(_, e)| e.clone());
-        match client.fetch(since.as_deref(), etag.as_deref()).await? {
+        let fetched = client.fetch(since.as_deref(), etag.as_deref()).await;
+        // Whatever the fetch gave, the page before it is stored (and counted) first.
+        if let Some(pending) = storing.take() {
+            total += pending.finish(service, false).await?;
+        }
+        match fetched? {
             Fetched::NotModified => return Ok(total),
-            Fetched::Page { page, etag } => {
-                let report = service.ingest(&page, Utc::now())?;
-                total += report;
-                store.update_feed_state(|s| s.etag = etag.clone().map(|e| (since.clone(), e)))?;
+            Fetched::Page { page, etag: answer } => {
                 // `more` with the cursor we sent would ask for the same page again at once: wait for the
                 // next poll instead of spinning on it.
-                if !page.more || page.cursor == since {
+                let last = !page.more || page.cursor.is_none() || page.cursor == since;
+                // The store keeps the cursor it had when a page has none.
+                let next = page.cursor.clone().or_else(|| since.clone());
+                let pending = Storing::start(service, page, since, answer);
+                if last {
+                    total += pending.finish(service, true).await?;
                     return Ok(total);
                 }
+                storing = Some(pending);
+                since = next;
+                etag = None;
             }
         }
     }
+    if let Some(pending) = storing {
+        total += pending.finish(service, true).await?;
+    }
     Ok(total)
+}
+
+/// A page being stored on a blocking worker, with the `since` it answered and its ETag.
+struct Storing {
+    task: tokio::task::JoinHandle<Result<IngestReport, crate::service::ServiceError>>,
+    since: Option<String>,
+    etag: Option<String>,
+}
+
+impl Storing {
+    fn start(service: &CaseService, page: Page, since: Option<String>, etag: Option<String>) -> Storing {
+        let service = service.clone();
+        let task = tokio::task::spawn_blocking(move || service.ingest(&page, Utc::now()));
+        Storing { task, since, etag }
+    }
+
+    /// Waits for the page to be stored, then, for the last page of a sync, remembers its ETag. Only that one
+    /// can be sent again: the next poll asks for the same `since` only when this page did not move the
+    /// cursor. (Each write of it is a flush, one more disk sync per page.)
+    async fn finish(self, service: &CaseService, last: bool) -> Result<IngestReport, SyncError> {
+        let report = match self.task.await {
+            Ok(stored) => stored?,
+            // The store panicked: nothing after this page may be stored.
+            Err(e) => return Err(SyncError::Worker(e.to_string())),
+        };
+        let Storing { since, etag, .. } = self;
+        if last {
+            service.store().update_feed_state(|s| s.etag = etag.clone().map(|e| (since.clone(), e)))?;
+        }
+        Ok(report)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -391,6 +440,8 @@ pub enum SyncError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Service(#[from] crate::service::ServiceError),
+    #[error("storing a page failed: {0}")]
+    Worker(String),
 }
 
 impl SyncError {
