@@ -214,14 +214,18 @@ pub fn run_effects_with(
                     Err(e) => Action::Acted(Err(e.to_string())),
                 })
             }
-            Effect::LoadClosed { epoch } => in_background(workers, service, move |s| Action::ClosedLoaded {
-                epoch,
-                result: s.queue_closed(now).map_err(|e| e.to_string()),
-            }),
-            Effect::LoadNotOpen { epoch } => in_background(workers, service, move |s| Action::NotOpenLoaded {
-                epoch,
-                result: s.raised_not_open().map_err(|e| e.to_string()),
-            }),
+            Effect::LoadClosed { epoch } => in_background(
+                workers,
+                service,
+                move |s| s.queue_closed(now).map_err(|e| e.to_string()),
+                move |result| Action::ClosedLoaded { epoch, result },
+            ),
+            Effect::LoadNotOpen { epoch } => in_background(
+                workers,
+                service,
+                |s| s.raised_not_open().map_err(|e| e.to_string()),
+                move |result| Action::NotOpenLoaded { epoch, result },
+            ),
             Effect::RefreshCase(key) => Some(match service.summary(&key, now) {
                 Ok(summary) => Action::CaseChanged { key, summary: summary.map(Box::new) },
                 Err(e) => Action::Acted(Err(e.to_string())),
@@ -273,22 +277,26 @@ fn next_deadline(state: &State, now: DateTime<Utc>) -> Duration {
     wait
 }
 
-/// Runs a read of the store on a blocking worker when the runtime has one (its result comes back through
-/// `workers.results`), or here and now (tests, the bench tool).
-fn in_background(
+/// Runs a read of the store on a blocking worker when the runtime has one (its result, made an action by
+/// `done`, comes back through `workers.results`), or here and now (tests, the bench tool). A read that
+/// panics comes back as an error, so that nothing waits for it for ever.
+fn in_background<T: Send + 'static>(
     workers: &Workers<'_>,
     service: &CaseService,
-    read: impl FnOnce(&CaseService) -> Action + Send + 'static,
+    read: impl FnOnce(&CaseService) -> Result<T, String> + Send + 'static,
+    done: impl FnOnce(Result<T, String>) -> Action + Send + 'static,
 ) -> Option<Action> {
     match workers.results {
         Some(results) => {
             let (results, service) = (results.clone(), service.clone());
             tokio::task::spawn_blocking(move || {
-                let _ = results.send(read(&service));
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(&service)))
+                    .unwrap_or_else(|_| Err("the read stopped with an internal error".into()));
+                let _ = results.send(done(result));
             });
             None
         }
-        None => Some(read(service)),
+        None => Some(done(read(service))),
     }
 }
 

@@ -138,6 +138,38 @@ fn filter_open_tick_with_a_note_and_quit_in_a_real_terminal() {
     assert_eq!(item["note"], "read with the DDSL");
 }
 
+/// The closed and withdrawn cases are read off the UI thread when asked for (issue 8): in the real
+/// runtime, through its worker and results channel, they arrive and are shown; the dashboard's figures too.
+#[test]
+fn closed_cases_and_the_dashboard_arrive_from_the_background_in_a_real_terminal() {
+    if !tmux_available() {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI must have tmux (.ci/run installs it)");
+        eprintln!("tmux is not installed: skipping the end-to-end run");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("demo");
+    let bin = env!("CARGO_BIN_EXE_vigil");
+    let cmd = format!("{bin} --demo --data-dir {} ; echo EXITED $? ; sleep 60", data.display());
+    let s = Session::start(&cmd, 120, 40);
+
+    let screen = s.wait_for("the open queue", |t| t.contains("HIGH") && t.contains("feed: ok"));
+    assert!(!screen.contains("withdrawn"), "closed and withdrawn cases are hidden at first:\n{screen}");
+    // The dashboard first: it reads only the raise times of the cases not open.
+    s.keys(&["D"]);
+    let screen = s.wait_for("the dashboard", |t| t.contains("Raised today"));
+    assert!(screen.contains("Open now"), "{screen}");
+    s.keys(&["D"]);
+    s.wait_for("the queue again", |t| t.contains("Queue:"));
+    s.keys(&["C"]);
+    s.keys(&["G"]);
+    let screen = s.wait_for("the withdrawn demo case at the bottom", |t| t.contains("withdrawn"));
+    assert!(screen.contains("shown of"), "{screen}");
+    s.keys(&["q"]);
+    let screen = s.wait_for("vigil to exit", |t| t.contains("EXITED"));
+    assert!(screen.contains("EXITED 0"), "clean exit:\n{screen}");
+}
+
 #[test]
 fn a_tiny_terminal_gets_a_message_and_q_still_quits() {
     if !tmux_available() {

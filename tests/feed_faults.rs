@@ -13,7 +13,7 @@ use feed_support::*;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 use vigil::feed::client::{
-    FeedClient, FeedError, Fetched, MAX_BACKOFF, NOT_FOUND_RETRY, NextStep, SyncError, sync_once,
+    FeedClient, FeedError, Fetched, MAX_BACKOFF, NOT_FOUND_RETRY, NextStep, PollerEvent, SyncError, sync_once,
 };
 use vigil::feed::protocol::PageError;
 use wiremock::matchers::{header, header_exists, method, path, query_param, query_param_is_missing};
@@ -487,4 +487,34 @@ async fn an_unexpected_status_backs_off() {
     let err = client(&server.uri()).fetch(None, None).await.expect_err("418");
     assert_eq!(err, FeedError::Unexpected(418));
     assert_eq!(err.next_step(), NextStep::Backoff);
+}
+
+/// A sync that fails after storing pages still tells the app what it stored (a new High rings the bell):
+/// the cursor has moved past those pages, so the next sync will not report them again.
+#[tokio::test]
+async fn pages_stored_before_a_failure_are_announced() {
+    let server = MockServer::start().await;
+    let first = page(&[alert("H1", json!({"risk": 5})), alert("L1", json!({"risk": 1}))], Some("c1"), true);
+    Mock::given(path("/v1/alerts"))
+        .and(query_param("since", "c1"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v1/alerts")).and(query_param_is_missing("since")).respond_with(ok(first)).mount(&server).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut poller = PollerHarness::start(client(&server.uri()), service(dir.path()), Duration::from_secs(60));
+    let wait = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut stored = None;
+        loop {
+            match poller.events.recv().await {
+                Some(PollerEvent::Stored { report, high_new }) => stored = Some((report.new, high_new)),
+                Some(PollerEvent::Health(h)) if !h.syncing => return (stored, h),
+                Some(_) => {}
+                None => panic!("the poller ended"),
+            }
+        }
+    });
+    let (stored, health) = wait.await.expect("the poller reported within 30 s");
+    assert!(health.last_error.is_some(), "the second page failed: {health:?}");
+    assert_eq!(stored, Some((2, 1)), "the first page's two alerts, one of them High, were announced");
 }

@@ -163,3 +163,74 @@ fn the_clock_brings_cases_overdue_and_the_header_counts_them() {
         h.service.queue_open(fixed_now()).expect("open").iter().map(|c| c.key.to_string()).collect();
     assert_eq!(h.keys(), keys, "in the queue order of that time");
 }
+
+#[test]
+fn the_selected_case_stays_selected_when_a_decision_moves_it() {
+    let mut h = Harness::new();
+    let row = h.state.rows.iter().position(|i| h.state.cases[*i].level == Level::Low).expect("a Low row");
+    h.state.selected = row;
+    let low = h.state.selected_key().expect("selected").clone();
+    let command = CaseCommand::Regrade { level: Level::High, reason: "disclosure in the context".into() };
+    h.run(vec![Effect::Act(low.clone(), command)]);
+    assert_eq!(h.state.selected_key(), Some(&low), "the selection follows the case to its new place");
+    assert_ne!(h.state.selected, row, "it moved");
+}
+
+#[test]
+fn a_failed_read_of_the_closed_cases_is_not_repeated_until_asked_again() {
+    let mut h = Harness::new();
+    let asked = h.apply(Action::Command(Command::FilterClosed));
+    let [Effect::LoadClosed { epoch }] = asked.as_slice() else { panic!("{asked:?}") };
+    let effects = h.apply(Action::ClosedLoaded { epoch: *epoch, result: Err("an entry would not open".into()) });
+    assert!(effects.is_empty(), "no loop of failing reads: {effects:?}");
+    assert!(h.state.toast.as_ref().is_some_and(|t| t.error && t.text.contains("would not open")));
+    assert!(h.apply(Action::Command(Command::Down)).is_empty());
+    // C off and on again asks once more.
+    assert!(h.apply(Action::Command(Command::FilterClosed)).is_empty());
+    assert_eq!(h.apply(Action::Command(Command::FilterClosed)), vec![Effect::LoadClosed { epoch: h.state.epoch }]);
+}
+
+#[test]
+fn a_case_the_feed_closed_before_the_app_heard_of_it_is_shown_once() {
+    let mut h = Harness::new();
+    let asked = h.apply(Action::Command(Command::FilterClosed));
+    let [Effect::LoadClosed { epoch }] = asked.as_slice() else { panic!("{asked:?}") };
+    // The read finds closed a case the open rows still show (the feed's Stored event comes later).
+    let mut closed: Vec<CaseSummary> = h.whole_queue().into_iter().filter(|c| !c.open).collect();
+    let mut stale = h.state.cases[0].clone();
+    stale.open = false;
+    stale.status = "withdrawn";
+    closed.push(stale.clone());
+    let _ = h.apply(Action::ClosedLoaded { epoch: *epoch, result: Ok(closed) });
+    assert_eq!(h.state.cases.iter().filter(|c| c.key == stale.key).count(), 1);
+    let row = h.state.cases.iter().find(|c| c.key == stale.key).expect("shown");
+    assert!(!row.open, "as the newer read has it");
+    assert_eq!(h.state.counts, QueueCounts::of(&h.state.cases));
+}
+
+#[test]
+fn the_dashboard_counts_a_case_once_when_the_open_rows_still_show_it() {
+    let mut h = Harness::new();
+    let asked = h.apply(Action::Command(Command::Dashboard));
+    let [Effect::LoadNotOpen { epoch }] = asked.as_slice() else { panic!("{asked:?}") };
+    let mut briefs = h.service.raised_not_open().expect("briefs");
+    let open = &h.state.cases[0];
+    briefs.push((open.raised_at, open.level, vigil::service::key_hash(&open.key)));
+    let _ = h.apply(Action::NotOpenLoaded { epoch: *epoch, result: Ok(briefs) });
+    let whole = vigil::report::duty_summary(&h.whole_queue(), &[], fixed_now(), h.state.tz);
+    assert_eq!(h.state.duty, Some(whole), "the duplicate was not counted twice");
+}
+
+#[test]
+fn a_dashboard_whose_read_failed_says_so() {
+    let mut h = Harness::new();
+    let asked = h.apply(Action::Command(Command::Dashboard));
+    let [Effect::LoadNotOpen { epoch }] = asked.as_slice() else { panic!("{asked:?}") };
+    assert!(h.apply(Action::NotOpenLoaded { epoch: *epoch, result: Err("disk error".into()) }).is_empty());
+    assert!(h.state.duty.is_none());
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).expect("terminal");
+    let theme = vigil::ui::Theme::new(vigil::ui::theme::ThemeName::Dark, false);
+    t.draw(|f| vigil::ui::render(&h.state, &theme, f)).expect("draw");
+    let text: String = t.backend().buffer().content().iter().map(|c| c.symbol()).collect();
+    assert!(text.contains("could not be read"), "{text}");
+}

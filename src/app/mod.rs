@@ -195,10 +195,13 @@ pub struct State {
     pub closed_loaded: bool,
     /// A read of the closed cases is under way.
     pub closed_loading: bool,
+    /// Why the last read of the closed cases failed; not tried again until the filter or the cases change.
+    pub closed_error: Option<String>,
     /// The raise time and level of every case not open, for the dashboard while `closed_loaded` is false.
     /// `None` when not read yet or out of date.
     pub not_open: Option<Vec<(DateTime<Utc>, crate::domain::Level)>>,
     pub not_open_loading: bool,
+    pub not_open_error: Option<String>,
     /// Goes up whenever the set of cases changes: a background read begun before then may be stale.
     pub epoch: u64,
     /// Counts for the header and the queue title, kept with `cases` rather than counted for each frame.
@@ -242,8 +245,10 @@ impl State {
             cases: Vec::new(),
             closed_loaded: false,
             closed_loading: false,
+            closed_error: None,
             not_open: None,
             not_open_loading: false,
+            not_open_error: None,
             epoch: 0,
             counts: QueueCounts::default(),
             rows: Vec::new(),
@@ -321,10 +326,10 @@ pub enum Action {
         epoch: u64,
         result: Result<Vec<CaseSummary>, String>,
     },
-    /// The raise time and level of every case not open, for the dashboard.
+    /// The raise time, level and [`crate::service::key_hash`] of every case not open, for the dashboard.
     NotOpenLoaded {
         epoch: u64,
-        result: Result<Vec<(DateTime<Utc>, crate::domain::Level)>, String>,
+        result: Result<Vec<(DateTime<Utc>, crate::domain::Level, u64)>, String>,
     },
     /// One case's row after a change, or `None` when the viewer may no longer see it.
     CaseChanged {

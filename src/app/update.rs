@@ -53,45 +53,61 @@ fn refresh_duty(state: &mut State) {
 /// when it is still visible.
 fn refilter(state: &mut State) {
     let keep = state.selected_key().cloned();
+    refilter_keeping(state, keep);
+}
+
+/// [`refilter`], keeping `keep` selected: the key must be taken before `cases` changes, since `rows` points
+/// into it.
+fn refilter_keeping(state: &mut State, keep: Option<AlertKey>) {
     let matches = state.filter.matcher();
     state.rows = state.cases.iter().enumerate().filter(|(_, c)| matches(c)).map(|(i, _)| i).collect();
     let at = keep.and_then(|k| state.rows.iter().position(|i| state.cases[*i].key == k));
     state.selected = at.unwrap_or_else(|| step(state.selected, state.rows.len(), 0));
 }
 
-/// After `cases` changed: the counts, the visible rows and the dashboard follow. When the change may touch
-/// the cases that are not open, a background read of them begun before now is stale.
-fn cases_changed(state: &mut State, not_open_changed: bool) {
+/// Changes `cases` with `f`; then the counts, the visible rows (the selected case stays selected) and the
+/// dashboard follow. When the change may touch the cases that are not open, a background read of them
+/// begun before now is stale.
+fn change_cases(state: &mut State, not_open_changed: bool, f: impl FnOnce(&mut State)) {
+    let keep = state.selected_key().cloned();
+    f(state);
     if not_open_changed {
         state.epoch += 1;
         state.not_open = None;
     }
     state.counts = QueueCounts::of(&state.cases);
-    refilter(state);
+    refilter_keeping(state, keep);
     refresh_duty(state);
 }
 
 /// Puts one case's new row in its place in the queue order (or takes it out: `None` when the viewer may no
 /// longer see it; a closed case while the closed ones are not held).
 fn upsert_case(state: &mut State, key: &AlertKey, summary: Option<CaseSummary>) {
-    let old = state.cases.iter().position(|c| &c.key == key).map(|i| state.cases.remove(i));
-    let stays_open = old.as_ref().is_some_and(|c| c.open) && summary.as_ref().is_some_and(|c| c.open);
-    if let Some(s) = summary.filter(|s| s.open || state.closed_loaded) {
-        let at = state.cases.partition_point(|c| c.sort_key() < s.sort_key());
-        state.cases.insert(at, s);
-    }
-    cases_changed(state, !stays_open);
+    let was_open = state.cases.iter().find(|c| &c.key == key).map(|c| c.open);
+    let stays_open = was_open == Some(true) && summary.as_ref().is_some_and(|c| c.open);
+    change_cases(state, !stays_open, |state| {
+        state.cases.retain(|c| &c.key != key);
+        if let Some(s) = summary.filter(|s| s.open || state.closed_loaded) {
+            let at = state.cases.partition_point(|c| c.sort_key() < s.sort_key());
+            state.cases.insert(at, s);
+        }
+    });
 }
 
 /// Starts the background reads that what is shown needs and the app does not hold: the closed cases for a
 /// filter that can show them, the raise times of the cases not open for the dashboard.
 fn load_wanted(state: &mut State) -> Vec<Effect> {
     let mut effects = Vec::new();
-    if state.filter.wants_closed() && !state.closed_loaded && !state.closed_loading {
+    if state.filter.wants_closed() && !state.closed_loaded && !state.closed_loading && state.closed_error.is_none() {
         state.closed_loading = true;
         effects.push(Effect::LoadClosed { epoch: state.epoch });
     }
-    if state.dashboard && !state.closed_loaded && state.not_open.is_none() && !state.not_open_loading {
+    if state.dashboard
+        && !state.closed_loaded
+        && state.not_open.is_none()
+        && !state.not_open_loading
+        && state.not_open_error.is_none()
+    {
         state.not_open_loading = true;
         effects.push(Effect::LoadNotOpen { epoch: state.epoch });
     }
@@ -173,19 +189,26 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Submit => submit(state),
         Action::QueueLoaded(cases) => {
-            state.cases = cases;
-            state.closed_loaded = true;
-            cases_changed(state, true);
+            change_cases(state, true, |state| {
+                state.cases = cases;
+                state.closed_loaded = true;
+            });
             vec![]
         }
         Action::OpenLoaded(mut open) => {
-            // The closed cases held stay, but for any the new read shows open again (the feed reopened it).
-            let keys: std::collections::HashSet<&AlertKey> = open.iter().map(|c| &c.key).collect();
-            let closed: Vec<CaseSummary> =
-                std::mem::take(&mut state.cases).into_iter().filter(|c| !c.open && !keys.contains(&c.key)).collect();
-            open.extend(closed);
-            state.cases = open;
-            cases_changed(state, true);
+            change_cases(state, true, |state| {
+                // The closed cases held stay, but for any the new read shows open again (the feed reopened it).
+                let keys: std::collections::HashSet<&AlertKey> = open.iter().map(|c| &c.key).collect();
+                let closed: Vec<CaseSummary> = std::mem::take(&mut state.cases)
+                    .into_iter()
+                    .filter(|c| !c.open && !keys.contains(&c.key))
+                    .collect();
+                open.extend(closed);
+                state.cases = open;
+            });
+            // New data: a read that failed may work now.
+            state.closed_error = None;
+            state.not_open_error = None;
             // The feed can also have closed or withdrawn cases: read the closed ones again, if they are held.
             if state.closed_loaded && !state.closed_loading {
                 state.closed_loading = true;
@@ -197,7 +220,9 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             state.closed_loading = false;
             match result {
                 Err(e) => {
+                    // Not asked for again until the filter or the cases change.
                     toast(state, format!("could not read the closed cases: {e}"), true);
+                    state.closed_error = Some(e);
                     vec![]
                 }
                 // Asked for, then not: do not hold them.
@@ -207,10 +232,15 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
                     vec![Effect::LoadClosed { epoch: state.epoch }]
                 }
                 Ok(closed) => {
-                    state.cases.retain(|c| c.open);
-                    state.cases.extend(closed);
-                    state.closed_loaded = true;
-                    cases_changed(state, false);
+                    change_cases(state, false, |state| {
+                        // Nothing changed here since the read began (the epoch says so), but the feed may have
+                        // closed a case the open rows still show (its Stored comes at the end of the sync):
+                        // the read is the newer.
+                        let keys: std::collections::HashSet<&AlertKey> = closed.iter().map(|c| &c.key).collect();
+                        state.cases.retain(|c| c.open && !keys.contains(&c.key));
+                        state.cases.extend(closed);
+                        state.closed_loaded = true;
+                    });
                     vec![]
                 }
             }
@@ -219,13 +249,17 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             state.not_open_loading = false;
             match result {
                 Err(e) => {
+                    // Not asked for again until the cases change; the dashboard says why it is empty.
                     toast(state, format!("could not read the closed cases: {e}"), true);
-                    // Not asked for again until something changes.
-                    state.not_open = Some(Vec::new());
+                    state.not_open_error = Some(e);
                 }
                 Ok(_) if epoch != state.epoch => {}
                 Ok(briefs) => {
-                    state.not_open = Some(briefs);
+                    // As for the closed cases: one the open rows still show is counted as open, once.
+                    let open: std::collections::HashSet<u64> =
+                        state.cases.iter().map(|c| crate::service::key_hash(&c.key)).collect();
+                    let briefs = briefs.into_iter().filter(|(_, _, k)| !open.contains(k)).map(|(t, l, _)| (t, l));
+                    state.not_open = Some(briefs.collect());
                     refresh_duty(state);
                 }
             }
@@ -308,8 +342,9 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
                 moved |= c.refresh_clock(now, today);
             }
             if moved {
-                state.cases.sort_unstable_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-                cases_changed(state, false);
+                change_cases(state, false, |state| {
+                    state.cases.sort_unstable_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+                });
             } else {
                 refresh_duty(state);
             }
@@ -332,6 +367,8 @@ fn cancel(state: &mut State) -> Vec<Effect> {
 
 fn set_filter(state: &mut State, f: impl FnOnce(&mut Filter)) -> Vec<Effect> {
     f(&mut state.filter);
+    // Asking again (C off and on) tries a read of the closed cases that failed once more.
+    state.closed_error = None;
     refilter(state);
     vec![]
 }
@@ -388,6 +425,7 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
         Command::FilterClosed => set_filter(state, |f| f.closed = !f.closed),
         Command::Dashboard => {
             state.dashboard = !state.dashboard;
+            state.not_open_error = None;
             refresh_duty(state);
             vec![]
         }

@@ -363,8 +363,14 @@ impl From<IngestReport> for IngestReportLite {
 /// a long feed uses two cores. A page's store starts only after the one before it is stored, so the cursor
 /// on disk always names a page whose alerts, and all before them, are durable.
 pub async fn sync_once(client: &FeedClient, service: &CaseService) -> Result<IngestReport, SyncError> {
-    let store = service.store();
     let mut total = IngestReport::default();
+    sync_into(client, service, &mut total).await.map(|()| total)
+}
+
+/// [`sync_once`], adding what each page stored to `total` as it goes: when it fails part way, `total` still
+/// says what the pages before the failure stored (the poller must not stay silent about those).
+pub async fn sync_into(client: &FeedClient, service: &CaseService, total: &mut IngestReport) -> Result<(), SyncError> {
+    let store = service.store();
     let state = store.feed_state()?;
     let mut since = state.cursor;
     let mut etag = state.etag.filter(|(s, _)| *s == since).map(|(_, e)| e);
@@ -374,10 +380,10 @@ pub async fn sync_once(client: &FeedClient, service: &CaseService) -> Result<Ing
         let fetched = client.fetch(since.as_deref(), etag.as_deref()).await;
         // Whatever the fetch gave, the page before it is stored (and counted) first.
         if let Some(pending) = storing.take() {
-            total += pending.finish(service, false).await?;
+            *total += pending.finish(service, false).await?;
         }
         match fetched? {
-            Fetched::NotModified => return Ok(total),
+            Fetched::NotModified => return Ok(()),
             Fetched::Page { page, etag: answer } => {
                 // `more` with the cursor we sent would ask for the same page again at once: wait for the
                 // next poll instead of spinning on it.
@@ -386,8 +392,8 @@ pub async fn sync_once(client: &FeedClient, service: &CaseService) -> Result<Ing
                 let next = page.cursor.clone().or_else(|| since.clone());
                 let pending = Storing::start(service, page, since, answer);
                 if last {
-                    total += pending.finish(service, true).await?;
-                    return Ok(total);
+                    *total += pending.finish(service, true).await?;
+                    return Ok(());
                 }
                 storing = Some(pending);
                 since = next;
@@ -396,9 +402,9 @@ pub async fn sync_once(client: &FeedClient, service: &CaseService) -> Result<Ing
         }
     }
     if let Some(pending) = storing {
-        total += pending.finish(service, true).await?;
+        *total += pending.finish(service, true).await?;
     }
-    Ok(total)
+    Ok(())
 }
 
 /// A page being stored on a blocking worker, with the `since` it answered and its ETag.
@@ -513,19 +519,20 @@ impl Poller {
             health.syncing = true;
             health.stopped = false;
             let _ = self.events.send(PollerEvent::Health(health.clone()));
-            let result = sync_once(&self.client, &self.service).await;
+            let mut report = IngestReport::default();
+            let result = sync_into(&self.client, &self.service, &mut report).await;
             health.syncing = false;
             let now = Utc::now();
             let synced = result.is_ok();
+            // What was stored is announced (and a new High rings) even when a later page failed.
+            if report.new + report.revised + report.quarantined > 0 {
+                let _ = self.events.send(PollerEvent::Stored { report: report.into(), high_new: report.new_high });
+            }
             let outcome = match result {
-                Ok(report) => {
+                Ok(()) => {
                     health.last_success = Some(now);
                     health.last_error = None;
                     let _ = self.service.store().update_feed_state(|s| s.last_success = Some(now));
-                    if report.new + report.revised + report.quarantined > 0 {
-                        let _ =
-                            self.events.send(PollerEvent::Stored { report: report.into(), high_new: report.new_high });
-                    }
                     Ok(())
                 }
                 Err(e) => {

@@ -8,13 +8,17 @@ use ratatui::widgets::{Cell, Paragraph, Row, Sparkline, Table};
 
 use super::Theme;
 use crate::app::State;
-use crate::domain::Level;
+use crate::domain::{Level, inert};
 use crate::report::duty::{DutySummary, SPARK_DAYS};
 
 /// While the dashboard waits for the closed cases' raise times (read in the background on a large store).
-pub fn render_reading(theme: &Theme, frame: &mut Frame, area: Rect) {
+pub fn render_reading(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let block = theme.block("Dashboard (D or :dashboard to close)", true);
-    frame.render_widget(Paragraph::new("Reading the closed cases...").block(block), area);
+    let text = match &state.not_open_error {
+        Some(e) => format!("The closed cases could not be read, so the figures cannot be shown: {}", inert::line(e)),
+        None => "Reading the closed cases...".to_string(),
+    };
+    frame.render_widget(Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: true }).block(block), area);
 }
 
 pub fn render(state: &State, d: &DutySummary, theme: &Theme, frame: &mut Frame, area: Rect) {

@@ -70,7 +70,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
     if let (true, Some(duty)) = (state.dashboard, &state.duty) {
         dashboard::render(state, duty, theme, frame, body);
     } else if state.dashboard {
-        dashboard::render_reading(theme, frame, body);
+        dashboard::render_reading(state, theme, frame, body);
     } else if area.width >= WIDE {
         let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
         let [top, bottom] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(right);

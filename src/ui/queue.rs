@@ -54,6 +54,8 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let open = state.counts.open;
     let title = if !state.filter.is_active() {
         format!("Queue: {} open", state.rows.len())
+    } else if state.filter.wants_closed() && state.closed_error.is_some() && !state.closed_loaded {
+        format!("Queue: {} shown of {open} open (the closed cases could not be read)", state.rows.len())
     } else if state.filter.wants_closed() && state.closed_loading && !state.closed_loaded {
         format!("Queue: {} shown of {open} open (reading the closed cases...)", state.rows.len())
     } else if state.filter.wants_closed() {
