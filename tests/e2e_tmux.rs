@@ -13,6 +13,23 @@ fn tmux_available() -> bool {
     Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
 }
 
+/// vigil on its demo feed in a `w`x`h` tmux window, with a data dir of its own (returned with the temp dir
+/// that holds it). `None` (the test is skipped) where tmux is missing, which CI does not allow.
+fn demo_session(w: u16, h: u16) -> Option<(tempfile::TempDir, std::path::PathBuf, Session)> {
+    if !tmux_available() {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI must have tmux (.ci/run installs it)");
+        eprintln!("tmux is not installed: skipping the end-to-end run");
+        return None;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("demo");
+    let bin = env!("CARGO_BIN_EXE_vigil");
+    // `; echo EXITED $?` leaves the exit code on screen after vigil restores the terminal.
+    let cmd = format!("{bin} --demo --data-dir {} ; echo EXITED $? ; sleep 60", data.display());
+    let session = Session::start(&cmd, w, h);
+    Some((tmp, data, session))
+}
+
 struct Session {
     name: String,
     socket: String,
@@ -85,17 +102,7 @@ impl Drop for Session {
 
 #[test]
 fn filter_open_tick_with_a_note_and_quit_in_a_real_terminal() {
-    if !tmux_available() {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI must have tmux (.ci/run installs it)");
-        eprintln!("tmux is not installed: skipping the end-to-end run");
-        return;
-    }
-    let tmp = tempfile::tempdir().expect("tmp");
-    let data = tmp.path().join("demo");
-    let bin = env!("CARGO_BIN_EXE_vigil");
-    // `; echo EXITED $?` leaves the exit code on screen after vigil restores the terminal.
-    let cmd = format!("{bin} --demo --data-dir {} ; echo EXITED $? ; sleep 60", data.display());
-    let s = Session::start(&cmd, 100, 30);
+    let Some((_tmp, data, s)) = demo_session(100, 30) else { return };
 
     s.wait_for("the queue with alerts from the demo feed", |t| t.contains("HIGH") && t.contains("feed: ok"));
     s.keys(&["/"]);
@@ -142,16 +149,7 @@ fn filter_open_tick_with_a_note_and_quit_in_a_real_terminal() {
 /// runtime, through its worker and results channel, they arrive and are shown; the dashboard's figures too.
 #[test]
 fn closed_cases_and_the_dashboard_arrive_from_the_background_in_a_real_terminal() {
-    if !tmux_available() {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI must have tmux (.ci/run installs it)");
-        eprintln!("tmux is not installed: skipping the end-to-end run");
-        return;
-    }
-    let tmp = tempfile::tempdir().expect("tmp");
-    let data = tmp.path().join("demo");
-    let bin = env!("CARGO_BIN_EXE_vigil");
-    let cmd = format!("{bin} --demo --data-dir {} ; echo EXITED $? ; sleep 60", data.display());
-    let s = Session::start(&cmd, 120, 40);
+    let Some((_tmp, _data, s)) = demo_session(120, 40) else { return };
 
     let screen = s.wait_for("the open queue", |t| t.contains("HIGH") && t.contains("feed: ok"));
     assert!(!screen.contains("withdrawn"), "closed and withdrawn cases are hidden at first:\n{screen}");

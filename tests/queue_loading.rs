@@ -6,54 +6,24 @@
 mod common;
 
 use common::*;
-use tokio::sync::Notify;
 use vigil::app::keymap::Command;
-use vigil::app::{Action, Effect, QueueCounts, State, update};
+use vigil::app::{Action, Effect, QueueCounts};
 use vigil::domain::Level;
 use vigil::domain::case::CaseCommand;
-use vigil::service::{CaseService, CaseSummary};
-use vigil::tui::run_effects;
+use vigil::service::CaseSummary;
 
-struct Harness {
-    _tmp: tempfile::TempDir,
-    service: CaseService,
-    state: State,
-    retry: Notify,
+fn keys(h: &Harness) -> Vec<String> {
+    h.state.cases.iter().map(|c| c.key.to_string()).collect()
 }
 
-impl Harness {
-    fn new() -> Harness {
-        let tmp = tempfile::tempdir().expect("tmp");
-        let service = fixture_service(&tmp.path().join("data"), dsl());
-        let mut state = State::new(service.viewer().clone(), fixed_now());
-        state.tz = service.calendar().time_zone();
-        let mut h = Harness { _tmp: tmp, service, state, retry: Notify::new() };
-        h.run(vec![Effect::LoadQueue]);
-        h
-    }
-
-    fn run(&mut self, effects: Vec<Effect>) {
-        run_effects(&mut self.state, &self.service, &self.retry, &fixed_now, effects);
-    }
-
-    /// Applies an action and returns the effects it asked for, without running them.
-    fn apply(&mut self, action: Action) -> Vec<Effect> {
-        update(&mut self.state, action)
-    }
-
-    fn keys(&self) -> Vec<String> {
-        self.state.cases.iter().map(|c| c.key.to_string()).collect()
-    }
-
-    fn whole_queue(&self) -> Vec<CaseSummary> {
-        self.service.queue(fixed_now()).expect("queue")
-    }
+fn whole_queue(h: &Harness) -> Vec<CaseSummary> {
+    h.service.queue(fixed_now()).expect("queue")
 }
 
 #[test]
 fn the_first_read_holds_the_open_cases_and_c_reads_the_rest_in_queue_order() {
     let mut h = Harness::new();
-    let whole = h.whole_queue();
+    let whole = whole_queue(&h);
     let closed = whole.iter().filter(|c| !c.open).count();
     assert!(closed > 0, "the fixture has cases that are not open");
     assert!(!h.state.closed_loaded);
@@ -63,10 +33,10 @@ fn the_first_read_holds_the_open_cases_and_c_reads_the_rest_in_queue_order() {
     let effects = h.apply(Action::Command(Command::FilterClosed));
     assert_eq!(effects, vec![Effect::LoadClosed { epoch: h.state.epoch }], "C asks for them, once");
     assert!(h.apply(Action::Command(Command::Down)).is_empty(), "and not again while they are read");
-    h.run(effects);
+    h.effects(effects);
     assert!(h.state.closed_loaded);
     let expected: Vec<String> = whole.iter().map(|c| c.key.to_string()).collect();
-    assert_eq!(h.keys(), expected, "open then closed is the whole queue, in its order");
+    assert_eq!(keys(&h), expected, "open then closed is the whole queue, in its order");
     assert_eq!(h.state.rows.len(), whole.len(), "C shows them");
 
     // Held once read: turning C off and on again reads nothing.
@@ -94,12 +64,12 @@ fn a_decision_reads_its_case_again_not_the_queue_and_moves_its_row() {
 
     // The real decision, then the effect it asks for.
     let command = CaseCommand::Regrade { level: Level::High, reason: "disclosure in the context".into() };
-    h.run(vec![Effect::Act(low.clone(), command)]);
+    h.effects(vec![Effect::Act(low.clone(), command)]);
     let row = h.state.cases.iter().find(|c| c.key == low).expect("still held");
     assert_eq!(row.level, Level::High);
     let expected: Vec<String> =
         h.service.queue_open(fixed_now()).expect("open").iter().map(|c| c.key.to_string()).collect();
-    assert_eq!(h.keys(), expected, "the row moved to its place in the queue order");
+    assert_eq!(keys(&h), expected, "the row moved to its place in the queue order");
     let high = |c: QueueCounts| c.open_by_level.iter().find(|(l, _)| *l == Level::High).map(|(_, n)| *n);
     assert_eq!(high(h.state.counts), high(before).map(|n| n + 1), "the header's counts follow");
     assert_eq!(h.state.counts, QueueCounts::of(&h.state.cases));
@@ -127,11 +97,11 @@ fn a_stale_read_of_the_closed_cases_is_made_again() {
     // Meanwhile a case changes (here it goes away): what the read returns may be out of date.
     let gone = h.state.cases[0].key.clone();
     let _ = h.apply(Action::CaseChanged { key: gone, summary: None });
-    let held = h.keys();
-    let effects = h.apply(Action::ClosedLoaded { epoch: *first, result: Ok(h.whole_queue()) });
+    let held = keys(&h);
+    let effects = h.apply(Action::ClosedLoaded { epoch: *first, result: Ok(whole_queue(&h)) });
     assert_eq!(effects, vec![Effect::LoadClosed { epoch: h.state.epoch }]);
     assert_ne!(*first, h.state.epoch);
-    assert_eq!(h.keys(), held, "the stale read was not used");
+    assert_eq!(keys(&h), held, "the stale read was not used");
     assert!(!h.state.closed_loaded);
 }
 
@@ -141,9 +111,9 @@ fn the_dashboard_counts_the_cases_it_does_not_hold() {
     let effects = h.apply(Action::Command(Command::Dashboard));
     assert_eq!(effects, vec![Effect::LoadNotOpen { epoch: h.state.epoch }]);
     assert!(h.state.duty.is_none(), "nothing to show until they are read");
-    h.run(effects);
+    h.effects(effects);
     assert!(!h.state.closed_loaded, "only their raise times and levels were read");
-    let whole = vigil::report::duty_summary(&h.whole_queue(), &[], fixed_now(), h.state.tz);
+    let whole = vigil::report::duty_summary(&whole_queue(&h), &[], fixed_now(), h.state.tz);
     assert_eq!(h.state.duty.as_ref(), Some(&whole));
     let open_only = vigil::report::duty_summary(&h.state.cases, &[], fixed_now(), h.state.tz);
     assert_ne!(open_only, whole, "the fixture has a case not open among this week's");
@@ -159,9 +129,9 @@ fn the_clock_brings_cases_overdue_and_the_header_counts_them() {
     let expected = h.service.queue_open(fixed_now()).expect("open").iter().filter(|c| c.overdue).count();
     assert!(expected > 0);
     assert_eq!(h.state.counts.overdue, expected);
-    let keys: Vec<String> =
+    let expected: Vec<String> =
         h.service.queue_open(fixed_now()).expect("open").iter().map(|c| c.key.to_string()).collect();
-    assert_eq!(h.keys(), keys, "in the queue order of that time");
+    assert_eq!(keys(&h), expected, "in the queue order of that time");
 }
 
 #[test]
@@ -171,7 +141,7 @@ fn the_selected_case_stays_selected_when_a_decision_moves_it() {
     h.state.selected = row;
     let low = h.state.selected_key().expect("selected").clone();
     let command = CaseCommand::Regrade { level: Level::High, reason: "disclosure in the context".into() };
-    h.run(vec![Effect::Act(low.clone(), command)]);
+    h.effects(vec![Effect::Act(low.clone(), command)]);
     assert_eq!(h.state.selected_key(), Some(&low), "the selection follows the case to its new place");
     assert_ne!(h.state.selected, row, "it moved");
 }
@@ -196,7 +166,7 @@ fn a_case_the_feed_closed_before_the_app_heard_of_it_is_shown_once() {
     let asked = h.apply(Action::Command(Command::FilterClosed));
     let [Effect::LoadClosed { epoch }] = asked.as_slice() else { panic!("{asked:?}") };
     // The read finds closed a case the open rows still show (the feed's Stored event comes later).
-    let mut closed: Vec<CaseSummary> = h.whole_queue().into_iter().filter(|c| !c.open).collect();
+    let mut closed: Vec<CaseSummary> = whole_queue(&h).into_iter().filter(|c| !c.open).collect();
     let mut stale = h.state.cases[0].clone();
     stale.open = false;
     stale.status = "withdrawn";
@@ -217,7 +187,7 @@ fn the_dashboard_counts_a_case_once_when_the_open_rows_still_show_it() {
     let open = &h.state.cases[0];
     briefs.push((open.raised_at, open.level, vigil::service::key_hash(&open.key)));
     let _ = h.apply(Action::NotOpenLoaded { epoch: *epoch, result: Ok(briefs) });
-    let whole = vigil::report::duty_summary(&h.whole_queue(), &[], fixed_now(), h.state.tz);
+    let whole = vigil::report::duty_summary(&whole_queue(&h), &[], fixed_now(), h.state.tz);
     assert_eq!(h.state.duty, Some(whole), "the duplicate was not counted twice");
 }
 
@@ -228,9 +198,7 @@ fn a_dashboard_whose_read_failed_says_so() {
     let [Effect::LoadNotOpen { epoch }] = asked.as_slice() else { panic!("{asked:?}") };
     assert!(h.apply(Action::NotOpenLoaded { epoch: *epoch, result: Err("disk error".into()) }).is_empty());
     assert!(h.state.duty.is_none());
-    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).expect("terminal");
-    let theme = vigil::ui::Theme::new(vigil::ui::theme::ThemeName::Dark, false);
-    t.draw(|f| vigil::ui::render(&h.state, &theme, f)).expect("draw");
+    let t = h.draw(100, 30);
     let text: String = t.backend().buffer().content().iter().map(|c| c.symbol()).collect();
     assert!(text.contains("could not be read"), "{text}");
 }

@@ -7,60 +7,10 @@ use common::*;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
-use tokio::sync::Notify;
 use vigil::app::keymap::Command;
-use vigil::app::{Action, Effect, State, update};
-use vigil::service::CaseService;
-use vigil::tui::run_effects;
+use vigil::app::{Action, Effect, update};
 use vigil::ui::theme::ThemeName;
 use vigil::ui::{Theme, render};
-
-struct Harness {
-    _tmp: tempfile::TempDir,
-    service: CaseService,
-    state: State,
-    retry: Notify,
-}
-
-impl Harness {
-    fn new() -> Harness {
-        let tmp = tempfile::tempdir().expect("tmp");
-        let service = fixture_service(&tmp.path().join("data"), dsl());
-        let mut state = State::new(service.viewer().clone(), fixed_now());
-        state.tz = service.calendar().time_zone();
-        let mut h = Harness { _tmp: tmp, service, state, retry: Notify::new() };
-        h.effects(vec![Effect::LoadQueue]);
-        h
-    }
-
-    fn effects(&mut self, effects: Vec<Effect>) {
-        run_effects(&mut self.state, &self.service, &self.retry, &fixed_now, effects);
-    }
-
-    fn act(&mut self, action: Action) -> &mut Self {
-        let effects = update(&mut self.state, action);
-        self.effects(effects);
-        self
-    }
-
-    fn cmd(&mut self, c: Command) -> &mut Self {
-        self.act(Action::Command(c))
-    }
-
-    fn typed(&mut self, text: &str) -> &mut Self {
-        for ch in text.chars() {
-            self.act(Action::Type(ch));
-        }
-        self
-    }
-
-    fn draw(&self, w: u16, h: u16) -> Terminal<TestBackend> {
-        let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
-        let theme = Theme::new(ThemeName::Dark, false);
-        t.draw(|f| render(&self.state, &theme, f)).expect("draw");
-        t
-    }
-}
 
 #[test]
 fn main_screen_80x24() {

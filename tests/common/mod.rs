@@ -47,6 +47,63 @@ pub fn fixture_service(dir: &Path, viewer: Viewer) -> CaseService {
     service
 }
 
+/// The app driven through the real `update` and the real case service, over a real store holding the demo
+/// data, for the DSL. Effects are carried out at once (no workers: background reads run in place).
+pub struct Harness {
+    pub _tmp: tempfile::TempDir,
+    pub service: CaseService,
+    pub state: vigil::app::State,
+    pub retry: tokio::sync::Notify,
+}
+
+impl Harness {
+    /// The queue as the TUI's first frame has it.
+    pub fn new() -> Harness {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let service = fixture_service(&tmp.path().join("data"), dsl());
+        let mut state = vigil::app::State::new(service.viewer().clone(), fixed_now());
+        state.tz = service.calendar().time_zone();
+        let mut h = Harness { _tmp: tmp, service, state, retry: tokio::sync::Notify::new() };
+        h.effects(vec![vigil::app::Effect::LoadQueue]);
+        h
+    }
+
+    pub fn effects(&mut self, effects: Vec<vigil::app::Effect>) {
+        vigil::tui::run_effects(&mut self.state, &self.service, &self.retry, &fixed_now, effects);
+    }
+
+    /// Applies an action and returns the effects it asked for, without carrying them out.
+    pub fn apply(&mut self, action: vigil::app::Action) -> Vec<vigil::app::Effect> {
+        vigil::app::update(&mut self.state, action)
+    }
+
+    /// Applies an action and carries out what it asks for.
+    pub fn act(&mut self, action: vigil::app::Action) -> &mut Self {
+        let effects = self.apply(action);
+        self.effects(effects);
+        self
+    }
+
+    pub fn cmd(&mut self, c: vigil::app::keymap::Command) -> &mut Self {
+        self.act(vigil::app::Action::Command(c))
+    }
+
+    pub fn typed(&mut self, text: &str) -> &mut Self {
+        for ch in text.chars() {
+            self.act(vigil::app::Action::Type(ch));
+        }
+        self
+    }
+
+    /// One frame at `w`x`h` in the dark theme.
+    pub fn draw(&self, w: u16, h: u16) -> ratatui::Terminal<ratatui::backend::TestBackend> {
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).expect("terminal");
+        let theme = vigil::ui::Theme::new(vigil::ui::theme::ThemeName::Dark, false);
+        t.draw(|f| vigil::ui::render(&self.state, &theme, f)).expect("draw");
+        t
+    }
+}
+
 /// A config file giving the current OS user `role`, with the store key file `dir/store.key` (the one
 /// [`key_file_for`] gives a data dir inside `dir`).
 pub fn config_with_role(dir: &Path, role: &str) -> PathBuf {
