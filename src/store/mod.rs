@@ -360,6 +360,10 @@ pub struct Store {
     cipher: std::sync::Arc<Cipher>,
     /// See [`Store::index_version`].
     index_version: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Held by whoever writes case events, from numbering them to committing them: a case's events are
+    /// folded into the index in commit order and read back from the log in number order, and the two must
+    /// agree (a decision and a feed revision of the same case can race).
+    event_writer: std::sync::Arc<std::sync::Mutex<()>>,
     _lock: std::sync::Arc<StoreLock>,
     path: PathBuf,
 }
@@ -390,6 +394,7 @@ impl Store {
             meta,
             cipher: std::sync::Arc::new(cipher),
             index_version: Default::default(),
+            event_writer: Default::default(),
             db,
             _lock: std::sync::Arc::new(lock),
             path: dir.to_path_buf(),
@@ -624,6 +629,7 @@ impl Store {
         template_version: u32,
         now: DateTime<Utc>,
     ) -> Result<IngestReport> {
+        let writing = self.event_writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut seqs = Vec::with_capacity(incoming.len() * EVENTS_PER_ALERT + rejected.len());
         for _ in 0..incoming.len() * EVENTS_PER_ALERT + rejected.len() {
             seqs.push(self.db.generate_id()?);
@@ -757,6 +763,7 @@ impl Store {
                 Ok(report)
             },
         );
+        drop(writing);
         let report = result.map_err(tx_error)?;
         if index_gap.get() {
             // The next open counts the trees and rebuilds.
@@ -1095,6 +1102,7 @@ impl Store {
 
     /// One event, its fold into the index and (when given) its audit record, in one transaction; then a flush.
     fn append_with(&self, key: &AlertKey, event: &CaseEvent, audit_entry: Option<&crate::audit::Entry>) -> Result<()> {
+        let writing = self.event_writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let seq = self.db.generate_id()?;
         let ck = case_key(key);
         let mut k = ck.clone();
@@ -1121,6 +1129,7 @@ impl Store {
                 Ok(())
             })
             .map_err(tx_error)?;
+        drop(writing);
         self.flush()
     }
 
@@ -1201,12 +1210,7 @@ const SLED_CACHE_BYTES: u64 = 16 << 20;
 fn open_sled(dir: &Path) -> Result<sled::Db> {
     let started = std::time::Instant::now();
     loop {
-        match sled::Config::new()
-            .path(dir.join("db"))
-            .mode(sled::Mode::HighThroughput)
-            .cache_capacity(SLED_CACHE_BYTES)
-            .open()
-        {
+        match sled::Config::new().path(dir.join("db")).cache_capacity(SLED_CACHE_BYTES).open() {
             Ok(db) => return Ok(db),
             Err(sled::Error::Io(e))
                 if e.to_string().contains("could not acquire lock")
