@@ -515,14 +515,13 @@ impl CaseService {
         self.store.purge_case(key, tombstone)?;
         let shots = alert.iter().flat_map(|a| &a.captures).filter_map(|c| c.screenshot.as_ref());
         for shot in shots {
-            match &shot.sha256 {
-                Some(h) => self.store.uncache_blob(&format!("sha256:{}", h.to_ascii_lowercase()))?,
-                None => {
-                    let path = shot.url.trim().trim_start_matches('/');
-                    for name in self.store.cached_blob_names()? {
-                        if name.starts_with("url:") && !path.is_empty() && name.ends_with(path) {
-                            self.store.uncache_blob(&name)?;
-                        }
+            self.store.uncache_blob(&crate::feed::screenshots::cache_name(key, shot))?;
+            // Caches of earlier vigils named these by their URL.
+            let path = shot.url.trim().trim_start_matches('/');
+            if shot.sha256.is_none() && !path.is_empty() {
+                for name in self.store.cached_blob_names()? {
+                    if name.starts_with("url:") && name.ends_with(path) {
+                        self.store.uncache_blob(&name)?;
                     }
                 }
             }

@@ -50,6 +50,12 @@ fn content_is_sealed_on_disk_and_each_value_opens_only_in_its_place() {
         svc.act(&k, &CaseCommand::Note { text: format!("{MARK}typed-note") }, common::fixed_now()).expect("note");
         svc.store().put_blob("shot", format!("{MARK}blob").as_bytes()).expect("blob");
         svc.store().cache_blob("sha256:00", format!("{MARK}cached").as_bytes(), 1 << 20).expect("cache");
+        // A screenshot without a checksum, whose reference names the student: its cache key does not.
+        let shot: vigil::domain::Screenshot =
+            serde_json::from_value(json!({"url": format!("shots/{MARK}.png"), "media_type": "image/png"}))
+                .expect("screenshot");
+        let name = vigil::feed::screenshots::cache_name(&k, &shot);
+        svc.store().cache_blob(&name, b"png", 1 << 20).expect("cache");
         assert_eq!(svc.store().blob("shot").expect("blob"), Some(format!("{MARK}blob").into_bytes()));
         svc.store().flush().expect("flush");
     }

@@ -81,7 +81,13 @@ fn a_closed_case_is_purged_after_its_months_and_leaves_a_tombstone() {
     let body = json!({"feed": "vigil.alert-feed/1", "alerts": alerts, "cursor": "c1", "more": false});
     svc.ingest(&parse_page(body.to_string().as_bytes()).expect("page"), t0()).expect("ingest");
     svc.store().cache_blob(&format!("sha256:{SHA}"), b"png-a", 1 << 20).expect("cache");
-    svc.store().cache_blob("url:http://feed.example/v/shots/b.png", b"png-b", 1 << 20).expect("cache");
+    let stored = svc.store().alert(&key("RET-A")).expect("read").expect("stored");
+    let b_shot = stored.captures[1].screenshot.clone().expect("the second capture has one");
+    let b_name = vigil::feed::screenshots::cache_name(&key("RET-A"), &b_shot);
+    assert!(!b_name.contains("shots"), "a cache name carries no URL: {b_name}");
+    svc.store().cache_blob(&b_name, b"png-b", 1 << 20).expect("cache");
+    // As an earlier vigil named it.
+    svc.store().cache_blob("url:http://feed.example/v/shots/b.png", b"old-b", 1 << 20).expect("cache");
     svc.store().cache_blob("sha256:ffff", b"another case's", 1 << 20).expect("cache");
 
     let outcome = close(&svc, &key("RET-A"), t0());
@@ -101,6 +107,7 @@ fn a_closed_case_is_purged_after_its_months_and_leaves_a_tombstone() {
         assert_eq!(svc.store().index_entry(&key(id)).expect("read"), None, "{id}: index entry gone");
     }
     assert_eq!(svc.store().cached_blob(&format!("sha256:{SHA}")).expect("cache"), None, "its screenshot");
+    assert_eq!(svc.store().cached_blob(&b_name).expect("cache"), None);
     assert_eq!(svc.store().cached_blob("url:http://feed.example/v/shots/b.png").expect("cache"), None);
     assert_eq!(svc.store().cached_blob("sha256:ffff").expect("cache"), Some(b"another case's".to_vec()));
     assert_eq!(svc.store().cached_blob_bytes().expect("total"), 14, "the cache's total follows");

@@ -515,6 +515,7 @@ impl Poller {
             last_success: self.service.store().feed_state().ok().and_then(|s| s.last_success),
             ..FeedHealth::default()
         };
+        let mut prefetched = false;
         loop {
             health.syncing = true;
             health.stopped = false;
@@ -524,8 +525,9 @@ impl Poller {
             health.syncing = false;
             let now = Utc::now();
             let synced = result.is_ok();
+            let stored = report.new + report.revised + report.quarantined > 0;
             // What was stored is announced (and a new High rings) even when a later page failed.
-            if report.new + report.revised + report.quarantined > 0 {
+            if stored {
                 let _ = self.events.send(PollerEvent::Stored { report: report.into(), high_new: report.new_high });
             }
             let outcome = match result {
@@ -552,10 +554,12 @@ impl Poller {
             if self.events.send(PollerEvent::Health(health.clone())).is_err() {
                 return; // nobody is listening any more
             }
-            if synced {
+            if synced && (stored || !prefetched) {
                 // Screenshots of open High cases are fetched ahead, so opening one is instant; failures are
-                // logged by it and never change the feed's health.
+                // logged by it and never change the feed's health. Only when something arrived (and once at
+                // start): it reads every open case, which an idle vigil must not do each poll.
                 super::screenshots::prefetch_high(&self.client, &self.service).await;
+                prefetched = true;
             }
             match wait {
                 Some(w) => {

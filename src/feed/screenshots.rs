@@ -18,7 +18,7 @@ use reqwest::{StatusCode, Url};
 use sha2::{Digest, Sha256};
 
 use super::client::{BodyError, FeedClient, FeedError, read_capped};
-use crate::domain::{Alert, Level, Screenshot};
+use crate::domain::{Alert, AlertKey, Level, Screenshot};
 use crate::service::CaseService;
 use crate::store::{Store, StoreError};
 
@@ -75,11 +75,19 @@ pub fn screenshot_url(base: &Url, url: &str) -> Result<Url, ScreenshotError> {
     base.join(url.trim_start_matches('/')).map_err(|_| ScreenshotError::BadUrl)
 }
 
-/// The cache key: the checksum when the feed gave one (the bytes are then verified), else the URL.
-fn cache_name(shot: &Screenshot, url: &Url) -> String {
+/// The cache key: the checksum when the feed gave one (the bytes are then verified), else a hash of the
+/// alert and the reference it gives. Cache keys are stored in the clear, and a URL can name a student.
+pub fn cache_name(key: &AlertKey, shot: &Screenshot) -> String {
     match &shot.sha256 {
         Some(h) => format!("sha256:{}", h.to_ascii_lowercase()),
-        None => format!("url:{url}"),
+        None => {
+            let mut h = Sha256::new();
+            for part in [key.source.as_bytes(), key.id.as_bytes(), shot.url.trim().as_bytes()] {
+                h.update((part.len() as u64).to_be_bytes());
+                h.update(part);
+            }
+            format!("ref:{}", hex::encode(h.finalize()))
+        }
     }
 }
 
@@ -104,7 +112,7 @@ pub async fn fetch_screenshot(
     let shot =
         alert.captures.get(index).and_then(|c| c.screenshot.as_ref()).ok_or(ScreenshotError::NoScreenshot(index))?;
     let url = screenshot_url(client.base(), &shot.url)?;
-    let name = cache_name(shot, &url);
+    let name = cache_name(&alert.key, shot);
     if let Some(bytes) = store.cached_blob(&name)?
         && matches_checksum(shot, &bytes)
     {
@@ -178,7 +186,7 @@ pub struct PrefetchReport {
 /// logged without content and counted; they never fail the caller.
 pub async fn prefetch_high(client: &FeedClient, service: &CaseService) -> PrefetchReport {
     let mut report = PrefetchReport::default();
-    let queue = match service.queue(Utc::now()) {
+    let queue = match service.queue_open(Utc::now()) {
         Ok(q) => q,
         Err(e) => {
             tracing::warn!(error = %e, "screenshot prefetch: cannot read the queue");
@@ -193,9 +201,7 @@ pub async fn prefetch_high(client: &FeedClient, service: &CaseService) -> Prefet
         for (i, capture) in alert.captures.iter().enumerate() {
             let Some(shot) = &capture.screenshot else { continue };
             // Already cached: counted without reading it back (each poll would otherwise decrypt it again).
-            let cached = screenshot_url(client.base(), &shot.url)
-                .ok()
-                .is_some_and(|url| service.store().has_cached_blob(&cache_name(shot, &url)).unwrap_or(false));
+            let cached = service.store().has_cached_blob(&cache_name(&alert.key, shot)).unwrap_or(false);
             if cached {
                 report.ready += 1;
                 continue;
