@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo run --release --example bench_store -- build CASES [--fresh]   # target/bench-store/CASES/{data,store.key}
 //! cargo run --release --example bench_store -- ingest ALERTS            # alerts/s into a fresh store on disk
+//! cargo run --release --example bench_store -- ingest-into CASES [ALERTS] # alerts/s into a copy of the CASES store
 //! cargo run --release --example bench_store -- scan CASES [RUNS]       # open the store, decode every index entry
 //! cargo run --release --example bench_store -- bytes CASES [MOVES]     # bytes a selection move writes at 120x40
 //! ```
@@ -33,7 +34,10 @@ use vigil::tui::run_effects;
 use vigil::ui::{Theme, render};
 
 fn usage() -> ! {
-    eprintln!("usage: bench_store build CASES [--fresh] | ingest ALERTS | scan CASES [RUNS] | bytes CASES [MOVES]");
+    eprintln!(
+        "usage: bench_store build CASES [--fresh] | ingest ALERTS | ingest-into CASES [ALERTS] | scan CASES [RUNS] \
+         | bytes CASES [MOVES]"
+    );
     std::process::exit(2)
 }
 
@@ -43,6 +47,7 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("build") => build(cases, args.iter().any(|a| a == "--fresh")),
         Some("ingest") => ingest(cases),
+        Some("ingest-into") => ingest_into(cases, args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10_000)),
         Some("scan") => scan(cases, args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5)),
         Some("bytes") => bytes(cases, args.get(2).and_then(|s| s.parse().ok()).unwrap_or(50)),
         _ => usage(),
@@ -81,14 +86,38 @@ fn ingest(alerts: usize) {
     let tmp = tempfile::tempdir_in(&root).expect("tempdir");
     let service =
         fixture::service(Store::open(&tmp.path().join("data"), &StoreKey::bytes([7; 32])).expect("fresh store opens"));
-    let pages: Arc<Vec<axum::body::Bytes>> = Arc::new(fixture::pages(alerts).map(Into::into).collect());
+    report_ingest(&service, fixture::pages(alerts), alerts);
+}
+
+/// The same, but `alerts` new alerts into a copy of the cached store of `cases` cases: ingest at that size.
+fn ingest_into(cases: usize, alerts: usize) {
+    let (data, key) = fixture::cached_paths(cases);
+    let root = fixture::cache_dir(0).with_file_name("ingest-tmp");
+    std::fs::create_dir_all(&root).expect("create the ingest dir");
+    let tmp = tempfile::tempdir_in(&root).expect("tempdir");
+    fixture::copy_dir(&data, &tmp.path().join("data")).expect("copy the cached store");
+    make_private(&tmp.path().join("data"));
+    let store = Store::open(&tmp.path().join("data"), &StoreKey::file(key)).unwrap_or_else(|e| {
+        eprintln!("cannot open the bench store of {cases} cases (run `bench_store build {cases}` first): {e}");
+        std::process::exit(1)
+    });
+    report_ingest(&fixture::service(store), fixture::pages_after(cases, alerts, "new"), alerts);
+}
+
+/// Serves `pages` on loopback (the page after cursor `…N` is page N; any other cursor gets the first),
+/// syncs them into `service` with [`sync_once`] and prints the rate.
+fn report_ingest(service: &vigil::service::CaseService, pages: impl Iterator<Item = Vec<u8>>, alerts: usize) {
+    let pages: Arc<Vec<axum::body::Bytes>> = Arc::new(pages.map(Into::into).collect());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let (report, took) = runtime.block_on(async {
         let feed = axum::Router::new().route(
             "/v1/alerts",
             axum::routing::get(move |q: axum::extract::Query<std::collections::HashMap<String, String>>| {
-                // The fixture's cursors are c1, c2, ...: the page after cursor cN is page N.
-                let page = q.get("since").and_then(|c| c.strip_prefix('c')).and_then(|n| n.parse().ok()).unwrap_or(0);
+                let page = q
+                    .get("since")
+                    .and_then(|c| c.trim_start_matches(|ch: char| !ch.is_ascii_digit()).parse().ok())
+                    .filter(|n: &usize| *n < pages.len())
+                    .unwrap_or(0);
                 let body = pages.get(page).cloned().unwrap_or_default();
                 async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body) }
             }),
@@ -103,13 +132,25 @@ fn ingest(alerts: usize) {
         };
         let client = FeedClient::new(&format!("http://{addr}/"), None, None, timeouts).expect("client");
         let t = Instant::now();
-        let report = sync_once(&client, &service).await.expect("sync");
+        let report = sync_once(&client, service).await.expect("sync");
         (report, t.elapsed())
     });
     assert_eq!(report.new + report.staff_dropped, alerts, "{report:?}");
     println!("ingest-alerts {alerts}");
     println!("ingest-seconds {:.3}", took.as_secs_f64());
     println!("ingest-alerts-per-s {:.0}", alerts as f64 / took.as_secs_f64());
+}
+
+/// `chmod -R go-rwx`: vigil opens only a store no one else can read, and a copy gets the default modes.
+fn make_private(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path.is_dir();
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(if dir { 0o700 } else { 0o600 }));
+    if dir {
+        for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+            make_private(&entry.path());
+        }
+    }
 }
 
 fn dir_bytes(dir: &std::path::Path) -> u64 {

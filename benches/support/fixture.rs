@@ -115,17 +115,24 @@ fn alert(n: usize, total: usize, t: &[Value], rng: &mut Rng) -> Value {
 
 /// The feed, page by page (generated as it is read: a million alerts do not sit in memory at once).
 pub fn pages(total: usize) -> impl Iterator<Item = Vec<u8>> {
+    pages_after(0, total, "c")
+}
+
+/// `count` alerts that follow the first `first` of a feed (the ones a store of `first` cases does not have
+/// yet), page by page, their cursors `{cursor}1`, `{cursor}2`, ...
+pub fn pages_after(first: usize, count: usize, cursor: &str) -> impl Iterator<Item = Vec<u8>> {
     let t = templates();
+    let total = first + count;
     let mut rng = Rng::new(0x5EED ^ total as u64);
-    let count = total.div_ceil(PAGE);
-    (0..count).map(move |p| {
+    let pages = count.div_ceil(PAGE);
+    let cursor = cursor.to_string();
+    (0..pages).map(move |p| {
         let alerts: Vec<Value> =
-            (p * PAGE..((p + 1) * PAGE).min(total)).map(|n| alert(n, total, &t, &mut rng)).collect();
-        let more = p + 1 < count;
-        serde_json::to_vec(
-            &json!({"feed": "vigil.alert-feed/1", "alerts": alerts, "cursor": format!("c{}", p + 1), "more": more}),
-        )
-        .expect("serialize")
+            (first + p * PAGE..(first + (p + 1) * PAGE).min(total)).map(|n| alert(n, total, &t, &mut rng)).collect();
+        let more = p + 1 < pages;
+        let next = format!("{cursor}{}", p + 1);
+        serde_json::to_vec(&json!({"feed": "vigil.alert-feed/1", "alerts": alerts, "cursor": next, "more": more}))
+            .expect("serialize")
     })
 }
 
@@ -336,7 +343,7 @@ fn free_bytes(path: &Path) -> Option<u64> {
     (rc == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
 }
 
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
