@@ -97,6 +97,9 @@ fn ingest_into(cases: usize, alerts: usize) {
     let tmp = tempfile::tempdir_in(&root).expect("tempdir");
     fixture::copy_dir(&data, &tmp.path().join("data")).expect("copy the cached store");
     make_private(&tmp.path().join("data"));
+    // The copy leaves gigabytes of dirty pages for the kernel to write back, which the store's own flushes
+    // would then wait behind: write them out before the clock starts.
+    let _ = std::process::Command::new("sync").status();
     let store = Store::open(&tmp.path().join("data"), &StoreKey::file(key)).unwrap_or_else(|e| {
         eprintln!("cannot open the bench store of {cases} cases (run `bench_store build {cases}` first): {e}");
         std::process::exit(1)
