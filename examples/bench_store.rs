@@ -86,7 +86,7 @@ fn ingest(alerts: usize) {
     let tmp = tempfile::tempdir_in(&root).expect("tempdir");
     let service =
         fixture::service(Store::open(&tmp.path().join("data"), &StoreKey::bytes([7; 32])).expect("fresh store opens"));
-    report_ingest(&service, fixture::pages(alerts), alerts);
+    report_ingest(&service, fixture::pages(alerts), "c", alerts);
 }
 
 /// The same, but `alerts` new alerts into a copy of the cached store of `cases` cases: ingest at that size.
@@ -104,12 +104,18 @@ fn ingest_into(cases: usize, alerts: usize) {
         eprintln!("cannot open the bench store of {cases} cases (run `bench_store build {cases}` first): {e}");
         std::process::exit(1)
     });
-    report_ingest(&fixture::service(store), fixture::pages_after(cases, alerts, "new"), alerts);
+    report_ingest(&fixture::service(store), fixture::pages_after(cases, alerts, "new"), "new", alerts);
 }
 
-/// Serves `pages` on loopback (the page after cursor `…N` is page N; any other cursor gets the first),
-/// syncs them into `service` with [`sync_once`] and prints the rate.
-fn report_ingest(service: &vigil::service::CaseService, pages: impl Iterator<Item = Vec<u8>>, alerts: usize) {
+/// Serves `pages` on loopback (the page after cursor `{cursor}N` is page N; any other cursor, such as the
+/// one a copied store holds, gets the first), syncs them into `service` with [`sync_once`] and prints the
+/// rate.
+fn report_ingest(
+    service: &vigil::service::CaseService,
+    pages: impl Iterator<Item = Vec<u8>>,
+    cursor: &'static str,
+    alerts: usize,
+) {
     let pages: Arc<Vec<axum::body::Bytes>> = Arc::new(pages.map(Into::into).collect());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let (report, took) = runtime.block_on(async {
@@ -118,7 +124,7 @@ fn report_ingest(service: &vigil::service::CaseService, pages: impl Iterator<Ite
             axum::routing::get(move |q: axum::extract::Query<std::collections::HashMap<String, String>>| {
                 let page = q
                     .get("since")
-                    .and_then(|c| c.trim_start_matches(|ch: char| !ch.is_ascii_digit()).parse().ok())
+                    .and_then(|c| c.strip_prefix(cursor)?.parse().ok())
                     .filter(|n: &usize| *n < pages.len())
                     .unwrap_or(0);
                 let body = pages.get(page).cloned().unwrap_or_default();
