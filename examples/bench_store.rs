@@ -140,8 +140,9 @@ fn report_ingest(
             request: Duration::from_secs(120),
         };
         let client = FeedClient::new(&format!("http://{addr}/"), None, None, timeouts).expect("client");
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), vigil::tui::process_cpu());
         let report = sync_once(&client, service).await.expect("sync");
+        eprintln!("ingest-cpu-seconds {:.3}", (vigil::tui::process_cpu() - cpu).as_secs_f64());
         (report, t.elapsed())
     });
     assert_eq!(report.new + report.staff_dropped, alerts, "{report:?}");
