@@ -103,6 +103,18 @@ pub enum Commands {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Maintenance of the store itself.
+    Store {
+        #[command(subcommand)]
+        action: StoreAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreAction {
+    /// Rewrite the store into a fresh file: smaller, and faster to write to (for cron, weekly or monthly).
+    /// Nothing is decrypted; an interrupted compaction is finished or undone at the next start.
+    Compact,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,7 +10,7 @@ use chrono::Utc;
 use serde_json::json;
 use tokio::sync::{Notify, mpsc};
 
-use crate::cli::{AuditAction, CaseAction, Commands, ConfigAction, FeedAction, Global};
+use crate::cli::{AuditAction, CaseAction, Commands, ConfigAction, FeedAction, Global, StoreAction};
 use crate::config::{Config, default_data_dir, default_key_file};
 use crate::domain::inert;
 use crate::feed::client::{FeedClient, Poller, sync_once};
@@ -272,7 +272,33 @@ pub async fn run(ctx: Context_, command: Option<Commands>) -> Result<()> {
         Some(Commands::Feed { action }) => feed(ctx, action),
         Some(Commands::Report(args)) => report(ctx, args),
         Some(Commands::Audit { action }) => audit(ctx, action),
+        Some(Commands::Store { action: StoreAction::Compact }) => compact_store(&ctx),
     }
+}
+
+fn compact_store(ctx: &Context_) -> Result<()> {
+    if !ctx.viewer.can_review() {
+        bail!(exit_err(exit::NO_ROLE, "your role (reporter) may run `vigil report` only"));
+    }
+    let key = store_key(ctx)?;
+    let started = std::time::Instant::now();
+    let done = crate::store::compact::compact(&ctx.data_dir, &key).map_err(|e| match e {
+        StoreError::InUse { .. } => exit_err(exit::STORE_IN_USE, e.to_string()),
+        StoreError::Key(_) => exit_err(exit::USAGE, e.to_string()),
+        other => exit_err(
+            exit::FAILURE,
+            format!("compaction failed ({other}); nothing is lost: the next start finishes or undoes it"),
+        ),
+    })?;
+    let mib = |b: u64| b as f64 / (1 << 20) as f64;
+    println!(
+        "compacted: {:.1} MiB -> {:.1} MiB ({} entries) in {:.1} s",
+        mib(done.bytes_before),
+        mib(done.bytes_after),
+        done.entries,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 async fn tui(ctx: Context_) -> Result<()> {

@@ -9,6 +9,7 @@
 //! sled allows one process per database. A lock file next to it says which process holds it, so a second
 //! vigil gets a plain message instead of a panic.
 
+pub mod compact;
 pub mod crypto;
 mod lock;
 
@@ -48,6 +49,8 @@ const INDEX_COMPLETE: &[u8] = b"complete, postcard 2, open set";
 /// Retention's hint: no case in the store was closed before this time (microseconds since the epoch, big
 /// endian). A lower bound: closing lowers it, reopening and purging leave it. Absent: not known.
 const META_CLOSED_SINCE: &[u8] = b"closed-since";
+/// Added to sled's id counter, which a compacted store starts again from 0 ([`compact`]).
+const META_ID_BASE: &[u8] = b"id-base";
 const CHECK_PLAIN: &[u8] = b"vigil store key check";
 
 #[derive(Debug, thiserror::Error)]
@@ -364,6 +367,8 @@ pub struct Store {
     /// folded into the index in commit order and read back from the log in number order, and the two must
     /// agree (a decision and a feed revision of the same case can race).
     event_writer: std::sync::Arc<std::sync::Mutex<()>>,
+    /// See [`META_ID_BASE`].
+    id_base: u64,
     _lock: std::sync::Arc<StoreLock>,
     path: PathBuf,
 }
@@ -379,10 +384,12 @@ impl Store {
         refuse_exposed(dir)?;
         create_private_dir(dir).map_err(|source| StoreError::Open { path: dir.to_path_buf(), source })?;
         let lock = acquire_lock(dir)?;
+        compact::recover(dir).map_err(|source| StoreError::Open { path: dir.to_path_buf(), source })?;
         let db = open_sled(dir)?;
         make_private(dir).map_err(|source| StoreError::Open { path: dir.to_path_buf(), source })?;
         let meta = db.open_tree(META)?;
         let cipher = unlock(&meta, key)?;
+        let id_base = meta.get(META_ID_BASE)?.map_or(0, |v| be_u64(&v));
         let store = Store {
             alerts: db.open_tree(ALERTS)?,
             events: db.open_tree(EVENTS)?,
@@ -395,6 +402,7 @@ impl Store {
             cipher: std::sync::Arc::new(cipher),
             index_version: Default::default(),
             event_writer: Default::default(),
+            id_base,
             db,
             _lock: std::sync::Arc::new(lock),
             path: dir.to_path_buf(),
@@ -632,7 +640,7 @@ impl Store {
         let writing = self.event_writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut seqs = Vec::with_capacity(incoming.len() * EVENTS_PER_ALERT + rejected.len());
         for _ in 0..incoming.len() * EVENTS_PER_ALERT + rejected.len() {
-            seqs.push(self.db.generate_id()?);
+            seqs.push(self.next_id()?);
         }
         // Each alert has its own slot of event numbers, so that a new alert's values can be made before the
         // transaction.
@@ -882,7 +890,7 @@ impl Store {
         if bytes.len() as u64 > cap {
             return Ok(());
         }
-        let seq = self.db.generate_id()?;
+        let seq = self.next_id()?;
         let (data_k, meta_k) = (cache_key(b"d/", name.as_bytes()), cache_key(b"m/", name.as_bytes()));
         let order_k = cache_key(b"o/", &seq.to_be_bytes());
         let sealed = self.cipher.seal(SCHEMA, BLOBS, &data_k, bytes);
@@ -984,6 +992,11 @@ impl Store {
     /// Opens a value sealed by [`Store::seal`] and reads its envelope.
     fn unseal<T: DeserializeOwned>(&self, what: &str, tree: &str, key: &[u8], bytes: &[u8]) -> Result<T> {
         decode(what, &self.unseal_bytes(what, tree, key, bytes)?)
+    }
+
+    /// A new id, greater than every one given before in this store (event keys and cache order end with one).
+    fn next_id(&self) -> Result<u64> {
+        Ok(self.db.generate_id()?.saturating_add(self.id_base))
     }
 
     /// Writes a case's index entry and its open marker ([`OPEN_PREFIX`]).
@@ -1103,7 +1116,7 @@ impl Store {
     /// One event, its fold into the index and (when given) its audit record, in one transaction; then a flush.
     fn append_with(&self, key: &AlertKey, event: &CaseEvent, audit_entry: Option<&crate::audit::Entry>) -> Result<()> {
         let writing = self.event_writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let seq = self.db.generate_id()?;
+        let seq = self.next_id()?;
         let ck = case_key(key);
         let mut k = ck.clone();
         k.extend_from_slice(&seq.to_be_bytes());
