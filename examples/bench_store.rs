@@ -47,7 +47,11 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("build") => build(cases, args.iter().any(|a| a == "--fresh")),
         Some("ingest") => ingest(cases),
-        Some("ingest-into") => ingest_into(cases, args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10_000)),
+        Some("ingest-into") => ingest_into(
+            cases,
+            args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10_000),
+            args.iter().any(|a| a == "--compacted"),
+        ),
         Some("scan") => scan(cases, args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5)),
         Some("bytes") => bytes(cases, args.get(2).and_then(|s| s.parse().ok()).unwrap_or(50)),
         _ => usage(),
@@ -90,8 +94,9 @@ fn ingest(alerts: usize) {
 }
 
 /// The same, but `alerts` new alerts into a copy of the cached store of `cases` cases: ingest at that size.
-fn ingest_into(cases: usize, alerts: usize) {
-    let (data, key) = fixture::cached_paths(cases);
+/// With `compacted`, a copy of it after `vigil store compact` (made once and cached beside it).
+fn ingest_into(cases: usize, alerts: usize, compacted: bool) {
+    let (data, key) = if compacted { compacted_store(cases) } else { fixture::cached_paths(cases) };
     let root = fixture::cache_dir(0).with_file_name("ingest-tmp");
     std::fs::create_dir_all(&root).expect("create the ingest dir");
     let tmp = tempfile::tempdir_in(&root).expect("tempdir");
@@ -105,6 +110,30 @@ fn ingest_into(cases: usize, alerts: usize) {
         std::process::exit(1)
     });
     report_ingest(&fixture::service(store), fixture::pages_after(cases, alerts, "new"), "new", alerts);
+}
+
+/// The cached store of `cases` cases after `vigil store compact`: made once, from a copy, and cached in
+/// `target/bench-store/<cases>-compacted/`. Prints the compaction's figures when it makes it.
+fn compacted_store(cases: usize) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (data, key) = fixture::cached_paths(cases);
+    let cached = fixture::cache_dir(cases);
+    let dir = cached.with_file_name(format!("{}-compacted", cached.file_name().and_then(|n| n.to_str()).unwrap_or("")));
+    let marker = dir.join("COMPACTED");
+    if !marker.exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        fixture::copy_dir(&data, &dir.join("data")).expect("copy the cached store");
+        make_private(&dir);
+        let t = Instant::now();
+        let done = vigil::store::compact::compact(&dir.join("data"), &StoreKey::file(&key)).expect("compact");
+        eprintln!(
+            "compact-seconds {:.1} compact-bytes-before {} compact-bytes-after {}",
+            t.elapsed().as_secs_f64(),
+            done.bytes_before,
+            done.bytes_after
+        );
+        std::fs::write(&marker, b"").expect("marker");
+    }
+    (dir.join("data"), key)
 }
 
 /// Serves `pages` on loopback (the page after cursor `{cursor}N` is page N; any other cursor, such as the
