@@ -29,7 +29,7 @@ use tokio::sync::Notify;
 use vigil::app::keymap::Command;
 use vigil::app::{Action, Effect, State, update};
 use vigil::feed::client::{FeedClient, sync_once};
-use vigil::store::{Store, StoreKey};
+use vigil::store::{Store, StoreKey, dir_bytes, make_owner_only};
 use vigil::tui::run_effects;
 use vigil::ui::{Theme, render};
 
@@ -101,7 +101,7 @@ fn ingest_into(cases: usize, alerts: usize, compacted: bool) {
     std::fs::create_dir_all(&root).expect("create the ingest dir");
     let tmp = tempfile::tempdir_in(&root).expect("tempdir");
     fixture::copy_dir(&data, &tmp.path().join("data")).expect("copy the cached store");
-    make_private(&tmp.path().join("data"));
+    make_owner_only(&tmp.path().join("data")).expect("make the copy private");
     // The copy leaves gigabytes of dirty pages for the kernel to write back, which the store's own flushes
     // would then wait behind: write them out before the clock starts.
     let _ = std::process::Command::new("sync").status();
@@ -122,7 +122,7 @@ fn compacted_store(cases: usize) -> (std::path::PathBuf, std::path::PathBuf) {
     if !marker.exists() {
         let _ = std::fs::remove_dir_all(&dir);
         fixture::copy_dir(&data, &dir.join("data")).expect("copy the cached store");
-        make_private(&dir);
+        make_owner_only(&dir).expect("make the copy private");
         let t = Instant::now();
         let done = vigil::store::compact::compact(&dir.join("data"), &StoreKey::file(&key)).expect("compact");
         eprintln!(
@@ -178,30 +178,6 @@ fn report_ingest(
     println!("ingest-alerts {alerts}");
     println!("ingest-seconds {:.3}", took.as_secs_f64());
     println!("ingest-alerts-per-s {:.0}", alerts as f64 / took.as_secs_f64());
-}
-
-/// `chmod -R go-rwx`: vigil opens only a store no one else can read, and a copy gets the default modes.
-fn make_private(path: &std::path::Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = path.is_dir();
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(if dir { 0o700 } else { 0o600 }));
-    if dir {
-        for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
-            make_private(&entry.path());
-        }
-    }
-}
-
-fn dir_bytes(dir: &std::path::Path) -> u64 {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        match entry.metadata() {
-            Ok(m) if m.is_dir() => total += dir_bytes(&entry.path()),
-            Ok(m) => total += m.len(),
-            Err(_) => {}
-        }
-    }
-    total
 }
 
 fn open(cases: usize) -> Store {

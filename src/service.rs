@@ -19,7 +19,7 @@ use crate::domain::levels::LevelPolicy;
 use crate::domain::{Alert, AlertKey, Case, CaseEvent, Level, Status};
 use crate::feed::protocol::Page;
 use crate::identity::{Role, Viewer};
-use crate::store::{Incoming, IngestReport, Store, StoreError};
+use crate::store::{Incoming, IndexEntry, IngestReport, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -281,13 +281,7 @@ impl CaseService {
         if !self.viewer.can_review() {
             return Err(ServiceError::Forbidden(self.viewer.role.as_str()));
         }
-        // Decoded and summarized in parallel (every core): opening the queue reads every case.
-        let mut out = self
-            .store
-            .index_map(|entry| self.visible(&entry.head).then(|| self.summarize_owned(entry.head, &entry.case, now)))?;
-        // Keys are unique, so an unstable sort gives the one order.
-        out.sort_unstable_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        Ok(out)
+        self.rows(now, |s, f| s.index_map(f))
     }
 
     /// The open cases this viewer may see, in queue order: [`CaseService::queue`] without the closed and
@@ -297,11 +291,7 @@ impl CaseService {
         if !self.viewer.can_review() {
             return Err(ServiceError::Forbidden(self.viewer.role.as_str()));
         }
-        let mut out = self.store.index_map_open(|entry| {
-            self.visible(&entry.head).then(|| self.summarize_owned(entry.head, &entry.case, now))
-        })?;
-        out.sort_unstable_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        Ok(out)
+        self.rows(now, |s, f| s.index_map_open(f))
     }
 
     /// The cases this viewer may see that are not open, in queue order. Every open case comes before every
@@ -310,9 +300,23 @@ impl CaseService {
         if !self.viewer.can_review() {
             return Err(ServiceError::Forbidden(self.viewer.role.as_str()));
         }
-        let mut out = self.store.index_map_closed(|entry| {
-            self.visible(&entry.head).then(|| self.summarize_owned(entry.head, &entry.case, now))
-        })?;
+        self.rows(now, |s, f| s.index_map_closed(f))
+    }
+
+    /// The queue rows of the index entries `read` gives (decoded and summarized on every core), for this
+    /// viewer, in queue order.
+    fn rows(
+        &self,
+        now: DateTime<Utc>,
+        read: impl FnOnce(
+            &Store,
+            &(dyn Fn(IndexEntry) -> Option<CaseSummary> + Sync),
+        ) -> crate::store::Result<Vec<CaseSummary>>,
+    ) -> Result<Vec<CaseSummary>> {
+        let summarize =
+            |entry: IndexEntry| self.visible(&entry.head).then(|| self.summarize_owned(entry.head, &entry.case, now));
+        let mut out = read(&self.store, &summarize)?;
+        // Keys are unique, so an unstable sort gives the one order.
         out.sort_unstable_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         Ok(out)
     }

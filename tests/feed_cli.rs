@@ -73,15 +73,6 @@ impl Env {
     }
 }
 
-async fn serve(body: String) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(path("/v1/alerts"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
-        .mount(&server)
-        .await;
-    server
-}
-
 fn ids(list: &Value) -> Vec<String> {
     let mut ids: Vec<String> =
         list.as_array().expect("array").iter().map(|c| c["id"].as_str().expect("id").to_string()).collect();

@@ -14,16 +14,6 @@ use vigil::service::CaseService;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// Serves `body` to every poll, whatever the cursor (a server replaying its page).
-async fn serve(body: String) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(path("/v1/alerts"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
-        .mount(&server)
-        .await;
-    server
-}
-
 async fn sync_page(service: &CaseService, alerts: &[Value]) -> vigil::store::IngestReport {
     let server = serve(page(alerts, Some("c"), false)).await;
     sync_once(&client(&server.uri()), service).await.expect("sync")

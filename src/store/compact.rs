@@ -44,7 +44,7 @@ pub fn compact(dir: &Path, key: &StoreKey) -> Result<Compacted> {
     let paths = Paths::of(dir);
     let io = |source: std::io::Error| StoreError::Open { path: dir.to_path_buf(), source };
     let store = Store::open(dir, key)?;
-    let bytes_before = dir_bytes(&paths.db);
+    let bytes_before = super::dir_bytes(&paths.db);
     if paths.copy.exists() {
         std::fs::remove_dir_all(&paths.copy).map_err(io)?;
     }
@@ -84,7 +84,7 @@ pub fn compact(dir: &Path, key: &StoreKey) -> Result<Compacted> {
     drop(lock);
     let store = Store::open(dir, key)?;
     drop(store);
-    Ok(Compacted { bytes_before, bytes_after: dir_bytes(&paths.db), entries })
+    Ok(Compacted { bytes_before, bytes_after: super::dir_bytes(&paths.db), entries })
 }
 
 /// Finishes or undoes a compaction that was interrupted: called by [`Store::open`], under the store's lock,
@@ -132,16 +132,4 @@ fn swap(dir: &Path) -> std::io::Result<()> {
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
-}
-
-fn dir_bytes(dir: &Path) -> u64 {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        match entry.metadata() {
-            Ok(m) if m.is_dir() => total += dir_bytes(&entry.path()),
-            Ok(m) => total += m.len(),
-            Err(_) => {}
-        }
-    }
-    total
 }

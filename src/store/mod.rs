@@ -1334,6 +1334,27 @@ fn refuse_exposed(dir: &Path) -> Result<()> {
 
 /// Takes group and other permissions off everything in the store dir (what sled created before the umask
 /// was tightened, in a process that did not tighten it first).
+/// The bytes a directory holds, all the way down: a store's size on disk.
+pub fn dir_bytes(dir: &Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        match entry.metadata() {
+            Ok(m) if m.is_dir() => total += dir_bytes(&entry.path()),
+            Ok(m) => total += m.len(),
+            Err(_) => {}
+        }
+    }
+    total
+}
+
+/// `chmod -R go-rwx DIR`, the fix [`Store::open`] names for a store others can read: for a store dir copied
+/// into place with default modes.
+pub fn make_owner_only(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    make_private(dir)
+}
+
 fn make_private(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let mut pending = vec![dir.to_path_buf()];

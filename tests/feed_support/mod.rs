@@ -203,3 +203,13 @@ pub fn reported_wait(h: &FeedHealth) -> Duration {
     };
     (h.next_attempt.expect("a next attempt") - at).to_std().expect("in the future")
 }
+
+/// A feed on loopback that serves `body` to every poll, whatever the cursor (a server replaying its page).
+pub async fn serve(body: String) -> wiremock::MockServer {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::path("/v1/alerts"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .mount(&server)
+        .await;
+    server
+}
