@@ -413,8 +413,8 @@ fn plain_row(c: &CaseSummary) -> String {
 fn list(ctx: Context_, json: bool, filter: &crate::app::filter::Filter) -> Result<()> {
     let service = open_service(&ctx)?;
     let now = Utc::now();
-    let queue: Vec<CaseSummary> =
-        service.queue(now).map_err(service_err)?.into_iter().filter(|c| filter.matches(c)).collect();
+    let matches = filter.matcher();
+    let queue: Vec<CaseSummary> = service.queue(now).map_err(service_err)?.into_iter().filter(|c| matches(c)).collect();
     let what = if json { "exported the queue as JSON" } else { "listed the queue" };
     service.audit(None, &format!("{what} ({} cases)", queue.len()), now)?;
     let mut out = std::io::stdout().lock();

@@ -20,11 +20,8 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub fn matches(&self, c: &CaseSummary) -> bool {
-        self.matcher()(c)
-    }
-
-    /// [`Filter::matches`] for many cases: the search words are prepared once, not once per case.
+    /// Whether a case passes the filter, as a test to run over many cases: the search words are prepared
+    /// once, not once per case.
     pub fn matcher(&self) -> impl Fn(&CaseSummary) -> bool + '_ {
         let needle = self.text.trim().to_lowercase();
         move |c| self.matches_fields(c) && needle.split_whitespace().all(|w| c.search.contains(w))
