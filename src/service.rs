@@ -16,7 +16,7 @@ use crate::domain::case::{CaseCommand, ItemState, RuleError, decide};
 use crate::domain::checklist::Templates;
 use crate::domain::inert;
 use crate::domain::levels::LevelPolicy;
-use crate::domain::{Alert, AlertKey, Case, CaseEvent, Level, Status};
+use crate::domain::{Alert, AlertKey, Case, CaseEvent, Level};
 use crate::feed::protocol::Page;
 use crate::identity::{Role, Viewer};
 use crate::store::{Incoming, IndexEntry, IngestReport, Store, StoreError};
@@ -644,10 +644,6 @@ impl CaseService {
             }
         }
         counts
-    }
-
-    pub fn status_of(case: &Case) -> Status {
-        case.status()
     }
 }
 

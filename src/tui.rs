@@ -175,7 +175,7 @@ pub fn run_effects_with(
             }
             Effect::LoadRecords(key) => Some(match service.records(&key, clock()) {
                 Ok(r) => Action::RecordsLoaded(r),
-                Err(e) => Action::Acted(Err(e.to_string())),
+                Err(e) => Action::Failed(e.to_string()),
             }),
             Effect::ListRejected => Some(match service.rejected(clock()) {
                 Ok(items) if items.is_empty() => {
@@ -201,7 +201,7 @@ pub fn run_effects_with(
                         })
                         .collect(),
                 },
-                Err(e) => Action::Acted(Err(e.to_string())),
+                Err(e) => Action::Failed(e.to_string()),
             }),
             Effect::RetryFeed => {
                 retry.notify_one();
@@ -211,7 +211,7 @@ pub fn run_effects_with(
                 let _ = update(state, Action::Quarantined(service.store().quarantine_count()));
                 Some(match service.queue_open(now) {
                     Ok(q) => Action::OpenLoaded(q),
-                    Err(e) => Action::Acted(Err(e.to_string())),
+                    Err(e) => Action::Failed(e.to_string()),
                 })
             }
             Effect::LoadClosed { epoch } => in_background(
@@ -228,17 +228,17 @@ pub fn run_effects_with(
             ),
             Effect::RefreshCase(key) => Some(match service.summary(&key, now) {
                 Ok(summary) => Action::CaseChanged { key, summary: summary.map(Box::new) },
-                Err(e) => Action::Acted(Err(e.to_string())),
+                Err(e) => Action::Failed(e.to_string()),
             }),
             Effect::OpenCase(key) => {
                 Some(match service.mark_viewed(&key, now).and_then(|_| service.detail(&key, now)) {
                     Ok(d) => Action::DetailLoaded(Box::new(d)),
-                    Err(e) => Action::Acted(Err(e.to_string())),
+                    Err(e) => Action::Failed(e.to_string()),
                 })
             }
             Effect::Act(key, command) => Some(match service.act(&key, &command, now) {
                 Ok(event) => Action::Decided { key, message: format!("recorded: {}", event.kind.describe()) },
-                Err(e) => Action::Acted(Err(e.to_string())),
+                Err(e) => Action::Failed(e.to_string()),
             }),
         };
         if let Some(a) = action {

@@ -342,8 +342,8 @@ pub enum Action {
         message: String,
     },
     DetailLoaded(Box<CaseDetail>),
-    /// A message for the user: something done, or an error (a decision refused, a read that failed).
-    Acted(Result<String, String>),
+    /// Something refused or failed (a decision, a read): the message for the user.
+    Failed(String),
     Feed(crate::feed::client::PollerEvent),
     Quarantined(usize),
     /// The CPOMS entry and tracking note, produced by the service.

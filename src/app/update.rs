@@ -300,9 +300,8 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
                 None => vec![Effect::RefreshCase(key)],
             }
         }
-        Action::Acted(result) => {
-            let error = result.is_err();
-            toast(state, result.unwrap_or_else(|e| e), error);
+        Action::Failed(message) => {
+            toast(state, message, true);
             vec![]
         }
         Action::Feed(PollerEvent::Health(h)) => {

@@ -361,8 +361,6 @@ pub struct Store {
     meta: sled::Tree,
     audit: sled::Tree,
     cipher: std::sync::Arc<Cipher>,
-    /// See [`Store::index_version`].
-    index_version: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Held by whoever writes case events, from numbering them to committing them: a case's events are
     /// folded into the index in commit order and read back from the log in number order, and the two must
     /// agree (a decision and a feed revision of the same case can race).
@@ -400,7 +398,6 @@ impl Store {
             audit: db.open_tree("audit")?,
             meta,
             cipher: std::sync::Arc::new(cipher),
-            index_version: Default::default(),
             event_writer: Default::default(),
             id_base,
             db,
@@ -555,11 +552,6 @@ impl Store {
             n += 1;
         }
         Ok(n)
-    }
-
-    /// Goes up whenever an index entry is written or removed: a queue read while it did not change is current.
-    pub fn index_version(&self) -> u64 {
-        self.index_version.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn index_entry(&self, key: &AlertKey) -> Result<Option<IndexEntry>> {
@@ -1012,7 +1004,6 @@ impl Store {
         sealed: Vec<u8>,
         open: bool,
     ) -> std::result::Result<(), T::Error> {
-        self.index_version.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tree.put(key.to_vec(), sealed)?;
         if open { tree.put(open_key(key), Vec::new()) } else { tree.del(open_key(key)) }
     }
@@ -1152,7 +1143,6 @@ impl Store {
     pub fn purge_case(&self, key: &AlertKey, tombstone: &crate::audit::Entry) -> Result<()> {
         let ck = case_key(key);
         let event_keys = self.events.scan_prefix(&ck).keys().collect::<std::result::Result<Vec<_>, _>>()?;
-        self.index_version.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         (&self.alerts, &self.events, &self.index, &self.audit)
             .transaction(|(alerts, events, index, audit)| {
                 alerts.remove(ck.as_slice())?;
