@@ -66,14 +66,12 @@ fn content_is_sealed_on_disk_and_each_value_opens_only_in_its_place() {
     }
     {
         let db = access_support::open_sled(&data.join("db"));
-        for name in ["alerts", "events", "index", "quarantine"] {
+        for name in ["alerts", "events", "index-open", "index-closed", "quarantine"] {
             let tree = db.open_tree(name).expect("tree");
-            assert!(!tree.is_empty(), "{name} has values");
+            // No case here is closed or withdrawn.
+            assert!(name == "index-closed" || !tree.is_empty(), "{name} has values");
             for kv in tree.iter() {
-                let (k, v) = kv.expect("kv");
-                if is_open_marker(name, &k) {
-                    continue;
-                }
+                let (_, v) = kv.expect("kv");
                 assert_eq!(v.first(), Some(&0x01), "{name}: every value sealed");
             }
         }
@@ -292,19 +290,12 @@ fn a_store_written_before_encryption_is_sealed_in_place() {
     drop(svc);
     // (sled is log-structured: the old plaintext may stay in its file until sled reuses that space.)
     let db = access_support::open_sled(&data.join("db"));
-    for name in ["alerts", "events", "index"] {
-        for kv in db.open_tree(name).expect("t").iter() {
-            let (k, v) = kv.expect("kv");
-            if is_open_marker(name, &k) {
-                continue;
-            }
+    for name in ["alerts", "events", "index-open"] {
+        let tree = db.open_tree(name).expect("t");
+        assert!(!tree.is_empty(), "{name} has values");
+        for kv in tree.iter() {
+            let (_, v) = kv.expect("kv");
             assert_eq!(v.first(), Some(&0x01), "{name}: sealed in place");
         }
     }
-}
-
-/// The index marks open cases with empty-valued keys (no content: whether a case is open is in the clear
-/// audit trail too); everything else in every tree is sealed.
-fn is_open_marker(tree: &str, key: &[u8]) -> bool {
-    tree == "index" && key.starts_with(b"\xff\xffopen/")
 }

@@ -104,6 +104,13 @@ fn a_revision_that_escalates_a_closed_case_reopens_it_and_rings_the_bell() {
     let key = AlertKey::new("sm", "E1");
     close_fully(&s, &key, "no-further-action");
     assert_eq!(s.detail(&key, fixed_now()).expect("d").summary.status, "closed");
+    // Where the index holds it: (among the open cases, among the rest).
+    let held = || {
+        let count = |rows: Vec<vigil::service::CaseSummary>| rows.iter().filter(|c| c.key == key).count();
+        let now = fixed_now();
+        (count(s.queue_open(now).expect("open")), count(s.queue_closed(now).expect("closed")))
+    };
+    assert_eq!(held(), (0, 1), "closing moved it out of the open cases");
 
     let same = ingest(&s, &[alert("E1", 2, 2, "violence", false)]);
     assert_eq!(same.new_high, 0, "a revision at the same level changes nothing");
@@ -114,6 +121,7 @@ fn a_revision_that_escalates_a_closed_case_reopens_it_and_rings_the_bell() {
     let d = s.detail(&key, fixed_now()).expect("d");
     assert_eq!(d.summary.level, Level::High);
     assert!(d.summary.open, "the escalated case is back in the queue");
+    assert_eq!(held(), (1, 0), "and among the open cases only");
     assert!(d.events.iter().any(|e| matches!(&e.kind, EventKind::Reopened { reason } if reason.contains("now high"))));
 }
 

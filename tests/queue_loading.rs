@@ -3,6 +3,7 @@
 //! counts kept with the cases rather than counted for each frame. Driven through the real `update` and
 //! the real case service over a real store.
 
+mod access_support;
 mod common;
 
 use common::*;
@@ -201,4 +202,53 @@ fn a_dashboard_whose_read_failed_says_so() {
     let t = h.draw(100, 30);
     let text: String = t.backend().buffer().content().iter().map(|c| c.symbol()).collect();
     assert!(text.contains("could not be read"), "{text}");
+}
+
+#[test]
+fn an_index_in_the_one_tree_layout_of_earlier_vigils_is_rebuilt_into_open_and_closed_at_the_next_open() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let service = fixture_service(&data, dsl());
+    let key_list = |rows: Vec<CaseSummary>| rows.iter().map(|c| c.key.to_string()).collect::<Vec<_>>();
+    let (open, closed) = (
+        key_list(service.queue_open(fixed_now()).expect("open")),
+        key_list(service.queue_closed(fixed_now()).expect("closed")),
+    );
+    assert!(!open.is_empty() && !closed.is_empty(), "the fixture has both");
+    drop(service);
+    {
+        // The layout before the split: every entry in one `index` tree, and a marker key for each open case.
+        let db = access_support::open_sled(&data.join("db"));
+        let old = db.open_tree("index").expect("tree");
+        for (name, open) in [("index-open", true), ("index-closed", false)] {
+            for kv in db.open_tree(name).expect("tree").iter() {
+                let (k, v) = kv.expect("kv");
+                old.insert(&k, v).expect("put");
+                if open {
+                    old.insert([b"\xff\xffopen/".as_slice(), &k].concat(), b"").expect("marker");
+                }
+            }
+            assert!(db.drop_tree(name).expect("drop"), "{name} was there");
+        }
+        db.open_tree("meta")
+            .expect("meta")
+            .insert(b"index", b"complete, postcard 2, open set".as_slice())
+            .expect("put");
+        db.flush().expect("flush");
+    }
+    let data_s = data.to_str().expect("utf8");
+    assert!(std::process::Command::new("chmod").args(["-R", "go-rwx", data_s]).status().expect("chmod").success());
+
+    let service = fixture_service_without_ingest(&data);
+    assert_eq!(key_list(service.queue_open(fixed_now()).expect("open")), open);
+    assert_eq!(key_list(service.queue_closed(fixed_now()).expect("closed")), closed);
+    drop(service);
+    let db = access_support::open_sled(&data.join("db"));
+    assert!(!db.tree_names().iter().any(|n| n.as_ref() == b"index"), "the old tree is dropped");
+}
+
+fn fixture_service_without_ingest(data: &std::path::Path) -> vigil::service::CaseService {
+    let store = vigil::store::Store::open(data, &vigil::store::StoreKey::file(key_file_for(data))).expect("reopen");
+    let config = vigil::config::Config::default();
+    vigil::service::CaseService::new(store, config.calendar(), config.due, config.levels.clone(), dsl())
 }

@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, Transactional, TransactionalTree, UnabortableTransactionError,
+};
 
 use crate::domain::levels::Grading;
 use crate::domain::{Alert, AlertKey, Case, CaseEvent, EventKind};
@@ -34,7 +36,16 @@ const SCHEMA: u32 = 1;
 // The trees whose values are sealed; each name is part of its values' associated data.
 const ALERTS: &str = "alerts";
 const EVENTS: &str = "events";
+/// The associated data every index value is sealed with, in either of the index's trees (so an entry reads
+/// the same in both); once also the name of the one tree the index was, before it was split in two.
 const INDEX: &str = "index";
+/// The index entries of the open cases (new, open or in progress) and of the rest (closed or withdrawn).
+/// The queue's first frame reads only the open ones (the default view shows open cases, and in a store of
+/// some years most are closed), and retention only the rest. A case's entry moves between them in the
+/// transaction that changes its status. Which tree holds it is not content: the audit trail, kept in the
+/// clear, says when each case was closed.
+const INDEX_OPEN: &str = "index-open";
+const INDEX_CLOSED: &str = "index-closed";
 const QUARANTINE: &str = "quarantine";
 const BLOBS: &str = "blobs";
 /// Key-derivation parameters and the sealed key check.
@@ -45,7 +56,7 @@ const META_KDF: &[u8] = b"kdf";
 /// whenever that may not hold. Opening reads it instead of counting both trees (which reads every alert,
 /// and was most of the time it took to open a large store).
 const META_INDEX: &[u8] = b"index";
-const INDEX_COMPLETE: &[u8] = b"complete, postcard 2, open set";
+const INDEX_COMPLETE: &[u8] = b"complete, postcard 2, open and closed trees";
 /// Retention's hint: no case in the store was closed before this time (microseconds since the epoch, big
 /// endian). A lower bound: closing lowers it, reopening and purging leave it. Absent: not known.
 const META_CLOSED_SINCE: &[u8] = b"closed-since";
@@ -305,41 +316,42 @@ fn par_decode<T: Send>(
     Ok(out)
 }
 
-/// Keys in the index tree under this prefix mark the cases that are open (new, open or in progress), so the
-/// queue's first frame reads only those: the default view shows open cases, and in a store of some years
-/// most are closed. The marker is a key with an empty value, written with the entry in the same transaction;
-/// every case key sorts before it (it starts with a length below 2^24). Whether a case is open is not
-/// content (the audit trail, kept in the clear, says when each was closed).
-const OPEN_PREFIX: &[u8] = b"\xff\xffopen/";
-
-fn open_key(case_key: &[u8]) -> Vec<u8> {
-    [OPEN_PREFIX, case_key].concat()
+/// The index's two trees ([`INDEX_OPEN`], [`INDEX_CLOSED`]) inside a transaction.
+struct TxIndex<'a> {
+    open: &'a TransactionalTree,
+    closed: &'a TransactionalTree,
 }
 
-/// The index tree, inside a transaction or not.
-trait IndexTree {
-    type Error;
-    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> std::result::Result<(), Self::Error>;
-    fn del(&self, key: Vec<u8>) -> std::result::Result<(), Self::Error>;
-}
+impl TxIndex<'_> {
+    /// A case's sealed entry, and whether the open tree holds it.
+    fn get(&self, key: &[u8]) -> std::result::Result<Option<(sled::IVec, bool)>, UnabortableTransactionError> {
+        if let Some(v) = self.open.get(key)? {
+            return Ok(Some((v, true)));
+        }
+        Ok(self.closed.get(key)?.map(|v| (v, false)))
+    }
 
-impl IndexTree for sled::Tree {
-    type Error = sled::Error;
-    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> std::result::Result<(), sled::Error> {
-        self.insert(key, value).map(drop)
+    /// Writes a case's sealed entry into the tree for its status, and takes it out of the other if that is
+    /// where it was (`was_open`, as [`TxIndex::get`] found it; `None` for a case not indexed before).
+    fn put(
+        &self,
+        key: &[u8],
+        sealed: Vec<u8>,
+        open: bool,
+        was_open: Option<bool>,
+    ) -> std::result::Result<(), UnabortableTransactionError> {
+        let (to, from) = if open { (self.open, self.closed) } else { (self.closed, self.open) };
+        to.insert(key, sealed)?;
+        if was_open == Some(!open) {
+            from.remove(key)?;
+        }
+        Ok(())
     }
-    fn del(&self, key: Vec<u8>) -> std::result::Result<(), sled::Error> {
-        self.remove(key).map(drop)
-    }
-}
 
-impl IndexTree for sled::transaction::TransactionalTree {
-    type Error = sled::transaction::UnabortableTransactionError;
-    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> std::result::Result<(), Self::Error> {
-        self.insert(key, value).map(drop)
-    }
-    fn del(&self, key: Vec<u8>) -> std::result::Result<(), Self::Error> {
-        self.remove(key).map(drop)
+    fn remove(&self, key: &[u8]) -> std::result::Result<(), UnabortableTransactionError> {
+        self.open.remove(key)?;
+        self.closed.remove(key)?;
+        Ok(())
     }
 }
 
@@ -357,7 +369,8 @@ pub struct Store {
     feed: sled::Tree,
     quarantine: sled::Tree,
     blobs: sled::Tree,
-    index: sled::Tree,
+    index_open: sled::Tree,
+    index_closed: sled::Tree,
     meta: sled::Tree,
     audit: sled::Tree,
     cipher: std::sync::Arc<Cipher>,
@@ -394,7 +407,8 @@ impl Store {
             feed: db.open_tree("feed")?,
             quarantine: db.open_tree(QUARANTINE)?,
             blobs: db.open_tree(BLOBS)?,
-            index: db.open_tree(INDEX)?,
+            index_open: db.open_tree(INDEX_OPEN)?,
+            index_closed: db.open_tree(INDEX_CLOSED)?,
             audit: db.open_tree("audit")?,
             meta,
             cipher: std::sync::Arc::new(cipher),
@@ -411,43 +425,11 @@ impl Store {
             store.flush()?;
         }
         if store.meta.get(META_INDEX)?.as_deref() != Some(INDEX_COMPLETE) {
-            // An index from an earlier vigil, or one that may have a gap: counted once, then rebuilt or
-            // rewritten in the current encoding.
-            // A JSON index (before postcard) is re-encoded in place; anything else (a gap, or an older
-            // postcard layout, which cannot be read as the current one) is rebuilt from the event log.
-            if store.index_len()? == store.alerts.len()
-                && store.meta.get(META_INDEX)?.is_none()
-                && store.index_is_json()?
-            {
-                store.reencode_index()?;
-            } else {
-                store.rebuild_index()?;
-            }
+            // An index in an earlier vigil's layout or encoding, or one that may have a gap: rebuilt from the
+            // alerts and the event log.
+            store.rebuild_index()?;
         }
         Ok(store)
-    }
-
-    /// Whether the index holds JSON entries (written before the postcard encoding).
-    fn index_is_json(&self) -> Result<bool> {
-        match self.index.range(..OPEN_PREFIX).next() {
-            None => Ok(true),
-            Some(kv) => {
-                let (k, v) = kv?;
-                let plain = self.unseal_bytes("index entry", INDEX, &k, &v)?;
-                Ok(plain.first() == Some(&b'{'))
-            }
-        }
-    }
-
-    /// Rewrites an index written by an earlier vigil (JSON) in the current encoding.
-    fn reencode_index(&self) -> Result<()> {
-        for kv in self.index.range(..OPEN_PREFIX) {
-            let (k, v) = kv?;
-            let entry = self.unseal_index(&k, &v)?;
-            self.put_index(&self.index, &k, &entry)?;
-        }
-        self.meta.insert(META_INDEX, INDEX_COMPLETE)?;
-        self.flush()
     }
 
     /// Rebuilds the queue index from the alerts and the event log, the source of truth.
@@ -458,43 +440,47 @@ impl Store {
             let (key, event) = item?;
             events.entry(key).or_default().push(event);
         }
-        self.index.clear()?;
+        self.db.drop_tree(INDEX)?;
+        self.index_open.clear()?;
+        self.index_closed.clear()?;
         for alert in self.alerts() {
             let alert = alert?;
             let Some(case) = events.get(&alert.key).and_then(|evs| Case::fold(alert.key.clone(), evs)) else {
                 continue;
             };
             let k = case_key(&alert.key);
-            self.put_index(&self.index, &k, &IndexEntry::new(&alert, case))?;
+            let tree = if case.status().is_open() { &self.index_open } else { &self.index_closed };
+            tree.insert(&k, self.seal_index(&k, &IndexEntry::new(&alert, case)))?;
         }
         self.meta.insert(META_INDEX, INDEX_COMPLETE)?;
         self.flush()
     }
 
-    /// Every case's index entry, in key order.
+    /// Every case's index entry: the open cases', then the rest's, each in key order.
     pub fn index_entries(&self) -> impl Iterator<Item = Result<IndexEntry>> + '_ {
-        self.index.range(..OPEN_PREFIX).map(|kv| {
+        self.index_open.iter().chain(self.index_closed.iter()).map(|kv| {
             let (k, v) = kv?;
             self.unseal_index(&k, &v)
         })
     }
 
     /// Every case's index entry, decoded in parallel on every core and passed through `f` (which may drop
-    /// it), in key order. What opening the queue does.
+    /// it): the open cases', then the rest's, each in key order.
     pub fn index_map<T: Send>(&self, f: impl Fn(IndexEntry) -> Option<T> + Sync) -> Result<Vec<T>> {
-        par_decode(self.index.range(..OPEN_PREFIX), |k, v| Ok(f(self.unseal_index(k, v)?)))
+        par_decode(self.index_open.iter().chain(self.index_closed.iter()), |k, v| Ok(f(self.unseal_index(k, v)?)))
     }
 
     /// The closed cases and when they were closed, read from the front of their index entries.
     pub fn closed_cases(&self) -> Result<Vec<(AlertKey, DateTime<Utc>)>> {
-        par_decode(self.index.range(..OPEN_PREFIX), |k, v| {
+        // An open case has no close time (reopening clears it), so only the other tree is read.
+        par_decode(self.index_closed.iter(), |k, v| {
             let plain = self.unseal_bytes("index entry", INDEX, k, v)?;
             let closed = match plain.split_first() {
                 Some((&INDEX_POSTCARD, rest)) => postcard::take_from_bytes::<Option<i64>>(rest)
                     .map_err(|e| StoreError::Corrupt { what: "index entry".into(), detail: e.to_string() })?
                     .0
                     .and_then(DateTime::from_timestamp_micros),
-                _ => decode::<IndexEntry>("index entry", &plain)?.case.closed.map(|(at, _)| at),
+                _ => return Err(index_encoding_error()),
             };
             let key = || {
                 parse_case_key(k)
@@ -525,38 +511,17 @@ impl Store {
 
     /// [`Store::index_map`] of the open cases only (what the queue shows by default).
     pub fn index_map_open<T: Send>(&self, f: impl Fn(IndexEntry) -> Option<T> + Sync) -> Result<Vec<T>> {
-        let raw = self.index.scan_prefix(OPEN_PREFIX).filter_map(|kv| {
-            let k = match kv {
-                Ok((k, _)) => sled::IVec::from(&k[OPEN_PREFIX.len()..]),
-                Err(e) => return Some(Err(e)),
-            };
-            self.index.get(&k).transpose().map(|v| v.map(|v| (k, v)))
-        });
-        par_decode(raw, |k, v| Ok(f(self.unseal_index(k, v)?)))
+        par_decode(self.index_open.iter(), |k, v| Ok(f(self.unseal_index(k, v)?)))
     }
 
     /// [`Store::index_map`] of the cases that are not open (closed or withdrawn): the rest of the queue.
     pub fn index_map_closed<T: Send>(&self, f: impl Fn(IndexEntry) -> Option<T> + Sync) -> Result<Vec<T>> {
-        let raw = self.index.range(..OPEN_PREFIX).filter(|kv| match kv {
-            Ok((k, _)) => !self.index.contains_key(open_key(k)).unwrap_or(false),
-            Err(_) => true,
-        });
-        par_decode(raw, |k, v| Ok(f(self.unseal_index(k, v)?)))
-    }
-
-    /// How many cases the index holds (a count: it reads the whole index).
-    fn index_len(&self) -> Result<usize> {
-        let mut n = 0;
-        for k in self.index.range(..OPEN_PREFIX).keys() {
-            k?;
-            n += 1;
-        }
-        Ok(n)
+        par_decode(self.index_closed.iter(), |k, v| Ok(f(self.unseal_index(k, v)?)))
     }
 
     pub fn index_entry(&self, key: &AlertKey) -> Result<Option<IndexEntry>> {
         let k = case_key(key);
-        match self.index.get(&k)? {
+        match self.index_open.get(&k)?.map_or_else(|| self.index_closed.get(&k), |v| Ok(Some(v)))? {
             Some(bytes) => Ok(Some(self.unseal_index(&k, &bytes)?)),
             None => Ok(None),
         }
@@ -644,125 +609,125 @@ impl Store {
             (!stored).then(|| self.new_case(inc, slot(i), template_version, now))
         });
         let index_gap = std::cell::Cell::new(false);
-        let result = (&self.alerts, &self.events, &self.feed, &self.quarantine, &self.index).transaction(
-            |(alerts, events, feed, quarantine, index)| {
-                let mut report = IngestReport { staff_dropped, ..IngestReport::default() };
-                let push_event =
-                    |key: &AlertKey,
-                     kind: EventKind,
-                     seq: Option<u64>|
-                     -> std::result::Result<CaseEvent, ConflictableTransactionError<StoreError>> {
-                        let mut k = case_key(key);
-                        k.extend_from_slice(&seq.unwrap_or(u64::MAX).to_be_bytes());
-                        let event = CaseEvent::new(now, "feed", kind);
-                        let value = self.seal(EVENTS, &k, &event);
-                        events.insert(k, value)?;
-                        Ok(event)
-                    };
-                for (i, inc) in incoming.iter().enumerate() {
-                    let alert = inc.alert;
-                    let k = case_key(&alert.key);
-                    let mut seq = slot(i);
-                    let existing: Option<Alert> = match alerts.get(&k)? {
-                        Some(bytes) => Some(
-                            self.unseal("alert", ALERTS, &k, &bytes).map_err(ConflictableTransactionError::Abort)?,
-                        ),
-                        None => None,
-                    };
-                    match existing {
-                        None => {
-                            let made;
-                            let new = match &prepared[i] {
-                                Some(new) => new,
-                                None => {
-                                    made = self.new_case(inc, slot(i), template_version, now);
-                                    &made
-                                }
-                            };
-                            alerts.insert(k.as_slice(), new.alert.as_slice())?;
-                            for (key, value) in &new.events {
-                                events.insert(key.as_slice(), value.as_slice())?;
-                            }
-                            if let Some((value, open)) = &new.index {
-                                self.put_sealed_index(index, &k, value.clone(), *open)?;
-                            }
-                            report.new += 1;
-                            report.new_high += usize::from(inc.grading.level == crate::domain::Level::High);
-                        }
-                        Some(old) if old.revision < alert.revision => {
-                            alerts.insert(k.as_slice(), self.seal(ALERTS, &k, alert))?;
-                            let mut folded = vec![push_event(
-                                &alert.key,
-                                EventKind::Revised {
-                                    from: old.revision,
-                                    to: alert.revision,
-                                    level: inc.grading.level,
-                                    illegal_path: inc.grading.illegal_path,
-                                },
-                                seq.next(),
-                            )?];
-                            if alert.withdrawn && !old.withdrawn {
-                                folded.push(push_event(&alert.key, EventKind::Withdrawn, seq.next())?);
-                            }
-                            if old.withdrawn && !alert.withdrawn {
-                                folded.push(push_event(&alert.key, EventKind::Reinstated, seq.next())?);
-                            }
-                            let entry: Option<IndexEntry> = match index.get(&k)? {
-                                Some(b) => {
-                                    Some(self.unseal_index(&k, &b).map_err(ConflictableTransactionError::Abort)?)
-                                }
-                                None => None,
-                            };
-                            // A revision that escalates (to a higher level, or onto the illegal-content path)
-                            // must reach someone: it rings the bell when it reaches High, and a closed case
-                            // comes back open.
-                            if let Some(before) = entry.as_ref().map(|e| &e.case) {
-                                let escalated = inc.grading.level > before.level
-                                    || inc.grading.illegal_path && !before.illegal_path;
-                                if escalated && inc.grading.level == crate::domain::Level::High {
-                                    report.new_high += 1;
-                                }
-                                if escalated && before.closed.is_some() {
-                                    let reason = format!("the feed revised the alert: now {}", inc.grading.level);
-                                    folded.push(push_event(&alert.key, EventKind::Reopened { reason }, seq.next())?);
-                                }
-                            }
-                            // A missing entry is rebuilt from the log at the next open (the counts differ).
-                            if let Some(mut entry) = entry {
-                                for e in &folded {
-                                    entry.case.apply(e);
-                                }
-                                self.put_index(index, &k, &IndexEntry::new(alert, entry.case))?;
-                            } else {
-                                index_gap.set(true);
-                            }
-                            report.revised += 1;
-                        }
-                        Some(_) => report.unchanged += 1,
+        let trees = (&self.alerts, &self.events, &self.feed, &self.quarantine, &self.index_open, &self.index_closed);
+        let result = trees.transaction(|(alerts, events, feed, quarantine, index_open, index_closed)| {
+            let index = TxIndex { open: index_open, closed: index_closed };
+            let mut report = IngestReport { staff_dropped, ..IngestReport::default() };
+            let push_event = |key: &AlertKey,
+                              kind: EventKind,
+                              seq: Option<u64>|
+             -> std::result::Result<CaseEvent, ConflictableTransactionError<StoreError>> {
+                let mut k = case_key(key);
+                k.extend_from_slice(&seq.unwrap_or(u64::MAX).to_be_bytes());
+                let event = CaseEvent::new(now, "feed", kind);
+                let value = self.seal(EVENTS, &k, &event);
+                events.insert(k, value)?;
+                Ok(event)
+            };
+            for (i, inc) in incoming.iter().enumerate() {
+                let alert = inc.alert;
+                let k = case_key(&alert.key);
+                let mut seq = slot(i);
+                let existing: Option<Alert> = match alerts.get(&k)? {
+                    Some(bytes) => {
+                        Some(self.unseal("alert", ALERTS, &k, &bytes).map_err(ConflictableTransactionError::Abort)?)
                     }
-                }
-                for r in rejected {
-                    // Keyed by the alert's own bytes, so a replayed page does not quarantine it twice.
-                    let key = quarantine_key(r);
-                    if quarantine.get(key)?.is_some() {
-                        continue;
-                    }
-                    let value = self.seal(QUARANTINE, &key, &Quarantined { received_at: now, rejected: r.clone() });
-                    quarantine.insert(&key, value)?;
-                    report.quarantined += 1;
-                }
-                let mut state: FeedState = match feed.get("state")? {
-                    Some(bytes) => decode("feed state", &bytes).map_err(ConflictableTransactionError::Abort)?,
-                    None => FeedState::default(),
+                    None => None,
                 };
-                if let Some(c) = cursor {
-                    state.cursor = Some(c.to_string());
+                match existing {
+                    None => {
+                        let made;
+                        let new = match &prepared[i] {
+                            Some(new) => new,
+                            None => {
+                                made = self.new_case(inc, slot(i), template_version, now);
+                                &made
+                            }
+                        };
+                        alerts.insert(k.as_slice(), new.alert.as_slice())?;
+                        for (key, value) in &new.events {
+                            events.insert(key.as_slice(), value.as_slice())?;
+                        }
+                        if let Some((value, open)) = &new.index {
+                            index.put(&k, value.clone(), *open, None)?;
+                        }
+                        report.new += 1;
+                        report.new_high += usize::from(inc.grading.level == crate::domain::Level::High);
+                    }
+                    Some(old) if old.revision < alert.revision => {
+                        alerts.insert(k.as_slice(), self.seal(ALERTS, &k, alert))?;
+                        let mut folded = vec![push_event(
+                            &alert.key,
+                            EventKind::Revised {
+                                from: old.revision,
+                                to: alert.revision,
+                                level: inc.grading.level,
+                                illegal_path: inc.grading.illegal_path,
+                            },
+                            seq.next(),
+                        )?];
+                        if alert.withdrawn && !old.withdrawn {
+                            folded.push(push_event(&alert.key, EventKind::Withdrawn, seq.next())?);
+                        }
+                        if old.withdrawn && !alert.withdrawn {
+                            folded.push(push_event(&alert.key, EventKind::Reinstated, seq.next())?);
+                        }
+                        let entry: Option<(IndexEntry, bool)> = match index.get(&k)? {
+                            Some((b, was_open)) => Some((
+                                self.unseal_index(&k, &b).map_err(ConflictableTransactionError::Abort)?,
+                                was_open,
+                            )),
+                            None => None,
+                        };
+                        // A revision that escalates (to a higher level, or onto the illegal-content path)
+                        // must reach someone: it rings the bell when it reaches High, and a closed case
+                        // comes back open.
+                        if let Some(before) = entry.as_ref().map(|(e, _)| &e.case) {
+                            let escalated =
+                                inc.grading.level > before.level || inc.grading.illegal_path && !before.illegal_path;
+                            if escalated && inc.grading.level == crate::domain::Level::High {
+                                report.new_high += 1;
+                            }
+                            if escalated && before.closed.is_some() {
+                                let reason = format!("the feed revised the alert: now {}", inc.grading.level);
+                                folded.push(push_event(&alert.key, EventKind::Reopened { reason }, seq.next())?);
+                            }
+                        }
+                        // A missing entry is rebuilt from the log at the next open (the counts differ).
+                        if let Some((mut entry, was_open)) = entry {
+                            for e in &folded {
+                                entry.case.apply(e);
+                            }
+                            self.put_index(&index, &k, &IndexEntry::new(alert, entry.case), Some(was_open))?;
+                        } else {
+                            index_gap.set(true);
+                        }
+                        report.revised += 1;
+                    }
+                    Some(_) => report.unchanged += 1,
                 }
-                state.staff_dropped += staff_dropped as u64;
-                feed.insert("state", encode(&state))?;
-                Ok(report)
-            },
-        );
+            }
+            for r in rejected {
+                // Keyed by the alert's own bytes, so a replayed page does not quarantine it twice.
+                let key = quarantine_key(r);
+                if quarantine.get(key)?.is_some() {
+                    continue;
+                }
+                let value = self.seal(QUARANTINE, &key, &Quarantined { received_at: now, rejected: r.clone() });
+                quarantine.insert(&key, value)?;
+                report.quarantined += 1;
+            }
+            let mut state: FeedState = match feed.get("state")? {
+                Some(bytes) => decode("feed state", &bytes).map_err(ConflictableTransactionError::Abort)?,
+                None => FeedState::default(),
+            };
+            if let Some(c) = cursor {
+                state.cursor = Some(c.to_string());
+            }
+            state.staff_dropped += staff_dropped as u64;
+            feed.insert("state", encode(&state))?;
+            Ok(report)
+        });
         drop(writing);
         let report = result.map_err(tx_error)?;
         if index_gap.get() {
@@ -931,6 +896,12 @@ fn cache_key(kind: &[u8], rest: &[u8]) -> Vec<u8> {
     [b"cache/".as_slice(), kind, rest].concat()
 }
 
+/// An index value not in the current encoding: only an index the current vigil rebuilt is read (see
+/// [`INDEX_COMPLETE`]), so this is damage, not age.
+fn index_encoding_error() -> StoreError {
+    StoreError::Corrupt { what: "index entry".into(), detail: "not in the index's encoding".into() }
+}
+
 fn be_i64(bytes: &[u8]) -> i64 {
     bytes.get(..8).and_then(|b| b.try_into().ok()).map_or(i64::MIN, i64::from_be_bytes)
 }
@@ -991,21 +962,15 @@ impl Store {
         Ok(self.db.generate_id()?.saturating_add(self.id_base))
     }
 
-    /// Writes a case's index entry and its open marker ([`OPEN_PREFIX`]).
-    fn put_index<T: IndexTree>(&self, tree: &T, key: &[u8], entry: &IndexEntry) -> std::result::Result<(), T::Error> {
-        self.put_sealed_index(tree, key, self.seal_index(key, entry), entry.case.status().is_open())
-    }
-
-    /// [`Store::put_index`] of an entry already sealed by [`Store::seal_index`].
-    fn put_sealed_index<T: IndexTree>(
+    /// Writes a case's index entry into the tree for its status ([`TxIndex::put`]).
+    fn put_index(
         &self,
-        tree: &T,
+        index: &TxIndex<'_>,
         key: &[u8],
-        sealed: Vec<u8>,
-        open: bool,
-    ) -> std::result::Result<(), T::Error> {
-        tree.put(key.to_vec(), sealed)?;
-        if open { tree.put(open_key(key), Vec::new()) } else { tree.del(open_key(key)) }
+        entry: &IndexEntry,
+        was_open: Option<bool>,
+    ) -> std::result::Result<(), UnabortableTransactionError> {
+        index.put(key, self.seal_index(key, entry), entry.case.status().is_open(), was_open)
     }
 
     /// Everything a new alert stores, sealed: the alert, its first events (numbered from `seqs`) and its
@@ -1053,14 +1018,14 @@ impl Store {
         self.cipher.seal(SCHEMA, INDEX, key, &plain)
     }
 
-    /// Opens an index entry, in its own encoding or the JSON envelope of earlier vigils.
+    /// Opens an index entry sealed by [`Store::seal_index`].
     fn unseal_index(&self, key: &[u8], bytes: &[u8]) -> Result<IndexEntry> {
         let plain = self.unseal_bytes("index entry", INDEX, key, bytes)?;
         match plain.split_first() {
             Some((&INDEX_POSTCARD, rest)) => postcard::from_bytes::<IndexIn>(rest)
                 .map(|i| IndexEntry { head: i.head, case: i.case })
                 .map_err(|e| StoreError::Corrupt { what: "index entry".into(), detail: e.to_string() }),
-            _ => decode("index entry", &plain),
+            _ => Err(index_encoding_error()),
         }
     }
 
@@ -1089,7 +1054,6 @@ impl Store {
             }
         }
         self.meta.remove(META_INDEX)?;
-        self.index.clear()?;
         Ok(())
     }
 
@@ -1118,14 +1082,15 @@ impl Store {
             self.meta
                 .fetch_and_update(META_CLOSED_SINCE, |old| old.map(|v| be_i64(v).min(at).to_be_bytes().to_vec()))?;
         }
-        (&self.events, &self.index, &self.audit)
-            .transaction(|(events, index, audit)| {
+        (&self.events, &self.index_open, &self.index_closed, &self.audit)
+            .transaction(|(events, index_open, index_closed, audit)| {
+                let index = TxIndex { open: index_open, closed: index_closed };
                 events.insert(k.as_slice(), value.as_slice())?;
-                if let Some(bytes) = index.get(&ck)? {
+                if let Some((bytes, was_open)) = index.get(&ck)? {
                     let mut entry: IndexEntry =
                         self.unseal_index(&ck, &bytes).map_err(ConflictableTransactionError::Abort)?;
                     entry.case.apply(event);
-                    self.put_index(index, &ck, &entry)?;
+                    self.put_index(&index, &ck, &entry, Some(was_open))?;
                 }
                 if let Some(e) = audit_entry {
                     crate::audit::append_tx(audit, e)?;
@@ -1143,14 +1108,13 @@ impl Store {
     pub fn purge_case(&self, key: &AlertKey, tombstone: &crate::audit::Entry) -> Result<()> {
         let ck = case_key(key);
         let event_keys = self.events.scan_prefix(&ck).keys().collect::<std::result::Result<Vec<_>, _>>()?;
-        (&self.alerts, &self.events, &self.index, &self.audit)
-            .transaction(|(alerts, events, index, audit)| {
+        (&self.alerts, &self.events, &self.index_open, &self.index_closed, &self.audit)
+            .transaction(|(alerts, events, index_open, index_closed, audit)| {
                 alerts.remove(ck.as_slice())?;
                 for k in &event_keys {
                     events.remove(k)?;
                 }
-                index.remove(ck.as_slice())?;
-                index.remove(open_key(&ck))?;
+                TxIndex { open: index_open, closed: index_closed }.remove(&ck)?;
                 crate::audit::append_tx(audit, tombstone)?;
                 Ok(())
             })
