@@ -177,7 +177,7 @@ impl std::ops::AddAssign for IngestReport {
 }
 
 /// The queue's view of one case: the alert without its bulkier content (context, captures) and the
-/// folded case. Kept in the `index` tree, written in the same transaction as the events it folds, so the
+/// folded case. Kept in the index's trees, written in the same transaction as the events it folds, so the
 /// queue opens from one small record per case instead of every alert and every event.
 ///
 /// The case here has no `done` items (what was ticked, with values and notes, is the detail pane's, which
@@ -198,9 +198,9 @@ impl IndexEntry {
 }
 
 /// The first byte of an index value in its own encoding (inside the seal): postcard, compact and several
-/// times faster to decode than JSON, which matters because opening the queue decodes every entry. Index
-/// values written by earlier vigils are JSON envelopes (they start with `{`): they are still read, and are
-/// rewritten at the next open.
+/// times faster to decode than JSON, which matters because opening the queue decodes every entry. The index
+/// is derived data, so unlike alerts and events it need not read what an earlier vigil wrote: an index in
+/// an earlier encoding or layout (JSON envelopes, once) is rebuilt from the log at the next open.
 const INDEX_POSTCARD: u8 = 0xB1;
 
 /// An index value after its format byte: the close time first (microseconds since the epoch), so retention
@@ -731,7 +731,7 @@ impl Store {
         drop(writing);
         let report = result.map_err(tx_error)?;
         if index_gap.get() {
-            // The next open counts the trees and rebuilds.
+            // The next open rebuilds it.
             self.meta.remove(META_INDEX)?;
         }
         self.flush()?;
