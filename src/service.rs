@@ -456,8 +456,9 @@ impl CaseService {
         Ok(items)
     }
 
-    /// Purges closed cases whose close is `months` or more before `now`: alert, events, index entry and
-    /// cached screenshots go; the audit trail keeps a content-free tombstone (ids, dates, level, outcome).
+    /// Purges closed cases whose close is `months` or more before `now`, and cases the vendor withdrew that
+    /// long ago and nobody closed: alert, events, index entry and cached screenshots go; the audit trail
+    /// keeps a content-free tombstone (ids, dates, level, outcome).
     /// Quarantined alerts (raw JSON) received `months` or more before `now` go too, with one record of how
     /// many. Returns how many cases were purged. `vigil` runs this every time it opens a store.
     pub fn purge_expired(&self, months: u32, now: DateTime<Utc>) -> Result<usize> {
@@ -474,40 +475,43 @@ impl CaseService {
             );
             audit::Entry::new(now, "retention", None, what)
         })?;
-        // Nothing was closed early enough to have expired: nothing to read (the usual case at each start).
-        let seen = self.store.closed_since()?;
+        // Nothing was closed or withdrawn early enough to have expired: nothing to read (the usual case at each
+        // start).
+        let seen = self.store.settled_since()?;
         if seen.is_some_and(|since| !expires(&since)) {
             return Ok(0);
         }
         let mut oldest_kept = DateTime::<Utc>::MAX_UTC;
-        for (key, closed_at) in self.store.closed_cases()? {
-            if !expires(&closed_at) {
-                oldest_kept = oldest_kept.min(closed_at);
+        for (key, settled_at) in self.store.settled_cases()? {
+            if !expires(&settled_at) {
+                oldest_kept = oldest_kept.min(settled_at);
                 continue;
             }
             let Some(entry) = self.store.index_entry(&key)? else { continue };
-            if let Some((full_closed_at, _)) = &entry.case.closed
-                && !expires(full_closed_at)
-            {
-                oldest_kept = oldest_kept.min(closed_at);
+            // The whole entry, read now, is what counts.
+            let Some(settled_at) = entry.case.settled() else { continue };
+            if !expires(&settled_at) {
+                oldest_kept = oldest_kept.min(settled_at);
+                continue;
             }
-            if let Some((closed_at, outcome)) = &entry.case.closed
-                && expires(closed_at)
-            {
-                let what = format!(
-                    "purged by retention ({months} months after closing): raised {}, closed {}, level {}, outcome {}",
-                    entry.head.raised_at.with_timezone(&tz).format("%Y-%m-%d"),
-                    closed_at.with_timezone(&tz).format("%Y-%m-%d"),
-                    entry.case.level.as_str(),
-                    outcome
-                );
-                expired.push((entry.head.key.clone(), what));
-            }
+            let day = |at: &DateTime<Utc>| at.with_timezone(&tz).format("%Y-%m-%d").to_string();
+            let (raised, level) = (day(&entry.head.raised_at.with_timezone(&Utc)), entry.case.level.as_str());
+            let what = match &entry.case.closed {
+                Some((closed_at, outcome)) => format!(
+                    "purged by retention ({months} months after closing): raised {raised}, closed {}, level {level}, outcome {outcome}",
+                    day(closed_at)
+                ),
+                None => format!(
+                    "purged by retention ({months} months after the vendor withdrew it, never closed): raised {raised}, withdrawn {}, level {level}",
+                    day(&settled_at)
+                ),
+            };
+            expired.push((entry.head.key.clone(), what));
         }
         for (key, what) in &expired {
             self.purge(key, &audit::Entry::new(now, "retention", Some(key), what.as_str()))?;
         }
-        self.store.set_closed_since(seen, oldest_kept)?;
+        self.store.set_settled_since(seen, oldest_kept)?;
         Ok(expired.len())
     }
 

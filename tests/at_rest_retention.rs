@@ -1,6 +1,7 @@
 //! Retention: a closed case is purged (alert, events, index entry, cached screenshots) once the configured
-//! number of months has passed since it was closed; the audit trail keeps a content-free tombstone (ids,
-//! dates, level, outcome) and still verifies. vigil runs the purge every time it opens a store; here the
+//! number of months has passed since it was closed, and so is a case the vendor withdrew that long ago and
+//! nobody closed; the audit trail keeps a content-free tombstone (ids, dates, level, outcome) and still
+//! verifies. vigil runs the purge every time it opens a store; here the
 //! clock is fixed.
 
 mod access_support;
@@ -153,6 +154,61 @@ fn a_closed_case_is_purged_after_its_months_and_leaves_a_tombstone() {
     let store = Store::open(&data, &store_key).expect("reopen");
     store.rebuild_index().expect("rebuild");
     assert_eq!(store.index_entries().count(), 1, "RET-C only");
+}
+
+/// Ingests `alerts` (revision, withdrawn) as the feed would send them at `at`.
+fn feed(svc: &CaseService, alerts: &[(&str, u32, bool)], at: DateTime<Utc>) {
+    let alerts: Vec<_> = alerts
+        .iter()
+        .map(|(id, revision, withdrawn)| {
+            let mut a = alert_with_text(id, "student", MARK, 1);
+            a["revision"] = json!(revision);
+            a["withdrawn"] = json!(withdrawn);
+            a
+        })
+        .collect();
+    let body = json!({"feed": "vigil.alert-feed/1", "alerts": alerts, "cursor": "c", "more": false});
+    svc.ingest(&parse_page(body.to_string().as_bytes()).expect("page"), at).expect("ingest");
+}
+
+#[test]
+fn a_case_the_vendor_withdrew_and_nobody_closed_is_purged_after_its_months_from_the_withdrawal() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let c = Config::default();
+    let svc = CaseService::new(
+        Store::open(&tmp.path().join("data"), &StoreKey::bytes([6; 32])).expect("open"),
+        c.calendar(),
+        c.due,
+        c.levels.clone(),
+        common::dsl(),
+    );
+    feed(&svc, &[("WD-A", 1, false), ("WD-R", 1, false)], t0());
+    // Nothing is closed or withdrawn yet: retention learns that and, until something is, reads nothing.
+    assert_eq!(svc.purge_expired(15, t0()).expect("purge"), 0);
+
+    feed(&svc, &[("WD-A", 2, true)], t0()); // withdrawn by a revision
+    feed(&svc, &[("WD-N", 1, true)], t0() + Duration::days(1)); // arrives withdrawn
+    feed(&svc, &[("WD-R", 2, true)], t0()); // withdrawn, then reinstated: open again
+    feed(&svc, &[("WD-R", 3, false)], t0() + Duration::days(2));
+
+    let until = Utc.with_ymd_and_hms(2028, 2, 16, 10, 0, 0).single().expect("valid"); // t0 + 15 months
+    assert_eq!(svc.purge_expired(15, until - Duration::minutes(1)).expect("purge"), 0, "not a minute early");
+    let records_before = svc.store().audit_records().expect("records").len();
+    assert_eq!(svc.purge_expired(15, until).expect("purge"), 1, "WD-A, counted from its withdrawal");
+    assert_eq!(svc.store().alert(&key("WD-A")).expect("read"), None);
+    assert!(svc.store().events(&key("WD-A")).expect("read").is_empty());
+    let records = svc.store().audit_records().expect("records");
+    let tombstone = &records[records_before..];
+    assert_eq!(tombstone.len(), 1);
+    assert_eq!(
+        tombstone[0].what,
+        "purged by retention (15 months after the vendor withdrew it, never closed): raised 2026-11-10, withdrawn 2026-11-16, level low"
+    );
+    assert_eq!(svc.purge_expired(15, until + Duration::days(1)).expect("purge"), 1, "WD-N a day later");
+    assert!(svc.store().alert(&key("WD-R")).expect("read").is_some(), "a reinstated case stays");
+    let queue = svc.queue(until + Duration::days(400)).expect("queue");
+    assert_eq!(queue.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["WD-R"]);
+    assert!(matches!(svc.audit_verify().expect("verify"), Verdict::Intact { .. }));
 }
 
 #[test]

@@ -205,7 +205,7 @@ fn a_dashboard_whose_read_failed_says_so() {
 }
 
 #[test]
-fn an_index_in_the_one_tree_layout_of_earlier_vigils_is_rebuilt_into_open_and_closed_at_the_next_open() {
+fn an_index_in_the_one_tree_layout_of_earlier_vigils_is_rebuilt_into_open_and_closed_and_its_hint_dropped() {
     let tmp = tempfile::tempdir().expect("tmp");
     let data = tmp.path().join("data");
     let service = fixture_service(&data, dsl());
@@ -230,10 +230,10 @@ fn an_index_in_the_one_tree_layout_of_earlier_vigils_is_rebuilt_into_open_and_cl
             }
             assert!(db.drop_tree(name).expect("drop"), "{name} was there");
         }
-        db.open_tree("meta")
-            .expect("meta")
-            .insert(b"index", b"complete, postcard 2, open set".as_slice())
-            .expect("put");
+        let meta = db.open_tree("meta").expect("meta");
+        meta.insert(b"index", b"complete, postcard 2, open set".as_slice()).expect("put");
+        // Retention's hint then counted closes only: "nothing closed before the end of time".
+        meta.insert(b"closed-since", i64::MAX.to_be_bytes().as_slice()).expect("put");
         db.flush().expect("flush");
     }
     let data_s = data.to_str().expect("utf8");
@@ -245,6 +245,7 @@ fn an_index_in_the_one_tree_layout_of_earlier_vigils_is_rebuilt_into_open_and_cl
     drop(service);
     let db = access_support::open_sled(&data.join("db"));
     assert!(!db.tree_names().iter().any(|n| n.as_ref() == b"index"), "the old tree is dropped");
+    assert_eq!(db.open_tree("meta").expect("meta").get(b"closed-since").expect("read"), None, "and the old hint");
 }
 
 fn fixture_service_without_ingest(data: &std::path::Path) -> vigil::service::CaseService {

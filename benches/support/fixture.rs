@@ -183,7 +183,7 @@ fn work(service: &CaseService, key: &AlertKey, n: usize, closed: bool, rng: &mut
     }
     service.mark_viewed(key, now).expect("view");
     let d = service.detail(key, now).expect("detail");
-    if d.case.withdrawn {
+    if d.case.withdrawn.is_some() {
         return 1;
     }
     // The view was the first step after Raised; ticks make the rest.

@@ -166,7 +166,9 @@ pub struct Case {
     pub level: Level,
     pub illegal_path: bool,
     pub revision: u32,
-    pub withdrawn: bool,
+    /// When the vendor withdrew the alert; `None` while it stands (and again once it is reinstated).
+    /// Retention counts from here for a case withdrawn and never closed.
+    pub withdrawn: Option<DateTime<Utc>>,
     pub closed: Option<(DateTime<Utc>, String)>,
     pub done: BTreeMap<String, ItemState>,
     pub follow_up: Option<NaiveDate>,
@@ -197,7 +199,7 @@ impl Case {
                         level: *level,
                         illegal_path: *illegal_path,
                         revision: *revision,
-                        withdrawn: false,
+                        withdrawn: None,
                         closed: None,
                         done: BTreeMap::new(),
                         follow_up: None,
@@ -246,8 +248,8 @@ impl Case {
                 }
                 self.illegal_path |= *illegal_path;
             }
-            EventKind::Withdrawn => self.withdrawn = true,
-            EventKind::Reinstated => self.withdrawn = false,
+            EventKind::Withdrawn => self.withdrawn = Some(event.at),
+            EventKind::Reinstated => self.withdrawn = None,
             EventKind::Viewed => {
                 self.first_viewed.get_or_insert(event.at);
             }
@@ -283,10 +285,16 @@ impl Case {
         }
     }
 
+    /// When the case stopped needing anyone, the time retention counts from: its close, or, for a case
+    /// withdrawn by the vendor and never closed, the withdrawal.
+    pub fn settled(&self) -> Option<DateTime<Utc>> {
+        self.closed.as_ref().map(|(at, _)| *at).or(self.withdrawn)
+    }
+
     pub fn status(&self) -> Status {
         if self.closed.is_some() {
             Status::Closed
-        } else if self.withdrawn {
+        } else if self.withdrawn.is_some() {
             Status::Withdrawn
         } else if self.acted {
             Status::InProgress

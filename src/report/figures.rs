@@ -440,7 +440,7 @@ impl Raw {
                     }
                 }
             }
-            if case.withdrawn {
+            if case.withdrawn.is_some() {
                 continue;
             }
             let minutes = |t: DateTime<Utc>| (t - raised).num_minutes().max(0);

@@ -56,10 +56,13 @@ const META_KDF: &[u8] = b"kdf";
 /// whenever that may not hold. Opening reads it instead of counting both trees (which reads every alert,
 /// and was most of the time it took to open a large store).
 const META_INDEX: &[u8] = b"index";
-const INDEX_COMPLETE: &[u8] = b"complete, postcard 2, open and closed trees";
-/// Retention's hint: no case in the store was closed before this time (microseconds since the epoch, big
-/// endian). A lower bound: closing lowers it, reopening and purging leave it. Absent: not known.
-const META_CLOSED_SINCE: &[u8] = b"closed-since";
+const INDEX_COMPLETE: &[u8] = b"complete, postcard 3, open and closed trees";
+/// Retention's hint: no case in the store was closed or withdrawn before this time (microseconds since the
+/// epoch, big endian). A lower bound: closing and withdrawing lower it; reopening, reinstating and purging
+/// leave it. Absent: not known.
+const META_SETTLED_SINCE: &[u8] = b"settled-since";
+/// The hint of earlier vigils, which counted closes only: dropped when the index is rebuilt for this one.
+const META_CLOSED_SINCE_BEFORE: &[u8] = b"closed-since";
 /// Added to sled's id counter, which a compacted store starts again from 0 ([`compact`]).
 const META_ID_BASE: &[u8] = b"id-base";
 const CHECK_PLAIN: &[u8] = b"vigil store key check";
@@ -203,19 +206,19 @@ impl IndexEntry {
 /// an earlier encoding or layout (JSON envelopes, once) is rebuilt from the log at the next open.
 const INDEX_POSTCARD: u8 = 0xB1;
 
-/// An index value after its format byte: the close time first (microseconds since the epoch), so retention
-/// reads it without decoding the rest ([`Store::closed_cases`]).
+/// An index value after its format byte: first the time retention counts from (microseconds since the
+/// epoch; see [`Case::settled`]), so retention reads it without decoding the rest ([`Store::settled_cases`]).
 #[derive(Serialize)]
 struct IndexOut<'a> {
-    closed_at: Option<i64>,
+    settled_at: Option<i64>,
     head: &'a Alert,
     case: &'a Case,
 }
 
 #[derive(Deserialize)]
 struct IndexIn {
-    #[allow(dead_code)] // read on its own by `closed_cases`
-    closed_at: Option<i64>,
+    #[allow(dead_code)] // read on its own by `settled_cases`
+    settled_at: Option<i64>,
     head: Alert,
     case: Case,
 }
@@ -441,6 +444,7 @@ impl Store {
             events.entry(key).or_default().push(event);
         }
         self.db.drop_tree(INDEX)?;
+        self.meta.remove(META_CLOSED_SINCE_BEFORE)?;
         self.index_open.clear()?;
         self.index_closed.clear()?;
         for alert in self.alerts() {
@@ -470,12 +474,13 @@ impl Store {
         par_decode(self.index_open.iter().chain(self.index_closed.iter()), |k, v| Ok(f(self.unseal_index(k, v)?)))
     }
 
-    /// The closed cases and when they were closed, read from the front of their index entries.
-    pub fn closed_cases(&self) -> Result<Vec<(AlertKey, DateTime<Utc>)>> {
-        // An open case has no close time (reopening clears it), so only the other tree is read.
+    /// The closed cases and the ones withdrawn and never closed, with the time retention counts from for
+    /// each ([`Case::settled`]), read from the front of their index entries.
+    pub fn settled_cases(&self) -> Result<Vec<(AlertKey, DateTime<Utc>)>> {
+        // An open case is neither closed nor withdrawn, so only the other tree is read.
         par_decode(self.index_closed.iter(), |k, v| {
             let plain = self.unseal_bytes("index entry", INDEX, k, v)?;
-            let closed = match plain.split_first() {
+            let settled = match plain.split_first() {
                 Some((&INDEX_POSTCARD, rest)) => postcard::take_from_bytes::<Option<i64>>(rest)
                     .map_err(|e| StoreError::Corrupt { what: "index entry".into(), detail: e.to_string() })?
                     .0
@@ -487,25 +492,34 @@ impl Store {
                     .map(|(key, _)| key)
                     .ok_or_else(|| StoreError::Corrupt { what: "index key".into(), detail: format!("{k:?}") })
             };
-            closed.map(|at| Ok((key()?, at))).transpose()
+            settled.map(|at| Ok((key()?, at))).transpose()
         })
     }
 
-    /// Retention's hint: no case in the store was closed before the time it returns (`None`: not known, read
-    /// [`Store::closed_cases`]). Lets opening skip reading every case when nothing can have expired.
-    pub fn closed_since(&self) -> Result<Option<DateTime<Utc>>> {
-        Ok(self.meta.get(META_CLOSED_SINCE)?.map(|v| be_i64(&v)).map(micros_to_time))
+    /// Retention's hint: no case in the store was closed or withdrawn before the time it returns (`None`: not
+    /// known, read [`Store::settled_cases`]). Lets opening skip reading every case when nothing can have
+    /// expired.
+    pub fn settled_since(&self) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.meta.get(META_SETTLED_SINCE)?.map(|v| be_i64(&v)).map(micros_to_time))
     }
 
-    /// Sets retention's hint to `at` (the earliest close found by a read of [`Store::closed_cases`] that
-    /// began when the hint was `seen`), unless a close since then lowered it.
-    pub fn set_closed_since(&self, seen: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Result<()> {
+    /// Sets retention's hint to `at` (the earliest time found by a read of [`Store::settled_cases`] that
+    /// began when the hint was `seen`), unless a close or a withdrawal since then lowered it.
+    pub fn set_settled_since(&self, seen: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Result<()> {
         let seen = seen.map(|t| t.timestamp_micros());
         let at = at.timestamp_micros();
-        self.meta.fetch_and_update(META_CLOSED_SINCE, |old| {
+        self.meta.fetch_and_update(META_SETTLED_SINCE, |old| {
             let old = old.map(be_i64);
             Some(if old == seen { at } else { old.map_or(at, |o| o.min(at)) }.to_be_bytes().to_vec())
         })?;
+        Ok(())
+    }
+
+    /// Lowers retention's hint to `at`, before a close or a withdrawal at `at` is written, so that the hint is
+    /// never later than a stored one. An unknown hint stays unknown.
+    fn lower_settled_since(&self, at: DateTime<Utc>) -> Result<()> {
+        let at = at.timestamp_micros();
+        self.meta.fetch_and_update(META_SETTLED_SINCE, |old| old.map(|v| be_i64(v).min(at).to_be_bytes().to_vec()))?;
         Ok(())
     }
 
@@ -594,6 +608,10 @@ impl Store {
         template_version: u32,
         now: DateTime<Utc>,
     ) -> Result<IngestReport> {
+        if incoming.iter().any(|inc| inc.alert.withdrawn) {
+            // Its withdrawals (if it makes any: a replayed one does not) are written at `now`.
+            self.lower_settled_since(now)?;
+        }
         let writing = self.event_writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut seqs = Vec::with_capacity(incoming.len() * EVENTS_PER_ALERT + rejected.len());
         for _ in 0..incoming.len() * EVENTS_PER_ALERT + rejected.len() {
@@ -1010,11 +1028,12 @@ impl Store {
     /// Seals an index entry in its own encoding ([`INDEX_POSTCARD`]), without the case's done items.
     fn seal_index(&self, key: &[u8], entry: &IndexEntry) -> Vec<u8> {
         let case = Case { done: Default::default(), ..entry.case.clone() };
-        let closed_at = case.closed.as_ref().map(|(at, _)| at.timestamp_micros());
+        let settled_at = case.settled().map(|at| at.timestamp_micros());
         let mut plain = vec![INDEX_POSTCARD];
         // Serializing our own plain data types cannot fail; an empty value would be caught on read.
-        plain
-            .extend(postcard::to_allocvec(&IndexOut { closed_at, head: &entry.head, case: &case }).unwrap_or_default());
+        plain.extend(
+            postcard::to_allocvec(&IndexOut { settled_at, head: &entry.head, case: &case }).unwrap_or_default(),
+        );
         self.cipher.seal(SCHEMA, INDEX, key, &plain)
     }
 
@@ -1077,10 +1096,7 @@ impl Store {
         k.extend_from_slice(&seq.to_be_bytes());
         let value = self.seal(EVENTS, &k, event);
         if let EventKind::Closed { .. } = event.kind {
-            // Before the close is written, so the hint is never later than a stored close.
-            let at = event.at.timestamp_micros();
-            self.meta
-                .fetch_and_update(META_CLOSED_SINCE, |old| old.map(|v| be_i64(v).min(at).to_be_bytes().to_vec()))?;
+            self.lower_settled_since(event.at)?;
         }
         (&self.events, &self.index_open, &self.index_closed, &self.audit)
             .transaction(|(events, index_open, index_closed, audit)| {
@@ -1361,12 +1377,13 @@ mod tests {
         let raised = |level| EventKind::Raised { revision: 1, level, illegal_path: false, template_version: 1 };
         let events = [
             CaseEvent::new(at, "feed", raised(crate::domain::Level::Medium)),
+            CaseEvent::new(at, "feed", EventKind::Withdrawn),
             CaseEvent::new(at, "dsl", EventKind::Closed { outcome: "false-positive".into() }),
         ];
         let case = Case::fold(alert.key.clone(), &events).expect("case");
         let entry = IndexEntry::new(&alert, case);
         let bytes = postcard::to_allocvec(&IndexOut {
-            closed_at: Some(at.timestamp_micros()),
+            settled_at: Some(at.timestamp_micros()),
             head: &entry.head,
             case: &Case { done: Default::default(), ..entry.case.clone() },
         })
@@ -1382,7 +1399,7 @@ mod tests {
     }
 
     /// The SHA-256 of the pinned entry's encoding, for [`INDEX_COMPLETE`] as it is.
-    const PINNED_INDEX_LAYOUT: &str = "c9ef52831cddb46396c002422ba938f0ec03cf38ff10a72fd617276dc2bdd6ae";
+    const PINNED_INDEX_LAYOUT: &str = "632d410505c5c004c2014f61d82a9e1cd0290888294b51b45ccfa279a576b0d0";
 
     #[test]
     fn case_keys_round_trip_and_are_prefix_free() {
