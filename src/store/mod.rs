@@ -519,6 +519,10 @@ impl Store {
     /// never later than a stored one. An unknown hint stays unknown.
     fn lower_settled_since(&self, at: DateTime<Utc>) -> Result<()> {
         let at = at.timestamp_micros();
+        // It is the earliest close or withdrawal kept, so usually already lower: then nothing is written.
+        if self.meta.get(META_SETTLED_SINCE)?.is_none_or(|v| be_i64(&v) <= at) {
+            return Ok(());
+        }
         self.meta.fetch_and_update(META_SETTLED_SINCE, |old| old.map(|v| be_i64(v).min(at).to_be_bytes().to_vec()))?;
         Ok(())
     }
