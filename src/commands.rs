@@ -413,8 +413,10 @@ fn plain_row(c: &CaseSummary) -> String {
 fn list(ctx: Context_, json: bool, filter: &crate::app::filter::Filter) -> Result<()> {
     let service = open_service(&ctx)?;
     let now = Utc::now();
+    // Most of a store of some years is closed cases: they are read only when the filter can show them.
+    let cases = if filter.wants_closed() { service.queue(now) } else { service.queue_open(now) };
     let matches = filter.matcher();
-    let queue: Vec<CaseSummary> = service.queue(now).map_err(service_err)?.into_iter().filter(|c| matches(c)).collect();
+    let queue: Vec<CaseSummary> = cases.map_err(service_err)?.into_iter().filter(|c| matches(c)).collect();
     let what = if json { "exported the queue as JSON" } else { "listed the queue" };
     service.audit(None, &format!("{what} ({} cases)", queue.len()), now)?;
     let mut out = std::io::stdout().lock();
