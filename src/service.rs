@@ -278,9 +278,6 @@ impl CaseService {
 
     /// Every case this viewer may see, in queue order.
     pub fn queue(&self, now: DateTime<Utc>) -> Result<Vec<CaseSummary>> {
-        if !self.viewer.can_review() {
-            return Err(ServiceError::Forbidden(self.viewer.role.as_str()));
-        }
         self.rows(now, |s, f| s.index_map(f))
     }
 
@@ -288,23 +285,17 @@ impl CaseService {
     /// withdrawn ones, which the queue hides by default. Reads only the open cases, so the first frame
     /// costs what is open, not everything ever stored.
     pub fn queue_open(&self, now: DateTime<Utc>) -> Result<Vec<CaseSummary>> {
-        if !self.viewer.can_review() {
-            return Err(ServiceError::Forbidden(self.viewer.role.as_str()));
-        }
         self.rows(now, |s, f| s.index_map_open(f))
     }
 
     /// The cases this viewer may see that are not open, in queue order. Every open case comes before every
     /// other in the queue, so `queue_open` followed by this is [`CaseService::queue`].
     pub fn queue_closed(&self, now: DateTime<Utc>) -> Result<Vec<CaseSummary>> {
-        if !self.viewer.can_review() {
-            return Err(ServiceError::Forbidden(self.viewer.role.as_str()));
-        }
         self.rows(now, |s, f| s.index_map_closed(f))
     }
 
     /// The queue rows of the index entries `read` gives (decoded and summarized on every core), for this
-    /// viewer, in queue order.
+    /// viewer (a reviewer), in queue order.
     fn rows(
         &self,
         now: DateTime<Utc>,
@@ -313,6 +304,7 @@ impl CaseService {
             &(dyn Fn(IndexEntry) -> Option<CaseSummary> + Sync),
         ) -> crate::store::Result<Vec<CaseSummary>>,
     ) -> Result<Vec<CaseSummary>> {
+        self.require_reviewer()?;
         let summarize =
             |entry: IndexEntry| self.visible(&entry.head).then(|| self.summarize_owned(entry.head, &entry.case, now));
         let mut out = read(&self.store, &summarize)?;

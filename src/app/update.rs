@@ -33,9 +33,8 @@ pub fn detail_is_current(state: &State) -> bool {
     }
 }
 
-/// Recomputes the dashboard's figures while it is shown.
-/// Without the closed cases it counts them from their raise times (`not_open`), and until those are read it
-/// keeps the figures it has.
+/// Recomputes the dashboard's figures while it is shown. Without the closed cases it counts them from their
+/// raise times (`not_open`), and until those are read it keeps the figures it has.
 fn refresh_duty(state: &mut State) {
     if !state.dashboard {
         state.duty = None;
@@ -92,6 +91,13 @@ fn upsert_case(state: &mut State, key: &AlertKey, summary: Option<CaseSummary>) 
             state.cases.insert(at, s);
         }
     });
+}
+
+/// The cases held that are open (`open`) or not, without any that a newer read (`fresh`) gives: the part of
+/// the queue a read of the other part leaves as it is.
+fn held_apart_from(held: Vec<CaseSummary>, open: bool, fresh: &[CaseSummary]) -> Vec<CaseSummary> {
+    let fresh: std::collections::HashSet<&AlertKey> = fresh.iter().map(|c| &c.key).collect();
+    held.into_iter().filter(|c| c.open == open && !fresh.contains(&c.key)).collect()
 }
 
 /// Starts the background reads that what is shown needs and the app does not hold: the closed cases for a
@@ -198,11 +204,7 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
         Action::OpenLoaded(mut open) => {
             change_cases(state, true, |state| {
                 // The closed cases held stay, but for any the new read shows open again (the feed reopened it).
-                let keys: std::collections::HashSet<&AlertKey> = open.iter().map(|c| &c.key).collect();
-                let closed: Vec<CaseSummary> = std::mem::take(&mut state.cases)
-                    .into_iter()
-                    .filter(|c| !c.open && !keys.contains(&c.key))
-                    .collect();
+                let closed = held_apart_from(std::mem::take(&mut state.cases), false, &open);
                 open.extend(closed);
                 state.cases = open;
             });
@@ -236,8 +238,7 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
                         // Nothing changed here since the read began (the epoch says so), but the feed may have
                         // closed a case the open rows still show (its Stored comes at the end of the sync):
                         // the read is the newer.
-                        let keys: std::collections::HashSet<&AlertKey> = closed.iter().map(|c| &c.key).collect();
-                        state.cases.retain(|c| c.open && !keys.contains(&c.key));
+                        state.cases = held_apart_from(std::mem::take(&mut state.cases), true, &closed);
                         state.cases.extend(closed);
                         state.closed_loaded = true;
                     });

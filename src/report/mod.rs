@@ -205,7 +205,6 @@ pub fn duration_text(minutes: i64) -> String {
     }
 }
 
-/// Median and 90th percentile in words, for one cell.
 /// The rows of the response-times table (level, measure, median, 90th percentile), as every text format
 /// shows them.
 pub fn response_rows(f: &figures::Figures, min: u64) -> Vec<Vec<String>> {
@@ -224,6 +223,7 @@ pub fn response_rows(f: &figures::Figures, min: u64) -> Vec<Vec<String>> {
     rows
 }
 
+/// Median and 90th percentile in words, for one cell.
 pub fn minutes_text(m: Minutes, min_group: u64) -> (String, String) {
     match m {
         Minutes::Shown { median, p90 } => (duration_text(median), duration_text(p90)),

@@ -223,9 +223,6 @@ struct IndexIn {
     case: Case,
 }
 
-/// Decodes what `raw` yields on every core, keeping its order; `f` may drop an item (`None`). The caller's
-/// thread reads (sled) while the others decrypt and decode, a chunk at a time, so only a few chunks of raw
-/// values are held at once.
 /// The sealed values of a new alert's case ([`Store::new_case`]).
 struct NewCase {
     alert: Vec<u8>,
@@ -255,6 +252,9 @@ fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(usize, &T) -> U + Sync) -> 
     })
 }
 
+/// Decodes what `raw` yields on every core, keeping its order; `f` may drop an item (`None`). The caller's
+/// thread reads (sled) while the others decrypt and decode, a chunk at a time, so only a few chunks of raw
+/// values are held at once.
 fn par_decode<T: Send>(
     raw: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
     f: impl Fn(&[u8], &[u8]) -> Result<Option<T>> + Sync,
@@ -617,8 +617,8 @@ impl Store {
             self.lower_settled_since(now)?;
         }
         let writing = self.event_writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut seqs = Vec::with_capacity(incoming.len() * EVENTS_PER_ALERT + rejected.len());
-        for _ in 0..incoming.len() * EVENTS_PER_ALERT + rejected.len() {
+        let mut seqs = Vec::with_capacity(incoming.len() * EVENTS_PER_ALERT);
+        for _ in 0..incoming.len() * EVENTS_PER_ALERT {
             seqs.push(self.next_id()?);
         }
         // Each alert has its own slot of event numbers, so that a new alert's values can be made before the
@@ -671,7 +671,8 @@ impl Store {
                         report.new_high += usize::from(inc.grading.level == crate::domain::Level::High);
                     }
                     Some(old) if old.revision < alert.revision => {
-                        alerts.insert(k.as_slice(), self.seal(ALERTS, &k, alert))?;
+                        // Sealed already, with the values it would have stored had it been new.
+                        alerts.insert(k.as_slice(), prepared[i].alert.as_slice())?;
                         let mut folded = vec![push_event(
                             &alert.key,
                             EventKind::Revised {
@@ -838,12 +839,12 @@ impl Store {
         Ok(())
     }
 
-    /// A blob from the size-capped cache (screenshots), if it is there.
     /// Whether the size-capped cache holds `name`, without reading (or decrypting) it.
     pub fn has_cached_blob(&self, name: &str) -> Result<bool> {
         Ok(self.blobs.contains_key(cache_key(b"d/", name.as_bytes()))?)
     }
 
+    /// A blob from the size-capped cache (screenshots), if it is there.
     pub fn cached_blob(&self, name: &str) -> Result<Option<Vec<u8>>> {
         let k = cache_key(b"d/", name.as_bytes());
         match self.blobs.get(&k)? {
@@ -942,7 +943,6 @@ pub(crate) fn tx_error(e: TransactionError<StoreError>) -> StoreError {
     }
 }
 
-/// Creates `dir` readable by its owner only: it holds safeguarding data.
 /// A quarantined alert's key: the SHA-256 of its raw JSON and the reason.
 fn quarantine_key(r: &Rejected) -> [u8; 32] {
     use sha2::{Digest, Sha256};
@@ -953,6 +953,7 @@ fn quarantine_key(r: &Rejected) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// Creates `dir` readable by its owner only: it holds safeguarding data.
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     if dir.is_dir() {
@@ -1180,14 +1181,14 @@ fn acquire_lock(dir: &Path) -> Result<StoreLock> {
     }
 }
 
-/// Opens sled's database in `dir`. The caller holds the store lock, so a sled lock still held can only be
-/// this process's own previous handle, which sled's flusher thread releases shortly after it is dropped:
-/// wait for it (up to 3 s) rather than fail a close-then-reopen.
 /// sled's page cache (its default is 1 GiB, which a long session opening many cases would fill). Opening
 /// the queue reads every index page once; a smaller cache cut peak memory at 100,000 cases by about 20 MB
 /// (scripts/bench) at no cost in speed that it could measure.
 const SLED_CACHE_BYTES: u64 = 16 << 20;
 
+/// Opens sled's database in `dir`. The caller holds the store lock, so a sled lock still held can only be
+/// this process's own previous handle, which sled's flusher thread releases shortly after it is dropped:
+/// wait for it (up to 3 s) rather than fail a close-then-reopen.
 fn open_sled(dir: &Path) -> Result<sled::Db> {
     let started = std::time::Instant::now();
     loop {
@@ -1300,8 +1301,6 @@ fn refuse_exposed(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Takes group and other permissions off everything in the store dir (what sled created before the umask
-/// was tightened, in a process that did not tighten it first).
 /// The bytes a directory holds, all the way down: a store's size on disk.
 pub fn dir_bytes(dir: &Path) -> u64 {
     let mut total = 0;
@@ -1323,6 +1322,8 @@ pub fn make_owner_only(dir: &Path) -> std::io::Result<()> {
     make_private(dir)
 }
 
+/// Takes group and other permissions off everything in the store dir (what sled created before the umask
+/// was tightened, in a process that did not tighten it first).
 fn make_private(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let mut pending = vec![dir.to_path_buf()];
