@@ -65,6 +65,8 @@ fn build(cases: usize, fresh: bool) {
     let t = Instant::now();
     match fixture::ensure_cached(cases, |m| eprintln!("bench store: {m}")) {
         Some(built) => {
+            // A compacted copy of the store this one replaces is not a copy of this one.
+            let _ = std::fs::remove_dir_all(compacted_dir(cases));
             println!("build-seconds {:.1}", t.elapsed().as_secs_f64());
             println!("ingest-alerts {}", built.cases);
             println!("ingest-seconds {:.3}", built.ingest.as_secs_f64());
@@ -116,8 +118,7 @@ fn ingest_into(cases: usize, alerts: usize, compacted: bool) {
 /// `target/bench-store/<cases>-compacted/`. Prints the compaction's figures when it makes it.
 fn compacted_store(cases: usize) -> (std::path::PathBuf, std::path::PathBuf) {
     let (data, key) = fixture::cached_paths(cases);
-    let cached = fixture::cache_dir(cases);
-    let dir = cached.with_file_name(format!("{}-compacted", cached.file_name().and_then(|n| n.to_str()).unwrap_or("")));
+    let dir = compacted_dir(cases);
     let marker = dir.join("COMPACTED");
     if !marker.exists() {
         let _ = std::fs::remove_dir_all(&dir);
@@ -134,6 +135,12 @@ fn compacted_store(cases: usize) -> (std::path::PathBuf, std::path::PathBuf) {
         std::fs::write(&marker, b"").expect("marker");
     }
     (dir.join("data"), key)
+}
+
+/// Where [`compacted_store`] caches its copy.
+fn compacted_dir(cases: usize) -> std::path::PathBuf {
+    let cached = fixture::cache_dir(cases);
+    cached.with_file_name(format!("{}-compacted", cached.file_name().and_then(|n| n.to_str()).unwrap_or("")))
 }
 
 /// Serves `pages` on loopback (the page after cursor `{cursor}N` is page N; any other cursor, such as the
