@@ -440,6 +440,7 @@ mod tests {
             kind: "tick",
             choices: vec![],
             condition: None,
+            help: None,
             done: false,
             value: None,
             note: None,

@@ -105,6 +105,8 @@ pub struct ChecklistItem {
     pub kind: &'static str,
     pub choices: Vec<String>,
     pub condition: Option<String>,
+    /// The procedure's guidance for the step, shown with the selected item.
+    pub help: Option<String>,
     pub done: bool,
     pub value: Option<String>,
     pub note: Option<String>,
@@ -824,6 +826,7 @@ fn checklist_item(
         kind: item.kind.as_str(),
         choices: item.choices.clone(),
         condition: item.condition.clone(),
+        help: item.help.clone(),
         done: state.is_some(),
         value: state.and_then(|s| s.value.clone()),
         note: state.and_then(|s| s.note.clone()),

@@ -21,7 +21,7 @@ use ratatui::Terminal;
 use ratatui::backend::{Backend, CrosstermBackend};
 use tokio::sync::{Notify, mpsc};
 
-use crate::app::{Action, Effect, Mode, State, keymap, update};
+use crate::app::{Action, Effect, Mode, ShotFit, State, keymap, update};
 use crate::feed::client::PollerEvent;
 use crate::service::CaseService;
 use crate::ui::{self, Theme};
@@ -96,7 +96,7 @@ pub fn key_action(state: &State, key: &KeyEvent) -> Option<Action> {
         Mode::Normal | Mode::Confirm { .. } => None,
         Mode::Editor(_) => Some(Action::EditorKey(ratatui_textarea::Input::from(*key))),
         Mode::Help => None,
-        Mode::Text { .. } => None,
+        Mode::Text { .. } | Mode::Picture(_) => None,
         Mode::Records(_) => match key.code {
             KeyCode::Char(c) => Some(Action::Type(c)),
             _ => None,
@@ -158,7 +158,7 @@ pub fn run_effects_with(
         let now = clock();
         let action = match effect {
             Effect::Quit => None,
-            Effect::FetchScreenshot { key, index } => fetch_screenshot(service, workers, key, index),
+            Effect::FetchScreenshot { key, index, fit } => fetch_screenshot(service, workers, key, index, fit),
             Effect::Alarm { high_new } => {
                 // The bell, and a window title with no alert content in it.
                 let mut out = stdout();
@@ -300,18 +300,19 @@ fn in_background<T: Send + 'static>(
     }
 }
 
-/// Size, in cells, that a screenshot is prepared for.
+/// Size, in cells, that a screenshot is prepared for in the case pane.
 const SHOT_SIZE: ratatui::layout::Size = ratatui::layout::Size { width: 64, height: 14 };
 
 /// Starts fetching a screenshot on a worker; the result comes back as `Action::ScreenshotLoaded`. The view is
-/// audited when the picture is ready.
+/// audited when the picture is ready, each time it is prepared to be shown.
 fn fetch_screenshot(
     service: &CaseService,
     workers: &Workers<'_>,
     key: crate::domain::AlertKey,
     index: usize,
+    fit: ShotFit,
 ) -> Option<Action> {
-    let failed = |e: String| Some(Action::ScreenshotLoaded { key: key.clone(), index, result: Err(e) });
+    let failed = |e: String| Some(Action::ScreenshotLoaded { key: key.clone(), index, fit, result: Err(e) });
     let (Some(client), Some(picker), Some(results)) = (workers.client, workers.picker, workers.results) else {
         return failed("no feed connection to fetch it from".into());
     };
@@ -327,25 +328,40 @@ fn fetch_screenshot(
             let bytes = crate::feed::screenshots::fetch_screenshot(&client, service.store(), &alert, index)
                 .await
                 .map_err(|e| e.to_string())?;
-            tokio::task::spawn_blocking(move || prepare_image(&picker, &bytes)).await.map_err(|e| e.to_string())?
+            tokio::task::spawn_blocking(move || prepare_image(&picker, &bytes, fit)).await.map_err(|e| e.to_string())?
         }
         .await;
+        let what = match fit {
+            ShotFit::Pane => "showed a screenshot",
+            ShotFit::Screen { .. } => "showed a screenshot full screen",
+        };
         // The picture is shown only once its view is on the record.
-        let prepared = prepared.and_then(|img| {
-            service.audit(Some(&key), "showed a screenshot", Utc::now()).map(|()| img).map_err(|e| e.to_string())
-        });
-        let _ = results.send(Action::ScreenshotLoaded { key, index, result: prepared });
+        let prepared = prepared
+            .and_then(|img| service.audit(Some(&key), what, Utc::now()).map(|()| img).map_err(|e| e.to_string()));
+        let _ = results.send(Action::ScreenshotLoaded { key, index, fit, result: prepared });
     });
     None
 }
 
-/// Decodes (under the strict limits) and prepares an image for the terminal. CPU work: run it off the UI.
-pub fn prepare_image(picker: &ratatui_image::picker::Picker, bytes: &[u8]) -> Result<crate::app::ShotImage, String> {
+/// Decodes (under the strict limits) and prepares an image for the terminal: to fit the case pane, or scaled
+/// up to fill the screen. CPU work: run it off the UI.
+pub fn prepare_image(
+    picker: &ratatui_image::picker::Picker,
+    bytes: &[u8],
+    fit: ShotFit,
+) -> Result<crate::app::ShotImage, String> {
     let mut reader =
         image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(|e| e.to_string())?;
     reader.limits(crate::feed::screenshots::limits());
     let img = reader.decode().map_err(|e| format!("not a readable image: {e}"))?;
-    let protocol = picker.new_protocol(img, SHOT_SIZE, ratatui_image::Resize::Fit(None)).map_err(|e| e.to_string())?;
+    let (size, resize) = match fit {
+        ShotFit::Pane => (SHOT_SIZE, ratatui_image::Resize::Fit(None)),
+        ShotFit::Screen { width, height } => (
+            ratatui::layout::Size { width, height },
+            ratatui_image::Resize::Scale(Some(ratatui_image::FilterType::Triangle)),
+        ),
+    };
+    let protocol = picker.new_protocol(img, size, resize).map_err(|e| e.to_string())?;
     Ok(crate::app::ShotImage(Arc::new(protocol)))
 }
 
@@ -415,7 +431,9 @@ pub async fn run(
     let workers = Workers { retry: &retry, client: client.as_ref(), picker: Some(&picker), results: Some(&results_tx) };
     // The first frame needs only the open cases (the default view). The closed and withdrawn ones are read
     // when a filter asks for them.
-    run_effects_with(&mut state, &service, &workers, &Utc::now, vec![Effect::LoadQueue]);
+    let mut effects = update(&mut state, Action::Resized(terminal.size()?));
+    effects.push(Effect::LoadQueue);
+    run_effects_with(&mut state, &service, &workers, &Utc::now, effects);
     let mut out = stdout();
     queue!(out, BeginSynchronizedUpdate)?;
     draw(&mut terminal, &state, &theme)?;
@@ -443,7 +461,11 @@ pub async fn run(
                         dirty = true;
                     }
                 }
-                Some(Ok(Event::Resize(_, _))) => dirty = true,
+                Some(Ok(Event::Resize(width, height))) => {
+                    let effects = update(&mut state, Action::Resized(ratatui::layout::Size { width, height }));
+                    run_effects_with(&mut state, &service, &workers, &Utc::now, effects);
+                    dirty = true;
+                }
                 Some(Ok(Event::Mouse(m))) => {
                     if let Some(action) = mouse_action(&state, terminal.size()?.into(), &m) {
                         let effects = update(&mut state, action);

@@ -385,3 +385,54 @@ fn a_note_goes_to_the_case_it_was_started_on_even_if_the_queue_moves() {
         "the note is on the case it was written for"
     );
 }
+
+fn screen_text(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let area = buf.area;
+    (0..area.height)
+        .map(|y| (0..area.width).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>() + "\n")
+        .collect()
+}
+
+/// The procedure's guidance for a step (`help` in assets/checklists.toml) shows for the selected item, and
+/// follows the selection.
+#[test]
+fn the_selected_items_guidance_is_shown() {
+    let mut h = Harness::new();
+    h.cmd(Command::Open).cmd(Command::NextPane);
+    let first = h.state.detail.as_ref().expect("open").checklist[0].help.clone().expect("review-alert has guidance");
+    assert!(first.starts_with("Suspected child-abuse images are never shown"), "{first}");
+    let text = screen_text(&h.draw(80, 24));
+    assert!(text.contains("Guidance for 1") && text.contains("Suspected child-abuse images"), "{text}");
+    // confirm-level (item 4) has its own guidance.
+    h.cmd(Command::Down).cmd(Command::Down).cmd(Command::Down);
+    let t = h.draw(120, 40);
+    let text = screen_text(&t);
+    assert!(text.contains("Guidance for 4") && text.contains("Regrading changes the checklist"), "{text}");
+    assert!(!text.contains("Suspected child-abuse images"), "only the selected item's guidance: {text}");
+    insta::assert_snapshot!("guidance_120x40", t.backend());
+}
+
+/// A laptop's terminal (the DDSL's 120x35 to 120x40) and anything from 100 columns shows the opened case and
+/// its checklist together, without Tab; 80x24 keeps its queue rows.
+#[test]
+fn from_100_columns_the_case_and_its_checklist_show_together() {
+    let mut h = Harness::new();
+    h.cmd(Command::Open);
+    assert_eq!(h.state.focus, vigil::app::Focus::Detail, "opening focuses the case");
+    for (w, ht) in [(100, 30), (120, 35), (120, 40), (139, 40)] {
+        let text = screen_text(&h.draw(w, ht));
+        assert!(text.contains("Summary"), "{w}x{ht}: the case is shown\n{text}");
+        assert!(
+            text.contains("Checklist:") && text.contains("Review the alert"),
+            "{w}x{ht}: so is its checklist\n{text}"
+        );
+    }
+    insta::assert_snapshot!("case_and_checklist_120x35", h.draw(120, 35).backend());
+    // At 80x24 the lower pane still shows one of them, and the queue keeps its rows.
+    let text = screen_text(&h.draw(80, 24));
+    assert!(text.contains("Summary") && !text.contains("Checklist:"), "{text}");
+    let queue = vigil::ui::queue_area(ratatui::layout::Rect::new(0, 0, 80, 24));
+    let queue_rows = queue.height.saturating_sub(3);
+    assert!(queue_rows >= 5, "{queue_rows} queue rows at 80x24");
+}

@@ -58,6 +58,8 @@ pub enum Mode {
         title: String,
         lines: Vec<String>,
     },
+    /// A screenshot over the whole screen, prepared for its size; Esc goes back.
+    Picture(ShotView),
     /// "Are you sure?" for close, regrade and reopen. Cancel is the default.
     Confirm {
         /// The case it is about, fixed when the question was asked.
@@ -133,25 +135,42 @@ pub struct Toast {
 #[derive(Clone)]
 pub struct ShotImage(pub std::sync::Arc<ratatui_image::protocol::Protocol>);
 
+/// The same picture: one prepared image, shared.
+impl PartialEq for ShotImage {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ShotImage {}
+
 impl std::fmt::Debug for ShotImage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ShotImage")
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShotStatus {
     Loading,
     Ready(ShotImage),
     Failed(String),
 }
 
-/// The screenshot shown for the open case.
-#[derive(Debug, Clone)]
+/// What a screenshot is prepared for: the case pane, or the whole screen at a size in cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShotFit {
+    Pane,
+    Screen { width: u16, height: u16 },
+}
+
+/// The screenshot shown for the open case, in its pane or over the whole screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShotView {
     pub key: AlertKey,
     /// The capture it belongs to.
     pub index: usize,
+    pub fit: ShotFit,
     pub status: ShotStatus,
 }
 
@@ -232,6 +251,8 @@ pub struct State {
     /// Show screenshots as pictures (where the terminal can) rather than as text references.
     pub screenshot_preview: bool,
     pub screenshot: Option<ShotView>,
+    /// The terminal's size in cells, which a full-screen picture is prepared for.
+    pub screen: ratatui::layout::Size,
     /// Times are shown in the college's zone.
     pub tz: chrono_tz::Tz,
     pub quit: bool,
@@ -271,6 +292,7 @@ impl State {
             stale_after: chrono::Duration::minutes(5),
             screenshot_preview: true,
             screenshot: None,
+            screen: ratatui::layout::Size { width: crate::ui::MIN_WIDTH, height: crate::ui::MIN_HEIGHT },
             tz: chrono_tz::Europe::London,
             quit: false,
         }
@@ -293,7 +315,7 @@ impl State {
             Mode::Command(_) | Mode::Prompt(_) | Mode::Search { .. } => keymap::KeyMode::Palette,
             Mode::Editor(_) => keymap::KeyMode::Editor,
             Mode::Confirm { .. } => keymap::KeyMode::Confirm,
-            Mode::Records(_) | Mode::Text { .. } => keymap::KeyMode::Help,
+            Mode::Records(_) | Mode::Text { .. } | Mode::Picture(_) => keymap::KeyMode::Help,
         }
     }
 
@@ -357,8 +379,11 @@ pub enum Action {
     ScreenshotLoaded {
         key: AlertKey,
         index: usize,
+        fit: ShotFit,
         result: Result<ShotImage, String>,
     },
+    /// The terminal's size changed (and once at start).
+    Resized(ratatui::layout::Size),
     Tick(DateTime<Utc>),
 }
 
@@ -389,6 +414,7 @@ pub enum Effect {
     FetchScreenshot {
         key: AlertKey,
         index: usize,
+        fit: ShotFit,
     },
     /// New High alerts arrived: ring the bell and set a content-free window title.
     Alarm {

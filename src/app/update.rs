@@ -146,7 +146,7 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
                     '\t' => *yes_selected = !*yes_selected,
                     _ => {}
                 },
-                Mode::Help | Mode::Text { .. } => state.mode = Mode::Normal,
+                Mode::Help | Mode::Text { .. } | Mode::Picture(_) => state.mode = Mode::Normal,
                 Mode::Records(r) => {
                     let text = match ch {
                         'c' => Some(r.cpoms.clone()),
@@ -283,14 +283,28 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             state.detail = Some(*detail);
             if wants_shot { want_screenshot(state) } else { vec![] }
         }
-        Action::ScreenshotLoaded { key, index, result } => {
-            if let Some(view) = state.screenshot.as_mut().filter(|v| v.key == key && v.index == index) {
-                view.status = match result {
-                    Ok(img) => super::ShotStatus::Ready(img),
-                    Err(e) => super::ShotStatus::Failed(e),
-                };
+        Action::ScreenshotLoaded { key, index, fit, result } => {
+            let status = match result {
+                Ok(img) => super::ShotStatus::Ready(img),
+                Err(e) => super::ShotStatus::Failed(e),
+            };
+            let full = match &mut state.mode {
+                Mode::Picture(view) => Some(view),
+                _ => None,
+            };
+            let view = if fit == super::ShotFit::Pane { state.screenshot.as_mut() } else { full };
+            if let Some(view) = view.filter(|v| v.key == key && v.index == index && v.fit == fit) {
+                view.status = status;
             }
             vec![]
+        }
+        Action::Resized(size) => {
+            state.screen = size;
+            // A full-screen picture is prepared for the screen's size: prepare it again for the new one.
+            match &state.mode {
+                Mode::Picture(v) if v.fit != full_screen_fit(size) => view_screenshot(state),
+                _ => vec![],
+            }
         }
         Action::Decided { key, message } => {
             toast(state, message, false);
@@ -433,6 +447,7 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
             state.screenshot_preview = !state.screenshot_preview;
             if state.screenshot_preview && detail_is_current(state) { want_screenshot(state) } else { vec![] }
         }
+        Command::ViewScreenshot => view_screenshot(state),
         Command::CopyReference => match state.detail.as_ref().filter(|_| detail_is_current(state)) {
             Some(d) => {
                 let mut text = d.alert.key.to_string();
@@ -488,7 +503,7 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
             }
         },
         Command::Up | Command::Down | Command::PageUp | Command::PageDown
-            if matches!(state.mode, Mode::Help | Mode::Records(_) | Mode::Text { .. }) =>
+            if matches!(state.mode, Mode::Help | Mode::Records(_) | Mode::Text { .. } | Mode::Picture(_)) =>
         {
             let delta: i32 = match c {
                 Command::Up => -1,
@@ -524,25 +539,56 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
     }
 }
 
-/// Asks for the open case's first screenshot, unless there is none or the case is on the illegal-content path
-/// (suspected illegal, grooming or illegal content at High, or chosen by the reviewer): such a case's
-/// screenshots are never fetched, by any path (the fetch refuses too), and only a placeholder shows.
-fn want_screenshot(state: &mut State) -> Vec<Effect> {
-    let Some(d) = &state.detail else { return vec![] };
+/// The open case's first screenshot, or why there is none to show. A case on the illegal-content path
+/// (suspected illegal, grooming or illegal content at High, or chosen by the reviewer) never has its
+/// screenshots fetched, by any path (the fetch refuses too): only a placeholder shows.
+pub fn viewable_screenshot(
+    detail: Option<&crate::service::CaseDetail>,
+) -> Result<(crate::domain::AlertKey, usize), &'static str> {
+    let Some(d) = detail else { return Err("open a case first (Enter)") };
     if d.alert.suspected_illegal || d.case.illegal_path {
-        state.screenshot = None;
-        return vec![];
+        return Err("no picture: this case is on the illegal-content path");
     }
-    let Some(index) = d.alert.captures.iter().position(|c| c.screenshot.is_some()) else {
+    match d.alert.captures.iter().position(|c| c.screenshot.is_some()) {
+        Some(index) => Ok((d.alert.key.clone(), index)),
+        None => Err("this case has no screenshot"),
+    }
+}
+
+/// Asks for the open case's first screenshot for its pane.
+fn want_screenshot(state: &mut State) -> Vec<Effect> {
+    let Ok((key, index)) = viewable_screenshot(state.detail.as_ref()) else {
         state.screenshot = None;
         return vec![];
     };
-    let key = d.alert.key.clone();
     if state.screenshot.as_ref().is_some_and(|v| v.key == key && !matches!(v.status, super::ShotStatus::Failed(_))) {
         return vec![];
     }
-    state.screenshot = Some(super::ShotView { key: key.clone(), index, status: super::ShotStatus::Loading });
-    vec![Effect::FetchScreenshot { key, index }]
+    let fit = super::ShotFit::Pane;
+    state.screenshot = Some(super::ShotView { key: key.clone(), index, fit, status: super::ShotStatus::Loading });
+    vec![Effect::FetchScreenshot { key, index, fit }]
+}
+
+/// The picture's place on a full screen of `size`: all of it but a title line and a hint line.
+pub fn full_screen_fit(size: ratatui::layout::Size) -> super::ShotFit {
+    super::ShotFit::Screen { width: size.width, height: size.height.saturating_sub(2) }
+}
+
+/// Shows the open case's first screenshot over the whole screen, prepared (and its view recorded) afresh.
+fn view_screenshot(state: &mut State) -> Vec<Effect> {
+    match viewable_screenshot(state.detail.as_ref().filter(|_| detail_is_current(state))) {
+        Ok((key, index)) => {
+            let fit = full_screen_fit(state.screen);
+            state.mode =
+                Mode::Picture(super::ShotView { key: key.clone(), index, fit, status: super::ShotStatus::Loading });
+            vec![Effect::FetchScreenshot { key, index, fit }]
+        }
+        Err(why) => {
+            state.mode = Mode::Normal;
+            toast(state, why, true);
+            vec![]
+        }
+    }
 }
 
 fn quit(state: &mut State) -> Vec<Effect> {
@@ -587,7 +633,9 @@ fn submit(state: &mut State) -> Vec<Effect> {
     let mode = std::mem::replace(&mut state.mode, Mode::Normal);
     let key = state.detail.as_ref().filter(|_| detail_is_current(state)).map(|d| d.alert.key.clone());
     match mode {
-        Mode::Normal | Mode::Help | Mode::Records(_) | Mode::Text { .. } | Mode::Search { .. } => vec![],
+        Mode::Normal | Mode::Help | Mode::Records(_) | Mode::Text { .. } | Mode::Picture(_) | Mode::Search { .. } => {
+            vec![]
+        }
         Mode::Confirm { key: k, command, yes_selected } => {
             if yes_selected {
                 vec![Effect::Act(k, command)]

@@ -1,9 +1,10 @@
 //! `vigil demo-feed`: protocol v1 served from the fictional data set in `assets/demo/`.
 //!
-//! The data set is embedded in the binary, so the demo runs anywhere. Its raise times are shifted by whole
-//! weeks so the newest alert sits just before "now": weekday and time of day are kept, so an alert that was
-//! out of hours in the data set is out of hours in the demo too. `--drip` releases alerts over time so a
-//! demo shows them arriving.
+//! The data set is embedded in the binary, so the demo runs anywhere. Its raise times are set relative to
+//! "now" as a working morning looks when the product is used as meant (see [`as_a_morning`]): a couple of
+//! High alerts raised minutes ago and one past due, Medium alerts from the last day, Low ones from the last
+//! three days, none of them overdue but the one. `--drip` releases alerts over time so a demo shows them
+//! arriving.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -20,7 +21,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
-use super::protocol::FEED_ID;
+use super::protocol::{FEED_ID, parse_alert};
+use crate::domain::calendar::{DueLevel, DuePolicy, WorkingCalendar, due_at};
+use crate::domain::levels::LevelPolicy;
+use crate::domain::{AlertKey, Level};
 
 pub const DEMO_ALERTS: &str = include_str!("../../assets/demo/alerts.json");
 include!(concat!(env!("OUT_DIR"), "/demo_screenshots.rs"));
@@ -35,11 +39,11 @@ pub struct DemoData {
 }
 
 impl DemoData {
-    /// The embedded data set, with raise and capture times moved to the week before `now`.
+    /// The embedded data set as a morning at `now`: raise and capture times are set relative to it.
     pub fn embedded(now: DateTime<Utc>) -> Result<DemoData, String> {
         let alerts: Vec<Value> =
             serde_json::from_str(DEMO_ALERTS).map_err(|e| format!("embedded demo data is invalid: {e}"))?;
-        Ok(DemoData { alerts: shift_to_recent(alerts, now) })
+        Ok(DemoData { alerts: as_a_morning(alerts, now) })
     }
 
     pub fn from_alerts(alerts: Vec<Value>) -> DemoData {
@@ -68,15 +72,73 @@ fn shift_times(alert: &mut Value, shift: chrono::Duration) {
     }
 }
 
-fn shift_to_recent(mut alerts: Vec<Value>, now: DateTime<Utc>) -> Vec<Value> {
-    let newest = alerts.iter().filter_map(|a| parse_time(&a["raised_at"])).max();
-    let Some(newest) = newest else { return alerts };
-    let weeks = (now - newest.with_timezone(&Utc)).num_days().div_euclid(7);
-    let shift = chrono::Duration::weeks(weeks);
-    for a in &mut alerts {
-        shift_times(a, shift);
+/// How long before "now" each alert of the data set was raised, so that the demo opens on the queue a
+/// reviewer meets on an ordinary morning rather than on a week nobody looked at. Planned with the default
+/// working calendar and due times (a demo store uses them unless configured otherwise):
+/// - in the first batch (what the queue shows at first sight, [`DRIP_INITIAL`] alerts), the oldest High is
+///   past due (the latest whole hour back from `now` at which it would be) and the other Highs were raised
+///   minutes ago, well inside their 30 working minutes; Medium alerts spread over the last day (due at the
+///   close of the next working day, so none is overdue) and Low alerts over the last three days (due five
+///   working days on);
+/// - the alerts after the first batch are planned the same way, without an overdue one (`--drip` raises
+///   each at its release instead).
+///
+/// Revisions of an alert keep one raise time, and captures move with their alert.
+fn as_a_morning(mut alerts: Vec<Value>, now: DateTime<Utc>) -> Vec<Value> {
+    let calendar = WorkingCalendar::london_default();
+    let policy = DuePolicy::default();
+    let levels = LevelPolicy::default();
+    // Each alert once, at its first appearance, with the level of its latest revision.
+    let mut firsts: Vec<(AlertKey, usize, Level)> = Vec::new();
+    for (i, v) in alerts.iter().enumerate() {
+        let Ok(alert) = serde_json::to_string(v).map_err(|_| ()).and_then(|raw| parse_alert(&raw).map_err(|_| ()))
+        else {
+            continue;
+        };
+        let level = levels.grade(&alert).level;
+        match firsts.iter_mut().find(|(k, _, _)| *k == alert.key) {
+            Some(entry) => entry.2 = level,
+            None => firsts.push((alert.key, i, level)),
+        }
+    }
+    let mut raised_at: HashMap<AlertKey, DateTime<Utc>> = HashMap::new();
+    let (first_batch, later): (Vec<_>, Vec<_>) = firsts.iter().partition(|(_, i, _)| *i < DRIP_INITIAL);
+    for (batch, with_overdue) in [(first_batch, true), (later, false)] {
+        for level in Level::ALL {
+            // Newest first within the level.
+            let of_level: Vec<&AlertKey> =
+                batch.iter().rev().filter(|(_, _, l)| *l == level).map(|(k, _, _)| k).collect();
+            let n = i32::try_from(of_level.len()).unwrap_or(i32::MAX).max(1);
+            for (rank, key) in (0..).zip(of_level) {
+                let at = match level {
+                    Level::High if with_overdue && rank + 1 == n => overdue_high(&calendar, &policy, now),
+                    Level::High => now - chrono::Duration::minutes(5 + i64::from(rank * 20 / n)),
+                    Level::Medium => now - chrono::Duration::minutes(45 + i64::from(rank * 19 * 60 / n)),
+                    Level::Low => now - chrono::Duration::minutes(2 * 60 + i64::from(rank * 68 * 60 / n)),
+                };
+                raised_at.insert(key.clone(), at);
+            }
+        }
+    }
+    for v in &mut alerts {
+        let key = AlertKey::new(
+            v["source"].as_str().unwrap_or_default().to_string(),
+            v["id"].as_str().unwrap_or_default().to_string(),
+        );
+        if let (Some(at), Some(was)) = (raised_at.get(&key), parse_time(&v["raised_at"])) {
+            let shift = *at - was.with_timezone(&Utc);
+            shift_times(v, shift);
+        }
     }
     alerts
+}
+
+/// The latest whole hour back from `now` at which a High alert would already be past due.
+fn overdue_high(calendar: &WorkingCalendar, policy: &DuePolicy, now: DateTime<Utc>) -> DateTime<Utc> {
+    (1..=24 * 21)
+        .map(|h| now - chrono::Duration::hours(h))
+        .find(|t| due_at(calendar, policy, DueLevel::High, *t) < now)
+        .unwrap_or(now - chrono::Duration::days(21))
 }
 
 struct FeedState {
@@ -247,16 +309,24 @@ mod tests {
     }
 
     #[test]
-    fn shifting_keeps_weekday_and_time_of_day_and_lands_in_the_last_week() {
-        let now = DateTime::parse_from_rfc3339("2027-02-03T12:00:00Z").expect("lit").with_timezone(&Utc);
-        let alerts = vec![
-            serde_json::json!({"raised_at": "2026-11-10T14:05:00+00:00", "captures": [{"at": "2026-11-10T14:04:00+00:00"}]}),
-        ];
-        let shifted = shift_to_recent(alerts, now);
-        let t = parse_time(&shifted[0]["raised_at"]).expect("time");
-        assert_eq!(t.format("%a %H:%M").to_string(), "Tue 14:05");
-        let age = now - t.with_timezone(&Utc);
-        assert!(age >= chrono::Duration::zero() && age < chrono::Duration::weeks(1), "{age}");
-        assert_eq!(parse_time(&shifted[0]["captures"][0]["at"]).expect("t").format("%H:%M").to_string(), "14:04");
+    fn the_morning_is_a_function_of_now_and_revisions_share_their_raise_time() {
+        let now = DateTime::parse_from_rfc3339("2027-02-03T10:00:00Z").expect("lit").with_timezone(&Utc);
+        let a = DemoData::embedded(now).expect("embedded").alerts;
+        assert_eq!(a, DemoData::embedded(now).expect("embedded").alerts, "the same now gives the same data");
+        let later = DemoData::embedded(now + chrono::Duration::days(3)).expect("embedded").alerts;
+        let raised = |v: &Value| parse_time(&v["raised_at"]).map(|t| t.with_timezone(&Utc));
+        for (x, y) in a.iter().zip(&later) {
+            let (Some(x), Some(y)) = (raised(x), raised(y)) else { panic!("every alert keeps a raise time") };
+            assert!(x <= now && now - x < chrono::Duration::days(4), "{x}");
+            assert!(y > x, "the data moves with now");
+        }
+        let revisions: Vec<_> = a.iter().filter(|v| v["id"] == "SW-2026-004515").map(raised).collect();
+        assert_eq!(revisions.len(), 2);
+        assert_eq!(revisions[0], revisions[1], "a revision keeps its alert's raise time");
+        let first = a.iter().find(|v| v["id"] == "SW-2026-004501").expect("first alert");
+        let (Some(at), Some(capture)) = (raised(first), parse_time(&first["captures"][0]["at"])) else {
+            panic!("times")
+        };
+        assert_eq!(at - capture.with_timezone(&Utc), chrono::Duration::minutes(3), "captures move with their alert");
     }
 }

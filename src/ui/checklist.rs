@@ -1,14 +1,15 @@
 //! The checklist of the opened case's path: the procedure's steps, with what was done, by whom and when.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::Theme;
 use crate::app::update::detail_is_current;
 use crate::app::{Focus, State};
 use crate::domain::inert;
+use crate::service::ChecklistItem;
 
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let focused = state.focus == Focus::Checklist;
@@ -56,8 +57,44 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let outcomes: Vec<&str> = d.outcomes.iter().map(|(id, _)| id.as_str()).collect();
     lines.push(Line::from(vec![Span::styled("Outcomes: ", theme.dim()), Span::raw(outcomes.join(", "))]));
     lines.push(Line::styled("* required before closing. Close with :close --outcome ID", theme.dim()));
-    let inner = area.height.saturating_sub(2) as usize;
-    let scroll = selected_line.saturating_sub(inner.saturating_sub(2)) as u16;
-    let p = Paragraph::new(lines).block(theme.block(&title, focused)).wrap(Wrap { trim: false }).scroll((scroll, 0));
-    frame.render_widget(p, area);
+    let block = theme.block(&title, focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let guidance =
+        d.checklist.get(state.checklist_selected).and_then(|item| guidance(state.checklist_selected, item, theme));
+    let list_area = match guidance {
+        Some(g) => {
+            let height = wrapped_height(&g, inner.width);
+            // The list keeps at least a few rows: on a tiny pane the guidance gives way.
+            if inner.height < height + 4 {
+                inner
+            } else {
+                let [list, guide] = Layout::vertical([Constraint::Min(1), Constraint::Length(height)]).areas(inner);
+                frame.render_widget(Paragraph::new(g).wrap(Wrap { trim: false }), guide);
+                list
+            }
+        }
+        None => inner,
+    };
+    let rows = list_area.height as usize;
+    let scroll = selected_line.saturating_sub(rows.saturating_sub(2)) as u16;
+    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((scroll, 0));
+    frame.render_widget(p, list_area);
+}
+
+/// The procedure's guidance for the selected item, headed by the item's number so it does not read as
+/// another step.
+fn guidance(index: usize, item: &ChecklistItem, theme: &Theme) -> Option<Text<'static>> {
+    let help = item.help.as_deref()?;
+    Some(Text::from(vec![
+        Line::styled(format!("Guidance for {}", index + 1), theme.dim()),
+        Line::raw(help.to_string()),
+    ]))
+}
+
+/// How many rows `text` takes when wrapped at `width`, erring high: words wrap before the edge.
+fn wrapped_height(text: &Text, width: u16) -> u16 {
+    let usable = usize::from(width.saturating_sub(10).max(10));
+    let rows: usize = text.lines.iter().map(|l| l.width().div_ceil(usable).max(1)).sum();
+    u16::try_from(rows).unwrap_or(u16::MAX)
 }

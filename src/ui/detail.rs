@@ -8,7 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{Theme, blank};
-use crate::app::update::detail_is_current;
+use crate::app::keymap::Command;
+use crate::app::update::{detail_is_current, viewable_screenshot};
 use crate::app::{Focus, State};
 use crate::domain::inert;
 use crate::service::CaseDetail;
@@ -129,7 +130,17 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let focused = state.focus == Focus::Detail;
     let block = theme.block("Case", focused);
     let body = match (&state.detail, detail_is_current(state)) {
-        (Some(d), true) => lines(state, theme, d),
+        (Some(d), true) => {
+            let mut body = lines(state, theme, d);
+            // A picture in a pane is small (and none shows on a small screen): say how to see it large.
+            if viewable_screenshot(Some(d)).is_ok() {
+                let key = state.keymap.bindings().iter().find(|b| b.command == Command::ViewScreenshot);
+                if let Some(k) = key.and_then(|b| b.keys.first()) {
+                    body.insert(0, Line::styled(format!("{k}: see the screenshot full screen"), theme.dim()));
+                }
+            }
+            body
+        }
         _ => match state.selected_summary() {
             Some(s) => vec![
                 Line::raw(format!("{} {} {}", s.level.label(), inert::line(&s.category), inert::line(&s.subject_id))),

@@ -5,6 +5,7 @@ mod dashboard;
 mod detail;
 mod help;
 mod overlay;
+mod picture;
 mod queue;
 mod status;
 pub mod theme;
@@ -23,18 +24,44 @@ pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
 /// From this width the queue and the case sit side by side.
 const WIDE: u16 = 140;
+/// From this width (up to [`WIDE`]) the case and its checklist sit side by side below the queue, so a laptop's
+/// terminal shows both at once; below it the lower pane shows whichever has the focus.
+const SPLIT: u16 = 100;
+
+/// Where each pane goes on a body of `body` (the screen less its header and status lines).
+struct Panes {
+    queue: Rect,
+    detail: Rect,
+    /// `None` when the checklist shares the detail pane's place (narrow screens: the focus picks).
+    checklist: Option<Rect>,
+}
+
+fn panes(body: Rect) -> Panes {
+    if body.width >= WIDE {
+        let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
+        let [top, bottom] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(right);
+        Panes { queue: left, detail: top, checklist: Some(bottom) }
+    } else {
+        let [top, bottom] = Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(body);
+        if body.width >= SPLIT {
+            let [case, checklist] =
+                Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
+            Panes { queue: top, detail: case, checklist: Some(checklist) }
+        } else {
+            Panes { queue: top, detail: bottom, checklist: None }
+        }
+    }
+}
+
+fn body_area(area: Rect) -> Rect {
+    let [_, body, _] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(10), Constraint::Length(2)]).areas(area);
+    body
+}
 
 /// Where the queue pane sits on a screen of `area` (the same split `render` uses).
 pub fn queue_area(area: Rect) -> Rect {
-    let [_, body, _] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(10), Constraint::Length(2)]).areas(area);
-    if area.width >= WIDE {
-        let [left, _] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
-        left
-    } else {
-        let [top, _] = Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(body);
-        top
-    }
+    panes(body_area(area)).queue
 }
 
 /// The queue row (index into the visible rows) under a mouse click at (`column`, `row`), if any.
@@ -71,20 +98,17 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
         dashboard::render(state, duty, theme, frame, body);
     } else if state.dashboard {
         dashboard::render_reading(state, theme, frame, body);
-    } else if area.width >= WIDE {
-        let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
-        let [top, bottom] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(right);
-        queue::render(state, theme, frame, left);
-        detail::render(state, theme, frame, top);
-        checklist::render(state, theme, frame, bottom);
     } else {
-        let [top, bottom] = Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(body);
-        queue::render(state, theme, frame, top);
-        // On a narrow screen the lower pane shows the case or its checklist, whichever has the focus.
-        if state.focus == Focus::Checklist {
-            checklist::render(state, theme, frame, bottom);
-        } else {
-            detail::render(state, theme, frame, bottom);
+        let panes = panes(body);
+        queue::render(state, theme, frame, panes.queue);
+        match panes.checklist {
+            Some(place) => {
+                detail::render(state, theme, frame, panes.detail);
+                checklist::render(state, theme, frame, place);
+            }
+            // On a narrow screen the lower pane shows the case or its checklist, whichever has the focus.
+            None if state.focus == Focus::Checklist => checklist::render(state, theme, frame, panes.detail),
+            None => detail::render(state, theme, frame, panes.detail),
         }
     }
     status::render(state, theme, frame, status_area);
@@ -96,6 +120,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
         Mode::Records(r) => overlay::records(r, state.overlay_scroll, theme, frame, area),
         Mode::Editor(e) => overlay::editor(e, theme, frame, area),
         Mode::Text { title, lines } => overlay::text(title, lines, state.overlay_scroll, theme, frame, area),
+        Mode::Picture(view) => picture::render(state, view, theme, frame, area),
         Mode::Normal => {}
     }
 }

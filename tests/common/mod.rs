@@ -39,12 +39,17 @@ pub fn key_file_for(dir: &Path) -> PathBuf {
 
 /// A service over a fresh store in `dir`, with the whole demo data set ingested through the real path.
 pub fn fixture_service(dir: &Path, viewer: Viewer) -> CaseService {
-    let store = Store::open(dir, &StoreKey::file(key_file_for(dir))).expect("store opens");
-    let config = Config::default();
-    let service = CaseService::new(store, config.calendar(), config.due, config.levels.clone(), viewer);
+    let service = empty_service(dir, viewer);
     let page = parse_page(demo_page_body().as_bytes()).expect("page parses");
     service.ingest(&page, fixed_now()).expect("ingest");
     service
+}
+
+/// A service over a fresh, empty store in `dir`, with the default config.
+pub fn empty_service(dir: &Path, viewer: Viewer) -> CaseService {
+    let store = Store::open(dir, &StoreKey::file(key_file_for(dir))).expect("store opens");
+    let config = Config::default();
+    CaseService::new(store, config.calendar(), config.due, config.levels.clone(), viewer)
 }
 
 /// The app driven through the real `update` and the real case service, over a real store holding the demo
