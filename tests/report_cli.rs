@@ -26,8 +26,13 @@ fn setup(role: &str) -> Setup {
     drop(fx::build_at(&data, &StoreKey::file(&key)));
     let user = os_user().expect("os user");
     let config = tmp.path().join("config.toml");
-    std::fs::write(&config, format!("[roles]\n{role} = [\"{user}\"]\n\n[storage]\nkey_file = {key:?}\n"))
-        .expect("write config");
+    // The binary runs retention against the real clock at start; the fixture's cases closed in October 2026
+    // would be purged 15 months later and these tests fail from 2028. The longest retention keeps them.
+    std::fs::write(
+        &config,
+        format!("[roles]\n{role} = [\"{user}\"]\n\n[storage]\nkey_file = {key:?}\nretention_months = 1200\n"),
+    )
+    .expect("write config");
     Setup { _tmp: tmp, data, config }
 }
 
