@@ -174,7 +174,8 @@ fn service_err(e: ServiceError) -> anyhow::Error {
 /// The text is the original, JSON-escaped; nothing is cut or replaced.
 pub fn write_json<W: Write, T: serde::Serialize + ?Sized>(out: &mut W, value: &T) -> Result<()> {
     let mut ser = serde_json::Serializer::with_formatter(&mut *out, InertJson(serde_json::ser::PrettyFormatter::new()));
-    value.serialize(&mut ser)?;
+    // As an io::Error, so that a closed pipe is still recognised as one (serde_json's error hides it).
+    value.serialize(&mut ser).map_err(std::io::Error::from)?;
     writeln!(out)?;
     Ok(())
 }
@@ -291,13 +292,14 @@ fn compact_store(ctx: &Context_) -> Result<()> {
         ),
     })?;
     let mib = |b: u64| b as f64 / (1 << 20) as f64;
-    println!(
+    writeln!(
+        std::io::stdout(),
         "compacted: {:.1} MiB -> {:.1} MiB ({} entries) in {:.1} s",
         mib(done.bytes_before),
         mib(done.bytes_after),
         done.entries,
         started.elapsed().as_secs_f64()
-    );
+    )?;
     Ok(())
 }
 
@@ -351,11 +353,15 @@ async fn sync(ctx: Context_, once: bool) -> Result<()> {
         let _ = service.store().update_feed_state(|s| s.last_success = Some(Utc::now()));
         // Screenshots of open High cases, fetched ahead (never a suspected-illegal one); failures are logged only.
         crate::feed::screenshots::prefetch_high(&client, &service).await;
-        println!(
+        writeln!(
+            std::io::stdout(),
             // Staff alerts do not exist for a user who may not see them: not even as a count here.
             "synced: {} new, {} revised, {} unchanged, {} quarantined",
-            report.new, report.revised, report.unchanged, report.quarantined,
-        );
+            report.new,
+            report.revised,
+            report.unchanged,
+            report.quarantined,
+        )?;
         return Ok(());
     }
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -495,7 +501,7 @@ fn case(ctx: Context_, id: &str, mut action: CaseAction) -> Result<()> {
     let checklist = service.checklist(&key, now).map_err(service_err)?;
     let command = action.resolve(&checklist).map_err(|e| exit_err(exit::FAILURE, e))?;
     let event = service.act(&key, &command, now).map_err(service_err)?;
-    println!("recorded: {}", inert::line(&event.kind.describe()));
+    writeln!(std::io::stdout(), "recorded: {}", inert::line(&event.kind.describe()))?;
     Ok(())
 }
 
@@ -538,8 +544,9 @@ async fn demo_feed(listen: std::net::SocketAddr, drip: Option<f64>) -> Result<()
     let n = data.alerts.len();
     let (addr, handle) =
         demo::spawn(listen, data, drip, None).await.with_context(|| format!("cannot listen on {listen}"))?;
-    println!("demo feed: {n} fictional alerts on http://{addr} (protocol v1); Ctrl-C stops it");
-    let _ = std::io::stdout().flush();
+    // The banner is a courtesy: the server is what was asked for, and it serves whether or not anyone reads it.
+    let _ =
+        writeln!(std::io::stdout(), "demo feed: {n} fictional alerts on http://{addr} (protocol v1); Ctrl-C stops it");
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = handle => {}
@@ -555,60 +562,70 @@ fn config_check(ctx: Context_) -> Result<()> {
     }
     let token = ctx.config.feed_token().map_err(|e| exit_err(exit::USAGE, e.to_string()))?;
     ctx.config.keymap().map_err(|e| exit_err(exit::USAGE, format!("keymap problems:\n{e}")))?;
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "# config file: {}",
         ctx.config_path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "none (defaults)".into())
-    );
-    println!("# data dir: {}", ctx.data_dir.display());
-    println!(
+    )?;
+    writeln!(out, "# data dir: {}", ctx.data_dir.display())?;
+    writeln!(
+        out,
         "# feed url: {}",
         ctx.global.feed_url.clone().or(ctx.config.feed.url.clone()).unwrap_or_else(|| "not set".into())
-    );
-    println!("# feed token: {}", if token.is_some() { "set (redacted)" } else { "not set" });
-    println!("# you: {} ({})", ctx.viewer.user, ctx.viewer.role.as_str());
-    print!("{}", toml::to_string_pretty(&shown).context("cannot print the config")?);
-    println!("# config OK");
+    )?;
+    writeln!(out, "# feed token: {}", if token.is_some() { "set (redacted)" } else { "not set" })?;
+    writeln!(out, "# you: {} ({})", ctx.viewer.user, ctx.viewer.role.as_str())?;
+    write!(out, "{}", toml::to_string_pretty(&shown).context("cannot print the config")?)?;
+    writeln!(out, "# config OK")?;
     Ok(())
 }
 
 fn feed(ctx: Context_, action: FeedAction) -> Result<()> {
     let service = open_service(&ctx)?;
+    let mut out = std::io::stdout().lock();
     match action {
         FeedAction::Rejected { json } => {
             let items = service.rejected(Utc::now()).map_err(service_err)?;
             if json {
-                write_json(&mut std::io::stdout().lock(), &items)?;
+                write_json(&mut out, &items)?;
             } else if items.is_empty() {
-                println!("no rejected alerts");
+                writeln!(out, "no rejected alerts")?;
             } else {
                 for q in items {
-                    println!(
+                    writeln!(
+                        out,
                         "{}  {}:{}  {}\n  raw: {}",
                         q.received_at.format("%Y-%m-%d %H:%M"),
                         inert::line(q.rejected.source.as_deref().unwrap_or("?")),
                         inert::line(q.rejected.id.as_deref().unwrap_or("?")),
                         inert::line(&q.rejected.reason),
                         inert::line(&q.rejected.raw)
-                    );
+                    )?;
                 }
             }
         }
         FeedAction::Status => {
             let (s, staff_dropped) = service.feed_status().map_err(service_err)?;
-            println!(
+            writeln!(
+                out,
                 "cursor: {}",
                 s.cursor.as_deref().map(|c| inert::line(c).into_owned()).unwrap_or_else(|| "none".into())
-            );
-            println!("last success: {}", s.last_success.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into()));
+            )?;
+            writeln!(
+                out,
+                "last success: {}",
+                s.last_success.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into())
+            )?;
             match s.last_error {
-                Some((at, e)) => println!("last error: {} {}", at.to_rfc3339(), inert::line(&e)),
-                None => println!("last error: none"),
+                Some((at, e)) => writeln!(out, "last error: {} {}", at.to_rfc3339(), inert::line(&e))?,
+                None => writeln!(out, "last error: none")?,
             }
-            println!("alerts stored: {}", service.store().alert_count());
-            println!("rejected: {}", service.store().quarantine_count());
+            writeln!(out, "alerts stored: {}", service.store().alert_count())?;
+            writeln!(out, "rejected: {}", service.store().quarantine_count())?;
             // Only for a viewer who may see staff alerts: for anyone else even a zero would say something.
             if let Some(n) = staff_dropped {
-                println!("staff alerts not stored for this user: {n}");
+                writeln!(out, "staff alerts not stored for this user: {n}")?;
             }
         }
     }
@@ -648,11 +665,12 @@ fn audit(ctx: Context_, action: AuditAction) -> Result<()> {
     match action {
         AuditAction::Verify => match service.audit_verify().map_err(service_err)? {
             crate::audit::Verdict::Intact { records, head } => {
-                println!(
+                writeln!(
+                    std::io::stdout(),
                     "audit trail intact: {records} records{}",
                     head.map(|h| format!("; head {h} (note it down elsewhere to anchor the trail)"))
                         .unwrap_or_default()
-                );
+                )?;
                 Ok(())
             }
             crate::audit::Verdict::Broken { seq, reason } => {

@@ -1,5 +1,7 @@
 //! vigil's entry point: parse arguments, dispatch, and turn errors into one plain line and an exit code.
 
+#![deny(clippy::print_stdout)]
+
 use clap::Parser;
 use vigil::cli::{Cli, Commands};
 use vigil::commands::{self, Exit, exit};
@@ -13,7 +15,9 @@ fn main() {
     let cli = Cli::parse();
     let code = match real_main(cli) {
         Ok(()) => 0,
-        // `vigil list | head` closing the pipe early is not an error worth a message.
+        // `vigil list | head` closing the pipe early is not an error worth a message. Every command writes
+        // its output with `write!` and `?` (never `println!`, which panics on a closed pipe: the crate denies
+        // clippy::print_stdout), so a closed pipe always ends here.
         Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
             let code = e.downcast_ref::<Exit>().map_or(exit::FAILURE, |x| x.code);
