@@ -402,8 +402,9 @@ fn plain_row(c: &CaseSummary) -> String {
     if let Some(n) = &c.subject_name {
         subject.push_str(&format!(" {}", inert::line(n)));
     }
+    let flags: String = c.flags().iter().map(|f| format!(" {f}")).collect();
     format!(
-        "{:<4} {:<11} {:<20} {:<18} {:<30} {} {}{}{}",
+        "{:<4} {:<11} {:<20} {:<18} {:<30} {} {}{}{flags}",
         c.level.label(),
         c.status,
         inert::line(&c.key.to_string()),
@@ -412,7 +413,6 @@ fn plain_row(c: &CaseSummary) -> String {
         c.raised_at.format("%Y-%m-%d %H:%M"),
         c.due_at.map(|d| format!("due {}", d.format("%Y-%m-%d %H:%M"))).unwrap_or_default(),
         if c.overdue { " OVERDUE" } else { "" },
-        if c.staff { " STAFF" } else { "" },
     )
 }
 
