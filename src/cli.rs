@@ -10,6 +10,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use crate::app::filter::Filter;
 use crate::domain::Level;
 use crate::domain::case::CaseCommand;
+use crate::domain::values;
 use crate::service::ChecklistItem;
 
 #[derive(Debug, Parser)]
@@ -131,11 +132,11 @@ pub enum AuditAction {
 /// `vigil report`: no names, IDs, groups or alert text; small counts shown as "fewer than N".
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// First day of the period (YYYY-MM-DD, local). Default: 29 days before --to.
-    #[arg(long, value_name = "DATE")]
+    /// First day of the period (YYYY-MM-DD or DD/MM/YYYY, local). Default: 29 days before --to.
+    #[arg(long, value_name = "DATE", value_parser = values::date)]
     pub from: Option<NaiveDate>,
-    /// Last day of the period, inclusive (YYYY-MM-DD, local). Default: today.
-    #[arg(long, value_name = "DATE")]
+    /// Last day of the period, inclusive (YYYY-MM-DD or DD/MM/YYYY, local). Default: today.
+    #[arg(long, value_name = "DATE", value_parser = values::date)]
     pub to: Option<NaiveDate>,
     #[arg(long, value_enum, default_value = "md")]
     pub format: crate::report::Format,
@@ -171,7 +172,8 @@ pub enum CaseAction {
     /// Mark a checklist item done.
     Tick {
         item: String,
-        /// The item's value: a choice, a CPOMS or police reference, a time, a name, a date.
+        /// The item's value: a choice (its words or its number), a CPOMS or police reference, a time
+        /// (HH:MM), a name, a date (YYYY-MM-DD or DD/MM/YYYY).
         #[arg(long, value_name = FREE_TEXT)]
         value: Option<String>,
         #[arg(long, value_name = FREE_TEXT)]
@@ -199,8 +201,11 @@ pub enum CaseAction {
         #[arg(required = true, num_args = 1.., value_name = FREE_TEXT)]
         text: Vec<String>,
     },
-    /// Set a follow-up date: the case rises to the top of its level on that day.
-    FollowUp { date: NaiveDate },
+    /// Set a follow-up date (YYYY-MM-DD or DD/MM/YYYY): the case rises to the top of its level on that day.
+    FollowUp {
+        #[arg(value_parser = values::date)]
+        date: NaiveDate,
+    },
     /// Close the case with an outcome (every required item must be done).
     Close {
         #[arg(long)]
