@@ -55,12 +55,23 @@ pub struct Context_ {
     pub viewer: Viewer,
 }
 
-pub fn resolve(global: Global) -> Result<Context_> {
+/// What is known before anyone's role is: the config and the file it came from, the data dir and the OS
+/// user. `vigil config check` needs no more (anyone who can read the file may check it); every other
+/// command needs a role too ([`Settings::with_role`]).
+pub struct Settings {
+    pub global: Global,
+    pub config: Config,
+    pub config_path: Option<PathBuf>,
+    pub data_dir: PathBuf,
+    pub user: String,
+}
+
+pub fn settings(global: Global) -> Result<Settings> {
     // Before anything is written: every file this process creates is its owner's alone.
     crate::store::restrict_umask();
     let (config, config_path) =
         Config::load(global.config.as_deref()).map_err(|e| exit_err(exit::USAGE, e.to_string()))?;
-    let base = match (&global.data_dir, global.demo) {
+    let data_dir = match (&global.data_dir, global.demo) {
         (Some(d), _) => d.clone(),
         (None, true) => {
             default_data_dir().map(|d| d.join("demo")).ok_or_else(|| anyhow!("no home directory: pass --data-dir"))?
@@ -68,21 +79,56 @@ pub fn resolve(global: Global) -> Result<Context_> {
         (None, false) => default_data_dir().ok_or_else(|| anyhow!("no home directory: pass --data-dir"))?,
     };
     let user = os_user().map_err(|e| exit_err(exit::NO_ROLE, e))?;
-    let viewer = if global.demo {
-        // The demo is the user's own sandbox: they are its DSL.
-        Viewer { user: user.clone(), role: Role::Dsl, sees_staff: true }
-    } else {
-        config.viewer(&user).ok_or_else(|| {
+    Ok(Settings { global, config, config_path, data_dir, user })
+}
+
+impl Settings {
+    /// Who the config makes the user, if anyone. The demo is the user's own sandbox: they are its DSL.
+    fn viewer(&self) -> Option<Viewer> {
+        if self.global.demo {
+            return Some(Viewer { user: self.user.clone(), role: Role::Dsl, sees_staff: true });
+        }
+        self.config.viewer(&self.user)
+    }
+
+    /// The config this process read, for a message: its file, or where vigil looked for one.
+    fn config_read(&self) -> String {
+        match (&self.config_path, crate::config::default_config_path()) {
+            (Some(path), _) => format!("the config file {}", path.display()),
+            (None, Some(default)) => {
+                format!("vigil's config (no --config or VIGIL_CONFIG was given, and there is no {})", default.display())
+            }
+            (None, None) => "vigil's config (no --config or VIGIL_CONFIG was given)".into(),
+        }
+    }
+
+    /// The settings with the user's role; a user the config gives none is refused (exit 3), told which
+    /// config was read, and why a `[roles] staff_alerts` line did not give them one.
+    pub fn with_role(self) -> Result<Context_> {
+        let viewer = self.viewer().ok_or_else(|| {
+            let staff_only = if self.config.roles.staff_alerts.contains(&self.user) {
+                " (it names you under staff_alerts only, which lets a dsl, ddsl or officer also see staff alerts \
+                 and is not a role)"
+            } else {
+                ""
+            };
             exit_err(
                 exit::NO_ROLE,
                 format!(
-                    "user `{user}` has no role in vigil's config{}; ask the DSL to add you under [roles]",
-                    config_path.as_ref().map(|p| format!(" ({})", p.display())).unwrap_or_default()
+                    "user `{}` has no role in {}{staff_only}; ask the DSL to add you under [roles] \
+                     (`vigil config check` shows what vigil read)",
+                    self.user,
+                    self.config_read()
                 ),
             )
-        })?
-    };
-    Ok(Context_ { global, config, config_path, data_dir: base, viewer })
+        })?;
+        let Settings { global, config, config_path, data_dir, .. } = self;
+        Ok(Context_ { global, config, config_path, data_dir, viewer })
+    }
+}
+
+pub fn resolve(global: Global) -> Result<Context_> {
+    settings(global)?.with_role()
 }
 
 /// The store's key: `VIGIL_PASSPHRASE`, else `[storage] passphrase_file`, else the key file (`[storage]
@@ -269,7 +315,10 @@ pub async fn run(ctx: Context_, command: Option<Commands>) -> Result<()> {
         Some(Commands::Show { id, json, cpoms }) => show(ctx, &id, json, cpoms),
         Some(Commands::Case { id, action }) => case(ctx, &id, action),
         Some(Commands::DemoFeed { listen, drip }) => demo_feed(listen, drip).await,
-        Some(Commands::Config { action: ConfigAction::Check }) => config_check(ctx),
+        Some(Commands::Config { action: ConfigAction::Check }) => {
+            let Context_ { global, config, config_path, data_dir, viewer } = ctx;
+            config_check(Settings { global, config, config_path, data_dir, user: viewer.user })
+        }
         Some(Commands::Feed { action }) => feed(ctx, action),
         Some(Commands::Report(args)) => report(ctx, args),
         Some(Commands::Audit { action }) => audit(ctx, action),
@@ -554,7 +603,9 @@ async fn demo_feed(listen: std::net::SocketAddr, drip: Option<f64>) -> Result<()
     Ok(())
 }
 
-fn config_check(ctx: Context_) -> Result<()> {
+/// `vigil config check`: for anyone who can read the config, role or none (the IT technician checks it
+/// before adding anyone). It opens no store, so it shows no alert content.
+pub fn config_check(ctx: Settings) -> Result<()> {
     let mut shown = ctx.config.clone();
     if shown.feed.token_file.is_some() {
         shown.feed.token_file =
@@ -575,9 +626,29 @@ fn config_check(ctx: Context_) -> Result<()> {
         ctx.global.feed_url.clone().or(ctx.config.feed.url.clone()).unwrap_or_else(|| "not set".into())
     )?;
     writeln!(out, "# feed token: {}", if token.is_some() { "set (redacted)" } else { "not set" })?;
-    writeln!(out, "# you: {} ({})", ctx.viewer.user, ctx.viewer.role.as_str())?;
+    match ctx.viewer() {
+        Some(v) => writeln!(
+            out,
+            "# you: {} ({}{})",
+            v.user,
+            v.role.as_str(),
+            if v.sees_staff && v.role != Role::Dsl { ", staff alerts too" } else { "" }
+        )?,
+        None => writeln!(out, "# you: {} (no role: vigil refuses you until you are added under [roles])", ctx.user)?,
+    }
+    let warnings = ctx.config.staff_alerts_without_role();
+    for user in &warnings {
+        writeln!(
+            out,
+            "# warning: [roles] staff_alerts names `{user}`, who has no reviewing role: staff_alerts lets a dsl, \
+             ddsl or officer also see staff alerts and is not a role itself (staff alerts go to the DSL)"
+        )?;
+    }
     write!(out, "{}", toml::to_string_pretty(&shown).context("cannot print the config")?)?;
-    writeln!(out, "# config OK")?;
+    match warnings.len() {
+        0 => writeln!(out, "# config OK")?,
+        n => writeln!(out, "# config OK, with {n} warning{}", if n == 1 { "" } else { "s" })?,
+    }
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 #![deny(clippy::print_stdout)]
 
 use clap::Parser;
-use vigil::cli::{Cli, Commands};
+use vigil::cli::{Cli, Commands, ConfigAction};
 use vigil::commands::{self, Exit, exit};
 
 /// sled allocates and frees a copy of a tree node on every write: mimalloc makes that markedly cheaper than
@@ -34,6 +34,10 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     if let Some(Commands::DemoFeed { .. }) = &cli.command {
         // The demo feed needs no store, no config and no role.
         return runtime.block_on(commands::run_demo_feed(cli.command));
+    }
+    if let Some(Commands::Config { action: ConfigAction::Check }) = &cli.command {
+        // Anyone who can read the config may check it, with a role or without: it opens no store.
+        return commands::config_check(commands::settings(cli.global)?);
     }
     let ctx = commands::resolve(cli.global)?;
     commands::init_logging(&ctx);
