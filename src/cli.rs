@@ -5,11 +5,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::app::filter::Filter;
 use crate::domain::Level;
 use crate::domain::case::CaseCommand;
+use crate::domain::values;
 use crate::service::ChecklistItem;
 
 #[derive(Debug, Parser)]
@@ -131,11 +132,11 @@ pub enum AuditAction {
 /// `vigil report`: no names, IDs, groups or alert text; small counts shown as "fewer than N".
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// First day of the period (YYYY-MM-DD, local). Default: 29 days before --to.
-    #[arg(long, value_name = "DATE")]
+    /// First day of the period (YYYY-MM-DD or DD/MM/YYYY, local). Default: 29 days before --to.
+    #[arg(long, value_name = "DATE", value_parser = values::date)]
     pub from: Option<NaiveDate>,
-    /// Last day of the period, inclusive (YYYY-MM-DD, local). Default: today.
-    #[arg(long, value_name = "DATE")]
+    /// Last day of the period, inclusive (YYYY-MM-DD or DD/MM/YYYY, local). Default: today.
+    #[arg(long, value_name = "DATE", value_parser = values::date)]
     pub to: Option<NaiveDate>,
     #[arg(long, value_enum, default_value = "md")]
     pub format: crate::report::Format,
@@ -164,42 +165,47 @@ pub enum FeedAction {
     Status,
 }
 
-/// A decision on a case. ITEM is an item id or its number in the case's checklist.
+/// A decision on a case. ITEM is an item id or its number in the case's checklist. Arguments named TEXT
+/// are free text: on the `:` line they are taken as typed (see [`FREE_TEXT`]).
 #[derive(Debug, Clone, Subcommand)]
 pub enum CaseAction {
     /// Mark a checklist item done.
     Tick {
         item: String,
-        /// The item's value: a choice, a CPOMS or police reference, a time, a name, a date.
-        #[arg(long)]
+        /// The item's value: a choice (its words or its number), a CPOMS or police reference, a time
+        /// (HH:MM), a name, a date (YYYY-MM-DD or DD/MM/YYYY).
+        #[arg(long, value_name = FREE_TEXT)]
         value: Option<String>,
-        #[arg(long)]
+        #[arg(long, value_name = FREE_TEXT)]
         note: Option<String>,
     },
     /// Mark a done item as not done (needs a reason).
     Untick {
         item: String,
-        #[arg(long)]
+        #[arg(long, value_name = FREE_TEXT)]
         reason: String,
     },
     /// Change the level (needs a reason); the new level's items come in, done ones stay.
     Regrade {
         level: Level,
-        #[arg(long)]
+        #[arg(long, value_name = FREE_TEXT)]
         reason: String,
     },
     /// Put the case on the illegal-content path (needs a reason).
     Illegal {
-        #[arg(long)]
+        #[arg(long, value_name = FREE_TEXT)]
         reason: String,
     },
     /// Add a note to the case's record.
     Note {
-        #[arg(required = true, num_args = 1..)]
+        #[arg(required = true, num_args = 1.., value_name = FREE_TEXT)]
         text: Vec<String>,
     },
-    /// Set a follow-up date: the case rises to the top of its level on that day.
-    FollowUp { date: NaiveDate },
+    /// Set a follow-up date (YYYY-MM-DD or DD/MM/YYYY): the case rises to the top of its level on that day.
+    FollowUp {
+        #[arg(value_parser = values::date)]
+        date: NaiveDate,
+    },
     /// Close the case with an outcome (every required item must be done).
     Close {
         #[arg(long)]
@@ -207,7 +213,7 @@ pub enum CaseAction {
     },
     /// Reopen a closed case (needs a reason).
     Reopen {
-        #[arg(long)]
+        #[arg(long, value_name = FREE_TEXT)]
         reason: String,
     },
 }
@@ -255,6 +261,7 @@ impl CaseAction {
 #[derive(Debug, Clone, Default, Args)]
 pub struct FilterArgs {
     /// Words that must all appear in the subject, category or summary.
+    #[arg(value_name = FREE_TEXT)]
     pub text: Vec<String>,
     #[arg(long)]
     pub level: Option<Level>,
@@ -378,9 +385,98 @@ pub fn complete_line(line: &str, checklist: &[ChecklistItem], outcomes: &[&str])
     (completed, matching)
 }
 
+/// The value name that marks an argument as free text (a note, a reason, an item's value, filter words).
+/// On the `:` line free text is taken as typed, apostrophes, quotes, dashes and spacing included, up to the
+/// next of its command's own flags or the end of the line; there is no quoting to learn or to get wrong.
+pub const FREE_TEXT: &str = "TEXT";
+
+/// Splits a `:` line into the arguments the shared clap grammar reads: plain arguments (an item, a level,
+/// an outcome) are single words, free text is one argument as typed. Flags are given as `--flag=value` and
+/// come first, positional arguments after `--`, so text that starts with a dash is still text.
+fn line_arguments(line: &str) -> Vec<String> {
+    let words = word_spans(line);
+    let Some(&(_, name)) = words.first() else { return Vec::new() };
+    let grammar = CaseLine::command();
+    let Some(command) = grammar.find_subcommand(name) else {
+        // Not a command: clap says so, with its suggestions.
+        return words.iter().map(|(_, w)| w.to_string()).collect();
+    };
+    let flag = |word: &str| {
+        let long = word.strip_prefix("--")?.split('=').next()?;
+        command.get_arguments().find(|a| a.get_long() == Some(long))
+    };
+    let is_free = |arg: &clap::Arg| arg.get_value_names().is_some_and(|n| n.iter().any(|n| n == FREE_TEXT));
+    // Free text starting at byte `from`, before word `first`: up to the next of the command's flags.
+    let text_from = |from: usize, first: usize| {
+        let next = (first..words.len()).find(|&j| flag(words[j].1).is_some()).unwrap_or(words.len());
+        let end = words.get(next).map_or(line.len(), |w| w.0);
+        (line[from.min(end)..end].trim().to_string(), next)
+    };
+    let positionals: Vec<&clap::Arg> = command.get_positionals().collect();
+    let (mut flags, mut plain) = (vec![name.to_string()], Vec::new());
+    let mut i = 1;
+    while i < words.len() {
+        let (start, word) = words[i];
+        match flag(word) {
+            Some(arg) if arg.get_action().takes_values() => {
+                let long = arg.get_long().unwrap_or_default();
+                let inline = word.find('=').map(|eq| start + eq + 1);
+                let (value, next) = if is_free(arg) {
+                    let from = inline.or(words.get(i + 1).map(|w| w.0)).unwrap_or(line.len());
+                    text_from(from, i + 1)
+                } else if let Some(from) = inline {
+                    (line[from..start + word.len()].to_string(), i + 1)
+                } else {
+                    (words.get(i + 1).map_or("", |w| w.1).to_string(), i + 2)
+                };
+                // No value: the bare flag, for clap to say that it needs one.
+                flags.push(if value.is_empty() { format!("--{long}") } else { format!("--{long}={value}") });
+                i = next;
+            }
+            Some(_) => {
+                flags.push(word.to_string());
+                i += 1;
+            }
+            None => match positionals.get(plain.len()) {
+                Some(arg) if is_free(arg) => {
+                    let (text, next) = text_from(start, i);
+                    plain.push(text);
+                    i = next;
+                }
+                _ => {
+                    plain.push(word.to_string());
+                    i += 1;
+                }
+            },
+        }
+    }
+    if !plain.is_empty() {
+        flags.push("--".into());
+        flags.extend(plain);
+    }
+    flags
+}
+
+/// The words of `line` with the byte offset each starts at.
+fn word_spans(line: &str) -> Vec<(usize, &str)> {
+    let mut spans = Vec::new();
+    let mut start = None;
+    for (i, c) in line.char_indices().chain(std::iter::once((line.len(), ' '))) {
+        match (start, c.is_whitespace()) {
+            (None, false) => start = Some(i),
+            (Some(s), true) => {
+                spans.push((s, &line[s..i]));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    spans
+}
+
 /// Parses the TUI's command line with the same grammar as `vigil case ID ...`.
 pub fn parse_line(line: &str, checklist: &[ChecklistItem]) -> Result<LineCommand, String> {
-    let words = shlex::split(line.trim()).ok_or_else(|| "unbalanced quotes".to_string())?;
+    let words = line_arguments(line);
     match words.first().map(String::as_str) {
         None => Err("empty command".into()),
         Some("q" | "quit") => Ok(LineCommand::Quit),
@@ -450,10 +546,46 @@ mod tests {
     }
 
     #[test]
+    fn free_text_on_the_line_is_taken_as_typed() {
+        let list = [item("review-alert"), item("cpoms-logged")];
+        let case = |c| Ok(LineCommand::Case(c));
+        assert_eq!(parse_line("note it's fine", &list), case(CaseCommand::Note { text: "it's fine".into() }));
+        assert_eq!(
+            parse_line("note  -  said \"I'm leaving\";  --see the log", &list),
+            case(CaseCommand::Note { text: "-  said \"I'm leaving\";  --see the log".into() })
+        );
+        assert_eq!(
+            parse_line("regrade high --reason two words", &list),
+            case(CaseCommand::Regrade { level: Level::High, reason: "two words".into() })
+        );
+        assert_eq!(
+            parse_line("untick 1 --reason=wrong item -- see --note", &list),
+            case(CaseCommand::Untick { item: "review-alert".into(), reason: "wrong item -- see --note".into() })
+        );
+        assert_eq!(
+            parse_line("tick 2 --value PC O'Neill --note rang home, it's   done", &list),
+            case(CaseCommand::Tick {
+                item: "cpoms-logged".into(),
+                value: Some("PC O'Neill".into()),
+                note: Some("rang home, it's   done".into())
+            })
+        );
+        assert_eq!(
+            parse_line("filter o'brien --level high", &list),
+            Ok(LineCommand::Filter(Filter { text: "o'brien".into(), level: Some(Level::High), ..Filter::default() }))
+        );
+        assert!(parse_line("untick 1 --reason", &list).unwrap_err().contains("--reason"));
+        assert!(
+            parse_line("regrade high --reason two --outcome x", &list).is_ok_and(|c| c
+                == LineCommand::Case(CaseCommand::Regrade { level: Level::High, reason: "two --outcome x".into() }))
+        );
+    }
+
+    #[test]
     fn the_line_and_the_cli_share_one_grammar() {
         let list = [item("review-alert"), item("cpoms-logged")];
         assert_eq!(
-            parse_line("tick 2 --note 'rang home'", &list),
+            parse_line("tick 2 --note rang home", &list),
             Ok(LineCommand::Case(CaseCommand::Tick {
                 item: "cpoms-logged".into(),
                 value: None,
@@ -461,7 +593,7 @@ mod tests {
             }))
         );
         assert_eq!(
-            parse_line("regrade high --reason \"named a date\"", &list),
+            parse_line("regrade high --reason named a date", &list),
             Ok(LineCommand::Case(CaseCommand::Regrade { level: Level::High, reason: "named a date".into() }))
         );
         assert_eq!(

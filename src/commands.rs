@@ -55,12 +55,23 @@ pub struct Context_ {
     pub viewer: Viewer,
 }
 
-pub fn resolve(global: Global) -> Result<Context_> {
+/// What is known before anyone's role is: the config and the file it came from, the data dir and the OS
+/// user. `vigil config check` needs no more (anyone who can read the file may check it); every other
+/// command needs a role too ([`Settings::with_role`]).
+pub struct Settings {
+    pub global: Global,
+    pub config: Config,
+    pub config_path: Option<PathBuf>,
+    pub data_dir: PathBuf,
+    pub user: String,
+}
+
+pub fn settings(global: Global) -> Result<Settings> {
     // Before anything is written: every file this process creates is its owner's alone.
     crate::store::restrict_umask();
     let (config, config_path) =
         Config::load(global.config.as_deref()).map_err(|e| exit_err(exit::USAGE, e.to_string()))?;
-    let base = match (&global.data_dir, global.demo) {
+    let data_dir = match (&global.data_dir, global.demo) {
         (Some(d), _) => d.clone(),
         (None, true) => {
             default_data_dir().map(|d| d.join("demo")).ok_or_else(|| anyhow!("no home directory: pass --data-dir"))?
@@ -68,21 +79,56 @@ pub fn resolve(global: Global) -> Result<Context_> {
         (None, false) => default_data_dir().ok_or_else(|| anyhow!("no home directory: pass --data-dir"))?,
     };
     let user = os_user().map_err(|e| exit_err(exit::NO_ROLE, e))?;
-    let viewer = if global.demo {
-        // The demo is the user's own sandbox: they are its DSL.
-        Viewer { user: user.clone(), role: Role::Dsl, sees_staff: true }
-    } else {
-        config.viewer(&user).ok_or_else(|| {
+    Ok(Settings { global, config, config_path, data_dir, user })
+}
+
+impl Settings {
+    /// Who the config makes the user, if anyone. The demo is the user's own sandbox: they are its DSL.
+    fn viewer(&self) -> Option<Viewer> {
+        if self.global.demo {
+            return Some(Viewer { user: self.user.clone(), role: Role::Dsl, sees_staff: true });
+        }
+        self.config.viewer(&self.user)
+    }
+
+    /// The config this process read, for a message: its file, or where vigil looked for one.
+    fn config_read(&self) -> String {
+        match (&self.config_path, crate::config::default_config_path()) {
+            (Some(path), _) => format!("the config file {}", path.display()),
+            (None, Some(default)) => {
+                format!("vigil's config (no --config or VIGIL_CONFIG was given, and there is no {})", default.display())
+            }
+            (None, None) => "vigil's config (no --config or VIGIL_CONFIG was given)".into(),
+        }
+    }
+
+    /// The settings with the user's role; a user the config gives none is refused (exit 3), told which
+    /// config was read, and why a `[roles] staff_alerts` line did not give them one.
+    pub fn with_role(self) -> Result<Context_> {
+        let viewer = self.viewer().ok_or_else(|| {
+            let staff_only = if self.config.roles.staff_alerts.contains(&self.user) {
+                " (it names you under staff_alerts only, which lets a dsl, ddsl or officer also see staff alerts \
+                 and is not a role)"
+            } else {
+                ""
+            };
             exit_err(
                 exit::NO_ROLE,
                 format!(
-                    "user `{user}` has no role in vigil's config{}; ask the DSL to add you under [roles]",
-                    config_path.as_ref().map(|p| format!(" ({})", p.display())).unwrap_or_default()
+                    "user `{}` has no role in {}{staff_only}; ask the DSL to add you under [roles] \
+                     (`vigil config check` shows what vigil read)",
+                    self.user,
+                    self.config_read()
                 ),
             )
-        })?
-    };
-    Ok(Context_ { global, config, config_path, data_dir: base, viewer })
+        })?;
+        let Settings { global, config, config_path, data_dir, .. } = self;
+        Ok(Context_ { global, config, config_path, data_dir, viewer })
+    }
+}
+
+pub fn resolve(global: Global) -> Result<Context_> {
+    settings(global)?.with_role()
 }
 
 /// The store's key: `VIGIL_PASSPHRASE`, else `[storage] passphrase_file`, else the key file (`[storage]
@@ -174,7 +220,8 @@ fn service_err(e: ServiceError) -> anyhow::Error {
 /// The text is the original, JSON-escaped; nothing is cut or replaced.
 pub fn write_json<W: Write, T: serde::Serialize + ?Sized>(out: &mut W, value: &T) -> Result<()> {
     let mut ser = serde_json::Serializer::with_formatter(&mut *out, InertJson(serde_json::ser::PrettyFormatter::new()));
-    value.serialize(&mut ser)?;
+    // As an io::Error, so that a closed pipe is still recognised as one (serde_json's error hides it).
+    value.serialize(&mut ser).map_err(std::io::Error::from)?;
     writeln!(out)?;
     Ok(())
 }
@@ -268,7 +315,10 @@ pub async fn run(ctx: Context_, command: Option<Commands>) -> Result<()> {
         Some(Commands::Show { id, json, cpoms }) => show(ctx, &id, json, cpoms),
         Some(Commands::Case { id, action }) => case(ctx, &id, action),
         Some(Commands::DemoFeed { listen, drip }) => demo_feed(listen, drip).await,
-        Some(Commands::Config { action: ConfigAction::Check }) => config_check(ctx),
+        Some(Commands::Config { action: ConfigAction::Check }) => {
+            let Context_ { global, config, config_path, data_dir, viewer } = ctx;
+            config_check(Settings { global, config, config_path, data_dir, user: viewer.user })
+        }
         Some(Commands::Feed { action }) => feed(ctx, action),
         Some(Commands::Report(args)) => report(ctx, args),
         Some(Commands::Audit { action }) => audit(ctx, action),
@@ -291,13 +341,14 @@ fn compact_store(ctx: &Context_) -> Result<()> {
         ),
     })?;
     let mib = |b: u64| b as f64 / (1 << 20) as f64;
-    println!(
+    writeln!(
+        std::io::stdout(),
         "compacted: {:.1} MiB -> {:.1} MiB ({} entries) in {:.1} s",
         mib(done.bytes_before),
         mib(done.bytes_after),
         done.entries,
         started.elapsed().as_secs_f64()
-    );
+    )?;
     Ok(())
 }
 
@@ -351,11 +402,15 @@ async fn sync(ctx: Context_, once: bool) -> Result<()> {
         let _ = service.store().update_feed_state(|s| s.last_success = Some(Utc::now()));
         // Screenshots of open High cases, fetched ahead (never a suspected-illegal one); failures are logged only.
         crate::feed::screenshots::prefetch_high(&client, &service).await;
-        println!(
+        writeln!(
+            std::io::stdout(),
             // Staff alerts do not exist for a user who may not see them: not even as a count here.
             "synced: {} new, {} revised, {} unchanged, {} quarantined",
-            report.new, report.revised, report.unchanged, report.quarantined,
-        );
+            report.new,
+            report.revised,
+            report.unchanged,
+            report.quarantined,
+        )?;
         return Ok(());
     }
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -396,8 +451,9 @@ fn plain_row(c: &CaseSummary) -> String {
     if let Some(n) = &c.subject_name {
         subject.push_str(&format!(" {}", inert::line(n)));
     }
+    let flags: String = c.flags().iter().map(|f| format!(" {f}")).collect();
     format!(
-        "{:<4} {:<11} {:<20} {:<18} {:<30} {} {}{}{}",
+        "{:<4} {:<11} {:<20} {:<18} {:<30} {} {}{}{flags}",
         c.level.label(),
         c.status,
         inert::line(&c.key.to_string()),
@@ -406,7 +462,6 @@ fn plain_row(c: &CaseSummary) -> String {
         c.raised_at.format("%Y-%m-%d %H:%M"),
         c.due_at.map(|d| format!("due {}", d.format("%Y-%m-%d %H:%M"))).unwrap_or_default(),
         if c.overdue { " OVERDUE" } else { "" },
-        if c.staff { " STAFF" } else { "" },
     )
 }
 
@@ -495,7 +550,7 @@ fn case(ctx: Context_, id: &str, mut action: CaseAction) -> Result<()> {
     let checklist = service.checklist(&key, now).map_err(service_err)?;
     let command = action.resolve(&checklist).map_err(|e| exit_err(exit::FAILURE, e))?;
     let event = service.act(&key, &command, now).map_err(service_err)?;
-    println!("recorded: {}", inert::line(&event.kind.describe()));
+    writeln!(std::io::stdout(), "recorded: {}", inert::line(&event.kind.describe()))?;
     Ok(())
 }
 
@@ -538,8 +593,9 @@ async fn demo_feed(listen: std::net::SocketAddr, drip: Option<f64>) -> Result<()
     let n = data.alerts.len();
     let (addr, handle) =
         demo::spawn(listen, data, drip, None).await.with_context(|| format!("cannot listen on {listen}"))?;
-    println!("demo feed: {n} fictional alerts on http://{addr} (protocol v1); Ctrl-C stops it");
-    let _ = std::io::stdout().flush();
+    // The banner is a courtesy: the server is what was asked for, and it serves whether or not anyone reads it.
+    let _ =
+        writeln!(std::io::stdout(), "demo feed: {n} fictional alerts on http://{addr} (protocol v1); Ctrl-C stops it");
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = handle => {}
@@ -547,7 +603,9 @@ async fn demo_feed(listen: std::net::SocketAddr, drip: Option<f64>) -> Result<()
     Ok(())
 }
 
-fn config_check(ctx: Context_) -> Result<()> {
+/// `vigil config check`: for anyone who can read the config, role or none (the IT technician checks it
+/// before adding anyone). It opens no store, so it shows no alert content.
+pub fn config_check(ctx: Settings) -> Result<()> {
     let mut shown = ctx.config.clone();
     if shown.feed.token_file.is_some() {
         shown.feed.token_file =
@@ -555,60 +613,90 @@ fn config_check(ctx: Context_) -> Result<()> {
     }
     let token = ctx.config.feed_token().map_err(|e| exit_err(exit::USAGE, e.to_string()))?;
     ctx.config.keymap().map_err(|e| exit_err(exit::USAGE, format!("keymap problems:\n{e}")))?;
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "# config file: {}",
         ctx.config_path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "none (defaults)".into())
-    );
-    println!("# data dir: {}", ctx.data_dir.display());
-    println!(
+    )?;
+    writeln!(out, "# data dir: {}", ctx.data_dir.display())?;
+    writeln!(
+        out,
         "# feed url: {}",
         ctx.global.feed_url.clone().or(ctx.config.feed.url.clone()).unwrap_or_else(|| "not set".into())
-    );
-    println!("# feed token: {}", if token.is_some() { "set (redacted)" } else { "not set" });
-    println!("# you: {} ({})", ctx.viewer.user, ctx.viewer.role.as_str());
-    print!("{}", toml::to_string_pretty(&shown).context("cannot print the config")?);
-    println!("# config OK");
+    )?;
+    writeln!(out, "# feed token: {}", if token.is_some() { "set (redacted)" } else { "not set" })?;
+    match ctx.viewer() {
+        Some(v) => writeln!(
+            out,
+            "# you: {} ({}{})",
+            v.user,
+            v.role.as_str(),
+            if v.sees_staff && v.role != Role::Dsl { ", staff alerts too" } else { "" }
+        )?,
+        None => writeln!(out, "# you: {} (no role: vigil refuses you until you are added under [roles])", ctx.user)?,
+    }
+    let warnings = ctx.config.staff_alerts_without_role();
+    for user in &warnings {
+        writeln!(
+            out,
+            "# warning: [roles] staff_alerts names `{user}`, who has no reviewing role: staff_alerts lets a dsl, \
+             ddsl or officer also see staff alerts and is not a role itself (staff alerts go to the DSL)"
+        )?;
+    }
+    write!(out, "{}", toml::to_string_pretty(&shown).context("cannot print the config")?)?;
+    match warnings.len() {
+        0 => writeln!(out, "# config OK")?,
+        n => writeln!(out, "# config OK, with {n} warning{}", if n == 1 { "" } else { "s" })?,
+    }
     Ok(())
 }
 
 fn feed(ctx: Context_, action: FeedAction) -> Result<()> {
     let service = open_service(&ctx)?;
+    let mut out = std::io::stdout().lock();
     match action {
         FeedAction::Rejected { json } => {
             let items = service.rejected(Utc::now()).map_err(service_err)?;
             if json {
-                write_json(&mut std::io::stdout().lock(), &items)?;
+                write_json(&mut out, &items)?;
             } else if items.is_empty() {
-                println!("no rejected alerts");
+                writeln!(out, "no rejected alerts")?;
             } else {
                 for q in items {
-                    println!(
+                    writeln!(
+                        out,
                         "{}  {}:{}  {}\n  raw: {}",
                         q.received_at.format("%Y-%m-%d %H:%M"),
                         inert::line(q.rejected.source.as_deref().unwrap_or("?")),
                         inert::line(q.rejected.id.as_deref().unwrap_or("?")),
                         inert::line(&q.rejected.reason),
                         inert::line(&q.rejected.raw)
-                    );
+                    )?;
                 }
             }
         }
         FeedAction::Status => {
             let (s, staff_dropped) = service.feed_status().map_err(service_err)?;
-            println!(
+            writeln!(
+                out,
                 "cursor: {}",
                 s.cursor.as_deref().map(|c| inert::line(c).into_owned()).unwrap_or_else(|| "none".into())
-            );
-            println!("last success: {}", s.last_success.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into()));
+            )?;
+            writeln!(
+                out,
+                "last success: {}",
+                s.last_success.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into())
+            )?;
             match s.last_error {
-                Some((at, e)) => println!("last error: {} {}", at.to_rfc3339(), inert::line(&e)),
-                None => println!("last error: none"),
+                Some((at, e)) => writeln!(out, "last error: {} {}", at.to_rfc3339(), inert::line(&e))?,
+                None => writeln!(out, "last error: none")?,
             }
-            println!("alerts stored: {}", service.store().alert_count());
-            println!("rejected: {}", service.store().quarantine_count());
+            writeln!(out, "alerts stored: {}", service.store().alert_count())?;
+            writeln!(out, "rejected: {}", service.store().quarantine_count())?;
             // Only for a viewer who may see staff alerts: for anyone else even a zero would say something.
             if let Some(n) = staff_dropped {
-                println!("staff alerts not stored for this user: {n}");
+                writeln!(out, "staff alerts not stored for this user: {n}")?;
             }
         }
     }
@@ -648,11 +736,12 @@ fn audit(ctx: Context_, action: AuditAction) -> Result<()> {
     match action {
         AuditAction::Verify => match service.audit_verify().map_err(service_err)? {
             crate::audit::Verdict::Intact { records, head } => {
-                println!(
+                writeln!(
+                    std::io::stdout(),
                     "audit trail intact: {records} records{}",
                     head.map(|h| format!("; head {h} (note it down elsewhere to anchor the trail)"))
                         .unwrap_or_default()
-                );
+                )?;
                 Ok(())
             }
             crate::audit::Verdict::Broken { seq, reason } => {

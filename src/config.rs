@@ -216,6 +216,18 @@ impl Config {
         Some(Viewer { user: user.to_string(), role, sees_staff })
     }
 
+    /// The users `[roles] staff_alerts` names who have no reviewing role (none, or `reporter`): the line
+    /// gives them nothing. It widens what a dsl, ddsl or officer sees; it is not a role, because the
+    /// procedure sends staff alerts to the DSL and a role of "staff alerts only" is in no procedure.
+    pub fn staff_alerts_without_role(&self) -> Vec<&str> {
+        self.roles
+            .staff_alerts
+            .iter()
+            .filter(|u| !self.viewer(u).is_some_and(|v| v.can_review()))
+            .map(String::as_str)
+            .collect()
+    }
+
     /// The embedded keymap with this config's `[keys]` applied; every problem is reported with its line.
     pub fn keymap(&self) -> Result<crate::app::keymap::Keymap, String> {
         let base = crate::app::keymap::Keymap::embedded();

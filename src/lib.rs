@@ -12,6 +12,9 @@
 //! - [`app`] and [`ui`]: state, actions and one `update` that changes state; renderers that only draw.
 //! - [`cli`] and `main.rs`: argument parsing and dispatch.
 #![forbid(unsafe_op_in_unsafe_fn)]
+// `println!` panics when standard output is a closed pipe (`vigil list | head`): output goes through
+// `write!`, whose error `main` turns into a quiet exit.
+#![deny(clippy::print_stdout)]
 
 pub mod app;
 pub mod audit;

@@ -1,7 +1,9 @@
 //! vigil's entry point: parse arguments, dispatch, and turn errors into one plain line and an exit code.
 
+#![deny(clippy::print_stdout)]
+
 use clap::Parser;
-use vigil::cli::{Cli, Commands};
+use vigil::cli::{Cli, Commands, ConfigAction};
 use vigil::commands::{self, Exit, exit};
 
 /// sled allocates and frees a copy of a tree node on every write: mimalloc makes that markedly cheaper than
@@ -13,7 +15,9 @@ fn main() {
     let cli = Cli::parse();
     let code = match real_main(cli) {
         Ok(()) => 0,
-        // `vigil list | head` closing the pipe early is not an error worth a message.
+        // `vigil list | head` closing the pipe early is not an error worth a message. Every command writes
+        // its output with `write!` and `?` (never `println!`, which panics on a closed pipe: the crate denies
+        // clippy::print_stdout), so a closed pipe always ends here.
         Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
             let code = e.downcast_ref::<Exit>().map_or(exit::FAILURE, |x| x.code);
@@ -30,6 +34,10 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     if let Some(Commands::DemoFeed { .. }) = &cli.command {
         // The demo feed needs no store, no config and no role.
         return runtime.block_on(commands::run_demo_feed(cli.command));
+    }
+    if let Some(Commands::Config { action: ConfigAction::Check }) = &cli.command {
+        // Anyone who can read the config may check it, with a role or without: it opens no store.
+        return commands::config_check(commands::settings(cli.global)?);
     }
     let ctx = commands::resolve(cli.global)?;
     commands::init_logging(&ctx);

@@ -94,6 +94,20 @@ impl CaseSummary {
         self.follow_up_due = follow_up_due;
         changed
     }
+
+    /// The words that mark a case, in the order the TUI's queue and `vigil list` both show them: one list,
+    /// so that plain text (a screen reader, a pipe) says what the screen says.
+    pub fn flags(&self) -> Vec<&'static str> {
+        [
+            (self.staff, "STAFF"),
+            (self.illegal_path, "ILLEGAL"),
+            (self.follow_up_due, "FOLLOW-UP"),
+            (self.out_of_hours, "OOH"),
+        ]
+        .into_iter()
+        .filter_map(|(on, word)| on.then_some(word))
+        .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -287,7 +287,6 @@ fn a_user_with_no_role_is_refused_everything_and_nothing_is_created() {
         vec!["feed", "status"],
         vec!["audit", "show"],
         vec!["audit", "verify"],
-        vec!["config", "check"],
     ] {
         let out = env.run(&args);
         assert_eq!(code(&out), 3, "{args:?}: {}", stderr(&out));
@@ -296,6 +295,71 @@ fn a_user_with_no_role_is_refused_everything_and_nothing_is_created() {
     }
     assert!(!env.data.exists(), "no store, no log");
     assert!(!env.key_file().exists(), "no key");
+}
+
+/// The IT technician checks a config before anyone gives them a role: `vigil config check` needs only the
+/// file, opens no store and shows no alert, and says what the config makes of its user.
+#[test]
+fn config_check_runs_for_a_user_with_no_role_and_opens_nothing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let env = Env::new(tmp.path(), "dsl = [\"somebody-else\"]");
+    let user = vigil::identity::os_user().expect("os user");
+    let out = env.run(&["config", "check"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(&format!("# config file: {}", env.config.display())), "{text}");
+    assert!(text.contains(&format!("# you: {user} (no role")), "{text}");
+    assert!(text.contains("# config OK"), "{text}");
+    assert!(!env.data.exists(), "no store, no log");
+    assert!(!env.key_file().exists(), "no key");
+}
+
+/// `[roles] staff_alerts` lets a reviewer also see staff alerts; it is not a role. Staff alerts go to the
+/// DSL (the procedure), so a user named there and nowhere else is refused like any user with no role, told
+/// why, and `vigil config check` warns about the line.
+#[test]
+fn a_user_named_only_for_staff_alerts_has_no_role_and_is_told_why() {
+    let feed = feed(alerts());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let env = Env::new(tmp.path(), "dsl = [\"somebody-else\"]\nstaff_alerts = [\"{user}\"]");
+    let user = vigil::identity::os_user().expect("os user");
+    let out = env.run(&["--feed-url", &feed.url, "sync", "--once"]);
+    refused(Who::StaffDeputy, "sync", &out);
+    let message = stderr(&out);
+    assert!(message.contains(&env.config.display().to_string()), "names the config file read: {message}");
+    assert!(message.contains("staff_alerts"), "says why the line did not give a role: {message}");
+    let check = env.run(&["config", "check"]);
+    assert_eq!(code(&check), 0, "{}", stderr(&check));
+    assert!(
+        stdout(&check).contains(&format!("# warning: [roles] staff_alerts names `{user}`, who has no reviewing role")),
+        "{}",
+        stdout(&check)
+    );
+    assert!(!env.data.exists(), "no store, no log");
+}
+
+/// Without `--config`, the refusal names the file vigil looked for, so the user knows what to ask for.
+#[test]
+fn the_no_role_message_names_the_config_file_vigil_looked_for() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("VIGIL_") || k.starts_with("XDG_") {
+            cmd.env_remove(k);
+        }
+    }
+    let home = tmp.path().join("home");
+    let out = cmd
+        .env("HOME", &home)
+        .arg("--data-dir")
+        .arg(tmp.path().join("data"))
+        .arg("list")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("vigil runs");
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let expected = home.join(".config").join("vigil").join("config.toml");
+    assert!(stderr(&out).contains(&expected.display().to_string()), "{}", stderr(&out));
 }
 
 /// The TUI queue and its header counts, for every role, straight from the service the TUI speaks to.

@@ -117,7 +117,7 @@ fn filter_open_tick_with_a_note_and_quit_in_a_real_terminal() {
     let screen = s.wait_for("the case to open", |t| t.contains("Summary") && t.contains("Subject:"));
     assert!(screen.contains("grooming"), "{screen}");
     s.keys(&[":"]);
-    s.literal("tick review-alert --note 'read with the DDSL'");
+    s.literal("tick review-alert --note read with the DDSL");
     s.keys(&["Enter"]);
     s.wait_for("the decision to be recorded", |t| t.contains("recorded: done: review-alert (read with the DDSL)"));
     s.keys(&["q"]);

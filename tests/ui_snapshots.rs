@@ -119,17 +119,17 @@ fn a_high_case_walked_from_new_to_closed() {
     let steps = [
         "tick review-alert",
         "tick review-vendor-risk",
-        "tick immediate-action --value 'Yes: act now'",
+        "tick immediate-action --value Yes: act now",
         "tick confirm-level",
         "tick high-contact-time --value 13:41",
-        "tick high-contact-by --value 'J Smith (DSL)'",
+        "tick high-contact-by --value J Smith (DSL)",
         "tick high-parents --value Informed",
-        "tick high-parents-reason --value 'No risk at home identified; mother phoned at 14:10'",
-        "tick high-external-referral --value 'None needed'",
+        "tick high-parents-reason --value No risk at home identified; mother phoned at 14:10",
+        "tick high-external-referral --value None needed",
         "tick high-cpoms --value CP-2026-0192",
         "tick high-tracking-note",
         "tick post-all-logged",
-        "tick post-informed --value 'Head of Year, counsellor'",
+        "tick post-informed --value Head of Year, counsellor",
         "tick post-follow-up-date --value 2026-11-18",
     ];
     let close = |h: &mut Harness| {

@@ -656,11 +656,8 @@ fn submit(state: &mut State) -> Vec<Effect> {
         Mode::Prompt(p) => {
             let k = p.key.clone();
             let command = match p.purpose {
-                PromptPurpose::ItemValue { item } => {
-                    // Choices may be typed by their number.
-                    let value = choice_by_number(state, &item, &p.input).unwrap_or(p.input);
-                    CaseCommand::Tick { item, value: Some(value), note: None }
-                }
+                // The value is read (a choice by its number too) where every surface's is: domain::values.
+                PromptPurpose::ItemValue { item } => CaseCommand::Tick { item, value: Some(p.input), note: None },
             };
             vec![Effect::Act(k, command)]
         }
@@ -698,13 +695,6 @@ fn submit(state: &mut State) -> Vec<Effect> {
             }
         }
     }
-}
-
-fn choice_by_number(state: &State, item: &str, input: &str) -> Option<String> {
-    let n: usize = input.trim().parse().ok()?;
-    let detail = state.detail.as_ref()?;
-    let item = detail.checklist.iter().find(|i| i.id == item)?;
-    item.choices.get(n.checked_sub(1)?).cloned()
 }
 
 #[cfg(test)]

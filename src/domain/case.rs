@@ -434,16 +434,17 @@ pub fn decide(case: &Case, staff: bool, templates: &Templates, command: &CaseCom
 fn normalize_value(item: &str, kind: ItemKind, choices: &[String], v: String) -> Result<String, RuleError> {
     let bad = |expected| RuleError::BadValue { item: item.to_string(), value: v.clone(), expected };
     match kind {
-        ItemKind::Choice => choices.iter().find(|c| c.eq_ignore_ascii_case(&v)).cloned().ok_or_else(|| {
-            RuleError::BadChoice { item: item.to_string(), value: v.clone(), choices: choices.to_vec() }
+        ItemKind::Choice => super::values::choice(choices, &v).cloned().ok_or_else(|| RuleError::BadChoice {
+            item: item.to_string(),
+            value: v.clone(),
+            choices: choices.to_vec(),
         }),
-        ItemKind::Date => NaiveDate::parse_from_str(&v, "%Y-%m-%d")
-            .or_else(|_| NaiveDate::parse_from_str(&v, "%d/%m/%Y"))
+        ItemKind::Date => super::values::date(&v)
             .map(|d| d.format("%Y-%m-%d").to_string())
             .map_err(|_| bad("a date, YYYY-MM-DD or DD/MM/YYYY")),
-        ItemKind::Time => chrono::NaiveTime::parse_from_str(&v, "%H:%M")
-            .map(|t| t.format("%H:%M").to_string())
-            .map_err(|_| bad("a time, HH:MM (24-hour)")),
+        ItemKind::Time => {
+            super::values::time(&v).map(|t| t.format("%H:%M").to_string()).map_err(|_| bad("a time, HH:MM (24-hour)"))
+        }
         _ => Ok(v),
     }
 }

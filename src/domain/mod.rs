@@ -6,6 +6,7 @@ pub mod case;
 pub mod checklist;
 pub mod inert;
 pub mod levels;
+pub mod values;
 
 pub use alert::{Alert, AlertKey, Capture, Delivery, Device, Screenshot, Subject, SubjectKind};
 pub use case::{Case, CaseEvent, EventKind, Status};

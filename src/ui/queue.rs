@@ -82,19 +82,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let rows = state.visible().enumerate().skip(start).take(rows_visible).map(|(i, c)| {
         let selected = i == state.selected;
         let marker = if selected { theme.marker() } else { " " };
-        let mut flags = String::new();
-        if c.staff {
-            flags.push_str("STAFF ");
-        }
-        if c.illegal_path {
-            flags.push_str("ILLEGAL ");
-        }
-        if c.follow_up_due {
-            flags.push_str("FOLLOW-UP ");
-        }
-        if c.out_of_hours {
-            flags.push_str("OOH");
-        }
+        let flags = c.flags().join(" ");
         let due = due_text(state, c);
         let due_style = if c.overdue { theme.warn() } else { theme.dim() };
         let row = Row::new(vec![
@@ -103,7 +91,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             Cell::from(c.status),
             Cell::from(inert::line(&c.category).into_owned()),
             Cell::from(subject(c)),
-            Cell::from(flags.trim_end().to_string()),
+            Cell::from(flags),
             Cell::from(age(state.now, c.raised_at)),
             Cell::from(Span::styled(due, due_style)),
         ]);

@@ -86,6 +86,16 @@ impl Env {
     /// The real binary with `args`, this env's data dir and config, no VIGIL_* variables from outside and
     /// `env` added.
     pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("vigil runs")
+    }
+
+    /// The real binary with `args`, this env's data dir and config, no VIGIL_* variables from outside and
+    /// no standard input, not yet started (to give it a standard output of the test's own).
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigil"));
         for (k, _) in std::env::vars() {
             if k.starts_with("VIGIL_") || k == "NO_COLOR" {
@@ -93,10 +103,8 @@ impl Env {
             }
         }
         cmd.arg("--data-dir").arg(&self.data).arg("--config").arg(&self.config).args(args);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.stdin(Stdio::null()).output().expect("vigil runs")
+        cmd.stdin(Stdio::null());
+        cmd
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
