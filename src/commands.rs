@@ -236,7 +236,9 @@ pub fn init_logging(ctx: &Context_) {
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&path);
     if let Ok(file) = file {
-        let _ = tracing_subscriber::fmt().with_writer(std::sync::Mutex::new(file)).with_ansi(false).try_init();
+        // Every record is made inert on its way to the file: feed text can carry terminal escapes.
+        let writer = std::sync::Mutex::new(inert::InertLines(file));
+        let _ = tracing_subscriber::fmt().with_writer(writer).with_ansi(false).try_init();
     }
 }
 
