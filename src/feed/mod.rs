@@ -5,3 +5,4 @@ pub mod client;
 pub mod demo;
 pub mod protocol;
 pub mod screenshots;
+pub mod staff;
