@@ -17,7 +17,7 @@ const NOT_STAFF_KINDS: &[&str] = &["student", "unknown"];
 
 /// True unless the rejected alert's raw JSON is certainly not about staff (see the module's rules).
 pub fn may_be_staff(raw: &str) -> bool {
-    !(has_only_non_staff_subjects(raw) && !says_staff_anywhere(raw))
+    !has_only_non_staff_subjects(raw) || says_staff_anywhere(raw)
 }
 
 /// Every `subject.kind` is exactly a non-staff kind, and there is at least one.
