@@ -156,8 +156,11 @@ async fn a_page_sent_again_and_again_that_cannot_be_read_is_named_and_the_dsl_ca
         assert_eq!(out.status.code(), Some(1), "sync {n}: {}", stdout(&out));
         assert!(stderr(&out).contains("invalid JSON"), "{}", stderr(&out));
     };
+    let unreadable_kept = || env.store().blob(vigil::feed::admin::UNREADABLE_BLOB).expect("read").is_some();
     sync(1);
+    assert!(!unreadable_kept(), "once is not kept: a feed varying its broken page must not fill the disk");
     sync(2);
+    assert!(unreadable_kept(), "the second coming is");
     let status = stdout(&env.ok(&["feed", "status"]));
     assert!(!status.contains("keeps sending"), "not yet: twice is under the alarm of 3: {status}");
     sync(3);

@@ -19,10 +19,11 @@ pub fn skipped_blob(sha256: &str) -> String {
     format!("feed/skipped/{sha256}")
 }
 
-/// Keeps the raw bytes of a page that could not be read (in the store of a user who may see staff alerts),
-/// and counts it: the same page for the same `since`
-/// counts up from when it first came, another starts afresh. Failures to record are logged only: the
-/// sync's own error is what the user must see.
+/// Counts a page that could not be read, and keeps its raw bytes once it comes a second time (in the store
+/// of a user who may see staff alerts): the same page for the same `since` counts up from when it first
+/// came, another starts afresh. Kept from the second coming only: a feed that sends a different broken page
+/// each time (up to 32 MiB) would otherwise write one each retry, and the store never gives that space
+/// back. Failures to record are logged only: the sync's own error is what the user must see.
 pub fn record_unreadable(
     service: &CaseService,
     since: Option<&str>,
@@ -33,20 +34,21 @@ pub fn record_unreadable(
     let sha256 = hex::encode(Sha256::digest(body));
     let store = service.store();
     let same = |u: &UnreadablePage| u.sha256 == sha256 && u.since.as_deref() == since;
-    let known = store.feed_state().ok().and_then(|s| s.unreadable).is_some_and(|u| same(&u));
+    let before = store.feed_state().ok().and_then(|s| s.unreadable).filter(|u| same(u));
     // The raw page may hold staff alerts: only a store whose user may see them keeps it (the DSL's, who
     // alone may skip it); any other keeps its size and hash.
     let keeps_raw = service.viewer().sees_staff && service.viewer().can_review();
-    if !known
-        && keeps_raw
-        && let Err(e) = store.put_blob(UNREADABLE_BLOB, body)
-    {
-        tracing::warn!(error = %e, "cannot keep the unreadable page");
+    let mut kept = before.as_ref().is_some_and(|u| u.kept);
+    if before.is_some() && !kept && keeps_raw {
+        match store.put_blob(UNREADABLE_BLOB, body) {
+            Ok(()) => kept = true,
+            Err(e) => tracing::warn!(error = %e, "cannot keep the unreadable page"),
+        }
     }
     let cursor_after = salvage_cursor(body);
     let recorded = store.update_feed_state(|s| {
         s.unreadable = Some(match s.unreadable.take() {
-            Some(u) if same(&u) => UnreadablePage { count: u.count.saturating_add(1), ..u },
+            Some(u) if same(&u) => UnreadablePage { count: u.count.saturating_add(1), kept, ..u },
             _ => UnreadablePage {
                 since: since.map(str::to_string),
                 sha256: sha256.clone(),
@@ -55,6 +57,7 @@ pub fn record_unreadable(
                 first_at: now,
                 count: 1,
                 cursor_after: cursor_after.clone(),
+                kept: false,
             },
         });
     });
@@ -96,9 +99,10 @@ pub fn status_lines(state: &FeedState, now: DateTime<Utc>, alarm: u32, tz: &chro
             }
         }
         lines.push(format!(
-            "  {} bytes, sha256 {}, kept for the DSL; the page's own cursor: {}",
+            "  {} bytes, sha256 {}{}; the page's own cursor: {}",
             u.bytes,
             u.sha256,
+            if u.kept { ", kept for the DSL" } else { "" },
             if u.cursor_after.is_some() { "readable" } else { "unreadable (skip with --to CURSOR)" }
         ));
     }
@@ -165,15 +169,17 @@ pub fn skip_page(service: &CaseService, to: Option<&str>, now: DateTime<Utc>) ->
     let store = service.store();
     let page = store.feed_state()?.unreadable.ok_or(AdminError::NothingToSkip)?;
     let target = to.map(str::to_string).or_else(|| page.cursor_after.clone()).ok_or(AdminError::NoCursorAfter)?;
-    if let Some(raw) = store.blob(UNREADABLE_BLOB)? {
-        store.put_blob(&skipped_blob(&page.sha256), &raw)?;
+    let raw = if page.kept { store.blob(UNREADABLE_BLOB)? } else { None };
+    if let Some(raw) = &raw {
+        store.put_blob(&skipped_blob(&page.sha256), raw)?;
     }
     let what = format!(
-        "skipped a page the feed sent {} time(s) since {} that vigil could not read ({} bytes, sha256 {}); raw page kept",
+        "skipped a page the feed sent {} time(s) since {} that vigil could not read ({} bytes, sha256 {}); {}",
         page.count,
         page.first_at.to_rfc3339(),
         page.bytes,
-        page.sha256
+        page.sha256,
+        if raw.is_some() { "raw page kept" } else { "raw page not kept (it came once)" }
     );
     service.audit(None, &what, now)?;
     store.update_feed_state(|s| {

@@ -173,6 +173,9 @@ pub struct UnreadablePage {
     /// The page's own cursor, when it could be read before the rest failed (what `vigil feed skip-page`
     /// moves to when not given one).
     pub cursor_after: Option<String>,
+    /// Whether its raw bytes are kept (from its second coming on, in the stores that may hold them).
+    #[serde(default)]
+    pub kept: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
