@@ -161,8 +161,21 @@ pub enum FeedAction {
         #[arg(long)]
         json: bool,
     },
-    /// Cursor, last success and last error.
+    /// Cursor, last success, last error, the next attempt, and a page the feed keeps sending that vigil
+    /// cannot read.
     Status,
+    /// Read the feed from its start, or from CURSOR, from the next sync on (the DSL only; audited). For a
+    /// feed that has been repaired; alerts already stored are not stored twice.
+    ResetCursor {
+        #[arg(long, value_name = "CURSOR")]
+        to: Option<String>,
+    },
+    /// Move past the page the feed keeps sending that vigil cannot read (the DSL only; audited; the raw page
+    /// is kept), to the page's own cursor or to CURSOR.
+    SkipPage {
+        #[arg(long, value_name = "CURSOR")]
+        to: Option<String>,
+    },
 }
 
 /// A decision on a case. ITEM is an item id or its number in the case's checklist. Arguments named TEXT

@@ -13,7 +13,7 @@ use tokio::sync::{Notify, mpsc};
 use crate::cli::{AuditAction, CaseAction, Commands, ConfigAction, FeedAction, Global, StoreAction};
 use crate::config::{Config, default_data_dir, default_key_file};
 use crate::domain::inert;
-use crate::feed::client::{FeedClient, Poller, sync_once};
+use crate::feed::client::{FeedClient, Poller, record_attempt, sync_once_finished};
 use crate::feed::demo::{self, DemoData};
 use crate::identity::{Role, Viewer, os_user};
 use crate::service::{CaseDetail, CaseService, CaseSummary, ServiceError};
@@ -283,7 +283,9 @@ pub fn init_logging(ctx: &Context_) {
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&path);
     if let Ok(file) = file {
-        let _ = tracing_subscriber::fmt().with_writer(std::sync::Mutex::new(file)).with_ansi(false).try_init();
+        // Every record is made inert on its way to the file: feed text can carry terminal escapes.
+        let writer = std::sync::Mutex::new(inert::InertLines(file));
+        let _ = tracing_subscriber::fmt().with_writer(writer).with_ansi(false).try_init();
     }
 }
 
@@ -293,13 +295,16 @@ async fn feed_client(ctx: &Context_) -> Result<Option<(FeedClient, Option<tokio:
         let data = DemoData::embedded(Utc::now()).map_err(|e| anyhow!(e))?;
         let drip = Some(Duration::from_secs(20));
         let (addr, handle) = demo::spawn(([127, 0, 0, 1], 0).into(), data, drip, None).await?;
-        let client = FeedClient::new(&format!("http://{addr}"), None, None, ctx.config.timeouts())?;
+        let client = FeedClient::new(&format!("http://{addr}"), None, None, ctx.config.timeouts())?
+            .with_bounds(ctx.config.sync_bounds());
         return Ok(Some((client, Some(handle))));
     }
     let url = ctx.global.feed_url.clone().or_else(|| ctx.config.feed.url.clone());
     let Some(url) = url else { return Ok(None) };
     let token = ctx.config.feed_token()?;
-    Ok(Some((FeedClient::new(&url, token, ctx.config.feed.limit, ctx.config.timeouts())?, None)))
+    let client = FeedClient::new(&url, token, ctx.config.feed.limit, ctx.config.timeouts())?
+        .with_bounds(ctx.config.sync_bounds());
+    Ok(Some((client, None)))
 }
 
 pub async fn run(ctx: Context_, command: Option<Commands>) -> Result<()> {
@@ -397,19 +402,21 @@ async fn sync(ctx: Context_, once: bool) -> Result<()> {
         exit_err(exit::USAGE, "no feed URL: pass --feed-url, set VIGIL_FEED_URL, or set [feed] url in the config")
     })?;
     if once {
-        let report =
-            sync_once(&client, &service).await.map_err(|e| exit_err(exit::FAILURE, format!("sync failed: {e}")))?;
-        let _ = service.store().update_feed_state(|s| s.last_success = Some(Utc::now()));
+        let result = sync_once_finished(&client, &service).await;
+        // A failure is recorded (feed status, the log) like the poller's, then reported.
+        record_attempt(&service, result.as_ref().map(|(_, finished)| finished), Utc::now(), None);
+        let (report, finished) = result.map_err(|e| exit_err(exit::FAILURE, format!("sync failed: {e}")))?;
         // Screenshots of open High cases, fetched ahead (never a suspected-illegal one); failures are logged only.
         crate::feed::screenshots::prefetch_high(&client, &service).await;
         writeln!(
             std::io::stdout(),
             // Staff alerts do not exist for a user who may not see them: not even as a count here.
-            "synced: {} new, {} revised, {} unchanged, {} quarantined",
+            "synced: {} new, {} revised, {} unchanged, {} quarantined{}",
             report.new,
             report.revised,
             report.unchanged,
             report.quarantined,
+            finished.rested_note().map(|n| format!("; {n}")).unwrap_or_default(),
         )?;
         return Ok(());
     }
@@ -688,9 +695,13 @@ fn feed(ctx: Context_, action: FeedAction) -> Result<()> {
                 "last success: {}",
                 s.last_success.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into())
             )?;
-            match s.last_error {
-                Some((at, e)) => writeln!(out, "last error: {} {}", at.to_rfc3339(), inert::line(&e))?,
+            match &s.last_error {
+                Some((at, e)) => writeln!(out, "last error: {} {}", at.to_rfc3339(), inert::line(e))?,
                 None => writeln!(out, "last error: none")?,
+            }
+            let (alarm, tz) = (ctx.config.feed.unreadable_page_alarm, service.calendar().time_zone());
+            for line in crate::feed::admin::status_lines(&s, Utc::now(), alarm, &tz) {
+                writeln!(out, "{}", inert::line(&line))?;
             }
             writeln!(out, "alerts stored: {}", service.store().alert_count())?;
             writeln!(out, "rejected: {}", service.store().quarantine_count())?;
@@ -699,8 +710,29 @@ fn feed(ctx: Context_, action: FeedAction) -> Result<()> {
                 writeln!(out, "staff alerts not stored for this user: {n}")?;
             }
         }
+        FeedAction::ResetCursor { to } => {
+            crate::feed::admin::reset_cursor(&service, to.as_deref(), Utc::now()).map_err(admin_err)?;
+            writeln!(
+                out,
+                "the next sync reads the feed from {}",
+                if to.is_some() { "the cursor given" } else { "its start" }
+            )?;
+        }
+        FeedAction::SkipPage { to } => {
+            let sha = crate::feed::admin::skip_page(&service, to.as_deref(), Utc::now()).map_err(admin_err)?;
+            writeln!(out, "skipped the unreadable page (sha256 {sha}; its raw bytes are kept in the store)")?;
+        }
     }
     Ok(())
+}
+
+fn admin_err(e: crate::feed::admin::AdminError) -> anyhow::Error {
+    use crate::feed::admin::AdminError;
+    match e {
+        AdminError::NotDsl(_) => exit_err(exit::NO_ROLE, e.to_string()),
+        AdminError::CursorTooLong(_) | AdminError::EmptyCursor => exit_err(exit::USAGE, e.to_string()),
+        other => exit_err(exit::FAILURE, other.to_string()),
+    }
 }
 
 /// `vigil report`: the one command a `reporter` may run. An audited export: the log line names the format

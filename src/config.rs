@@ -43,6 +43,14 @@ pub struct FeedConfig {
     pub connect_timeout_seconds: u64,
     pub read_timeout_seconds: u64,
     pub request_timeout_seconds: u64,
+    /// One sync reads at most this many pages, then rests until the next poll, however often the feed
+    /// says `more`.
+    pub max_pages_per_sync: u32,
+    /// One sync reads for at most this long (seconds), then rests until the next poll.
+    pub max_sync_seconds: u64,
+    /// After this many identical answers vigil cannot read (the same page for the same cursor), the status
+    /// bar and `vigil feed status` say so and name `vigil feed skip-page`.
+    pub unreadable_page_alarm: u32,
 }
 
 impl Default for FeedConfig {
@@ -55,6 +63,9 @@ impl Default for FeedConfig {
             connect_timeout_seconds: 10,
             read_timeout_seconds: 30,
             request_timeout_seconds: 120,
+            max_pages_per_sync: 200,
+            max_sync_seconds: 300,
+            unreadable_page_alarm: 3,
         }
     }
 }
@@ -188,6 +199,15 @@ impl Config {
         {
             return Err("[feed] limit must be 1-500".into());
         }
+        if !(1..=100_000).contains(&self.feed.max_pages_per_sync) {
+            return Err("[feed] max_pages_per_sync must be 1 to 100000".into());
+        }
+        if !(1..=86_400).contains(&self.feed.max_sync_seconds) {
+            return Err("[feed] max_sync_seconds must be 1 to 86400 (a day)".into());
+        }
+        if !(1..=1_000).contains(&self.feed.unreadable_page_alarm) {
+            return Err("[feed] unreadable_page_alarm must be 1 to 1000".into());
+        }
         let mut seen = BTreeSet::new();
         for (role, users) in self.role_lists() {
             for user in users {
@@ -256,6 +276,14 @@ impl Config {
             Some(p) => std::fs::read_to_string(p)
                 .map(|t| Some(t.trim().to_string()).filter(|t| !t.is_empty()))
                 .map_err(|source| ConfigError::Token { path: p.clone(), source }),
+        }
+    }
+
+    pub fn sync_bounds(&self) -> crate::feed::client::SyncBounds {
+        crate::feed::client::SyncBounds {
+            max_pages: self.feed.max_pages_per_sync.max(1),
+            max_time: Duration::from_secs(self.feed.max_sync_seconds.max(1)),
+            unreadable_alarm: self.feed.unreadable_page_alarm.max(1),
         }
     }
 

@@ -18,6 +18,7 @@ use crate::domain::inert;
 use crate::domain::levels::LevelPolicy;
 use crate::domain::{Alert, AlertKey, Case, CaseEvent, Level};
 use crate::feed::protocol::Page;
+use crate::feed::staff::may_be_staff;
 use crate::identity::{Role, Viewer};
 use crate::store::{Incoming, IndexEntry, IngestReport, Store, StoreError};
 
@@ -716,79 +717,6 @@ fn redact_event(mut e: CaseEvent) -> CaseEvent {
         | K::Closed { .. }) => kind,
     };
     e
-}
-
-/// Whether a rejected alert's raw JSON may be about staff: any string in it, key or value, that says
-/// `staff` (trimmed, any case), whatever its field (a rejected alert's fields cannot be trusted to be where
-/// they belong) and however it is escaped. The JSON is walked as it is read, so a key sent twice has both of
-/// its values looked at (a parsed value would keep only the last). Raw text that cannot be walked whole
-/// (not JSON, nested too deep, text after the value) cannot be told apart, so it counts as staff.
-fn may_be_staff(raw: &str) -> bool {
-    use serde::de::DeserializeSeed;
-    let mut de = serde_json::Deserializer::from_str(raw);
-    StaffWalk.deserialize(&mut de).and_then(|staff| de.end().map(|()| staff)).unwrap_or(true)
-}
-
-/// A walk over any JSON value that answers whether some string in it says `staff` ([`may_be_staff`]).
-struct StaffWalk;
-
-impl<'de> serde::de::DeserializeSeed<'de> for StaffWalk {
-    type Value = bool;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<bool, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for StaffWalk {
-    type Value = bool;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, s: &str) -> std::result::Result<bool, E> {
-        Ok(s.trim().eq_ignore_ascii_case("staff"))
-    }
-
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> std::result::Result<bool, E> {
-        Ok(false)
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> std::result::Result<bool, E> {
-        Ok(false)
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> std::result::Result<bool, E> {
-        Ok(false)
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> std::result::Result<bool, E> {
-        Ok(false)
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<bool, E> {
-        Ok(false)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<bool, A::Error> {
-        // Every element is walked (not stopped at the first `staff`), so the whole text must be JSON.
-        let mut staff = false;
-        while let Some(s) = seq.next_element_seed(StaffWalk)? {
-            staff |= s;
-        }
-        Ok(staff)
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<bool, A::Error> {
-        // Every entry in the order sent, a repeated key included.
-        let mut staff = false;
-        while let Some(k) = map.next_key_seed(StaffWalk)? {
-            staff |= k;
-            staff |= map.next_value_seed(StaffWalk)?;
-        }
-        Ok(staff)
-    }
 }
 
 /// A case's key in 8 bytes, to tell cases apart in this process without holding their keys (the same

@@ -74,6 +74,29 @@ pub fn is_inert(s: &str) -> bool {
     !s.chars().any(|c| needs_escape(c) && c != '\n')
 }
 
+/// A log writer that renders every record inert before it reaches the file: feed text (an error naming the
+/// feed's version string, a server message) can carry escapes, and a log is read on a terminal (`tail -f`,
+/// `less -R`). Each record keeps to one line: a newline inside it becomes a visible mark, so a feed cannot
+/// forge a record either. The one place every log line passes, whatever produced it.
+pub struct InertLines<W>(pub W);
+
+impl<W: std::io::Write> std::io::Write for InertLines<W> {
+    /// The formatter hands over one whole record, ending in a newline, per call.
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let (record, newline) = match text.strip_suffix('\n') {
+            Some(r) => (r, "\n"),
+            None => (&*text, ""),
+        };
+        self.0.write_all(format!("{}{newline}", line(record)).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +139,17 @@ mod tests {
         assert!(out.ends_with("…[+10 chars]"));
         let two = format!("{s}\nshort");
         assert!(block(&two).ends_with("…[+10 chars]\nshort"));
+    }
+
+    #[test]
+    fn log_records_are_written_inert_one_line_each() {
+        use std::io::Write;
+        let mut out = InertLines(Vec::new());
+        out.write_all(b"WARN feed: speaks `\x1b]52;c;SGVsbG8=\x07` and\nFAKE record\n").expect("write");
+        let text = String::from_utf8(out.0).expect("utf-8");
+        assert!(is_inert(&text), "{text:?}");
+        assert_eq!(text.lines().count(), 1, "{text:?}");
+        assert!(text.ends_with("record\n"));
     }
 
     proptest! {

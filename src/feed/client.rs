@@ -13,7 +13,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, ETAG, IF_NONE_MATCH
 use reqwest::{StatusCode, Url};
 use tokio::sync::{Notify, mpsc};
 
-use super::protocol::{Page, PageError, parse_page};
+use super::protocol::{CursorRefused, MAX_CURSOR_BYTES, Page, PageError, parse_page};
 use crate::config::FeedTimeouts;
 use crate::service::CaseService;
 use crate::store::IngestReport;
@@ -26,6 +26,24 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 pub const NOT_FOUND_RETRY: Duration = Duration::from_secs(300);
 /// The longest wait vigil accepts from a feed's `Retry-After` (or any schedule): a day.
 pub const MAX_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+/// The shortest wait vigil accepts from a feed's `Retry-After`: the first step of the backoff, so a feed that
+/// says `0` (or names a time already past) is never retried sooner than one that failed outright.
+pub const MIN_RETRY_AFTER: Duration = Duration::from_secs(2);
+
+/// How much one sync may read before it rests until the next poll, however often the feed says `more`; and
+/// how many identical unreadable pages make the feed "stuck" in the status bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncBounds {
+    pub max_pages: u32,
+    pub max_time: Duration,
+    pub unreadable_alarm: u32,
+}
+
+impl Default for SyncBounds {
+    fn default() -> Self {
+        SyncBounds { max_pages: 200, max_time: Duration::from_secs(300), unreadable_alarm: 3 }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FeedError {
@@ -53,6 +71,12 @@ pub enum FeedError {
     Redirect(String),
     #[error("the feed URL `{0}` is not a valid http(s) URL")]
     BadUrl(String),
+    #[error("{0}")]
+    CursorRefused(CursorRefused),
+    #[error(
+        "the stored cursor is {0} bytes, over vigil's limit of {MAX_CURSOR_BYTES}, so it cannot be sent; polling stopped: the DSL can run `vigil feed reset-cursor [--to CURSOR]`"
+    )]
+    StoredCursorTooLong(usize),
 }
 
 /// What the poller does after an error.
@@ -69,7 +93,7 @@ pub enum NextStep {
 impl FeedError {
     pub fn next_step(&self) -> NextStep {
         match self {
-            FeedError::Unauthorized(_) | FeedError::BadUrl(_) => NextStep::Stop,
+            FeedError::Unauthorized(_) | FeedError::BadUrl(_) | FeedError::StoredCursorTooLong(_) => NextStep::Stop,
             FeedError::Page(PageError::UnsupportedVersion(_)) => NextStep::Stop,
             FeedError::RetryAfter { wait, .. } => NextStep::After(*wait),
             FeedError::NotFound(_) => NextStep::After(NOT_FOUND_RETRY),
@@ -84,6 +108,13 @@ pub enum Fetched {
     NotModified,
 }
 
+/// A 200's body as it came, before it is parsed.
+#[derive(Debug)]
+pub enum FetchedBody {
+    Body { body: Vec<u8>, etag: Option<String> },
+    NotModified,
+}
+
 #[derive(Clone)]
 pub struct FeedClient {
     /// For the feed's own origin: carries the token, and refuses to follow a redirect off that origin.
@@ -94,6 +125,7 @@ pub struct FeedClient {
     base: Url,
     token: Option<String>,
     limit: Option<u32>,
+    bounds: SyncBounds,
 }
 
 /// Joins `v1/alerts` onto a base that may carry a path, with no `//` and no lost segment.
@@ -151,7 +183,17 @@ impl FeedClient {
             .redirect(reqwest::redirect::Policy::limited(5))
             .build()
             .map_err(|e| FeedError::Network(e.to_string()))?;
-        Ok(FeedClient { http, foreign, alerts_url, base: base_url, token, limit })
+        Ok(FeedClient { http, foreign, alerts_url, base: base_url, token, limit, bounds: SyncBounds::default() })
+    }
+
+    /// The same client, with these bounds on one sync.
+    pub fn with_bounds(mut self, bounds: SyncBounds) -> Self {
+        self.bounds = bounds;
+        self
+    }
+
+    pub fn bounds(&self) -> SyncBounds {
+        self.bounds
     }
 
     /// The feed's base URL, normalized to end in `/` (relative screenshot paths join onto it).
@@ -174,8 +216,16 @@ impl FeedClient {
         req.header(ACCEPT, accept).send().await.map_err(transport_error)
     }
 
-    /// One GET of the alerts endpoint.
+    /// One GET of the alerts endpoint, parsed.
     pub async fn fetch(&self, since: Option<&str>, etag: Option<&str>) -> Result<Fetched, FeedError> {
+        match self.fetch_body(since, etag).await? {
+            FetchedBody::NotModified => Ok(Fetched::NotModified),
+            FetchedBody::Body { body, etag } => Ok(Fetched::Page { page: parse_page(&body)?, etag }),
+        }
+    }
+
+    /// One GET of the alerts endpoint: the body whole (under the cap), not yet parsed.
+    pub async fn fetch_body(&self, since: Option<&str>, etag: Option<&str>) -> Result<FetchedBody, FeedError> {
         let mut url = self.alerts_url.clone();
         {
             let mut q = url.query_pairs_mut();
@@ -200,7 +250,7 @@ impl FeedClient {
         let status = resp.status();
         match status {
             StatusCode::OK => {}
-            StatusCode::NOT_MODIFIED => return Ok(Fetched::NotModified),
+            StatusCode::NOT_MODIFIED => return Ok(FetchedBody::NotModified),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => return Err(FeedError::Unauthorized(status.as_u16())),
             StatusCode::NOT_FOUND => return Err(FeedError::NotFound(self.base.to_string())),
             StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
@@ -223,8 +273,7 @@ impl FeedClient {
             BodyError::Timeout(m) => FeedError::Timeout(m),
             BodyError::Truncated(m) => FeedError::Truncated(m),
         })?;
-        let page = parse_page(&body)?;
-        Ok(Fetched::Page { page, etag })
+        Ok(FetchedBody::Body { body, etag })
     }
 }
 
@@ -308,14 +357,18 @@ impl WithoutUrl for reqwest::Error {
     }
 }
 
-/// `Retry-After` in either form: delay-seconds or an HTTP date. A date in the past means "now".
+/// `Retry-After` in either form: delay-seconds or an HTTP date, held between [`MIN_RETRY_AFTER`] (a date in
+/// the past, or `0`, would otherwise mean "at once", again and again) and [`MAX_WAIT`].
 pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs).min(MAX_WAIT));
-    }
-    let when = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
-    Some((when - now).to_std().unwrap_or(Duration::ZERO).min(MAX_WAIT))
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let when = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+            (when - now).to_std().unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.clamp(MIN_RETRY_AFTER, MAX_WAIT))
 }
 
 /// The feed's health as the status bar shows it.
@@ -327,6 +380,11 @@ pub struct FeedHealth {
     /// Polling stopped until the user retries (credentials, unknown protocol version).
     pub stopped: bool,
     pub syncing: bool,
+    /// The last sync stopped at its bounds with the feed still saying `more`: what it read, and that it
+    /// rests until `next_attempt`.
+    pub rested: Option<String>,
+    /// The feed has sent the same page vigil cannot read [`SyncBounds::unreadable_alarm`] times, since then.
+    pub stuck_since: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -353,7 +411,30 @@ impl From<IngestReport> for IngestReportLite {
     }
 }
 
-/// Polls until `more` is false, storing each page (and its cursor) in order.
+/// How a sync ended, when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finished {
+    /// The feed had nothing more.
+    UpToDate,
+    /// The feed still said `more`, but the sync reached its [`SyncBounds`]: it rests until the next poll.
+    Bounded { pages: u32, elapsed: Duration },
+}
+
+impl Finished {
+    /// What the user is told about a sync that stopped at its bounds.
+    pub fn rested_note(&self) -> Option<String> {
+        match self {
+            Finished::UpToDate => None,
+            Finished::Bounded { pages, elapsed } => Some(format!(
+                "the feed still had more after {pages} pages in {}s: vigil rests until the next poll",
+                elapsed.as_secs()
+            )),
+        }
+    }
+}
+
+/// Polls until `more` is false (or the client's [`SyncBounds`] are reached), storing each page (and its
+/// cursor) in order.
 ///
 /// The cursor of a page is written in the same transaction as its alerts and flushed with them
 /// ([`crate::store::Store::ingest_page`]), so it is never acknowledged before the page is durable. The ETag is
@@ -363,37 +444,79 @@ impl From<IngestReport> for IngestReportLite {
 /// a long feed uses two cores. A page's store starts only after the one before it is stored, so the cursor
 /// on disk always names a page whose alerts, and all before them, are durable.
 pub async fn sync_once(client: &FeedClient, service: &CaseService) -> Result<IngestReport, SyncError> {
+    sync_once_finished(client, service).await.map(|(report, _)| report)
+}
+
+/// [`sync_once`], saying also whether the sync stopped at its bounds.
+pub async fn sync_once_finished(
+    client: &FeedClient,
+    service: &CaseService,
+) -> Result<(IngestReport, Finished), SyncError> {
     let mut total = IngestReport::default();
-    sync_into(client, service, &mut total).await.map(|()| total)
+    sync_into(client, service, &mut total).await.map(|finished| (total, finished))
 }
 
 /// [`sync_once`], adding what each page stored to `total` as it goes: when it fails part way, `total` still
 /// says what the pages before the failure stored (the poller must not stay silent about those).
-pub async fn sync_into(client: &FeedClient, service: &CaseService, total: &mut IngestReport) -> Result<(), SyncError> {
+pub async fn sync_into(
+    client: &FeedClient,
+    service: &CaseService,
+    total: &mut IngestReport,
+) -> Result<Finished, SyncError> {
+    let started = tokio::time::Instant::now();
+    let bounds = client.bounds;
     let store = service.store();
     let state = store.feed_state()?;
     let mut since = state.cursor;
+    if let Some(n) = since.as_ref().map(String::len).filter(|n| *n > MAX_CURSOR_BYTES) {
+        // Stored before the limit was checked on arrival: it could only fail to build a URL.
+        return Err(FeedError::StoredCursorTooLong(n).into());
+    }
     let mut etag = state.etag.filter(|(s, _)| *s == since).map(|(_, e)| e);
     let mut storing: Option<Storing> = None;
-    // A misbehaving feed that always says `more` cannot keep us here forever.
-    for _ in 0..100_000 {
-        let fetched = client.fetch(since.as_deref(), etag.as_deref()).await;
+    let mut pages = 0u32;
+    loop {
+        let fetched = match client.fetch_body(since.as_deref(), etag.as_deref()).await {
+            Ok(FetchedBody::NotModified) => Ok(Fetched::NotModified),
+            Ok(FetchedBody::Body { body, etag }) => match parse_page(&body) {
+                Ok(page) => Ok(Fetched::Page { page, etag }),
+                Err(e) => {
+                    if e.is_unreadable() {
+                        // Kept for the DSL, and counted: a feed stuck on this page is named.
+                        super::admin::record_unreadable(service, since.as_deref(), &body, &e, Utc::now());
+                    }
+                    Err(FeedError::Page(e))
+                }
+            },
+            Err(e) => Err(e),
+        };
         // Whatever the fetch gave, the page before it is stored (and counted) first.
         if let Some(pending) = storing.take() {
             *total += pending.finish(service, false).await?;
         }
         match fetched? {
-            Fetched::NotModified => return Ok(()),
+            Fetched::NotModified => return Ok(Finished::UpToDate),
             Fetched::Page { page, etag: answer } => {
+                if let Some(refused) = page.cursor_refused.clone() {
+                    // Its alerts are stored; the stored cursor stays (the page carries none), and the user
+                    // is told why.
+                    *total += Storing::start(service, page, since, None).finish(service, false).await?;
+                    return Err(FeedError::CursorRefused(refused).into());
+                }
+                pages = pages.saturating_add(1);
                 // `more` with the cursor we sent would ask for the same page again at once: wait for the
                 // next poll instead of spinning on it.
-                let last = !page.more || page.cursor.is_none() || page.cursor == since;
+                let more = page.more && page.cursor.is_some() && page.cursor != since;
+                // A feed that says `more` with a fresh cursor every time cannot keep vigil here: past its
+                // bounds, the sync rests until the next poll and says so.
+                let bounded = more && (pages >= bounds.max_pages || started.elapsed() >= bounds.max_time);
                 // The store keeps the cursor it had when a page has none.
                 let next = page.cursor.clone().or_else(|| since.clone());
                 let pending = Storing::start(service, page, since, answer);
-                if last {
+                if !more || bounded {
                     *total += pending.finish(service, true).await?;
-                    return Ok(());
+                    let elapsed = started.elapsed();
+                    return Ok(if bounded { Finished::Bounded { pages, elapsed } } else { Finished::UpToDate });
                 }
                 storing = Some(pending);
                 since = next;
@@ -401,10 +524,45 @@ pub async fn sync_into(client: &FeedClient, service: &CaseService, total: &mut I
             }
         }
     }
-    if let Some(pending) = storing {
-        *total += pending.finish(service, true).await?;
+}
+
+/// Records one sync attempt, by whichever path it was made (the poller, `vigil sync --once`), in the feed's
+/// stored health and in the log: a failed attempt never leaves "last error: none" behind it.
+/// `next_attempt` is when the caller will try again (`None`: it will not).
+pub fn record_attempt(
+    service: &CaseService,
+    result: Result<&Finished, &SyncError>,
+    now: DateTime<Utc>,
+    next_attempt: Option<DateTime<Utc>>,
+) {
+    let recorded = match result {
+        Ok(finished) => {
+            let rested = finished.rested_note();
+            if let Some(note) = &rested {
+                tracing::info!(note = %note, "feed sync rested at its bounds");
+            }
+            service.store().update_feed_state(|s| {
+                s.last_success = Some(now);
+                s.next_attempt = next_attempt;
+                s.rested = rested.clone();
+                // Every page was read: the feed is no longer stuck (the raw page stays kept).
+                s.unreadable = None;
+            })
+        }
+        Err(e) => {
+            // Logged without content: the error texts never carry alert data or the token.
+            tracing::warn!(error = %e, "feed sync failed");
+            let message = e.to_string();
+            service.store().update_feed_state(|s| {
+                s.last_error = Some((now, message.clone()));
+                s.next_attempt = next_attempt;
+                s.rested = None;
+            })
+        }
+    };
+    if let Err(e) = recorded {
+        tracing::warn!(error = %e, "cannot record the feed's health in the store");
     }
-    Ok(())
 }
 
 /// A page being stored on a blocking worker, with the `since` it answered and its ETag.
@@ -530,27 +688,31 @@ impl Poller {
             if stored {
                 let _ = self.events.send(PollerEvent::Stored { report: report.into(), high_new: report.new_high });
             }
-            let outcome = match result {
-                Ok(()) => {
-                    health.last_success = Some(now);
-                    health.last_error = None;
-                    let _ = self.service.store().update_feed_state(|s| s.last_success = Some(now));
-                    Ok(())
-                }
-                Err(e) => {
-                    // Logged without content: the error texts never carry alert data or the token.
-                    tracing::warn!(error = %e, "feed sync failed");
-                    let message = e.to_string();
-                    health.last_error = Some((now, message.clone()));
-                    let _ = self.service.store().update_feed_state(|s| s.last_error = Some((now, message.clone())));
-                    Err(e.next_step())
-                }
-            };
+            let outcome = result.as_ref().map(|_| ()).map_err(SyncError::next_step);
             // Whatever the feed or the config asked for, never longer than a day (and no overflow).
             let wait = schedule.after(outcome).map(|w| w.min(MAX_WAIT));
-            health.stopped = wait.is_none();
-            health.next_attempt =
+            let next_attempt =
                 wait.and_then(|w| chrono::Duration::from_std(w).ok()).and_then(|w| now.checked_add_signed(w));
+            record_attempt(&self.service, result.as_ref(), now, next_attempt);
+            match &result {
+                Ok(finished) => {
+                    health.last_success = Some(now);
+                    health.last_error = None;
+                    health.rested = finished.rested_note();
+                }
+                Err(e) => {
+                    health.last_error = Some((now, e.to_string()));
+                    health.rested = None;
+                }
+            }
+            health.stopped = wait.is_none();
+            health.next_attempt = next_attempt;
+            health.stuck_since = self
+                .service
+                .store()
+                .feed_state()
+                .ok()
+                .and_then(|s| super::admin::stuck_since(&s, self.client.bounds.unreadable_alarm));
             if self.events.send(PollerEvent::Health(health.clone())).is_err() {
                 return; // nobody is listening any more
             }
@@ -597,7 +759,9 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-11-10T10:00:00Z").expect("lit").with_timezone(&Utc);
         assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
         assert_eq!(retry_after("Tue, 10 Nov 2026 10:01:30 GMT", now), Some(Duration::from_secs(90)));
-        assert_eq!(retry_after("Tue, 10 Nov 2026 09:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(retry_after("Tue, 10 Nov 2026 09:00:00 GMT", now), Some(MIN_RETRY_AFTER), "a past date is floored");
+        assert_eq!(retry_after("0", now), Some(MIN_RETRY_AFTER), "0 is floored");
+        assert_eq!(retry_after("1", now), Some(MIN_RETRY_AFTER));
         assert_eq!(retry_after("soon", now), None);
         assert_eq!(retry_after("9000000000000", now), Some(MAX_WAIT), "absurd waits are capped, not overflowed");
         assert_eq!(retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now), Some(MAX_WAIT));

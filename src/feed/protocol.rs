@@ -1,16 +1,23 @@
 //! Protocol v1 (`shared/feed-protocol.md`): the page envelope and per-alert validation.
 //!
-//! A page is parsed in two steps so that one invalid alert never sinks its page: the envelope first, with
-//! every alert kept as raw JSON, then each alert on its own. A bad alert is returned as a [`Rejected`] with
-//! its raw bytes and the reason, to be quarantined; nothing is dropped silently.
+//! A page is parsed in two steps so that one invalid alert never sinks its page: the envelope first, split
+//! into its members and the `alerts` array into its elements as raw bytes (no element is decoded yet, so
+//! bytes that are not UTF-8 inside one alert's string stay that alert's problem), then each alert on its own.
+//! A bad alert is returned as a [`Rejected`] with its raw text and the reason, to be quarantined; nothing is
+//! dropped silently. A key the envelope sends twice is read every time: `alerts` twice gives both arrays'
+//! alerts, and two different `cursor`s are refused (the page stored, the cursor not).
 
 use chrono::{DateTime, FixedOffset};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use crate::domain::{Alert, AlertKey, Capture, Delivery, Device, Level, Screenshot, Subject, SubjectKind};
 
 pub const FEED_ID: &str = "vigil.alert-feed/1";
+
+/// The longest cursor vigil accepts. A cursor goes back to the feed in the URL (`?since=`), and a URL much
+/// longer than a few kilobytes is refused by HTTP libraries and servers alike (a 70 KB cursor once made
+/// every later request fail to build).
+pub const MAX_CURSOR_BYTES: usize = 4096;
 
 /// A page whose envelope was valid: the alerts that passed and the ones that did not.
 #[derive(Debug, Default)]
@@ -19,6 +26,21 @@ pub struct Page {
     pub rejected: Vec<Rejected>,
     pub cursor: Option<String>,
     pub more: bool,
+    /// The page's cursor could not be taken: its alerts are stored, the stored cursor stays as it was.
+    pub cursor_refused: Option<CursorRefused>,
+}
+
+/// Why a page's cursor was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CursorRefused {
+    #[error(
+        "the feed sent a cursor of {0} bytes, over vigil's limit of {MAX_CURSOR_BYTES}; its page was stored but the cursor was not, so vigil asks again from the cursor before it: the feed needs mending (then `vigil feed reset-cursor` if its operator says so)"
+    )]
+    TooLong(usize),
+    #[error(
+        "the feed sent two different cursors in one page; its page was stored but neither cursor was, so vigil asks again from the cursor before it: the feed needs mending"
+    )]
+    Conflicting,
 }
 
 /// An alert that failed validation, kept whole for the DSL to see.
@@ -42,27 +64,59 @@ pub enum PageError {
     MoreWithoutCursor,
 }
 
-#[derive(Deserialize)]
-struct WirePage<'a> {
-    feed: String,
-    #[serde(borrow)]
-    alerts: Vec<&'a RawValue>,
-    #[serde(default)]
-    cursor: Option<String>,
-    #[serde(default)]
-    more: bool,
+impl PageError {
+    /// Whether the page could not be read at all (not split into its alerts): such a page is kept raw for
+    /// the DSL, and one sent again and again is named in the status bar.
+    pub fn is_unreadable(&self) -> bool {
+        matches!(self, PageError::InvalidJson(_) | PageError::MoreWithoutCursor)
+    }
 }
 
-/// Parses one 200 body. Never panics, whatever the bytes.
+/// Parses one 200 body. Never panics, whatever the bytes. Its errors say what is wrong and where, never the
+/// feed's text (they are logged, kept as the feed's last error and shown in the status bar).
 pub fn parse_page(body: &[u8]) -> Result<Page, PageError> {
-    let wire: WirePage = serde_json::from_slice(body).map_err(|e| PageError::InvalidJson(json_error(&e)))?;
-    check_version(&wire.feed)?;
-    if wire.more && wire.cursor.is_none() {
+    let env = Envelope::split(body)?;
+    let value_error = |at: usize, what: &str| PageError::InvalidJson(format!("{what} {}", position(body, at)));
+    if env.feed.is_empty() {
+        return Err(value_error(body.len(), "the page has no `feed`"));
+    }
+    for (at, raw) in &env.feed {
+        let feed: String = serde_json::from_slice(raw).map_err(|_| value_error(*at, "`feed` is not a string"))?;
+        check_version(&feed)?;
+    }
+    let Some(alerts) = env.alerts else {
+        return Err(value_error(body.len(), "the page has no `alerts`"));
+    };
+    let mut cursors = Vec::new();
+    for (at, raw) in &env.cursor {
+        let c: Option<String> =
+            serde_json::from_slice(raw).map_err(|_| value_error(*at, "`cursor` is not a string"))?;
+        if !cursors.contains(&c) {
+            cursors.push(c);
+        }
+    }
+    let mut more = false;
+    for (at, raw) in &env.more {
+        more |= serde_json::from_slice::<bool>(raw).map_err(|_| value_error(*at, "`more` is not true or false"))?;
+    }
+    let (cursor, cursor_refused) = match cursors.as_slice() {
+        [] => (None, None),
+        [one] => match one {
+            Some(c) if c.len() > MAX_CURSOR_BYTES => (None, Some(CursorRefused::TooLong(c.len()))),
+            one => (one.clone(), None),
+        },
+        _ => (None, Some(CursorRefused::Conflicting)),
+    };
+    if more && cursor.is_none() && cursor_refused.is_none() {
         return Err(PageError::MoreWithoutCursor);
     }
-    let mut page = Page { cursor: wire.cursor, more: wire.more, ..Page::default() };
-    for raw in wire.alerts {
-        match parse_alert(raw.get()) {
+    let mut page = Page { cursor, more, cursor_refused, ..Page::default() };
+    for raw in alerts {
+        let parsed = match std::str::from_utf8(raw) {
+            Ok(text) => parse_alert(text),
+            Err(e) => Err(not_utf8(raw, e.valid_up_to())),
+        };
+        match parsed {
             Ok(alert) => page.alerts.push(alert),
             Err(rejected) => page.rejected.push(rejected),
         }
@@ -70,18 +124,219 @@ pub fn parse_page(body: &[u8]) -> Result<Page, PageError> {
     Ok(page)
 }
 
-/// What went wrong with a page's JSON and where, without serde's own message: that can quote the feed's
-/// text (`invalid type: string "..."`, an unknown field's name), and this error is logged, kept as the
-/// feed's last error and shown in the status bar.
-fn json_error(e: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    let what = match e.classify() {
-        Category::Io => "it could not be read",
-        Category::Syntax => "it is not well-formed",
-        Category::Data => "a value is not what protocol v1 expects there",
-        Category::Eof => "it ends too soon",
-    };
-    format!("{what} (line {} column {})", e.line(), e.column())
+/// An alert whose bytes are not UTF-8: quarantined with its bytes kept, each one that is not UTF-8 written
+/// `\xNN` (which JSON text cannot otherwise hold outside a string, nor inside one: a backslash there is
+/// `\\`), so the record is text, inert, and still says exactly what was sent.
+fn not_utf8(raw: &[u8], at: usize) -> Rejected {
+    let mut text = String::with_capacity(raw.len() + 16);
+    for chunk in raw.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            text.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    Rejected {
+        source: None,
+        id: None,
+        reason: format!("the alert holds bytes that are not UTF-8 (the first at byte {at} of it; kept as \\xNN)"),
+        raw: text,
+    }
+}
+
+/// Line and column (1-based, in bytes) of byte `at` of `body`, as serde_json says them.
+fn position(body: &[u8], at: usize) -> String {
+    let before = body.get(..at.min(body.len())).unwrap_or_default();
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+    format!("(line {line} column {column})")
+}
+
+/// The members of a page's envelope, as raw bytes with where each starts: every value of a key sent more
+/// than once, and the `alerts` array already split into its elements.
+#[derive(Default)]
+struct Envelope<'a> {
+    feed: Vec<(usize, &'a [u8])>,
+    alerts: Option<Vec<&'a [u8]>>,
+    cursor: Vec<(usize, &'a [u8])>,
+    more: Vec<(usize, &'a [u8])>,
+}
+
+impl<'a> Envelope<'a> {
+    fn split(body: &'a [u8]) -> Result<Envelope<'a>, PageError> {
+        let mut env = Envelope::default();
+        env.split_into(body)?;
+        Ok(env)
+    }
+
+    /// Reads the members into `self` as far as it can: when the page fails part way, what came before the
+    /// failure is still there.
+    fn split_into(&mut self, body: &'a [u8]) -> Result<(), PageError> {
+        let env = self;
+        let mut scan = Scan { body, at: 0 };
+        scan.expect(b'{')?;
+        scan.space();
+        if !scan.eat(b'}') {
+            loop {
+                scan.space();
+                let key = scan.string()?;
+                scan.space();
+                scan.expect(b':')?;
+                scan.space();
+                let at = scan.at;
+                // Keys are compared decoded (`"al\u0065rts"` is `alerts`); one that does not decode is unknown.
+                match serde_json::from_slice::<String>(key).ok().as_deref() {
+                    Some("alerts") => {
+                        let elements = scan.array()?;
+                        env.alerts.get_or_insert_with(Vec::new).extend(elements);
+                    }
+                    Some("feed") => env.feed.push((at, scan.value()?)),
+                    Some("cursor") => env.cursor.push((at, scan.value()?)),
+                    Some("more") => env.more.push((at, scan.value()?)),
+                    // Unknown fields are ignored (forward compatibility), but must still be well-formed.
+                    _ => {
+                        scan.value()?;
+                    }
+                }
+                scan.space();
+                if scan.eat(b',') {
+                    continue;
+                }
+                scan.expect(b'}')?;
+                break;
+            }
+        }
+        scan.space();
+        if scan.at != body.len() {
+            return Err(scan.error("there is text after the page"));
+        }
+        Ok(())
+    }
+}
+
+/// The cursor of a page that could not be read whole, when the envelope gave one (and only one) before the
+/// part that failed, within [`MAX_CURSOR_BYTES`].
+pub fn salvage_cursor(body: &[u8]) -> Option<String> {
+    let mut env = Envelope::default();
+    let _ = env.split_into(body);
+    let mut cursors = env.cursor.iter().map(|(_, raw)| serde_json::from_slice::<Option<String>>(raw).ok().flatten());
+    let first = cursors.next()??;
+    (cursors.all(|c| c.as_deref() == Some(first.as_str())) && first.len() <= MAX_CURSOR_BYTES).then_some(first)
+}
+
+/// A structural reader of JSON bytes: it finds where each value starts and ends without decoding it, so
+/// bytes that are not UTF-8 inside a string do not stop it. Iterative: nesting cannot overflow the stack.
+struct Scan<'a> {
+    body: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn error(&self, what: &str) -> PageError {
+        let what = if self.at >= self.body.len() { "it ends too soon" } else { what };
+        PageError::InvalidJson(format!("{what} {}", position(self.body, self.at)))
+    }
+
+    fn space(&mut self) {
+        while matches!(self.body.get(self.at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        let hit = self.body.get(self.at) == Some(&c);
+        self.at += usize::from(hit);
+        hit
+    }
+
+    fn expect(&mut self, c: u8) -> Result<(), PageError> {
+        if self.eat(c) { Ok(()) } else { Err(self.error("it is not well-formed")) }
+    }
+
+    /// A string, quotes included.
+    fn string(&mut self) -> Result<&'a [u8], PageError> {
+        let start = self.at;
+        self.expect(b'"')?;
+        loop {
+            match self.body.get(self.at) {
+                None => return Err(self.error("it ends too soon")),
+                Some(b'\\') => self.at += 2,
+                Some(b'"') => {
+                    self.at += 1;
+                    return Ok(&self.body[start..self.at]);
+                }
+                Some(_) => self.at += 1,
+            }
+        }
+    }
+
+    /// One value of any kind, as its bytes. Brackets are counted, not matched: a value that is not JSON
+    /// inside is found out when it is decoded.
+    fn value(&mut self) -> Result<&'a [u8], PageError> {
+        let start = self.at;
+        match self.body.get(self.at) {
+            None => return Err(self.error("it ends too soon")),
+            Some(b'"') => {
+                self.string()?;
+            }
+            Some(b'{' | b'[') => {
+                let mut depth = 0usize;
+                loop {
+                    match self.body.get(self.at) {
+                        None => return Err(self.error("it ends too soon")),
+                        Some(b'"') => {
+                            self.string()?;
+                            continue;
+                        }
+                        Some(b'{' | b'[') => depth += 1,
+                        Some(b'}' | b']') => {
+                            depth -= 1;
+                            if depth == 0 {
+                                self.at += 1;
+                                break;
+                            }
+                        }
+                        Some(_) => {}
+                    }
+                    self.at += 1;
+                }
+            }
+            Some(_) => {
+                while let Some(c) = self.body.get(self.at) {
+                    if matches!(c, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r') {
+                        break;
+                    }
+                    self.at += 1;
+                }
+                if self.at == start {
+                    return Err(self.error("a value is missing"));
+                }
+            }
+        }
+        Ok(&self.body[start..self.at])
+    }
+
+    /// An array, as the bytes of each element.
+    fn array(&mut self) -> Result<Vec<&'a [u8]>, PageError> {
+        if self.body.get(self.at) != Some(&b'[') {
+            return Err(self.error("`alerts` is not an array"));
+        }
+        self.at += 1;
+        let mut elements = Vec::new();
+        self.space();
+        if self.eat(b']') {
+            return Ok(elements);
+        }
+        loop {
+            self.space();
+            elements.push(self.value()?);
+            self.space();
+            if self.eat(b',') {
+                continue;
+            }
+            self.expect(b']')?;
+            return Ok(elements);
+        }
+    }
 }
 
 fn check_version(feed: &str) -> Result<(), PageError> {

@@ -41,6 +41,8 @@ pub enum ScreenshotError {
     NoScreenshot(usize),
     #[error("the screenshot URL is not a valid http(s) URL or path")]
     BadUrl,
+    #[error("the screenshot's relative path leads outside the feed's base path; refused (the token stays home)")]
+    OutsideBase,
     #[error("the screenshot could not be fetched: {0}")]
     Feed(FeedError),
     #[error("the screenshot server answered HTTP {0}")]
@@ -72,7 +74,14 @@ pub fn screenshot_url(base: &Url, url: &str) -> Result<Url, ScreenshotError> {
     }
     // A relative path is relative to the base, even with a leading `/` (which would otherwise drop the
     // base's own path), and `//host/x` can never name another host.
-    base.join(url.trim_start_matches('/')).map_err(|_| ScreenshotError::BadUrl)
+    let joined = base.join(url.trim_start_matches('/')).map_err(|_| ScreenshotError::BadUrl)?;
+    // It must also stay under the base's path: `../`, however spelt (`%2e%2e/`, `..\`), would otherwise
+    // reach the rest of the feed's host, with the token. The check is on the resolved URL, so every
+    // spelling the URL parser resolves is caught.
+    if !super::client::same_origin(&joined, base) || !joined.path().starts_with(base.path()) {
+        return Err(ScreenshotError::OutsideBase);
+    }
+    Ok(joined)
 }
 
 /// The cache key: the checksum when the feed gave one (the bytes are then verified), else a hash of the
@@ -244,6 +253,21 @@ mod tests {
             assert_eq!(screenshot_url(&base, given).expect(given).as_str(), want);
         }
         assert_eq!(screenshot_url(&base, "ftp://x/a.png"), Err(ScreenshotError::BadUrl));
+        for outside in [
+            "../other/a.png",
+            "screenshots/../../a.png",
+            "%2e%2e/a.png",
+            "%2E%2E/%2e%2e/admin",
+            "..\\a.png",
+            "/../a.png",
+            "..",
+        ] {
+            assert_eq!(screenshot_url(&base, outside), Err(ScreenshotError::OutsideBase), "{outside}");
+        }
+        assert_eq!(
+            screenshot_url(&base, "shots/../a.png").expect("stays inside").as_str(),
+            "https://bridge.example/feeds/college/a.png"
+        );
         assert_eq!(screenshot_url(&base, ""), Err(ScreenshotError::BadUrl));
     }
 

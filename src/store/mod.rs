@@ -147,6 +147,35 @@ pub struct FeedState {
     pub last_error: Option<(DateTime<Utc>, String)>,
     /// Staff alerts this user's store refused at ingest (only the count is kept).
     pub staff_dropped: u64,
+    /// When the vigil that last polled meant to try again (`None`: it will not, or it was `sync --once`).
+    #[serde(default)]
+    pub next_attempt: Option<DateTime<Utc>>,
+    /// The last sync stopped at its bounds with the feed still saying `more` (what it read).
+    #[serde(default)]
+    pub rested: Option<String>,
+    /// The page the feed last sent that vigil could not read, and how often it came back the same.
+    #[serde(default)]
+    pub unreadable: Option<UnreadablePage>,
+}
+
+/// A page vigil could not read (not split into its alerts). Its raw bytes are kept sealed in the blobs
+/// (`crate::feed::admin`); the same page for the same `since` again counts up, another starts afresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreadablePage {
+    /// The cursor it answered.
+    pub since: Option<String>,
+    /// SHA-256 of its bytes, hex.
+    pub sha256: String,
+    pub bytes: usize,
+    pub reason: String,
+    pub first_at: DateTime<Utc>,
+    pub count: u32,
+    /// The page's own cursor, when it could be read before the rest failed (what `vigil feed skip-page`
+    /// moves to when not given one).
+    pub cursor_after: Option<String>,
+    /// Whether its raw bytes are kept (from its second coming on, in the stores that may hold them).
+    #[serde(default)]
+    pub kept: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -836,6 +865,11 @@ impl Store {
     /// Stores a blob, sealed. Names must not start with `cache/` (the screenshot cache's own keys).
     pub fn put_blob(&self, name: &str, bytes: &[u8]) -> Result<()> {
         self.blobs.insert(name, self.cipher.seal(SCHEMA, BLOBS, name.as_bytes(), bytes))?;
+        Ok(())
+    }
+
+    pub fn remove_blob(&self, name: &str) -> Result<()> {
+        self.blobs.remove(name)?;
         Ok(())
     }
 

@@ -30,12 +30,21 @@ pub fn feed_text(state: &State) -> String {
     let h = &state.health;
     let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&state.tz).format("%H:%M").to_string();
     let last = h.last_success.map(local).unwrap_or_else(|| "never".into());
+    if let Some(since) = h.stuck_since {
+        let next = h
+            .next_attempt
+            .map(|n| format!("next try {}; ", n.with_timezone(&state.tz).format("%H:%M:%S")))
+            .unwrap_or_default();
+        return format!("feed ERROR: {} ({next}last ok {last})", crate::feed::admin::stuck_message(since, &state.tz));
+    }
     if let Some((_, err)) = &h.last_error {
         let next = if h.stopped {
             "stopped: press r to retry".to_string()
         } else {
+            // The time itself, not a countdown: the bar is redrawn when something changes, not every
+            // second, and a countdown from a stale clock says the wrong thing.
             match h.next_attempt {
-                Some(n) => format!("retry in {}s", (n - state.now).num_seconds().max(0)),
+                Some(n) => format!("next try {}", n.with_timezone(&state.tz).format("%H:%M:%S")),
                 None => String::new(),
             }
         };
@@ -43,6 +52,12 @@ pub fn feed_text(state: &State) -> String {
     }
     if h.syncing {
         return format!("feed: syncing (last ok {last})");
+    }
+    if h.rested.is_some()
+        && let Some(n) = h.next_attempt
+    {
+        let next = n.with_timezone(&state.tz).format("%H:%M:%S");
+        return format!("feed: ok {last}; the feed has more: resting until {next}");
     }
     match h.last_success {
         Some(t) if state.now - t > state.stale_after => format!("feed: STALE since {last}"),
@@ -75,4 +90,59 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
     };
     frame.render_widget(Paragraph::new(line), bottom);
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::feed::client::FeedHealth;
+    use crate::identity::{Role, Viewer};
+
+    fn state_at(now: chrono::DateTime<Utc>, health: FeedHealth) -> State {
+        let viewer = Viewer { user: "u".into(), role: Role::Dsl, sees_staff: true };
+        State { health, ..State::new(viewer, now) }
+    }
+
+    /// The bar is redrawn when something changes, not each second: it names the time of the next try, which
+    /// stays true, not a countdown from whenever its clock last moved.
+    #[test]
+    fn the_next_try_is_a_time_not_a_countdown_from_a_stale_clock() {
+        let then = Utc.with_ymd_and_hms(2026, 7, 1, 9, 0, 0).single().expect("literal");
+        let next = then + chrono::Duration::seconds(2);
+        let health = FeedHealth {
+            last_error: Some((then, "the feed is busy (HTTP 429) and asked to wait 2s".into())),
+            next_attempt: Some(next),
+            ..FeedHealth::default()
+        };
+        // The screen's clock is 11 seconds behind (it was last moved before the error).
+        let state = state_at(then - chrono::Duration::seconds(11), health);
+        let text = feed_text(&state);
+        let local = next.with_timezone(&state.tz).format("%H:%M:%S").to_string();
+        assert!(text.contains(&format!("next try {local}")), "{text}");
+        assert!(!text.contains("retry in"), "{text}");
+    }
+
+    #[test]
+    fn a_rested_sync_and_a_stuck_feed_are_named() {
+        let now = Utc.with_ymd_and_hms(2026, 7, 1, 9, 0, 0).single().expect("literal");
+        let rested = FeedHealth {
+            last_success: Some(now),
+            next_attempt: Some(now + chrono::Duration::seconds(60)),
+            rested: Some("the feed still had more".into()),
+            ..FeedHealth::default()
+        };
+        assert!(feed_text(&state_at(now, rested)).contains("the feed has more: resting until"));
+        let stuck = FeedHealth {
+            last_error: Some((now, "the feed sent invalid JSON".into())),
+            stuck_since: Some(now - chrono::Duration::minutes(30)),
+            next_attempt: Some(now + chrono::Duration::seconds(8)),
+            ..FeedHealth::default()
+        };
+        let state = state_at(now, stuck);
+        let since = (now - chrono::Duration::minutes(30)).with_timezone(&state.tz).format("%H:%M").to_string();
+        let text = feed_text(&state);
+        assert!(text.contains(&format!("the feed keeps sending a page vigil cannot read since {since}")), "{text}");
+    }
 }
