@@ -779,6 +779,44 @@ mod tests {
     }
 
     #[test]
+    fn choosing_the_illegal_path_regrades_to_high_in_the_same_decision_and_keeps_it_there() {
+        let mut ev = raised(Level::Medium);
+        apply(&mut ev, CaseCommand::Illegal { reason: "indecent image".into() }).expect("illegal");
+        let kinds: Vec<&EventKind> = ev.iter().skip(1).map(|e| &e.kind).collect();
+        assert!(
+            matches!(
+                kinds[..],
+                [EventKind::Regraded { from: Level::Medium, to: Level::High, .. }, EventKind::IllegalPathChosen { .. }]
+            ),
+            "{kinds:?}"
+        );
+        assert_eq!(
+            apply(&mut ev, CaseCommand::Regrade { level: Level::Low, reason: "r".into() }),
+            Err(RuleError::IllegalPathIsHigh)
+        );
+        // A revision at a lower level does not take it below High either.
+        ev.push(CaseEvent::new(
+            at(11, 0),
+            "feed",
+            EventKind::Revised { from: 1, to: 2, level: Level::Low, illegal_path: false },
+        ));
+        let case = fold(&ev);
+        assert_eq!((case.level, case.illegal_path), (Level::High, true));
+        // Ingest put a grooming case on the path at High; the feed lowering its risk keeps it High.
+        let mut grooming = vec![CaseEvent::new(
+            at(9, 0),
+            "feed",
+            EventKind::Raised { revision: 1, level: Level::High, illegal_path: true, template_version: 1 },
+        )];
+        grooming.push(CaseEvent::new(
+            at(9, 30),
+            "feed",
+            EventKind::Revised { from: 1, to: 2, level: Level::Medium, illegal_path: false },
+        ));
+        assert_eq!(fold(&grooming).level, Level::High);
+    }
+
+    #[test]
     fn the_illegal_path_adds_its_required_steps() {
         let mut ev = raised(Level::High);
         apply(&mut ev, CaseCommand::Illegal { reason: "image described as indecent".into() }).expect("illegal");

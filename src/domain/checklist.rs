@@ -13,7 +13,8 @@
 //! - a staff alert gets the staff template instead of all of those;
 //! - suspected illegal content adds the illegal-content template, for students **and staff**: the policy's
 //!   misuse procedure (police, isolating the device, a second senior member of staff) applies to illegal
-//!   activity "by staff or students" alike.
+//!   activity "by staff or students" alike. It comes first, and it replaces the case's review item (its
+//!   `replaces`): the policy says stop reviewing.
 //!
 //! Item ids are stable forever (case events refer to them) and unique across all templates, so
 //! [`Templates::item`] needs no template id. A case records [`Templates::version`] when it is opened.
