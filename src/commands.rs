@@ -556,8 +556,8 @@ fn case(ctx: Context_, id: &str, mut action: CaseAction) -> Result<()> {
     let key = service.find(id).map_err(service_err)?;
     let checklist = service.checklist(&key, now).map_err(service_err)?;
     let command = action.resolve(&checklist).map_err(|e| exit_err(exit::FAILURE, e))?;
-    let event = service.act(&key, &command, now).map_err(service_err)?;
-    writeln!(std::io::stdout(), "recorded: {}", inert::line(&event.kind.describe()))?;
+    let events = service.act(&key, &command, now).map_err(service_err)?;
+    writeln!(std::io::stdout(), "recorded: {}", inert::line(&crate::domain::case::describe_decision(&events)))?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 //! CPOMS or student tracking". The tracking note therefore never carries anything from the alert but its
 //! date. A staff alert is neither: it goes to the allegations-against-staff procedure, and its text says so.
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::domain::inert;
@@ -62,36 +63,9 @@ pub fn records(d: &CaseDetail, tz: Tz) -> Records {
     out.push(format!("Concern (moderator's summary): {}", inert::line(&d.alert.summary)));
     out.push(String::new());
     out.push("Actions:".into());
-    for e in &d.events {
-        let line = match &e.kind {
-            EventKind::Viewed => Some("alert reviewed".to_string()),
-            EventKind::ItemDone { item, value, note } => {
-                let text =
-                    d.checklist.iter().find(|i| &i.id == item).map(|i| i.text.clone()).unwrap_or_else(|| item.clone());
-                let mut s = text;
-                if let Some(v) = value {
-                    s.push_str(&format!(": {}", inert::line(v)));
-                }
-                if let Some(n) = note {
-                    s.push_str(&format!(" ({})", inert::line(n)));
-                }
-                Some(s)
-            }
-            EventKind::Regraded { from, to, reason } => {
-                Some(format!("regraded {from} to {to}: {}", inert::line(reason)))
-            }
-            EventKind::IllegalPathChosen { reason } => {
-                Some(format!("illegal-content procedure followed: {}", inert::line(reason)))
-            }
-            EventKind::NoteAdded { text } => Some(format!("note: {}", inert::line(text))),
-            EventKind::FollowUpSet { date } => Some(format!("follow-up arranged for {}", date.format("%d/%m/%Y"))),
-            EventKind::Closed { outcome } => Some(format!("closed: {}", outcome_text(d, outcome))),
-            EventKind::Reopened { reason } => Some(format!("reopened: {}", inert::line(reason))),
-            _ => None,
-        };
-        if let Some(l) = line {
-            out.push(format!("- {} {}: {l}", local(e.at), inert::line(&e.actor)));
-        }
+    for (at, actor, text) in actions(d) {
+        // A line break the reviewer typed stays a line break, indented under its action.
+        out.push(format!("- {} {}: {}", local(at), inert::line(&actor), text.replace('\n', "\n  ")));
     }
     out.push(String::new());
     match &d.case.closed {
@@ -100,6 +74,53 @@ pub fn records(d: &CaseDetail, tz: Tz) -> Records {
     }
     let tracking = format!("Smoothwall alert on {}, see CPOMS", raised.format("%d/%m/%Y"));
     Records { cpoms: out.join("\n"), tracking: Some(tracking) }
+}
+
+/// The record's actions, oldest first: (when, who, what). The checklist part is the case's checklist as its
+/// fold has it (what the reviewer sees ticked), so an item undone is not in the record and an item ticked
+/// again carries its latest value; the rest are the decisions that stay in the case's history as made
+/// (the view, regrades, the illegal-content path, notes, follow-up dates, closes, reopens, the vendor's
+/// withdrawal).
+fn actions(d: &CaseDetail) -> Vec<(DateTime<Utc>, String, String)> {
+    let mut out: Vec<(DateTime<Utc>, String, String)> = Vec::new();
+    for e in &d.events {
+        let text = match &e.kind {
+            EventKind::Viewed => "alert reviewed".to_string(),
+            EventKind::Regraded { from, to, reason } => format!("regraded {from} to {to}: {}", typed(reason)),
+            EventKind::IllegalPathChosen { reason } => {
+                format!("illegal-content procedure followed: {}", typed(reason))
+            }
+            EventKind::NoteAdded { text } => format!("note: {}", typed(text)),
+            EventKind::FollowUpSet { date } => format!("follow-up arranged for {}", date.format("%d/%m/%Y")),
+            EventKind::Closed { outcome } => format!("closed: {}", outcome_text(d, outcome)),
+            EventKind::Reopened { reason } => format!("reopened: {}", typed(reason)),
+            EventKind::Withdrawn => "alert withdrawn by the monitoring vendor".to_string(),
+            EventKind::Reinstated => "alert reinstated by the monitoring vendor".to_string(),
+            EventKind::Raised { .. }
+            | EventKind::Revised { .. }
+            | EventKind::ItemDone { .. }
+            | EventKind::ItemUndone { .. } => continue,
+        };
+        out.push((e.at, e.actor.clone(), text));
+    }
+    for item in d.checklist.iter().filter(|i| i.done) {
+        let mut text = item.text.clone();
+        if let Some(v) = &item.value {
+            text.push_str(&format!(": {}", typed(v)));
+        }
+        if let Some(n) = &item.note {
+            text.push_str(&format!(" ({})", typed(n)));
+        }
+        out.push((item.done_at.unwrap_or(d.summary.raised_at), item.done_by.clone().unwrap_or_default(), text));
+    }
+    // Stable: at the same instant, the history's order, then the checklist's.
+    out.sort_by_key(|(at, _, _)| *at);
+    out
+}
+
+/// Text a reviewer typed: inert, with the line breaks they typed kept (a CR LF is one break).
+fn typed(text: &str) -> String {
+    inert::block(&text.replace("\r\n", "\n")).into_owned()
 }
 
 fn outcome_text(d: &CaseDetail, id: &str) -> String {

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::audit;
 use crate::domain::calendar::{DueLevel, DuePolicy, WorkingCalendar, due_at};
-use crate::domain::case::{CaseCommand, ItemState, RuleError, decide};
+use crate::domain::case::{AlertFacts, CaseCommand, ItemState, RuleError, decide};
 use crate::domain::checklist::Templates;
 use crate::domain::inert;
 use crate::domain::levels::LevelPolicy;
@@ -85,10 +85,16 @@ impl CaseSummary {
         (!self.open, Reverse(self.level), !self.follow_up_due, self.due_at, self.raised_at, &self.key)
     }
 
+    /// Whether the case is overdue at `now` (the one rule: [`crate::domain::case::is_overdue`]). The `overdue`
+    /// field is this as at the last [`CaseSummary::refresh_clock`].
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.due_at.is_some_and(|due| crate::domain::case::is_overdue(self.open, self.responded, due, now))
+    }
+
     /// Brings the flags that depend on the clock (overdue, follow-up due) up to `now`, `today` being its
     /// date in the college's zone. Returns whether either changed (and so, maybe, the queue order).
     pub fn refresh_clock(&mut self, now: DateTime<Utc>, today: NaiveDate) -> bool {
-        let overdue = self.open && !self.responded && self.due_at.is_some_and(|due| now > due);
+        let overdue = self.is_overdue(now);
         let follow_up_due = self.open && self.follow_up.is_some_and(|d| d <= today);
         let changed = overdue != self.overdue || follow_up_due != self.follow_up_due;
         self.overdue = overdue;
@@ -139,6 +145,35 @@ pub struct CaseDetail {
     pub checklist: Vec<ChecklistItem>,
     pub outcomes: Vec<(String, String)>,
     pub missing_required: Vec<String>,
+}
+
+/// One line of a case's timeline: when, who, and a content-free description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineEntry {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub what: String,
+}
+
+impl CaseDetail {
+    /// The case's timeline: its event log in order, each entry dated when it happened. An event's own time is
+    /// when vigil recorded it, which for the raise is when the alert was stored, possibly hours after it was
+    /// raised (a feed that was down, an out-of-hours alert fetched in the morning). So the raise is dated by
+    /// the alert's `raised_at`, and the storing follows as its own entry when it was later.
+    pub fn timeline(&self) -> Vec<TimelineEntry> {
+        let mut out = Vec::with_capacity(self.events.len() + 1);
+        for e in &self.events {
+            if let crate::domain::EventKind::Raised { .. } = e.kind {
+                out.push(TimelineEntry { at: self.summary.raised_at, actor: e.actor.clone(), what: e.kind.describe() });
+                if e.at != self.summary.raised_at {
+                    out.push(TimelineEntry { at: e.at, actor: e.actor.clone(), what: "received by vigil".into() });
+                }
+                continue;
+            }
+            out.push(TimelineEntry { at: e.at, actor: e.actor.clone(), what: e.kind.describe() });
+        }
+        out
+    }
 }
 
 #[derive(Clone)]
@@ -278,7 +313,7 @@ impl CaseService {
             raised_at: raised,
             due_at: Some(due),
             out_of_hours: !self.calendar.is_working_time(raised),
-            overdue: status.is_open() && now > due && !case.responded(),
+            overdue: case.is_overdue(due, now),
             suspected_illegal,
             illegal_path: case.illegal_path,
             follow_up: case.follow_up,
@@ -553,18 +588,20 @@ impl CaseService {
         let path = case.path(staff);
         let mut checklist = Vec::new();
         let mut shown = std::collections::HashSet::new();
-        for section in self.templates.sections_for(path) {
-            for item in &section.items {
-                shown.insert(item.id.clone());
-                checklist.push(checklist_item(&section.title, item, case.done.get(&item.id)));
-            }
+        for (section, item) in self.templates.items_for(path) {
+            shown.insert(item.id.clone());
+            let mut row = checklist_item(&section.title, item, case.done.get(&item.id));
+            // What closing needs, as the case stands (a withdrawn case owes less).
+            row.required = case.requires(self.templates, section, item);
+            checklist.push(row);
         }
-        // Items done on an earlier path (before a regrade) stay visible: nothing done is ever hidden.
+        // Items done on an earlier path (before a regrade, or the review before the illegal-content path replaced
+        // it) stay visible: nothing done is ever hidden.
         for (id, state) in &case.done {
             if !shown.contains(id)
                 && let Some(item) = self.templates.item(id)
             {
-                checklist.push(checklist_item("Done before regrade", item, Some(state)));
+                checklist.push(checklist_item("Done on an earlier path", item, Some(state)));
             }
         }
         let outcomes = self.templates.outcomes_for(path).into_iter().map(|o| (o.id.clone(), o.text.clone())).collect();
@@ -590,26 +627,26 @@ impl CaseService {
         Ok(())
     }
 
-    /// Applies a reviewer's decision. The event is flushed before this returns.
-    pub fn act(&self, key: &AlertKey, command: &CaseCommand, now: DateTime<Utc>) -> Result<CaseEvent> {
+    /// Applies a reviewer's decision: the events [`decide`] returns for it, each with its audit record, are
+    /// written in one transaction and flushed before this returns. Returns them, in order.
+    pub fn act(&self, key: &AlertKey, command: &CaseCommand, now: DateTime<Utc>) -> Result<Vec<CaseEvent>> {
         self.require_reviewer()?;
         let (alert, _, case) = self.load(key)?;
-        let kind = decide(&case, alert.is_staff(), self.templates, command)?;
-        let event = CaseEvent::new(now, &self.viewer.user, kind);
-        let entry = audit::Entry::new(now, &self.viewer.user, Some(key), audit::action_text(&event.kind));
-        self.store.append_audited(key, &event, &entry)?;
-        // Grooming or illegal content at High takes the illegal-content path (as it would have at ingest), so a
-        // regrade to High brings in the police referral and the second senior member of staff.
-        if let crate::domain::EventKind::Regraded { to: Level::High, .. } = &event.kind
-            && !case.illegal_path
-            && self.levels.illegal_at_high(&alert.category)
-        {
-            let reason = format!("regraded to High: {} alerts take the illegal-content path", alert.category);
-            let path = CaseEvent::new(now, &self.viewer.user, crate::domain::EventKind::IllegalPathChosen { reason });
-            let entry = audit::Entry::new(now, &self.viewer.user, Some(key), audit::action_text(&path.kind));
-            self.store.append_audited(key, &path, &entry)?;
-        }
-        Ok(event)
+        let facts = AlertFacts {
+            staff: alert.is_staff(),
+            category: &alert.category,
+            illegal_at_high: self.levels.illegal_at_high(&alert.category),
+        };
+        let decided: Vec<(CaseEvent, audit::Entry)> = decide(&case, &facts, self.templates, command)?
+            .into_iter()
+            .map(|kind| {
+                let event = CaseEvent::new(now, &self.viewer.user, kind);
+                let entry = audit::Entry::new(now, &self.viewer.user, Some(key), audit::action_text(&event.kind));
+                (event, entry)
+            })
+            .collect();
+        self.store.append_decision(key, &decided)?;
+        Ok(decided.into_iter().map(|(event, _)| event).collect())
     }
 
     /// The one data path of `vigil report`, and the only read a `reporter` may make.

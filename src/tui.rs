@@ -237,7 +237,10 @@ pub fn run_effects_with(
                 })
             }
             Effect::Act(key, command) => Some(match service.act(&key, &command, now) {
-                Ok(event) => Action::Decided { key, message: format!("recorded: {}", event.kind.describe()) },
+                Ok(events) => Action::Decided {
+                    key,
+                    message: format!("recorded: {}", crate::domain::case::describe_decision(&events)),
+                },
                 Err(e) => Action::Failed(e.to_string()),
             }),
         };

@@ -102,9 +102,12 @@ fn an_action_and_its_record_are_written_together_and_a_refused_one_leaves_none()
     let refused = service.act(&key, &CaseCommand::Close { outcome: "nonsense".into() }, fixed_now());
     assert!(refused.is_err());
     assert_eq!(service.store().audit_records().expect("records").len(), before, "nothing happened, nothing recorded");
-    let event = service
-        .act(&key, &CaseCommand::Note { text: "spoke to tutor about SECRET".into() }, fixed_now())
-        .expect("note");
+    let [event] = <[_; 1]>::try_from(
+        service
+            .act(&key, &CaseCommand::Note { text: "spoke to tutor about SECRET".into() }, fixed_now())
+            .expect("note"),
+    )
+    .expect("a note is one event");
     let records = service.store().audit_records().expect("records");
     let last = records.last().expect("a record");
     assert_eq!(last.what, "added a note");

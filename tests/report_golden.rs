@@ -90,7 +90,10 @@ fn the_figures_are_the_fixtures_figures() {
     );
     // Open at the end of October: o14, o17, o19, o20 and September's p11; o18 was withdrawn.
     assert_eq!(exact(f.open_at_end), 5);
-    assert_eq!(exact(f.overdue_at_end), 4, "o20 (Low, raised on the 30th) is not due yet");
+    // The queue's rule: o17 (High) had contact recorded, so it is not overdue; o20 (Low, raised on the 30th) is
+    // not due yet.
+    assert_eq!(exact(f.overdue_at_end), 3, "o14, o19 and p11");
+    assert_eq!(exact(f.overdue_by_level.high), 0, "o17's contact is recorded");
     // First contact: o05 8 min, o13 5 min, o16 40 min, o17 15 min, o08 640 min (next morning).
     assert_eq!(f.response.high.first_contact, Some(Minutes::Shown { median: 15, p90: 640 }));
     assert_eq!(
@@ -248,4 +251,45 @@ fn the_html_is_self_contained_and_scriptless() {
     assert!(lower.contains("<svg"), "charts are inline SVG");
     assert!(lower.contains("<pattern"), "bars are told apart by pattern, not colour alone");
     assert!(html.trim_end().ends_with("</html>"));
+}
+
+/// Issue 13 item 12: a category the vendor's taxonomy does not know is never printed, however plain it looks
+/// (a bridge can put a student's name there); it is counted under "other", with the small-number rule.
+#[test]
+fn unknown_categories_are_counted_as_other_and_never_printed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = fx::build(dir.path());
+    let svc = fx::service(&store, fx::viewer(Role::Dsl, true));
+    const HOSTILE: &str = "self-harm john smith 12b 4471";
+    let alerts: Vec<serde_json::Value> = (0..6)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("qz-u{i:02}"), "source": fx::SOURCE, "revision": 1,
+                "raised_at": format!("2026-10-2{i}T10:00:00+01:00"), "risk": 2, "category": HOSTILE,
+                "subject": { "kind": "student", "id": format!("STU-9900{i}") }, "summary": "s",
+            })
+        })
+        .collect();
+    let body = serde_json::json!({ "feed": "vigil.alert-feed/1", "alerts": alerts, "cursor": "u", "more": false });
+    let page = vigil::feed::protocol::parse_page(body.to_string().as_bytes()).expect("page");
+    svc.ingest(&page, fx::at("2026-10-27T10:00:00+00:00")).expect("ingest");
+    for min_group in [1, 5] {
+        let f = fx::figures(&store, fx::viewer(Role::Dsl, true), true, min_group);
+        assert!(f.by_category.iter().all(|(k, _)| k != HOSTILE), "{:?}", f.by_category);
+        let other = f.by_category.iter().find(|(k, _)| k == "other").map(|(_, c)| *c);
+        if min_group == 1 {
+            assert_eq!(other, Some(Count::Exact(6)), "the six unknown ones, and nothing else, are other");
+        } else {
+            assert!(matches!(other, Some(Count::Exact(n)) if n >= 6), "{other:?}");
+        }
+        for (format, _) in FORMATS {
+            let text = render(format, &f);
+            for word in ["john", "smith", "4471", "12b"] {
+                assert!(
+                    !text.to_lowercase().contains(word),
+                    "{word:?} in the {format:?} report (min_group {min_group})"
+                );
+            }
+        }
+    }
 }

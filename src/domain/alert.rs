@@ -116,6 +116,33 @@ pub struct Alert {
     pub withdrawn: bool,
 }
 
+/// The categories of the vendor's taxonomy (protocol v1, `category`: "Known values"). Anything else a feed
+/// sends is kept and shown to reviewers verbatim, but is not a name a published report may print: a bridge
+/// can put free text there ("self-harm john smith 12b 4471").
+pub const KNOWN_CATEGORIES: [&str; 15] = [
+    "bullying",
+    "general-risk",
+    "grooming",
+    "offensive-user",
+    "oversharer",
+    "sexual-content",
+    "violence",
+    "terrorism-extremism",
+    "vulnerable-person",
+    "self-harm",
+    "suicide",
+    "weapons",
+    "drugs",
+    "discrimination",
+    "illegal-content",
+];
+
+/// The known category `raw` names (trimmed, any case), or `None` for anything else.
+pub fn known_category(raw: &str) -> Option<&'static str> {
+    let raw = raw.trim();
+    KNOWN_CATEGORIES.into_iter().find(|known| known.eq_ignore_ascii_case(raw))
+}
+
 impl Alert {
     pub fn is_staff(&self) -> bool {
         self.subject.kind == SubjectKind::Staff

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::checklist::{CasePath, ItemKind, Templates};
+use super::checklist::{AppliesTo, CasePath, ItemKind, ItemTemplate, Section, Templates};
 use super::{AlertKey, Level};
 
 /// The checklist item whose date is the case's follow-up date ("follow-up meetings arranged"): on that day the
@@ -19,6 +19,11 @@ pub const FOLLOW_UP_ITEM: &str = "post-follow-up-date";
 /// closed. Once the response is recorded the case is no longer overdue, though it stays open until closed.
 pub const RESPONSE_ITEMS: [(Level, &str); 2] =
     [(Level::High, "high-contact-time"), (Level::Medium, "medium-follow-up-date")];
+
+/// The items that record a Medium or High case on CPOMS (its reference) and on student tracking (the
+/// content-free note), which the procedure requires for both levels.
+pub const CPOMS_ITEMS: [&str; 2] = ["medium-cpoms", "high-cpoms"];
+pub const TRACKING_ITEMS: [&str; 2] = ["medium-tracking-note", "high-tracking-note"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseEvent {
@@ -118,6 +123,11 @@ impl EventKind {
             EventKind::Reopened { reason } => format!("reopened: {reason}"),
         }
     }
+}
+
+/// What a decision recorded, for the message that confirms it: each event's description, in order.
+pub fn describe_decision(events: &[CaseEvent]) -> String {
+    events.iter().map(|e| e.kind.describe()).collect::<Vec<_>>().join("; ")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -241,12 +251,14 @@ impl Case {
             EventKind::Raised { .. } => {}
             EventKind::Revised { to, level, illegal_path, .. } => {
                 self.revision = *to;
-                // A reviewer's regrade stands; otherwise the new content's level does.
-                if !self.regraded {
-                    self.level = *level;
-                    self.raised_level = *level;
-                }
                 self.illegal_path |= *illegal_path;
+                // A reviewer's regrade stands; otherwise the new content's level does, except that a case on
+                // the illegal-content path (a High response) is not taken below High by the feed.
+                if !self.regraded {
+                    let level = if self.illegal_path { (*level).max(Level::High) } else { *level };
+                    self.level = level;
+                    self.raised_level = level;
+                }
             }
             EventKind::Withdrawn => self.withdrawn = Some(event.at),
             EventKind::Reinstated => self.withdrawn = None,
@@ -310,20 +322,58 @@ impl Case {
         RESPONSE_ITEMS.iter().any(|(level, item)| *level == self.level && self.responses.contains(*item))
     }
 
+    /// Whether the case is overdue at `now`, its due time being `due`: see [`is_overdue`].
+    pub fn is_overdue(&self, due: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        is_overdue(self.status().is_open(), self.responded(), due, now)
+    }
+
     pub fn path(&self, staff: bool) -> CasePath {
         CasePath { level: self.level, staff, illegal: self.illegal_path }
     }
 
-    /// Required items of the case's current path that are not done, in checklist order.
+    /// Required items of the case's current path that are not done, in checklist order: what closing needs.
     pub fn missing_required(&self, templates: &Templates, staff: bool) -> Vec<String> {
         templates
-            .sections_for(self.path(staff))
+            .items_for(self.path(staff))
             .into_iter()
-            .flat_map(|s| s.items.iter())
-            .filter(|i| i.required && !self.done.contains_key(&i.id))
-            .map(|i| i.id.clone())
+            .filter(|(section, item)| self.requires(templates, section, item) && !self.done.contains_key(&item.id))
+            .map(|(_, i)| i.id.clone())
             .collect()
     }
+
+    /// Whether closing the case needs `item` (of `section`, on the case's path) done. Normally: the items the
+    /// template marks required.
+    ///
+    /// A case the vendor withdrew is different: the alert no longer stands, so the review and the level's
+    /// response it asked for are not owed. What is still owed is the record of what was started: the
+    /// illegal-content path's steps, if the case is on it (a suspicion of illegal content is for the college
+    /// and the police to settle, not the vendor), and, if anything was already done about the student (an
+    /// item beyond the initial review ticked), the CPOMS reference and the student-tracking note, since what
+    /// was done is part of their safeguarding record.
+    pub fn requires(&self, templates: &Templates, section: &Section, item: &ItemTemplate) -> bool {
+        if !item.required {
+            return false;
+        }
+        if self.withdrawn.is_none() {
+            return true;
+        }
+        let acted_on_student = self.done.keys().any(|id| {
+            templates
+                .section_of_item(id)
+                .is_some_and(|s| !matches!(s.applies_to, AppliesTo::StudentAlerts | AppliesTo::IllegalContent))
+        });
+        section.applies_to == AppliesTo::IllegalContent
+            || acted_on_student
+                && (CPOMS_ITEMS.contains(&item.id.as_str()) || TRACKING_ITEMS.contains(&item.id.as_str()))
+    }
+}
+
+/// The one rule for "overdue", used by the queue, its header, the dashboard and the reports: a case is overdue
+/// while it is open, the response its due time is for ([`RESPONSE_ITEMS`]) is not recorded, and its due time
+/// has passed. (Callers that hold only a queue row pass its fields; those that hold the case use
+/// [`Case::is_overdue`].)
+pub fn is_overdue(open: bool, responded: bool, due: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    open && !responded && now > due
 }
 
 /// Why a command on a case was refused. Every message names what to do instead.
@@ -351,13 +401,41 @@ pub enum RuleError {
     NotDone(String),
     #[error("a note cannot be empty")]
     EmptyNote,
+    #[error(
+        "a case on the illegal-content path stays High; if the path was chosen in error, close the case \
+         (false-positive is offered) and say why in a note"
+    )]
+    IllegalPathIsHigh,
+    #[error("this case is already on the illegal-content path")]
+    AlreadyIllegal,
     #[error("`{value}` is not a valid value for `{item}`: expected {expected}")]
     BadValue { item: String, value: String, expected: &'static str },
 }
 
-/// Checks a decision against the procedure's rules and returns the event that records it.
-/// This is the only place the close rules live; the TUI and `vigil case` both come through here.
-pub fn decide(case: &Case, staff: bool, templates: &Templates, command: &CaseCommand) -> Result<EventKind, RuleError> {
+/// What [`decide`] needs to know about a case's alert, besides the case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlertFacts<'a> {
+    /// The alert is about a member of staff.
+    pub staff: bool,
+    /// The alert's category, as the feed sent it.
+    pub category: &'a str,
+    /// Its category takes the illegal-content path at High ([`super::levels::LevelPolicy::illegal_at_high`]).
+    pub illegal_at_high: bool,
+}
+
+/// Checks a decision against the procedure's rules and returns the events that record it, in order: one
+/// decision, written whole or not at all. Most decisions are one event. Putting a case on the illegal-content
+/// path makes it High in the same decision (a regrade, then the path), since the path is a High response; a
+/// regrade to High of a category that takes that path at High puts it on the path too (as ingest would have).
+/// This is the only place these rules and the close rules live; the TUI and `vigil case` both come through
+/// here.
+pub fn decide(
+    case: &Case,
+    alert: &AlertFacts<'_>,
+    templates: &Templates,
+    command: &CaseCommand,
+) -> Result<Vec<EventKind>, RuleError> {
+    let staff = alert.staff;
     let reason = |r: &str| {
         let r = r.trim();
         if r.is_empty() { Err(RuleError::ReasonRequired) } else { Ok(r.to_string()) }
@@ -376,36 +454,59 @@ pub fn decide(case: &Case, staff: bool, templates: &Templates, command: &CaseCom
                 None => None,
             };
             let note = note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
-            Ok(EventKind::ItemDone { item: item.clone(), value, note })
+            Ok(vec![EventKind::ItemDone { item: item.clone(), value, note }])
         }
         CaseCommand::Untick { item, reason: why } => {
             open()?;
             if !case.done.contains_key(item) {
                 return Err(RuleError::NotDone(item.clone()));
             }
-            Ok(EventKind::ItemUndone { item: item.clone(), reason: Some(reason(why)?) })
+            Ok(vec![EventKind::ItemUndone { item: item.clone(), reason: Some(reason(why)?) }])
         }
         CaseCommand::Regrade { level, reason: why } => {
             open()?;
             if *level == case.level {
                 return Err(RuleError::SameLevel(*level));
             }
-            Ok(EventKind::Regraded { from: case.level, to: *level, reason: reason(why)? })
+            if case.illegal_path && *level < Level::High {
+                return Err(RuleError::IllegalPathIsHigh);
+            }
+            let mut events = vec![EventKind::Regraded { from: case.level, to: *level, reason: reason(why)? }];
+            if *level == Level::High && !case.illegal_path && alert.illegal_at_high {
+                // The category is the feed's: one line, so it cannot add lines to a record that quotes the reason.
+                let category = super::inert::line(alert.category);
+                let reason = format!("regraded to High: {category} alerts take the illegal-content path");
+                events.push(EventKind::IllegalPathChosen { reason });
+            }
+            Ok(events)
         }
         CaseCommand::Illegal { reason: why } => {
             open()?;
-            Ok(EventKind::IllegalPathChosen { reason: reason(why)? })
+            if case.illegal_path {
+                return Err(RuleError::AlreadyIllegal);
+            }
+            let reason = reason(why)?;
+            let mut events = Vec::with_capacity(2);
+            if case.level != Level::High {
+                events.push(EventKind::Regraded {
+                    from: case.level,
+                    to: Level::High,
+                    reason: format!("illegal-content path: {reason}"),
+                });
+            }
+            events.push(EventKind::IllegalPathChosen { reason });
+            Ok(events)
         }
         CaseCommand::Note { text } => {
             let text = text.trim();
             if text.is_empty() {
                 return Err(RuleError::EmptyNote);
             }
-            Ok(EventKind::NoteAdded { text: text.to_string() })
+            Ok(vec![EventKind::NoteAdded { text: text.to_string() }])
         }
         CaseCommand::FollowUp { date } => {
             open()?;
-            Ok(EventKind::FollowUpSet { date: *date })
+            Ok(vec![EventKind::FollowUpSet { date: *date }])
         }
         CaseCommand::Close { outcome } => {
             open()?;
@@ -418,13 +519,13 @@ pub fn decide(case: &Case, staff: bool, templates: &Templates, command: &CaseCom
             if !allowed.iter().any(|o| o == outcome) {
                 return Err(RuleError::UnknownOutcome { given: outcome.clone(), allowed });
             }
-            Ok(EventKind::Closed { outcome: outcome.clone() })
+            Ok(vec![EventKind::Closed { outcome: outcome.clone() }])
         }
         CaseCommand::Reopen { reason: why } => {
             if case.closed.is_none() {
                 return Err(RuleError::NotClosed);
             }
-            Ok(EventKind::Reopened { reason: reason(why)? })
+            Ok(vec![EventKind::Reopened { reason: reason(why)? }])
         }
     }
 }
@@ -492,8 +593,10 @@ mod tests {
 
     fn apply(events: &mut Vec<CaseEvent>, command: CaseCommand) -> Result<(), RuleError> {
         let case = fold(events);
-        let kind = decide(&case, false, Templates::embedded(), &command)?;
-        events.push(CaseEvent::new(at(10, events.len() as u32), "dsl", kind));
+        let facts = AlertFacts { staff: false, category: "violence", illegal_at_high: false };
+        for kind in decide(&case, &facts, Templates::embedded(), &command)? {
+            events.push(CaseEvent::new(at(10, events.len() as u32), "dsl", kind));
+        }
         Ok(())
     }
 
@@ -674,6 +777,44 @@ mod tests {
         let case = fold(&ev);
         assert_eq!(case.status(), Status::Withdrawn);
         assert!(!case.status().is_open());
+    }
+
+    #[test]
+    fn choosing_the_illegal_path_regrades_to_high_in_the_same_decision_and_keeps_it_there() {
+        let mut ev = raised(Level::Medium);
+        apply(&mut ev, CaseCommand::Illegal { reason: "indecent image".into() }).expect("illegal");
+        let kinds: Vec<&EventKind> = ev.iter().skip(1).map(|e| &e.kind).collect();
+        assert!(
+            matches!(
+                kinds[..],
+                [EventKind::Regraded { from: Level::Medium, to: Level::High, .. }, EventKind::IllegalPathChosen { .. }]
+            ),
+            "{kinds:?}"
+        );
+        assert_eq!(
+            apply(&mut ev, CaseCommand::Regrade { level: Level::Low, reason: "r".into() }),
+            Err(RuleError::IllegalPathIsHigh)
+        );
+        // A revision at a lower level does not take it below High either.
+        ev.push(CaseEvent::new(
+            at(11, 0),
+            "feed",
+            EventKind::Revised { from: 1, to: 2, level: Level::Low, illegal_path: false },
+        ));
+        let case = fold(&ev);
+        assert_eq!((case.level, case.illegal_path), (Level::High, true));
+        // Ingest put a grooming case on the path at High; the feed lowering its risk keeps it High.
+        let mut grooming = vec![CaseEvent::new(
+            at(9, 0),
+            "feed",
+            EventKind::Raised { revision: 1, level: Level::High, illegal_path: true, template_version: 1 },
+        )];
+        grooming.push(CaseEvent::new(
+            at(9, 30),
+            "feed",
+            EventKind::Revised { from: 1, to: 2, level: Level::Medium, illegal_path: false },
+        ));
+        assert_eq!(fold(&grooming).level, Level::High);
     }
 
     #[test]

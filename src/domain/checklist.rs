@@ -13,7 +13,8 @@
 //! - a staff alert gets the staff template instead of all of those;
 //! - suspected illegal content adds the illegal-content template, for students **and staff**: the policy's
 //!   misuse procedure (police, isolating the device, a second senior member of staff) applies to illegal
-//!   activity "by staff or students" alike.
+//!   activity "by staff or students" alike. It comes first, and it replaces the case's review item (its
+//!   `replaces`): the policy says stop reviewing.
 //!
 //! Item ids are stable forever (case events refer to them) and unique across all templates, so
 //! [`Templates::item`] needs no template id. A case records [`Templates::version`] when it is opened.
@@ -101,7 +102,7 @@ pub enum AppliesTo {
 }
 
 impl AppliesTo {
-    /// All values, in the order [`Templates::sections_for`] shows them.
+    /// All values (the illegal-content template, when it applies, comes first in [`Templates::sections_for`]).
     pub const ALL: [AppliesTo; 7] = [
         AppliesTo::StudentAlerts,
         AppliesTo::Low,
@@ -160,6 +161,9 @@ pub struct Section {
     pub title: String,
     pub applies_to: AppliesTo,
     pub items: Vec<ItemTemplate>,
+    /// Items of other templates that do not apply when this one does (the illegal-content path replaces the
+    /// case's review item: the policy says stop reviewing).
+    pub replaces: Vec<String>,
 }
 
 impl Section {
@@ -252,6 +256,8 @@ pub enum TemplateError {
     DuplicateItem { id: String, first: String, second: String },
     #[error("checklist templates: outcome id `{id}` is used twice")]
     DuplicateOutcome { id: String },
+    #[error("checklist templates: template `{section}` replaces `{item}`, which is not an item of another template")]
+    BadReplaces { section: String, item: String },
     #[error("checklist templates: template `{section}` has no items")]
     NoItems { section: String },
     #[error(
@@ -330,11 +336,14 @@ impl Templates {
         self.version
     }
 
-    /// The templates for a case, in the order they are worked through: staff -> [staff]; a student ->
-    /// [initial review, the level's template, post-alert (Medium and High)]; then, if `path.illegal`,
-    /// the illegal-content template (for staff too).
+    /// The templates for a case, in the order they are worked through: first, if `path.illegal`, the
+    /// illegal-content template (for staff too: the policy's steps come before anything else); then staff ->
+    /// [staff]; a student -> [initial review, the level's template, post-alert (Medium and High)].
     pub fn sections_for(&self, path: CasePath) -> Vec<&Section> {
         let mut roles = Vec::with_capacity(4);
+        if path.illegal {
+            roles.push(AppliesTo::IllegalContent);
+        }
         if path.staff {
             roles.push(AppliesTo::StaffAlerts);
         } else {
@@ -348,10 +357,20 @@ impl Templates {
                 roles.push(AppliesTo::MediumAndHigh);
             }
         }
-        if path.illegal {
-            roles.push(AppliesTo::IllegalContent);
-        }
         roles.into_iter().map(|role| self.section_for(role)).collect()
+    }
+
+    /// The checklist of a case on `path`: each item of [`Templates::sections_for`] with its template, in
+    /// order, less the items one of those templates replaces. What the reviewer sees and what closing
+    /// requires are both this list.
+    pub fn items_for(&self, path: CasePath) -> Vec<(&Section, &ItemTemplate)> {
+        let sections = self.sections_for(path);
+        let replaced = |id: &str| sections.iter().any(|s| s.replaces.iter().any(|r| r == id));
+        sections
+            .iter()
+            .flat_map(|section| section.items.iter().map(move |item| (*section, item)))
+            .filter(|(_, item)| !replaced(&item.id))
+            .collect()
     }
 
     /// The one template with this `applies_to`.
@@ -415,6 +434,8 @@ struct RawTemplate {
     id: String,
     title: String,
     applies_to: AppliesTo,
+    #[serde(default)]
+    replaces: Vec<String>,
     #[serde(default)]
     item: Vec<RawItem>,
 }
@@ -490,7 +511,15 @@ fn validate(raw: RawFile) -> Result<Templates, TemplateError> {
             title: template.title,
             applies_to: template.applies_to,
             items: section_items,
+            replaces: template.replaces,
         });
+    }
+    for (index, section) in sections.iter().enumerate() {
+        for id in &section.replaces {
+            if items.get(id).is_none_or(|&(owner, _)| owner == index) {
+                return Err(TemplateError::BadReplaces { section: section.id.clone(), item: id.clone() });
+            }
+        }
     }
 
     let mut by_role = [0; AppliesTo::ALL.len()];
@@ -650,18 +679,18 @@ mod tests {
         use Level::*;
         let cases: &[(Level, bool, bool, &[&str])] = &[
             (Low, false, false, &["initial-review", "low"]),
-            (Low, false, true, &["initial-review", "low", "illegal-content"]),
+            (Low, false, true, &["illegal-content", "initial-review", "low"]),
             (Medium, false, false, &["initial-review", "medium", "post-alert"]),
-            (Medium, false, true, &["initial-review", "medium", "post-alert", "illegal-content"]),
+            (Medium, false, true, &["illegal-content", "initial-review", "medium", "post-alert"]),
             (High, false, false, &["initial-review", "high", "post-alert"]),
-            (High, false, true, &["initial-review", "high", "post-alert", "illegal-content"]),
-            // Staff alerts replace every student template; illegal content still adds its own.
+            (High, false, true, &["illegal-content", "initial-review", "high", "post-alert"]),
+            // Staff alerts replace every student template; illegal content still adds its own, first.
             (Low, true, false, &["staff"]),
-            (Low, true, true, &["staff", "illegal-content"]),
+            (Low, true, true, &["illegal-content", "staff"]),
             (Medium, true, false, &["staff"]),
-            (Medium, true, true, &["staff", "illegal-content"]),
+            (Medium, true, true, &["illegal-content", "staff"]),
             (High, true, false, &["staff"]),
-            (High, true, true, &["staff", "illegal-content"]),
+            (High, true, true, &["illegal-content", "staff"]),
         ];
         assert_eq!(cases.len(), 12, "every level x staff x illegal");
         for &(level, staff, illegal, expected) in cases {
@@ -1097,6 +1126,47 @@ mod tests {
         assert_item("illegal-second-senior-time", ItemKind::Time, true);
     }
 
+    /// Issue 19 item 9: on the illegal-content path the path's own steps come first, in the order the policy's
+    /// "Responding to incidents of misuse" gives them, and the case's review item is not there at all (the
+    /// policy says stop reviewing): replaced, not ticked.
+    #[test]
+    fn illegal_path_steps_come_first_in_the_policys_order_and_replace_the_review() {
+        // Each item, with where the policy first asks for it.
+        const FIRST_ASKED: &[(&str, &str)] = &[
+            ("illegal-police-ref", "report immediately to the police"),
+            ("illegal-second-senior", "Have more than one senior member of staff/volunteer involved"),
+            ("illegal-second-senior-time", "Have more than one senior member of staff/volunteer involved"),
+            ("illegal-evidence-trail", "Record the URL of any site containing the alleged misuse"),
+            ("illegal-no-copies", "except in the case of images of child sexual abuse"),
+            ("illegal-stop-review", "the monitoring should be halted"),
+            ("illegal-isolate-device", "Isolate the computer in question as best you can"),
+        ];
+        let illegal = templates().section_for(AppliesTo::IllegalContent);
+        let ids: Vec<&str> = illegal.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, FIRST_ASKED.iter().map(|(id, _)| *id).collect::<Vec<_>>());
+        if let Some(policy) = source(Doc::Policy) {
+            let policy = normalise(&policy);
+            let start = policy.rfind("Responding to incidents of misuse").expect("the appendix");
+            let at: Vec<usize> = FIRST_ASKED
+                .iter()
+                .map(|(_, phrase)| policy[start..].find(&normalise(phrase)).expect("the policy says it"))
+                .collect();
+            assert!(at.windows(2).all(|w| w[0] <= w[1]), "not in the policy's order: {at:?}");
+        }
+        for level in LEVELS {
+            for staff in [false, true] {
+                let items: Vec<&str> =
+                    templates().items_for(path(level, staff, true)).iter().map(|(_, i)| i.id.as_str()).collect();
+                assert_eq!(&items[..ids.len()], &ids[..], "{level:?} staff={staff}");
+                assert!(!items.contains(&"review-alert") && !items.contains(&"staff-review-alert"), "{items:?}");
+                let plain: Vec<&str> =
+                    templates().items_for(path(level, staff, false)).iter().map(|(_, i)| i.id.as_str()).collect();
+                let review = if staff { "staff-review-alert" } else { "review-alert" };
+                assert_eq!(plain.first(), Some(&review), "off the path the review comes first");
+            }
+        }
+    }
+
     #[test]
     fn staff_template_follows_the_procedure() {
         const STEPS: &[Step] = &[
@@ -1254,6 +1324,15 @@ mod tests {
 
     #[test]
     fn other_invalid_files_are_rejected() {
+        let err = parse_err(&minimal_with("applies_to = \"low\"\n", "applies_to = \"low\"\nreplaces = [\"nope\"]\n"));
+        assert!(
+            matches!(&err, TemplateError::BadReplaces { section, item } if section == "t1" && item == "nope"),
+            "{err:?}"
+        );
+        let err =
+            parse_err(&minimal_with("applies_to = \"low\"\n", "applies_to = \"low\"\nreplaces = [\"t1-tick\"]\n"));
+        assert!(matches!(&err, TemplateError::BadReplaces { .. }), "a template cannot replace its own item: {err:?}");
+
         let err = parse_err(&minimal_with("version = 1", "version = 0"));
         assert!(matches!(err, TemplateError::Version { found: 0 }), "{err:?}");
 

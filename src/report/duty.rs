@@ -26,7 +26,7 @@ pub struct DutySummary {
     pub raised_this_week: PerLevel<u64>,
     /// Open cases, by level.
     pub open: PerLevel<u64>,
-    /// Open cases past their due time at `now`.
+    /// Open cases overdue at `now`, by the queue's one rule ([`CaseSummary::is_overdue`]).
     pub overdue: u64,
     /// Open cases whose follow-up date has come (today or earlier): someone has to follow them up.
     pub awaiting_follow_up: u64,
@@ -90,7 +90,7 @@ pub fn duty_summary(
     for c in queue {
         if c.open {
             *s.open.get_mut(c.level) += 1;
-            s.overdue += u64::from(c.due_at.is_some_and(|due| now > due));
+            s.overdue += u64::from(c.is_overdue(now));
             match c.follow_up {
                 Some(d) if d <= today => s.awaiting_follow_up += 1,
                 Some(_) => s.follow_ups_later += 1,
@@ -210,6 +210,19 @@ mod tests {
         assert_eq!(s.awaiting_follow_up, 1);
         assert_eq!(s.follow_ups_later, 1);
         assert_eq!(s.open, PerLevel { low: 0, medium: 1, high: 1 });
+    }
+
+    #[test]
+    fn a_case_whose_response_is_recorded_is_not_overdue_as_the_queue_says() {
+        // Issue 19 item 12: the dashboard counted every open case past its due time, the queue only those
+        // whose level's response (High: contact with the student) was not yet recorded.
+        let tz = chrono_tz::Europe::London;
+        let mut contacted = summary("a", "2026-11-11T08:00:00Z", Level::High, true); // due 10:00, now 12:00
+        contacted.responded = true;
+        let waiting = summary("b", "2026-11-11T08:30:00Z", Level::High, true);
+        let s = duty_summary(&[contacted.clone(), waiting.clone()], &[], now(), tz);
+        assert_eq!(s.overdue, 1);
+        assert!(!contacted.is_overdue(now()) && waiting.is_overdue(now()));
     }
 
     #[test]

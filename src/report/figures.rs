@@ -37,8 +37,7 @@ use crate::service::ReportData;
 pub const FALSE_POSITIVE: &str = "false-positive";
 /// The checklist items the recording shares read (either level's item counts, since done items survive a
 /// regrade).
-pub const CPOMS_ITEMS: [&str; 2] = ["medium-cpoms", "high-cpoms"];
-pub const TRACKING_ITEMS: [&str; 2] = ["medium-tracking-note", "high-tracking-note"];
+pub use crate::domain::case::{CPOMS_ITEMS, TRACKING_ITEMS};
 pub const CONTACT_ITEM: &str = "high-contact-time";
 /// The category small categories are added up under.
 pub const OTHER_CATEGORY: &str = "other";
@@ -341,14 +340,11 @@ fn month_key(d: NaiveDate) -> String {
     format!("{:04}-{:02}", d.year(), d.month())
 }
 
-/// A category as reports may name it: a short label from the vendor's taxonomy, lower-cased. Anything else
-/// (long, odd characters, possibly free text from a bridge) is counted under "other" rather than printed.
+/// A category as reports may name it: one of the vendor's known categories
+/// ([`crate::domain::alert::KNOWN_CATEGORIES`]), lower-cased. Anything else (a new vendor category, or free
+/// text from a bridge that may name a student) is counted under "other" rather than printed.
 pub fn category_label(raw: &str) -> String {
-    let c = raw.trim();
-    let ok = (1..=40).contains(&c.len())
-        && c.chars().next().is_some_and(|ch| ch.is_ascii_alphanumeric())
-        && c.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | ' ' | '/'));
-    if ok { c.to_ascii_lowercase() } else { OTHER_CATEGORY.to_string() }
+    crate::domain::alert::known_category(raw).unwrap_or(OTHER_CATEGORY).to_string()
 }
 
 // ---------- exact figures (private) ----------
@@ -406,7 +402,7 @@ impl Raw {
             let status = case.status();
             if status.is_open() {
                 *raw.open.get_mut(case.level) += 1;
-                if due < as_of {
+                if case.is_overdue(due, as_of) {
                     *raw.overdue.get_mut(case.level) += 1;
                 }
             }
@@ -733,7 +729,9 @@ mod tests {
         let tiny: BTreeMap<String, u64> = [("bullying".to_string(), 2), ("violence".to_string(), 1)].into();
         assert_eq!(p(5).categories(&tiny), vec![("other".to_string(), Count::FewerThan(5))]);
         assert_eq!(category_label("Bullying"), "bullying");
+        assert_eq!(category_label(" Self-Harm "), "self-harm");
         assert_eq!(category_label("self harm: Jo Bloggs said \"...\""), OTHER_CATEGORY);
+        assert_eq!(category_label("self-harm john smith 12b 4471"), OTHER_CATEGORY, "short and plain, but unknown");
         assert_eq!(category_label(&"x".repeat(41)), OTHER_CATEGORY);
     }
 

@@ -35,6 +35,10 @@
 //! - Within due time: the case was closed at or before its due time (`calendar::due_at`, from the level as at
 //!   the end of the period): the same rule that makes the queue show OVERDUE. Cases still open whose due time
 //!   had not come by the end of the period are left out of that share.
+//! - Overdue at the end of the period: the queue's one rule ([`crate::domain::Case::is_overdue`]) as at that
+//!   instant: open, the level's response not recorded, and past the due time.
+//! - Categories: only the vendor's known ones ([`crate::domain::alert::KNOWN_CATEGORIES`]) are named; any
+//!   other string a feed sends as a category is counted under "other", as small categories are.
 //! - A report reads what the store holds: cases purged under `[storage] retention_months` are gone, so a
 //!   period older than the retention window is under-counted.
 
@@ -324,6 +328,8 @@ pub fn notes(f: &Figures) -> Vec<String> {
             working_days_text(f.due.medium_working_days_after),
             working_days_text(f.due.low_working_days_after)
         ),
-        "Categories with fewer alerts than the minimum are added together under \"other\".".into(),
+        "Only the monitoring vendor's own categories are named. Any other category, and categories with fewer \
+         alerts than the minimum, are added together under \"other\"."
+            .into(),
     ]
 }

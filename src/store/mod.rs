@@ -627,7 +627,7 @@ impl Store {
     /// Appends one event (and folds it into the index, in the same transaction) and flushes: a decision is
     /// acknowledged only after this returns.
     pub fn append(&self, key: &AlertKey, event: &CaseEvent) -> Result<()> {
-        self.append_with(key, event, None)
+        self.append_with(key, &[(event, None)])
     }
 
     /// Stores a page: alerts (idempotent by source, id, revision), their events, the quarantined ones and
@@ -1117,31 +1117,48 @@ impl Store {
     /// Appends one event and its audit record in one transaction (the decision and the record of who made
     /// it are written together or not at all), folds the event into the index, and flushes.
     pub fn append_audited(&self, key: &AlertKey, event: &CaseEvent, entry: &crate::audit::Entry) -> Result<()> {
-        self.append_with(key, event, Some(entry))
+        self.append_with(key, &[(event, Some(entry))])
     }
 
-    /// One event, its fold into the index and (when given) its audit record, in one transaction; then a flush.
-    fn append_with(&self, key: &AlertKey, event: &CaseEvent, audit_entry: Option<&crate::audit::Entry>) -> Result<()> {
+    /// Appends the events of one decision, each with its audit record, in one transaction: a decision that
+    /// takes more than one event (the illegal-content path, which also makes the case High) is written whole
+    /// or not at all, and no reader sees half of it. Then folds them into the index, and flushes.
+    pub fn append_decision(&self, key: &AlertKey, events: &[(CaseEvent, crate::audit::Entry)]) -> Result<()> {
+        let events: Vec<(&CaseEvent, Option<&crate::audit::Entry>)> =
+            events.iter().map(|(e, a)| (e, Some(a))).collect();
+        self.append_with(key, &events)
+    }
+
+    /// Events in order, their fold into the index and (when given) their audit records, in one transaction;
+    /// then a flush.
+    fn append_with(&self, key: &AlertKey, events: &[(&CaseEvent, Option<&crate::audit::Entry>)]) -> Result<()> {
         let writing = self.event_writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let seq = self.next_id()?;
         let ck = case_key(key);
-        let mut k = ck.clone();
-        k.extend_from_slice(&seq.to_be_bytes());
-        let value = self.seal(EVENTS, &k, event);
-        if let EventKind::Closed { .. } = event.kind {
-            self.lower_settled_since(event.at)?;
+        let mut sealed = Vec::with_capacity(events.len());
+        for (event, _) in events {
+            let mut k = ck.clone();
+            k.extend_from_slice(&self.next_id()?.to_be_bytes());
+            let value = self.seal(EVENTS, &k, event);
+            if let EventKind::Closed { .. } = event.kind {
+                self.lower_settled_since(event.at)?;
+            }
+            sealed.push((k, value));
         }
         (&self.events, &self.index_open, &self.index_closed, &self.audit)
-            .transaction(|(events, index_open, index_closed, audit)| {
+            .transaction(|(events_tree, index_open, index_closed, audit)| {
                 let index = TxIndex { open: index_open, closed: index_closed };
-                events.insert(k.as_slice(), value.as_slice())?;
+                for (k, value) in &sealed {
+                    events_tree.insert(k.as_slice(), value.as_slice())?;
+                }
                 if let Some((bytes, was_open)) = index.get(&ck)? {
                     let mut entry: IndexEntry =
                         self.unseal_index(&ck, &bytes).map_err(ConflictableTransactionError::Abort)?;
-                    entry.case.apply(event);
+                    for (event, _) in events {
+                        entry.case.apply(event);
+                    }
                     self.put_index(&index, &ck, &entry, Some(was_open))?;
                 }
-                if let Some(e) = audit_entry {
+                for e in events.iter().filter_map(|(_, a)| *a) {
                     crate::audit::append_tx(audit, e)?;
                 }
                 Ok(())

@@ -115,13 +115,8 @@ pub fn lines(state: &State, theme: &Theme, d: &CaseDetail) -> Vec<Line<'static>>
     }
     out.push(blank());
     out.push(heading("Timeline"));
-    for e in &d.events {
-        out.push(Line::raw(format!(
-            "  {}  {}  {}",
-            local(e.at),
-            inert::line(&e.actor),
-            inert::line(&e.kind.describe())
-        )));
+    for e in d.timeline() {
+        out.push(Line::raw(format!("  {}  {}  {}", local(e.at), inert::line(&e.actor), inert::line(&e.what))));
     }
     out
 }
