@@ -93,14 +93,10 @@ pub fn key_action(state: &State, key: &KeyEvent) -> Option<Action> {
         return Some(Action::Command(c));
     }
     match &state.mode {
-        Mode::Normal | Mode::Confirm { .. } => None,
+        // A key that does nothing in a pane (or on the dashboard) says so in the hint line.
+        Mode::Normal => keymap::key_name(key).map(Action::Unbound),
+        Mode::Confirm { .. } | Mode::Help | Mode::Text { .. } | Mode::Records(_) => None,
         Mode::Editor(_) => Some(Action::EditorKey(ratatui_textarea::Input::from(*key))),
-        Mode::Help => None,
-        Mode::Text { .. } => None,
-        Mode::Records(_) => match key.code {
-            KeyCode::Char(c) => Some(Action::Type(c)),
-            _ => None,
-        },
         Mode::Command(_) | Mode::Prompt(_) | Mode::Search { .. } => match key.code {
             KeyCode::Backspace => Some(Action::Backspace),
             KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => Some(Action::Type(c)),
@@ -402,6 +398,9 @@ pub async fn run(
         state.health.last_error = fs.last_error;
     }
     let (guard, mut terminal) = TerminalGuard::enter()?;
+    // Keys act only on what the screen shows: the state knows when it shows only "too small".
+    let size = terminal.size()?;
+    let _ = update(&mut state, Action::Resize(size.width, size.height));
     if options.mouse {
         execute!(stdout(), crossterm::event::EnableMouseCapture)?;
     }
@@ -443,7 +442,10 @@ pub async fn run(
                         dirty = true;
                     }
                 }
-                Some(Ok(Event::Resize(_, _))) => dirty = true,
+                Some(Ok(Event::Resize(w, h))) => {
+                    let _ = update(&mut state, Action::Resize(w, h));
+                    dirty = true;
+                }
                 Some(Ok(Event::Mouse(m))) => {
                     if let Some(action) = mouse_action(&state, terminal.size()?.into(), &m) {
                         let effects = update(&mut state, action);
