@@ -93,14 +93,10 @@ pub fn key_action(state: &State, key: &KeyEvent) -> Option<Action> {
         return Some(Action::Command(c));
     }
     match &state.mode {
-        Mode::Normal | Mode::Confirm { .. } => None,
+        // A key that does nothing in a pane (or on the dashboard) says so in the hint line.
+        Mode::Normal => keymap::key_name(key).map(Action::Unbound),
+        Mode::Confirm { .. } | Mode::Help | Mode::Text { .. } | Mode::Records(_) | Mode::Picture(_) => None,
         Mode::Editor(_) => Some(Action::EditorKey(ratatui_textarea::Input::from(*key))),
-        Mode::Help => None,
-        Mode::Text { .. } | Mode::Picture(_) => None,
-        Mode::Records(_) => match key.code {
-            KeyCode::Char(c) => Some(Action::Type(c)),
-            _ => None,
-        },
         Mode::Command(_) | Mode::Prompt(_) | Mode::Search { .. } => match key.code {
             KeyCode::Backspace => Some(Action::Backspace),
             KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => Some(Action::Type(c)),
@@ -434,6 +430,7 @@ pub async fn run(
     let workers = Workers { retry: &retry, client: client.as_ref(), picker: Some(&picker), results: Some(&results_tx) };
     // The first frame needs only the open cases (the default view). The closed and withdrawn ones are read
     // when a filter asks for them.
+    // Keys act only on what the screen shows: the state knows its size, so when it shows only "too small".
     let mut effects = update(&mut state, Action::Resized(terminal.size()?));
     effects.push(Effect::LoadQueue);
     run_effects_with(&mut state, &service, &workers, &Utc::now, effects);

@@ -205,3 +205,92 @@ fn sigterm_ends_vigil_cleanly_with_the_terminal_restored() {
     assert!(screen.contains("EXITED 0"), "a clean exit:\n{screen}");
     assert!(!screen.contains("HIGH"), "the main screen is back:\n{screen}");
 }
+
+impl Session {
+    fn resize(&self, w: u16, h: u16) {
+        let ok = Command::new("tmux")
+            .args(["-L", &self.socket, "resize-window", "-t", &self.name, "-x", &w.to_string(), "-y", &h.to_string()])
+            .status()
+            .expect("resize-window");
+        assert!(ok.success(), "tmux resize-window failed");
+    }
+}
+
+/// The cases the DSL acted on, each with its done items and its JSON, read by the CLI from the data dir.
+fn mine(data: &std::path::Path) -> Vec<(String, Vec<String>, String)> {
+    let dir = data.to_str().expect("utf8");
+    let out = common::vigil(&["--demo", "--data-dir", dir, "list", "--json", "--mine"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let mut cases = Vec::new();
+    for case in list.as_array().expect("a list") {
+        let id = case["id"].as_str().expect("an id").to_string();
+        let out = common::vigil(&["--demo", "--data-dir", dir, "show", &id, "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let done = v["checklist"]
+            .as_array()
+            .expect("checklist")
+            .iter()
+            .filter(|i| i["done"] == true)
+            .map(|i| i["id"].as_str().unwrap_or("?").to_string())
+            .collect();
+        cases.push((id, done, common::stdout(&out)));
+    }
+    cases
+}
+
+/// Issue 19 item 1: shrunk below 80x24 with a checklist focused, the screen shows only "too small", and
+/// Space, Enter and ? act on nothing (they recorded a tick and opened an invisible help); q still quits.
+#[test]
+fn a_terminal_shrunk_too_small_takes_no_key_but_q() {
+    let Some((_tmp, data, s)) = demo_session(120, 40) else { return };
+    s.wait_for("the queue with alerts from the demo feed", |t| t.contains("HIGH") && t.contains("feed: ok"));
+    s.keys(&["Enter"]);
+    s.wait_for("the case to open", |t| t.contains("Summary"));
+    s.keys(&["Tab"]);
+    s.wait_for("the checklist", |t| t.contains("[checklist]"));
+    s.resize(60, 20);
+    s.wait_for("the too-small message", |t| t.contains("too small: 60x20"));
+    s.keys(&["Space"]);
+    s.keys(&["Enter"]);
+    s.keys(&["?"]);
+    s.resize(120, 40);
+    let screen = s.wait_for("the full screen again", |t| t.contains("Queue:") && t.contains("[checklist]"));
+    assert!(!screen.contains("Keys in the"), "? opened a help nobody could see:\n{screen}");
+    assert!(!screen.contains("recorded:"), "a key recorded a decision blind:\n{screen}");
+    s.keys(&["q"]);
+    let screen = s.wait_for("vigil to exit", |t| t.contains("EXITED"));
+    assert!(screen.contains("EXITED 0"), "clean exit:\n{screen}");
+    drop(s);
+    for (id, done, _) in mine(&data) {
+        assert!(done.is_empty(), "{id}: ticked while the screen showed only 'too small': {done:?}");
+    }
+}
+
+/// Issue 19 item 5: Ctrl-C in the note editor asks before quitting; Cancel (the default) goes back to the
+/// note as it was, and it can be saved.
+#[test]
+fn ctrl_c_in_the_note_editor_asks_and_keeps_the_note() {
+    let Some((_tmp, data, s)) = demo_session(100, 30) else { return };
+    s.wait_for("the queue with alerts from the demo feed", |t| t.contains("HIGH") && t.contains("feed: ok"));
+    s.keys(&["Enter"]);
+    s.wait_for("the case to open", |t| t.contains("Summary"));
+    s.keys(&["n"]);
+    s.wait_for("the editor", |t| t.contains("Note on the case"));
+    s.literal("Mum rang back at 10:15");
+    s.wait_for("the typed note", |t| t.contains("Mum rang back at 10:15"));
+    s.keys(&["C-c"]);
+    let screen = s.wait_for("the question", |t| t.contains("Quit vigil?"));
+    assert!(screen.contains("not saved"), "{screen}");
+    assert!(!screen.contains("EXITED"), "Ctrl-C quit and threw the note away:\n{screen}");
+    s.keys(&["Enter"]);
+    s.wait_for("the note back in the editor", |t| t.contains("Note on the case") && t.contains("10:15"));
+    s.keys(&["C-s"]);
+    s.wait_for("the note to be recorded", |t| t.contains("recorded:"));
+    s.keys(&["q"]);
+    let screen = s.wait_for("vigil to exit", |t| t.contains("EXITED"));
+    assert!(screen.contains("EXITED 0"), "clean exit:\n{screen}");
+    drop(s);
+    let cases = mine(&data);
+    assert!(cases.iter().any(|(_, _, json)| json.contains("Mum rang back at 10:15")), "the note is on the case");
+}

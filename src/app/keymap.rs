@@ -55,6 +55,9 @@ pub enum Command {
     Switch,
     Choose,
     CloseHelp,
+    // The records overlay.
+    CopyCpoms,
+    CopyTracking,
 }
 
 const NAMES: &[(Command, &str)] = &[
@@ -95,6 +98,8 @@ const NAMES: &[(Command, &str)] = &[
     (Command::Switch, "switch"),
     (Command::Choose, "choose"),
     (Command::CloseHelp, "close"),
+    (Command::CopyCpoms, "copy-cpoms"),
+    (Command::CopyTracking, "copy-tracking"),
 ];
 
 impl Command {
@@ -118,10 +123,13 @@ pub enum KeyMode {
     Palette,
     Confirm,
     Help,
+    Records,
+    Dashboard,
+    TooSmall,
 }
 
 impl KeyMode {
-    const ALL: [(KeyMode, &'static str); 8] = [
+    const ALL: [(KeyMode, &'static str); 11] = [
         (KeyMode::Global, "global"),
         (KeyMode::Queue, "queue"),
         (KeyMode::Detail, "detail"),
@@ -130,6 +138,9 @@ impl KeyMode {
         (KeyMode::Palette, "palette"),
         (KeyMode::Confirm, "confirm"),
         (KeyMode::Help, "help"),
+        (KeyMode::Records, "records"),
+        (KeyMode::Dashboard, "dashboard"),
+        (KeyMode::TooSmall, "too-small"),
     ];
 
     pub fn name(self) -> &'static str {
@@ -148,15 +159,29 @@ impl KeyMode {
         }
     }
 
-    /// The actions that make sense in this section.
+    /// The panes: the only modes where [global] bindings apply.
+    pub fn is_pane(self) -> bool {
+        matches!(self, KeyMode::Queue | KeyMode::Detail | KeyMode::Checklist)
+    }
+
+    /// The actions that make sense in this section. Quit is allowed everywhere: where text is being typed
+    /// it asks first.
     fn allows(self, c: Command) -> bool {
         use Command::*;
         match self {
-            KeyMode::Editor => matches!(c, Submit | Cancel),
-            KeyMode::Palette => matches!(c, Submit | Cancel | Complete),
-            KeyMode::Confirm => matches!(c, Yes | No | Switch | Choose),
-            KeyMode::Help => matches!(c, CloseHelp | Up | Down | PageUp | PageDown),
-            _ => !matches!(c, Submit | Cancel | Complete | Yes | No | Switch | Choose | CloseHelp),
+            KeyMode::Editor => matches!(c, Submit | Cancel | Quit),
+            KeyMode::Palette => matches!(c, Submit | Cancel | Complete | Quit),
+            KeyMode::Confirm => matches!(c, Yes | No | Switch | Choose | Quit),
+            KeyMode::Help => matches!(c, CloseHelp | Up | Down | PageUp | PageDown | Quit),
+            KeyMode::Records => {
+                matches!(c, CloseHelp | Up | Down | PageUp | PageDown | CopyCpoms | CopyTracking | Quit)
+            }
+            KeyMode::Dashboard => matches!(c, Dashboard | Help | Retry | Quit),
+            KeyMode::TooSmall => matches!(c, Quit),
+            KeyMode::Global | KeyMode::Queue | KeyMode::Detail | KeyMode::Checklist => !matches!(
+                c,
+                Submit | Cancel | Complete | Yes | No | Switch | Choose | CloseHelp | CopyCpoms | CopyTracking
+            ),
         }
     }
 }
@@ -168,6 +193,16 @@ pub struct Binding {
     pub keys: Vec<String>,
     pub description: String,
     pub hint: bool,
+    /// The words in the hint bar (the action's name when not given).
+    pub short: Option<String>,
+}
+
+impl Binding {
+    /// "n note": the first key and the short words, for the hint bar.
+    pub fn hint_text(&self) -> String {
+        let key = self.keys.first().map_or("", String::as_str);
+        format!("{key} {}", self.short.as_deref().unwrap_or(self.command.name()))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,6 +220,8 @@ struct SpecEntry {
     description: String,
     #[serde(default)]
     hint: bool,
+    #[serde(default)]
+    short: Option<String>,
 }
 
 type Spec = BTreeMap<String, BTreeMap<String, toml::Spanned<SpecEntry>>>;
@@ -294,7 +331,14 @@ impl Keymap {
                     None => errors.push(err(line, format!("unknown action `{action}` in [{mode_name}]"))),
                     Some(command) => order.push((
                         start,
-                        Binding { mode, command, keys: entry.keys, description: entry.description, hint: entry.hint },
+                        Binding {
+                            mode,
+                            command,
+                            keys: entry.keys,
+                            description: entry.description,
+                            hint: entry.hint,
+                            short: entry.short,
+                        },
                     )),
                 }
             }
@@ -347,6 +391,7 @@ impl Keymap {
                         keys: keys.get_ref().clone(),
                         description: action.replace('-', " "),
                         hint: false,
+                        short: None,
                     }),
                 }
             }
@@ -391,22 +436,45 @@ impl Keymap {
     pub fn lookup(&self, key: &KeyEvent, mode: KeyMode) -> Option<Command> {
         let name = key_name(key)?;
         let find = |m: KeyMode| self.bindings.iter().find(|b| b.mode == m && b.keys.contains(&name));
-        let pane = matches!(mode, KeyMode::Queue | KeyMode::Detail | KeyMode::Checklist);
-        find(mode).or_else(|| if pane { find(KeyMode::Global) } else { None }).map(|b| b.command)
+        find(mode).or_else(|| if mode.is_pane() { find(KeyMode::Global) } else { None }).map(|b| b.command)
+    }
+
+    /// Whether some key triggers `command` in `mode`: what a mode does not bind cannot act in it.
+    pub fn binds(&self, mode: KeyMode, command: Command) -> bool {
+        self.help_for(mode).iter().any(|b| b.command == command && !b.keys.is_empty())
+    }
+
+    /// The modes other than `mode` in which the key named `name` does something, and what.
+    pub fn elsewhere(&self, name: &str, mode: KeyMode) -> Vec<&Binding> {
+        let here = |b: &&Binding| b.mode == mode || (mode.is_pane() && b.mode == KeyMode::Global);
+        self.bindings.iter().filter(|b| !here(b) && b.keys.iter().any(|k| k == name)).collect()
     }
 
     /// The bindings that apply in `mode` (a pane's own first, then the global ones it does not shadow).
     pub fn help_for(&self, mode: KeyMode) -> Vec<&Binding> {
         let mut out: Vec<&Binding> = self.bindings.iter().filter(|b| b.mode == mode).collect();
-        if matches!(mode, KeyMode::Queue | KeyMode::Detail | KeyMode::Checklist) {
-            out.extend(self.bindings.iter().filter(|b| b.mode == KeyMode::Global));
+        if mode.is_pane() {
+            let own: Vec<&str> = out.iter().flat_map(|b| b.keys.iter().map(String::as_str)).collect();
+            let own_commands: Vec<Command> = out.iter().map(|b| b.command).collect();
+            out.extend(self.bindings.iter().filter(|b| {
+                b.mode == KeyMode::Global
+                    && !own_commands.contains(&b.command)
+                    && !b.keys.iter().all(|k| own.contains(&k.as_str()))
+            }));
         }
         out
     }
 
-    /// The few keys that matter now, for the hint bar.
+    /// The keys for the hint bar in `mode`, most important first (the order of the keymap file, a pane's
+    /// own before the global ones); help and quit come last, as they are always shown.
     pub fn hints_for(&self, mode: KeyMode) -> Vec<&Binding> {
-        self.help_for(mode).into_iter().filter(|b| b.hint).collect()
+        let (mut hints, last): (Vec<&Binding>, Vec<&Binding>) = self
+            .help_for(mode)
+            .into_iter()
+            .filter(|b| b.hint)
+            .partition(|b| !matches!(b.command, Command::Help | Command::Quit));
+        hints.extend(last);
+        hints
     }
 
     pub fn bindings(&self) -> &[Binding] {

@@ -60,13 +60,38 @@ pub enum Mode {
     },
     /// A screenshot over the whole screen, prepared for its size; Esc goes back.
     Picture(ShotView),
-    /// "Are you sure?" for close, regrade and reopen. Cancel is the default.
+    /// "Are you sure?" for close, regrade and reopen, and for quitting with typed text unsaved. Cancel is the
+    /// default.
     Confirm {
+        question: Question,
+        yes_selected: bool,
+    },
+}
+
+/// What a confirmation asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Question {
+    /// A decision on a case (close, regrade, reopen).
+    Act {
         /// The case it is about, fixed when the question was asked.
         key: AlertKey,
         command: CaseCommand,
-        yes_selected: bool,
     },
+    /// Quit (Ctrl-C, q) while typed text is not saved: no answers "go back to it", and `back` is the editor,
+    /// prompt or command line as it was, text and all.
+    Quit { back: Box<Mode> },
+}
+
+impl Mode {
+    /// Whether the mode holds text the user typed and has not saved: quitting would lose it.
+    pub fn unsaved_text(&self) -> bool {
+        match self {
+            Mode::Editor(e) => !e.content().trim().is_empty(),
+            Mode::Prompt(p) => !p.input.trim().is_empty(),
+            Mode::Command(line) => !line.trim().is_empty(),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,10 +276,11 @@ pub struct State {
     /// Show screenshots as pictures (where the terminal can) rather than as text references.
     pub screenshot_preview: bool,
     pub screenshot: Option<ShotView>,
-    /// The terminal's size in cells, which a full-screen picture is prepared for.
-    pub screen: ratatui::layout::Size,
     /// Times are shown in the college's zone.
     pub tz: chrono_tz::Tz,
+    /// The terminal's size, as the runtime last saw it (`None` until it says: tests that never draw small).
+    /// Below the minimum the screen shows only "too small", so the keys can act on nothing else.
+    pub screen: Option<ratatui::layout::Size>,
     pub quit: bool,
 }
 
@@ -292,8 +318,8 @@ impl State {
             stale_after: chrono::Duration::minutes(5),
             screenshot_preview: true,
             screenshot: None,
-            screen: ratatui::layout::Size { width: crate::ui::MIN_WIDTH, height: crate::ui::MIN_HEIGHT },
             tz: chrono_tz::Europe::London,
+            screen: None,
             quit: false,
         }
     }
@@ -307,15 +333,49 @@ impl State {
         self.rows.iter().filter_map(|i| self.cases.get(*i))
     }
 
-    /// The key mode the keyboard is in.
+    /// Whether the screen is too small to show anything but the "too small" message.
+    /// The terminal's size in cells, which a full-screen picture is prepared for (the minimum until told).
+    pub fn screen_size(&self) -> ratatui::layout::Size {
+        self.screen.unwrap_or(ratatui::layout::Size { width: crate::ui::MIN_WIDTH, height: crate::ui::MIN_HEIGHT })
+    }
+
+    pub fn too_small(&self) -> bool {
+        self.screen.is_some_and(|s| !crate::ui::fits(s.width, s.height))
+    }
+
+    /// The key mode of what is on top of the screen: the keys that can act are the ones this mode binds,
+    /// and nothing else (`update` holds every action to it). An overlay, the dashboard and the too-small
+    /// screen each have their own short list, so a key cannot reach a pane the screen is not showing.
     pub fn key_mode(&self) -> keymap::KeyMode {
+        use keymap::KeyMode;
         match &self.mode {
-            Mode::Normal => keymap::KeyMode::of_pane(self.focus),
-            Mode::Help => keymap::KeyMode::Help,
-            Mode::Command(_) | Mode::Prompt(_) | Mode::Search { .. } => keymap::KeyMode::Palette,
-            Mode::Editor(_) => keymap::KeyMode::Editor,
-            Mode::Confirm { .. } => keymap::KeyMode::Confirm,
-            Mode::Records(_) | Mode::Text { .. } | Mode::Picture(_) => keymap::KeyMode::Help,
+            // The too-small screen shows this one question, so its answer keys work there too.
+            Mode::Confirm { question: Question::Quit { .. }, .. } => KeyMode::Confirm,
+            _ if self.too_small() => KeyMode::TooSmall,
+            Mode::Normal => self.base_key_mode(),
+            Mode::Help => KeyMode::Help,
+            Mode::Command(_) | Mode::Prompt(_) | Mode::Search { .. } => KeyMode::Palette,
+            Mode::Editor(_) => KeyMode::Editor,
+            Mode::Confirm { .. } => KeyMode::Confirm,
+            Mode::Records(_) => KeyMode::Records,
+            Mode::Text { .. } | Mode::Picture(_) => KeyMode::Help,
+        }
+    }
+
+    /// The key mode under any overlay: the dashboard, or the focused pane. The help lists its keys.
+    pub fn base_key_mode(&self) -> keymap::KeyMode {
+        if self.dashboard { keymap::KeyMode::Dashboard } else { keymap::KeyMode::of_pane(self.focus) }
+    }
+
+    /// What is on top, in words, for the hint bar.
+    pub fn top_name(&self) -> &'static str {
+        match &self.mode {
+            Mode::Text { .. } => "text",
+            Mode::Confirm { .. } => "confirm",
+            Mode::Command(_) => "command line",
+            Mode::Prompt(_) => "answer",
+            Mode::Search { .. } => "filter",
+            _ => self.key_mode().name(),
         }
     }
 
@@ -334,6 +394,8 @@ pub enum Action {
     /// Any other key while the editor is open (arrows, Backspace, Enter for a new line, ...).
     EditorKey(ratatui_textarea::Input),
     Backspace,
+    /// A key the current mode does not bind, by its name: the hint line says why it does nothing.
+    Unbound(String),
     /// A mouse click on a queue row (an index into the visible rows).
     Select(usize),
     Submit,

@@ -3,8 +3,10 @@
 use chrono::Duration;
 
 use super::filter::Filter;
-use super::keymap::Command;
-use super::{Action, Editor, EditorPurpose, Effect, Focus, Mode, Prompt, PromptPurpose, QueueCounts, State, Toast};
+use super::keymap::{Command, KeyMode};
+use super::{
+    Action, Editor, EditorPurpose, Effect, Focus, Mode, Prompt, PromptPurpose, Question, QueueCounts, State, Toast,
+};
 use crate::cli::{LineCommand, complete_line, parse_line};
 use crate::domain::case::CaseCommand;
 use crate::domain::{AlertKey, Level};
@@ -12,6 +14,8 @@ use crate::feed::client::PollerEvent;
 use crate::service::CaseSummary;
 
 const TOAST_SECONDS: i64 = 6;
+/// Why a key about the open case did nothing.
+const NO_CASE_OPEN: &str = "no case is open: select one in the queue and press Enter";
 const PAGE: usize = 10;
 
 fn toast(state: &mut State, text: impl Into<String>, error: bool) {
@@ -69,6 +73,7 @@ fn refilter_keeping(state: &mut State, keep: Option<AlertKey>) {
 /// begun before now is stale.
 fn change_cases(state: &mut State, not_open_changed: bool, f: impl FnOnce(&mut State)) {
     let keep = state.selected_key().cloned();
+    let was_current = detail_is_current(state);
     f(state);
     if not_open_changed {
         state.epoch += 1;
@@ -76,6 +81,11 @@ fn change_cases(state: &mut State, not_open_changed: bool, f: impl FnOnce(&mut S
     }
     state.counts = QueueCounts::of(&state.cases);
     refilter_keeping(state, keep);
+    // The open case left the queue (closed, withdrawn, filtered out): the case and checklist panes no
+    // longer show it, so the keys go back to the queue, where the next case is picked.
+    if was_current && !detail_is_current(state) {
+        state.focus = Focus::Queue;
+    }
     refresh_duty(state);
 }
 
@@ -123,9 +133,58 @@ fn load_wanted(state: &mut State) -> Vec<Effect> {
 /// Applies `action` to the state, and returns the work it asks of the runtime: its own, and the reads of
 /// whatever the screen now needs and the state does not hold.
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    if !admitted(state, &action) {
+        return vec![];
+    }
     let mut effects = apply(state, action);
     effects.extend(load_wanted(state));
     effects
+}
+
+/// The one rule for input: a key (or a click) acts only on what the screen shows. What is on top (an
+/// overlay, the dashboard, the too-small screen, else the focused pane) has a key mode, and only what that
+/// mode binds in the keymap gets through; typing reaches only the overlays that take text. Quit always
+/// gets through (it asks first where typed text would be lost). Everything else (results, the feed, the
+/// clock) is not input and always applies.
+fn admitted(state: &mut State, action: &Action) -> bool {
+    let mode = state.key_mode();
+    match action {
+        Action::Command(Command::Quit) => true,
+        Action::Command(c) if state.keymap.binds(mode, *c) => true,
+        Action::Command(c) => {
+            let text = format!("{} does nothing {}", c.name(), where_keys_act(state));
+            toast(state, text, false);
+            false
+        }
+        Action::Type(_) | Action::Backspace | Action::EditorKey(_) | Action::Submit | Action::Cancel => {
+            matches!(mode, KeyMode::Editor | KeyMode::Palette | KeyMode::Confirm)
+        }
+        Action::Select(_) => mode.is_pane(),
+        _ => true,
+    }
+}
+
+/// "in the case pane", "while the dashboard is shown (D closes it)": for messages about a key that did
+/// nothing.
+fn where_keys_act(state: &State) -> String {
+    let mode = state.key_mode();
+    let closer = |c: Command| {
+        state
+            .keymap
+            .help_for(mode)
+            .into_iter()
+            .find(|b| b.command == c)
+            .and_then(|b| b.keys.first().cloned())
+            .unwrap_or_default()
+    };
+    match mode {
+        KeyMode::Dashboard => format!("while the dashboard is shown ({} closes it)", closer(Command::Dashboard)),
+        KeyMode::TooSmall => "while the terminal is too small".to_string(),
+        KeyMode::Queue => "in the queue".to_string(),
+        KeyMode::Detail => "in the case pane".to_string(),
+        KeyMode::Checklist => "in the checklist".to_string(),
+        _ => format!("in the {}", state.top_name()),
+    }
 }
 
 fn apply(state: &mut State, action: Action) -> Vec<Effect> {
@@ -146,20 +205,7 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
                     '\t' => *yes_selected = !*yes_selected,
                     _ => {}
                 },
-                Mode::Help | Mode::Text { .. } | Mode::Picture(_) => state.mode = Mode::Normal,
-                Mode::Records(r) => {
-                    let text = match ch {
-                        'c' => Some(r.cpoms.clone()),
-                        't' => r.tracking.clone(),
-                        _ => None,
-                    };
-                    state.mode = Mode::Normal;
-                    if let Some(text) = text {
-                        toast(state, "copied to the clipboard (OSC 52)", false);
-                        return vec![Effect::Copy(text)];
-                    }
-                }
-                Mode::Normal => {}
+                Mode::Help | Mode::Text { .. } | Mode::Picture(_) | Mode::Records(_) | Mode::Normal => {}
             }
             vec![]
         }
@@ -180,6 +226,15 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Cancel => cancel(state),
+        Action::Unbound(name) => {
+            let mode = state.key_mode();
+            let mut text = format!("{name} does nothing {}", where_keys_act(state));
+            if let Some(b) = state.keymap.elsewhere(&name, mode).first() {
+                text.push_str(&format!("; in the {}: {}", b.mode.name(), b.description));
+            }
+            toast(state, text, false);
+            vec![]
+        }
         Action::EditorKey(input) => {
             if let Mode::Editor(e) = &mut state.mode {
                 e.text.input(input);
@@ -299,7 +354,7 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Resized(size) => {
-            state.screen = size;
+            state.screen = Some(size);
             // A full-screen picture is prepared for the screen's size: prepare it again for the new one.
             match &state.mode {
                 Mode::Picture(v) if v.fit != full_screen_fit(size) => view_screenshot(state),
@@ -371,11 +426,15 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
 }
 
 fn cancel(state: &mut State) -> Vec<Effect> {
-    if let Mode::Search { previous } = &state.mode {
-        state.filter.text = previous.clone();
-        refilter(state);
+    match std::mem::replace(&mut state.mode, Mode::Normal) {
+        Mode::Search { previous } => {
+            state.filter.text = previous;
+            refilter(state);
+        }
+        // Not quitting: back to the text as it was.
+        Mode::Confirm { question: Question::Quit { back }, .. } => state.mode = *back,
+        _ => {}
     }
-    state.mode = Mode::Normal;
     vec![]
 }
 
@@ -389,7 +448,27 @@ fn set_filter(state: &mut State, f: impl FnOnce(&mut Filter)) -> Vec<Effect> {
 
 fn command(state: &mut State, c: Command) -> Vec<Effect> {
     match c {
+        Command::Quit if state.mode.unsaved_text() => {
+            let back = Box::new(std::mem::replace(&mut state.mode, Mode::Normal));
+            state.mode = Mode::Confirm { question: Question::Quit { back }, yes_selected: false };
+            vec![]
+        }
         Command::Quit => quit(state),
+        Command::CopyCpoms | Command::CopyTracking => {
+            let Mode::Records(r) = &state.mode else { return vec![] };
+            let text = if c == Command::CopyCpoms { Some(r.cpoms.clone()) } else { r.tracking.clone() };
+            match text {
+                Some(text) => {
+                    state.mode = Mode::Normal;
+                    toast(state, "copied to the clipboard (OSC 52)", false);
+                    vec![Effect::Copy(text)]
+                }
+                None => {
+                    toast(state, "this case has no student-tracking note", true);
+                    vec![]
+                }
+            }
+        }
         Command::Help => {
             state.mode = Mode::Help;
             state.overlay_scroll = 0;
@@ -462,7 +541,7 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
                 vec![Effect::Copy(text)]
             }
             None => {
-                toast(state, "open a case first (Enter)", true);
+                toast(state, NO_CASE_OPEN, true);
                 vec![]
             }
         },
@@ -483,14 +562,17 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
                 state.dashboard = false;
                 vec![Effect::OpenCase(k)]
             }
-            None => vec![],
+            None => {
+                toast(state, "no case to open: the queue shows none", true);
+                vec![]
+            }
         },
         Command::AddNote => {
             match state.detail.as_ref().filter(|_| detail_is_current(state)).map(|d| d.alert.key.clone()) {
                 Some(key) => {
                     state.mode = Mode::Editor(Box::new(Editor::new(key, "Note on the case", EditorPurpose::Note)))
                 }
-                None => toast(state, "open a case first (Enter)", true),
+                None => toast(state, NO_CASE_OPEN, true),
             }
             vec![]
         }
@@ -498,7 +580,7 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
         Command::Records => match state.detail.as_ref().filter(|_| detail_is_current(state)) {
             Some(d) => vec![Effect::LoadRecords(d.alert.key.clone())],
             None => {
-                toast(state, "open a case first (Enter)", true);
+                toast(state, NO_CASE_OPEN, true);
                 vec![]
             }
         },
@@ -578,7 +660,7 @@ pub fn full_screen_fit(size: ratatui::layout::Size) -> super::ShotFit {
 fn view_screenshot(state: &mut State) -> Vec<Effect> {
     match viewable_screenshot(state.detail.as_ref().filter(|_| detail_is_current(state))) {
         Ok((key, index)) => {
-            let fit = full_screen_fit(state.screen);
+            let fit = full_screen_fit(state.screen_size());
             state.mode =
                 Mode::Picture(super::ShotView { key: key.clone(), index, fit, status: super::ShotStatus::Loading });
             vec![Effect::FetchScreenshot { key, index, fit }]
@@ -598,7 +680,7 @@ fn quit(state: &mut State) -> Vec<Effect> {
 
 fn toggle(state: &mut State) -> Vec<Effect> {
     if !detail_is_current(state) {
-        toast(state, "open a case first (Enter)", true);
+        toast(state, NO_CASE_OPEN, true);
         return vec![];
     }
     let Some(detail) = &state.detail else { return vec![] };
@@ -636,14 +718,18 @@ fn submit(state: &mut State) -> Vec<Effect> {
         Mode::Normal | Mode::Help | Mode::Records(_) | Mode::Text { .. } | Mode::Picture(_) | Mode::Search { .. } => {
             vec![]
         }
-        Mode::Confirm { key: k, command, yes_selected } => {
-            if yes_selected {
-                vec![Effect::Act(k, command)]
-            } else {
+        Mode::Confirm { question, yes_selected } => match (question, yes_selected) {
+            (Question::Act { key, command }, true) => vec![Effect::Act(key, command)],
+            (Question::Quit { .. }, true) => quit(state),
+            (Question::Quit { back }, false) => {
+                state.mode = *back;
+                vec![]
+            }
+            (Question::Act { .. }, false) => {
                 toast(state, "cancelled", false);
                 vec![]
             }
-        }
+        },
         Mode::Editor(e) => {
             let k = e.key.clone();
             let text = e.content();
@@ -679,11 +765,11 @@ fn submit(state: &mut State) -> Vec<Effect> {
                 Ok(LineCommand::Filter(f)) => set_filter(state, |current| *current = f),
                 Ok(LineCommand::Case(command)) => match key {
                     None => {
-                        toast(state, "open a case first (Enter)", true);
+                        toast(state, NO_CASE_OPEN, true);
                         vec![]
                     }
                     Some(k) if command.needs_confirmation() => {
-                        state.mode = Mode::Confirm { key: k, command, yes_selected: false };
+                        state.mode = Mode::Confirm { question: Question::Act { key: k, command }, yes_selected: false };
                         vec![]
                     }
                     Some(k) => vec![Effect::Act(k, command)],

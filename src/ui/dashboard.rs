@@ -13,7 +13,7 @@ use crate::report::duty::{DutySummary, SPARK_DAYS};
 
 /// While the dashboard waits for the closed cases' raise times (read in the background on a large store).
 pub fn render_reading(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let block = theme.block("Dashboard (D or :dashboard to close)", true);
+    let block = theme.block("Dashboard (D or Esc closes it)", true);
     let text = match &state.not_open_error {
         Some(e) => format!("The closed cases could not be read, so the figures cannot be shown: {}", inert::line(e)),
         None => "Reading the closed cases...".to_string(),
@@ -22,7 +22,7 @@ pub fn render_reading(state: &State, theme: &Theme, frame: &mut Frame, area: Rec
 }
 
 pub fn render(state: &State, d: &DutySummary, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let block = theme.block("Dashboard (D or :dashboard to close)", true);
+    let block = theme.block("Dashboard (D or Esc closes it)", true);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [table_area, waiting_area, spark_title, spark_area, axis] = Layout::vertical([
@@ -55,7 +55,7 @@ pub fn render(state: &State, d: &DutySummary, theme: &Theme, frame: &mut Frame, 
         Line::from(vec![Span::raw("Overdue:             "), Span::styled(d.overdue.to_string(), overdue_style)]),
         Line::raw(format!("Follow-ups due:      {}", d.awaiting_follow_up)),
         Line::raw(format!("Follow-ups later:    {}", d.follow_ups_later)),
-        Line::raw(format!("Feed:                {}", super::status::feed_text(state))),
+        Line::raw(format!("Feed:                {}", super::status::feed_health(state, usize::MAX))),
     ];
     frame.render_widget(Paragraph::new(waiting), waiting_area);
 

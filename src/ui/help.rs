@@ -10,8 +10,13 @@ use crate::app::State;
 use crate::app::keymap::KeyMode;
 
 pub fn lines(state: &State) -> Vec<Line<'static>> {
-    let mode = KeyMode::of_pane(state.focus);
-    let mut out = vec![Line::raw(format!("Keys in the {} pane", state.focus.name())), Line::raw("")];
+    // The keys of what is under the help: the dashboard, or the focused pane.
+    let mode = state.base_key_mode();
+    let title = match mode {
+        KeyMode::Dashboard => "Keys on the dashboard (the panes' keys work once it is closed)".to_string(),
+        _ => format!("Keys in the {} pane", state.focus.name()),
+    };
+    let mut out = vec![Line::raw(title), Line::raw("")];
     for b in state.keymap.help_for(mode) {
         out.push(Line::raw(format!("  {:<18} {}", b.keys.join(", "), b.description)));
     }

@@ -17,6 +17,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::app::{Focus, Mode, State};
 pub use detail::lines as detail_lines;
+pub use status::hint_line;
 pub use theme::Theme;
 
 /// Below this the screen cannot show a usable queue and case; we say so instead of drawing a broken one.
@@ -42,7 +43,7 @@ fn panes(body: Rect) -> Panes {
         let [top, bottom] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(right);
         Panes { queue: left, detail: top, checklist: Some(bottom) }
     } else {
-        let [top, bottom] = Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(body);
+        let [top, bottom] = stacked(body);
         if body.width >= SPLIT {
             let [case, checklist] =
                 Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
@@ -59,14 +60,26 @@ fn body_area(area: Rect) -> Rect {
     body
 }
 
+/// Whether a terminal of `width`x`height` can show vigil (below it shows only a message).
+pub fn fits(width: u16, height: u16) -> bool {
+    width >= MIN_WIDTH && height >= MIN_HEIGHT
+}
+
 /// Where the queue pane sits on a screen of `area` (the same split `render` uses).
 pub fn queue_area(area: Rect) -> Rect {
     panes(body_area(area)).queue
 }
 
+/// The queue above the case on a narrow screen: two fifths of the height, but at least 11 rows (8 cases)
+/// so that 80x24 still shows a useful queue.
+fn stacked(body: Rect) -> [Rect; 2] {
+    let queue = (body.height * 2 / 5).max(11).min(body.height.saturating_sub(6));
+    Layout::vertical([Constraint::Length(queue), Constraint::Min(0)]).areas(body)
+}
+
 /// The queue row (index into the visible rows) under a mouse click at (`column`, `row`), if any.
 pub fn queue_row_at(state: &State, area: Rect, column: u16, row: u16) -> Option<usize> {
-    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+    if !fits(area.width, area.height) {
         return None;
     }
     let q = queue_area(area);
@@ -83,11 +96,15 @@ pub fn queue_row_at(state: &State, area: Rect, column: u16, row: u16) -> Option<
 
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
     let area = frame.area();
-    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-        let msg = format!(
+    if !fits(area.width, area.height) {
+        let mut msg = format!(
             "Terminal too small: {}x{}. vigil needs at least {MIN_WIDTH}x{MIN_HEIGHT}. Enlarge the window, or press q to quit.",
             area.width, area.height
         );
+        // The one question keys can answer here (the keymap's too-small mode lets nothing else through).
+        if let Mode::Confirm { question: question @ crate::app::Question::Quit { .. }, .. } = &state.mode {
+            msg = format!("{msg}\n\n{} y quits, n goes back.", overlay::describe(question));
+        }
         frame.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }), area);
         return;
     }
@@ -140,6 +157,34 @@ pub fn age(now: chrono::DateTime<chrono::Utc>, then: chrono::DateTime<chrono::Ut
         60..=2879 => format!("{}h", mins / 60),
         _ => format!("{}d", mins / 1440),
     }
+}
+
+/// How many terminal columns `s` takes (wide characters take two).
+pub fn width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// `s` cut to at most `max` columns, by whole grapheme clusters measured with unicode-width, with `…`
+/// where it was cut. A wide character is never split, and a cell never holds more than it has room for.
+pub fn fit(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    use unicode_segmentation::UnicodeSegmentation;
+    if width(s) <= max {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for g in s.graphemes(true) {
+        let w = width(g);
+        if used + w + 1 > max {
+            break;
+        }
+        used += w;
+        out.push_str(g);
+    }
+    if max > 0 {
+        out.push('…');
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn blank() -> Line<'static> {

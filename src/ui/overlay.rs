@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::{Theme, centered};
-use crate::app::{Mode, State};
+use crate::app::{Mode, Question, State};
 use crate::domain::case::CaseCommand;
 
 /// A read-only text; every line from outside is rendered inert.
@@ -22,13 +22,17 @@ pub fn text(title: &str, lines: &[String], scroll: u16, theme: &Theme, frame: &m
 /// The note and reason editor.
 pub fn editor(e: &crate::app::Editor, theme: &Theme, frame: &mut Frame, area: Rect) {
     use ratatui::layout::{Constraint, Layout};
-    let rect = centered(area, area.width.saturating_sub(8).min(90), 12.min(area.height));
+    let width = area.width.saturating_sub(8).min(90);
+    // The whole question shows, wrapped, above at least 8 lines of text.
+    let label = Paragraph::new(Line::styled(e.label.clone(), theme.dim())).wrap(Wrap { trim: false });
+    let label_rows = u16::try_from(label.line_count(width.saturating_sub(2))).unwrap_or(u16::MAX).max(1);
+    let rect = centered(area, width, label_rows.saturating_add(10).min(area.height));
     frame.render_widget(Clear, rect);
     let block = theme.block("Editor: Ctrl-S or Alt-Enter saves, Esc cancels", true);
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let [label, text] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
-    frame.render_widget(Paragraph::new(Line::styled(e.label.clone(), theme.dim())), label);
+    let [label_area, text] = Layout::vertical([Constraint::Length(label_rows), Constraint::Min(1)]).areas(inner);
+    frame.render_widget(label, label_area);
     frame.render_widget(&e.text, text);
 }
 
@@ -54,7 +58,19 @@ pub fn records(r: &crate::records::Records, scroll: u16, theme: &Theme, frame: &
     frame.render_widget(p, rect);
 }
 
-fn describe(c: &CaseCommand) -> String {
+/// The question a confirmation asks, in words.
+pub fn describe(q: &Question) -> String {
+    let c = match q {
+        Question::Act { command, .. } => command,
+        Question::Quit { back } => {
+            let what = match back.as_ref() {
+                Mode::Editor(_) => "the text in the editor",
+                Mode::Prompt(_) => "the answer being typed",
+                _ => "the command being typed",
+            };
+            return format!("Quit vigil? {what} is not saved and will be lost.");
+        }
+    };
     match c {
         CaseCommand::Close { outcome } => format!("Close this case with outcome `{outcome}`?"),
         CaseCommand::Regrade { level, reason } => format!("Regrade this case to {level}? Reason: {reason}"),
@@ -90,7 +106,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                 Line::styled("Enter saves, Esc cancels", theme.dim()),
             ],
         ),
-        Mode::Confirm { command, yes_selected, .. } => {
+        Mode::Confirm { question, yes_selected } => {
             let (yes, no) = if *yes_selected {
                 (theme.selected(), ratatui::style::Style::new())
             } else {
@@ -99,7 +115,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             (
                 "Confirm",
                 vec![
-                    Line::raw(describe(command)),
+                    Line::raw(describe(question)),
                     Line::raw(""),
                     Line::from(vec![Span::styled(" Cancel ", no), Span::raw("   "), Span::styled(" Yes ", yes)]),
                     Line::styled("y: yes, n or Esc: cancel, Tab: switch, Enter: choose", theme.dim()),
@@ -108,8 +124,26 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
         _ => return,
     };
-    let rect = centered(area, area.width.saturating_sub(8).min(90), lines.len() as u16 + 2);
-    let rect = Rect { y: area.height.saturating_sub(rect.height + 2), ..rect };
+    let p = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let (rect, scroll) = popup_rect(&p, area);
     frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).block(theme.block(title, true)).wrap(Wrap { trim: false }), rect);
+    frame.render_widget(p.block(theme.block(title, true)).scroll((scroll, 0)), rect);
+}
+
+/// Where a popup of wrapped text goes: above the status bar, as tall as its text once wrapped (a long
+/// question grows the popup, then widens it to the screen), and the rows to scroll past when even that is
+/// too small, so the last lines (the input and its keys) always show.
+fn popup_rect(p: &Paragraph, area: Rect) -> (Rect, u16) {
+    // The header above and the two status lines below stay visible.
+    let room = area.height.saturating_sub(3).max(3);
+    let rows = |width: u16| u16::try_from(p.line_count(width.saturating_sub(2))).unwrap_or(u16::MAX).saturating_add(2);
+    let mut width = area.width.saturating_sub(8).min(90);
+    if rows(width) > room {
+        width = area.width;
+    }
+    let needed = rows(width);
+    let height = needed.min(room);
+    let rect = centered(area, width, height);
+    let rect = Rect { y: area.height.saturating_sub(height + 2), ..rect };
+    (rect, needed - height)
 }

@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::{Theme, age};
+use super::{Theme, age, fit, width};
 use crate::app::{Focus, State};
 use crate::domain::inert;
 use crate::service::CaseSummary;
@@ -79,37 +79,89 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     }
     let rows_visible = area.height.saturating_sub(3) as usize; // borders and header
     let start = window_start(state.selected, state.rows.len(), rows_visible);
-    let rows = state.visible().enumerate().skip(start).take(rows_visible).map(|(i, c)| {
-        let selected = i == state.selected;
+    let shown: Vec<(usize, &CaseSummary)> = state.visible().enumerate().skip(start).take(rows_visible).collect();
+    let categories: Vec<String> = shown.iter().map(|(_, c)| inert::line(&c.category).into_owned()).collect();
+    let flags: Vec<String> = shown.iter().map(|(_, c)| flags(c)).collect();
+    let subjects: Vec<String> = shown.iter().map(|(_, c)| subject(c)).collect();
+    let widths = Columns::measure(area.width.saturating_sub(2) as usize, &categories, &flags);
+    let rows = shown.iter().enumerate().map(|(n, (i, c))| {
+        let selected = *i == state.selected;
         let marker = if selected { theme.marker() } else { " " };
-        let flags = c.flags().join(" ");
         let due = due_text(state, c);
         let due_style = if c.overdue { theme.warn() } else { theme.dim() };
+        // Every cell is cut here, by display width, so a wide character is never split by the table.
         let row = Row::new(vec![
             Cell::from(marker),
             Cell::from(Span::styled(c.level.label(), theme.level(c.level))),
             Cell::from(c.status),
-            Cell::from(inert::line(&c.category).into_owned()),
-            Cell::from(subject(c)),
-            Cell::from(flags),
+            Cell::from(fit(&categories[n], widths.category).into_owned()),
+            Cell::from(fit(&subjects[n], widths.subject).into_owned()),
+            Cell::from(fit(&flags[n], widths.flags).into_owned()),
             Cell::from(age(state.now, c.raised_at)),
             Cell::from(Span::styled(due, due_style)),
         ]);
         if selected { row.style(theme.selected()) } else { row }
     });
     let header = Row::new(["", "LVL", "STATUS", "CATEGORY", "SUBJECT", "FLAGS", "AGE", "DUE"]).style(theme.dim());
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Length(4),
-        Constraint::Length(11),
-        Constraint::Length(14),
-        Constraint::Fill(1),
-        Constraint::Length(9),
-        Constraint::Length(4),
-        Constraint::Length(9),
-    ];
-    let table = Table::new(rows, widths).header(header).block(block).column_spacing(1);
+    let table = Table::new(rows, widths.constraints()).header(header).block(block).column_spacing(1);
     frame.render_widget(table, area);
+}
+
+fn flags(c: &CaseSummary) -> String {
+    let mut flags = Vec::new();
+    if c.staff {
+        flags.push("STAFF");
+    }
+    if c.illegal_path {
+        flags.push("ILLEGAL");
+    }
+    if c.follow_up_due {
+        flags.push("FOLLOW-UP");
+    }
+    if c.out_of_hours {
+        flags.push("OOH");
+    }
+    flags.join(" ")
+}
+
+/// The widths of the columns that vary: the category and the flags get what the rows on screen need, and
+/// the subject the rest; on a narrow screen the subject gives way first (down to `MIN_SUBJECT`), then the
+/// category.
+struct Columns {
+    category: usize,
+    subject: usize,
+    flags: usize,
+}
+
+/// LVL, STATUS, AGE and DUE, the marker, and a space between each of the eight columns.
+const FIXED: usize = 1 + 4 + 11 + 4 + 9 + 7;
+const MIN_SUBJECT: usize = 12;
+const MIN_CATEGORY: usize = 8;
+
+impl Columns {
+    fn measure(inner: usize, categories: &[String], flags: &[String]) -> Columns {
+        let widest =
+            |texts: &[String], header: &str| texts.iter().map(|t| width(t)).max().unwrap_or(0).max(header.len());
+        let flags = widest(flags, "FLAGS");
+        let want = widest(categories, "CATEGORY");
+        let room = inner.saturating_sub(FIXED + flags);
+        let category = want.min(room.saturating_sub(MIN_SUBJECT)).max(MIN_CATEGORY.min(want));
+        Columns { category, subject: room.saturating_sub(category).max(1), flags }
+    }
+
+    fn constraints(&self) -> [Constraint; 8] {
+        let len = |w: usize| Constraint::Length(u16::try_from(w).unwrap_or(u16::MAX));
+        [
+            Constraint::Length(1),
+            Constraint::Length(4),
+            Constraint::Length(11),
+            len(self.category),
+            Constraint::Fill(1),
+            len(self.flags),
+            Constraint::Length(4),
+            Constraint::Length(9),
+        ]
+    }
 }
 
 #[cfg(test)]

@@ -25,8 +25,9 @@ pub fn header(state: &State, theme: &Theme) -> Paragraph<'static> {
     Paragraph::new(Line::from(spans))
 }
 
-/// The feed's health in words: connected, stale since, or the error and the next retry.
-pub fn feed_text(state: &State) -> String {
+/// The feed's health in words: `ok HH:MM`, stale since, or the error and the next retry. An error message
+/// longer than `error_width` columns is cut (the retry and the last success always show).
+pub fn feed_health(state: &State, error_width: usize) -> String {
     let h = &state.health;
     let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&state.tz).format("%H:%M").to_string();
     let last = h.last_success.map(local).unwrap_or_else(|| "never".into());
@@ -48,48 +49,84 @@ pub fn feed_text(state: &State) -> String {
                 None => String::new(),
             }
         };
-        return format!("feed ERROR: {} ({next}; last ok {last})", inert::line(err));
+        return format!("ERROR: {} ({next}; last ok {last})", super::fit(&inert::line(err), error_width));
     }
     if h.syncing {
-        return format!("feed: syncing (last ok {last})");
+        return format!("syncing (last ok {last})");
     }
     if h.rested.is_some()
         && let Some(n) = h.next_attempt
     {
         let next = n.with_timezone(&state.tz).format("%H:%M:%S");
-        return format!("feed: ok {last}; the feed has more: resting until {next}");
+        return format!("ok {last}; the feed has more: resting until {next}");
     }
     match h.last_success {
-        Some(t) if state.now - t > state.stale_after => format!("feed: STALE since {last}"),
-        Some(_) => format!("feed: ok {last}"),
-        None => "feed: not yet reached".into(),
+        Some(t) if state.now - t > state.stale_after => format!("STALE since {last}"),
+        Some(_) => format!("ok {last}"),
+        None => "not yet reached".into(),
     }
 }
 
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let [top, bottom] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
     let feed_style = if state.health.last_error.is_some() { theme.warn() } else { theme.ok() };
-    let mut spans = vec![Span::styled(feed_text(state), feed_style)];
-    if state.quarantined > 0 {
-        spans.push(Span::styled(format!("  {} rejected (:rejected lists them)", state.quarantined), theme.warn()));
+    // Who you are and the rejected count always show: the feed's error message gives way to them.
+    let who = format!("  {} ({})", inert::line(&state.viewer.user), state.viewer.role.as_str());
+    let rejected = if state.quarantined > 0 {
+        format!("  {} rejected (:rejected lists them)", state.quarantined)
+    } else {
+        String::new()
+    };
+    let whole = feed_health(state, usize::MAX);
+    let spare = (top.width as usize).saturating_sub(6 + super::width(&who) + super::width(&rejected));
+    let feed = if super::width(&whole) <= spare {
+        whole
+    } else {
+        let rest = super::width(&feed_health(state, 0));
+        feed_health(state, spare.saturating_sub(rest).max(8))
+    };
+    let mut spans = vec![Span::styled(format!("feed: {feed}"), feed_style)];
+    if !rejected.is_empty() {
+        spans.push(Span::styled(rejected, theme.warn()));
     }
-    spans.push(Span::raw(format!("  {} ({})", inert::line(&state.viewer.user), state.viewer.role.as_str())));
+    spans.push(Span::raw(who));
     frame.render_widget(Paragraph::new(Line::from(spans)), top);
     let line = match &state.toast {
         Some(t) => {
             Line::from(Span::styled(inert::line(&t.text).into_owned(), if t.error { theme.warn() } else { theme.ok() }))
         }
-        None => {
-            let hints: Vec<String> = state
-                .keymap
-                .hints_for(state.key_mode())
-                .into_iter()
-                .map(|b| format!("{} {}", b.keys.first().map_or("", String::as_str), b.command.name()))
-                .collect();
-            Line::styled(format!("[{}] {}", state.key_mode().name(), hints.join("  ")), theme.dim())
-        }
+        None => Line::styled(hint_line(state, bottom.width as usize), theme.dim()),
     };
     frame.render_widget(Paragraph::new(line), bottom);
+}
+
+/// "[checklist] Space tick  n note  ...  ? more  q quit": what is on top, then its keys by priority, as
+/// many as fit in `width`. Help and quit always show; help says "more" when keys were left out for it.
+pub fn hint_line(state: &State, width: usize) -> String {
+    use crate::app::keymap::Command;
+    let hints = state.keymap.hints_for(state.key_mode());
+    let (always, rest): (Vec<_>, Vec<_>) =
+        hints.into_iter().partition(|b| matches!(b.command, Command::Help | Command::Quit));
+    let head = format!("[{}]", state.top_name());
+    let mut used = super::width(&head) + always.iter().map(|b| 2 + super::width(&b.hint_text())).sum::<usize>();
+    let mut shown = Vec::new();
+    let mut left_out = false;
+    for b in rest {
+        let text = b.hint_text();
+        if left_out || used + 2 + super::width(&text) > width {
+            left_out = true;
+            continue;
+        }
+        used += 2 + super::width(&text);
+        shown.push(text);
+    }
+    for b in always {
+        shown.push(match (b.command, left_out) {
+            (Command::Help, true) => format!("{} more", b.keys.first().map_or("", String::as_str)),
+            _ => b.hint_text(),
+        });
+    }
+    format!("{head} {}", shown.join("  "))
 }
 
 #[cfg(test)]
@@ -118,7 +155,7 @@ mod tests {
         };
         // The screen's clock is 11 seconds behind (it was last moved before the error).
         let state = state_at(then - chrono::Duration::seconds(11), health);
-        let text = feed_text(&state);
+        let text = feed_health(&state, usize::MAX);
         let local = next.with_timezone(&state.tz).format("%H:%M:%S").to_string();
         assert!(text.contains(&format!("next try {local}")), "{text}");
         assert!(!text.contains("retry in"), "{text}");
@@ -133,7 +170,7 @@ mod tests {
             rested: Some("the feed still had more".into()),
             ..FeedHealth::default()
         };
-        assert!(feed_text(&state_at(now, rested)).contains("the feed has more: resting until"));
+        assert!(feed_health(&state_at(now, rested), usize::MAX).contains("the feed has more: resting until"));
         let stuck = FeedHealth {
             last_error: Some((now, "the feed sent invalid JSON".into())),
             stuck_since: Some(now - chrono::Duration::minutes(30)),
@@ -142,7 +179,7 @@ mod tests {
         };
         let state = state_at(now, stuck);
         let since = (now - chrono::Duration::minutes(30)).with_timezone(&state.tz).format("%H:%M").to_string();
-        let text = feed_text(&state);
+        let text = feed_health(&state, usize::MAX);
         assert!(text.contains(&format!("the feed keeps sending a page vigil cannot read since {since}")), "{text}");
     }
 }
