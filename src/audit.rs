@@ -765,6 +765,36 @@ mod tests {
     }
 
     #[test]
+    fn the_cross_check_names_a_decision_missing_from_either_side() {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).expect("time");
+        let key = AlertKey::new("sw", "A1");
+        let note = CaseEvent::new(at, "dsl", EventKind::NoteAdded { text: "SECRET".into() });
+        let view = CaseEvent::new(at, "dsl", EventKind::Viewed);
+        let record = |seq, event: Option<Uuid>, purge| AuditRecord {
+            seq,
+            at,
+            actor: "dsl".into(),
+            case: Some(key.to_string()),
+            what: if purge { "purged by retention".into() } else { "added a note".into() },
+            prev: GENESIS.into(),
+            event,
+            purge,
+        };
+        let log = |events: Vec<CaseEvent>| events.into_iter().map(|e| Ok((key.clone(), e)));
+        let both = [record(1, Some(note.id), false)];
+        assert_eq!(cross_check(&both, 0, false, log(vec![note.clone(), view.clone()])).expect("check"), None);
+        let missing_record = cross_check(&[], 0, false, log(vec![note.clone()])).expect("check");
+        assert!(missing_record.is_some_and(|d| d.contains("case sw:A1: its event log holds `added a note` by dsl")));
+        assert!(
+            !cross_check(&[], 0, false, log(vec![note.clone()])).expect("c").unwrap_or_default().contains("SECRET")
+        );
+        let missing_event = cross_check(&both, 0, false, log(vec![])).expect("check");
+        assert!(missing_event.is_some_and(|d| d.starts_with("record 1 (sw:A1: `added a note` by dsl")));
+        let purged = [record(1, Some(note.id), false), record(2, None, true)];
+        assert_eq!(cross_check(&purged, 0, false, log(vec![])).expect("check"), None, "removed with its case");
+    }
+
+    #[test]
     fn head_marks_parse_only_as_printed() {
         assert!("12".parse::<HeadMark>().is_err());
         assert!("x:00".parse::<HeadMark>().is_err());

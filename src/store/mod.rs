@@ -1521,6 +1521,13 @@ mod tests {
     const PINNED_INDEX_LAYOUT: &str = "632d410505c5c004c2014f61d82a9e1cd0290888294b51b45ccfa279a576b0d0";
 
     #[test]
+    fn a_panic_in_a_guarded_call_comes_back_as_an_error() {
+        let caught = quietly(|| -> u32 { panic!("page table entry missing") });
+        assert_eq!(caught, Err("sled stopped reading it: page table entry missing".to_string()));
+        assert_eq!(quietly(|| 7), Ok(7));
+    }
+
+    #[test]
     fn case_keys_round_trip_and_are_prefix_free() {
         let a = AlertKey::new("src", "id1");
         let b = AlertKey::new("src", "id10");
