@@ -5,24 +5,38 @@
 //! what happened (never alert text, notes, reasons or values: `ticked cpoms-logged`, not what was typed).
 //!
 //! Records live in their own sled tree, `audit`, and are only ever appended. Each is stored as
-//! `{"hash":H,"record":R}` where `R` is the record's canonical bytes (its JSON exactly as written) and `H`
-//! their SHA-256; each record carries the hash of the one before it (`prev`), and the tree's `head` holds
-//! the last record's number and hash. Editing a record breaks its own hash; rewriting it breaks the next
-//! record's link; deleting or reordering records breaks the numbering or the links; cutting off the tail
-//! breaks the head. [`verify`] names the first record where any of that happens. What a hash chain cannot
-//! do is stop someone with write access from rewriting every record after the one they changed; writing
-//! down the head that `vigil audit verify` prints (in a paper log, an email to the governors) anchors it.
+//! `{"mac":M,"record":R}` where `R` is the record's canonical bytes (its JSON exactly as written) and `M`
+//! their HMAC-SHA256 under the audit key, which is derived from the store key with its own label and never
+//! stored (see [`AuditKey`]). Each record carries the MAC of the one before it (`prev`); the tree's `head`
+//! holds the last record's number and MAC, itself MAC'd; and a MAC'd marker says from which record the
+//! trail is keyed. Without the store key nobody can write a record, a head or a marker that verifies: an
+//! edited, forged, re-chained, deleted, reordered or cut-off record, a wiped trail and a removed marker are
+//! all found by [`verify`], which names the first record where the chain does not hold.
 //!
-//! The trail holds no alert content, so it is kept in the clear: it can be verified and read with the
-//! store's key alone, and a retention purge leaves a tombstone here that still says a case existed.
+//! What the data dir alone cannot prove is that it is the latest copy: a whole store rolled back to an
+//! earlier copy (or an old head dug out of sled's file) verifies. [`HeadMark`] (`N:MAC`) is the trail's head
+//! in print: kept elsewhere, `vigil audit verify --expect N:MAC` checks the trail still holds that record.
+//!
+//! Stores written before the chain was keyed hold `{"hash":H,"record":R}` records (`H` the plain SHA-256
+//! of `R`), which anyone can rewrite. They verify as *not keyed*, never as intact, until the DSL keys the
+//! chain ([`Store::audit_upgrade`]): that appends a keyed record saying which records came before, and from
+//! then on the earlier records are checked as a plain hash chain and the rest with the key.
+//!
+//! The trail holds no alert content, so it is kept in the clear: it can be read with the store's key
+//! alone, and a retention purge leaves a tombstone here that still says a case existed.
+
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+use uuid::Uuid;
+use zeroize::Zeroizing;
 
-use crate::domain::{AlertKey, EventKind};
+use crate::domain::{AlertKey, CaseEvent, EventKind};
 use crate::store::{Store, StoreError};
 
 /// The `prev` of the first record.
@@ -30,8 +44,10 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 
 const RECORD_PREFIX: &[u8] = b"r/";
 const HEAD: &[u8] = b"head";
+/// From which record the trail is keyed (MAC'd): present in every store created or upgraded since.
+const KEYED: &[u8] = b"keyed";
 
-/// One audit record, as stored (its hash is over these fields' JSON, in this order).
+/// One audit record, as stored (its MAC is over these fields' JSON, in this order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
     /// 1, 2, 3, ... with no gaps.
@@ -43,8 +59,14 @@ pub struct AuditRecord {
     pub case: Option<String>,
     /// What happened, without content.
     pub what: String,
-    /// The SHA-256 (hex) of the previous record's canonical bytes, or [`GENESIS`].
+    /// The MAC (or, before the trail was keyed, the SHA-256) of the previous record, or [`GENESIS`].
     pub prev: String,
+    /// The case event this record is the decision of: `vigil audit verify` checks the case's log holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<Uuid>,
+    /// A tombstone: the case's alert, events and index entry were removed with this record.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub purge: bool,
 }
 
 /// A record to append: everything but its number and link, which the trail assigns.
@@ -54,23 +76,130 @@ pub struct Entry {
     pub actor: String,
     pub case: Option<AlertKey>,
     pub what: String,
+    /// Set by the store when the record is written with the event it records.
+    pub event: Option<Uuid>,
+    /// Set by the store when the record is a purge's tombstone.
+    pub purge: bool,
 }
 
 impl Entry {
     pub fn new(at: DateTime<Utc>, actor: &str, case: Option<&AlertKey>, what: impl Into<String>) -> Entry {
-        Entry { at, actor: actor.to_string(), case: case.cloned(), what: what.into() }
+        Entry { at, actor: actor.to_string(), case: case.cloned(), what: what.into(), event: None, purge: false }
+    }
+}
+
+/// The key of the audit chain: HMAC-SHA256 of a label under the store key, so it is never stored, a copy of
+/// the data dir does not carry it, and a MAC under it tells nothing about the key that seals values.
+pub struct AuditKey(Zeroizing<[u8; 32]>);
+
+type HmacSha256 = Hmac<Sha256>;
+
+impl AuditKey {
+    /// Derives the audit key from the store key.
+    pub fn derive(store_key: &[u8; 32]) -> AuditKey {
+        let mut out = Zeroizing::new([0u8; 32]);
+        out.copy_from_slice(&hmac(store_key, &[b"vigil audit chain key v1"]));
+        AuditKey(out)
+    }
+
+    /// The MAC (hex) of `parts` under `label`; each part is length-prefixed, so no two inputs run together.
+    fn mac(&self, label: &str, parts: &[&[u8]]) -> String {
+        let mut input: Vec<&[u8]> = vec![label.as_bytes()];
+        input.extend_from_slice(parts);
+        hex::encode(hmac(self.0.as_ref(), &input))
+    }
+
+    /// Whether `claimed` (hex) is the MAC of `parts` under `label`, compared in constant time.
+    fn checks(&self, label: &str, parts: &[&[u8]], claimed: &str) -> bool {
+        let Ok(claimed) = hex::decode(claimed) else { return false };
+        let mut m = hmac_state(self.0.as_ref());
+        feed(&mut m, label.as_bytes());
+        for p in parts {
+            feed(&mut m, p);
+        }
+        m.verify_slice(&claimed).is_ok()
+    }
+
+    fn record_mac(&self, canonical: &str) -> String {
+        self.mac("record", &[canonical.as_bytes()])
+    }
+
+    fn head_tag(&self, seq: u64, link: &str) -> String {
+        self.mac("head", &[&seq.to_be_bytes(), link.as_bytes()])
+    }
+
+    fn keyed_tag(&self, from: u64) -> String {
+        self.mac("keyed-from", &[&from.to_be_bytes()])
+    }
+}
+
+fn hmac_state(key: &[u8]) -> HmacSha256 {
+    // HMAC takes a key of any length: this cannot fail.
+    <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
+}
+
+fn feed(m: &mut HmacSha256, part: &[u8]) {
+    m.update(&(part.len() as u64).to_be_bytes());
+    m.update(part);
+}
+
+fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut m = hmac_state(key);
+    for p in parts {
+        feed(&mut m, p);
+    }
+    m.finalize().into_bytes().into()
+}
+
+/// The trail's head in print, `N:MAC` (the number of the last record and its MAC; `0:000…` for an empty
+/// trail): what to keep elsewhere, and what `vigil audit verify --expect` takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadMark {
+    pub seq: u64,
+    pub link: String,
+}
+
+impl std::fmt::Display for HeadMark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.seq, self.link)
+    }
+}
+
+impl std::str::FromStr for HeadMark {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<HeadMark, String> {
+        let bad = || format!("`{s}` is not an audit head: it is N:HASH, as `vigil audit head` prints it");
+        let (seq, link) = s.trim().split_once(':').ok_or_else(bad)?;
+        let seq = seq.parse().map_err(|_| bad())?;
+        let link = link.to_ascii_lowercase();
+        if link.len() != 64 || !link.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        Ok(HeadMark { seq, link })
     }
 }
 
 #[derive(Serialize)]
 struct StoredOut<'a> {
+    mac: &'a str,
+    record: &'a RawValue,
+}
+
+/// A record of an unkeyed trail (an earlier vigil's, not yet upgraded), which goes on unkeyed.
+#[derive(Serialize)]
+struct StoredHashOut<'a> {
     hash: &'a str,
     record: &'a RawValue,
 }
 
 #[derive(Deserialize)]
 struct StoredIn<'a> {
-    hash: String,
+    /// Records written before the trail was keyed: the plain SHA-256 of the record.
+    #[serde(default)]
+    hash: Option<String>,
+    #[serde(default)]
+    mac: Option<String>,
     #[serde(borrow)]
     record: &'a RawValue,
 }
@@ -78,7 +207,17 @@ struct StoredIn<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Head {
     seq: u64,
+    /// The last record's MAC (or hash, unkeyed).
     hash: String,
+    /// The MAC of (seq, hash): absent in an unkeyed trail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tag: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct KeyedFrom {
+    from: u64,
+    tag: String,
 }
 
 fn record_key(seq: u64) -> Vec<u8> {
@@ -97,19 +236,23 @@ fn corrupt(detail: impl Into<String>) -> StoreError {
     StoreError::Corrupt { what: "audit trail".into(), detail: detail.into() }
 }
 
+fn abort(e: impl std::fmt::Display) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(corrupt(e.to_string()))
+}
+
 /// Appends `entry` within a transaction over the audit tree (alone, or with the trees whose change it
-/// records, so the change and its record are written together or not at all).
+/// records, so the change and its record are written together or not at all). Keyed if the trail is.
 pub(crate) fn append_tx(
     tree: &TransactionalTree,
+    key: &AuditKey,
     entry: &Entry,
 ) -> Result<AuditRecord, ConflictableTransactionError<StoreError>> {
     let head: Option<Head> = match tree.get(HEAD)? {
-        Some(bytes) => Some(
-            serde_json::from_slice(&bytes)
-                .map_err(|e| ConflictableTransactionError::Abort(corrupt(format!("its head is unreadable: {e}"))))?,
-        ),
+        Some(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| abort(format!("its head is unreadable: {e}")))?),
         None => None,
     };
+    // An unkeyed trail (written by an earlier vigil, not yet upgraded) goes on unkeyed: `verify` says so.
+    let keyed = tree.get(KEYED)?.is_some();
     let (seq, prev) = head.map_or((1, GENESIS.to_string()), |h| (h.seq + 1, h.hash));
     let record = AuditRecord {
         seq,
@@ -118,47 +261,105 @@ pub(crate) fn append_tx(
         case: entry.case.as_ref().map(ToString::to_string),
         what: entry.what.clone(),
         prev,
+        event: entry.event,
+        purge: entry.purge,
     };
-    let canonical =
-        serde_json::to_string(&record).map_err(|e| ConflictableTransactionError::Abort(corrupt(e.to_string())))?;
-    let hash = sha256_hex(canonical.as_bytes());
-    let raw =
-        RawValue::from_string(canonical).map_err(|e| ConflictableTransactionError::Abort(corrupt(e.to_string())))?;
-    let stored = serde_json::to_vec(&StoredOut { hash: &hash, record: &raw })
-        .map_err(|e| ConflictableTransactionError::Abort(corrupt(e.to_string())))?;
-    let head = serde_json::to_vec(&Head { seq, hash })
-        .map_err(|e| ConflictableTransactionError::Abort(corrupt(e.to_string())))?;
+    let canonical = serde_json::to_string(&record).map_err(abort)?;
+    let (stored, head) = if keyed {
+        let mac = key.record_mac(&canonical);
+        let raw = RawValue::from_string(canonical).map_err(abort)?;
+        let stored = serde_json::to_vec(&StoredOut { mac: &mac, record: &raw }).map_err(abort)?;
+        (stored, Head { seq, tag: Some(key.head_tag(seq, &mac)), hash: mac })
+    } else {
+        let hash = sha256_hex(canonical.as_bytes());
+        let raw = RawValue::from_string(canonical).map_err(abort)?;
+        let stored = serde_json::to_vec(&StoredHashOut { hash: &hash, record: &raw }).map_err(abort)?;
+        (stored, Head { seq, hash, tag: None })
+    };
     tree.insert(record_key(seq), stored)?;
-    tree.insert(HEAD, head)?;
+    tree.insert(HEAD, serde_json::to_vec(&head).map_err(abort)?)?;
     Ok(record)
+}
+
+/// Marks a new, empty trail as keyed from its first record, with a keyed head for the empty trail (so a
+/// trail wiped later is missing records its head counts). Does nothing to a trail that has records.
+pub(crate) fn begin_keyed(tree: &sled::Tree, key: &AuditKey) -> Result<(), StoreError> {
+    if tree.get(HEAD)?.is_some() || tree.get(KEYED)?.is_some() || tree.scan_prefix(RECORD_PREFIX).next().is_some() {
+        return Ok(());
+    }
+    let marker = KeyedFrom { from: 1, tag: key.keyed_tag(1) };
+    let head = Head { seq: 0, hash: GENESIS.to_string(), tag: Some(key.head_tag(0, GENESIS)) };
+    tree.insert(KEYED, serde_json::to_vec(&marker).map_err(|e| corrupt(e.to_string()))?)?;
+    tree.insert(HEAD, serde_json::to_vec(&head).map_err(|e| corrupt(e.to_string()))?)?;
+    Ok(())
 }
 
 /// What [`verify`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// Every record is in place; `head` is the last record's hash (none for an empty trail).
-    Intact { records: u64, head: Option<String> },
+    /// Every record is in place, and the keyed ones verify with the key. `unkeyed` records at the start were
+    /// written before the chain was keyed (checked as a plain hash chain only).
+    Intact { records: u64, head: HeadMark, unkeyed: u64 },
+    /// The whole trail is a plain hash chain, written by an earlier vigil: intact as far as a hash chain can
+    /// tell, which is not far (anyone with write access to the data dir can rewrite it). Not evidence until
+    /// keyed ([`Store::audit_upgrade`]).
+    Unkeyed { records: u64, head: HeadMark },
     /// The first record at which the chain does not hold, and why.
     Broken { seq: u64, reason: String },
+    /// The chain holds, but a case's event log and the trail disagree: the first disagreement.
+    Disagrees { detail: String },
 }
 
-/// Parses one stored record, checking its own hash. `Err` says why it is unreadable or altered.
-fn parse_stored(bytes: &[u8]) -> Result<(AuditRecord, String), String> {
-    let stored: StoredIn<'_> =
-        serde_json::from_slice(bytes).map_err(|e| format!("it is unreadable ({e}): its bytes were altered"))?;
+/// A record read back: the record, its link (MAC or hash), whether it is keyed.
+struct Read {
+    record: AuditRecord,
+    link: String,
+    keyed: bool,
+}
+
+/// Parses one stored record, checking its own MAC (with `key`) or hash. `Err` says why it fails.
+fn parse_stored(bytes: &[u8], key: &AuditKey) -> Result<Read, String> {
+    let unreadable = |e: serde_json::Error| format!("it is unreadable ({e}): its bytes were altered");
+    let stored: StoredIn<'_> = serde_json::from_slice(bytes).map_err(unreadable)?;
     let canonical = stored.record.get();
-    if sha256_hex(canonical.as_bytes()) != stored.hash {
-        return Err("it was altered: its content does not match its hash".into());
-    }
-    let record: AuditRecord =
-        serde_json::from_str(canonical).map_err(|e| format!("it is unreadable ({e}): its bytes were altered"))?;
-    Ok((record, stored.hash))
+    let (link, keyed) = match (stored.mac, stored.hash) {
+        (Some(mac), None) => {
+            if !key.checks("record", &[canonical.as_bytes()], &mac) {
+                return Err("it was altered: its content does not match its keyed MAC (written without the key)".into());
+            }
+            (mac.to_ascii_lowercase(), true)
+        }
+        (None, Some(hash)) => {
+            if sha256_hex(canonical.as_bytes()) != hash {
+                return Err("it was altered: its content does not match its hash".into());
+            }
+            (hash, false)
+        }
+        _ => return Err("it is unreadable (neither a MAC nor a hash): its bytes were altered".into()),
+    };
+    let record: AuditRecord = serde_json::from_str(canonical).map_err(unreadable)?;
+    Ok(Read { record, link, keyed })
 }
 
-/// Checks the whole chain, in order, and names the first broken record.
-pub fn verify(tree: &sled::Tree) -> Result<Verdict, StoreError> {
+/// Reads the keyed marker: `Ok(None)` for an unkeyed trail, `Err` (a reason) for a marker that fails its MAC.
+fn keyed_from(tree: &sled::Tree, key: &AuditKey) -> Result<Result<Option<u64>, String>, StoreError> {
+    let Some(bytes) = tree.get(KEYED)? else { return Ok(Ok(None)) };
+    Ok(match serde_json::from_slice::<KeyedFrom>(&bytes) {
+        Ok(k) if k.from >= 1 && key.checks("keyed-from", &[&k.from.to_be_bytes()], &k.tag) => Ok(Some(k.from)),
+        _ => Err("the trail's key marker was altered or forged without the key".into()),
+    })
+}
+
+/// Checks the whole chain, in order, and names the first broken record. With `expect` (a head kept
+/// elsewhere), also checks the trail still holds that very record: not cut back, rolled back or replaced.
+pub fn verify(tree: &sled::Tree, key: &AuditKey, expect: Option<&HeadMark>) -> Result<Verdict, StoreError> {
+    let from = match keyed_from(tree, key)? {
+        Ok(from) => from,
+        Err(reason) => return Ok(Verdict::Broken { seq: 1, reason }),
+    };
     let mut expected = 1u64;
     let mut prev = GENESIS.to_string();
+    let mut expected_link = None;
     for kv in tree.scan_prefix(RECORD_PREFIX) {
         let (k, v) = kv?;
         let Some(seq) = key_seq(&k) else {
@@ -172,15 +373,32 @@ pub fn verify(tree: &sled::Tree) -> Result<Verdict, StoreError> {
             };
             return Ok(Verdict::Broken { seq: expected, reason });
         }
-        let (record, hash) = match parse_stored(&v) {
+        let read = match parse_stored(&v, key) {
             Ok(r) => r,
             Err(reason) => return Ok(Verdict::Broken { seq, reason }),
         };
-        if record.seq != seq {
-            let reason = format!("it is out of place: it holds record {}, so records were reordered", record.seq);
+        match from {
+            None if read.keyed => {
+                let reason = "it is keyed, but the trail's key marker is missing: the marker was removed".to_string();
+                return Ok(Verdict::Broken { seq, reason });
+            }
+            Some(f) if seq >= f && !read.keyed => {
+                let reason = format!(
+                    "it is not keyed, though the trail is keyed from record {f}: it was written or rewritten without the key"
+                );
+                return Ok(Verdict::Broken { seq, reason });
+            }
+            Some(f) if seq < f && read.keyed => {
+                let reason = format!("it is keyed, though the trail is keyed only from record {f}");
+                return Ok(Verdict::Broken { seq, reason });
+            }
+            _ => {}
+        }
+        if read.record.seq != seq {
+            let reason = format!("it is out of place: it holds record {}, so records were reordered", read.record.seq);
             return Ok(Verdict::Broken { seq, reason });
         }
-        if record.prev != prev {
+        if read.record.prev != prev {
             let reason = if seq == 1 {
                 "it does not start the trail: records before it were removed, or it was rewritten".to_string()
             } else {
@@ -191,7 +409,10 @@ pub fn verify(tree: &sled::Tree) -> Result<Verdict, StoreError> {
             };
             return Ok(Verdict::Broken { seq, reason });
         }
-        prev = hash;
+        if expect.is_some_and(|e| e.seq == seq) {
+            expected_link = Some(read.link.clone());
+        }
+        prev = read.link;
         expected += 1;
     }
     let last = expected - 1;
@@ -202,48 +423,267 @@ pub fn verify(tree: &sled::Tree) -> Result<Verdict, StoreError> {
         },
         None => None,
     };
-    match head {
-        None if last == 0 => Ok(Verdict::Intact { records: 0, head: None }),
-        None => Ok(Verdict::Broken { seq: last, reason: "the trail's head is missing".into() }),
-        Some(h) if h.seq > last => Ok(Verdict::Broken {
-            seq: last + 1,
-            reason: format!("it is missing: the trail ends at record {last} but its head says {}", h.seq),
-        }),
-        Some(h) if h.seq < last => Ok(Verdict::Broken {
-            seq: h.seq + 1,
-            reason: format!("it was added after the trail's head (record {})", h.seq),
-        }),
-        Some(h) if h.hash != prev => {
-            Ok(Verdict::Broken { seq: last, reason: "it does not match the trail's head: it was rewritten".into() })
+    if let Some(f) = from {
+        if last + 1 < f {
+            let reason = format!("it is missing: the trail is keyed from record {f}, but ends at record {last}");
+            return Ok(Verdict::Broken { seq: last + 1, reason });
         }
-        Some(_) => Ok(Verdict::Intact { records: last, head: Some(prev) }),
+        match &head {
+            None => {
+                let reason = "the trail's head is missing: it was removed, with the records it counted".to_string();
+                return Ok(Verdict::Broken { seq: last.max(1), reason });
+            }
+            Some(h)
+                if !h
+                    .tag
+                    .as_deref()
+                    .is_some_and(|t| key.checks("head", &[&h.seq.to_be_bytes(), h.hash.as_bytes()], t)) =>
+            {
+                let reason = "the trail's head was altered or forged without the key".to_string();
+                return Ok(Verdict::Broken { seq: h.seq.min(last + 1).max(1), reason });
+            }
+            _ => {}
+        }
     }
+    match head {
+        None if last == 0 => {}
+        None => return Ok(Verdict::Broken { seq: last, reason: "the trail's head is missing".into() }),
+        Some(h) if h.seq > last => {
+            return Ok(Verdict::Broken {
+                seq: last + 1,
+                reason: format!("it is missing: the trail ends at record {last} but its head says {}", h.seq),
+            });
+        }
+        Some(h) if h.seq < last => {
+            return Ok(Verdict::Broken {
+                seq: h.seq + 1,
+                reason: format!("it was added after the trail's head (record {})", h.seq),
+            });
+        }
+        Some(h) if h.hash != prev => {
+            return Ok(Verdict::Broken {
+                seq: last,
+                reason: "it does not match the trail's head: it was rewritten".into(),
+            });
+        }
+        Some(_) => {}
+    }
+    if let Some(e) = expect {
+        if e.seq > last {
+            let reason = format!(
+                "it is missing: the kept head {e} names record {}, but the trail ends at record {last}: records were removed, or the store was rolled back or replaced",
+                e.seq
+            );
+            return Ok(Verdict::Broken { seq: last + 1, reason });
+        }
+        let found = if e.seq == 0 { Some(GENESIS.to_string()) } else { expected_link };
+        if found.as_deref() != Some(e.link.as_str()) {
+            let reason = format!(
+                "it is not the record the kept head {e} names: the trail up to it was rewritten with the key, or the store was rolled back or replaced"
+            );
+            return Ok(Verdict::Broken { seq: e.seq.max(1), reason });
+        }
+    }
+    let head = HeadMark { seq: last, link: prev };
+    Ok(match from {
+        Some(f) => Verdict::Intact { records: last, head, unkeyed: f - 1 },
+        None => Verdict::Unkeyed { records: last, head },
+    })
 }
 
 /// Every record in order. A record that cannot be read is an error: run [`verify`] to see which.
-pub fn records(tree: &sled::Tree) -> Result<Vec<AuditRecord>, StoreError> {
+pub fn records(tree: &sled::Tree, key: &AuditKey) -> Result<Vec<AuditRecord>, StoreError> {
     tree.scan_prefix(RECORD_PREFIX)
         .values()
-        .map(|v| parse_stored(&v?).map(|(r, _)| r).map_err(|e| corrupt(format!("{e}; run `vigil audit verify`"))))
+        .map(|v| {
+            parse_stored(&v?, key).map(|r| r.record).map_err(|e| corrupt(format!("{e}; run `vigil audit verify`")))
+        })
         .collect()
+}
+
+/// Whether a case event is a decision someone made: what the audit trail records with it.
+fn is_decision(event: &CaseEvent) -> bool {
+    event.actor != "feed"
+        && matches!(
+            event.kind,
+            EventKind::Regraded { .. }
+                | EventKind::IllegalPathChosen { .. }
+                | EventKind::ItemDone { .. }
+                | EventKind::ItemUndone { .. }
+                | EventKind::NoteAdded { .. }
+                | EventKind::FollowUpSet { .. }
+                | EventKind::Closed { .. }
+                | EventKind::Reopened { .. }
+        )
+}
+
+/// Whether an unkeyed record's text is one [`action_text`] gives a decision (unkeyed records carry no event
+/// id, so their text is what ties them to the case's log).
+fn is_decision_text(what: &str) -> bool {
+    [
+        "regraded ",
+        "chose the illegal-content path",
+        "ticked ",
+        "unticked ",
+        "added a note",
+        "set a follow-up for ",
+        "closed: ",
+        "reopened",
+    ]
+    .iter()
+    .any(|p| what.starts_with(p))
+}
+
+/// Checks that every decision in a case's event log is in the trail and every decision in the trail is in
+/// its case's log (unless a later tombstone removed the case), and names the first disagreement, earliest
+/// first. `records` is the whole trail, already verified; `unkeyed` how many of its first records were
+/// written before it was keyed (those are matched by case, time, actor and text, having no event id);
+/// `legacy` whether an earlier vigil began the trail (unkeyed records, or no key at all).
+pub fn cross_check(
+    records: &[AuditRecord],
+    unkeyed: u64,
+    legacy: bool,
+    events: impl Iterator<Item = Result<(AlertKey, CaseEvent), StoreError>>,
+) -> Result<Option<String>, StoreError> {
+    // The last tombstone of each case: its earlier decisions went with it.
+    let mut purged_at: HashMap<&str, u64> = HashMap::new();
+    for r in records {
+        let legacy_tombstone =
+            r.seq <= unkeyed && (r.what.starts_with("purged by retention") || r.what.starts_with("removed: "));
+        if let Some(case) = &r.case
+            && (r.purge || legacy_tombstone)
+        {
+            purged_at.insert(case, r.seq);
+        }
+    }
+    let live = |r: &AuditRecord| r.case.as_deref().is_some_and(|c| purged_at.get(c).is_none_or(|&p| p < r.seq));
+    let by_id: HashMap<Uuid, &AuditRecord> = records.iter().filter_map(|r| r.event.map(|id| (id, r))).collect();
+    let mut unmatched_legacy: HashMap<(String, DateTime<Utc>, String, String), Vec<&AuditRecord>> = HashMap::new();
+    for r in records.iter().filter(|r| r.seq <= unkeyed && r.event.is_none() && !r.purge && is_decision_text(&r.what)) {
+        if let Some(case) = &r.case {
+            unmatched_legacy.entry((case.clone(), r.at, r.actor.clone(), r.what.clone())).or_default().push(r);
+        }
+    }
+    // In a trail an earlier vigil began, decisions made before its first record (by a vigil older than the
+    // trail) have no record to find. A trail keyed from its start holds every decision.
+    let trail_began = legacy.then(|| records.first().map_or(DateTime::<Utc>::MAX_UTC, |r| r.at));
+    let mut matched: HashSet<Uuid> = HashSet::new();
+    let mut first: Option<(DateTime<Utc>, String)> = None;
+    let mut note = |at: DateTime<Utc>, detail: String| {
+        if first.as_ref().is_none_or(|(t, _)| at < *t) {
+            first = Some((at, detail));
+        }
+    };
+    for item in events {
+        let (key, event) = item?;
+        if !is_decision(&event) || trail_began.is_some_and(|t| event.at < t) {
+            continue;
+        }
+        let case = key.to_string();
+        let what = action_text(&event.kind);
+        if by_id.get(&event.id).is_some_and(|r| r.case.as_deref() == Some(case.as_str())) {
+            matched.insert(event.id);
+            continue;
+        }
+        if let Some(rs) = unmatched_legacy.get_mut(&(case.clone(), event.at, event.actor.clone(), what.clone()))
+            && rs.pop().is_some()
+        {
+            continue;
+        }
+        note(
+            event.at,
+            format!(
+                "case {case}: its event log holds `{what}` by {} at {}, which no audit record holds",
+                event.actor,
+                event.at.to_rfc3339()
+            ),
+        );
+    }
+    let missing = records
+        .iter()
+        .filter(|r| r.event.is_some_and(|id| !matched.contains(&id)))
+        .chain(unmatched_legacy.values().flatten().copied())
+        .filter(|r| live(r));
+    for r in missing {
+        note(
+            r.at,
+            format!(
+                "record {} ({}: `{}` by {} at {}) is not in the case's event log: the event was removed from the store",
+                r.seq,
+                r.case.as_deref().unwrap_or("-"),
+                r.what,
+                r.actor,
+                r.at.to_rfc3339()
+            ),
+        );
+    }
+    Ok(first.map(|(_, d)| d))
 }
 
 impl Store {
     /// Appends one record and flushes it: nothing is shown before its record is on disk.
     pub fn audit_append(&self, entry: &Entry) -> Result<AuditRecord, StoreError> {
-        let record = self.audit_tree().transaction(|t| append_tx(t, entry)).map_err(crate::store::tx_error)?;
+        self.room()?;
+        let key = self.audit_key();
+        let record = self.audit_tree().transaction(|t| append_tx(t, key, entry)).map_err(crate::store::tx_error)?;
         self.flush()?;
         Ok(record)
     }
 
     /// Every audit record, oldest first.
     pub fn audit_records(&self) -> Result<Vec<AuditRecord>, StoreError> {
-        records(self.audit_tree())
+        records(self.audit_tree(), self.audit_key())
     }
 
-    /// Checks the audit chain.
+    /// Checks the audit chain (against `expect`, a head kept elsewhere, when given), then that it and every
+    /// case's event log agree.
+    pub fn audit_verify_against(&self, expect: Option<&HeadMark>) -> Result<Verdict, StoreError> {
+        let verdict = verify(self.audit_tree(), self.audit_key(), expect)?;
+        let (unkeyed, legacy) = match &verdict {
+            Verdict::Intact { unkeyed, .. } => (*unkeyed, *unkeyed > 0),
+            Verdict::Unkeyed { records, .. } => (*records, true),
+            _ => return Ok(verdict),
+        };
+        match cross_check(&self.audit_records()?, unkeyed, legacy, self.all_events())? {
+            Some(detail) => Ok(Verdict::Disagrees { detail }),
+            None => Ok(verdict),
+        }
+    }
+
+    /// Checks the audit chain and its agreement with the case logs ([`Store::audit_verify_against`]).
     pub fn audit_verify(&self) -> Result<Verdict, StoreError> {
-        verify(self.audit_tree())
+        self.audit_verify_against(None)
+    }
+
+    /// Keys the chain of a store written before it was keyed: appends `entry` (which says so) as the first
+    /// keyed record, with the marker, in one transaction; then flushes. Refused for a trail that is already
+    /// keyed, or whose plain chain is broken (restore the data dir from a backup whose trail verifies).
+    pub fn audit_upgrade(&self, entry: &Entry) -> Result<AuditRecord, StoreError> {
+        match verify(self.audit_tree(), self.audit_key(), None)? {
+            Verdict::Unkeyed { .. } => {}
+            Verdict::Broken { seq, reason } => {
+                return Err(corrupt(format!(
+                    "it is broken at record {seq} ({reason}), so it cannot be keyed as it is: restore the data dir from a backup whose trail verifies"
+                )));
+            }
+            _ => return Err(corrupt("it is keyed already: nothing to upgrade")),
+        }
+        self.room()?;
+        let key = self.audit_key();
+        let record = self
+            .audit_tree()
+            .transaction(|t| {
+                let from = match t.get(HEAD)? {
+                    Some(bytes) => serde_json::from_slice::<Head>(&bytes).map_err(abort)?.seq + 1,
+                    None => 1,
+                };
+                let marker = KeyedFrom { from, tag: key.keyed_tag(from) };
+                t.insert(KEYED, serde_json::to_vec(&marker).map_err(abort)?)?;
+                append_tx(t, key, entry)
+            })
+            .map_err(crate::store::tx_error)?;
+        self.flush()?;
+        Ok(record)
     }
 }
 
@@ -275,30 +715,43 @@ pub fn action_text(kind: &EventKind) -> String {
 mod tests {
     use super::*;
 
+    fn key() -> AuditKey {
+        AuditKey::derive(&[7; 32])
+    }
+
     fn tree() -> (sled::Db, sled::Tree) {
         let db = sled::Config::new().temporary(true).open().expect("db");
         let tree = db.open_tree("audit").expect("tree");
+        begin_keyed(&tree, &key()).expect("keyed");
         (db, tree)
     }
 
     fn append(tree: &sled::Tree, n: u64) {
         let at = DateTime::from_timestamp(1_800_000_000 + n as i64, 0).expect("time");
         let entry = Entry::new(at, "dsl", Some(&AlertKey::new("sw", format!("A{n}"))), "opened the case");
-        tree.transaction(|t| append_tx(t, &entry)).expect("append");
+        tree.transaction(|t| append_tx(t, &key(), &entry)).expect("append");
     }
 
     #[test]
     fn an_intact_chain_verifies_and_links_each_record_to_the_last() {
         let (_db, t) = tree();
-        assert_eq!(verify(&t).expect("verify"), Verdict::Intact { records: 0, head: None });
+        let empty = HeadMark { seq: 0, link: GENESIS.into() };
+        assert_eq!(verify(&t, &key(), None).expect("verify"), Verdict::Intact { records: 0, head: empty, unkeyed: 0 });
         for n in 1..=3 {
             append(&t, n);
         }
-        let rs = records(&t).expect("records");
+        let rs = records(&t, &key()).expect("records");
         assert_eq!(rs.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3]);
         assert_eq!(rs[0].prev, GENESIS);
         assert_ne!(rs[1].prev, rs[2].prev);
-        assert!(matches!(verify(&t).expect("verify"), Verdict::Intact { records: 3, head: Some(_) }));
+        let Verdict::Intact { records: 3, head, unkeyed: 0 } = verify(&t, &key(), None).expect("verify") else {
+            panic!("intact")
+        };
+        assert_eq!(head.to_string().parse::<HeadMark>(), Ok(head.clone()), "the head reads back as printed");
+        assert!(matches!(
+            verify(&t, &AuditKey::derive(&[8; 32]), None).expect("verify"),
+            Verdict::Broken { seq: 1, .. }
+        ));
     }
 
     #[test]
@@ -308,7 +761,46 @@ mod tests {
             append(&t, n);
         }
         t.remove(record_key(3)).expect("remove");
-        assert!(matches!(verify(&t).expect("verify"), Verdict::Broken { seq: 3, .. }));
+        assert!(matches!(verify(&t, &key(), None).expect("verify"), Verdict::Broken { seq: 3, .. }));
+    }
+
+    #[test]
+    fn the_cross_check_names_a_decision_missing_from_either_side() {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).expect("time");
+        let key = AlertKey::new("sw", "A1");
+        let note = CaseEvent::new(at, "dsl", EventKind::NoteAdded { text: "SECRET".into() });
+        let view = CaseEvent::new(at, "dsl", EventKind::Viewed);
+        let record = |seq, event: Option<Uuid>, purge| AuditRecord {
+            seq,
+            at,
+            actor: "dsl".into(),
+            case: Some(key.to_string()),
+            what: if purge { "purged by retention".into() } else { "added a note".into() },
+            prev: GENESIS.into(),
+            event,
+            purge,
+        };
+        let log = |events: Vec<CaseEvent>| events.into_iter().map(|e| Ok((key.clone(), e)));
+        let both = [record(1, Some(note.id), false)];
+        assert_eq!(cross_check(&both, 0, false, log(vec![note.clone(), view.clone()])).expect("check"), None);
+        let missing_record = cross_check(&[], 0, false, log(vec![note.clone()])).expect("check");
+        assert!(missing_record.is_some_and(|d| d.contains("case sw:A1: its event log holds `added a note` by dsl")));
+        assert!(
+            !cross_check(&[], 0, false, log(vec![note.clone()])).expect("c").unwrap_or_default().contains("SECRET")
+        );
+        let missing_event = cross_check(&both, 0, false, log(vec![])).expect("check");
+        assert!(missing_event.is_some_and(|d| d.starts_with("record 1 (sw:A1: `added a note` by dsl")));
+        let purged = [record(1, Some(note.id), false), record(2, None, true)];
+        assert_eq!(cross_check(&purged, 0, false, log(vec![])).expect("check"), None, "removed with its case");
+    }
+
+    #[test]
+    fn head_marks_parse_only_as_printed() {
+        assert!("12".parse::<HeadMark>().is_err());
+        assert!("x:00".parse::<HeadMark>().is_err());
+        assert!(format!("3:{}", "g".repeat(64)).parse::<HeadMark>().is_err());
+        let mark: HeadMark = format!(" 3:{} ", "AB".repeat(32)).parse().expect("mark");
+        assert_eq!(mark, HeadMark { seq: 3, link: "ab".repeat(32) });
     }
 
     #[test]

@@ -120,8 +120,17 @@ pub enum StoreAction {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
-    /// Check the hash chain; names the first broken record and exits non-zero if there is one.
-    Verify,
+    /// Check the keyed chain and that it agrees with every case's event log; names the first broken record
+    /// or disagreement and exits non-zero if there is one. Prints the head (N:HASH) to keep elsewhere.
+    Verify {
+        /// A head kept elsewhere (`N:HASH`, as printed): the trail must still hold that very record.
+        #[arg(long, value_name = "HEAD")]
+        expect: Option<crate::audit::HeadMark>,
+    },
+    /// Print the trail's head (N:HASH) once the chain verifies, for keeping somewhere the data dir is not.
+    Head,
+    /// Key the chain of a store written by an earlier vigil, from a new record on (the DSL only; recorded).
+    Upgrade,
     /// List the records, oldest first (the DSL only); with ID, only those about that case.
     Show {
         /// The alert id, or SOURCE:ID (purged cases too).

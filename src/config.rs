@@ -21,6 +21,7 @@ pub struct Config {
     pub due: DuePolicy,
     pub levels: LevelPolicy,
     pub roles: Roles,
+    pub audit: AuditConfig,
     pub ui: UiConfig,
     pub report: ReportConfig,
     pub storage: StorageConfig,
@@ -115,6 +116,17 @@ impl Default for ReportConfig {
     fn default() -> Self {
         ReportConfig { min_group: 5 }
     }
+}
+
+/// `[audit]`: where the audit trail's head goes besides the log, so that a store cut back or rolled back
+/// is found (`vigil audit verify --expect`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// A command (split like a shell would, run without one) given the head (`N:HASH` and a newline) on
+    /// its standard input after every `vigil audit verify` and `vigil audit head` that finds the chain
+    /// intact: mail it, or append it to a file on another machine. The head holds no content.
+    pub head_command: Option<String>,
 }
 
 /// `[storage]`: where the store's key comes from, and how long closed cases are kept.

@@ -474,8 +474,27 @@ impl CaseService {
 
     /// Checks the audit chain. Any reviewing role may; a `reporter` may not.
     pub fn audit_verify(&self) -> Result<audit::Verdict> {
+        self.audit_verify_against(None)
+    }
+
+    /// Checks the audit chain against a head kept elsewhere ([`audit::HeadMark`]) too. As
+    /// [`CaseService::audit_verify`].
+    pub fn audit_verify_against(&self, expect: Option<&audit::HeadMark>) -> Result<audit::Verdict> {
         self.require_reviewer()?;
-        Ok(self.store.audit_verify()?)
+        Ok(self.store.audit_verify_against(expect)?)
+    }
+
+    /// Keys the audit chain of a store written by an earlier vigil (the DSL's alone): one record says from
+    /// where, and that the records before it were written unkeyed.
+    pub fn audit_upgrade(&self, now: DateTime<Utc>) -> Result<audit::AuditRecord> {
+        if self.viewer.role != Role::Dsl {
+            return Err(ServiceError::Forbidden(self.viewer.role.as_str()));
+        }
+        let before = self.store.audit_records()?.len();
+        let what = format!(
+            "keyed the audit chain from this record: the {before} records before it were written unkeyed by an earlier vigil"
+        );
+        Ok(self.store.audit_upgrade(&audit::Entry::new(now, &self.viewer.user, None, what))?)
     }
 
     /// The feed's state for `vigil feed status`. Any reviewing role may read it; a `reporter` may not. The

@@ -34,7 +34,7 @@ fn contents(service: &CaseService) -> (Vec<String>, Vec<String>, usize, Option<S
 
 fn audit_head(service: &CaseService) -> String {
     match service.audit_verify().expect("verify") {
-        vigil::audit::Verdict::Intact { records, head } => format!("{records} {head:?}"),
+        vigil::audit::Verdict::Intact { records, head, .. } => format!("{records} {head:?}"),
         broken => panic!("{broken:?}"),
     }
 }

@@ -32,10 +32,16 @@ impl StoreLock {
             let pid = file.read_to_string(&mut text).ok().and_then(|_| text.trim().parse().ok());
             return Err(StoreError::InUse { path: dir.to_path_buf(), pid });
         }
-        file.set_len(0).map_err(open_err)?;
-        file.seek(SeekFrom::Start(0)).map_err(open_err)?;
-        write!(file, "{}", std::process::id()).map_err(open_err)?;
-        file.flush().map_err(open_err)?;
-        Ok(StoreLock { _file: file })
+        // The pid only names the holder for the message above; on a full disk it cannot be written, and the
+        // lock holds without it.
+        let named = file
+            .set_len(0)
+            .and_then(|()| file.seek(SeekFrom::Start(0)).map(drop))
+            .and_then(|()| write!(file, "{}", std::process::id()))
+            .and_then(|()| file.flush());
+        match named {
+            Err(e) if !super::is_disk_full(&e) => Err(open_err(e)),
+            _ => Ok(StoreLock { _file: file }),
+        }
     }
 }

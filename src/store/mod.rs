@@ -12,6 +12,7 @@
 pub mod compact;
 pub mod crypto;
 mod lock;
+pub mod space;
 
 use std::path::{Path, PathBuf};
 
@@ -73,8 +74,17 @@ pub enum StoreError {
     InUse { path: PathBuf, pid: Option<u32> },
     #[error("cannot open the store at {path}: {source}")]
     Open { path: PathBuf, source: std::io::Error },
-    #[error("the store failed: {0}; nothing was acknowledged, so nothing is lost: retry, and check the disk has space")]
-    Sled(#[from] sled::Error),
+    #[error("the store failed: {0}; nothing was acknowledged, so nothing is lost: retry")]
+    Sled(sled::Error),
+    /// sled found its files damaged (or stopped on them): retrying cannot help, a backup can.
+    #[error(
+        "{at} is damaged ({detail}), so vigil cannot read it; it changed nothing. Move the data dir aside (keep it: it may be evidence), restore it from your latest backup, then check the restored audit trail against the head you kept elsewhere: `vigil audit verify --expect HEAD`"
+    )]
+    Damaged { at: String, detail: String },
+    #[error(
+        "the disk holding the store is full: this could not be recorded, and nothing new can be (decisions, views, alerts from the feed) until space is freed; everything vigil said was stored is on disk. Free space on that disk, then retry"
+    )]
+    DiskFull,
     #[error("a stored value is unreadable ({what}): {detail}")]
     Corrupt { what: String, detail: String },
     #[error(transparent)]
@@ -86,6 +96,29 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> StoreError {
+        match e {
+            sled::Error::Io(io) if is_disk_full(&io) => StoreError::DiskFull,
+            // A file cut short, or holding something else, reads as an early end or bad data.
+            sled::Error::Io(io)
+                if matches!(io.kind(), std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData) =>
+            {
+                StoreError::Damaged { at: "the store".into(), detail: io.to_string() }
+            }
+            sled::Error::Corruption { .. } | sled::Error::ReportableBug(_) => {
+                StoreError::Damaged { at: "the store".into(), detail: e.to_string() }
+            }
+            other => StoreError::Sled(other),
+        }
+    }
+}
+
+/// ENOSPC, or a quota that says the same.
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull || e.kind() == std::io::ErrorKind::QuotaExceeded
+}
 
 #[derive(Serialize, Deserialize)]
 struct Envelope<T> {
@@ -406,12 +439,16 @@ pub struct Store {
     meta: sled::Tree,
     audit: sled::Tree,
     cipher: std::sync::Arc<Cipher>,
+    /// The audit chain's key, derived from the store key ([`crate::audit::AuditKey`]).
+    audit_key: std::sync::Arc<crate::audit::AuditKey>,
     /// Held by whoever writes case events, from numbering them to committing them: a case's events are
     /// folded into the index in commit order and read back from the log in number order, and the two must
     /// agree (a decision and a feed revision of the same case can race).
     event_writer: std::sync::Arc<std::sync::Mutex<()>>,
     /// See [`META_ID_BASE`].
     id_base: u64,
+    /// Room on the disk: checked before every write ([`space`]).
+    space: std::sync::Arc<space::Space>,
     _lock: std::sync::Arc<StoreLock>,
     path: PathBuf,
 }
@@ -422,16 +459,32 @@ impl Store {
     /// Refuses a store that group or others can read (and says how to fix it), tightens the process umask
     /// to 0o077 so that every file it creates from then on is its owner's alone, and refuses a key that does
     /// not fit the store with a plain message. A store written before encryption is sealed in place.
+    ///
+    /// A store sled finds damaged, or stops on (sled panics on some damaged files), is refused with what to
+    /// do about it ([`StoreError::Damaged`]): no panic reaches the user.
     pub fn open(dir: &Path, key: &StoreKey) -> Result<Store> {
+        let opened = quietly(std::panic::AssertUnwindSafe(|| Store::open_unguarded(dir, key)))
+            .unwrap_or_else(|stopped| Err(StoreError::Damaged { at: String::new(), detail: stopped }));
+        opened.map_err(|e| match e {
+            StoreError::Damaged { detail, .. } => {
+                StoreError::Damaged { at: format!("the store at {}", dir.display()), detail }
+            }
+            other => other,
+        })
+    }
+
+    fn open_unguarded(dir: &Path, key: &StoreKey) -> Result<Store> {
         restrict_umask();
         refuse_exposed(dir)?;
         create_private_dir(dir).map_err(|source| StoreError::Open { path: dir.to_path_buf(), source })?;
         let lock = acquire_lock(dir)?;
+        let space = space::Space::settle(dir);
         compact::recover(dir).map_err(|source| StoreError::Open { path: dir.to_path_buf(), source })?;
         let db = open_sled(dir)?;
+        space.opened();
         make_private(dir).map_err(|source| StoreError::Open { path: dir.to_path_buf(), source })?;
         let meta = db.open_tree(META)?;
-        let cipher = unlock(&meta, key)?;
+        let (cipher, audit_key) = unlock(&meta, key)?;
         let id_base = meta.get(META_ID_BASE)?.map_or(0, |v| be_u64(&v));
         let store = Store {
             alerts: db.open_tree(ALERTS)?,
@@ -444,8 +497,10 @@ impl Store {
             audit: db.open_tree("audit")?,
             meta,
             cipher: std::sync::Arc::new(cipher),
+            audit_key: std::sync::Arc::new(audit_key),
             event_writer: Default::default(),
             id_base,
+            space: std::sync::Arc::new(space),
             db,
             _lock: std::sync::Arc::new(lock),
             path: dir.to_path_buf(),
@@ -453,6 +508,9 @@ impl Store {
         if store.meta.get(META_CHECK)?.is_none() {
             // A new store, or one written before encryption: seal what is there, then the key check.
             store.seal_plaintext()?;
+            // A new store's trail is keyed from its first record; an earlier vigil's trail with records in it
+            // stays as it is until the DSL keys it (`vigil audit upgrade`), which is recorded.
+            crate::audit::begin_keyed(&store.audit, &store.audit_key)?;
             store.meta.insert(META_CHECK, store.cipher.seal(SCHEMA, META, META_CHECK, CHECK_PLAIN))?;
             store.flush()?;
         }
@@ -535,6 +593,9 @@ impl Store {
     /// Sets retention's hint to `at` (the earliest time found by a read of [`Store::settled_cases`] that
     /// began when the hint was `seen`), unless a close or a withdrawal since then lowered it.
     pub fn set_settled_since(&self, seen: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Result<()> {
+        if self.space.room().is_err() {
+            return Ok(()); // a hint: the next open works it out again
+        }
         let seen = seen.map(|t| t.timestamp_micros());
         let at = at.timestamp_micros();
         self.meta.fetch_and_update(META_SETTLED_SINCE, |old| {
@@ -576,6 +637,17 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether the disk holding the store is nearly full (its reserve given back): say so, since nothing new
+    /// can be recorded once what is left is used.
+    pub fn disk_low(&self) -> bool {
+        self.space.is_low()
+    }
+
+    /// Ok if a write has room ([`space::Space::room`]).
+    pub(crate) fn room(&self) -> Result<()> {
+        self.space.room()
     }
 
     /// Durability point: nothing is reported as stored before this returns.
@@ -641,6 +713,7 @@ impl Store {
         template_version: u32,
         now: DateTime<Utc>,
     ) -> Result<IngestReport> {
+        self.space.room()?;
         if incoming.iter().any(|inc| inc.alert.withdrawn) {
             // Its withdrawals (if it makes any: a replayed one does not) are written at `now`.
             self.lower_settled_since(now)?;
@@ -793,6 +866,7 @@ impl Store {
 
     /// Read-modify-write of the feed state (health, ETag). Atomic against concurrent writers.
     pub fn update_feed_state(&self, f: impl Fn(&mut FeedState)) -> Result<FeedState> {
+        self.space.room()?;
         let mut out = FeedState::default();
         self.feed.fetch_and_update("state", |old| {
             let mut state: FeedState = old.and_then(|b| decode("feed state", b).ok()).unwrap_or_default();
@@ -837,13 +911,14 @@ impl Store {
         if keys.is_empty() {
             return Ok(0);
         }
+        self.space.room()?;
         let entry = tombstone(keys.len());
         (&self.quarantine, &self.audit)
             .transaction(|(quarantine, audit)| {
                 for k in &keys {
                     quarantine.remove(k)?;
                 }
-                crate::audit::append_tx(audit, &entry)?;
+                crate::audit::append_tx(audit, &self.audit_key, &entry)?;
                 Ok(())
             })
             .map_err(tx_error)?;
@@ -864,6 +939,7 @@ impl Store {
 
     /// Stores a blob, sealed. Names must not start with `cache/` (the screenshot cache's own keys).
     pub fn put_blob(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        self.space.room()?;
         self.blobs.insert(name, self.cipher.seal(SCHEMA, BLOBS, name.as_bytes(), bytes))?;
         Ok(())
     }
@@ -895,8 +971,8 @@ impl Store {
     /// Caches `bytes` under `name`, then evicts the oldest entries until the cache holds at most `cap` bytes.
     /// A blob larger than `cap` is not cached. A cache, not a record: it is not flushed here.
     pub fn cache_blob(&self, name: &str, bytes: &[u8], cap: u64) -> Result<()> {
-        if bytes.len() as u64 > cap {
-            return Ok(());
+        if bytes.len() as u64 > cap || self.space.room().is_err() {
+            return Ok(()); // a cache: on a full disk the picture is shown, not kept
         }
         let seq = self.next_id()?;
         let (data_k, meta_k) = (cache_key(b"d/", name.as_bytes()), cache_key(b"m/", name.as_bytes()));
@@ -973,7 +1049,7 @@ fn be_u64(bytes: &[u8]) -> u64 {
 pub(crate) fn tx_error(e: TransactionError<StoreError>) -> StoreError {
     match e {
         TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => StoreError::Sled(e),
+        TransactionError::Storage(e) => e.into(),
     }
 }
 
@@ -1114,6 +1190,11 @@ impl Store {
         &self.audit
     }
 
+    /// The audit chain's key.
+    pub(crate) fn audit_key(&self) -> &crate::audit::AuditKey {
+        &self.audit_key
+    }
+
     /// Appends one event and its audit record in one transaction (the decision and the record of who made
     /// it are written together or not at all), folds the event into the index, and flushes.
     pub fn append_audited(&self, key: &AlertKey, event: &CaseEvent, entry: &crate::audit::Entry) -> Result<()> {
@@ -1132,13 +1213,19 @@ impl Store {
     /// Events in order, their fold into the index and (when given) their audit records, in one transaction;
     /// then a flush.
     fn append_with(&self, key: &AlertKey, events: &[(&CaseEvent, Option<&crate::audit::Entry>)]) -> Result<()> {
+        self.space.room()?;
         let writing = self.event_writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let ck = case_key(key);
         let mut sealed = Vec::with_capacity(events.len());
-        for (event, _) in events {
+        let mut records = Vec::new();
+        for (event, audit_entry) in events {
             let mut k = ck.clone();
             k.extend_from_slice(&self.next_id()?.to_be_bytes());
             let value = self.seal(EVENTS, &k, event);
+            // The record names the event it records, so `vigil audit verify` can find one without the other.
+            if let Some(e) = audit_entry {
+                records.push(crate::audit::Entry { event: Some(event.id), ..(*e).clone() });
+            }
             if let EventKind::Closed { .. } = event.kind {
                 self.lower_settled_since(event.at)?;
             }
@@ -1158,8 +1245,8 @@ impl Store {
                     }
                     self.put_index(&index, &ck, &entry, Some(was_open))?;
                 }
-                for e in events.iter().filter_map(|(_, a)| *a) {
-                    crate::audit::append_tx(audit, e)?;
+                for e in &records {
+                    crate::audit::append_tx(audit, &self.audit_key, e)?;
                 }
                 Ok(())
             })
@@ -1172,8 +1259,10 @@ impl Store {
     /// trail, in one transaction, then flushes. Cached screenshots are the caller's to drop
     /// ([`Store::uncache_blob`]).
     pub fn purge_case(&self, key: &AlertKey, tombstone: &crate::audit::Entry) -> Result<()> {
+        self.space.room()?;
         let ck = case_key(key);
         let event_keys = self.events.scan_prefix(&ck).keys().collect::<std::result::Result<Vec<_>, _>>()?;
+        let tombstone = crate::audit::Entry { purge: true, ..tombstone.clone() };
         (&self.alerts, &self.events, &self.index_open, &self.index_closed, &self.audit)
             .transaction(|(alerts, events, index_open, index_closed, audit)| {
                 alerts.remove(ck.as_slice())?;
@@ -1181,7 +1270,7 @@ impl Store {
                     events.remove(k)?;
                 }
                 TxIndex { open: index_open, closed: index_closed }.remove(&ck)?;
-                crate::audit::append_tx(audit, tombstone)?;
+                crate::audit::append_tx(audit, &self.audit_key, &tombstone)?;
                 Ok(())
             })
             .map_err(tx_error)?;
@@ -1214,6 +1303,32 @@ impl Store {
             .map_err(tx_error)?;
         self.flush()
     }
+}
+
+/// Runs `f`, turning a panic in it into `Err` with what it said, and keeping the panic's own message off
+/// the terminal (sled panics on some damaged files; the caller says what that means instead).
+fn quietly<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> std::result::Result<T, String> {
+    thread_local!(static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
+    let result = std::panic::catch_unwind(f);
+    QUIET.with(|q| q.set(was));
+    result.map_err(|payload| {
+        let said = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        format!("sled stopped reading it: {}", said.lines().next().unwrap_or_default())
+    })
 }
 
 /// Takes the store lock. A lock held by this very process is one it has just let go of (a handle dropped a
@@ -1251,15 +1366,23 @@ fn open_sled(dir: &Path) -> Result<sled::Db> {
             {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            Err(sled::Error::Io(source)) => return Err(StoreError::Open { path: dir.to_path_buf(), source }),
-            Err(other) => return Err(StoreError::Sled(other)),
+            // A file cut short or filled with something else reads as an early end or bad data.
+            Err(sled::Error::Io(e))
+                if matches!(e.kind(), std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData) =>
+            {
+                return Err(StoreError::Damaged { at: "the store".into(), detail: e.to_string() });
+            }
+            Err(sled::Error::Io(source)) if !is_disk_full(&source) => {
+                return Err(StoreError::Open { path: dir.to_path_buf(), source });
+            }
+            Err(other) => return Err(other.into()),
         }
     }
 }
 
 /// The cipher for `key`, checked against the store's sealed check value when there is one. Creates the
 /// key file (or the passphrase's salt) for a store that has no check yet, that is a new one.
-fn unlock(meta: &sled::Tree, key: &StoreKey) -> Result<Cipher> {
+fn unlock(meta: &sled::Tree, key: &StoreKey) -> Result<(Cipher, crate::audit::AuditKey)> {
     let has_check = meta.get(META_CHECK)?.is_some();
     let kdf: Option<crypto::KdfParams> = match meta.get(META_KDF)? {
         Some(bytes) => Some(
@@ -1299,7 +1422,7 @@ fn unlock(meta: &sled::Tree, key: &StoreKey) -> Result<Cipher> {
     {
         return Err(KeyError::WrongKey { hint: key.hint() }.into());
     }
-    Ok(cipher)
+    Ok((cipher, crate::audit::AuditKey::derive(&bytes)))
 }
 
 fn encode_plain<T: Serialize>(value: &T) -> Vec<u8> {
@@ -1450,6 +1573,13 @@ mod tests {
 
     /// The SHA-256 of the pinned entry's encoding, for [`INDEX_COMPLETE`] as it is.
     const PINNED_INDEX_LAYOUT: &str = "632d410505c5c004c2014f61d82a9e1cd0290888294b51b45ccfa279a576b0d0";
+
+    #[test]
+    fn a_panic_in_a_guarded_call_comes_back_as_an_error() {
+        let caught = quietly(|| -> u32 { panic!("page table entry missing") });
+        assert_eq!(caught, Err("sled stopped reading it: page table entry missing".to_string()));
+        assert_eq!(quietly(|| 7), Ok(7));
+    }
 
     #[test]
     fn case_keys_round_trip_and_are_prefix_free() {
