@@ -207,8 +207,9 @@ fn after_a_close_the_keys_go_back_to_the_queue_and_idle_keys_say_why() {
         let it = d.checklist.iter().find(|i| &i.id == item).expect("item");
         let value = match it.choices.first() {
             _ if it.kind == "tick" => String::new(),
-            Some(c) => format!(" --value '{c}'"),
-            None => " --value 'seen'".to_string(),
+            // Free text on the `:` line is taken as typed: no shell quotes.
+            Some(c) => format!(" --value {c}"),
+            None => " --value seen".to_string(),
         };
         h.cmd(Command::CommandLine).typed(&format!("tick {item}{value}")).act(Action::Submit);
         let toast = h.state.toast.clone().expect("answer");
@@ -327,7 +328,7 @@ fn a_feed_error_never_pushes_the_role_off_the_status_bar() {
     h.state.health.next_attempt = Some(fixed_now() + chrono::Duration::seconds(30));
     let screen = screen_text(&h, 80, 24);
     let status = screen.lines().nth(22).expect("status line").to_string();
-    assert!(status.contains("retry in 30s") && status.contains("dsl-user (dsl)"), "{status}");
+    assert!(status.contains("next try 10:00:30") && status.contains("dsl-user (dsl)"), "{status}");
     h.state.health.last_error = None;
     h.state.health.last_success = Some(fixed_now());
     press(&mut h, "D");
