@@ -348,3 +348,34 @@ fn wide_characters_are_cut_by_display_width() {
     }
     assert_eq!(fit("🇬🇧🇬🇧🇬🇧", 4), "🇬🇧…", "a flag is never split");
 }
+
+/// The queue as drawn: a subject full of wide characters (CJK, a ZWJ family, flags) is cut by display width, so
+/// its row's later columns stand exactly where they stood with a plain name, and no other row changes.
+#[test]
+fn a_wide_subject_moves_nothing_else_on_the_screen() {
+    let cells = |h: &Harness| {
+        let t = h.draw(100, 30);
+        let buf = t.backend().buffer().clone();
+        (0..30u16)
+            .map(|y| (0..100u16).map(|x| buf[(x, y)].symbol().to_string()).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    };
+    let mut h = Harness::new();
+    let plain = cells(&h);
+    let first = h.state.rows[1];
+    h.state.cases[first].subject_name = Some("张伟张伟张伟张伟 👨‍👩‍👧‍👦👨‍👩‍👧‍👦 🇬🇧🇬🇧🇬🇧🇬🇧🇬🇧🇬🇧🇬🇧🇬🇧".into());
+    let wide = cells(&h);
+    // The second queue row is screen row 4 (header, border, column titles, first row).
+    let row = 4;
+    for y in 0..30 {
+        if y != row {
+            assert_eq!(plain[y], wide[y], "row {y} changed when another row's subject became wide");
+        }
+    }
+    // From the flags column on, the wide row's cells are the plain row's.
+    let flags_at = (0..plain[2].len().saturating_sub(5))
+        .find(|&x| plain[2][x..x + 5].concat() == "FLAGS")
+        .expect("a FLAGS column");
+    assert_eq!(plain[row][flags_at..], wide[row][flags_at..], "the wide subject pushed the later columns");
+    assert_ne!(plain[row], wide[row], "the subject did change");
+}
