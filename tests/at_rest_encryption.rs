@@ -240,16 +240,6 @@ fn a_passphrase_through_argon2id_instead_of_a_key_file() {
     drop(feed);
 }
 
-/// A prefix-free case key as the store writes it: two length-prefixed strings.
-fn case_key(source: &str, id: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    for part in [source, id] {
-        out.extend_from_slice(&(part.len() as u32).to_be_bytes());
-        out.extend_from_slice(part.as_bytes());
-    }
-    out
-}
-
 #[test]
 fn a_store_written_before_encryption_is_sealed_in_place() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -260,7 +250,7 @@ fn a_store_written_before_encryption_is_sealed_in_place() {
     let alert = &page.alerts[0];
     {
         let db = access_support::open_sled(&data.join("db"));
-        let k = case_key(&alert.key.source, &alert.key.id);
+        let k = common::case_key(&alert.key.source, &alert.key.id);
         let envelope = json!({"v": 1, "data": alert});
         db.open_tree("alerts").expect("t").insert(&k, serde_json::to_vec(&envelope).expect("json")).expect("put");
         let event = vigil::domain::CaseEvent::new(

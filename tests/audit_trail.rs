@@ -474,16 +474,6 @@ fn an_untouched_trail_verifies() {
     );
 }
 
-/// A case's key in the store's trees: its source and id, each length-prefixed.
-fn case_key(source: &str, id: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    for part in [source, id] {
-        out.extend_from_slice(&(part.len() as u32).to_be_bytes());
-        out.extend_from_slice(part.as_bytes());
-    }
-    out
-}
-
 #[test]
 fn a_decision_removed_from_a_case_log_is_named() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -506,7 +496,7 @@ fn a_decision_removed_from_a_case_log_is_named() {
         // The last event of the case (the follow-up), sealed, and its index entry, removed from the files.
         let db = access_support::open_sled(&env.data.join("db"));
         let events = db.open_tree("events").expect("events");
-        let ck = case_key("smoothwall-monitor", id);
+        let ck = common::case_key("smoothwall-monitor", id);
         let (last, _) = events.scan_prefix(&ck).last().expect("an event").expect("read");
         events.remove(last).expect("remove the event");
         for tree in ["index-open", "index-closed"] {

@@ -138,3 +138,14 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// A case's key in the store's trees as the store writes it: its source and id, each length-prefixed (so
+/// that no key is a prefix of another). Tests that reach into the sled files use it.
+pub fn case_key(source: &str, id: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for part in [source, id] {
+        out.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        out.extend_from_slice(part.as_bytes());
+    }
+    out
+}
