@@ -1,0 +1,53 @@
+//! A case's events are folded into the queue index in the order they are committed, and read back from the
+//! log in the order of their numbers: the two orders must be one, or an index rebuilt from the log (the
+//! source of truth) would disagree with the one the queue showed. A reviewer's decisions and the feed's
+//! revisions of the same case race here, on two threads, over a real store.
+
+use crate::feed_support;
+
+use feed_support::*;
+use serde_json::json;
+use vigil::domain::case::CaseCommand;
+use vigil::domain::{AlertKey, Level};
+use vigil::feed::protocol::parse_page;
+
+#[test]
+fn decisions_and_feed_revisions_racing_on_the_same_cases_leave_the_log_and_the_index_agreeing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let service = service(dir.path());
+    const CASES: usize = 60;
+    const REVISIONS: u32 = 30;
+    let ids: Vec<String> = (0..CASES).map(|i| format!("RACE{i:02}")).collect();
+    let ingest = |revision: u32| {
+        let risk = if revision.is_multiple_of(2) { 5 } else { 1 };
+        let alerts: Vec<_> = ids.iter().map(|id| alert(id, json!({"revision": revision, "risk": risk}))).collect();
+        let page = parse_page(page(&alerts, Some("c"), false).as_bytes()).expect("page");
+        service.ingest(&page, chrono::Utc::now()).expect("ingest");
+    };
+    ingest(1);
+
+    std::thread::scope(|s| {
+        // The feed: every case revised again and again, its level going up and down with the risk.
+        s.spawn(|| (2..2 + REVISIONS).for_each(ingest));
+        // The reviewer, meanwhile: each case regraded once, which decides whether later revisions may still
+        // change its level. Which comes first differs from case to case.
+        s.spawn(|| {
+            for id in &ids {
+                let key = AlertKey::new("smoothwall-monitor", id);
+                let regrade = CaseCommand::Regrade { level: Level::Medium, reason: "race".into() };
+                service.act(&key, &regrade, chrono::Utc::now()).expect("regrade");
+            }
+        });
+    });
+
+    let live: Vec<_> = ids.iter().map(|id| case_of(&service, id)).collect();
+    service.store().rebuild_index().expect("rebuild");
+    for (id, live) in ids.iter().zip(live) {
+        assert_eq!(live, case_of(&service, id), "{id}: the index the queue showed is the one its log gives");
+    }
+}
+
+fn case_of(service: &vigil::service::CaseService, id: &str) -> vigil::domain::case::Case {
+    let key = AlertKey::new("smoothwall-monitor", id);
+    service.store().index_entry(&key).expect("read").expect("indexed").case
+}
