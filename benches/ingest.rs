@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use vigil::config::Config;
 use vigil::feed::protocol::parse_page;
 use vigil::identity::{Role, Viewer};
-use vigil::service::CaseService;
+use vigil::service::{CaseService, Session};
 use vigil::store::{Store, StoreKey};
 
 /// The allocator of the vigil binary (src/main.rs), so the figures are the binary's.
@@ -61,17 +61,17 @@ fn feed() -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn fresh_service() -> (tempfile::TempDir, CaseService) {
+fn fresh_service() -> (tempfile::TempDir, Session) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), &StoreKey::bytes([7; 32])).expect("open");
     let config = Config::default();
     let viewer = Viewer { user: "bench".into(), role: Role::Dsl, sees_staff: true };
-    let service = CaseService::new(store, config.calendar(), config.due, config.levels.clone(), viewer);
+    let service = Session::new(CaseService::new(store, config.calendar(), config.due, config.levels.clone()), viewer);
     (dir, service)
 }
 
 /// Every page: parse, dedupe against the store, store with its cursor, flush.
-fn ingest(service: &CaseService, pages: &[Vec<u8>]) -> usize {
+fn ingest(service: &Session, pages: &[Vec<u8>]) -> usize {
     let mut stored = 0;
     for body in pages {
         let page = parse_page(body).expect("valid page");

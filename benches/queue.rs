@@ -45,11 +45,12 @@ fn shuffled(mut v: Vec<CaseSummary>) -> Vec<CaseSummary> {
 
 fn main() {
     let n = cases();
-    let service = fixture::service(fixture::open_cached(n));
+    let store = fixture::open_cached(n);
+    let service = fixture::service(store.clone());
     let now = Utc::now();
     let queue = service.queue(now).expect("queue");
     let mut events: HashMap<AlertKey, Vec<CaseEvent>> = HashMap::new();
-    for item in service.store().all_events() {
+    for item in store.all_events() {
         let (key, event) = item.expect("event");
         events.entry(key).or_default().push(event);
     }

@@ -28,7 +28,8 @@ use ratatui::backend::CrosstermBackend;
 use tokio::sync::Notify;
 use vigil::app::keymap::Command;
 use vigil::app::{Action, Effect, State, update};
-use vigil::feed::client::{FeedClient, sync_once};
+use vigil::feed::client::FeedClient;
+use vigil::intake::sync_once;
 use vigil::store::{Store, StoreKey, dir_bytes, make_owner_only};
 use vigil::tui::run_effects;
 use vigil::ui::{Theme, render};
@@ -147,7 +148,7 @@ fn compacted_dir(cases: usize) -> std::path::PathBuf {
 /// one a copied store holds, gets the first), syncs them into `service` with [`sync_once`] and prints the
 /// rate.
 fn report_ingest(
-    service: &vigil::service::CaseService,
+    service: &vigil::service::Session,
     pages: impl Iterator<Item = Vec<u8>>,
     cursor: &'static str,
     alerts: usize,
@@ -257,12 +258,13 @@ impl Counting {
 /// each selection move writes, through `update` and `run_effects` as the runtime does.
 fn bytes(cases: usize, moves: usize) {
     let service = fixture::service(open(cases));
+    let mut link = vigil::tui::Link::new(service.clone());
     let now = Utc::now();
     let clock = move || now;
     let mut state = State::new(service.viewer().clone(), now);
     state.tz = service.calendar().time_zone();
     let retry = Notify::new();
-    run_effects(&mut state, &service, &retry, &clock, vec![Effect::LoadQueue]);
+    run_effects(&mut state, &mut link, &retry, &clock, vec![Effect::LoadQueue]);
     let out = Counting::default();
     let area = ratatui::layout::Rect::new(0, 0, 120, 40);
     let mut terminal = Terminal::with_options(
@@ -276,7 +278,7 @@ fn bytes(cases: usize, moves: usize) {
     let mut sizes = Vec::new();
     for _ in 0..moves {
         let effects = update(&mut state, Action::Command(Command::Down));
-        run_effects(&mut state, &service, &retry, &clock, effects);
+        run_effects(&mut state, &mut link, &retry, &clock, effects);
         terminal.draw(|f| render(&state, &theme, f)).expect("frame");
         sizes.push(out.take());
     }

@@ -153,7 +153,7 @@ fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
 
 /// The trail's head in print, `N:MAC` (the number of the last record and its MAC; `0:000…` for an empty
 /// trail): what to keep elsewhere, and what `vigil audit verify --expect` takes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeadMark {
     pub seq: u64,
     pub link: String,
@@ -295,7 +295,7 @@ pub(crate) fn begin_keyed(tree: &sled::Tree, key: &AuditKey) -> Result<(), Store
 }
 
 /// What [`verify`] found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Verdict {
     /// Every record is in place, and the keyed ones verify with the key. `unkeyed` records at the start were
     /// written before the chain was keyed (checked as a plain hash chain only).

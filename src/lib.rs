@@ -5,12 +5,14 @@
 //!
 //! - [`domain`]: pure types and rules (alerts, levels, the case as a fold of events, checklists, working
 //!   hours). No I/O and no clock reads: time is always passed in.
-//! - [`feed`]: protocol v1 on the wire, the polling client, and the demo feed server.
+//! - [`feed`]: protocol v1 on the wire, the HTTP client, screenshots' download, and the demo feed server.
 //! - [`store`]: the sled store. Nothing is acknowledged to the user before it is flushed.
-//! - [`service`]: the one boundary that combines store, rules and access control. The UI and the headless
-//!   commands both speak only to it, so who-may-see-what is enforced in one place.
+//! - [`service`]: the one message boundary that combines store, rules and access control: requests (each
+//!   with the viewer who asks) in, replies and numbered events out. Every surface speaks only to it, so
+//!   who-may-see-what is enforced in one place and nothing else reaches the store.
+//! - [`intake`]: what arrives (the feed's pages, screenshots) brought to the service.
 //! - [`app`] and [`ui`]: state, actions and one `update` that changes state; renderers that only draw.
-//! - [`cli`] and `main.rs`: argument parsing and dispatch.
+//! - [`cli`], [`commands`] and `main.rs`: argument parsing, one file per command family, and dispatch.
 #![forbid(unsafe_op_in_unsafe_fn)]
 // `println!` panics when standard output is a closed pipe (`vigil list | head`): output goes through
 // `write!`, whose error `main` turns into a quiet exit.
@@ -24,6 +26,7 @@ pub mod config;
 pub mod domain;
 pub mod feed;
 pub mod identity;
+pub mod intake;
 pub mod records;
 pub mod report;
 pub mod service;

@@ -13,7 +13,7 @@ use crate::domain::{EventKind, Level};
 use crate::service::CaseDetail;
 
 /// The two texts, or the reason there are none.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Records {
     pub cpoms: String,
     pub tracking: Option<String>,

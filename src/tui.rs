@@ -1,5 +1,10 @@
-//! The terminal runtime: one UI task that `select!`s over key events, feed events and a deadline, and
-//! redraws only when something changed. An idle vigil writes nothing to the terminal.
+//! The terminal runtime: one UI task that `select!`s over key events, the service's events, the feed's
+//! health and a deadline, and redraws only when something changed. An idle vigil writes nothing to the
+//! terminal.
+//!
+//! The UI speaks to the service through a [`Link`]: its session for requests, and its place in the
+//! service's numbered stream of changes, which it applies to its model (a row changed, a case gone, new
+//! alerts) instead of reading the queue again.
 //!
 //! The terminal is restored on every way out: a normal quit, an error (the guard's `Drop`), and a panic on
 //! the UI thread (the panic hook). A panic in a background task does not restore the terminal under a live
@@ -22,9 +27,50 @@ use ratatui::backend::{Backend, CrosstermBackend};
 use tokio::sync::{Notify, mpsc};
 
 use crate::app::{Action, Effect, Mode, ShotFit, State, keymap, update};
-use crate::feed::client::PollerEvent;
-use crate::service::CaseService;
+use crate::intake::PollerEvent;
+use crate::service::Session;
+use crate::service::api::EventKind;
+use crate::service::events::Subscription;
 use crate::ui::{self, Theme};
+
+/// The UI's line to the service: a session to ask through, and a subscription to what changes.
+pub struct Link {
+    pub session: Session,
+    events: Subscription,
+}
+
+impl Link {
+    /// A link that hears of every change from now on.
+    pub fn new(session: Session) -> Link {
+        let events = session.subscribe();
+        Link { session, events }
+    }
+
+    /// The actions for the changes published since the last call, as of `now`, and whether the queue must be
+    /// read again (the UI fell too far behind the stream).
+    fn pending(&mut self, now: DateTime<Utc>) -> (Vec<Action>, bool) {
+        let events = match self.events.read(now) {
+            Ok(events) => events,
+            Err(e) => return (vec![Action::Failed(e.to_string())], false),
+        };
+        let mut reload = false;
+        let actions = events
+            .into_iter()
+            .filter_map(|event| match event.kind {
+                EventKind::CaseChanged { case, row } => Some(Action::CaseChanged { key: case, summary: Some(row) }),
+                EventKind::CaseRemoved { case } => Some(Action::CaseChanged { key: case, summary: None }),
+                EventKind::Arrived { new, high_new } => Some(Action::Arrived { new, high_new }),
+                EventKind::Rejected { count } => Some(Action::Quarantined(count)),
+                EventKind::Feed => None,
+                EventKind::Reload => {
+                    reload = true;
+                    None
+                }
+            })
+            .collect();
+        (actions, reload)
+    }
+}
 
 /// Restores the terminal when dropped, whatever happened.
 pub struct TerminalGuard {
@@ -127,30 +173,46 @@ pub struct Workers<'a> {
     pub results: Option<&'a mpsc::UnboundedSender<Action>>,
 }
 
-/// Carries out effects through the service, feeding each result back into `update`. `clock` stamps the
-/// decisions (tests pass a fixed one). Effects that need a worker (screenshots) fail plainly here.
+/// Carries out effects through the service, feeding each result back into `update`, and then the changes
+/// the service published meanwhile. `clock` stamps the decisions (tests pass a fixed one). Effects that
+/// need a worker (screenshots) fail plainly here.
 pub fn run_effects(
     state: &mut State,
-    service: &CaseService,
+    link: &mut Link,
     retry: &Notify,
     clock: &dyn Fn() -> DateTime<Utc>,
     effects: Vec<Effect>,
 ) {
     let workers = Workers { retry, client: None, picker: None, results: None };
-    run_effects_with(state, service, &workers, clock, effects);
+    run_effects_with(state, link, &workers, clock, effects);
 }
 
 /// [`run_effects`] with the runtime's workers.
 pub fn run_effects_with(
     state: &mut State,
-    service: &CaseService,
+    link: &mut Link,
     workers: &Workers<'_>,
     clock: &dyn Fn() -> DateTime<Utc>,
     effects: Vec<Effect>,
 ) {
     let retry = workers.retry;
     let mut pending: std::collections::VecDeque<Effect> = effects.into();
-    while let Some(effect) = pending.pop_front() {
+    loop {
+        let Some(effect) = pending.pop_front() else {
+            // Every effect is done: now what the service says changed, which may ask for more.
+            let (actions, reload) = link.pending(clock());
+            if actions.is_empty() && !reload {
+                break;
+            }
+            if reload {
+                pending.push_back(Effect::LoadQueue);
+            }
+            for action in actions {
+                pending.extend(update(state, action));
+            }
+            continue;
+        };
+        let service = &link.session;
         let now = clock();
         let action = match effect {
             Effect::Quit => None,
@@ -204,7 +266,9 @@ pub fn run_effects_with(
                 None
             }
             Effect::LoadQueue => {
-                let _ = update(state, Action::Quarantined(service.store().quarantine_count()));
+                if let Ok(status) = service.store_status() {
+                    let _ = update(state, Action::Quarantined(status.rejected));
+                }
                 Some(match service.queue_open(now) {
                     Ok(q) => Action::OpenLoaded(q),
                     Err(e) => Action::Failed(e.to_string()),
@@ -222,16 +286,10 @@ pub fn run_effects_with(
                 |s| s.raised_not_open().map_err(|e| e.to_string()),
                 move |result| Action::NotOpenLoaded { epoch, result },
             ),
-            Effect::RefreshCase(key) => Some(match service.summary(&key, now) {
-                Ok(summary) => Action::CaseChanged { key, summary: summary.map(Box::new) },
+            Effect::OpenCase(key) => Some(match service.open(&key, now) {
+                Ok(d) => Action::DetailLoaded(Box::new(d)),
                 Err(e) => Action::Failed(e.to_string()),
             }),
-            Effect::OpenCase(key) => {
-                Some(match service.mark_viewed(&key, now).and_then(|_| service.detail(&key, now)) {
-                    Ok(d) => Action::DetailLoaded(Box::new(d)),
-                    Err(e) => Action::Failed(e.to_string()),
-                })
-            }
             Effect::Act(key, command) => Some(match service.act(&key, &command, now) {
                 Ok(events) => Action::Decided {
                     key,
@@ -281,8 +339,8 @@ fn next_deadline(state: &State, now: DateTime<Utc>) -> Duration {
 /// panics comes back as an error, so that nothing waits for it for ever.
 fn in_background<T: Send + 'static>(
     workers: &Workers<'_>,
-    service: &CaseService,
-    read: impl FnOnce(&CaseService) -> Result<T, String> + Send + 'static,
+    service: &Session,
+    read: impl FnOnce(&Session) -> Result<T, String> + Send + 'static,
     done: impl FnOnce(Result<T, String>) -> Action + Send + 'static,
 ) -> Option<Action> {
     match workers.results {
@@ -305,7 +363,7 @@ const SHOT_SIZE: ratatui::layout::Size = ratatui::layout::Size { width: 64, heig
 /// Starts fetching a screenshot on a worker; the result comes back as `Action::ScreenshotLoaded`. The view is
 /// audited when the picture is ready, each time it is prepared to be shown.
 fn fetch_screenshot(
-    service: &CaseService,
+    service: &Session,
     workers: &Workers<'_>,
     key: crate::domain::AlertKey,
     index: usize,
@@ -315,18 +373,12 @@ fn fetch_screenshot(
     let (Some(client), Some(picker), Some(results)) = (workers.client, workers.picker, workers.results) else {
         return failed("no feed connection to fetch it from".into());
     };
-    let alert = match service.store().alert(&key) {
-        Ok(Some(a)) => a,
-        Ok(None) => return failed("the alert is gone".into()),
-        Err(e) => return failed(e.to_string()),
-    };
     let (client, picker, results, service) = (client.clone(), picker.clone(), results.clone(), service.clone());
     tokio::spawn(async move {
         let prepared = async {
-            // The fetch itself refuses suspected-illegal alerts, whatever asked for them.
-            let bytes = crate::feed::screenshots::fetch_screenshot(&client, service.store(), &alert, index)
-                .await
-                .map_err(|e| e.to_string())?;
+            // The service refuses a case on the illegal-content path, whatever asked for it.
+            let bytes =
+                crate::intake::screenshots::fetch(&client, &service, &key, index).await.map_err(|e| e.to_string())?;
             tokio::task::spawn_blocking(move || prepare_image(&picker, &bytes, fit)).await.map_err(|e| e.to_string())?
         }
         .await;
@@ -396,7 +448,7 @@ pub enum ImageMode {
 
 /// Runs the full-screen UI until the user quits.
 pub async fn run(
-    service: CaseService,
+    service: Session,
     client: Option<crate::feed::client::FeedClient>,
     mut feed_events: mpsc::UnboundedReceiver<PollerEvent>,
     retry: Arc<Notify>,
@@ -412,7 +464,7 @@ pub async fn run(
     state.demo = options.demo;
     state.ascii = options.ascii;
     state.tz = service.calendar().time_zone();
-    if let Ok(fs) = service.store().feed_state() {
+    if let Ok((fs, _)) = service.feed_status() {
         state.health.last_success = fs.last_success;
         state.health.last_error = fs.last_error;
     }
@@ -427,13 +479,14 @@ pub async fn run(
         _ => ratatui_image::picker::Picker::halfblocks(),
     };
     let (results_tx, mut results) = mpsc::unbounded_channel::<Action>();
+    let mut link = Link::new(service);
     let workers = Workers { retry: &retry, client: client.as_ref(), picker: Some(&picker), results: Some(&results_tx) };
     // The first frame needs only the open cases (the default view). The closed and withdrawn ones are read
     // when a filter asks for them.
     // Keys act only on what the screen shows: the state knows its size, so when it shows only "too small".
     let mut effects = update(&mut state, Action::Resized(terminal.size()?));
     effects.push(Effect::LoadQueue);
-    run_effects_with(&mut state, &service, &workers, &Utc::now, effects);
+    run_effects_with(&mut state, &mut link, &workers, &Utc::now, effects);
     let mut out = stdout();
     queue!(out, BeginSynchronizedUpdate)?;
     draw(&mut terminal, &state, &theme)?;
@@ -444,6 +497,7 @@ pub async fn run(
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut feed_open = true;
+    let mut events_open = true;
     // VIGIL_REPORT_KEY_LATENCY: how long each key took from its arrival to its frame being written, for the
     // bench script (printed to stderr after exit).
     let mut key_times = std::env::var_os("VIGIL_REPORT_KEY_LATENCY").map(|_| Vec::new());
@@ -457,19 +511,19 @@ pub async fn run(
                     key_at = Some(std::time::Instant::now());
                     if let Some(action) = key_action(&state, &key) {
                         let effects = update(&mut state, action);
-                        run_effects_with(&mut state, &service, &workers, &Utc::now, effects);
+                        run_effects_with(&mut state, &mut link, &workers, &Utc::now, effects);
                         dirty = true;
                     }
                 }
                 Some(Ok(Event::Resize(width, height))) => {
                     let effects = update(&mut state, Action::Resized(ratatui::layout::Size { width, height }));
-                    run_effects_with(&mut state, &service, &workers, &Utc::now, effects);
+                    run_effects_with(&mut state, &mut link, &workers, &Utc::now, effects);
                     dirty = true;
                 }
                 Some(Ok(Event::Mouse(m))) => {
                     if let Some(action) = mouse_action(&state, terminal.size()?.into(), &m) {
                         let effects = update(&mut state, action);
-                        run_effects_with(&mut state, &service, &workers, &Utc::now, effects);
+                        run_effects_with(&mut state, &mut link, &workers, &Utc::now, effects);
                         dirty = true;
                     }
                 }
@@ -481,17 +535,25 @@ pub async fn run(
             _ = sighup.recv() => state.quit = true,
             Some(action) = results.recv() => {
                 let effects = update(&mut state, action);
-                run_effects_with(&mut state, &service, &workers, &Utc::now, effects);
+                run_effects_with(&mut state, &mut link, &workers, &Utc::now, effects);
                 dirty = true;
             }
             ev = feed_events.recv(), if feed_open => match ev {
                 Some(ev) => {
                     let effects = update(&mut state, Action::Feed(ev));
-                    run_effects_with(&mut state, &service, &workers, &Utc::now, effects);
+                    run_effects_with(&mut state, &mut link, &workers, &Utc::now, effects);
                     dirty = true;
                 }
                 None => feed_open = false,
             },
+            open = link.events.changed(), if events_open => {
+                if open {
+                    run_effects_with(&mut state, &mut link, &workers, &Utc::now, Vec::new());
+                    dirty = true;
+                } else {
+                    events_open = false;
+                }
+            }
             _ = tokio::time::sleep(wait) => {
                 let now = Utc::now();
                 dirty = tick_needs_redraw(&state, now);

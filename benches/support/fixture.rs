@@ -21,7 +21,7 @@ use vigil::domain::case::CaseCommand;
 use vigil::feed::demo::DEMO_ALERTS;
 use vigil::feed::protocol::parse_page;
 use vigil::identity::{Role, Viewer};
-use vigil::service::CaseService;
+use vigil::service::{CaseService, Session};
 use vigil::store::{Store, StoreKey};
 
 /// `VIGIL_BENCH_FEED_ONLY=1`: a quicker store for sizes where working 70% of the cases through `act` takes
@@ -146,9 +146,10 @@ pub fn viewer() -> Viewer {
     Viewer { user, role: Role::Dsl, sees_staff: true }
 }
 
-pub fn service(store: Store) -> CaseService {
+/// The bench viewer's session with a service over `store`.
+pub fn service(store: Store) -> Session {
     let config = Config::default();
-    CaseService::new(store, config.calendar(), config.due, config.levels.clone(), viewer())
+    Session::new(CaseService::new(store, config.calendar(), config.due, config.levels.clone()), viewer())
 }
 
 /// What building took.
@@ -175,7 +176,7 @@ fn value_for(kind: &str, choices: &[String], n: usize) -> Option<String> {
 }
 
 /// Works case `n`: closed ones get every required item and an outcome, open ones a few steps.
-fn work(service: &CaseService, key: &AlertKey, n: usize, closed: bool, rng: &mut Rng, now: DateTime<Utc>) -> usize {
+fn work(service: &Session, key: &AlertKey, n: usize, closed: bool, rng: &mut Rng, now: DateTime<Utc>) -> usize {
     let mut acts = 0;
     let steps = if closed { usize::MAX } else { rng.below(5) as usize }; // events after Raised: 0-4
     if steps == 0 {
@@ -205,7 +206,7 @@ fn work(service: &CaseService, key: &AlertKey, n: usize, closed: bool, rng: &mut
 /// Builds `total` cases into a new store in `dir` (which must not hold one), through the real path.
 pub fn build(dir: &Path, key: &StoreKey, total: usize, mut progress: impl FnMut(&str)) -> Built {
     let store = Store::open(dir, key).expect("store opens");
-    let service = service(store);
+    let service = service(store.clone());
     let now = Utc::now();
     let mut built = Built { cases: total, ..Built::default() };
     for body in pages(total) {
@@ -217,7 +218,7 @@ pub fn build(dir: &Path, key: &StoreKey, total: usize, mut progress: impl FnMut(
     }
     progress(&format!("ingested {total} alerts in {:.1?}", built.ingest));
     if feed_only() {
-        service.store().flush().expect("flush");
+        store.flush().expect("flush");
         return built;
     }
     // The oldest 70% are closed, the newest 30% open. Two reviewers work at once (the store is shared by
@@ -248,7 +249,7 @@ pub fn build(dir: &Path, key: &StoreKey, total: usize, mut progress: impl FnMut(
     });
     built.acts = acts;
     built.act_time = t.elapsed();
-    service.store().flush().expect("flush");
+    store.flush().expect("flush");
     built
 }
 

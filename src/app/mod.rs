@@ -13,9 +13,9 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::AlertKey;
 use crate::domain::case::CaseCommand;
-use crate::feed::client::FeedHealth;
 use crate::identity::Viewer;
-use crate::service::{CaseDetail, CaseService, CaseSummary};
+use crate::intake::FeedHealth;
+use crate::service::{CaseDetail, CaseSummary};
 
 pub use update::update;
 
@@ -216,7 +216,7 @@ impl Default for QueueCounts {
 
 impl QueueCounts {
     pub fn of(cases: &[CaseSummary]) -> QueueCounts {
-        let open_by_level = CaseService::counts(cases);
+        let open_by_level = crate::service::counts(cases);
         QueueCounts {
             open_by_level,
             open: open_by_level.iter().map(|(_, n)| n).sum(),
@@ -428,7 +428,12 @@ pub enum Action {
     DetailLoaded(Box<CaseDetail>),
     /// Something refused or failed (a decision, a read): the message for the user.
     Failed(String),
-    Feed(crate::feed::client::PollerEvent),
+    Feed(crate::intake::PollerEvent),
+    /// New alerts arrived (the service's event): how many, and how many High.
+    Arrived {
+        new: usize,
+        high_new: usize,
+    },
     Quarantined(usize),
     /// The CPOMS entry and tracking note, produced by the service.
     RecordsLoaded(crate::records::Records),
@@ -462,8 +467,6 @@ pub enum Effect {
     LoadNotOpen {
         epoch: u64,
     },
-    /// Read one case's row again after a change to it.
-    RefreshCase(AlertKey),
     /// Open a case: records a view and loads its detail.
     OpenCase(AlertKey),
     Act(AlertKey, CaseCommand),

@@ -7,10 +7,10 @@ use super::keymap::{Command, KeyMode};
 use super::{
     Action, Editor, EditorPurpose, Effect, Focus, Mode, Prompt, PromptPurpose, Question, QueueCounts, State, Toast,
 };
-use crate::cli::{LineCommand, complete_line, parse_line};
+use crate::commands::line::{LineCommand, complete_line, parse_line};
 use crate::domain::case::CaseCommand;
 use crate::domain::{AlertKey, Level};
-use crate::feed::client::PollerEvent;
+use crate::intake::PollerEvent;
 use crate::service::CaseSummary;
 
 const TOAST_SECONDS: i64 = 6;
@@ -363,11 +363,10 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Decided { key, message } => {
             toast(state, message, false);
-            // Only this case changed: its row is read again, not the whole queue (and the open case with it).
+            // Its row comes with the service's events; the open case is read again when it is the one decided.
             match &state.detail {
                 Some(d) if d.alert.key == key => vec![Effect::OpenCase(key)],
-                Some(d) => vec![Effect::RefreshCase(key), Effect::OpenCase(d.alert.key.clone())],
-                None => vec![Effect::RefreshCase(key)],
+                _ => vec![],
             }
         }
         Action::Failed(message) => {
@@ -378,15 +377,17 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             state.health = h;
             vec![]
         }
-        Action::Feed(PollerEvent::Stored { report, high_new }) => {
-            let mut effects = vec![Effect::LoadQueue];
+        Action::Arrived { new, high_new } => {
+            // Their rows came with the service's events; this is the word (and the bell) that they came.
             if high_new > 0 {
                 toast(state, format!("{high_new} new HIGH alert(s)"), true);
-                effects.push(Effect::Alarm { high_new });
-            } else if report.new > 0 {
-                toast(state, format!("{} new alert(s)", report.new), false);
+                vec![Effect::Alarm { high_new }]
+            } else {
+                if new > 0 {
+                    toast(state, format!("{new} new alert(s)"), false);
+                }
+                vec![]
             }
-            effects
         }
         Action::RecordsLoaded(records) => {
             state.mode = Mode::Records(records);

@@ -551,7 +551,7 @@ fn normalize_value(item: &str, kind: ItemKind, choices: &[String], v: String) ->
 }
 
 /// A reviewer's decision on a case: the one grammar shared by `vigil case ID ...` and the TUI's `:` line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CaseCommand {
     Tick { item: String, value: Option<String>, note: Option<String> },
     Untick { item: String, reason: String },

@@ -20,7 +20,7 @@ pub const FEED_ID: &str = "vigil.alert-feed/1";
 pub const MAX_CURSOR_BYTES: usize = 4096;
 
 /// A page whose envelope was valid: the alerts that passed and the ones that did not.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Page {
     pub alerts: Vec<Alert>,
     pub rejected: Vec<Rejected>,
@@ -31,7 +31,7 @@ pub struct Page {
 }
 
 /// Why a page's cursor was not taken.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum CursorRefused {
     #[error(
         "the feed sent a cursor of {0} bytes, over vigil's limit of {MAX_CURSOR_BYTES}; its page was stored but the cursor was not, so vigil asks again from the cursor before it: the feed needs mending (then `vigil feed reset-cursor` if its operator says so)"

@@ -2,30 +2,25 @@
 //!
 //! The rules (protocol v1, "Screenshot object"):
 //! - an alert with `suspected_illegal: true` never has a screenshot fetched or returned, by any caller: the
-//!   check is the first thing [`fetch_screenshot`] does, before the cache or the network;
+//!   service refuses it before the cache or the network (the service's screenshots), and a download
+//!   happens only for what the service named;
 //! - the URL is absolute (`http`/`https`) or a path relative to the feed's base (joined like `v1/alerts`, so a
 //!   base with a path keeps it);
 //! - the token goes with the request only when the URL is on the feed's own origin, redirects included;
 //! - at most [`MAX_SCREENSHOT_BYTES`], streamed and refused beyond; checked against `sha256` when given;
 //! - decoded with strict [`image::Limits`] to prove it is a bounded PNG or JPEG of the declared type;
-//! - cached in the store (keyed by sha256, else by URL), with a total cap of [`CACHE_CAP_BYTES`], oldest out.
+//! - cached by the service, which checks the bytes again first.
 
 use std::io::Cursor;
 
-use chrono::Utc;
 use image::{ImageFormat, ImageReader, Limits};
 use reqwest::{StatusCode, Url};
 use sha2::{Digest, Sha256};
 
 use super::client::{BodyError, FeedClient, FeedError, read_capped};
-use crate::domain::{Alert, AlertKey, Level, Screenshot};
-use crate::service::CaseService;
-use crate::store::{Store, StoreError};
 
 /// One screenshot is refused beyond this many bytes.
 pub const MAX_SCREENSHOT_BYTES: usize = 10 * 1024 * 1024;
-/// The screenshot cache in the store holds at most this much; the oldest entries go first.
-pub const CACHE_CAP_BYTES: u64 = 200 * 1024 * 1024;
 /// Neither side of a screenshot may exceed this many pixels.
 pub const MAX_SIDE: u32 = 8192;
 /// The decoder may allocate at most this much for one screenshot.
@@ -53,14 +48,6 @@ pub enum ScreenshotError {
     ChecksumMismatch,
     #[error("the screenshot is not a valid {media_type} within {MAX_SIDE}x{MAX_SIDE} pixels: {detail}")]
     NotAnImage { media_type: String, detail: String },
-    #[error("the screenshot cache failed: {0}")]
-    Store(String),
-}
-
-impl From<StoreError> for ScreenshotError {
-    fn from(e: StoreError) -> Self {
-        ScreenshotError::Store(e.to_string())
-    }
 }
 
 /// Where a screenshot lives: an absolute http(s) URL, or a path relative to the feed's base.
@@ -84,49 +71,16 @@ pub fn screenshot_url(base: &Url, url: &str) -> Result<Url, ScreenshotError> {
     Ok(joined)
 }
 
-/// The cache key: the checksum when the feed gave one (the bytes are then verified), else a hash of the
-/// alert and the reference it gives. Cache keys are stored in the clear, and a URL can name a student.
-pub fn cache_name(key: &AlertKey, shot: &Screenshot) -> String {
-    match &shot.sha256 {
-        Some(h) => format!("sha256:{}", h.to_ascii_lowercase()),
-        None => {
-            let mut h = Sha256::new();
-            for part in [key.source.as_bytes(), key.id.as_bytes(), shot.url.trim().as_bytes()] {
-                h.update((part.len() as u64).to_be_bytes());
-                h.update(part);
-            }
-            format!("ref:{}", hex::encode(h.finalize()))
-        }
-    }
-}
-
-/// The screenshot of capture `index` (its position in `alert.captures`), from the cache or the network.
-///
-/// Returns the image's bytes (PNG or JPEG, as `media_type` says), verified and decoded once. Refuses an
-/// alert with `suspected_illegal` before anything else, whatever the caller.
-pub async fn fetch_screenshot(
+/// Downloads a screenshot the service named for fetching: `url` as the feed gave it,
+/// checked against `sha256` when given and decoded once under [`limits`] as `media_type`. The service checks
+/// it again before caching it.
+pub async fn download(
     client: &FeedClient,
-    store: &Store,
-    alert: &Alert,
-    index: usize,
+    url: &str,
+    media_type: &str,
+    sha256: Option<&str>,
 ) -> Result<Vec<u8>, ScreenshotError> {
-    // The illegal-content path ("stop reviewing the content") covers more than the vendor's flag: a case the
-    // procedure or the reviewer put on it is refused too.
-    if alert.suspected_illegal {
-        return Err(ScreenshotError::SuspectedIllegal);
-    }
-    if store.index_entry(&alert.key)?.is_some_and(|e| e.case.illegal_path) {
-        return Err(ScreenshotError::IllegalPath);
-    }
-    let shot =
-        alert.captures.get(index).and_then(|c| c.screenshot.as_ref()).ok_or(ScreenshotError::NoScreenshot(index))?;
-    let url = screenshot_url(client.base(), &shot.url)?;
-    let name = cache_name(&alert.key, shot);
-    if let Some(bytes) = store.cached_blob(&name)?
-        && matches_checksum(shot, &bytes)
-    {
-        return Ok(bytes);
-    }
+    let url = screenshot_url(client.base(), url)?;
     let accept = "image/png, image/jpeg";
     let mut resp = client.get(url, accept).await.map_err(ScreenshotError::Feed)?;
     if resp.status() != StatusCode::OK {
@@ -137,23 +91,17 @@ pub async fn fetch_screenshot(
         BodyError::Timeout(m) => ScreenshotError::Feed(FeedError::Timeout(m)),
         BodyError::Truncated(m) => ScreenshotError::Feed(FeedError::Truncated(m)),
     })?;
-    if !matches_checksum(shot, &bytes) {
+    if let Some(want) = sha256
+        && !hex::encode(Sha256::digest(&bytes)).eq_ignore_ascii_case(want)
+    {
         return Err(ScreenshotError::ChecksumMismatch);
     }
-    let media_type = shot.media_type.clone();
+    let media_type = media_type.to_string();
     // Decoding is CPU work: keep it off the runtime's threads (the UI runs there).
-    let bytes = tokio::task::spawn_blocking(move || verify_image(&media_type, &bytes).map(|()| bytes))
+    let checked = media_type.clone();
+    tokio::task::spawn_blocking(move || verify_image(&checked, &bytes).map(|()| bytes))
         .await
-        .map_err(|e| ScreenshotError::NotAnImage { media_type: shot.media_type.clone(), detail: e.to_string() })??;
-    store.cache_blob(&name, &bytes, CACHE_CAP_BYTES)?;
-    Ok(bytes)
-}
-
-fn matches_checksum(shot: &Screenshot, bytes: &[u8]) -> bool {
-    match &shot.sha256 {
-        None => true,
-        Some(want) => hex::encode(Sha256::digest(bytes)).eq_ignore_ascii_case(want),
-    }
+        .map_err(|e| ScreenshotError::NotAnImage { media_type, detail: e.to_string() })?
 }
 
 /// The strict limits every screenshot is decoded under.
@@ -180,54 +128,6 @@ pub fn verify_image(media_type: &str, bytes: &[u8]) -> Result<(), ScreenshotErro
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     reader.limits(limits());
     reader.decode().map(|_| ()).map_err(|e| err(e.to_string()))
-}
-
-/// What a prefetch did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PrefetchReport {
-    /// Screenshots now in the cache (fetched or already there).
-    pub ready: usize,
-    pub failed: usize,
-}
-
-/// Fetches ahead the screenshots of every open High case this viewer may see, so opening one is instant.
-/// Suspected-illegal alerts are skipped (and [`fetch_screenshot`] would refuse them anyway). Failures are
-/// logged without content and counted; they never fail the caller.
-pub async fn prefetch_high(client: &FeedClient, service: &CaseService) -> PrefetchReport {
-    let mut report = PrefetchReport::default();
-    let queue = match service.queue_open(Utc::now()) {
-        Ok(q) => q,
-        Err(e) => {
-            tracing::warn!(error = %e, "screenshot prefetch: cannot read the queue");
-            return report;
-        }
-    };
-    for case in queue.iter().filter(|c| c.open && c.level == Level::High && !c.suspected_illegal && !c.illegal_path) {
-        let alert = match service.store().alert(&case.key) {
-            Ok(Some(a)) if !a.suspected_illegal => a,
-            _ => continue,
-        };
-        for (i, capture) in alert.captures.iter().enumerate() {
-            let Some(shot) = &capture.screenshot else { continue };
-            // Already cached: counted without reading it back (each poll would otherwise decrypt it again).
-            let cached = service.store().has_cached_blob(&cache_name(&alert.key, shot)).unwrap_or(false);
-            if cached {
-                report.ready += 1;
-                continue;
-            }
-            match fetch_screenshot(client, service.store(), &alert, i).await {
-                Ok(_) => report.ready += 1,
-                Err(e) => {
-                    report.failed += 1;
-                    tracing::warn!(error = %e, "screenshot prefetch failed");
-                }
-            }
-        }
-    }
-    if report.ready + report.failed > 0 {
-        tracing::info!(ready = report.ready, failed = report.failed, "screenshot prefetch done");
-    }
-    report
 }
 
 #[cfg(test)]

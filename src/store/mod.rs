@@ -219,7 +219,7 @@ pub struct Quarantined {
 }
 
 /// What one page did to the store.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestReport {
     pub new: usize,
     /// New alerts that start at High: these ring the bell.

@@ -134,8 +134,8 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
-    use crate::feed::client::FeedHealth;
     use crate::identity::{Role, Viewer};
+    use crate::intake::FeedHealth;
 
     fn state_at(now: chrono::DateTime<Utc>, health: FeedHealth) -> State {
         let viewer = Viewer { user: "u".into(), role: Role::Dsl, sees_staff: true };

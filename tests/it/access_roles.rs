@@ -2,7 +2,7 @@
 //! `sync`, the TUI's start, `list` (plain, `--json`, and its search words), `show` (plain, `--json`,
 //! `--cpoms`), `case` actions, `report` (with and without `--include-staff`), `feed rejected`, `feed status`
 //! counts and `audit`; then each user's store is opened to show what it holds. The TUI's queue and header
-//! counts come from `CaseService::queue` and `CaseService::counts`, checked in process for every role.
+//! counts come from `Session::queue` and `vigil::service::counts`, checked in process for every role.
 //!
 //! Staff alerts do not exist for anyone but the DSL and the users named under `[roles] staff_alerts`: not in
 //! their store (dropped at ingest), not in any list, count, search or export. A `reporter` may run `vigil
@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use vigil::config::Config;
 use vigil::feed::protocol::parse_page;
 use vigil::identity::{Role, Viewer};
-use vigil::service::{CaseService, ServiceError};
+use vigil::service::ServiceError;
 use vigil::store::{Store, StoreKey};
 
 const STUDENT: &str = "StudentMark4k-";
@@ -379,7 +379,7 @@ fn the_queue_and_counts_hold_no_staff_alert_for_those_who_may_not_see_them() {
         let tmp = tempfile::tempdir().expect("tmp");
         let store = Store::open(&tmp.path().join("data"), &StoreKey::bytes([2; 32])).expect("open");
         let viewer = Viewer { user: "u".into(), role, sees_staff };
-        let svc = CaseService::new(store, c.calendar(), c.due, c.levels.clone(), viewer);
+        let svc = crate::common::Svc::new(store, c.calendar(), c.due, c.levels.clone(), viewer);
         let report = svc.ingest(&page, common::fixed_now()).expect("ingest");
         assert_eq!(report.staff_dropped, usize::from(!sees_staff), "{role:?}");
         match svc.queue(common::fixed_now()) {
@@ -387,7 +387,7 @@ fn the_queue_and_counts_hold_no_staff_alert_for_those_who_may_not_see_them() {
             Err(e) => panic!("{e}"),
             Ok(queue) => {
                 assert_eq!(queue.iter().any(|c| c.staff), sees_staff, "{role:?} {sees_staff}");
-                let counted: usize = CaseService::counts(&queue).iter().map(|(_, n)| n).sum();
+                let counted: usize = vigil::service::counts(&queue).iter().map(|(_, n)| n).sum();
                 assert_eq!(counted, if sees_staff { 3 } else { 2 }, "{role:?} {sees_staff}: the header counts");
                 assert!(queue.iter().all(|c| sees_staff || !c.search.contains(&STAFF.to_lowercase())));
             }
@@ -413,7 +413,7 @@ fn a_rejected_staff_alert_is_not_kept_for_those_who_may_not_see_it_however_it_is
         let tmp = tempfile::tempdir().expect("tmp");
         let store = Store::open(&tmp.path().join("data"), &StoreKey::bytes([2; 32])).expect("open");
         let viewer = Viewer { user: "u".into(), role: Role::Officer, sees_staff };
-        let svc = CaseService::new(store, c.calendar(), c.due, c.levels.clone(), viewer);
+        let svc = crate::common::Svc::new(store, c.calendar(), c.due, c.levels.clone(), viewer);
         svc.ingest(&page, common::fixed_now()).expect("ingest");
         let ids: Vec<String> =
             svc.rejected(common::fixed_now()).expect("rejected").into_iter().filter_map(|q| q.rejected.id).collect();

@@ -15,7 +15,6 @@ use vigil::config::Config;
 use vigil::domain::AlertKey;
 use vigil::domain::case::CaseCommand;
 use vigil::feed::protocol::parse_page;
-use vigil::service::CaseService;
 use vigil::store::{KeyError, Store, StoreError, StoreKey};
 
 const MARK: &str = "RestMarkQ3-";
@@ -29,9 +28,9 @@ fn marked_page() -> vigil::feed::protocol::Page {
     parse_page(body.to_string().as_bytes()).expect("page")
 }
 
-fn service(store: Store) -> CaseService {
+fn service(store: Store) -> crate::common::Svc {
     let c = Config::default();
-    CaseService::new(store, c.calendar(), c.due, c.levels.clone(), common::dsl())
+    crate::common::Svc::new(store, c.calendar(), c.due, c.levels.clone(), common::dsl())
 }
 
 fn mode(p: &Path) -> u32 {
@@ -54,7 +53,7 @@ fn content_is_sealed_on_disk_and_each_value_opens_only_in_its_place() {
         let shot: vigil::domain::Screenshot =
             serde_json::from_value(json!({"url": format!("shots/{MARK}.png"), "media_type": "image/png"}))
                 .expect("screenshot");
-        let name = vigil::feed::screenshots::cache_name(&k, &shot);
+        let name = vigil::service::shots::cache_name(&k, &shot);
         svc.store().cache_blob(&name, b"png", 1 << 20).expect("cache");
         assert_eq!(svc.store().blob("shot").expect("blob"), Some(format!("{MARK}blob").into_bytes()));
         svc.store().flush().expect("flush");

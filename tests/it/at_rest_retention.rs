@@ -15,7 +15,6 @@ use vigil::config::Config;
 use vigil::domain::AlertKey;
 use vigil::domain::case::CaseCommand;
 use vigil::feed::protocol::parse_page;
-use vigil::service::CaseService;
 use vigil::store::{Store, StoreKey};
 
 const MARK: &str = "RetainMarkW2-";
@@ -30,7 +29,7 @@ fn key(id: &str) -> AlertKey {
 }
 
 /// Ticks every required item (with a plausible value) and closes with the first outcome.
-fn close(svc: &CaseService, k: &AlertKey, at: DateTime<Utc>) -> String {
+fn close(svc: &crate::common::Svc, k: &AlertKey, at: DateTime<Utc>) -> String {
     for _ in 0..10 {
         let d = svc.detail(k, at).expect("detail");
         if d.missing_required.is_empty() {
@@ -59,7 +58,7 @@ fn a_closed_case_is_purged_after_its_months_and_leaves_a_tombstone() {
     let store_key = StoreKey::bytes([6; 32]);
     let c = Config::default();
     assert_eq!(c.storage.retention_months, 15, "the vendor's own retention by default");
-    let svc = CaseService::new(
+    let svc = crate::common::Svc::new(
         Store::open(&data, &store_key).expect("open"),
         c.calendar(),
         c.due,
@@ -84,7 +83,7 @@ fn a_closed_case_is_purged_after_its_months_and_leaves_a_tombstone() {
     svc.store().cache_blob(&format!("sha256:{SHA}"), b"png-a", 1 << 20).expect("cache");
     let stored = svc.store().alert(&key("RET-A")).expect("read").expect("stored");
     let b_shot = stored.captures[1].screenshot.clone().expect("the second capture has one");
-    let b_name = vigil::feed::screenshots::cache_name(&key("RET-A"), &b_shot);
+    let b_name = vigil::service::shots::cache_name(&key("RET-A"), &b_shot);
     assert!(!b_name.contains("shots"), "a cache name carries no URL: {b_name}");
     svc.store().cache_blob(&b_name, b"png-b", 1 << 20).expect("cache");
     // As an earlier vigil named it.
@@ -157,7 +156,7 @@ fn a_closed_case_is_purged_after_its_months_and_leaves_a_tombstone() {
 }
 
 /// Ingests `alerts` (revision, withdrawn) as the feed would send them at `at`.
-fn feed(svc: &CaseService, alerts: &[(&str, u32, bool)], at: DateTime<Utc>) {
+fn feed(svc: &crate::common::Svc, alerts: &[(&str, u32, bool)], at: DateTime<Utc>) {
     let alerts: Vec<_> = alerts
         .iter()
         .map(|(id, revision, withdrawn)| {
@@ -175,7 +174,7 @@ fn feed(svc: &CaseService, alerts: &[(&str, u32, bool)], at: DateTime<Utc>) {
 fn a_case_the_vendor_withdrew_and_nobody_closed_is_purged_after_its_months_from_the_withdrawal() {
     let tmp = tempfile::tempdir().expect("tmp");
     let c = Config::default();
-    let svc = CaseService::new(
+    let svc = crate::common::Svc::new(
         Store::open(&tmp.path().join("data"), &StoreKey::bytes([6; 32])).expect("open"),
         c.calendar(),
         c.due,

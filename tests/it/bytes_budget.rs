@@ -38,9 +38,10 @@ impl Counting {
 fn a_selection_move_costs_at_most_2_kb_and_an_unchanged_frame_costs_nothing() {
     let tmp = tempfile::tempdir().expect("tmp");
     let service = fixture_service(&tmp.path().join("data"), dsl());
+    let mut link = vigil::tui::Link::new(service.session.clone());
     let mut state = State::new(service.viewer().clone(), fixed_now());
     let retry = Notify::new();
-    run_effects(&mut state, &service, &retry, &fixed_now, vec![Effect::LoadQueue]);
+    run_effects(&mut state, &mut link, &retry, &fixed_now, vec![Effect::LoadQueue]);
     let out = Counting::default();
     let backend = CrosstermBackend::new(out.clone());
     let mut terminal = Terminal::with_options(
@@ -56,7 +57,7 @@ fn a_selection_move_costs_at_most_2_kb_and_an_unchanged_frame_costs_nothing() {
     let mut worst = 0;
     for _ in 0..10 {
         let effects = update(&mut state, Action::Command(Command::Down));
-        run_effects(&mut state, &service, &retry, &fixed_now, effects);
+        run_effects(&mut state, &mut link, &retry, &fixed_now, effects);
         terminal.draw(|f| render(&state, &theme, f)).expect("frame");
         worst = worst.max(out.take().len());
     }

@@ -47,7 +47,7 @@ fn decisions_and_feed_revisions_racing_on_the_same_cases_leave_the_log_and_the_i
     }
 }
 
-fn case_of(service: &vigil::service::CaseService, id: &str) -> vigil::domain::case::Case {
+fn case_of(service: &crate::common::Svc, id: &str) -> vigil::domain::case::Case {
     let key = AlertKey::new("smoothwall-monitor", id);
     service.store().index_entry(&key).expect("read").expect("indexed").case
 }

@@ -12,10 +12,9 @@ use chrono::Utc;
 use feed_support::*;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
-use vigil::feed::client::{
-    FeedClient, FeedError, Fetched, MAX_BACKOFF, NOT_FOUND_RETRY, NextStep, PollerEvent, SyncError, sync_once,
-};
+use vigil::feed::client::{FeedClient, FeedError, Fetched, MAX_BACKOFF, NOT_FOUND_RETRY, NextStep};
 use vigil::feed::protocol::PageError;
+use vigil::intake::{PollerEvent, SyncError, sync_once};
 use wiremock::matchers::{header, header_exists, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -292,7 +291,7 @@ async fn connection_reset_backs_off() {
     assert_eq!(err.next_step(), NextStep::Backoff);
 }
 
-fn assert_nothing_stored(service: &vigil::service::CaseService, cursor: &str) {
+fn assert_nothing_stored(service: &crate::common::Svc, cursor: &str) {
     assert_eq!(service.store().alert_count(), 0, "nothing from that body is stored");
     assert_eq!(service.store().quarantine_count(), 0);
     assert_eq!(service.store().feed_state().expect("state").cursor.as_deref(), Some(cursor), "cursor unchanged");
@@ -504,17 +503,20 @@ async fn pages_stored_before_a_failure_are_announced() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut poller = PollerHarness::start(client(&server.uri()), service(dir.path()), Duration::from_secs(60));
     let wait = tokio::time::timeout(Duration::from_secs(30), async {
-        let mut stored = None;
         loop {
             match poller.events.recv().await {
-                Some(PollerEvent::Stored { report, high_new }) => stored = Some((report.new, high_new)),
-                Some(PollerEvent::Health(h)) if !h.syncing => return (stored, h),
+                Some(PollerEvent::Health(h)) if !h.syncing => return h,
                 Some(_) => {}
                 None => panic!("the poller ended"),
             }
         }
     });
-    let (stored, health) = wait.await.expect("the poller reported within 30 s");
+    let health = wait.await.expect("the poller reported within 30 s");
+    let events = poller.changes.read(chrono::Utc::now()).expect("the service's events");
+    let stored = events.iter().find_map(|e| match e.kind {
+        vigil::service::api::EventKind::Arrived { new, high_new } => Some((new, high_new)),
+        _ => None,
+    });
     assert!(health.last_error.is_some(), "the second page failed: {health:?}");
     assert_eq!(stored, Some((2, 1)), "the first page's two alerts, one of them High, were announced");
 }

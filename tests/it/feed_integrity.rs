@@ -9,12 +9,11 @@ use feed_support::*;
 use serde_json::{Value, json};
 use vigil::domain::case::CaseCommand;
 use vigil::domain::{AlertKey, EventKind};
-use vigil::feed::client::sync_once;
-use vigil::service::CaseService;
+use vigil::intake::sync_once;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-async fn sync_page(service: &CaseService, alerts: &[Value]) -> vigil::store::IngestReport {
+async fn sync_page(service: &crate::common::Svc, alerts: &[Value]) -> vigil::service::api::IngestReport {
     let server = serve(page(alerts, Some("c"), false)).await;
     sync_once(&client(&server.uri()), service).await.expect("sync")
 }
@@ -23,11 +22,11 @@ fn key(id: &str) -> AlertKey {
     AlertKey::new("smoothwall-monitor", id)
 }
 
-fn kinds(service: &CaseService, id: &str) -> Vec<EventKind> {
+fn kinds(service: &crate::common::Svc, id: &str) -> Vec<EventKind> {
     service.store().events(&key(id)).expect("events").into_iter().map(|e| e.kind).collect()
 }
 
-fn raised_count(service: &CaseService, id: &str) -> usize {
+fn raised_count(service: &crate::common::Svc, id: &str) -> usize {
     kinds(service, id).iter().filter(|k| matches!(k, EventKind::Raised { .. })).count()
 }
 

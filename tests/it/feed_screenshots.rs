@@ -1,6 +1,8 @@
 //! Screenshots: fetched with the token only on the feed's origin, capped at 10 MiB (declared or streamed),
 //! checked against sha256, decoded under strict limits, cached with a cap, and never fetched for an alert
-//! with `suspected_illegal`, by any path: the fetch itself, the prefetch, or `vigil sync --once`.
+//! with `suspected_illegal`, by any path: the service's own refusal, the prefetch, or `vigil sync --once`.
+//! Every fetch goes the way the TUI's does: the service names it, the feed's client downloads it, and the
+//! service checks it again and caches it.
 
 use crate::feed_support;
 
@@ -11,10 +13,10 @@ use std::sync::Arc;
 use feed_support::*;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use vigil::domain::Alert;
-use vigil::feed::protocol::parse_alert;
-use vigil::feed::screenshots::{ScreenshotError, fetch_screenshot, prefetch_high};
-use vigil::store::Store;
+use vigil::feed::client::FeedClient;
+use vigil::feed::screenshots::ScreenshotError;
+use vigil::intake::screenshots::{fetch, prefetch_high};
+use vigil::service::ServiceError;
 use wiremock::matchers::{any, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -46,18 +48,31 @@ fn alert_json(id: &str, shots: &[Value], extra: Value) -> Value {
     a
 }
 
-fn parsed(v: &Value) -> Alert {
-    parse_alert(&v.to_string()).expect("a valid alert")
-}
-
 fn png_response(bytes: &[u8]) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(bytes.to_vec(), "image/png")
 }
 
-fn store() -> (tempfile::TempDir, Store) {
+/// The alerts stored through a DSL's service over a fresh store.
+fn stored(alerts: &[Value]) -> (tempfile::TempDir, crate::common::Svc) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path(), &test_key()).expect("open");
-    (dir, store)
+    let svc = service(dir.path());
+    let p = vigil::feed::protocol::parse_page(page(alerts, Some("c"), false).as_bytes()).expect("page");
+    svc.ingest(&p, chrono::Utc::now()).expect("ingest");
+    (dir, svc)
+}
+
+/// The screenshot of capture `index` of alert `id`, as the TUI fetches it.
+async fn shot_of(
+    client: &FeedClient,
+    svc: &crate::common::Svc,
+    id: &str,
+    index: usize,
+) -> Result<Vec<u8>, ScreenshotError> {
+    let key = svc.find(id).expect("the alert is stored");
+    fetch(client, svc, &key, index).await.map_err(|e| match e {
+        ServiceError::Screenshot(e) => e,
+        other => panic!("expected a screenshot error, got {other}"),
+    })
 }
 
 #[tokio::test]
@@ -72,18 +87,17 @@ async fn a_relative_screenshot_is_fetched_from_the_base_with_the_token_then_cach
         .mount(&server)
         .await;
     let client = client(&format!("{}/feeds/college", server.uri()));
-    let (_dir, store) = store();
-
-    let with_sha = parsed(&alert_json("S1", &[shot("screenshots/a.png", Some(&sha(&bytes)))], json!({})));
-    let without_sha = parsed(&alert_json("S2", &[shot("/screenshots/a.png", None)], json!({})));
-    for alert in [&with_sha, &without_sha] {
+    let with_sha = alert_json("S1", &[shot("screenshots/a.png", Some(&sha(&bytes)))], json!({}));
+    let without_sha = alert_json("S2", &[shot("/screenshots/a.png", None)], json!({}));
+    let (_dir, svc) = stored(&[with_sha, without_sha]);
+    for id in ["S1", "S2"] {
         for _ in 0..3 {
-            assert_eq!(fetch_screenshot(&client, &store, alert, 0).await.expect("fetched"), bytes);
+            assert_eq!(shot_of(&client, &svc, id, 0).await.expect("fetched"), bytes);
         }
     }
-    assert_eq!(store.cached_blob_bytes().expect("cache"), 2 * bytes.len() as u64);
+    assert_eq!(svc.store().cached_blob_bytes().expect("cache"), 2 * bytes.len() as u64);
     assert_eq!(
-        fetch_screenshot(&client, &store, &with_sha, 1).await,
+        shot_of(&client, &svc, "S1", 1).await,
         Err(ScreenshotError::NoScreenshot(1)),
         "index is the capture's position"
     );
@@ -105,14 +119,14 @@ async fn the_token_never_goes_to_another_origin_for_a_screenshot() {
         .mount(&feed)
         .await;
     let client = client(&feed.uri());
-    let (_dir, store) = store();
-
-    let absolute_cdn = parsed(&alert_json("C1", &[shot(&format!("{}/cdn/x.png", cdn.uri()), None)], json!({})));
-    let absolute_own = parsed(&alert_json("C2", &[shot(&format!("{}/own/x.png", feed.uri()), None)], json!({})));
-    let moved = parsed(&alert_json("C3", &[shot("moved/x.png", None)], json!({})));
-    assert_eq!(fetch_screenshot(&client, &store, &absolute_cdn, 0).await.expect("cdn"), bytes);
-    assert_eq!(fetch_screenshot(&client, &store, &absolute_own, 0).await.expect("own"), bytes);
-    let err = fetch_screenshot(&client, &store, &moved, 0).await.expect_err("not followed");
+    let (_dir, svc) = stored(&[
+        alert_json("C1", &[shot(&format!("{}/cdn/x.png", cdn.uri()), None)], json!({})),
+        alert_json("C2", &[shot(&format!("{}/own/x.png", feed.uri()), None)], json!({})),
+        alert_json("C3", &[shot("moved/x.png", None)], json!({})),
+    ]);
+    assert_eq!(shot_of(&client, &svc, "C1", 0).await.expect("cdn"), bytes);
+    assert_eq!(shot_of(&client, &svc, "C2", 0).await.expect("own"), bytes);
+    let err = shot_of(&client, &svc, "C3", 0).await.expect_err("not followed");
     assert!(matches!(err, ScreenshotError::Feed(vigil::feed::client::FeedError::Redirect(_))), "{err}");
 
     let cdn_seen = cdn.received_requests().await.expect("recording");
@@ -131,21 +145,20 @@ async fn a_suspected_illegal_alert_never_has_a_screenshot_fetched() {
     Mock::given(any()).respond_with(png_response(&png(4, 4))).expect(0).mount(&other).await;
     let bytes = png(4, 4);
     let client = client(&feed.uri());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let service = service(dir.path());
-    let store = service.store();
-
     let shots = [shot("screenshots/x.png", Some(&sha(&bytes))), shot(&format!("{}/y.png", other.uri()), None)];
     let illegal = alert_json("ILL-1", &shots, json!({"suspected_illegal": true, "risk": 5}));
-    let alert = parsed(&illegal);
+    let (_dir, service) = stored(&[illegal]);
     // Even with the bytes already in the cache (say, cached before a revision flagged it), nothing comes back.
-    store.cache_blob(&format!("sha256:{}", sha(&bytes)), &bytes, 1 << 20).expect("cache");
+    service.store().cache_blob(&format!("sha256:{}", sha(&bytes)), &bytes, 1 << 20).expect("cache");
     for i in 0..2 {
-        assert_eq!(fetch_screenshot(&client, store, &alert, i).await, Err(ScreenshotError::SuspectedIllegal));
+        assert_eq!(shot_of(&client, &service, "ILL-1", i).await, Err(ScreenshotError::SuspectedIllegal));
+        let key = service.find("ILL-1").expect("stored");
+        assert!(
+            matches!(service.screenshot(&key, i), Err(ServiceError::Screenshot(ScreenshotError::SuspectedIllegal))),
+            "the service refuses before the cache"
+        );
     }
     // The prefetch of open High cases skips it (it is High: illegal content always is).
-    let p = vigil::feed::protocol::parse_page(page(&[illegal], Some("c"), false).as_bytes()).expect("page");
-    service.ingest(&p, chrono::Utc::now()).expect("ingest");
     let report = prefetch_high(&client, &service).await;
     assert_eq!((report.ready, report.failed), (0, 0));
     // wiremock checks `expect(0)` on drop; say it here too.
@@ -164,13 +177,15 @@ async fn screenshots_over_10_mib_are_refused_declared_or_streamed() {
         async move { write_chunked(sock, &body).await }
     })
     .await;
-    let (_dir, store) = store();
-    for (base, url) in [(feed.uri(), "big.png".to_string()), (feed.uri(), format!("{raw}/big.png"))] {
-        let alert = parsed(&alert_json("B1", &[shot(&url, None)], json!({})));
-        let err = fetch_screenshot(&client(&base), &store, &alert, 0).await.expect_err("too large");
-        assert_eq!(err, ScreenshotError::TooLarge, "{url}");
+    let (_dir, svc) = stored(&[
+        alert_json("B1", &[shot("big.png", None)], json!({})),
+        alert_json("B2", &[shot(&format!("{raw}/big.png"), None)], json!({})),
+    ]);
+    for id in ["B1", "B2"] {
+        let err = shot_of(&client(&feed.uri()), &svc, id, 0).await.expect_err("too large");
+        assert_eq!(err, ScreenshotError::TooLarge, "{id}");
     }
-    assert_eq!(store.cached_blob_bytes().expect("cache"), 0);
+    assert_eq!(svc.store().cached_blob_bytes().expect("cache"), 0);
 }
 
 #[tokio::test]
@@ -185,27 +200,29 @@ async fn a_checksum_mismatch_or_a_non_image_is_refused_and_not_cached() {
     Mock::given(path("/huge.png")).respond_with(png_response(&png(9000, 1))).mount(&feed).await;
     Mock::given(path("/gone.png")).respond_with(ResponseTemplate::new(404)).mount(&feed).await;
     let client = client(&feed.uri());
-    let (_dir, store) = store();
-
     let wrong_sha = "0".repeat(64);
-    let alert = parsed(&alert_json("M1", &[shot("good.png", Some(&wrong_sha))], json!({})));
-    assert_eq!(fetch_screenshot(&client, &store, &alert, 0).await, Err(ScreenshotError::ChecksumMismatch));
-
     let mut jpeg = shot("good.png", None);
     jpeg["media_type"] = json!("image/jpeg");
-    for (s, what) in [
+    let bad = [
         (shot("html.png", None), "not an image"),
         (shot("cut.png", None), "truncated"),
         (shot("huge.png", None), "9000 pixels wide"),
         (jpeg, "a PNG declared as JPEG"),
-    ] {
-        let alert = parsed(&alert_json("M2", &[s], json!({})));
-        let err = fetch_screenshot(&client, &store, &alert, 0).await.expect_err(what);
+    ];
+    let mut alerts = vec![
+        alert_json("M1", &[shot("good.png", Some(&wrong_sha))], json!({})),
+        alert_json("M3", &[shot("gone.png", None)], json!({})),
+    ];
+    alerts.push(alert_json("M2", &bad.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>(), json!({})));
+    let (_dir, svc) = stored(&alerts);
+
+    assert_eq!(shot_of(&client, &svc, "M1", 0).await, Err(ScreenshotError::ChecksumMismatch));
+    for (i, (_, what)) in bad.iter().enumerate() {
+        let err = shot_of(&client, &svc, "M2", i).await.expect_err(what);
         assert!(matches!(err, ScreenshotError::NotAnImage { .. }), "{what}: {err}");
     }
-    let alert = parsed(&alert_json("M3", &[shot("gone.png", None)], json!({})));
-    assert_eq!(fetch_screenshot(&client, &store, &alert, 0).await, Err(ScreenshotError::Status(404)));
-    assert_eq!(store.cached_blob_bytes().expect("cache"), 0, "nothing refused is cached");
+    assert_eq!(shot_of(&client, &svc, "M3", 0).await, Err(ScreenshotError::Status(404)));
+    assert_eq!(svc.store().cached_blob_bytes().expect("cache"), 0, "nothing refused is cached");
 }
 
 /// `vigil sync --once` prefetches the screenshots of open High cases, only those, and only once.

@@ -16,12 +16,10 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Notify;
 use vigil::config::Config;
-use vigil::feed::client::{
-    FeedClient, FeedError, Finished, MIN_RETRY_AFTER, NextStep, SyncBounds, SyncError, sync_once, sync_once_finished,
-};
+use vigil::feed::client::{FeedClient, FeedError, MIN_RETRY_AFTER, NextStep, SyncBounds};
 use vigil::feed::protocol::{CursorRefused, MAX_CURSOR_BYTES, parse_page};
 use vigil::identity::{Role, Viewer};
-use vigil::service::CaseService;
+use vigil::intake::{Finished, SyncError, sync_once, sync_once_finished};
 use vigil::store::{Store, StoreKey};
 use wiremock::matchers::{path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -156,7 +154,7 @@ async fn a_page_sent_again_and_again_that_cannot_be_read_is_named_and_the_dsl_ca
         assert_eq!(out.status.code(), Some(1), "sync {n}: {}", stdout(&out));
         assert!(stderr(&out).contains("invalid JSON"), "{}", stderr(&out));
     };
-    let unreadable_kept = || env.store().blob(vigil::feed::admin::UNREADABLE_BLOB).expect("read").is_some();
+    let unreadable_kept = || env.store().blob(vigil::service::feed::UNREADABLE_BLOB).expect("read").is_some();
     sync(1);
     assert!(!unreadable_kept(), "once is not kept: a feed varying its broken page must not fill the disk");
     sync(2);
@@ -181,7 +179,7 @@ async fn a_page_sent_again_and_again_that_cannot_be_read_is_named_and_the_dsl_ca
     assert_eq!(state.cursor.as_deref(), Some("c9"), "the page's own cursor, read before the part that failed");
     assert_eq!(state.unreadable, None);
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(UNREADABLE.as_bytes()));
-    let kept = store.blob(&vigil::feed::admin::skipped_blob(&sha)).expect("read").expect("the raw page is kept");
+    let kept = store.blob(&vigil::service::feed::skipped_blob(&sha)).expect("read").expect("the raw page is kept");
     assert_eq!(kept, UNREADABLE.as_bytes());
     let audit: Vec<String> = store.audit_records().expect("audit").into_iter().map(|r| r.what).collect();
     assert!(audit.iter().any(|w| w.contains("skipped a page") && w.contains(&sha)), "{audit:?}");
@@ -364,15 +362,8 @@ async fn feed_text_in_an_error_reaches_the_log_inert() {
 async fn a_relative_screenshot_path_cannot_leave_the_base_path() {
     let server = MockServer::start().await;
     let base = format!("{}/feeds/college", server.uri());
-    let (_dir, store) = {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path(), &test_key()).expect("open");
-        (dir, store)
-    };
     for url in ["../secret.png", "%2e%2e/%2e%2e/admin.png", "shots/../../x.png", "..\\x.png"] {
-        let a = alert("SHOT", json!({"captures": [{"screenshot": {"url": url, "media_type": "image/png"}}]}));
-        let a = vigil::feed::protocol::parse_alert(&a.to_string()).expect("valid");
-        let got = vigil::feed::screenshots::fetch_screenshot(&client(&base), &store, &a, 0).await;
+        let got = vigil::feed::screenshots::download(&client(&base), url, "image/png", None).await;
         assert_eq!(got, Err(vigil::feed::screenshots::ScreenshotError::OutsideBase), "{url}");
     }
     assert!(server.received_requests().await.expect("recording").is_empty(), "no request, so no token, left");
@@ -380,10 +371,10 @@ async fn a_relative_screenshot_path_cannot_leave_the_base_path() {
 
 // 11. A rejected alert is the DSL's alone unless it is certainly not about staff.
 
-fn role_service(dir: &std::path::Path, role: Role, sees_staff: bool) -> CaseService {
+fn role_service(dir: &std::path::Path, role: Role, sees_staff: bool) -> crate::common::Svc {
     let c = Config::default();
     let store = Store::open(dir, &StoreKey::bytes([3; 32])).expect("open");
-    CaseService::new(store, c.calendar(), c.due, c.levels.clone(), Viewer { user: "u".into(), role, sees_staff })
+    crate::common::Svc::new(store, c.calendar(), c.due, c.levels.clone(), Viewer { user: "u".into(), role, sees_staff })
 }
 
 #[test]

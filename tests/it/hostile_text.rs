@@ -17,7 +17,6 @@ use vigil::app::{Action, Effect, State, update};
 use vigil::domain::AlertKey;
 use vigil::domain::inert::{MAX_LINE_CHARS, is_inert};
 use vigil::feed::protocol::parse_page;
-use vigil::service::CaseService;
 use vigil::store::{Store, StoreKey};
 use vigil::tui::run_effects;
 use vigil::ui::theme::ThemeName;
@@ -68,7 +67,8 @@ fn the_queue_detail_pane_and_records_overlay_render_hostile_text_inert() {
     let data = tmp.path().join("data");
     let store = Store::open(&data, &StoreKey::bytes([3; 32])).expect("store");
     let config = vigil::config::Config::default();
-    let service = CaseService::new(store, config.calendar(), config.due, config.levels.clone(), common::dsl());
+    let service = crate::common::Svc::new(store, config.calendar(), config.due, config.levels.clone(), common::dsl());
+    let link = std::cell::RefCell::new(vigil::tui::Link::new(service.session.clone()));
     let body = json!({"feed": "vigil.alert-feed/1", "alerts": hostile_alerts(), "cursor": "c1", "more": false});
     let page = parse_page(body.to_string().as_bytes()).expect("page");
     assert_eq!((page.alerts.len(), page.rejected.len()), (2, 1));
@@ -79,9 +79,9 @@ fn the_queue_detail_pane_and_records_overlay_render_hostile_text_inert() {
     let retry = Notify::new();
     let act = |state: &mut State, action: Action| {
         let effects = update(state, action);
-        run_effects(state, &service, &retry, &common::fixed_now, effects);
+        run_effects(state, &mut link.borrow_mut(), &retry, &common::fixed_now, effects);
     };
-    run_effects(&mut state, &service, &retry, &common::fixed_now, vec![Effect::LoadQueue]);
+    run_effects(&mut state, &mut link.borrow_mut(), &retry, &common::fixed_now, vec![Effect::LoadQueue]);
     let frames = |state: &State, label: &str| {
         for (w, h) in [(80, 24), (160, 48)] {
             let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");

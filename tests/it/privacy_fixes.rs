@@ -17,16 +17,15 @@ use vigil::config::Config;
 use vigil::domain::AlertKey;
 use vigil::feed::protocol::{Page, parse_page};
 use vigil::identity::{Role, Viewer};
-use vigil::service::CaseService;
 use vigil::store::{Store, StoreKey};
 
 const MARK: &str = "PrivFixMark7q-";
 const SHA: &str = "bb00000000000000000000000000000000000000000000000000000000000002";
 
-fn service(dir: &std::path::Path, role: Role, sees_staff: bool) -> CaseService {
+fn service(dir: &std::path::Path, role: Role, sees_staff: bool) -> crate::common::Svc {
     let c = Config::default();
     let store = Store::open(&dir.join("data"), &StoreKey::bytes([9; 32])).expect("open");
-    CaseService::new(store, c.calendar(), c.due, c.levels.clone(), Viewer { user: "u".into(), role, sees_staff })
+    crate::common::Svc::new(store, c.calendar(), c.due, c.levels.clone(), Viewer { user: "u".into(), role, sees_staff })
 }
 
 fn page(alerts: &[Value]) -> Page {
@@ -254,8 +253,8 @@ fn a_dash_reads_case_text_from_standard_input_once() {
     // The TUI's `:` line shares the grammar but never reads standard input: `-` is just a dash there.
     let checklist = [];
     assert_eq!(
-        vigil::cli::parse_line("note -", &checklist),
-        Ok(vigil::cli::LineCommand::Case(vigil::domain::case::CaseCommand::Note { text: "-".into() }))
+        vigil::commands::line::parse_line("note -", &checklist),
+        Ok(vigil::commands::line::LineCommand::Case(vigil::domain::case::CaseCommand::Note { text: "-".into() }))
     );
 }
 

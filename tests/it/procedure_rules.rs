@@ -8,7 +8,6 @@ use common::*;
 use vigil::domain::case::CaseCommand;
 use vigil::domain::{AlertKey, EventKind, Level};
 use vigil::feed::protocol::parse_page;
-use vigil::service::CaseService;
 
 fn alert(id: &str, revision: u32, risk: u8, category: &str, withdrawn: bool) -> String {
     format!(
@@ -17,19 +16,19 @@ fn alert(id: &str, revision: u32, risk: u8, category: &str, withdrawn: bool) -> 
     )
 }
 
-fn ingest(service: &CaseService, alerts: &[String]) -> vigil::store::IngestReport {
+fn ingest(service: &crate::common::Svc, alerts: &[String]) -> vigil::service::api::IngestReport {
     let body = format!(r#"{{"feed":"vigil.alert-feed/1","alerts":[{}],"cursor":"c","more":false}}"#, alerts.join(","));
     service.ingest(&parse_page(body.as_bytes()).expect("page"), fixed_now()).expect("ingest")
 }
 
-fn service(tmp: &tempfile::TempDir) -> CaseService {
+fn service(tmp: &tempfile::TempDir) -> crate::common::Svc {
     let dir = tmp.path().join("data");
     let store = vigil::store::Store::open(&dir, &vigil::store::StoreKey::file(key_file_for(&dir))).expect("store");
     let c = vigil::config::Config::default();
-    CaseService::new(store, c.calendar(), c.due, c.levels.clone(), dsl())
+    crate::common::Svc::new(store, c.calendar(), c.due, c.levels.clone(), dsl())
 }
 
-fn close_fully(s: &CaseService, key: &AlertKey, outcome: &str) {
+fn close_fully(s: &crate::common::Svc, key: &AlertKey, outcome: &str) {
     let now = fixed_now();
     let t = s.templates();
     for id in s.detail(key, now).expect("detail").missing_required {
@@ -53,7 +52,7 @@ fn a_high_case_stops_being_overdue_once_the_student_is_contacted() {
     ingest(&s, &[alert("A1", 1, 5, "self-harm", false)]);
     let key = AlertKey::new("sm", "A1");
     let later = fixed_now() + Duration::hours(2);
-    let row = |s: &CaseService| s.queue(later).expect("queue").into_iter().find(|c| c.key == key).expect("row");
+    let row = |s: &crate::common::Svc| s.queue(later).expect("queue").into_iter().find(|c| c.key == key).expect("row");
     assert!(row(&s).overdue, "due 30 working minutes after 09:00");
     s.act(
         &key,
@@ -87,7 +86,7 @@ fn a_withdrawal_taken_back_by_the_vendor_reinstates_the_case() {
     let s = service(&tmp);
     ingest(&s, &[alert("W1", 1, 3, "drugs", true)]);
     let key = AlertKey::new("sm", "W1");
-    let status = |s: &CaseService| s.detail(&key, fixed_now()).expect("d").summary.status;
+    let status = |s: &crate::common::Svc| s.detail(&key, fixed_now()).expect("d").summary.status;
     assert_eq!(status(&s), "withdrawn");
     ingest(&s, &[alert("W1", 2, 3, "drugs", false)]);
     assert_eq!(status(&s), "new", "back in the open queue");
@@ -198,7 +197,7 @@ fn the_cpoms_text_follows_undo_and_regrade_like_the_checklist() {
     let now = fixed_now();
     let tick = |v: &str| CaseCommand::Tick { item: "high-contact-time".into(), value: Some(v.into()), note: None };
     s.act(&key, &tick("13:30"), now).expect("tick");
-    let cpoms = |s: &CaseService| s.records(&key, now).expect("records").cpoms;
+    let cpoms = |s: &crate::common::Svc| s.records(&key, now).expect("records").cpoms;
     assert!(cpoms(&s).contains("time contact was made: 13:30"), "{}", cpoms(&s));
     s.act(&key, &CaseCommand::Untick { item: "high-contact-time".into(), reason: "wrong time".into() }, now)
         .expect("untick");
@@ -314,8 +313,9 @@ fn a_withdrawn_case_owes_only_the_record_of_what_was_started() {
     let tmp = tempfile::tempdir().expect("tmp");
     let s = service(&tmp);
     let now = fixed_now();
-    let missing = |s: &CaseService, id: &str| s.detail(&AlertKey::new("sm", id), now).expect("d").missing_required;
-    let close = |s: &CaseService, id: &str| {
+    let missing =
+        |s: &crate::common::Svc, id: &str| s.detail(&AlertKey::new("sm", id), now).expect("d").missing_required;
+    let close = |s: &crate::common::Svc, id: &str| {
         s.act(&AlertKey::new("sm", id), &CaseCommand::Close { outcome: "false-positive".into() }, now)
     };
     // Withdrawn before anyone acted: nothing is owed.

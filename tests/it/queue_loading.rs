@@ -61,7 +61,7 @@ fn a_decision_reads_its_case_again_not_the_queue_and_moves_its_row() {
     let before = h.state.counts;
 
     let effects = h.apply(Action::Decided { key: low.clone(), message: "recorded".into() });
-    assert_eq!(effects, vec![Effect::RefreshCase(low.clone())], "one row, not Effect::LoadQueue");
+    assert_eq!(effects, vec![], "not Effect::LoadQueue: its row comes with the service's event");
 
     // The real decision, then the effect it asks for.
     let command = CaseCommand::Regrade { level: Level::High, reason: "disclosure in the context".into() };
@@ -248,8 +248,8 @@ fn an_index_in_the_one_tree_layout_of_earlier_vigils_is_rebuilt_into_open_and_cl
     assert_eq!(db.open_tree("meta").expect("meta").get(b"closed-since").expect("read"), None, "and the old hint");
 }
 
-fn fixture_service_without_ingest(data: &std::path::Path) -> vigil::service::CaseService {
+fn fixture_service_without_ingest(data: &std::path::Path) -> crate::common::Svc {
     let store = vigil::store::Store::open(data, &vigil::store::StoreKey::file(key_file_for(data))).expect("reopen");
     let config = vigil::config::Config::default();
-    vigil::service::CaseService::new(store, config.calendar(), config.due, config.levels.clone(), dsl())
+    crate::common::Svc::new(store, config.calendar(), config.due, config.levels.clone(), dsl())
 }

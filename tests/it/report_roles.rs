@@ -1,4 +1,4 @@
-//! Who may run a report, and what of staff alerts each role's report holds: `CaseService::report_data` is
+//! Who may run a report, and what of staff alerts each role's report holds: `Session::report_data` is
 //! the reporter's only read, returns nothing that names anyone, and returns staff alerts only to the DSL who
 //! asks for them, and then only as counts.
 

@@ -9,7 +9,6 @@ use common::*;
 use vigil::domain::AlertKey;
 use vigil::domain::case::CaseCommand;
 use vigil::feed::protocol::parse_page;
-use vigil::service::CaseService;
 use vigil::store::compact::compact;
 use vigil::store::{Store, StoreKey};
 
@@ -17,14 +16,14 @@ fn key_of(dir: &Path) -> StoreKey {
     StoreKey::file(key_file_for(dir))
 }
 
-fn open(dir: &Path) -> CaseService {
+fn open(dir: &Path) -> crate::common::Svc {
     let store = Store::open(dir, &key_of(dir)).expect("the store opens");
     let config = vigil::config::Config::default();
-    CaseService::new(store, config.calendar(), config.due, config.levels.clone(), dsl())
+    crate::common::Svc::new(store, config.calendar(), config.due, config.levels.clone(), dsl())
 }
 
 /// Everything the store holds that a reader can see, in store order.
-fn contents(service: &CaseService) -> (Vec<String>, Vec<String>, usize, Option<String>) {
+fn contents(service: &crate::common::Svc) -> (Vec<String>, Vec<String>, usize, Option<String>) {
     let store = service.store();
     let alerts = store.alerts().map(|a| format!("{:?}", a.expect("alert"))).collect();
     let events = store.all_events().map(|e| format!("{:?}", e.expect("event"))).collect();
@@ -32,14 +31,14 @@ fn contents(service: &CaseService) -> (Vec<String>, Vec<String>, usize, Option<S
     (alerts, events, index, store.feed_state().expect("feed state").cursor)
 }
 
-fn audit_head(service: &CaseService) -> String {
+fn audit_head(service: &crate::common::Svc) -> String {
     match service.audit_verify().expect("verify") {
         vigil::audit::Verdict::Intact { records, head, .. } => format!("{records} {head:?}"),
         broken => panic!("{broken:?}"),
     }
 }
 
-fn first_key(service: &CaseService) -> AlertKey {
+fn first_key(service: &crate::common::Svc) -> AlertKey {
     service.queue(fixed_now()).expect("queue")[0].key.clone()
 }
 

@@ -17,6 +17,7 @@ use vigil::ui::{Theme, render};
 async fn open_case(id: &str) -> (State, Option<Action>, tempfile::TempDir) {
     let tmp = tempfile::tempdir().expect("tmp");
     let service = fixture_service(&tmp.path().join("data"), dsl());
+    let link = std::cell::RefCell::new(vigil::tui::Link::new(service.session.clone()));
     let (addr, _server) =
         vigil::feed::demo::spawn(([127, 0, 0, 1], 0).into(), demo_data(), None, None).await.expect("demo feed");
     let timeouts = vigil::config::Config::default().timeouts();
@@ -27,11 +28,11 @@ async fn open_case(id: &str) -> (State, Option<Action>, tempfile::TempDir) {
     let workers = Workers { retry: &retry, client: Some(&client), picker: Some(&picker), results: Some(&tx) };
     let mut state = State::new(service.viewer().clone(), fixed_now());
     state.tz = service.calendar().time_zone();
-    run_effects_with(&mut state, &service, &workers, &fixed_now, vec![Effect::LoadQueue]);
+    run_effects_with(&mut state, &mut link.borrow_mut(), &workers, &fixed_now, vec![Effect::LoadQueue]);
     let row = state.visible().position(|c| c.id == id).expect("case listed");
     state.selected = row;
     let effects = update(&mut state, Action::Command(Command::Open));
-    run_effects_with(&mut state, &service, &workers, &fixed_now, effects);
+    run_effects_with(&mut state, &mut link.borrow_mut(), &workers, &fixed_now, effects);
     drop(tx);
     let loaded = match &state.screenshot {
         Some(v) if matches!(v.status, ShotStatus::Loading) => rx.recv().await,
@@ -81,18 +82,17 @@ async fn a_case_on_the_illegal_content_path_never_asks_for_its_screenshot_either
     let d = state.detail.as_ref().expect("open");
     assert!(!d.alert.suspected_illegal && d.case.illegal_path);
     assert!(state.screenshot.is_none() && loaded.is_none(), "no fetch was started");
-    // And the fetch itself refuses it, whoever asks.
-    let store_dir = tmp.path().join("data");
+    // And the service refuses it, whoever asks.
     drop(state);
-    let key = vigil::store::StoreKey::file(key_file_for(&store_dir));
-    let store = vigil::store::Store::open(&store_dir, &key).expect("store");
-    let alert = store.alert(&d_key()).expect("read").expect("stored");
-    let (addr, _server) =
-        vigil::feed::demo::spawn(([127, 0, 0, 1], 0).into(), demo_data(), None, None).await.expect("demo feed");
-    let client = FeedClient::new(&format!("http://{addr}"), None, None, vigil::config::Config::default().timeouts())
-        .expect("client");
-    let got = vigil::feed::screenshots::fetch_screenshot(&client, &store, &alert, 0).await;
-    assert!(matches!(got, Err(vigil::feed::screenshots::ScreenshotError::IllegalPath)), "{got:?}");
+    let service = crate::common::empty_service(&tmp.path().join("data"), dsl());
+    let got = service.screenshot(&d_key(), 0);
+    assert!(
+        matches!(
+            got,
+            Err(vigil::service::ServiceError::Screenshot(vigil::feed::screenshots::ScreenshotError::IllegalPath))
+        ),
+        "{got:?}"
+    );
 }
 
 fn d_key() -> vigil::domain::AlertKey {
@@ -120,6 +120,7 @@ fn draw(state: &State, w: u16, h: u16) -> Terminal<TestBackend> {
 async fn a_screenshot_can_be_seen_full_screen_and_the_view_is_recorded() {
     let tmp = tempfile::tempdir().expect("tmp");
     let service = fixture_service(&tmp.path().join("data"), dsl());
+    let link = std::cell::RefCell::new(vigil::tui::Link::new(service.session.clone()));
     let (addr, _server) =
         vigil::feed::demo::spawn(([127, 0, 0, 1], 0).into(), demo_data(), None, None).await.expect("demo feed");
     let client = FeedClient::new(&format!("http://{addr}"), None, None, vigil::config::Config::default().timeouts())
@@ -132,11 +133,11 @@ async fn a_screenshot_can_be_seen_full_screen_and_the_view_is_recorded() {
     state.tz = service.calendar().time_zone();
     let act = |state: &mut State, action: Action| {
         let effects = update(state, action);
-        run_effects_with(state, &service, &workers, &fixed_now, effects.clone());
+        run_effects_with(state, &mut link.borrow_mut(), &workers, &fixed_now, effects.clone());
         effects
     };
     act(&mut state, Action::Resized(ratatui::layout::Size { width: 80, height: 24 }));
-    run_effects_with(&mut state, &service, &workers, &fixed_now, vec![Effect::LoadQueue]);
+    run_effects_with(&mut state, &mut link.borrow_mut(), &workers, &fixed_now, vec![Effect::LoadQueue]);
     let row = state.visible().position(|c| c.id == "SW-2026-004506").expect("listed");
     state.selected = row;
     act(&mut state, Action::Command(Command::Open));

@@ -355,12 +355,11 @@ fn rejected_alerts_are_listed_and_the_feed_says_when_it_is_stale() {
 #[test]
 fn new_high_alerts_ring_the_bell_with_a_content_free_title() {
     let mut h = Harness::new();
-    let report = vigil::feed::client::IngestReportLite { new: 3, revised: 0, quarantined: 0 };
-    let effects = update(&mut h.state, Action::Feed(vigil::feed::client::PollerEvent::Stored { report, high_new: 2 }));
+    let effects = update(&mut h.state, Action::Arrived { new: 3, high_new: 2 });
     assert!(effects.contains(&Effect::Alarm { high_new: 2 }), "{effects:?}");
     let toast = h.state.toast.clone().expect("a toast");
     assert_eq!(toast.text, "2 new HIGH alert(s)");
-    let quiet = update(&mut h.state, Action::Feed(vigil::feed::client::PollerEvent::Stored { report, high_new: 0 }));
+    let quiet = update(&mut h.state, Action::Arrived { new: 3, high_new: 0 });
     assert!(!quiet.iter().any(|e| matches!(e, Effect::Alarm { .. })), "no bell without a new High");
     // The toast goes away on its own.
     let later = toast.until + chrono::Duration::seconds(1);

@@ -6,10 +6,12 @@ use std::process::{Command, Output};
 
 use chrono::{DateTime, TimeZone, Utc};
 use vigil::config::Config;
+use vigil::domain::calendar::{DuePolicy, WorkingCalendar};
+use vigil::domain::levels::LevelPolicy;
 use vigil::feed::demo::{DEMO_ALERTS, DemoData};
 use vigil::feed::protocol::parse_page;
 use vigil::identity::{Role, Viewer, os_user};
-use vigil::service::CaseService;
+use vigil::service::{CaseService, Session};
 use vigil::store::{Store, StoreKey};
 
 /// Monday 16 November 2026, 10:00 UTC: the week after the demo data set's week.
@@ -37,8 +39,39 @@ pub fn key_file_for(dir: &Path) -> PathBuf {
     dir.parent().unwrap_or(dir).join("store.key")
 }
 
+/// A viewer's session with a case service over `store`, and the store itself: a test reads the store to
+/// check what was written, which no surface of vigil may.
+#[derive(Clone)]
+pub struct Svc {
+    pub session: Session,
+    store: Store,
+}
+
+impl Svc {
+    pub fn new(store: Store, calendar: WorkingCalendar, due: DuePolicy, levels: LevelPolicy, viewer: Viewer) -> Svc {
+        let service = CaseService::new(store.clone(), calendar, due, levels);
+        Svc { session: Session::new(service, viewer), store }
+    }
+
+    /// Another viewer's session with the same service.
+    pub fn as_viewer(&self, viewer: Viewer) -> Svc {
+        Svc { session: Session::new(self.session.service().clone(), viewer), store: self.store.clone() }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+impl std::ops::Deref for Svc {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.session
+    }
+}
+
 /// A service over a fresh store in `dir`, with the whole demo data set ingested through the real path.
-pub fn fixture_service(dir: &Path, viewer: Viewer) -> CaseService {
+pub fn fixture_service(dir: &Path, viewer: Viewer) -> Svc {
     let service = empty_service(dir, viewer);
     let page = parse_page(demo_page_body().as_bytes()).expect("page parses");
     service.ingest(&page, fixed_now()).expect("ingest");
@@ -46,17 +79,18 @@ pub fn fixture_service(dir: &Path, viewer: Viewer) -> CaseService {
 }
 
 /// A service over a fresh, empty store in `dir`, with the default config.
-pub fn empty_service(dir: &Path, viewer: Viewer) -> CaseService {
+pub fn empty_service(dir: &Path, viewer: Viewer) -> Svc {
     let store = Store::open(dir, &StoreKey::file(key_file_for(dir))).expect("store opens");
     let config = Config::default();
-    CaseService::new(store, config.calendar(), config.due, config.levels.clone(), viewer)
+    Svc::new(store, config.calendar(), config.due, config.levels.clone(), viewer)
 }
 
 /// The app driven through the real `update` and the real case service, over a real store holding the demo
 /// data, for the DSL. Effects are carried out at once (no workers: background reads run in place).
 pub struct Harness {
     pub _tmp: tempfile::TempDir,
-    pub service: CaseService,
+    pub service: Svc,
+    pub link: vigil::tui::Link,
     pub state: vigil::app::State,
     pub retry: tokio::sync::Notify,
 }
@@ -68,13 +102,14 @@ impl Harness {
         let service = fixture_service(&tmp.path().join("data"), dsl());
         let mut state = vigil::app::State::new(service.viewer().clone(), fixed_now());
         state.tz = service.calendar().time_zone();
-        let mut h = Harness { _tmp: tmp, service, state, retry: tokio::sync::Notify::new() };
+        let link = vigil::tui::Link::new(service.session.clone());
+        let mut h = Harness { _tmp: tmp, service, link, state, retry: tokio::sync::Notify::new() };
         h.effects(vec![vigil::app::Effect::LoadQueue]);
         h
     }
 
     pub fn effects(&mut self, effects: Vec<vigil::app::Effect>) {
-        vigil::tui::run_effects(&mut self.state, &self.service, &self.retry, &fixed_now, effects);
+        vigil::tui::run_effects(&mut self.state, &mut self.link, &self.retry, &fixed_now, effects);
     }
 
     /// Applies an action and returns the effects it asked for, without carrying them out.

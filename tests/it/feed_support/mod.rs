@@ -12,9 +12,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc};
 use vigil::config::{Config, FeedTimeouts};
-use vigil::feed::client::{FeedClient, FeedHealth, Poller, PollerEvent};
+use vigil::feed::client::FeedClient;
 use vigil::identity::{Role, Viewer};
-use vigil::service::CaseService;
+use vigil::intake::{FeedHealth, Poller, PollerEvent};
 use vigil::store::{Store, StoreKey};
 
 pub const TOKEN: &str = "s3cret-feed-token";
@@ -67,10 +67,10 @@ pub fn open_cli_store(dir: &std::path::Path, data: &std::path::Path) -> Store {
     Store::open(data, &StoreKey::file(dir.join("store.key"))).expect("open the store vigil wrote")
 }
 
-pub fn service(dir: &std::path::Path) -> CaseService {
+pub fn service(dir: &std::path::Path) -> crate::common::Svc {
     let store = Store::open(dir, &test_key()).expect("open store");
     let config = Config::default();
-    CaseService::new(store, config.calendar(), config.due, config.levels.clone(), dsl())
+    crate::common::Svc::new(store, config.calendar(), config.due, config.levels.clone(), dsl())
 }
 
 pub fn timeouts(secs: u64) -> FeedTimeouts {
@@ -87,7 +87,7 @@ pub fn client(base: &str) -> FeedClient {
 }
 
 /// Seeds the stored cursor, as if a page ending at `cursor` had been stored.
-pub fn seed_cursor(service: &CaseService, cursor: &str) {
+pub fn seed_cursor(service: &crate::common::Svc, cursor: &str) {
     let p = vigil::feed::protocol::parse_page(page(&[], Some(cursor), false).as_bytes()).expect("page");
     service.ingest(&p, Utc::now()).expect("seed");
 }
@@ -155,17 +155,20 @@ pub fn big_page(bytes: usize, cursor: &str) -> String {
 /// Drives the real poller and reads what it reports.
 pub struct PollerHarness {
     pub events: mpsc::UnboundedReceiver<PollerEvent>,
+    /// What the service published while the poller ran (subscribed before it started).
+    pub changes: vigil::service::events::Subscription,
     pub retry: Arc<Notify>,
     pub task: tokio::task::JoinHandle<()>,
 }
 
 impl PollerHarness {
-    pub fn start(client: FeedClient, service: CaseService, interval: Duration) -> Self {
+    pub fn start(client: FeedClient, service: crate::common::Svc, interval: Duration) -> Self {
         let (tx, events) = mpsc::unbounded_channel();
         let retry = Arc::new(Notify::new());
-        let poller = Poller { client, service, interval, events: tx, retry: retry.clone() };
+        let changes = service.subscribe();
+        let poller = Poller { client, session: service.session.clone(), interval, events: tx, retry: retry.clone() };
         let task = tokio::spawn(poller.run());
-        PollerHarness { events, retry, task }
+        PollerHarness { events, changes, retry, task }
     }
 
     /// The health the poller reports at the end of its next attempt (not the "syncing" one before it).

@@ -1,5 +1,5 @@
 //! A fictional store for the report tests, built only through the real paths: protocol v1 pages parsed with
-//! `parse_page`, ingested by `CaseService::ingest`, then decisions through `CaseService::act` and
+//! `parse_page`, ingested by `Session::ingest`, then decisions through `Session::act` and
 //! `mark_viewed`, all at fixed times. Every name, ID, group and text below is invented.
 //!
 //! September 2026 (the previous period of an October report): 11 student alerts and 1 staff alert.
@@ -20,7 +20,6 @@ use vigil::domain::{AlertKey, Level};
 use vigil::feed::protocol::parse_page;
 use vigil::identity::{Role, Viewer};
 use vigil::report::{Figures, Options, Period, compute};
-use vigil::service::CaseService;
 use vigil::store::{Store, StoreKey};
 
 pub const SOURCE: &str = "smoothwall-monitor";
@@ -283,8 +282,8 @@ fn dsl() -> Viewer {
     Viewer { user: "fixture-dsl".into(), role: Role::Dsl, sees_staff: true }
 }
 
-pub fn service(store: &Store, viewer: Viewer) -> CaseService {
-    CaseService::new(
+pub fn service(store: &Store, viewer: Viewer) -> crate::common::Svc {
+    crate::common::Svc::new(
         store.clone(),
         WorkingCalendar::london_default(),
         DuePolicy::default(),
@@ -294,7 +293,7 @@ pub fn service(store: &Store, viewer: Viewer) -> CaseService {
 }
 
 /// Ticks every required item still open, 4 minutes before `close`, with made-up values by kind.
-fn complete(service: &CaseService, key: &AlertKey, close: DateTime<Utc>) {
+fn complete(service: &crate::common::Svc, key: &AlertKey, close: DateTime<Utc>) {
     let templates = Templates::embedded();
     let missing = service.detail(key, close).expect("detail").missing_required;
     let start = close - TimeDelta::minutes(4);

@@ -1,0 +1,24 @@
+//! `vigil case ID ACTION`: a decision from the command line, judged by the service like a key in the TUI.
+
+use std::io::Write;
+
+use anyhow::Result;
+use chrono::Utc;
+
+use super::context::{Context_, open_service};
+use super::{dash_from_stdin, exit, exit_err, service_err};
+use crate::cli::CaseAction;
+use crate::domain::inert;
+
+pub(super) fn case(ctx: Context_, id: &str, mut action: CaseAction) -> Result<()> {
+    // Read before the store is opened: it is not held while someone types.
+    dash_from_stdin(action.text_mut())?;
+    let service = open_service(&ctx)?;
+    let now = Utc::now();
+    let key = service.find(id).map_err(service_err)?;
+    let checklist = service.checklist(&key, now).map_err(service_err)?;
+    let command = action.resolve(&checklist).map_err(|e| exit_err(exit::FAILURE, e))?;
+    let events = service.act(&key, &command, now).map_err(service_err)?;
+    writeln!(std::io::stdout(), "recorded: {}", inert::line(&crate::domain::case::describe_decision(&events)))?;
+    Ok(())
+}

@@ -1,0 +1,77 @@
+//! `vigil list` and `vigil show`: the queue and one case, read through the service (audited there).
+
+use std::io::Write;
+
+use anyhow::Result;
+use chrono::Utc;
+
+use super::context::{Context_, open_service};
+use super::output::{detail_json, list_rows, plain_row, write_json};
+use super::service_err;
+use crate::domain::inert;
+use crate::service::CaseSummary;
+
+pub(super) fn list(ctx: Context_, json: bool, filter: &crate::app::filter::Filter) -> Result<()> {
+    let service = open_service(&ctx)?;
+    let now = Utc::now();
+    // Most of a store of some years is closed cases: they are read only when the filter can show them.
+    let cases = if filter.wants_closed() { service.queue(now) } else { service.queue_open(now) };
+    let matches = filter.matcher();
+    let queue: Vec<CaseSummary> = cases.map_err(service_err)?.into_iter().filter(|c| matches(c)).collect();
+    let what = if json { "exported the queue as JSON" } else { "listed the queue" };
+    service.audit(None, &format!("{what} ({} cases)", queue.len()), now)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        write_json(&mut out, &list_rows(&queue))?;
+    } else {
+        for c in &queue {
+            writeln!(out, "{}", plain_row(c))?;
+        }
+        if queue.is_empty() {
+            writeln!(out, "no cases{}", if filter.is_active() { " match the filter" } else { " open" })?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn show(ctx: Context_, id: &str, json: bool, cpoms: bool) -> Result<()> {
+    let service = open_service(&ctx)?;
+    let key = service.find(id).map_err(service_err)?;
+    let now = Utc::now();
+    service.mark_viewed(&key, now).map_err(service_err)?;
+    let mut out = std::io::stdout().lock();
+    if cpoms {
+        let r = service.records(&key, now).map_err(service_err)?;
+        writeln!(out, "== CPOMS entry ==\n{}\n", r.cpoms)?;
+        match r.tracking {
+            Some(t) => writeln!(out, "== Student tracking note (no alert content) ==\n{t}")?,
+            None => writeln!(
+                out,
+                "== Student tracking note ==\nnone: Low and staff alerts are not logged on student tracking"
+            )?,
+        }
+        return Ok(());
+    }
+    let d = service.detail(&key, now).map_err(service_err)?;
+    if json {
+        service.audit(Some(&key), "exported the case as JSON", now)?;
+        write_json(&mut out, &detail_json(&d))?;
+        return Ok(());
+    }
+    let state =
+        crate::app::State { tz: service.calendar().time_zone(), ..crate::app::State::new(ctx.viewer.clone(), now) };
+    let theme = crate::ui::Theme::new(crate::ui::theme::ThemeName::Mono, true);
+    for line in crate::ui::detail_lines(&state, &theme, &d) {
+        writeln!(out, "{line}")?;
+    }
+    writeln!(out)?;
+    writeln!(out, "Checklist")?;
+    for (i, item) in d.checklist.iter().enumerate() {
+        let tick = if item.done { "[x]" } else { "[ ]" };
+        let req = if item.required { " (required)" } else { "" };
+        let value = item.value.as_deref().map(|v| format!(" = {}", inert::line(v))).unwrap_or_default();
+        writeln!(out, "  {:>2} {tick} {} [{}]{req}{value}", i + 1, item.text, item.id)?;
+    }
+    writeln!(out, "Outcomes: {}", d.outcomes.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>().join(", "))?;
+    Ok(())
+}

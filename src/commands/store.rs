@@ -1,0 +1,33 @@
+//! `vigil store compact`: the store rewritten small, by the service's rules (who may, and how).
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use super::context::{Context_, store_key};
+use super::{exit, exit_err};
+use crate::service::{CaseService, CompactError, StoreError};
+
+pub(super) fn compact_store(ctx: &Context_) -> Result<()> {
+    let key = store_key(ctx)?;
+    let started = std::time::Instant::now();
+    let done = CaseService::compact(&ctx.viewer, &ctx.data_dir, &key).map_err(|e| match e {
+        CompactError::Forbidden(_) => exit_err(exit::NO_ROLE, "your role (reporter) may run `vigil report` only"),
+        CompactError::Store(e @ StoreError::InUse { .. }) => exit_err(exit::STORE_IN_USE, e.to_string()),
+        CompactError::Store(e @ StoreError::Key(_)) => exit_err(exit::USAGE, e.to_string()),
+        CompactError::Store(other) => exit_err(
+            exit::FAILURE,
+            format!("compaction failed ({other}); nothing is lost: the next start finishes or undoes it"),
+        ),
+    })?;
+    let mib = |b: u64| b as f64 / (1 << 20) as f64;
+    writeln!(
+        std::io::stdout(),
+        "compacted: {:.1} MiB -> {:.1} MiB ({} entries) in {:.1} s",
+        mib(done.bytes_before),
+        mib(done.bytes_after),
+        done.entries,
+        started.elapsed().as_secs_f64()
+    )?;
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! One case in full, for the detail pane, `vigil show` and the CPOMS text: its checklist, outcomes and
+//! timeline, each view of content written to the audit trail before it is returned.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{Asking, CaseSummary, Result, ServiceError};
+use crate::domain::case::ItemState;
+use crate::domain::{Alert, AlertKey, Case, CaseEvent};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChecklistItem {
+    pub section: String,
+    pub id: String,
+    pub text: String,
+    pub required: bool,
+    pub kind: &'static str,
+    pub choices: Vec<String>,
+    pub condition: Option<String>,
+    /// The procedure's guidance for the step, shown with the selected item.
+    pub help: Option<String>,
+    pub done: bool,
+    pub value: Option<String>,
+    pub note: Option<String>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub done_by: Option<String>,
+}
+
+/// Everything the detail pane and `vigil show` need about one case.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseDetail {
+    pub summary: CaseSummary,
+    pub alert: Alert,
+    pub case: Case,
+    pub events: Vec<CaseEvent>,
+    pub checklist: Vec<ChecklistItem>,
+    pub outcomes: Vec<(String, String)>,
+    pub missing_required: Vec<String>,
+}
+
+/// One line of a case's timeline: when, who, and a content-free description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineEntry {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub what: String,
+}
+
+impl CaseDetail {
+    /// The case's timeline: its event log in order, each entry dated when it happened. An event's own time is
+    /// when vigil recorded it, which for the raise is when the alert was stored, possibly hours after it was
+    /// raised (a feed that was down, an out-of-hours alert fetched in the morning). So the raise is dated by
+    /// the alert's `raised_at`, and the storing follows as its own entry when it was later.
+    pub fn timeline(&self) -> Vec<TimelineEntry> {
+        let mut out = Vec::with_capacity(self.events.len() + 1);
+        for e in &self.events {
+            if let crate::domain::EventKind::Raised { .. } = e.kind {
+                out.push(TimelineEntry { at: self.summary.raised_at, actor: e.actor.clone(), what: e.kind.describe() });
+                if e.at != self.summary.raised_at {
+                    out.push(TimelineEntry { at: e.at, actor: e.actor.clone(), what: "received by vigil".into() });
+                }
+                continue;
+            }
+            out.push(TimelineEntry { at: e.at, actor: e.actor.clone(), what: e.kind.describe() });
+        }
+        out
+    }
+}
+
+impl Asking<'_> {
+    pub(super) fn load(&self, key: &AlertKey) -> Result<(Alert, Vec<CaseEvent>, Case)> {
+        let alert = self
+            .store
+            .alert(key)?
+            .filter(|a| self.visible(a))
+            .ok_or_else(|| ServiceError::NotFound(key.to_string()))?;
+        let events = self.store.events(key)?;
+        let case = Case::fold(key.clone(), &events).ok_or_else(|| ServiceError::NotFound(key.to_string()))?;
+        Ok((alert, events, case))
+    }
+
+    /// The case's content, for the detail pane and `vigil show`. Every call is an audit record (`opened the
+    /// case`), written before the content is returned.
+    pub fn detail(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<CaseDetail> {
+        let d = self.build_detail(key, now)?;
+        self.audit(Some(key), "opened the case", now)?;
+        Ok(d)
+    }
+
+    /// The CPOMS entry and the student-tracking note for a case: an audit record (`produced the CPOMS text`).
+    pub fn records(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<crate::records::Records> {
+        let d = self.build_detail(key, now)?;
+        self.audit(Some(key), "produced the CPOMS text", now)?;
+        Ok(crate::records::records(&d, self.calendar.time_zone()))
+    }
+
+    /// The case's checklist without what was entered in it (values, notes, who did them): what `vigil case`
+    /// needs to turn an item number into an id. Not a view of content, so not audited.
+    pub fn checklist(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<Vec<ChecklistItem>> {
+        let d = self.build_detail(key, now)?;
+        Ok(d.checklist.into_iter().map(|i| ChecklistItem { value: None, note: None, done_by: None, ..i }).collect())
+    }
+
+    pub(super) fn build_detail(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<CaseDetail> {
+        self.require_reviewer()?;
+        let (alert, events, case) = self.load(key)?;
+        let staff = alert.is_staff();
+        let path = case.path(staff);
+        let mut checklist = Vec::new();
+        let mut shown = std::collections::HashSet::new();
+        for (section, item) in self.templates.items_for(path) {
+            shown.insert(item.id.clone());
+            let mut row = checklist_item(&section.title, item, case.done.get(&item.id));
+            // What closing needs, as the case stands (a withdrawn case owes less).
+            row.required = case.requires(self.templates, section, item);
+            checklist.push(row);
+        }
+        // Items done on an earlier path (before a regrade, or the review before the illegal-content path replaced
+        // it) stay visible: nothing done is ever hidden.
+        for (id, state) in &case.done {
+            if !shown.contains(id)
+                && let Some(item) = self.templates.item(id)
+            {
+                checklist.push(checklist_item("Done on an earlier path", item, Some(state)));
+            }
+        }
+        let outcomes = self.templates.outcomes_for(path).into_iter().map(|o| (o.id.clone(), o.text.clone())).collect();
+        let missing_required = case.missing_required(self.templates, staff);
+        Ok(CaseDetail {
+            summary: self.summarize(&alert, &case, now),
+            alert,
+            case,
+            events,
+            checklist,
+            outcomes,
+            missing_required,
+        })
+    }
+}
+
+fn checklist_item(
+    section: &str,
+    item: &crate::domain::checklist::ItemTemplate,
+    state: Option<&ItemState>,
+) -> ChecklistItem {
+    ChecklistItem {
+        section: section.to_string(),
+        id: item.id.clone(),
+        text: item.text.clone(),
+        required: item.required,
+        kind: item.kind.as_str(),
+        choices: item.choices.clone(),
+        condition: item.condition.clone(),
+        help: item.help.clone(),
+        done: state.is_some(),
+        value: state.and_then(|s| s.value.clone()),
+        note: state.and_then(|s| s.note.clone()),
+        done_at: state.map(|s| s.at),
+        done_by: state.map(|s| s.actor.clone()),
+    }
+}

@@ -1,0 +1,77 @@
+//! The one place a request becomes an answer: [`CaseService::handle`].
+
+use super::api::{Call, Reply, Request, Scope, StoreStatus};
+use super::events::Subscription;
+use super::{Asking, CaseService, Result};
+use crate::identity::Viewer;
+
+impl CaseService {
+    /// Answers `call` for `viewer`. Every surface's every request comes through here, in this process or
+    /// from the shared service's socket.
+    pub fn handle(&self, viewer: &Viewer, call: Call) -> Result<Reply> {
+        let asking = self.asking(viewer);
+        let now = call.at;
+        Ok(match call.request {
+            Request::Queue { scope: Scope::Open } => Reply::Rows(asking.queue_open(now)?),
+            Request::Queue { scope: Scope::Closed } => Reply::Rows(asking.queue_closed(now)?),
+            Request::Queue { scope: Scope::All } => Reply::Rows(asking.queue(now)?),
+            Request::Row { case } => Reply::Row(asking.summary(&case, now)?),
+            Request::RaisedNotOpen => Reply::RaisedNotOpen(asking.raised_not_open()?),
+            Request::Find { spec } => Reply::Key(asking.find(&spec)?),
+            Request::Open { case } => {
+                asking.mark_viewed(&case, now)?;
+                Reply::Detail(Box::new(asking.detail(&case, now)?))
+            }
+            Request::MarkViewed { case } => {
+                asking.mark_viewed(&case, now)?;
+                Reply::Done
+            }
+            Request::Detail { case } => Reply::Detail(Box::new(asking.detail(&case, now)?)),
+            Request::Checklist { case } => Reply::Checklist(asking.checklist(&case, now)?),
+            Request::Records { case } => Reply::Records(asking.records(&case, now)?),
+            Request::Act { case, command } => Reply::Decided(asking.act(&case, &command, now)?),
+            Request::Ingest { page } => Reply::Ingested(asking.ingest(&page, now)?),
+            Request::Feed { change } => Reply::FeedState(asking.change_feed(change, now)?),
+            Request::SkipPage { to } => Reply::Skipped { sha256: asking.skip_page(to.as_deref(), now)? },
+            Request::SyncState => Reply::FeedState(asking.sync_state()?),
+            Request::FeedStatus => {
+                let (state, staff_dropped) = asking.feed_status()?;
+                Reply::FeedStatus { state, staff_dropped }
+            }
+            Request::Rejected => Reply::Rejected(asking.rejected(now)?),
+            Request::StoreStatus => Reply::StoreStatus(asking.store_status()?),
+            Request::PurgeExpired { months } => Reply::Purged(asking.purge_expired(months, now)?),
+            Request::ReportData { include_staff } => Reply::ReportData(Box::new(asking.report_data(include_staff)?)),
+            Request::Screenshot { case, index } => Reply::Shot(asking.screenshot(&case, index)?),
+            Request::CacheScreenshot { case, index, bytes } => {
+                asking.cache_screenshot(&case, index, &bytes)?;
+                Reply::Done
+            }
+            Request::ScreenshotsToPrefetch => Reply::Prefetch(asking.screenshots_to_prefetch(now)?),
+            Request::Audit { case, what } => {
+                asking.audit(case.as_ref(), &what, now)?;
+                Reply::Done
+            }
+            Request::AuditRecords { case } => Reply::AuditRecords(asking.audit_records(case.as_deref())?),
+            Request::AuditVerify { expect } => Reply::Verdict(asking.audit_verify_against(expect.as_ref())?),
+            Request::AuditUpgrade => Reply::AuditRecord(asking.audit_upgrade(now)?),
+        })
+    }
+
+    /// A subscription to the numbered stream of changes for `viewer`, from after change `after` (a client
+    /// that reconnects) or from now.
+    pub fn subscribe(&self, viewer: Viewer, after: Option<u64>) -> Subscription {
+        Subscription::new(self.clone(), viewer, after)
+    }
+}
+
+impl Asking<'_> {
+    /// Counts and the disk: nothing that names anyone, so any role may ask.
+    fn store_status(&self) -> Result<StoreStatus> {
+        Ok(StoreStatus {
+            alerts: self.store.alert_count(),
+            rejected: self.store.quarantine_count(),
+            disk_low: self.store.disk_low(),
+        })
+    }
+}

@@ -1,0 +1,184 @@
+//! The case service: store + rules + access control, behind one message boundary.
+//!
+//! Every surface (the TUI, every headless command, the feed poller, screenshots, retention, reports, the
+//! audit commands) speaks to it only through [`api::Request`]s, each carrying the [`Viewer`] who asks, and
+//! hears what changed through its numbered [`api::Event`] stream ([`events`]). Who may see what is decided
+//! here and nowhere else, so a surface added later (the shared service's socket) cannot forget it; and no
+//! module outside this one and the store reaches the store.
+//!
+//! [`CaseService`] is the one instance over a store (cheap to clone, shared by every viewer);
+//! [`Session`] is one viewer's handle on it, with a typed method per request.
+
+mod actions;
+pub mod api;
+mod detail;
+pub mod events;
+pub mod feed;
+mod handle;
+mod ingest;
+mod queue;
+mod redaction;
+mod retention;
+mod session;
+pub mod shots;
+mod trail;
+
+pub use detail::{CaseDetail, ChecklistItem, TimelineEntry};
+pub use queue::{CaseSummary, counts};
+pub use redaction::ReportData;
+pub use session::Session;
+
+use crate::domain::calendar::{DueLevel, DuePolicy, WorkingCalendar};
+use crate::domain::case::RuleError;
+use crate::domain::checklist::Templates;
+use crate::domain::levels::LevelPolicy;
+use crate::domain::{Alert, AlertKey, Level};
+use crate::identity::Viewer;
+use crate::store::Store;
+pub use crate::store::{KeyError, StoreError, StoreKey, restrict_umask};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no case `{0}`")]
+    NotFound(String),
+    #[error("`{given}` matches more than one case; use SOURCE:ID, one of: {}", .candidates.join(", "))]
+    Ambiguous { given: String, candidates: Vec<String> },
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+    #[error("your role ({0}) may not do this")]
+    Forbidden(&'static str),
+    #[error(transparent)]
+    Screenshot(#[from] crate::feed::screenshots::ScreenshotError),
+    #[error(transparent)]
+    FeedRepair(#[from] feed::FeedRepairError),
+    /// The service answered a request with the wrong kind of reply: a bug, said plainly.
+    #[error("vigil's service gave an unexpected answer ({0}); please report this")]
+    Unexpected(String),
+}
+
+/// Why `vigil store compact` did not run or did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum CompactError {
+    #[error("your role ({0}) may not do this")]
+    Forbidden(&'static str),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+pub type Result<T> = std::result::Result<T, ServiceError>;
+
+/// The service over one store: shared by every viewer, cheap to clone.
+#[derive(Clone)]
+pub struct CaseService(std::sync::Arc<Core>);
+
+/// What the service holds: the store, the rules it judges by, and the stream of changes it publishes.
+pub struct Core {
+    store: Store,
+    templates: &'static Templates,
+    calendar: WorkingCalendar,
+    due: DuePolicy,
+    levels: LevelPolicy,
+    bus: events::Bus,
+}
+
+/// One request being answered: the service and who asks. Every rule about what a viewer may see or do reads
+/// `viewer` from here, so no answer can be given for nobody in particular.
+pub(crate) struct Asking<'a> {
+    core: &'a Core,
+    viewer: &'a Viewer,
+}
+
+impl std::ops::Deref for Asking<'_> {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        self.core
+    }
+}
+
+fn due_level(level: Level) -> DueLevel {
+    match level {
+        Level::Low => DueLevel::Low,
+        Level::Medium => DueLevel::Medium,
+        Level::High => DueLevel::High,
+    }
+}
+
+impl CaseService {
+    pub fn new(store: Store, calendar: WorkingCalendar, due: DuePolicy, levels: LevelPolicy) -> Self {
+        CaseService(std::sync::Arc::new(Core {
+            store,
+            templates: Templates::embedded(),
+            calendar,
+            due,
+            levels,
+            bus: events::Bus::default(),
+        }))
+    }
+
+    /// The service over the store in `dir`, opened with `key`: the one way a surface gets at a store.
+    pub fn open(
+        dir: &std::path::Path,
+        key: &StoreKey,
+        calendar: WorkingCalendar,
+        due: DuePolicy,
+        levels: LevelPolicy,
+    ) -> std::result::Result<CaseService, StoreError> {
+        Ok(CaseService::new(Store::open(dir, key)?, calendar, due, levels))
+    }
+
+    /// Rewrites the store in `dir` small (`vigil store compact`), for a viewer whose role may: the store must
+    /// not be open, so this runs instead of a service, not through one.
+    pub fn compact(
+        viewer: &Viewer,
+        dir: &std::path::Path,
+        key: &StoreKey,
+    ) -> std::result::Result<crate::store::compact::Compacted, CompactError> {
+        if !viewer.can_review() {
+            return Err(CompactError::Forbidden(viewer.role.as_str()));
+        }
+        crate::store::compact::compact(dir, key).map_err(CompactError::Store)
+    }
+
+    /// The checklist templates cases are judged by (the same for every viewer).
+    pub fn templates(&self) -> &'static Templates {
+        self.0.templates
+    }
+
+    /// The college's working calendar (the same for every viewer).
+    pub fn calendar(&self) -> &WorkingCalendar {
+        &self.0.calendar
+    }
+
+    pub(crate) fn asking<'a>(&'a self, viewer: &'a Viewer) -> Asking<'a> {
+        Asking { core: &self.0, viewer }
+    }
+}
+
+impl Asking<'_> {
+    fn require_reviewer(&self) -> Result<()> {
+        if self.viewer.can_review() { Ok(()) } else { Err(ServiceError::Forbidden(self.viewer.role.as_str())) }
+    }
+
+    fn require_dsl(&self) -> Result<()> {
+        if self.viewer.role == crate::identity::Role::Dsl {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden(self.viewer.role.as_str()))
+        }
+    }
+
+    fn visible(&self, alert: &Alert) -> bool {
+        self.viewer.can_review() && (self.viewer.sees_staff || !alert.is_staff())
+    }
+}
+
+/// A case's key in 8 bytes, to tell cases apart in this process without holding their keys (the same
+/// key always gives the same hash here; not stored, not a checksum).
+pub fn key_hash(key: &AlertKey) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish()
+}

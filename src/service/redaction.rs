@@ -1,0 +1,109 @@
+//! The one data path of reports: content-free cases, redacted here before they leave the service.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::{Asking, Result, ServiceError};
+use crate::domain::calendar::{DuePolicy, WorkingCalendar};
+use crate::domain::{Alert, AlertKey, Case, CaseEvent, Level};
+use crate::identity::Role;
+
+impl Asking<'_> {
+    /// The one data path of `vigil report`, and the only read a `reporter` may make.
+    ///
+    /// Every student (and unknown-subject) case comes back with everything that could name a person or say
+    /// what happened removed here, before it leaves the service: subject, summary, context, captures,
+    /// hostname, actors, notes, reasons and checklist values (except a `high-contact-time` value that is a
+    /// plain HH:MM, which the response figures need). Staff alerts never come back as cases: with
+    /// `include_staff`, which only the DSL may ask for, they come back as (raise time, level) pairs to count.
+    pub fn report_data(&self, include_staff: bool) -> Result<ReportData> {
+        if include_staff && self.viewer.role != Role::Dsl {
+            return Err(ServiceError::Forbidden(self.viewer.role.as_str()));
+        }
+        let mut events: HashMap<AlertKey, Vec<CaseEvent>> = HashMap::new();
+        for item in self.store.all_events() {
+            let (key, event) = item?;
+            events.entry(key).or_default().push(event);
+        }
+        let mut cases = Vec::new();
+        let mut staff = include_staff.then(Vec::new);
+        for alert in self.store.alerts() {
+            let alert = alert?;
+            let Some(evs) = events.remove(&alert.key) else { continue };
+            // The case is folded from the redacted events, so nothing it derives can carry content.
+            let evs: Vec<CaseEvent> = evs.into_iter().map(redact_event).collect();
+            let Some(case) = Case::fold(alert.key.clone(), &evs) else { continue };
+            if alert.is_staff() {
+                if let Some(staff) = staff.as_mut() {
+                    staff.push((alert.raised_at.with_timezone(&Utc), case.level));
+                }
+                continue;
+            }
+            cases.push((redact_alert(alert), case, evs));
+        }
+        Ok(ReportData { cases, staff, calendar: self.calendar.clone(), due: self.due })
+    }
+}
+
+/// What [`CaseService::report_data`] hands to the report: content-free cases and the rules to time them by.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReportData {
+    /// Student and unknown-subject cases, redacted, in store order.
+    pub cases: Vec<(Alert, Case, Vec<CaseEvent>)>,
+    /// Staff alerts as (raise time, level), only when the DSL asked for them.
+    pub staff: Option<Vec<(DateTime<Utc>, Level)>>,
+    /// The college's calendar, from the service's config; a client over a socket reads its own copy of the
+    /// config, so it does not travel.
+    #[serde(skip)]
+    pub calendar: WorkingCalendar,
+    pub due: DuePolicy,
+}
+
+/// The one checklist value a report reads: the time contact was made with the student on a High alert.
+const REPORT_KEEPS_VALUE: &str = "high-contact-time";
+
+fn report_value(item: &str, value: Option<String>) -> Option<String> {
+    let value = value.filter(|_| item == REPORT_KEEPS_VALUE)?;
+    let t = value.trim();
+    let hhmm =
+        chrono::NaiveTime::parse_from_str(t, "%H:%M").or_else(|_| chrono::NaiveTime::parse_from_str(t, "%H:%M:%S"));
+    hhmm.ok().map(|t| t.format("%H:%M").to_string())
+}
+
+pub(super) fn redact_alert(mut a: Alert) -> Alert {
+    a.subject.id = String::new();
+    a.subject.name = None;
+    a.subject.group = None;
+    a.subject.username = None;
+    a.summary = String::new();
+    a.context = None;
+    a.captures = Vec::new();
+    if let Some(d) = a.device.as_mut() {
+        d.hostname = None;
+        d.owner = None;
+    }
+    a
+}
+
+/// No wildcard arm on purpose: a new kind of event must be judged here before it can reach a report.
+fn redact_event(mut e: CaseEvent) -> CaseEvent {
+    use crate::domain::EventKind as K;
+    e.actor = String::new();
+    e.kind = match e.kind {
+        K::Regraded { from, to, .. } => K::Regraded { from, to, reason: String::new() },
+        K::IllegalPathChosen { .. } => K::IllegalPathChosen { reason: String::new() },
+        K::ItemDone { item, value, .. } => K::ItemDone { value: report_value(&item, value), item, note: None },
+        K::ItemUndone { item, .. } => K::ItemUndone { item, reason: None },
+        K::NoteAdded { .. } => K::NoteAdded { text: String::new() },
+        K::Reopened { .. } => K::Reopened { reason: String::new() },
+        kind @ (K::Raised { .. }
+        | K::Revised { .. }
+        | K::Withdrawn
+        | K::Reinstated
+        | K::Viewed
+        | K::FollowUpSet { .. }
+        | K::Closed { .. }) => kind,
+    };
+    e
+}
