@@ -34,6 +34,7 @@ mod records_cli;
 mod report_cli;
 mod report_golden;
 mod report_roles;
+mod service_events;
 mod store_compact;
 mod store_trouble;
 mod ui_screenshots;
