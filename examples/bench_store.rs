@@ -171,7 +171,7 @@ fn report_ingest(
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("loopback port");
         let addr = listener.local_addr().expect("address");
         tokio::spawn(async move { axum::serve(listener, feed).await });
-        let timeouts = vigil::config::FeedTimeouts {
+        let timeouts = vigil::feed::client::FeedTimeouts {
             connect: Duration::from_secs(10),
             read: Duration::from_secs(60),
             request: Duration::from_secs(120),

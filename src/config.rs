@@ -299,20 +299,13 @@ impl Config {
         }
     }
 
-    pub fn timeouts(&self) -> FeedTimeouts {
-        FeedTimeouts {
+    pub fn timeouts(&self) -> crate::feed::client::FeedTimeouts {
+        crate::feed::client::FeedTimeouts {
             connect: Duration::from_secs(self.feed.connect_timeout_seconds.max(1)),
             read: Duration::from_secs(self.feed.read_timeout_seconds.max(1)),
             request: Duration::from_secs(self.feed.request_timeout_seconds.max(1)),
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FeedTimeouts {
-    pub connect: Duration,
-    pub read: Duration,
-    pub request: Duration,
 }
 
 pub fn default_config_path() -> Option<PathBuf> {

@@ -121,7 +121,7 @@ pub(super) fn feed(ctx: Context_, action: FeedAction) -> Result<()> {
                 None => writeln!(out, "last error: none")?,
             }
             let (alarm, tz) = (ctx.config.feed.unreadable_page_alarm, service.calendar().time_zone());
-            for line in crate::feed::admin::status_lines(&s, Utc::now(), alarm, &tz) {
+            for line in crate::service::feed::status_lines(&s, Utc::now(), alarm, &tz) {
                 writeln!(out, "{}", inert::line(&line))?;
             }
             let status = service.store_status().map_err(service_err)?;

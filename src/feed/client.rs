@@ -11,7 +11,6 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, ETAG, IF_NONE_MATCH
 use reqwest::{StatusCode, Url};
 
 use super::protocol::{CursorRefused, MAX_CURSOR_BYTES, Page, PageError, parse_page};
-use crate::config::FeedTimeouts;
 
 /// Bodies larger than this are refused without being buffered whole.
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
@@ -24,6 +23,14 @@ pub const MAX_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
 /// The shortest wait vigil accepts from a feed's `Retry-After`: the first step of the backoff, so a feed that
 /// says `0` (or names a time already past) is never retried sooner than one that failed outright.
 pub const MIN_RETRY_AFTER: Duration = Duration::from_secs(2);
+
+/// How long the client waits: to connect, between bytes of an answer, and for a whole request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedTimeouts {
+    pub connect: Duration,
+    pub read: Duration,
+    pub request: Duration,
+}
 
 /// How much one sync may read before it rests until the next poll, however often the feed says `more`; and
 /// how many identical unreadable pages make the feed "stuck" in the status bar.

@@ -130,7 +130,7 @@ impl Poller {
                 .session
                 .sync_state()
                 .ok()
-                .and_then(|s| crate::feed::admin::stuck_since(&s, self.client.bounds().unreadable_alarm));
+                .and_then(|s| crate::service::feed::stuck_since(&s, self.client.bounds().unreadable_alarm));
             if self.events.send(PollerEvent::Health(health.clone())).is_err() {
                 return; // nobody is listening any more
             }

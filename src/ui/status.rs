@@ -36,7 +36,7 @@ pub fn feed_health(state: &State, error_width: usize) -> String {
             .next_attempt
             .map(|n| format!("next try {}; ", n.with_timezone(&state.tz).format("%H:%M:%S")))
             .unwrap_or_default();
-        return format!("feed ERROR: {} ({next}last ok {last})", crate::feed::admin::stuck_message(since, &state.tz));
+        return format!("feed ERROR: {} ({next}last ok {last})", crate::service::feed::stuck_message(since, &state.tz));
     }
     if let Some((_, err)) = &h.last_error {
         let next = if h.stopped {

@@ -1,0 +1,145 @@
+//! A decision is judged against the case as it stands when its events are written, not as it was read.
+//!
+//! The service reaches its store through the `CaseStore` trait, so these tests put a store in between that
+//! lets something else land on the case at the worst moment: after the close has been judged, before it is
+//! written. A feed revision that makes the case High (which owes more before it may close), and the
+//! deputy's untick of a required item, each race a close; the close must be judged again and refused. With
+//! nothing landing in between, the same close passes (so the tests can fail).
+
+use std::sync::{Arc, Mutex};
+
+use crate::common::{Svc, dsl, fixed_now, key_file_for};
+
+use vigil::domain::case::CaseCommand;
+use vigil::domain::{AlertKey, Level};
+use vigil::feed::protocol::parse_page;
+use vigil::identity::{Role, Viewer};
+use vigil::service::{CaseService, ServiceError, Session};
+use vigil::store::backend::CaseStore;
+use vigil::store::{Store, StoreKey};
+
+type Landing = Box<dyn FnOnce() + Send>;
+
+/// The real store, and something to run just before the next decision is appended.
+struct Racing {
+    inner: Store,
+    before_append: Mutex<Option<Landing>>,
+}
+
+impl Racing {
+    fn land(&self) {
+        let landing = self.before_append.lock().expect("lock").take();
+        if let Some(landing) = landing {
+            landing();
+        }
+    }
+}
+
+include!("decide_race_delegate.rs");
+
+fn alert(id: &str, revision: u32, risk: u8) -> String {
+    format!(
+        r#"{{"id":"{id}","source":"sm","revision":{revision},"raised_at":"2026-11-16T09:00:00+00:00","risk":{risk},
+            "category":"bullying","subject":{{"kind":"student","id":"S1"}},"summary":"s"}}"#
+    )
+}
+
+fn page(alerts: &[String]) -> vigil::feed::protocol::Page {
+    let body = format!(r#"{{"feed":"vigil.alert-feed/1","alerts":[{}],"cursor":"c","more":false}}"#, alerts.join(","));
+    parse_page(body.as_bytes()).expect("page")
+}
+
+/// The DSL's session through the racing store, the deputy's session straight onto the same store, and the
+/// racing store itself.
+fn sessions(tmp: &tempfile::TempDir) -> (Session, Svc, Arc<Racing>) {
+    let dir = tmp.path().join("data");
+    let store = Store::open(&dir, &StoreKey::file(key_file_for(&dir))).expect("store");
+    let c = vigil::config::Config::default();
+    let racing = Arc::new(Racing { inner: store.clone(), before_append: Mutex::new(None) });
+    let service = CaseService::with_store(racing.clone(), c.calendar(), c.due, c.levels.clone());
+    let deputy = Viewer { user: "deputy".into(), role: Role::Ddsl, sees_staff: true };
+    let other = Svc::new(store, c.calendar(), c.due, c.levels.clone(), deputy);
+    (Session::new(service, dsl()), other, racing)
+}
+
+/// Ticks every item the case still needs before it may close.
+fn tick_all_required(s: &Session, key: &AlertKey) {
+    let now = fixed_now();
+    let t = s.templates();
+    for id in s.detail(key, now).expect("detail").missing_required {
+        let item = t.item(&id).expect("item");
+        let value = match item.kind.as_str() {
+            "tick" => None,
+            "choice" => item.choices.first().cloned(),
+            "date" => Some("2026-11-16".into()),
+            "time" => Some("09:30".into()),
+            _ => Some("ref".into()),
+        };
+        s.act(key, &CaseCommand::Tick { item: id.clone(), value, note: None }, now).expect("tick");
+    }
+}
+
+fn close() -> CaseCommand {
+    CaseCommand::Close { outcome: "no-further-action".into() }
+}
+
+fn refused_for_missing_items(result: Result<Vec<vigil::domain::CaseEvent>, ServiceError>) {
+    match result {
+        Err(ServiceError::Rule(e)) => {
+            let text = e.to_string();
+            assert!(text.contains("required") || text.contains("still"), "refused for what it owes: {text}");
+        }
+        other => panic!("the close must be judged again and refused, got {other:?}"),
+    }
+}
+
+#[test]
+fn with_nothing_in_between_the_close_passes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dsl, _, _) = sessions(&tmp);
+    dsl.ingest(&page(&[alert("R-1", 1, 3)]), fixed_now()).expect("ingest");
+    let key = AlertKey::new("sm", "R-1");
+    tick_all_required(&dsl, &key);
+    dsl.act(&key, &close(), fixed_now()).expect("closes");
+    assert!(!dsl.summary(&key, fixed_now()).expect("row").expect("visible").open);
+}
+
+#[test]
+fn a_revision_landing_between_judging_and_writing_a_close_makes_it_be_judged_again() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dsl, feed, racing) = sessions(&tmp);
+    dsl.ingest(&page(&[alert("R-1", 1, 3)]), fixed_now()).expect("ingest");
+    let key = AlertKey::new("sm", "R-1");
+    tick_all_required(&dsl, &key);
+    // Judged as Medium with every item done; before it is written, the vendor's revision makes it High.
+    *racing.before_append.lock().expect("lock") = Some(Box::new(move || {
+        feed.ingest(&page(&[alert("R-1", 2, 5)]), fixed_now()).expect("the revision lands");
+    }));
+    refused_for_missing_items(dsl.act(&key, &close(), fixed_now()));
+    let row = dsl.summary(&key, fixed_now()).expect("row").expect("visible");
+    assert!(row.open, "still open");
+    assert_eq!(row.level, Level::High, "the revision stands");
+    let detail = dsl.detail(&key, fixed_now()).expect("detail");
+    assert!(
+        !detail.events.iter().any(|e| matches!(e.kind, vigil::domain::EventKind::Closed { .. })),
+        "no close in the log"
+    );
+}
+
+#[test]
+fn a_tick_undone_between_judging_and_writing_a_close_makes_it_be_judged_again() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dsl, deputy, racing) = sessions(&tmp);
+    dsl.ingest(&page(&[alert("T-1", 1, 3)]), fixed_now()).expect("ingest");
+    let key = AlertKey::new("sm", "T-1");
+    tick_all_required(&dsl, &key);
+    let detail = dsl.detail(&key, fixed_now()).expect("detail");
+    let required = detail.checklist.iter().find(|i| i.required && i.done).expect("a required item done").id.clone();
+    let untick_key = key.clone();
+    *racing.before_append.lock().expect("lock") = Some(Box::new(move || {
+        let untick = CaseCommand::Untick { item: required, reason: "not done after all".into() };
+        deputy.act(&untick_key, &untick, fixed_now()).expect("the deputy's untick lands");
+    }));
+    refused_for_missing_items(dsl.act(&key, &close(), fixed_now()));
+    assert!(dsl.summary(&key, fixed_now()).expect("row").expect("visible").open, "still open");
+}
