@@ -340,14 +340,18 @@ fn bytes(cases: usize, moves: usize) {
     println!("bytes-move-mean {:.0}", sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64);
 }
 
-/// Key press to frame against its floor, one ratatui draw of the same frame (issue 14). Two terminals draw
-/// the same frames at 120x40 on stdout, through the TUI's own backend (`scripts/bench` runs this in a tmux
-/// pane, as it runs vigil): for each selection move, the first does what the runtime does for a key
-/// (`update`, `run_effects`, a draw inside a synchronized update) and that is timed; then the second draws
-/// the frame that move made, already computed, and only that draw is timed. Both have drawn the same frames
-/// before, so the floor's draw writes the same cells as the move's. Prints to stderr (stdout is drawn on).
-fn keys(cases: usize, moves: usize) {
-    use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+/// Key press to frame against its floor, one ratatui draw of the same frame (issue 14), for `keys` presses
+/// read from the terminal (`scripts/bench` runs this in a 120x40 tmux pane and sends it `j`s as it sends
+/// them to vigil). Two terminals draw the same frames on stdout through the TUI's own backend. On every
+/// other key the first does what the runtime does for a key (`update`, `run_effects`, a draw inside a
+/// synchronized update), timed from the key's arrival: key to frame. On the keys between, the second, one
+/// frame behind, draws the frame the first drew last, already computed, and only that draw is timed: the
+/// floor. So the floor writes the same cells as the move did, and both start as the runtime's work does,
+/// woken by a key after waiting for it: a draw timed in a loop, with warm caches, took a third of the
+/// time of a draw after a pause on the 2-core machine. Prints to stderr (stdout is drawn on).
+fn keys(cases: usize, keys: usize) {
+    use crossterm::event::{Event, KeyCode, KeyEventKind, read};
+    use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate, disable_raw_mode, enable_raw_mode};
     let service = fixture::service(open(cases));
     let now = Utc::now();
     let clock = move || now;
@@ -367,26 +371,36 @@ fn keys(cases: usize, moves: usize) {
     };
     let (mut keyed, mut floor) = (terminal(), terminal());
     let theme = Theme::new(vigil::ui::theme::ThemeName::Dark, false);
-    keyed.draw(|f| render(&state, &theme, f)).expect("first frame");
+    enable_raw_mode().expect("raw mode");
     floor.draw(|f| render(&state, &theme, f)).expect("first frame");
+    keyed.draw(|f| render(&state, &theme, f)).expect("first frame");
     let mut out = std::io::stdout();
-    let (mut key_times, mut draw_times) = (Vec::with_capacity(moves), Vec::with_capacity(moves));
-    for _ in 0..moves {
+    let (mut key_times, mut draw_times) = (Vec::with_capacity(keys / 2), Vec::with_capacity(keys / 2));
+    let mut seen = 0;
+    while seen < keys.max(2) {
+        let Event::Key(key) = read().expect("read a key") else { continue };
+        if key.kind != KeyEventKind::Press || key.code != KeyCode::Char('j') {
+            continue;
+        }
         let t = Instant::now();
-        let effects = update(&mut state, Action::Command(Command::Down));
-        run_effects(&mut state, &service, &retry, &clock, effects);
-        crossterm::queue!(out, BeginSynchronizedUpdate).expect("write");
-        keyed.draw(|f| render(&state, &theme, f)).expect("frame");
-        crossterm::execute!(out, EndSynchronizedUpdate).expect("write");
-        key_times.push(t.elapsed());
-        let t = Instant::now();
-        floor.draw(|f| render(&state, &theme, f)).expect("frame");
-        draw_times.push(t.elapsed());
+        if seen % 2 == 0 {
+            let effects = update(&mut state, Action::Command(Command::Down));
+            run_effects(&mut state, &service, &retry, &clock, effects);
+            crossterm::queue!(out, BeginSynchronizedUpdate).expect("write");
+            keyed.draw(|f| render(&state, &theme, f)).expect("frame");
+            crossterm::execute!(out, EndSynchronizedUpdate).expect("write");
+            key_times.push(t.elapsed());
+        } else {
+            floor.draw(|f| render(&state, &theme, f)).expect("frame");
+            draw_times.push(t.elapsed());
+        }
+        seen += 1;
     }
+    disable_raw_mode().expect("raw mode off");
     let key = ms(median(&mut key_times));
     let draw = ms(median(&mut draw_times));
     let p95 = |v: &[Duration]| ms(v[((v.len() - 1) as f64 * 0.95).round() as usize]);
-    eprintln!("keys-moves {moves}");
+    eprintln!("keys-read {keys}");
     eprintln!("keys-median-ms {key:.4}");
     eprintln!("keys-p95-ms {:.4}", p95(&key_times));
     eprintln!("draw-floor-median-ms {draw:.4}");
