@@ -1,7 +1,7 @@
 //! The queue at 100,000 cases: case fold, queue load, sort and filter, one rendered frame, and the parse of
 //! a 500-alert feed page.
 //!
-//! The store is built once through the real path (`CaseService::ingest` of pages parsed by `parse_page`,
+//! The store is built once through the real path (`Session::ingest` of pages parsed by `parse_page`,
 //! then `mark_viewed`, `detail` and `act`; see `benches/support/fixture.rs`) and cached under
 //! `target/bench-store/100000/`; it is rebuilt when missing. `VIGIL_BENCH_CASES` picks another size.
 //!
@@ -80,10 +80,10 @@ fn main() {
 
     let mut g = c.benchmark_group(format!("queue-{label}"));
     g.throughput(Throughput::Elements(queue.len() as u64));
-    g.bench_function("CaseService::queue (scan, decode, summarize, sort)", |b| {
+    g.bench_function("Session::queue (scan, decode, summarize, sort)", |b| {
         b.iter(|| service.queue(now).expect("queue").len())
     });
-    g.bench_function("CaseService::queue_open (the first frame's read)", |b| {
+    g.bench_function("Session::queue_open (the first frame's read)", |b| {
         b.iter(|| service.queue_open(now).expect("queue").len())
     });
     let mixed = shuffled(queue.clone());

@@ -2,8 +2,8 @@
 //! `examples/bench_store.rs` (which `scripts/bench` drives).
 //!
 //! Alerts are protocol v1 pages of 500 (the protocol's maximum) made from the demo data set's alerts with new
-//! ids, subjects and raise times, parsed by `parse_page` and stored by `CaseService::ingest`. Then the
-//! reviewer works the cases through `CaseService::mark_viewed`, `detail` and `act`, as the TUI does: 70% are
+//! ids, subjects and raise times, parsed by `parse_page` and stored by `Session::ingest`. Then the
+//! reviewer works the cases through `Session::mark_viewed`, `detail` and `act`, as the TUI does: 70% are
 //! closed (viewed, every required item of their path ticked with a value of the right kind, an outcome:
 //! 8 to 17 events for a student case), 30% stay open (the newest ones) with 1 to 5 events. The level mix
 //! comes from the vendor risk (half Low, a third Medium, the rest High); 2% are staff alerts, 1 in 500 is
@@ -156,7 +156,7 @@ pub fn service(store: Store) -> Session {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Built {
     pub cases: usize,
-    /// `parse_page` + `CaseService::ingest` (store and flush) of every page; generating the JSON is not counted.
+    /// `parse_page` + `Session::ingest` (store and flush) of every page; generating the JSON is not counted.
     pub ingest: Duration,
     pub acts: usize,
     pub act_time: Duration,
