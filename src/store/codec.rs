@@ -4,6 +4,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::audit_log::AuditKey;
 use super::crypto::{self, Cipher};
 use super::keys::META;
 use super::{KeyError, Result, Store, StoreError, StoreKey};
@@ -40,7 +41,7 @@ pub(super) fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T>
 
 /// The cipher for `key`, checked against the store's sealed check value when there is one. Creates the
 /// key file (or the passphrase's salt) for a store that has no check yet, that is a new one.
-pub(super) fn unlock(meta: &sled::Tree, key: &StoreKey) -> Result<(Cipher, crate::audit::AuditKey)> {
+pub(super) fn unlock(meta: &sled::Tree, key: &StoreKey) -> Result<(Cipher, AuditKey)> {
     let has_check = meta.get(META_CHECK)?.is_some();
     let kdf: Option<crypto::KdfParams> = match meta.get(META_KDF)? {
         Some(bytes) => Some(
@@ -80,7 +81,7 @@ pub(super) fn unlock(meta: &sled::Tree, key: &StoreKey) -> Result<(Cipher, crate
     {
         return Err(KeyError::WrongKey { hint: key.hint() }.into());
     }
-    Ok((cipher, crate::audit::AuditKey::derive(&bytes)))
+    Ok((cipher, AuditKey::derive(&bytes)))
 }
 
 pub(super) fn encode_plain<T: Serialize>(value: &T) -> Vec<u8> {

@@ -3,6 +3,7 @@
 
 use sled::transaction::{ConflictableTransactionError, Transactional};
 
+use super::audit_log::{Entry, append_tx};
 use super::index::{IndexEntry, TxIndex};
 use super::keys::{EVENTS, case_key, parse_case_key};
 use super::{Result, Store, StoreError, tx_error};
@@ -37,26 +38,21 @@ impl Store {
 
     /// Appends one event and its audit record in one transaction (the decision and the record of who made
     /// it are written together or not at all), folds the event into the index, and flushes.
-    pub fn append_audited(&self, key: &AlertKey, event: &CaseEvent, entry: &crate::audit::Entry) -> Result<()> {
+    pub fn append_audited(&self, key: &AlertKey, event: &CaseEvent, entry: &Entry) -> Result<()> {
         self.append_with(key, &[(event, Some(entry))])
     }
 
     /// Appends the events of one decision, each with its audit record, in one transaction: a decision that
     /// takes more than one event (the illegal-content path, which also makes the case High) is written whole
     /// or not at all, and no reader sees half of it. Then folds them into the index, and flushes.
-    pub fn append_decision(&self, key: &AlertKey, events: &[(CaseEvent, crate::audit::Entry)]) -> Result<()> {
-        let events: Vec<(&CaseEvent, Option<&crate::audit::Entry>)> =
-            events.iter().map(|(e, a)| (e, Some(a))).collect();
+    pub fn append_decision(&self, key: &AlertKey, events: &[(CaseEvent, Entry)]) -> Result<()> {
+        let events: Vec<(&CaseEvent, Option<&Entry>)> = events.iter().map(|(e, a)| (e, Some(a))).collect();
         self.append_with(key, &events)
     }
 
     /// Events in order, their fold into the index and (when given) their audit records, in one transaction;
     /// then a flush.
-    pub(super) fn append_with(
-        &self,
-        key: &AlertKey,
-        events: &[(&CaseEvent, Option<&crate::audit::Entry>)],
-    ) -> Result<()> {
+    pub(super) fn append_with(&self, key: &AlertKey, events: &[(&CaseEvent, Option<&Entry>)]) -> Result<()> {
         self.space.room()?;
         let writing = self.event_writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let ck = case_key(key);
@@ -68,7 +64,7 @@ impl Store {
             let value = self.seal(EVENTS, &k, event);
             // The record names the event it records, so `vigil audit verify` can find one without the other.
             if let Some(e) = audit_entry {
-                records.push(crate::audit::Entry { event: Some(event.id), ..(*e).clone() });
+                records.push(Entry { event: Some(event.id), ..(*e).clone() });
             }
             if let EventKind::Closed { .. } = event.kind {
                 self.lower_settled_since(event.at)?;
@@ -90,7 +86,7 @@ impl Store {
                     self.put_index(&index, &ck, &entry, Some(was_open))?;
                 }
                 for e in &records {
-                    crate::audit::append_tx(audit, &self.audit_key, e)?;
+                    append_tx(audit, &self.audit_key, e)?;
                 }
                 Ok(())
             })
@@ -102,11 +98,11 @@ impl Store {
     /// Removes a case (its alert, every event and its index entry) and appends its tombstone to the audit
     /// trail, in one transaction, then flushes. Cached screenshots are the caller's to drop
     /// ([`Store::uncache_blob`]).
-    pub fn purge_case(&self, key: &AlertKey, tombstone: &crate::audit::Entry) -> Result<()> {
+    pub fn purge_case(&self, key: &AlertKey, tombstone: &Entry) -> Result<()> {
         self.space.room()?;
         let ck = case_key(key);
         let event_keys = self.events.scan_prefix(&ck).keys().collect::<std::result::Result<Vec<_>, _>>()?;
-        let tombstone = crate::audit::Entry { purge: true, ..tombstone.clone() };
+        let tombstone = Entry { purge: true, ..tombstone.clone() };
         (&self.alerts, &self.events, &self.index_open, &self.index_closed, &self.audit)
             .transaction(|(alerts, events, index_open, index_closed, audit)| {
                 alerts.remove(ck.as_slice())?;
@@ -114,7 +110,7 @@ impl Store {
                     events.remove(k)?;
                 }
                 TxIndex { open: index_open, closed: index_closed }.remove(&ck)?;
-                crate::audit::append_tx(audit, &self.audit_key, &tombstone)?;
+                append_tx(audit, &self.audit_key, &tombstone)?;
                 Ok(())
             })
             .map_err(tx_error)?;

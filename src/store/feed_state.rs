@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sled::transaction::Transactional;
 
+use super::audit_log::{Entry, append_tx};
 use super::codec::{decode, encode};
 use super::keys::QUARANTINE;
 use super::{Result, Store, tx_error};
@@ -100,7 +101,7 @@ impl Store {
     pub fn purge_quarantined(
         &self,
         expired: impl Fn(&DateTime<Utc>) -> bool,
-        tombstone: impl Fn(usize) -> crate::audit::Entry,
+        tombstone: impl Fn(usize) -> Entry,
     ) -> Result<usize> {
         let mut keys = Vec::new();
         for kv in self.quarantine.iter() {
@@ -120,7 +121,7 @@ impl Store {
                 for k in &keys {
                     quarantine.remove(k)?;
                 }
-                crate::audit::append_tx(audit, &self.audit_key, &entry)?;
+                append_tx(audit, &self.audit_key, &entry)?;
                 Ok(())
             })
             .map_err(tx_error)?;

@@ -1,6 +1,7 @@
 //! What opening does to a store an earlier vigil wrote: values written before encryption are sealed in
 //! place; an index in an earlier layout is rebuilt ([`Store::rebuild_index`]).
 
+use super::audit_log::begin_keyed;
 use super::codec::{CHECK_PLAIN, META_CHECK, SCHEMA};
 use super::crypto;
 use super::index::{INDEX_COMPLETE, META_INDEX};
@@ -17,7 +18,7 @@ impl Store {
             self.seal_plaintext()?;
             // A new store's trail is keyed from its first record; an earlier vigil's trail with records in it
             // stays as it is until the DSL keys it (`vigil audit upgrade`), which is recorded.
-            crate::audit::begin_keyed(&self.audit, &self.audit_key)?;
+            begin_keyed(&self.audit, &self.audit_key)?;
             self.meta.insert(META_CHECK, self.cipher.seal(SCHEMA, META, META_CHECK, CHECK_PLAIN))?;
             self.flush()?;
         }

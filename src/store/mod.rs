@@ -16,6 +16,7 @@
 //! quarantine), [`migrate`] (earlier layouts), [`perms`] (file permissions), [`lock`], [`space`] (room on
 //! the disk), [`compact`] and [`crypto`].
 
+pub(crate) mod audit_log;
 mod blobs;
 mod codec;
 pub mod compact;
@@ -114,8 +115,8 @@ pub struct Store {
     meta: sled::Tree,
     audit: sled::Tree,
     cipher: std::sync::Arc<Cipher>,
-    /// The audit chain's key, derived from the store key ([`crate::audit::AuditKey`]).
-    audit_key: std::sync::Arc<crate::audit::AuditKey>,
+    /// The audit chain's key, derived from the store key ([`audit_log::AuditKey`]).
+    audit_key: std::sync::Arc<audit_log::AuditKey>,
     /// Held by whoever writes case events, from numbering them to committing them: a case's events are
     /// folded into the index in commit order and read back from the log in number order, and the two must
     /// agree (a decision and a feed revision of the same case can race).
@@ -225,13 +226,13 @@ impl Store {
         })
     }
 
-    /// The audit trail's tree (see [`crate::audit`]).
+    /// The audit trail's tree, for [`crate::audit`] to read and check.
     pub(crate) fn audit_tree(&self) -> &sled::Tree {
         &self.audit
     }
 
     /// The audit chain's key.
-    pub(crate) fn audit_key(&self) -> &crate::audit::AuditKey {
+    pub(crate) fn audit_key(&self) -> &audit_log::AuditKey {
         &self.audit_key
     }
 }
