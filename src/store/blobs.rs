@@ -2,7 +2,6 @@
 
 use sled::transaction::ConflictableTransactionError;
 
-use super::codec::SCHEMA;
 use super::keys::{BLOBS, CACHE_TOTAL, be_u64, cache_key};
 use super::{Result, Store, StoreError, tx_error};
 
@@ -17,7 +16,7 @@ impl Store {
     /// Stores a blob, sealed. Names must not start with `cache/` (the screenshot cache's own keys).
     pub fn put_blob(&self, name: &str, bytes: &[u8]) -> Result<()> {
         self.space.room()?;
-        self.blobs.insert(name, self.cipher.seal(SCHEMA, BLOBS, name.as_bytes(), bytes))?;
+        self.blobs.insert(name, self.seal_bytes(BLOBS, name.as_bytes(), bytes)?)?;
         Ok(())
     }
 
@@ -54,7 +53,7 @@ impl Store {
         let seq = self.next_id()?;
         let (data_k, meta_k) = (cache_key(b"d/", name.as_bytes()), cache_key(b"m/", name.as_bytes()));
         let order_k = cache_key(b"o/", &seq.to_be_bytes());
-        let sealed = self.cipher.seal(SCHEMA, BLOBS, &data_k, bytes);
+        let sealed = self.seal_bytes(BLOBS, &data_k, bytes)?;
         self.blobs
             .transaction(|t| {
                 let mut total = t.get(CACHE_TOTAL)?.map_or(0, |v| be_u64(&v));

@@ -22,9 +22,13 @@ pub(super) struct Envelope<T> {
     data: T,
 }
 
-pub(super) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    // Serializing our own plain data types cannot fail; an empty value would be caught on read.
-    serde_json::to_vec(&Envelope { v: SCHEMA, data: value }).unwrap_or_default()
+pub(super) fn encode<T: Serialize>(what: &str, value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(&Envelope { v: SCHEMA, data: value }).map_err(|e| encode_error(what, e))
+}
+
+/// A value that could not be encoded or sealed ([`StoreError::Encode`]).
+pub(super) fn encode_error(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Encode { what: what.to_string(), detail: e.to_string() }
 }
 
 pub(super) fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T> {
@@ -68,7 +72,7 @@ pub(super) fn unlock(meta: &sled::Tree, key: &StoreKey) -> Result<(Cipher, Audit
                 None if has_check => return Err(KeyError::NeedsKeyFile.into()),
                 None => {
                     let k = crypto::KdfParams::fresh();
-                    meta.insert(META_KDF, encode_plain(&k))?;
+                    meta.insert(META_KDF, encode_plain("key derivation parameters", &k)?)?;
                     k
                 }
             };
@@ -84,15 +88,20 @@ pub(super) fn unlock(meta: &sled::Tree, key: &StoreKey) -> Result<(Cipher, Audit
     Ok((cipher, AuditKey::derive(&bytes)))
 }
 
-pub(super) fn encode_plain<T: Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).unwrap_or_default()
+pub(super) fn encode_plain<T: Serialize>(what: &str, value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| encode_error(what, e))
 }
 
 /// Sealing: everything that turns values into ciphertext and back.
 impl Store {
     /// Serializes `value` into its envelope and seals it for `key` in `tree`.
-    pub(super) fn seal<T: Serialize>(&self, tree: &str, key: &[u8], value: &T) -> Vec<u8> {
-        self.cipher.seal(SCHEMA, tree, key, &encode(value))
+    pub(super) fn seal<T: Serialize>(&self, tree: &str, key: &[u8], value: &T) -> Result<Vec<u8>> {
+        self.seal_bytes(tree, key, &encode(tree, value)?)
+    }
+
+    /// Seals `plain` for `key` in `tree` as it is.
+    pub(super) fn seal_bytes(&self, tree: &str, key: &[u8], plain: &[u8]) -> Result<Vec<u8>> {
+        self.cipher.seal(SCHEMA, tree, key, plain).map_err(|e| encode_error(tree, e))
     }
 
     /// Opens a value sealed by [`Store::seal`] and reads its envelope.

@@ -61,7 +61,7 @@ impl Store {
         for (event, audit_entry) in events {
             let mut k = ck.clone();
             k.extend_from_slice(&self.next_id()?.to_be_bytes());
-            let value = self.seal(EVENTS, &k, event);
+            let value = self.seal(EVENTS, &k, event)?;
             // The record names the event it records, so `vigil audit verify` can find one without the other.
             if let Some(e) = audit_entry {
                 records.push(Entry { event: Some(event.id), ..(*e).clone() });

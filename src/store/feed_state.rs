@@ -70,15 +70,21 @@ impl Store {
     /// Read-modify-write of the feed state (health, ETag). Atomic against concurrent writers.
     pub fn update_feed_state(&self, f: impl Fn(&mut FeedState)) -> Result<FeedState> {
         self.space.room()?;
-        let mut out = FeedState::default();
-        self.feed.fetch_and_update("state", |old| {
-            let mut state: FeedState = old.and_then(|b| decode("feed state", b).ok()).unwrap_or_default();
+        // Compare and swap until no other writer came in between. A state that cannot be read is an error,
+        // not a fresh default: that would drop the cursor and re-read the feed from its start.
+        loop {
+            let old = self.feed.get("state")?;
+            let mut state = match &old {
+                Some(bytes) => decode("feed state", bytes)?,
+                None => FeedState::default(),
+            };
             f(&mut state);
-            out = state.clone();
-            Some(encode(&state))
-        })?;
-        self.flush()?;
-        Ok(out)
+            let new = encode("feed state", &state)?;
+            if self.feed.compare_and_swap("state", old, Some(new))?.is_ok() {
+                self.flush()?;
+                return Ok(state);
+            }
+        }
     }
 
     /// The quarantined alerts, oldest first.
@@ -131,5 +137,24 @@ impl Store {
 
     pub fn quarantine_count(&self) -> usize {
         self.quarantine.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{Store, StoreError, StoreKey};
+
+    /// A feed state that cannot be read is reported, by reads and by updates alike, and left as it is: a
+    /// fresh default in its place would drop the cursor and read the feed again from its start.
+    #[test]
+    fn a_corrupt_feed_state_is_an_error_and_is_not_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), &StoreKey::bytes([1; 32])).expect("open");
+        store.update_feed_state(|s| s.cursor = Some("c1".into())).expect("a readable state");
+        store.feed.insert("state", b"{not json".as_slice()).expect("damage it");
+        assert!(matches!(store.feed_state(), Err(StoreError::Corrupt { .. })));
+        let update = store.update_feed_state(|s| s.cursor = Some("c2".into()));
+        assert!(matches!(update, Err(StoreError::Corrupt { .. })), "{update:?}");
+        assert_eq!(store.feed.get("state").expect("read").as_deref(), Some(b"{not json".as_slice()), "left as it was");
     }
 }

@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{TransactionalTree, UnabortableTransactionError};
+use sled::transaction::{ConflictableTransactionError, TransactionalTree, UnabortableTransactionError};
 
-use super::codec::SCHEMA;
+use super::codec::encode_error;
 use super::keys::{be_i64, case_key, micros_to_time, parse_case_key};
 use super::{Result, Store, StoreError};
 use crate::domain::{Alert, AlertKey, Case, CaseEvent};
@@ -78,9 +78,10 @@ pub(super) struct IndexIn {
     case: Case,
 }
 
-/// Decodes what `raw` yields on every core, keeping its order; `f` may drop an item (`None`). The caller's
-/// thread reads (sled) while the others decrypt and decode, a chunk at a time, so only a few chunks of raw
-/// values are held at once.
+/// Decodes what `raw` yields on every core (rayon's pool), keeping its order; `f` may drop an item
+/// (`None`). The caller's thread reads (sled) while the pool decrypts and decodes, a chunk at a time; the
+/// reader waits for a decoded chunk whenever twice as many as the pool has threads are in flight, so only a
+/// few chunks of raw values are held at once.
 pub(super) fn par_decode<T: Send>(
     raw: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
     f: impl Fn(&[u8], &[u8]) -> Result<Option<T>> + Sync,
@@ -90,8 +91,7 @@ pub(super) fn par_decode<T: Send>(
     let run = |chunk: &Chunk| -> Result<Vec<T>> { chunk.iter().filter_map(|(k, v)| f(k, v).transpose()).collect() };
     let mut raw = raw.peekable();
     let first: Chunk = raw.by_ref().take(CHUNK).collect::<std::result::Result<_, _>>()?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    if raw.peek().is_none() || threads == 1 {
+    if raw.peek().is_none() || rayon::current_num_threads() == 1 {
         // Small (or one core): no threads.
         let mut out = run(&first)?;
         for kv in raw {
@@ -100,42 +100,34 @@ pub(super) fn par_decode<T: Send>(
         }
         return Ok(out);
     }
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Chunk)>(threads * 2);
-    let rx = std::sync::Mutex::new(rx);
-    let (read, mut parts) = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut mine = Vec::new();
-                    while let Ok(Ok((i, chunk))) = rx.lock().map(|r| r.recv()) {
-                        mine.push((i, run(&chunk)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        let mut read: Result<()> = Ok(());
-        let (mut i, mut chunk) = (0, first);
+    let most_in_flight = rayon::current_num_threads() * 2;
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<Vec<T>>)>();
+    let mut parts = Vec::new();
+    let read = rayon::in_place_scope(|s| -> Result<()> {
+        let (run, mut chunk, mut i) = (&run, first, 0usize);
         loop {
-            let full = chunk.len() == CHUNK;
-            if tx.send((i, chunk)).is_err() || !full {
-                break;
-            }
+            let tx = tx.clone();
+            s.spawn(move |_| {
+                // A panic here comes back as an error, never as a reader waiting for a chunk that never comes.
+                let decoded =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&chunk))).unwrap_or_else(|_| {
+                        Err(StoreError::Corrupt { what: "index entry".into(), detail: "decoding it failed".into() })
+                    });
+                // The receiver outlives the scope, so this cannot fail.
+                let _ = tx.send((i, decoded));
+            });
             i += 1;
-            match raw.by_ref().take(CHUNK).collect::<std::result::Result<Chunk, _>>() {
-                Ok(c) if c.is_empty() => break,
-                Ok(c) => chunk = c,
-                Err(e) => {
-                    read = Err(e.into());
-                    break;
-                }
+            while i - parts.len() >= most_in_flight {
+                parts.extend(rx.recv().ok());
+            }
+            chunk = raw.by_ref().take(CHUNK).collect::<std::result::Result<Chunk, _>>()?;
+            if chunk.is_empty() {
+                return Ok(());
             }
         }
-        drop(tx);
-        let parts: Vec<(usize, Result<Vec<T>>)> =
-            workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect();
-        (read, parts)
     });
+    drop(tx);
+    parts.extend(rx.iter());
     read?;
     parts.sort_unstable_by_key(|(i, _)| *i);
     let mut out = Vec::new();
@@ -213,7 +205,7 @@ impl Store {
             };
             let k = case_key(&alert.key);
             let tree = if case.status().is_open() { &self.index_open } else { &self.index_closed };
-            tree.insert(&k, self.seal_index(&k, &IndexEntry::new(&alert, case)))?;
+            tree.insert(&k, self.seal_index(&k, &IndexEntry::new(&alert, case))?)?;
         }
         self.meta.insert(META_INDEX, INDEX_COMPLETE)?;
         self.flush()
@@ -314,20 +306,21 @@ impl Store {
         key: &[u8],
         entry: &IndexEntry,
         was_open: Option<bool>,
-    ) -> std::result::Result<(), UnabortableTransactionError> {
-        index.put(key, self.seal_index(key, entry), entry.case.status().is_open(), was_open)
+    ) -> std::result::Result<(), ConflictableTransactionError<StoreError>> {
+        let sealed = self.seal_index(key, entry).map_err(ConflictableTransactionError::Abort)?;
+        Ok(index.put(key, sealed, entry.case.status().is_open(), was_open)?)
     }
 
     /// Seals an index entry in its own encoding ([`INDEX_POSTCARD`]), without the case's done items.
-    pub(super) fn seal_index(&self, key: &[u8], entry: &IndexEntry) -> Vec<u8> {
+    pub(super) fn seal_index(&self, key: &[u8], entry: &IndexEntry) -> Result<Vec<u8>> {
         let case = Case { done: Default::default(), ..entry.case.clone() };
         let settled_at = case.settled().map(|at| at.timestamp_micros());
         let mut plain = vec![INDEX_POSTCARD];
-        // Serializing our own plain data types cannot fail; an empty value would be caught on read.
         plain.extend(
-            postcard::to_allocvec(&IndexOut { settled_at, head: &entry.head, case: &case }).unwrap_or_default(),
+            postcard::to_allocvec(&IndexOut { settled_at, head: &entry.head, case: &case })
+                .map_err(|e| encode_error("index entry", e))?,
         );
-        self.cipher.seal(SCHEMA, INDEX, key, &plain)
+        self.seal_bytes(INDEX, key, &plain)
     }
 
     /// Opens an index entry sealed by [`Store::seal_index`].

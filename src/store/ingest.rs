@@ -2,6 +2,7 @@
 //! the cursor that follows, written together and flushed before anything is acknowledged.
 
 use chrono::{DateTime, Utc};
+use rayon::prelude::*;
 use sled::transaction::{ConflictableTransactionError, Transactional};
 
 use super::codec::{decode, encode};
@@ -12,6 +13,9 @@ use super::{Result, Store, StoreError, tx_error};
 use crate::domain::levels::Grading;
 use crate::domain::{Alert, AlertKey, Case, CaseEvent, EventKind};
 use crate::feed::protocol::Rejected;
+
+/// The fewest alerts worth handing to another core.
+const PARALLEL_MIN: usize = 64;
 
 /// The most events one alert can add in one page: revised, withdrawn or reinstated, reopened.
 pub(super) const EVENTS_PER_ALERT: usize = 3;
@@ -46,26 +50,6 @@ pub(super) struct NewCase {
     events: Vec<(Vec<u8>, Vec<u8>)>,
     /// The sealed index entry, and whether the case is open.
     index: Option<(Vec<u8>, bool)>,
-}
-
-/// `f` over `items`, in order, on every core (up to 8) when there are enough of them to be worth it.
-pub(super) fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(usize, &T) -> U + Sync) -> Vec<U> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    if threads == 1 || items.len() < 64 {
-        return items.iter().enumerate().map(|(i, t)| f(i, t)).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let f = &f;
-        let parts: Vec<_> = items
-            .chunks(chunk)
-            .enumerate()
-            .map(|(c, part)| {
-                s.spawn(move || part.iter().enumerate().map(|(i, t)| f(c * chunk + i, t)).collect::<Vec<U>>())
-            })
-            .collect();
-        parts.into_iter().flat_map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
-    })
 }
 
 /// An alert to ingest, with the level it starts at (graded by the caller's policy).
@@ -105,7 +89,12 @@ impl Store {
         // cost more than it saved: 30,000 new alerts into the 100,000-case store took a median 1.60 s of CPU
         // with the look-up and 1.50 s without, 25,000 and 26,700 alerts/s (eight runs of each, interleaved,
         // of `bench_store ingest-into 100000 30000`).
-        let prepared: Vec<NewCase> = par_map(incoming, |i, inc| self.new_case(inc, slot(i), template_version, now));
+        let prepared: Vec<NewCase> = incoming
+            .par_iter()
+            .enumerate()
+            .with_min_len(PARALLEL_MIN)
+            .map(|(i, inc)| self.new_case(inc, slot(i), template_version, now))
+            .collect::<Result<_>>()?;
         let index_gap = std::cell::Cell::new(false);
         let trees = (&self.alerts, &self.events, &self.feed, &self.quarantine, &self.index_open, &self.index_closed);
         let result = trees.transaction(|(alerts, events, feed, quarantine, index_open, index_closed)| {
@@ -118,7 +107,7 @@ impl Store {
                 let mut k = case_key(key);
                 k.extend_from_slice(&seq.unwrap_or(u64::MAX).to_be_bytes());
                 let event = CaseEvent::new(now, "feed", kind);
-                let value = self.seal(EVENTS, &k, &event);
+                let value = self.seal(EVENTS, &k, &event).map_err(ConflictableTransactionError::Abort)?;
                 events.insert(k, value)?;
                 Ok(event)
             };
@@ -205,7 +194,9 @@ impl Store {
                 if quarantine.get(key)?.is_some() {
                     continue;
                 }
-                let value = self.seal(QUARANTINE, &key, &Quarantined { received_at: now, rejected: r.clone() });
+                let value = self
+                    .seal(QUARANTINE, &key, &Quarantined { received_at: now, rejected: r.clone() })
+                    .map_err(ConflictableTransactionError::Abort)?;
                 quarantine.insert(&key, value)?;
                 report.quarantined += 1;
             }
@@ -217,7 +208,7 @@ impl Store {
                 state.cursor = Some(c.to_string());
             }
             state.staff_dropped += staff_dropped as u64;
-            feed.insert("state", encode(&state))?;
+            feed.insert("state", encode("feed state", &state).map_err(ConflictableTransactionError::Abort)?)?;
             Ok(report)
         });
         drop(writing);
@@ -238,7 +229,7 @@ impl Store {
         mut seqs: impl Iterator<Item = u64>,
         template_version: u32,
         now: DateTime<Utc>,
-    ) -> NewCase {
+    ) -> Result<NewCase> {
         let alert = inc.alert;
         let k = case_key(&alert.key);
         let raised = EventKind::Raised {
@@ -254,13 +245,16 @@ impl Store {
             let mut ek = k.clone();
             ek.extend_from_slice(&seqs.next().unwrap_or(u64::MAX).to_be_bytes());
             let event = CaseEvent::new(now, "feed", kind);
-            events.push((ek.clone(), self.seal(EVENTS, &ek, &event)));
+            events.push((ek.clone(), self.seal(EVENTS, &ek, &event)?));
             folded.push(event);
         }
-        let index = Case::fold(alert.key.clone(), &folded).map(|case| {
-            let entry = IndexEntry::new(alert, case);
-            (self.seal_index(&k, &entry), entry.case.status().is_open())
-        });
-        NewCase { alert: self.seal(ALERTS, &k, alert), events, index }
+        let index = match Case::fold(alert.key.clone(), &folded) {
+            Some(case) => {
+                let entry = IndexEntry::new(alert, case);
+                Some((self.seal_index(&k, &entry)?, entry.case.status().is_open()))
+            }
+            None => None,
+        };
+        Ok(NewCase { alert: self.seal(ALERTS, &k, alert)?, events, index })
     }
 }

@@ -2,7 +2,7 @@
 //! place; an index in an earlier layout is rebuilt ([`Store::rebuild_index`]).
 
 use super::audit_log::begin_keyed;
-use super::codec::{CHECK_PLAIN, META_CHECK, SCHEMA};
+use super::codec::{CHECK_PLAIN, META_CHECK};
 use super::crypto;
 use super::index::{INDEX_COMPLETE, META_INDEX};
 use super::keys::{ALERTS, BLOBS, EVENTS, META, QUARANTINE};
@@ -19,7 +19,7 @@ impl Store {
             // A new store's trail is keyed from its first record; an earlier vigil's trail with records in it
             // stays as it is until the DSL keys it (`vigil audit upgrade`), which is recorded.
             begin_keyed(&self.audit, &self.audit_key)?;
-            self.meta.insert(META_CHECK, self.cipher.seal(SCHEMA, META, META_CHECK, CHECK_PLAIN))?;
+            self.meta.insert(META_CHECK, self.seal_bytes(META, META_CHECK, CHECK_PLAIN)?)?;
             self.flush()?;
         }
         if self.meta.get(META_INDEX)?.as_deref() != Some(INDEX_COMPLETE) {
@@ -37,7 +37,7 @@ impl Store {
             for kv in tree.iter() {
                 let (k, v) = kv?;
                 if v.first() != Some(&crypto::SEALED) {
-                    tree.insert(&k, self.cipher.seal(SCHEMA, name, &k, &v))?;
+                    tree.insert(&k, self.seal_bytes(name, &k, &v)?)?;
                 }
             }
         }
@@ -45,7 +45,7 @@ impl Store {
             let (k, v) = kv?;
             // The cache's bookkeeping (sizes, order, total) is not content; its data and other blobs are.
             if (!k.starts_with(b"cache/") || k.starts_with(b"cache/d/")) && v.first() != Some(&crypto::SEALED) {
-                self.blobs.insert(&k, self.cipher.seal(SCHEMA, BLOBS, &k, &v))?;
+                self.blobs.insert(&k, self.seal_bytes(BLOBS, &k, &v)?)?;
             }
         }
         self.meta.remove(META_INDEX)?;

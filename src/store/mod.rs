@@ -71,6 +71,10 @@ pub enum StoreError {
     Corrupt { what: String, detail: String },
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// A value that could not be encoded or encrypted: refused before anything is written, rather than
+    /// stored empty and found unreadable later.
+    #[error("vigil could not store {what}: {detail}; nothing was written")]
+    Encode { what: String, detail: String },
     #[error(
         "the store at {dir} can be read by other users ({path} is mode {mode:03o}); vigil will not use it until only you can: fix it with `chmod -R go-rwx {dir}`"
     )]

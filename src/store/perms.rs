@@ -16,11 +16,9 @@ pub(super) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 /// Makes every file this process creates from now on its owner's alone. Opening a store does it; so does
 /// `vigil` at startup, before it writes anything.
 pub fn restrict_umask() {
-    // SAFETY: umask has no preconditions; it only swaps the process's file-creation mask.
-    unsafe {
-        let old = libc::umask(0o077);
-        libc::umask(old | 0o077);
-    }
+    use nix::sys::stat::{Mode, umask};
+    let old = umask(Mode::from_bits_truncate(0o077));
+    umask(old | Mode::from_bits_truncate(0o077));
 }
 
 /// Refuses a store dir, or anything in it, that group or others may read, write or enter. An empty dir
