@@ -71,6 +71,11 @@ pub enum StoreError {
     Corrupt { what: String, detail: String },
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// A decision judged on a case that changed before it could be written ([`Store::append_decision_at`]).
+    #[error(
+        "the case {case} changed while the decision was made ({found} events, not {expected}); nothing was written, and it is judged again"
+    )]
+    Conflict { case: String, expected: u64, found: u64 },
     /// A value that could not be encoded or encrypted: refused before anything is written, rather than
     /// stored empty and found unreadable later.
     #[error("vigil could not store {what}: {detail}; nothing was written")]
