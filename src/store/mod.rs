@@ -12,11 +12,13 @@
 //!
 //! This file holds [`Store`], opening it and its error type; each other job has its own module:
 //! [`codec`] (envelopes, sealing, the key check), [`keys`] (the key layout), [`index`] (the queue index),
-//! [`ingest`] (a feed page), [`events`] (a case's log), [`blobs`], [`feed_state`] (feed state and
-//! quarantine), [`migrate`] (earlier layouts), [`perms`] (file permissions), [`lock`], [`space`] (room on
-//! the disk), [`compact`] and [`crypto`].
+//! [`ingest`] (a feed page), [`events`] (a case's log), [`audit_log`] (the audit trail, as written),
+//! [`blobs`], [`feed_state`] (feed state and quarantine), [`migrate`] (earlier layouts), [`perms`] (file
+//! permissions), [`lock`], [`space`] (room on the disk), [`compact`], [`crypto`], and [`backend`] (the
+//! boundary the service speaks to, which a second backend implements).
 
 pub(crate) mod audit_log;
+pub mod backend;
 mod blobs;
 mod codec;
 pub mod compact;
