@@ -1,4 +1,6 @@
-//! The audit trail: who saw or did what to which case, and when, kept so that it stands as evidence.
+//! The audit trail: who saw or did what to which case, and when, kept so that it stands as evidence. This
+//! module checks and reports it; the store writes it, in the transaction of the change each record
+//! records ([`crate::store::audit_log`], which also holds the stored format).
 //!
 //! Every view of a case's content (the detail opened, the CPOMS text produced, a screenshot shown), every
 //! action and every export is one record: actor, time, case (or none), and a content-free description of
@@ -28,132 +30,19 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use uuid::Uuid;
-use zeroize::Zeroizing;
 
 use crate::domain::{AlertKey, CaseEvent, EventKind};
+use crate::store::audit_log::{HEAD, Head, RECORD_PREFIX, corrupt, key_seq, keyed_from, parse_stored};
 use crate::store::{Store, StoreError};
 
-/// The `prev` of the first record.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-const RECORD_PREFIX: &[u8] = b"r/";
-const HEAD: &[u8] = b"head";
-/// From which record the trail is keyed (MAC'd): present in every store created or upgraded since.
-const KEYED: &[u8] = b"keyed";
-
-/// One audit record, as stored (its MAC is over these fields' JSON, in this order).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditRecord {
-    /// 1, 2, 3, ... with no gaps.
-    pub seq: u64,
-    pub at: DateTime<Utc>,
-    /// The OS user, or `retention` for a purge.
-    pub actor: String,
-    /// `SOURCE:ID`, or none for what concerns no single case (the queue listed, a report exported).
-    pub case: Option<String>,
-    /// What happened, without content.
-    pub what: String,
-    /// The MAC (or, before the trail was keyed, the SHA-256) of the previous record, or [`GENESIS`].
-    pub prev: String,
-    /// The case event this record is the decision of: `vigil audit verify` checks the case's log holds it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event: Option<Uuid>,
-    /// A tombstone: the case's alert, events and index entry were removed with this record.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub purge: bool,
-}
-
-/// A record to append: everything but its number and link, which the trail assigns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    pub at: DateTime<Utc>,
-    pub actor: String,
-    pub case: Option<AlertKey>,
-    pub what: String,
-    /// Set by the store when the record is written with the event it records.
-    pub event: Option<Uuid>,
-    /// Set by the store when the record is a purge's tombstone.
-    pub purge: bool,
-}
-
-impl Entry {
-    pub fn new(at: DateTime<Utc>, actor: &str, case: Option<&AlertKey>, what: impl Into<String>) -> Entry {
-        Entry { at, actor: actor.to_string(), case: case.cloned(), what: what.into(), event: None, purge: false }
-    }
-}
-
-/// The key of the audit chain: HMAC-SHA256 of a label under the store key, so it is never stored, a copy of
-/// the data dir does not carry it, and a MAC under it tells nothing about the key that seals values.
-pub struct AuditKey(Zeroizing<[u8; 32]>);
-
-type HmacSha256 = Hmac<Sha256>;
-
-impl AuditKey {
-    /// Derives the audit key from the store key.
-    pub fn derive(store_key: &[u8; 32]) -> AuditKey {
-        let mut out = Zeroizing::new([0u8; 32]);
-        out.copy_from_slice(&hmac(store_key, &[b"vigil audit chain key v1"]));
-        AuditKey(out)
-    }
-
-    /// The MAC (hex) of `parts` under `label`; each part is length-prefixed, so no two inputs run together.
-    fn mac(&self, label: &str, parts: &[&[u8]]) -> String {
-        let mut input: Vec<&[u8]> = vec![label.as_bytes()];
-        input.extend_from_slice(parts);
-        hex::encode(hmac(self.0.as_ref(), &input))
-    }
-
-    /// Whether `claimed` (hex) is the MAC of `parts` under `label`, compared in constant time.
-    fn checks(&self, label: &str, parts: &[&[u8]], claimed: &str) -> bool {
-        let Ok(claimed) = hex::decode(claimed) else { return false };
-        let mut m = hmac_state(self.0.as_ref());
-        feed(&mut m, label.as_bytes());
-        for p in parts {
-            feed(&mut m, p);
-        }
-        m.verify_slice(&claimed).is_ok()
-    }
-
-    fn record_mac(&self, canonical: &str) -> String {
-        self.mac("record", &[canonical.as_bytes()])
-    }
-
-    fn head_tag(&self, seq: u64, link: &str) -> String {
-        self.mac("head", &[&seq.to_be_bytes(), link.as_bytes()])
-    }
-
-    fn keyed_tag(&self, from: u64) -> String {
-        self.mac("keyed-from", &[&from.to_be_bytes()])
-    }
-}
-
-fn hmac_state(key: &[u8]) -> HmacSha256 {
-    // HMAC takes a key of any length: this cannot fail.
-    <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
-}
-
-fn feed(m: &mut HmacSha256, part: &[u8]) {
-    m.update(&(part.len() as u64).to_be_bytes());
-    m.update(part);
-}
-
-fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut m = hmac_state(key);
-    for p in parts {
-        feed(&mut m, p);
-    }
-    m.finalize().into_bytes().into()
-}
+/// The trail's record, its key and its first link are the store's (it writes them with the changes they
+/// record); re-exported here, where callers have always found them.
+pub use crate::store::audit_log::{AuditKey, AuditRecord, Entry, GENESIS};
 
 /// The trail's head in print, `N:MAC` (the number of the last record and its MAC; `0:000…` for an empty
 /// trail): what to keep elsewhere, and what `vigil audit verify --expect` takes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HeadMark {
     pub seq: u64,
     pub link: String,
@@ -180,122 +69,8 @@ impl std::str::FromStr for HeadMark {
     }
 }
 
-#[derive(Serialize)]
-struct StoredOut<'a> {
-    mac: &'a str,
-    record: &'a RawValue,
-}
-
-/// A record of an unkeyed trail (an earlier vigil's, not yet upgraded), which goes on unkeyed.
-#[derive(Serialize)]
-struct StoredHashOut<'a> {
-    hash: &'a str,
-    record: &'a RawValue,
-}
-
-#[derive(Deserialize)]
-struct StoredIn<'a> {
-    /// Records written before the trail was keyed: the plain SHA-256 of the record.
-    #[serde(default)]
-    hash: Option<String>,
-    #[serde(default)]
-    mac: Option<String>,
-    #[serde(borrow)]
-    record: &'a RawValue,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Head {
-    seq: u64,
-    /// The last record's MAC (or hash, unkeyed).
-    hash: String,
-    /// The MAC of (seq, hash): absent in an unkeyed trail.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    tag: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct KeyedFrom {
-    from: u64,
-    tag: String,
-}
-
-fn record_key(seq: u64) -> Vec<u8> {
-    [RECORD_PREFIX, &seq.to_be_bytes()].concat()
-}
-
-fn key_seq(key: &[u8]) -> Option<u64> {
-    key.strip_prefix(RECORD_PREFIX).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes)
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-fn corrupt(detail: impl Into<String>) -> StoreError {
-    StoreError::Corrupt { what: "audit trail".into(), detail: detail.into() }
-}
-
-fn abort(e: impl std::fmt::Display) -> ConflictableTransactionError<StoreError> {
-    ConflictableTransactionError::Abort(corrupt(e.to_string()))
-}
-
-/// Appends `entry` within a transaction over the audit tree (alone, or with the trees whose change it
-/// records, so the change and its record are written together or not at all). Keyed if the trail is.
-pub(crate) fn append_tx(
-    tree: &TransactionalTree,
-    key: &AuditKey,
-    entry: &Entry,
-) -> Result<AuditRecord, ConflictableTransactionError<StoreError>> {
-    let head: Option<Head> = match tree.get(HEAD)? {
-        Some(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| abort(format!("its head is unreadable: {e}")))?),
-        None => None,
-    };
-    // An unkeyed trail (written by an earlier vigil, not yet upgraded) goes on unkeyed: `verify` says so.
-    let keyed = tree.get(KEYED)?.is_some();
-    let (seq, prev) = head.map_or((1, GENESIS.to_string()), |h| (h.seq + 1, h.hash));
-    let record = AuditRecord {
-        seq,
-        at: entry.at,
-        actor: entry.actor.clone(),
-        case: entry.case.as_ref().map(ToString::to_string),
-        what: entry.what.clone(),
-        prev,
-        event: entry.event,
-        purge: entry.purge,
-    };
-    let canonical = serde_json::to_string(&record).map_err(abort)?;
-    let (stored, head) = if keyed {
-        let mac = key.record_mac(&canonical);
-        let raw = RawValue::from_string(canonical).map_err(abort)?;
-        let stored = serde_json::to_vec(&StoredOut { mac: &mac, record: &raw }).map_err(abort)?;
-        (stored, Head { seq, tag: Some(key.head_tag(seq, &mac)), hash: mac })
-    } else {
-        let hash = sha256_hex(canonical.as_bytes());
-        let raw = RawValue::from_string(canonical).map_err(abort)?;
-        let stored = serde_json::to_vec(&StoredHashOut { hash: &hash, record: &raw }).map_err(abort)?;
-        (stored, Head { seq, hash, tag: None })
-    };
-    tree.insert(record_key(seq), stored)?;
-    tree.insert(HEAD, serde_json::to_vec(&head).map_err(abort)?)?;
-    Ok(record)
-}
-
-/// Marks a new, empty trail as keyed from its first record, with a keyed head for the empty trail (so a
-/// trail wiped later is missing records its head counts). Does nothing to a trail that has records.
-pub(crate) fn begin_keyed(tree: &sled::Tree, key: &AuditKey) -> Result<(), StoreError> {
-    if tree.get(HEAD)?.is_some() || tree.get(KEYED)?.is_some() || tree.scan_prefix(RECORD_PREFIX).next().is_some() {
-        return Ok(());
-    }
-    let marker = KeyedFrom { from: 1, tag: key.keyed_tag(1) };
-    let head = Head { seq: 0, hash: GENESIS.to_string(), tag: Some(key.head_tag(0, GENESIS)) };
-    tree.insert(KEYED, serde_json::to_vec(&marker).map_err(|e| corrupt(e.to_string()))?)?;
-    tree.insert(HEAD, serde_json::to_vec(&head).map_err(|e| corrupt(e.to_string()))?)?;
-    Ok(())
-}
-
 /// What [`verify`] found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Verdict {
     /// Every record is in place, and the keyed ones verify with the key. `unkeyed` records at the start were
     /// written before the chain was keyed (checked as a plain hash chain only).
@@ -308,46 +83,6 @@ pub enum Verdict {
     Broken { seq: u64, reason: String },
     /// The chain holds, but a case's event log and the trail disagree: the first disagreement.
     Disagrees { detail: String },
-}
-
-/// A record read back: the record, its link (MAC or hash), whether it is keyed.
-struct Read {
-    record: AuditRecord,
-    link: String,
-    keyed: bool,
-}
-
-/// Parses one stored record, checking its own MAC (with `key`) or hash. `Err` says why it fails.
-fn parse_stored(bytes: &[u8], key: &AuditKey) -> Result<Read, String> {
-    let unreadable = |e: serde_json::Error| format!("it is unreadable ({e}): its bytes were altered");
-    let stored: StoredIn<'_> = serde_json::from_slice(bytes).map_err(unreadable)?;
-    let canonical = stored.record.get();
-    let (link, keyed) = match (stored.mac, stored.hash) {
-        (Some(mac), None) => {
-            if !key.checks("record", &[canonical.as_bytes()], &mac) {
-                return Err("it was altered: its content does not match its keyed MAC (written without the key)".into());
-            }
-            (mac.to_ascii_lowercase(), true)
-        }
-        (None, Some(hash)) => {
-            if sha256_hex(canonical.as_bytes()) != hash {
-                return Err("it was altered: its content does not match its hash".into());
-            }
-            (hash, false)
-        }
-        _ => return Err("it is unreadable (neither a MAC nor a hash): its bytes were altered".into()),
-    };
-    let record: AuditRecord = serde_json::from_str(canonical).map_err(unreadable)?;
-    Ok(Read { record, link, keyed })
-}
-
-/// Reads the keyed marker: `Ok(None)` for an unkeyed trail, `Err` (a reason) for a marker that fails its MAC.
-fn keyed_from(tree: &sled::Tree, key: &AuditKey) -> Result<Result<Option<u64>, String>, StoreError> {
-    let Some(bytes) = tree.get(KEYED)? else { return Ok(Ok(None)) };
-    Ok(match serde_json::from_slice::<KeyedFrom>(&bytes) {
-        Ok(k) if k.from >= 1 && key.checks("keyed-from", &[&k.from.to_be_bytes()], &k.tag) => Ok(Some(k.from)),
-        _ => Err("the trail's key marker was altered or forged without the key".into()),
-    })
 }
 
 /// Checks the whole chain, in order, and names the first broken record. With `expect` (a head kept
@@ -621,15 +356,6 @@ pub fn cross_check(
 }
 
 impl Store {
-    /// Appends one record and flushes it: nothing is shown before its record is on disk.
-    pub fn audit_append(&self, entry: &Entry) -> Result<AuditRecord, StoreError> {
-        self.room()?;
-        let key = self.audit_key();
-        let record = self.audit_tree().transaction(|t| append_tx(t, key, entry)).map_err(crate::store::tx_error)?;
-        self.flush()?;
-        Ok(record)
-    }
-
     /// Every audit record, oldest first.
     pub fn audit_records(&self) -> Result<Vec<AuditRecord>, StoreError> {
         records(self.audit_tree(), self.audit_key())
@@ -668,22 +394,7 @@ impl Store {
             }
             _ => return Err(corrupt("it is keyed already: nothing to upgrade")),
         }
-        self.room()?;
-        let key = self.audit_key();
-        let record = self
-            .audit_tree()
-            .transaction(|t| {
-                let from = match t.get(HEAD)? {
-                    Some(bytes) => serde_json::from_slice::<Head>(&bytes).map_err(abort)?.seq + 1,
-                    None => 1,
-                };
-                let marker = KeyedFrom { from, tag: key.keyed_tag(from) };
-                t.insert(KEYED, serde_json::to_vec(&marker).map_err(abort)?)?;
-                append_tx(t, key, entry)
-            })
-            .map_err(crate::store::tx_error)?;
-        self.flush()?;
-        Ok(record)
+        self.audit_key_from_next(entry)
     }
 }
 
@@ -714,6 +425,7 @@ pub fn action_text(kind: &EventKind) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::audit_log::{append_tx, begin_keyed, record_key};
 
     fn key() -> AuditKey {
         AuditKey::derive(&[7; 32])

@@ -75,7 +75,7 @@ pub fn write_pages<'a>(
             let id = alert["id"].as_str().expect("id");
             let key = case_key(source, &format!("{id}{id_suffix}"));
             let plain = serde_json::to_vec(&Envelope { v: SCHEMA, data: alert }).expect("serialize");
-            let sealed = cipher.seal(SCHEMA, ALERTS_TREE, &key, &plain);
+            let sealed = cipher.seal(SCHEMA, ALERTS_TREE, &key, &plain).expect("seal");
             batch.insert(key, sealed);
         }
         tree.apply_batch(batch).expect("batch");

@@ -15,7 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chacha20poly1305::aead::rand_core::RngCore;
-use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use chacha20poly1305::aead::{Aead, KeyInit, OsRng, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -107,6 +107,11 @@ pub enum OpenError {
 }
 
 /// The AEAD with the store's key.
+/// Why a value could not be encrypted.
+#[derive(Debug, thiserror::Error)]
+#[error("it could not be encrypted ({0})")]
+pub struct SealError(String);
+
 pub struct Cipher {
     aead: XChaCha20Poly1305,
 }
@@ -117,17 +122,20 @@ impl Cipher {
     }
 
     /// Seals `plain` for `key` in `tree`, under `schema`.
-    pub fn seal(&self, schema: u32, tree: &str, key: &[u8], plain: &[u8]) -> Vec<u8> {
-        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+    /// Fails when the system has no randomness for a nonce, or past aead's size limit (2^38 bytes): then
+    /// nothing is stored, rather than a value that cannot be read back.
+    pub fn seal(&self, schema: u32, tree: &str, key: &[u8], plain: &[u8]) -> Result<Vec<u8>, SealError> {
+        let mut nonce = XNonce::default();
+        OsRng.try_fill_bytes(&mut nonce).map_err(|e| SealError(format!("no randomness for a nonce: {e}")))?;
         let aad = associated_data(schema, tree, key);
-        // Encryption with a valid key and nonce only fails past aead's size limit (2^38 bytes): not ours.
-        let sealed = self.aead.encrypt(&nonce, Payload { msg: plain, aad: &aad }).unwrap_or_default();
+        let sealed =
+            self.aead.encrypt(&nonce, Payload { msg: plain, aad: &aad }).map_err(|e| SealError(e.to_string()))?;
         let mut out = Vec::with_capacity(HEADER_LEN + sealed.len());
         out.push(SEALED);
         out.extend_from_slice(&schema.to_be_bytes());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
-        out
+        Ok(out)
     }
 
     /// Opens a value sealed by [`Cipher::seal`] for the same tree and key, refusing schemas above `max_schema`.
@@ -247,7 +255,7 @@ mod tests {
     #[test]
     fn a_value_opens_only_where_it_was_sealed() {
         let c = Cipher::new(&[7; KEY_LEN]);
-        let sealed = c.seal(1, "alerts", b"k1", b"secret text");
+        let sealed = c.seal(1, "alerts", b"k1", b"secret text").expect("seal");
         assert_eq!(c.open(1, "alerts", b"k1", &sealed).as_deref(), Ok(&b"secret text"[..]));
         assert!(!sealed.windows(6).any(|w| w == b"secret"), "ciphertext, not the text");
         assert_eq!(c.open(1, "alerts", b"k2", &sealed), Err(OpenError::Integrity), "another key in the tree");
@@ -258,7 +266,11 @@ mod tests {
         assert_eq!(Cipher::new(&[8; KEY_LEN]).open(1, "alerts", b"k1", &sealed), Err(OpenError::Integrity));
         assert_eq!(c.open(0, "alerts", b"k1", &sealed), Err(OpenError::Newer(1)));
         assert_eq!(c.open(1, "alerts", b"k1", b"{\"v\":1}"), Err(OpenError::NotSealed));
-        assert_ne!(c.seal(1, "alerts", b"k1", b"x"), c.seal(1, "alerts", b"k1", b"x"), "a fresh nonce each time");
+        assert_ne!(
+            c.seal(1, "alerts", b"k1", b"x").expect("seal"),
+            c.seal(1, "alerts", b"k1", b"x").expect("seal"),
+            "a fresh nonce each time"
+        );
     }
 
     #[test]

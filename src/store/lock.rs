@@ -1,8 +1,7 @@
 //! One vigil per store. sled would refuse a second opener with an I/O error; this lock says who holds it.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
@@ -25,12 +24,14 @@ impl StoreLock {
             .mode(0o600)
             .open(&path)
             .map_err(open_err)?;
-        // SAFETY: flock on a file descriptor we own; it has no memory-safety preconditions.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc != 0 {
-            let mut text = String::new();
-            let pid = file.read_to_string(&mut text).ok().and_then(|_| text.trim().parse().ok());
-            return Err(StoreError::InUse { path: dir.to_path_buf(), pid });
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                let pid = file.read_to_string(&mut text).ok().and_then(|_| text.trim().parse().ok());
+                return Err(StoreError::InUse { path: dir.to_path_buf(), pid });
+            }
+            Err(TryLockError::Error(e)) => return Err(open_err(e)),
         }
         // The pid only names the holder for the message above; on a full disk it cannot be written, and the
         // lock holds without it.

@@ -1,0 +1,240 @@
+//! The store boundary the case service speaks to: [`CaseStore`], which any backend implements.
+//!
+//! sled ([`Store`]) is the embedded default: one process, one data dir. A trust that runs one service for
+//! several colleges wants a shared database instead; a PostgreSQL backend implements this same trait, with a
+//! per-case sequence constraint (a unique `(case, seq)` row, the insert failing when another landed first)
+//! where sled takes its event writer lock. The trait is object-safe, so the service can hold an
+//! `Arc<dyn CaseStore>` and not know which one it has.
+//!
+//! Reading and checking the audit trail (`vigil audit verify`, `head`, `upgrade`) stays on the concrete
+//! [`Store`] for now ([`crate::audit`]); only the writes the service makes with its decisions are here.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use super::audit_log::{AuditRecord, Entry};
+use super::{FeedState, Incoming, IndexEntry, IngestReport, Quarantined, Result, Store};
+use crate::domain::{Alert, AlertKey, CaseEvent};
+use crate::feed::protocol::Rejected;
+
+/// Which of the queue index's entries to scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexScan {
+    /// New, open or in progress: what the queue shows by default.
+    Open,
+    /// Closed or withdrawn.
+    Closed,
+    /// The open ones, then the rest.
+    All,
+}
+
+/// What the case service needs of a store. Every write is durable when it returns.
+pub trait CaseStore: Send + Sync {
+    /// A case's alert, as the feed last sent it.
+    fn alert(&self, key: &AlertKey) -> Result<Option<Alert>>;
+    /// A case's events, in the order they were appended.
+    fn events(&self, key: &AlertKey) -> Result<Vec<CaseEvent>>;
+    /// How many events a case's log holds: what a decision is judged on ([`CaseStore::append_decision_at`]).
+    fn case_events_len(&self, key: &AlertKey) -> Result<u64>;
+    /// A case's entry in the queue index.
+    fn index_entry(&self, key: &AlertKey) -> Result<Option<IndexEntry>>;
+    /// The queue index's entries, decoded on every core: the open cases', then the rest's, each in key order.
+    fn scan_index(&self, which: IndexScan) -> Result<Vec<IndexEntry>>;
+    /// The settled (closed or withdrawn) cases, with the time retention counts from.
+    fn settled_cases(&self) -> Result<Vec<(AlertKey, DateTime<Utc>)>>;
+    /// Retention's hint: no case was settled before this time (`None`: not known).
+    fn settled_since(&self) -> Result<Option<DateTime<Utc>>>;
+    /// Sets retention's hint, unless a settlement since `seen` lowered it.
+    fn set_settled_since(&self, seen: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Result<()>;
+    /// Stores a feed page, its quarantined alerts and its cursor, all or nothing.
+    fn ingest_page(
+        &self,
+        incoming: &[Incoming<'_>],
+        rejected: &[Rejected],
+        staff_dropped: usize,
+        cursor: Option<&str>,
+        template_version: u32,
+        now: DateTime<Utc>,
+    ) -> Result<IngestReport>;
+    /// Appends a decision's events with their audit records, all or nothing, only if the case's log still
+    /// holds `expected_events` events; else [`super::StoreError::Conflict`] and nothing is written.
+    fn append_decision_at(&self, key: &AlertKey, expected_events: u64, events: &[(CaseEvent, Entry)]) -> Result<()>;
+    /// Appends one event with its audit record, together.
+    fn append_audited(&self, key: &AlertKey, event: &CaseEvent, entry: &Entry) -> Result<()>;
+    /// Appends an audit record that goes with no event (a view, an export).
+    fn audit_append(&self, entry: &Entry) -> Result<AuditRecord>;
+    /// Removes a case whole and leaves its tombstone in the audit trail, together.
+    fn purge_case(&self, key: &AlertKey, tombstone: &Entry) -> Result<()>;
+    fn feed_state(&self) -> Result<FeedState>;
+    /// Read-modify-write of the feed state, atomic against other writers.
+    fn update_feed_state(&self, f: &dyn Fn(&mut FeedState)) -> Result<FeedState>;
+    /// The quarantined alerts, oldest first.
+    fn quarantined(&self) -> Result<Vec<Quarantined>>;
+    fn quarantine_count(&self) -> usize;
+    /// Removes the quarantined alerts `expired` says are, with one tombstone for them; how many went.
+    fn purge_quarantined(
+        &self,
+        expired: &dyn Fn(&DateTime<Utc>) -> bool,
+        tombstone: &dyn Fn(usize) -> Entry,
+    ) -> Result<usize>;
+    fn blob(&self, name: &str) -> Result<Option<Vec<u8>>>;
+    fn put_blob(&self, name: &str, bytes: &[u8]) -> Result<()>;
+    fn remove_blob(&self, name: &str) -> Result<()>;
+    fn has_cached_blob(&self, name: &str) -> Result<bool>;
+    fn cached_blob(&self, name: &str) -> Result<Option<Vec<u8>>>;
+    fn cached_blob_bytes(&self) -> Result<u64>;
+    /// Caches a screenshot, evicting the oldest beyond `cap` bytes (a cache: not flushed).
+    fn cache_blob(&self, name: &str, bytes: &[u8], cap: u64) -> Result<()>;
+    fn cached_blob_names(&self) -> Result<Vec<String>>;
+    fn uncache_blob(&self, name: &str) -> Result<()>;
+    fn alert_count(&self) -> usize;
+    /// Whether the disk is nearly full (say so: soon nothing new can be recorded).
+    fn disk_low(&self) -> bool;
+    fn flush(&self) -> Result<()>;
+    /// Where the store is (for messages; a database backend names its connection).
+    fn path(&self) -> &Path;
+}
+
+impl CaseStore for Store {
+    fn alert(&self, key: &AlertKey) -> Result<Option<Alert>> {
+        Store::alert(self, key)
+    }
+    fn events(&self, key: &AlertKey) -> Result<Vec<CaseEvent>> {
+        Store::events(self, key)
+    }
+    fn case_events_len(&self, key: &AlertKey) -> Result<u64> {
+        Store::case_events_len(self, key)
+    }
+    fn index_entry(&self, key: &AlertKey) -> Result<Option<IndexEntry>> {
+        Store::index_entry(self, key)
+    }
+    fn scan_index(&self, which: IndexScan) -> Result<Vec<IndexEntry>> {
+        match which {
+            IndexScan::Open => self.index_map_open(Some),
+            IndexScan::Closed => self.index_map_closed(Some),
+            IndexScan::All => self.index_map(Some),
+        }
+    }
+    fn settled_cases(&self) -> Result<Vec<(AlertKey, DateTime<Utc>)>> {
+        Store::settled_cases(self)
+    }
+    fn settled_since(&self) -> Result<Option<DateTime<Utc>>> {
+        Store::settled_since(self)
+    }
+    fn set_settled_since(&self, seen: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Result<()> {
+        Store::set_settled_since(self, seen, at)
+    }
+    fn ingest_page(
+        &self,
+        incoming: &[Incoming<'_>],
+        rejected: &[Rejected],
+        staff_dropped: usize,
+        cursor: Option<&str>,
+        template_version: u32,
+        now: DateTime<Utc>,
+    ) -> Result<IngestReport> {
+        Store::ingest_page(self, incoming, rejected, staff_dropped, cursor, template_version, now)
+    }
+    fn append_decision_at(&self, key: &AlertKey, expected_events: u64, events: &[(CaseEvent, Entry)]) -> Result<()> {
+        Store::append_decision_at(self, key, expected_events, events)
+    }
+    fn append_audited(&self, key: &AlertKey, event: &CaseEvent, entry: &Entry) -> Result<()> {
+        Store::append_audited(self, key, event, entry)
+    }
+    fn audit_append(&self, entry: &Entry) -> Result<AuditRecord> {
+        Store::audit_append(self, entry)
+    }
+    fn purge_case(&self, key: &AlertKey, tombstone: &Entry) -> Result<()> {
+        Store::purge_case(self, key, tombstone)
+    }
+    fn feed_state(&self) -> Result<FeedState> {
+        Store::feed_state(self)
+    }
+    fn update_feed_state(&self, f: &dyn Fn(&mut FeedState)) -> Result<FeedState> {
+        Store::update_feed_state(self, f)
+    }
+    fn quarantined(&self) -> Result<Vec<Quarantined>> {
+        Store::quarantined(self)
+    }
+    fn quarantine_count(&self) -> usize {
+        Store::quarantine_count(self)
+    }
+    fn purge_quarantined(
+        &self,
+        expired: &dyn Fn(&DateTime<Utc>) -> bool,
+        tombstone: &dyn Fn(usize) -> Entry,
+    ) -> Result<usize> {
+        Store::purge_quarantined(self, expired, tombstone)
+    }
+    fn blob(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        Store::blob(self, name)
+    }
+    fn put_blob(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        Store::put_blob(self, name, bytes)
+    }
+    fn remove_blob(&self, name: &str) -> Result<()> {
+        Store::remove_blob(self, name)
+    }
+    fn has_cached_blob(&self, name: &str) -> Result<bool> {
+        Store::has_cached_blob(self, name)
+    }
+    fn cached_blob(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        Store::cached_blob(self, name)
+    }
+    fn cached_blob_bytes(&self) -> Result<u64> {
+        Store::cached_blob_bytes(self)
+    }
+    fn cache_blob(&self, name: &str, bytes: &[u8], cap: u64) -> Result<()> {
+        Store::cache_blob(self, name, bytes, cap)
+    }
+    fn cached_blob_names(&self) -> Result<Vec<String>> {
+        Store::cached_blob_names(self)
+    }
+    fn uncache_blob(&self, name: &str) -> Result<()> {
+        Store::uncache_blob(self, name)
+    }
+    fn alert_count(&self) -> usize {
+        Store::alert_count(self)
+    }
+    fn disk_low(&self) -> bool {
+        Store::disk_low(self)
+    }
+    fn flush(&self) -> Result<()> {
+        Store::flush(self)
+    }
+    fn path(&self) -> &Path {
+        Store::path(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::{CaseStore, IndexScan};
+    use crate::store::StoreError;
+    use crate::store::events::tests::{a_note, store_with_a_case};
+
+    /// The service holds the store as `Arc<dyn CaseStore>`: a decision and the reads that judge it go
+    /// through the trait, the check on the log's length included.
+    #[test]
+    fn a_decision_and_a_read_go_through_a_dyn_case_store() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, key) = store_with_a_case(dir.path());
+        let store: Arc<dyn CaseStore> = Arc::new(store);
+        let judged_on = store.case_events_len(&key).expect("count");
+        assert_eq!(store.events(&key).expect("events").len() as u64, judged_on);
+        store.append_decision_at(&key, judged_on, &[a_note(&key)]).expect("written");
+        let stale = store.append_decision_at(&key, judged_on, &[a_note(&key)]);
+        assert!(matches!(stale, Err(StoreError::Conflict { .. })), "{stale:?}");
+        assert_eq!(store.case_events_len(&key).expect("count"), judged_on + 1);
+        let open = store.scan_index(IndexScan::Open).expect("scan");
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].case.events as u64, judged_on + 1);
+        assert!(store.scan_index(IndexScan::Closed).expect("scan").is_empty());
+        assert_eq!(store.scan_index(IndexScan::All).expect("scan"), open);
+        assert_eq!(store.index_entry(&key).expect("entry").as_ref(), open.first());
+        assert!(store.alert(&key).expect("alert").is_some());
+    }
+}
