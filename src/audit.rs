@@ -355,6 +355,27 @@ pub fn cross_check(
     Ok(first.map(|(_, d)| d))
 }
 
+/// The audit trail as the case service reads and checks it: `vigil audit show`, `verify`, `head` and
+/// `upgrade`. A trait beside the store's [`crate::store::backend::CaseStore`], so that a second backend
+/// brings its own trail, and the checks stay here, above the store.
+pub trait Trail: Send + Sync {
+    fn records(&self) -> Result<Vec<AuditRecord>, StoreError>;
+    fn verify_against(&self, expect: Option<&HeadMark>) -> Result<Verdict, StoreError>;
+    fn upgrade(&self, entry: &Entry) -> Result<AuditRecord, StoreError>;
+}
+
+impl Trail for Store {
+    fn records(&self) -> Result<Vec<AuditRecord>, StoreError> {
+        self.audit_records()
+    }
+    fn verify_against(&self, expect: Option<&HeadMark>) -> Result<Verdict, StoreError> {
+        self.audit_verify_against(expect)
+    }
+    fn upgrade(&self, entry: &Entry) -> Result<AuditRecord, StoreError> {
+        self.audit_upgrade(entry)
+    }
+}
+
 impl Store {
     /// Every audit record, oldest first.
     pub fn audit_records(&self) -> Result<Vec<AuditRecord>, StoreError> {

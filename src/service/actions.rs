@@ -3,7 +3,11 @@
 use chrono::{DateTime, Utc};
 
 use super::events::Change;
-use super::{Asking, Result};
+use super::{Asking, Result, ServiceError, StoreError};
+
+/// How many times a decision is judged again when its case keeps changing under it before the reviewer is
+/// told to try again (each time, something else was written to the case in between).
+const JUDGED_AT_MOST: usize = 8;
 use crate::audit;
 use crate::domain::case::{AlertFacts, CaseCommand, decide};
 use crate::domain::{AlertKey, CaseEvent};
@@ -22,24 +26,39 @@ impl Asking<'_> {
 
     /// Applies a reviewer's decision: the events [`decide`] returns for it, each with its audit record, are
     /// written in one transaction and flushed before this returns. Returns them, in order.
+    ///
+    /// The decision is judged against the case as it stands when its events are written: the store appends
+    /// them only if the case's log still has the length it had when it was read, under the same lock the
+    /// feed's revisions and every other decision take. When something landed in between (a revision, the
+    /// deputy's tick), the decision is judged again against the new state, so a close can never pass on a
+    /// case that changed under it.
     pub fn act(&self, key: &AlertKey, command: &CaseCommand, now: DateTime<Utc>) -> Result<Vec<CaseEvent>> {
         self.require_reviewer()?;
-        let (alert, _, case) = self.load(key)?;
-        let facts = AlertFacts {
-            staff: alert.is_staff(),
-            category: &alert.category,
-            illegal_at_high: self.levels.illegal_at_high(&alert.category),
-        };
-        let decided: Vec<(CaseEvent, audit::Entry)> = decide(&case, &facts, self.templates, command)?
-            .into_iter()
-            .map(|kind| {
-                let event = CaseEvent::new(now, &self.viewer.user, kind);
-                let entry = audit::Entry::new(now, &self.viewer.user, Some(key), audit::action_text(&event.kind));
-                (event, entry)
-            })
-            .collect();
-        self.store.append_decision(key, &decided)?;
-        self.bus.publish([Change::Case(key.clone())]);
-        Ok(decided.into_iter().map(|(event, _)| event).collect())
+        for _ in 0..JUDGED_AT_MOST {
+            let (alert, events, case) = self.load(key)?;
+            let facts = AlertFacts {
+                staff: alert.is_staff(),
+                category: &alert.category,
+                illegal_at_high: self.levels.illegal_at_high(&alert.category),
+            };
+            let decided: Vec<(CaseEvent, audit::Entry)> = decide(&case, &facts, self.templates, command)?
+                .into_iter()
+                .map(|kind| {
+                    let event = CaseEvent::new(now, &self.viewer.user, kind);
+                    let entry = audit::Entry::new(now, &self.viewer.user, Some(key), audit::action_text(&event.kind));
+                    (event, entry)
+                })
+                .collect();
+            match self.store.append_decision_at(key, events.len() as u64, &decided) {
+                Ok(()) => {
+                    self.bus.publish([Change::Case(key.clone())]);
+                    return Ok(decided.into_iter().map(|(event, _)| event).collect());
+                }
+                // The case changed since it was read: judge the decision again.
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Busy)
     }
 }

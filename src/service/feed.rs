@@ -50,20 +50,20 @@ impl Asking<'_> {
     /// syncs did (a reporter's store is fed too, redacted); the DSL alone moves the cursor.
     pub(super) fn change_feed(&self, change: FeedChange, now: DateTime<Utc>) -> Result<FeedState> {
         let state = match change {
-            FeedChange::Synced { next_attempt, rested } => self.store.update_feed_state(|s| {
+            FeedChange::Synced { next_attempt, rested } => self.store.update_feed_state(&|s: &mut FeedState| {
                 s.last_success = Some(now);
                 s.next_attempt = next_attempt;
                 s.rested = rested.clone();
                 // Every page was read: the feed is no longer stuck (the raw page stays kept).
                 s.unreadable = None;
             })?,
-            FeedChange::Failed { message, next_attempt } => self.store.update_feed_state(|s| {
+            FeedChange::Failed { message, next_attempt } => self.store.update_feed_state(&|s: &mut FeedState| {
                 s.last_error = Some((now, message.clone()));
                 s.next_attempt = next_attempt;
                 s.rested = None;
             })?,
             FeedChange::Etag { since, etag } => {
-                self.store.update_feed_state(|s| s.etag = etag.clone().map(|e| (since.clone(), e)))?
+                self.store.update_feed_state(&|s: &mut FeedState| s.etag = etag.clone().map(|e| (since.clone(), e)))?
             }
             FeedChange::Unreadable { since, body, reason } => self.record_unreadable(since, &body, reason, now)?,
             FeedChange::ResetCursor { to } => self.reset_cursor(to, now)?,
@@ -98,7 +98,7 @@ impl Asking<'_> {
             }
         }
         let cursor_after = salvage_cursor(body);
-        Ok(self.store.update_feed_state(|s| {
+        Ok(self.store.update_feed_state(&|s: &mut FeedState| {
             s.unreadable = Some(match s.unreadable.take() {
                 Some(u) if same(&u) => UnreadablePage { count: u.count.saturating_add(1), kept, ..u },
                 _ => UnreadablePage {
@@ -125,7 +125,7 @@ impl Asking<'_> {
             None => "reset the feed cursor to the feed's start".to_string(),
         };
         self.audit(None, &what, now)?;
-        Ok(self.store.update_feed_state(|s| {
+        Ok(self.store.update_feed_state(&|s: &mut FeedState| {
             s.cursor = to.clone();
             s.etag = None;
             s.unreadable = None;
@@ -154,7 +154,7 @@ impl Asking<'_> {
             if raw.is_some() { "raw page kept" } else { "raw page not kept (it came once)" }
         );
         self.audit(None, &what, now)?;
-        self.store.update_feed_state(|s| {
+        self.store.update_feed_state(&|s: &mut FeedState| {
             s.cursor = Some(target.clone());
             s.etag = None;
             s.unreadable = None;

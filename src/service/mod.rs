@@ -35,6 +35,7 @@ use crate::domain::levels::LevelPolicy;
 use crate::domain::{Alert, AlertKey, Level};
 use crate::identity::Viewer;
 use crate::store::Store;
+use crate::store::backend::CaseStore;
 pub use crate::store::{KeyError, StoreError, StoreKey, restrict_umask};
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +54,11 @@ pub enum ServiceError {
     Screenshot(#[from] crate::feed::screenshots::ScreenshotError),
     #[error(transparent)]
     FeedRepair(#[from] feed::FeedRepairError),
+    /// A decision's case changed under it again and again (see `act`): nothing was recorded.
+    #[error(
+        "the case kept changing while your decision was being recorded; nothing was recorded: look again, then try again"
+    )]
+    Busy,
     /// The service answered a request with the wrong kind of reply: a bug, said plainly.
     #[error("vigil's service gave an unexpected answer ({0}); please report this")]
     Unexpected(String),
@@ -75,7 +81,8 @@ pub struct CaseService(std::sync::Arc<Core>);
 
 /// What the service holds: the store, the rules it judges by, and the stream of changes it publishes.
 pub struct Core {
-    store: Store,
+    store: std::sync::Arc<dyn CaseStore>,
+    trail: std::sync::Arc<dyn crate::audit::Trail>,
     templates: &'static Templates,
     calendar: WorkingCalendar,
     due: DuePolicy,
@@ -106,9 +113,23 @@ fn due_level(level: Level) -> DueLevel {
 }
 
 impl CaseService {
+    /// The service over the sled `store` (its case data and its audit trail).
     pub fn new(store: Store, calendar: WorkingCalendar, due: DuePolicy, levels: LevelPolicy) -> Self {
+        let trail = std::sync::Arc::new(store.clone());
+        CaseService::with_store(std::sync::Arc::new(store), trail, calendar, due, levels)
+    }
+
+    /// The service over any backend: its case data through `store`, its audit trail through `trail`.
+    pub fn with_store(
+        store: std::sync::Arc<dyn CaseStore>,
+        trail: std::sync::Arc<dyn crate::audit::Trail>,
+        calendar: WorkingCalendar,
+        due: DuePolicy,
+        levels: LevelPolicy,
+    ) -> Self {
         CaseService(std::sync::Arc::new(Core {
             store,
+            trail,
             templates: Templates::embedded(),
             calendar,
             due,

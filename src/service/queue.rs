@@ -9,7 +9,8 @@ use super::{Asking, Result, ServiceError, due_level, key_hash};
 use crate::domain::calendar::due_at;
 use crate::domain::inert;
 use crate::domain::{Alert, AlertKey, Case, Level};
-use crate::store::{IndexEntry, Store};
+use crate::store::IndexEntry;
+use crate::store::backend::IndexScan;
 
 /// One row of the queue, as the service sends it. (`vigil list --json` writes its own contract type from it.)
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -133,36 +134,35 @@ impl Asking<'_> {
 
     /// Every case this viewer may see, in queue order.
     pub fn queue(&self, now: DateTime<Utc>) -> Result<Vec<CaseSummary>> {
-        self.rows(now, |s, f| s.index_map(f))
+        self.rows(now, IndexScan::All)
     }
 
     /// The open cases this viewer may see, in queue order: [`CaseService::queue`] without the closed and
     /// withdrawn ones, which the queue hides by default. Reads only the open cases, so the first frame
     /// costs what is open, not everything ever stored.
     pub fn queue_open(&self, now: DateTime<Utc>) -> Result<Vec<CaseSummary>> {
-        self.rows(now, |s, f| s.index_map_open(f))
+        self.rows(now, IndexScan::Open)
     }
 
     /// The cases this viewer may see that are not open, in queue order. Every open case comes before every
     /// other in the queue, so `queue_open` followed by this is [`CaseService::queue`].
     pub fn queue_closed(&self, now: DateTime<Utc>) -> Result<Vec<CaseSummary>> {
-        self.rows(now, |s, f| s.index_map_closed(f))
+        self.rows(now, IndexScan::Closed)
     }
 
-    /// The queue rows of the index entries `read` gives (decoded and summarized on every core), for this
-    /// viewer (a reviewer), in queue order.
-    fn rows(
-        &self,
-        now: DateTime<Utc>,
-        read: impl FnOnce(
-            &Store,
-            &(dyn Fn(IndexEntry) -> Option<CaseSummary> + Sync),
-        ) -> crate::store::Result<Vec<CaseSummary>>,
-    ) -> Result<Vec<CaseSummary>> {
+    /// The queue rows of the index entries `which` covers (decoded by the store and summarized here, each on
+    /// every core), for this viewer (a reviewer), in queue order.
+    fn rows(&self, now: DateTime<Utc>, which: IndexScan) -> Result<Vec<CaseSummary>> {
+        use rayon::prelude::*;
         self.require_reviewer()?;
-        let summarize =
-            |entry: IndexEntry| self.visible(&entry.head).then(|| self.summarize_owned(entry.head, &entry.case, now));
-        let mut out = read(&self.store, &summarize)?;
+        let entries = self.store.scan_index(which)?;
+        let mut out: Vec<CaseSummary> = entries
+            .into_par_iter()
+            .with_min_len(256)
+            .filter_map(|entry: IndexEntry| {
+                self.visible(&entry.head).then(|| self.summarize_owned(entry.head, &entry.case, now))
+            })
+            .collect();
         // Keys are unique, so an unstable sort gives the one order.
         out.sort_unstable_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         Ok(out)
@@ -185,10 +185,13 @@ impl Asking<'_> {
     /// loaded.
     pub fn raised_not_open(&self) -> Result<Vec<(DateTime<Utc>, Level, u64)>> {
         self.require_reviewer()?;
-        Ok(self.store.index_map_closed(|entry| {
-            self.visible(&entry.head)
-                .then(|| (entry.head.raised_at.with_timezone(&Utc), entry.case.level, key_hash(&entry.head.key)))
-        })?)
+        Ok(self
+            .store
+            .scan_index(IndexScan::Closed)?
+            .into_iter()
+            .filter(|entry| self.visible(&entry.head))
+            .map(|entry| (entry.head.raised_at.with_timezone(&Utc), entry.case.level, key_hash(&entry.head.key)))
+            .collect())
     }
 
     /// Resolves `ID` or `SOURCE:ID` to a case this viewer may see.
@@ -289,7 +292,7 @@ mod tests {
         let viewer = Viewer { user: "u".into(), role: Role::Dsl, sees_staff: true };
         let config = crate::config::Config::default();
         let dir = tempfile::tempdir().expect("tmp");
-        let store = Store::open(dir.path(), &crate::store::StoreKey::bytes([3; 32])).expect("store");
+        let store = crate::store::Store::open(dir.path(), &crate::store::StoreKey::bytes([3; 32])).expect("store");
         let svc = CaseService::new(store, config.calendar(), config.due, config.levels.clone());
         let svc = svc.asking(&viewer);
         let now = Utc::now();

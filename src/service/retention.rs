@@ -20,7 +20,7 @@ impl Asking<'_> {
         let expires = |closed_at: &DateTime<Utc>| {
             closed_at.checked_add_months(chrono::Months::new(months)).is_some_and(|until| until <= now)
         };
-        self.store.purge_quarantined(expires, |n| {
+        self.store.purge_quarantined(&expires, &|n| {
             let what = format!(
                 "purged by retention ({months} months after receipt): {n} rejected alert{}",
                 if n == 1 { "" } else { "s" }

@@ -21,7 +21,7 @@ impl Asking<'_> {
         if self.viewer.role != Role::Dsl {
             return Err(ServiceError::Forbidden(self.viewer.role.as_str()));
         }
-        let mut records = self.store.audit_records()?;
+        let mut records = self.trail.records()?;
         if let Some(spec) = case {
             records.retain(|r| {
                 r.case.as_deref().is_some_and(|c| c == spec || c.split_once(':').is_some_and(|(_, id)| id == spec))
@@ -30,11 +30,11 @@ impl Asking<'_> {
         Ok(records)
     }
 
-    /// Checks the audit chain against a head kept elsewhere ([`audit::HeadMark`]) too. As
-    /// [`CaseService::audit_verify`].
+    /// Checks the audit chain, and against a head kept elsewhere ([`audit::HeadMark`]) when given. Any
+    /// reviewing role may; a `reporter` may not.
     pub fn audit_verify_against(&self, expect: Option<&audit::HeadMark>) -> Result<audit::Verdict> {
         self.require_reviewer()?;
-        Ok(self.store.audit_verify_against(expect)?)
+        Ok(self.trail.verify_against(expect)?)
     }
 
     /// Keys the audit chain of a store written by an earlier vigil (the DSL's alone): one record says from
@@ -43,10 +43,10 @@ impl Asking<'_> {
         if self.viewer.role != Role::Dsl {
             return Err(ServiceError::Forbidden(self.viewer.role.as_str()));
         }
-        let before = self.store.audit_records()?.len();
+        let before = self.trail.records()?.len();
         let what = format!(
             "keyed the audit chain from this record: the {before} records before it were written unkeyed by an earlier vigil"
         );
-        Ok(self.store.audit_upgrade(&audit::Entry::new(now, &self.viewer.user, None, what))?)
+        Ok(self.trail.upgrade(&audit::Entry::new(now, &self.viewer.user, None, what))?)
     }
 }

@@ -6,8 +6,8 @@
 //! where sled takes its event writer lock. The trait is object-safe, so the service can hold an
 //! `Arc<dyn CaseStore>` and not know which one it has.
 //!
-//! Reading and checking the audit trail (`vigil audit verify`, `head`, `upgrade`) stays on the concrete
-//! [`Store`] for now ([`crate::audit`]); only the writes the service makes with its decisions are here.
+//! Reading and checking the audit trail (`vigil audit verify`, `head`, `upgrade`) is `crate::audit::Trail`'s,
+//! which lives with the checks; only the writes the service makes with its decisions are here.
 
 use std::path::Path;
 
@@ -62,6 +62,12 @@ pub trait CaseStore: Send + Sync {
     fn append_decision_at(&self, key: &AlertKey, expected_events: u64, events: &[(CaseEvent, Entry)]) -> Result<()>;
     /// Appends one event with its audit record, together.
     fn append_audited(&self, key: &AlertKey, event: &CaseEvent, entry: &Entry) -> Result<()>;
+    /// Appends an event that needs no audit record of its own (a first view).
+    fn append(&self, key: &AlertKey, event: &CaseEvent) -> Result<()>;
+    /// Every alert, in store order (reports read them all).
+    fn alerts(&self) -> Box<dyn Iterator<Item = Result<Alert>> + '_>;
+    /// Every case's events, in store order (reports read them all).
+    fn all_events(&self) -> Box<dyn Iterator<Item = Result<(AlertKey, CaseEvent)>> + '_>;
     /// Appends an audit record that goes with no event (a view, an export).
     fn audit_append(&self, entry: &Entry) -> Result<AuditRecord>;
     /// Removes a case whole and leaves its tombstone in the audit trail, together.
@@ -138,6 +144,15 @@ impl CaseStore for Store {
     }
     fn append_decision_at(&self, key: &AlertKey, expected_events: u64, events: &[(CaseEvent, Entry)]) -> Result<()> {
         Store::append_decision_at(self, key, expected_events, events)
+    }
+    fn append(&self, key: &AlertKey, event: &CaseEvent) -> Result<()> {
+        Store::append(self, key, event)
+    }
+    fn alerts(&self) -> Box<dyn Iterator<Item = Result<Alert>> + '_> {
+        Box::new(Store::alerts(self))
+    }
+    fn all_events(&self) -> Box<dyn Iterator<Item = Result<(AlertKey, CaseEvent)>> + '_> {
+        Box::new(Store::all_events(self))
     }
     fn append_audited(&self, key: &AlertKey, event: &CaseEvent, entry: &Entry) -> Result<()> {
         Store::append_audited(self, key, event, entry)

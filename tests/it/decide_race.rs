@@ -10,13 +10,15 @@ use std::sync::{Arc, Mutex};
 
 use crate::common::{Svc, dsl, fixed_now, key_file_for};
 
+use chrono::{DateTime, Utc};
+use vigil::audit::{AuditRecord, Entry};
 use vigil::domain::case::CaseCommand;
-use vigil::domain::{AlertKey, Level};
-use vigil::feed::protocol::parse_page;
+use vigil::domain::{Alert, AlertKey, CaseEvent, Level};
+use vigil::feed::protocol::{Rejected, parse_page};
 use vigil::identity::{Role, Viewer};
 use vigil::service::{CaseService, ServiceError, Session};
-use vigil::store::backend::CaseStore;
-use vigil::store::{Store, StoreKey};
+use vigil::store::backend::{CaseStore, IndexScan};
+use vigil::store::{FeedState, Incoming, IndexEntry, IngestReport, Quarantined, Result, Store, StoreKey};
 
 type Landing = Box<dyn FnOnce() + Send>;
 
@@ -35,7 +37,124 @@ impl Racing {
     }
 }
 
-include!("decide_race_delegate.rs");
+/// Every call goes to the real store; a decision's append lets the landing happen first.
+impl CaseStore for Racing {
+    fn append_decision_at(&self, key: &AlertKey, expected: u64, events: &[(CaseEvent, Entry)]) -> Result<()> {
+        self.land();
+        self.inner.append_decision_at(key, expected, events)
+    }
+    fn alert(&self, key: &AlertKey) -> Result<Option<Alert>> {
+        CaseStore::alert(&self.inner, key)
+    }
+    fn events(&self, key: &AlertKey) -> Result<Vec<CaseEvent>> {
+        CaseStore::events(&self.inner, key)
+    }
+    fn case_events_len(&self, key: &AlertKey) -> Result<u64> {
+        CaseStore::case_events_len(&self.inner, key)
+    }
+    fn index_entry(&self, key: &AlertKey) -> Result<Option<IndexEntry>> {
+        CaseStore::index_entry(&self.inner, key)
+    }
+    fn scan_index(&self, which: IndexScan) -> Result<Vec<IndexEntry>> {
+        self.inner.scan_index(which)
+    }
+    fn settled_cases(&self) -> Result<Vec<(AlertKey, DateTime<Utc>)>> {
+        CaseStore::settled_cases(&self.inner)
+    }
+    fn settled_since(&self) -> Result<Option<DateTime<Utc>>> {
+        CaseStore::settled_since(&self.inner)
+    }
+    fn set_settled_since(&self, seen: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Result<()> {
+        CaseStore::set_settled_since(&self.inner, seen, at)
+    }
+    fn ingest_page(
+        &self,
+        incoming: &[Incoming<'_>],
+        rejected: &[Rejected],
+        staff_dropped: usize,
+        cursor: Option<&str>,
+        template_version: u32,
+        now: DateTime<Utc>,
+    ) -> Result<IngestReport> {
+        CaseStore::ingest_page(&self.inner, incoming, rejected, staff_dropped, cursor, template_version, now)
+    }
+    fn append_audited(&self, key: &AlertKey, event: &CaseEvent, entry: &Entry) -> Result<()> {
+        CaseStore::append_audited(&self.inner, key, event, entry)
+    }
+    fn append(&self, key: &AlertKey, event: &CaseEvent) -> Result<()> {
+        CaseStore::append(&self.inner, key, event)
+    }
+    fn alerts(&self) -> Box<dyn Iterator<Item = Result<Alert>> + '_> {
+        CaseStore::alerts(&self.inner)
+    }
+    fn all_events(&self) -> Box<dyn Iterator<Item = Result<(AlertKey, CaseEvent)>> + '_> {
+        CaseStore::all_events(&self.inner)
+    }
+    fn audit_append(&self, entry: &Entry) -> Result<AuditRecord> {
+        CaseStore::audit_append(&self.inner, entry)
+    }
+    fn purge_case(&self, key: &AlertKey, tombstone: &Entry) -> Result<()> {
+        CaseStore::purge_case(&self.inner, key, tombstone)
+    }
+    fn feed_state(&self) -> Result<FeedState> {
+        CaseStore::feed_state(&self.inner)
+    }
+    fn update_feed_state(&self, f: &dyn Fn(&mut FeedState)) -> Result<FeedState> {
+        CaseStore::update_feed_state(&self.inner, f)
+    }
+    fn quarantined(&self) -> Result<Vec<Quarantined>> {
+        CaseStore::quarantined(&self.inner)
+    }
+    fn quarantine_count(&self) -> usize {
+        CaseStore::quarantine_count(&self.inner)
+    }
+    fn purge_quarantined(
+        &self,
+        expired: &dyn Fn(&DateTime<Utc>) -> bool,
+        tombstone: &dyn Fn(usize) -> Entry,
+    ) -> Result<usize> {
+        CaseStore::purge_quarantined(&self.inner, expired, tombstone)
+    }
+    fn blob(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        CaseStore::blob(&self.inner, name)
+    }
+    fn put_blob(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        CaseStore::put_blob(&self.inner, name, bytes)
+    }
+    fn remove_blob(&self, name: &str) -> Result<()> {
+        CaseStore::remove_blob(&self.inner, name)
+    }
+    fn has_cached_blob(&self, name: &str) -> Result<bool> {
+        CaseStore::has_cached_blob(&self.inner, name)
+    }
+    fn cached_blob(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        CaseStore::cached_blob(&self.inner, name)
+    }
+    fn cached_blob_bytes(&self) -> Result<u64> {
+        CaseStore::cached_blob_bytes(&self.inner)
+    }
+    fn cache_blob(&self, name: &str, bytes: &[u8], cap: u64) -> Result<()> {
+        CaseStore::cache_blob(&self.inner, name, bytes, cap)
+    }
+    fn cached_blob_names(&self) -> Result<Vec<String>> {
+        CaseStore::cached_blob_names(&self.inner)
+    }
+    fn uncache_blob(&self, name: &str) -> Result<()> {
+        CaseStore::uncache_blob(&self.inner, name)
+    }
+    fn alert_count(&self) -> usize {
+        CaseStore::alert_count(&self.inner)
+    }
+    fn disk_low(&self) -> bool {
+        CaseStore::disk_low(&self.inner)
+    }
+    fn flush(&self) -> Result<()> {
+        CaseStore::flush(&self.inner)
+    }
+    fn path(&self) -> &std::path::Path {
+        CaseStore::path(&self.inner)
+    }
+}
 
 fn alert(id: &str, revision: u32, risk: u8) -> String {
     format!(
@@ -56,7 +175,8 @@ fn sessions(tmp: &tempfile::TempDir) -> (Session, Svc, Arc<Racing>) {
     let store = Store::open(&dir, &StoreKey::file(key_file_for(&dir))).expect("store");
     let c = vigil::config::Config::default();
     let racing = Arc::new(Racing { inner: store.clone(), before_append: Mutex::new(None) });
-    let service = CaseService::with_store(racing.clone(), c.calendar(), c.due, c.levels.clone());
+    let service =
+        CaseService::with_store(racing.clone(), Arc::new(store.clone()), c.calendar(), c.due, c.levels.clone());
     let deputy = Viewer { user: "deputy".into(), role: Role::Ddsl, sees_staff: true };
     let other = Svc::new(store, c.calendar(), c.due, c.levels.clone(), deputy);
     (Session::new(service, dsl()), other, racing)
@@ -80,10 +200,10 @@ fn tick_all_required(s: &Session, key: &AlertKey) {
 }
 
 fn close() -> CaseCommand {
-    CaseCommand::Close { outcome: "no-further-action".into() }
+    CaseCommand::Close { outcome: "false-positive".into() }
 }
 
-fn refused_for_missing_items(result: Result<Vec<vigil::domain::CaseEvent>, ServiceError>) {
+fn refused_for_missing_items(result: std::result::Result<Vec<CaseEvent>, ServiceError>) {
     match result {
         Err(ServiceError::Rule(e)) => {
             let text = e.to_string();

@@ -16,6 +16,7 @@ mod audit_trail;
 mod bytes_budget;
 mod cli_sync;
 mod closed_pipe;
+mod decide_race;
 mod demo_morning;
 mod e2e_tmux;
 mod event_order;
