@@ -6,7 +6,6 @@
 //! arguments: vigil starts no processes, and the feed token is never an argument (see `config check`).
 
 use crate::access_support;
-use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
