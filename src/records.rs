@@ -101,7 +101,7 @@ fn actions(d: &CaseDetail) -> Vec<(DateTime<Utc>, String, String)> {
             | EventKind::ItemDone { .. }
             | EventKind::ItemUndone { .. } => continue,
         };
-        out.push((e.at, e.actor.clone(), text));
+        out.push((e.at, e.actor().to_string(), text));
     }
     for item in d.checklist.iter().filter(|i| i.done) {
         let mut text = item.text.clone();

@@ -13,10 +13,10 @@ use serde::Serialize;
 use crate::audit;
 use crate::domain::calendar::{DueLevel, DuePolicy, WorkingCalendar, due_at};
 use crate::domain::case::{AlertFacts, CaseCommand, ItemState, RuleError, decide};
-use crate::domain::checklist::Templates;
+use crate::domain::checklist::{ItemKind, Templates};
 use crate::domain::inert;
 use crate::domain::levels::LevelPolicy;
-use crate::domain::{Alert, AlertKey, Case, CaseEvent, Level};
+use crate::domain::{Actor, Alert, AlertKey, Case, CaseEvent, Level, Status};
 use crate::feed::protocol::Page;
 use crate::feed::staff::may_be_staff;
 use crate::identity::{Role, Viewer};
@@ -51,7 +51,7 @@ pub struct CaseSummary {
     pub subject_id: String,
     pub subject_name: Option<String>,
     pub subject_group: Option<String>,
-    pub status: &'static str,
+    pub status: Status,
     pub raised_at: DateTime<Utc>,
     pub due_at: Option<DateTime<Utc>>,
     pub out_of_hours: bool,
@@ -123,7 +123,7 @@ pub struct ChecklistItem {
     pub id: String,
     pub text: String,
     pub required: bool,
-    pub kind: &'static str,
+    pub kind: ItemKind,
     pub choices: Vec<String>,
     pub condition: Option<String>,
     /// The procedure's guidance for the step, shown with the selected item.
@@ -163,14 +163,15 @@ impl CaseDetail {
     pub fn timeline(&self) -> Vec<TimelineEntry> {
         let mut out = Vec::with_capacity(self.events.len() + 1);
         for e in &self.events {
+            let actor = e.actor().to_string();
             if let crate::domain::EventKind::Raised { .. } = e.kind {
-                out.push(TimelineEntry { at: self.summary.raised_at, actor: e.actor.clone(), what: e.kind.describe() });
+                out.push(TimelineEntry { at: self.summary.raised_at, actor: actor.clone(), what: e.kind.describe() });
                 if e.at != self.summary.raised_at {
-                    out.push(TimelineEntry { at: e.at, actor: e.actor.clone(), what: "received by vigil".into() });
+                    out.push(TimelineEntry { at: e.at, actor, what: "received by vigil".into() });
                 }
                 continue;
             }
-            out.push(TimelineEntry { at: e.at, actor: e.actor.clone(), what: e.kind.describe() });
+            out.push(TimelineEntry { at: e.at, actor, what: e.kind.describe() });
         }
         out
     }
@@ -213,6 +214,11 @@ impl CaseService {
 
     pub fn calendar(&self) -> &WorkingCalendar {
         &self.calendar
+    }
+
+    /// The viewer as the actor of what they do: never the feed, whatever their user name.
+    fn actor(&self) -> Actor {
+        Actor::person(&self.viewer.user)
     }
 
     fn require_reviewer(&self) -> Result<()> {
@@ -309,7 +315,7 @@ impl CaseService {
             subject_id: subject.id,
             subject_name: subject.name,
             subject_group: subject.group,
-            status: status.as_str(),
+            status,
             raised_at: raised,
             due_at: Some(due),
             out_of_hours: !self.calendar.is_working_time(raised),
@@ -641,7 +647,7 @@ impl CaseService {
         self.require_reviewer()?;
         let (_, _, case) = self.load(key)?;
         if case.first_viewed.is_none() {
-            self.store.append(key, &CaseEvent::new(now, &self.viewer.user, crate::domain::EventKind::Viewed))?;
+            self.store.append(key, &CaseEvent::by(now, &self.actor(), crate::domain::EventKind::Viewed))?;
         }
         Ok(())
     }
@@ -659,7 +665,7 @@ impl CaseService {
         let decided: Vec<(CaseEvent, audit::Entry)> = decide(&case, &facts, self.templates, command)?
             .into_iter()
             .map(|kind| {
-                let event = CaseEvent::new(now, &self.viewer.user, kind);
+                let event = CaseEvent::by(now, &self.actor(), kind);
                 let entry = audit::Entry::new(now, &self.viewer.user, Some(key), audit::action_text(&event.kind));
                 (event, entry)
             })
@@ -821,7 +827,7 @@ fn checklist_item(
         id: item.id.clone(),
         text: item.text.clone(),
         required: item.required,
-        kind: item.kind.as_str(),
+        kind: item.kind,
         choices: item.choices.clone(),
         condition: item.condition.clone(),
         help: item.help.clone(),
@@ -829,7 +835,7 @@ fn checklist_item(
         value: state.and_then(|s| s.value.clone()),
         note: state.and_then(|s| s.note.clone()),
         done_at: state.map(|s| s.at),
-        done_by: state.map(|s| s.actor.clone()),
+        done_by: state.map(|s| Actor::from_stored(&s.actor).to_string()),
     }
 }
 

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::actor::Actor;
 use super::checklist::{AppliesTo, CasePath, ItemKind, ItemTemplate, Section, Templates};
 use super::{AlertKey, Level};
 
@@ -29,14 +30,25 @@ pub const TRACKING_ITEMS: [&str; 2] = ["medium-tracking-note", "high-tracking-no
 pub struct CaseEvent {
     pub id: Uuid,
     pub at: DateTime<Utc>,
-    /// The OS user who acted, or `feed` for what the feed did.
+    /// Who acted, in its stored form ([`Actor::stored`]): read it with [`CaseEvent::actor`].
     pub actor: String,
     pub kind: EventKind,
 }
 
 impl CaseEvent {
+    /// An event by the actor whose stored form is `actor` (`"feed"` is the feed): what the store and tests
+    /// write. A person's event is made with [`CaseEvent::by`], which cannot take their name for the feed.
     pub fn new(at: DateTime<Utc>, actor: impl Into<String>, kind: EventKind) -> Self {
         CaseEvent { id: Uuid::new_v4(), at, actor: actor.into(), kind }
+    }
+
+    pub fn by(at: DateTime<Utc>, actor: &Actor, kind: EventKind) -> Self {
+        Self::new(at, actor.stored(), kind)
+    }
+
+    /// Who acted.
+    pub fn actor(&self) -> Actor {
+        Actor::from_stored(&self.actor)
     }
 }
 
@@ -157,11 +169,18 @@ impl Status {
     }
 }
 
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemState {
     pub value: Option<String>,
     pub note: Option<String>,
     pub at: DateTime<Utc>,
+    /// Who did it, in its stored form ([`Actor::stored`]).
     pub actor: String,
 }
 
@@ -186,7 +205,7 @@ pub struct Case {
     pub acted: bool,
     pub regraded: bool,
     pub events: usize,
-    /// Who has acted on the case (not merely viewed it), for the "mine" filter.
+    /// The user names of the people who have acted on the case (not merely viewed it), for the "mine" filter.
     #[serde(default)]
     pub actors: std::collections::BTreeSet<String>,
     /// The [`RESPONSE_ITEMS`] that are done. Kept apart from `done` because the queue's index stores the case
@@ -244,8 +263,10 @@ impl Case {
             }
             _ => {}
         }
-        if event.actor != "feed" && !matches!(event.kind, EventKind::Viewed) {
-            self.actors.insert(event.actor.clone());
+        if let Actor::Person(name) = event.actor()
+            && !matches!(event.kind, EventKind::Viewed)
+        {
+            self.actors.insert(name);
         }
         match &event.kind {
             EventKind::Raised { .. } => {}
