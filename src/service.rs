@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::audit;
 use crate::domain::calendar::{DueLevel, DuePolicy, WorkingCalendar, due_at};
 use crate::domain::case::{AlertFacts, CaseCommand, ItemState, RuleError, decide};
-use crate::domain::checklist::{ItemKind, Templates};
+use crate::domain::checklist::{ItemKind, ItemRole, Templates};
 use crate::domain::inert;
 use crate::domain::levels::LevelPolicy;
 use crate::domain::{Actor, Alert, AlertKey, Case, CaseEvent, Level, Status};
@@ -734,10 +734,8 @@ pub struct ReportData {
 }
 
 /// The one checklist value a report reads: the time contact was made with the student on a High alert.
-const REPORT_KEEPS_VALUE: &str = "high-contact-time";
-
 fn report_value(item: &str, value: Option<String>) -> Option<String> {
-    let value = value.filter(|_| item == REPORT_KEEPS_VALUE)?;
+    let value = value.filter(|_| Templates::embedded().has_role(item, ItemRole::ContactTime))?;
     let t = value.trim();
     let hhmm =
         chrono::NaiveTime::parse_from_str(t, "%H:%M").or_else(|_| chrono::NaiveTime::parse_from_str(t, "%H:%M:%S"));
