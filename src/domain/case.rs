@@ -828,6 +828,31 @@ mod tests {
         assert_eq!(fold(&grooming).level, Level::High);
     }
 
+    /// Issue 14: `decide` returns every event a command implies. A regrade to High of a category that takes the
+    /// illegal-content path at High (grooming) is one decision: the regrade and the path, from one call, so the
+    /// service writes them in one transaction. Other regrades, and a case already on the path, get the regrade
+    /// alone.
+    #[test]
+    fn regrading_grooming_to_high_is_one_decision_with_the_illegal_path() {
+        let grooming = AlertFacts { staff: false, category: "grooming", illegal_at_high: true };
+        let regrade = |level| CaseCommand::Regrade { level, reason: "adult arranging to meet".into() };
+        let case = fold(&raised(Level::Medium));
+        let kinds = decide(&case, &grooming, Templates::embedded(), &regrade(Level::High)).expect("regrade");
+        assert!(
+            matches!(
+                &kinds[..],
+                [EventKind::Regraded { from: Level::Medium, to: Level::High, .. }, EventKind::IllegalPathChosen { reason }]
+                    if reason == "regraded to High: grooming alerts take the illegal-content path"
+            ),
+            "{kinds:?}"
+        );
+        let kinds = decide(&case, &grooming, Templates::embedded(), &regrade(Level::Low)).expect("regrade");
+        assert!(matches!(&kinds[..], [EventKind::Regraded { to: Level::Low, .. }]), "{kinds:?}");
+        let violence = AlertFacts { staff: false, category: "violence", illegal_at_high: false };
+        let kinds = decide(&case, &violence, Templates::embedded(), &regrade(Level::High)).expect("regrade");
+        assert!(matches!(&kinds[..], [EventKind::Regraded { to: Level::High, .. }]), "{kinds:?}");
+    }
+
     #[test]
     fn the_illegal_path_adds_its_required_steps() {
         let mut ev = raised(Level::High);

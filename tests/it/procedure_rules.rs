@@ -73,8 +73,15 @@ fn regrading_grooming_to_high_puts_it_on_the_illegal_content_path() {
     ingest(&s, &[alert("G1", 1, 3, "grooming", false)]);
     let key = AlertKey::new("sm", "G1");
     assert!(!s.detail(&key, fixed_now()).expect("d").case.illegal_path, "Medium grooming is not on the path");
-    s.act(&key, &CaseCommand::Regrade { level: Level::High, reason: "adult arranging to meet".into() }, fixed_now())
+    let decided = s
+        .act(&key, &CaseCommand::Regrade { level: Level::High, reason: "adult arranging to meet".into() }, fixed_now())
         .expect("regrade");
+    // One decision (issue 14): both events come back from the one `act`, written in its one transaction.
+    let kinds: Vec<&EventKind> = decided.iter().map(|e| &e.kind).collect();
+    assert!(
+        matches!(kinds[..], [EventKind::Regraded { to: Level::High, .. }, EventKind::IllegalPathChosen { .. }]),
+        "{kinds:?}"
+    );
     let d = s.detail(&key, fixed_now()).expect("detail");
     assert!(d.case.illegal_path);
     assert!(d.missing_required.contains(&"illegal-police-ref".to_string()), "{:?}", d.missing_required);
