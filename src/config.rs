@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::calendar::{CalendarConfig, DuePolicy, WorkingCalendar};
+use crate::domain::calendar::{CalendarConfig, CalendarError, DuePolicy, WorkingCalendar};
 use crate::domain::levels::LevelPolicy;
 use crate::identity::{Role, Viewer};
 
@@ -17,7 +17,7 @@ use crate::identity::{Role, Viewer};
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub feed: FeedConfig,
-    pub calendar: CalendarConfig,
+    pub calendar: Calendar,
     pub due: DuePolicy,
     pub levels: LevelPolicy,
     pub roles: Roles,
@@ -32,6 +32,38 @@ pub struct Config {
     /// The file's text, kept to point at lines when a later check (the keymap) finds a problem.
     #[serde(skip)]
     pub source: Option<(PathBuf, String)>,
+}
+
+/// `[calendar]`, as written and as validated. It cannot hold a calendar that failed validation (a bad one is
+/// an error when the file is read, naming the setting), so nothing can fall back to a default calendar: a
+/// college in another zone, or with its holidays mistyped, is told, not given London's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "CalendarConfig", into = "CalendarConfig")]
+pub struct Calendar {
+    written: CalendarConfig,
+    working: WorkingCalendar,
+}
+
+impl Calendar {
+    /// The calendar as the file has it (what `vigil config check` prints).
+    pub fn written(&self) -> &CalendarConfig {
+        &self.written
+    }
+}
+
+impl TryFrom<CalendarConfig> for Calendar {
+    type Error = String;
+
+    fn try_from(written: CalendarConfig) -> Result<Self, String> {
+        let working = WorkingCalendar::new(&written).map_err(|e: CalendarError| format!("[calendar] {e}"))?;
+        Ok(Calendar { written, working })
+    }
+}
+
+impl From<Calendar> for CalendarConfig {
+    fn from(calendar: Calendar) -> Self {
+        calendar.written
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -187,7 +219,6 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
-        WorkingCalendar::new(&self.calendar).map_err(|e| format!("[calendar]: {e}"))?;
         if self.storage.key_file.is_some() && self.storage.passphrase_file.is_some() {
             return Err("[storage] set key_file or passphrase_file, not both".into());
         }
@@ -271,9 +302,9 @@ impl Config {
         }
     }
 
+    /// The working calendar `[calendar]` describes (validated when the file was read: see [`Calendar`]).
     pub fn calendar(&self) -> WorkingCalendar {
-        // Validated at load; the default calendar is the procedure's own if something slipped through.
-        WorkingCalendar::new(&self.calendar).unwrap_or_else(|_| WorkingCalendar::london_default())
+        self.calendar.working.clone()
     }
 
     /// The feed token: `VIGIL_FEED_TOKEN` first, then `token_file`. Never a command-line argument.
@@ -335,6 +366,31 @@ mod tests {
         assert!(msg.contains("/etc/vigil.toml"), "{msg}");
         assert!(msg.contains("line 3"), "{msg}");
         assert!(msg.contains("url_typo"), "{msg}");
+    }
+
+    /// A bad `[calendar]` is an error naming the setting and the value: never the default (London) calendar.
+    #[test]
+    fn a_bad_calendar_is_an_error_naming_the_setting_not_london() {
+        let bad = [
+            ("time_zone = \"Europe/Londn\"", "time_zone", "Europe/Londn"),
+            ("time_zone = \"\"", "time_zone", "\"\""),
+            ("holidays = [\"2026-13-01\"]", "holidays", "2026-13-01"),
+            ("holidays = [2026-12-25T10:00:00]", "holidays", "2026-12-25T10:00:00"),
+            ("holidays = [{ from = \"2026-12-21\", to = \"2026-02-30\" }]", "holidays", "2026-02-30"),
+            ("holidays = [{ from = 2027-01-01, to = 2026-12-21 }]", "holidays", "2027-01-01"),
+            ("open = \"8.30\"", "open", "8.30"),
+            ("working_days = [\"funday\"]", "working_days", "funday"),
+        ];
+        for (line, setting, value) in bad {
+            let err = Config::parse(Path::new("c.toml"), &format!("[calendar]\n{line}\n"))
+                .expect_err("a bad calendar is refused");
+            let msg = err.to_string();
+            assert!(msg.contains("c.toml"), "{line}: {msg}");
+            assert!(msg.contains(setting) && msg.contains(value), "{line}: {msg}");
+        }
+        let c = Config::parse(Path::new("c.toml"), "[calendar]\ntime_zone = \"Pacific/Auckland\"\n").expect("valid");
+        assert_eq!(c.calendar().time_zone(), chrono_tz::Pacific::Auckland);
+        assert_eq!(Config::default().calendar(), WorkingCalendar::london_default(), "the default is London's");
     }
 
     #[test]

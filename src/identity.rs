@@ -44,29 +44,21 @@ impl Viewer {
 
 /// The name of the effective OS user, from the password database.
 pub fn os_user() -> Result<String, String> {
-    // SAFETY: geteuid has no preconditions.
-    let uid = unsafe { libc::geteuid() };
-    // A long entry (many groups, a long GECOS) needs a bigger buffer: grow on ERANGE, up to 1 MiB.
-    let mut size = 4096usize;
-    loop {
-        let mut buf = vec![0u8; size];
-        // SAFETY: a zeroed passwd is a valid value for getpwuid_r to fill in.
-        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: every pointer is valid for the call; buf outlives the use of pwd's string fields below.
-        let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result) };
-        if rc == libc::ERANGE && size < (1 << 20) {
-            size *= 4;
-            continue;
-        }
-        if rc != 0 {
-            return Err(format!("cannot read the password database for user id {uid} (error {rc})"));
-        }
-        if result.is_null() {
-            return Err(format!("user id {uid} has no entry in the password database"));
-        }
-        // SAFETY: pw_name points into buf, which is still alive, and is NUL-terminated by getpwuid_r.
-        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
-        return Ok(name.to_string_lossy().into_owned());
+    let uid = nix::unistd::Uid::effective();
+    // nix grows the buffer for a long entry (many groups, a long GECOS) itself.
+    match nix::unistd::User::from_uid(uid) {
+        Ok(Some(user)) => Ok(user.name),
+        Ok(None) => Err(format!("user id {uid} has no entry in the password database")),
+        Err(e) => Err(format!("cannot read the password database for user id {uid} ({e})")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_os_user_is_the_effective_users_name() {
+        let id = std::process::Command::new("id").arg("-un").output().expect("id -un runs");
+        let want = String::from_utf8_lossy(&id.stdout).trim().to_string();
+        assert_eq!(super::os_user().as_deref(), Ok(want.as_str()));
     }
 }

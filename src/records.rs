@@ -101,7 +101,7 @@ fn actions(d: &CaseDetail) -> Vec<(DateTime<Utc>, String, String)> {
             | EventKind::ItemDone { .. }
             | EventKind::ItemUndone { .. } => continue,
         };
-        out.push((e.at, e.actor.clone(), text));
+        out.push((e.at, e.actor().to_string(), text));
     }
     for item in d.checklist.iter().filter(|i| i.done) {
         let mut text = item.text.clone();
@@ -129,27 +129,8 @@ fn outcome_text(d: &CaseDetail, id: &str) -> String {
 
 /// An OSC 52 sequence that asks the terminal (even over SSH) to put `text` on the clipboard.
 pub fn osc52(text: &str) -> String {
-    use std::fmt::Write;
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = text.as_bytes();
-    let mut b64 = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = match chunk.len() {
-            3 => u32::from(chunk[0]) << 16 | u32::from(chunk[1]) << 8 | u32::from(chunk[2]),
-            2 => u32::from(chunk[0]) << 16 | u32::from(chunk[1]) << 8,
-            _ => u32::from(chunk[0]) << 16,
-        };
-        for i in 0..4 {
-            if i <= chunk.len() {
-                b64.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                b64.push('=');
-            }
-        }
-    }
-    let mut s = String::new();
-    let _ = write!(s, "\u{1b}]52;c;{b64}\u{7}");
-    s
+    use base64::Engine;
+    format!("\u{1b}]52;c;{}\u{7}", base64::engine::general_purpose::STANDARD.encode(text))
 }
 
 #[cfg(test)]

@@ -314,13 +314,11 @@ where
 
 /// CPU time this process has used so far, user and system, every thread (the bench tools use it too).
 pub fn process_cpu() -> Duration {
-    // SAFETY: getrusage only writes the struct it is given.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
-        return Duration::ZERO;
-    }
-    let us = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
-    us(u.ru_utime) + us(u.ru_stime)
+    use nix::sys::resource::{UsageWho, getrusage};
+    use nix::sys::time::{TimeVal, TimeValLike};
+    let Ok(usage) = getrusage(UsageWho::RUSAGE_SELF) else { return Duration::ZERO };
+    let us = |t: TimeVal| Duration::from_micros(u64::try_from(t.num_microseconds()).unwrap_or(0));
+    us(usage.user_time()) + us(usage.system_time())
 }
 
 /// The next moment the screen must change on its own: a toast expiring, or the minute turning.

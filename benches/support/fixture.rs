@@ -190,7 +190,7 @@ fn work(service: &Session, key: &AlertKey, n: usize, closed: bool, rng: &mut Rng
     // The view was the first step after Raised; ticks make the rest.
     let required = d.checklist.iter().filter(|i| i.required && !i.done);
     for item in required.take(steps - 1) {
-        let value = value_for(item.kind, &item.choices, n);
+        let value = value_for(item.kind.as_str(), &item.choices, n);
         let cmd = CaseCommand::Tick { item: item.id.clone(), value, note: None };
         service.act(key, &cmd, now).unwrap_or_else(|e| panic!("tick {} on {key}: {e}", item.id));
         acts += 1;

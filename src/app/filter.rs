@@ -38,7 +38,7 @@ impl Filter {
             return false;
         }
         if self.level.is_some_and(|l| l != c.level)
-            || self.status.as_deref().is_some_and(|s| s != c.status)
+            || self.status.as_deref().is_some_and(|s| s != c.status.as_str())
             || self.overdue && !c.overdue
             || self.out_of_hours && !c.out_of_hours
             || self.mine && !c.mine

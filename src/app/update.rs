@@ -694,7 +694,7 @@ fn toggle(state: &mut State) -> Vec<Effect> {
         state.mode = Mode::Editor(Box::new(Editor::new(key, label, purpose)));
         return vec![];
     }
-    if item.kind == "tick" {
+    if item.kind == crate::domain::checklist::ItemKind::Tick {
         return vec![Effect::Act(key, CaseCommand::Tick { item: item.id.clone(), value: None, note: None })];
     }
     let label = if item.choices.is_empty() {

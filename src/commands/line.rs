@@ -379,7 +379,7 @@ mod tests {
             id: id.into(),
             text: "t".into(),
             required: true,
-            kind: "tick",
+            kind: crate::domain::checklist::ItemKind::Tick,
             choices: vec![],
             condition: None,
             help: None,

@@ -100,7 +100,7 @@ pub struct ListRow<'a> {
     pub subject_id: &'a str,
     pub subject_name: Option<&'a str>,
     pub subject_group: Option<&'a str>,
-    pub status: &'a str,
+    pub status: crate::domain::Status,
     pub raised_at: chrono::DateTime<chrono::Utc>,
     pub due_at: Option<chrono::DateTime<chrono::Utc>>,
     pub out_of_hours: bool,

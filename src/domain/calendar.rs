@@ -35,9 +35,6 @@ pub const SEARCH_LIMIT_DAYS: u32 = 3700;
 /// an hour or two; a whole skipped day (Samoa, 2011) is 24 hours.
 const GAP_PROBE_MINUTES: i64 = 48 * 60;
 
-/// The key under which the `toml` crate hands a bare TOML date (`2026-12-25`, unquoted) to serde.
-const TOML_DATETIME_KEY: &str = "$__toml_private_datetime";
-
 const DEFAULT_OPEN: NaiveTime = match NaiveTime::from_hms_opt(8, 30, 0) {
     Some(t) => t,
     None => panic!("08:30 is a valid time"),
@@ -90,17 +87,64 @@ impl Default for CalendarConfig {
 /// In TOML either form may use quoted (`"2026-12-25"`) or bare (`2026-12-25`) dates:
 /// `holidays = ["2026-12-25", { from = "2026-12-21", to = "2027-01-01", name = "Christmas break" }]`.
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, PartialEq)]
-#[serde(untagged, deny_unknown_fields)]
+#[serde(untagged, try_from = "WrittenHoliday")]
 pub enum Holiday {
-    Day(#[serde(deserialize_with = "de_date")] NaiveDate),
+    Day(NaiveDate),
     Range {
-        #[serde(deserialize_with = "de_date")]
         from: NaiveDate,
-        #[serde(deserialize_with = "de_date")]
         to: NaiveDate,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
     },
+}
+
+/// A holiday as written, its dates not yet read. Read in two steps because `Holiday` has two forms: serde
+/// tries each form in turn and reports only that none matched, which would hide which date was bad.
+#[derive(serde::Deserialize)]
+#[serde(
+    untagged,
+    deny_unknown_fields,
+    expecting = "a holiday: a date such as \"2026-12-25\", or { from = \"2026-12-21\", to = \"2027-01-01\", name = \"Christmas break\" }"
+)]
+enum WrittenHoliday {
+    Day(WrittenDate),
+    Range {
+        from: WrittenDate,
+        to: WrittenDate,
+        #[serde(default)]
+        name: Option<String>,
+    },
+}
+
+/// A date as written: quoted (`"2026-12-25"`) or a bare TOML date (`2026-12-25`).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum WrittenDate {
+    Text(String),
+    Toml(toml::value::Datetime),
+}
+
+impl WrittenDate {
+    fn read(self) -> Result<NaiveDate, String> {
+        let text = match self {
+            WrittenDate::Text(text) => text.trim().to_string(),
+            // A bare date reads back as itself; a datetime (a time, an offset) does not parse as a day.
+            WrittenDate::Toml(dt) => dt.to_string(),
+        };
+        text.parse::<NaiveDate>()
+            .map_err(|_| format!("holidays: bad date {text:?}: expected a date such as 2026-12-25"))
+    }
+}
+
+impl TryFrom<WrittenHoliday> for Holiday {
+    type Error = String;
+
+    fn try_from(written: WrittenHoliday) -> Result<Self, String> {
+        Ok(match written {
+            WrittenHoliday::Day(day) => Holiday::Day(day.read()?),
+            WrittenHoliday::Range { from, to, name } => Holiday::Range { from: from.read()?, to: to.read()?, name },
+        })
+    }
 }
 
 /// How long each level has, counted from the pickup.
@@ -121,20 +165,20 @@ impl Default for DuePolicy {
     }
 }
 
-/// A calendar config that cannot be used. Each message names the bad value.
+/// A calendar config that cannot be used. Each message starts with the setting at fault and names the bad value.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum CalendarError {
-    #[error("unknown time zone {0:?}: expected an IANA name such as \"Europe/London\"")]
+    #[error("time_zone: unknown time zone {0:?}: expected an IANA name such as \"Europe/London\"")]
     UnknownTimeZone(String),
-    #[error("bad {field} time {value:?}: expected HH:MM on the 24-hour clock, e.g. \"08:30\"")]
+    #[error("{field}: bad time {value:?}: expected HH:MM on the 24-hour clock, e.g. \"08:30\"")]
     BadTime { field: &'static str, value: String },
-    #[error("opening time {open:?} is not before closing time {close:?}")]
+    #[error("open, close: opening time {open:?} is not before closing time {close:?}")]
     OpenNotBeforeClose { open: String, close: String },
-    #[error("unknown working day {0:?}: expected mon, tue, wed, thu, fri, sat or sun (or the full name)")]
+    #[error("working_days: unknown working day {0:?}: expected mon, tue, wed, thu, fri, sat or sun (or the full name)")]
     UnknownWeekday(String),
-    #[error("no working days configured: at least one of mon..sun is needed")]
+    #[error("working_days: none configured: at least one of mon..sun is needed")]
     NoWorkingDays,
-    #[error("holiday range {}from {from} to {to} ends before it starts", name_prefix(.name))]
+    #[error("holidays: range {}from {from} to {to} ends before it starts", name_prefix(.name))]
     HolidayRangeReversed { from: NaiveDate, to: NaiveDate, name: Option<String> },
 }
 
@@ -427,38 +471,6 @@ fn merge_ranges(mut ranges: Vec<(NaiveDate, NaiveDate)>) -> Vec<(NaiveDate, Naiv
         merged.push((from, to));
     }
     merged
-}
-
-/// A date given as a string ("2026-12-25") or, from TOML, as a bare local date (2026-12-25).
-fn de_date<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
-    struct DateVisitor;
-
-    impl<'de> serde::de::Visitor<'de> for DateVisitor {
-        type Value = NaiveDate;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a date such as 2026-12-25")
-        }
-
-        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<NaiveDate, E> {
-            v.trim().parse::<NaiveDate>().map_err(|_| E::custom(format!("bad date {v:?}: expected YYYY-MM-DD")))
-        }
-
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<NaiveDate, A::Error> {
-            use serde::de::Error;
-            let key: Option<String> = map.next_key()?;
-            if key.as_deref() != Some(TOML_DATETIME_KEY) {
-                return Err(A::Error::custom("expected a date such as 2026-12-25"));
-            }
-            let value: String = map.next_value()?;
-            if map.next_key::<String>()?.is_some() {
-                return Err(A::Error::custom("expected a date such as 2026-12-25"));
-            }
-            self.visit_str(&value)
-        }
-    }
-
-    deserializer.deserialize_any(DateVisitor)
 }
 
 /// Which due-time rule applies.

@@ -7,36 +7,33 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::checklist::{AppliesTo, CasePath, ItemKind, ItemTemplate, Section, Templates};
+use super::actor::Actor;
+use super::checklist::{AppliesTo, CasePath, ItemKind, ItemRole, ItemTemplate, Section, Templates};
 use super::{AlertKey, Level};
-
-/// The checklist item whose date is the case's follow-up date ("follow-up meetings arranged"): on that day the
-/// case rises to the top of its level.
-pub const FOLLOW_UP_ITEM: &str = "post-follow-up-date";
-
-/// The item that records a level's response, the thing its due time is for: High, contact with the student
-/// ("immediately on receipt"); Medium, the same-day / next-day follow-up. Low has none: a Low case is due to be
-/// closed. Once the response is recorded the case is no longer overdue, though it stays open until closed.
-pub const RESPONSE_ITEMS: [(Level, &str); 2] =
-    [(Level::High, "high-contact-time"), (Level::Medium, "medium-follow-up-date")];
-
-/// The items that record a Medium or High case on CPOMS (its reference) and on student tracking (the
-/// content-free note), which the procedure requires for both levels.
-pub const CPOMS_ITEMS: [&str; 2] = ["medium-cpoms", "high-cpoms"];
-pub const TRACKING_ITEMS: [&str; 2] = ["medium-tracking-note", "high-tracking-note"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseEvent {
     pub id: Uuid,
     pub at: DateTime<Utc>,
-    /// The OS user who acted, or `feed` for what the feed did.
+    /// Who acted, in its stored form ([`Actor::stored`]): read it with [`CaseEvent::actor`].
     pub actor: String,
     pub kind: EventKind,
 }
 
 impl CaseEvent {
+    /// An event by the actor whose stored form is `actor` (`"feed"` is the feed): what the store and tests
+    /// write. A person's event is made with [`CaseEvent::by`], which cannot take their name for the feed.
     pub fn new(at: DateTime<Utc>, actor: impl Into<String>, kind: EventKind) -> Self {
         CaseEvent { id: Uuid::new_v4(), at, actor: actor.into(), kind }
+    }
+
+    pub fn by(at: DateTime<Utc>, actor: &Actor, kind: EventKind) -> Self {
+        Self::new(at, actor.stored(), kind)
+    }
+
+    /// Who acted.
+    pub fn actor(&self) -> Actor {
+        Actor::from_stored(&self.actor)
     }
 }
 
@@ -157,11 +154,18 @@ impl Status {
     }
 }
 
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemState {
     pub value: Option<String>,
     pub note: Option<String>,
     pub at: DateTime<Utc>,
+    /// Who did it, in its stored form ([`Actor::stored`]).
     pub actor: String,
 }
 
@@ -186,11 +190,11 @@ pub struct Case {
     pub acted: bool,
     pub regraded: bool,
     pub events: usize,
-    /// Who has acted on the case (not merely viewed it), for the "mine" filter.
+    /// The user names of the people who have acted on the case (not merely viewed it), for the "mine" filter.
     #[serde(default)]
     pub actors: std::collections::BTreeSet<String>,
-    /// The [`RESPONSE_ITEMS`] that are done. Kept apart from `done` because the queue's index stores the case
-    /// without `done`, and "overdue" needs to know whether the response was made.
+    /// The done items that record a level's response ([`ItemRole::Response`]). Kept apart from `done` because the
+    /// queue's index stores the case without `done`, and "overdue" needs to know whether the response was made.
     #[serde(default)]
     pub responses: std::collections::BTreeSet<String>,
 }
@@ -232,11 +236,13 @@ impl Case {
         case
     }
 
-    /// Folds one more event into the case.
+    /// Folds one more event into the case. The items' roles are the built-in templates' (the only ones; a case
+    /// records their version).
     pub fn apply(&mut self, event: &CaseEvent) {
+        let templates = Templates::embedded();
         self.events += 1;
         match &event.kind {
-            EventKind::ItemDone { item, .. } if RESPONSE_ITEMS.iter().any(|(_, r)| r == item) => {
+            EventKind::ItemDone { item, .. } if templates.has_role(item, ItemRole::Response) => {
                 self.responses.insert(item.clone());
             }
             EventKind::ItemUndone { item, .. } => {
@@ -244,8 +250,10 @@ impl Case {
             }
             _ => {}
         }
-        if event.actor != "feed" && !matches!(event.kind, EventKind::Viewed) {
-            self.actors.insert(event.actor.clone());
+        if let Actor::Person(name) = event.actor()
+            && !matches!(event.kind, EventKind::Viewed)
+        {
+            self.actors.insert(name);
         }
         match &event.kind {
             EventKind::Raised { .. } => {}
@@ -275,8 +283,9 @@ impl Case {
                 self.acted = true;
             }
             EventKind::ItemDone { item, value, note } => {
-                // A follow-up date ticked on the checklist is the case's follow-up date.
-                if item == FOLLOW_UP_ITEM
+                // A follow-up date ticked on the checklist ("follow-up meetings arranged") is the case's follow-up
+                // date: on that day the case rises to the top of its level.
+                if templates.has_role(item, ItemRole::FollowUpDate)
                     && let Some(date) = value.as_deref().and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
                 {
                     self.follow_up = Some(date);
@@ -317,9 +326,12 @@ impl Case {
         }
     }
 
-    /// Whether the level's response (see [`RESPONSE_ITEMS`]) has been recorded.
+    /// Whether the level's response has been recorded: its item of role [`ItemRole::Response`] (High, contact
+    /// with the student, "immediately on receipt"; Medium, the same-day / next-day follow-up) is done. Low has
+    /// none: a Low case is due to be closed. Once the response is recorded the case is no longer overdue, though
+    /// it stays open until closed.
     pub fn responded(&self) -> bool {
-        RESPONSE_ITEMS.iter().any(|(level, item)| *level == self.level && self.responses.contains(*item))
+        Templates::embedded().response_item(self.level).is_some_and(|item| self.responses.contains(&item.id))
     }
 
     /// Whether the case is overdue at `now`, its due time being `due`: see [`is_overdue`].
@@ -363,13 +375,12 @@ impl Case {
                 .is_some_and(|s| !matches!(s.applies_to, AppliesTo::StudentAlerts | AppliesTo::IllegalContent))
         });
         section.applies_to == AppliesTo::IllegalContent
-            || acted_on_student
-                && (CPOMS_ITEMS.contains(&item.id.as_str()) || TRACKING_ITEMS.contains(&item.id.as_str()))
+            || acted_on_student && (item.has_role(ItemRole::Cpoms) || item.has_role(ItemRole::TrackingNote))
     }
 }
 
 /// The one rule for "overdue", used by the queue, its header, the dashboard and the reports: a case is overdue
-/// while it is open, the response its due time is for ([`RESPONSE_ITEMS`]) is not recorded, and its due time
+/// while it is open, the response its due time is for ([`Case::responded`]) is not recorded, and its due time
 /// has passed. (Callers that hold only a queue row pass its fields; those that hold the case use
 /// [`Case::is_overdue`].)
 pub fn is_overdue(open: bool, responded: bool, due: DateTime<Utc>, now: DateTime<Utc>) -> bool {
@@ -815,6 +826,31 @@ mod tests {
             EventKind::Revised { from: 1, to: 2, level: Level::Medium, illegal_path: false },
         ));
         assert_eq!(fold(&grooming).level, Level::High);
+    }
+
+    /// Issue 14: `decide` returns every event a command implies. A regrade to High of a category that takes the
+    /// illegal-content path at High (grooming) is one decision: the regrade and the path, from one call, so the
+    /// service writes them in one transaction. Other regrades, and a case already on the path, get the regrade
+    /// alone.
+    #[test]
+    fn regrading_grooming_to_high_is_one_decision_with_the_illegal_path() {
+        let grooming = AlertFacts { staff: false, category: "grooming", illegal_at_high: true };
+        let regrade = |level| CaseCommand::Regrade { level, reason: "adult arranging to meet".into() };
+        let case = fold(&raised(Level::Medium));
+        let kinds = decide(&case, &grooming, Templates::embedded(), &regrade(Level::High)).expect("regrade");
+        assert!(
+            matches!(
+                &kinds[..],
+                [EventKind::Regraded { from: Level::Medium, to: Level::High, .. }, EventKind::IllegalPathChosen { reason }]
+                    if reason == "regraded to High: grooming alerts take the illegal-content path"
+            ),
+            "{kinds:?}"
+        );
+        let kinds = decide(&case, &grooming, Templates::embedded(), &regrade(Level::Low)).expect("regrade");
+        assert!(matches!(&kinds[..], [EventKind::Regraded { to: Level::Low, .. }]), "{kinds:?}");
+        let violence = AlertFacts { staff: false, category: "violence", illegal_at_high: false };
+        let kinds = decide(&case, &violence, Templates::embedded(), &regrade(Level::High)).expect("regrade");
+        assert!(matches!(&kinds[..], [EventKind::Regraded { to: Level::High, .. }]), "{kinds:?}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Pure types and rules. Nothing here touches the disk, the network, the terminal or the clock.
 
+pub mod actor;
 pub mod alert;
 pub mod calendar;
 pub mod case;
@@ -8,6 +9,7 @@ pub mod inert;
 pub mod levels;
 pub mod values;
 
+pub use actor::Actor;
 pub use alert::{Alert, AlertKey, Capture, Delivery, Device, Screenshot, Subject, SubjectKind};
 pub use case::{Case, CaseEvent, EventKind, Status};
 

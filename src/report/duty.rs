@@ -123,7 +123,7 @@ mod tests {
             subject_id: "S".into(),
             subject_name: None,
             subject_group: None,
-            status: if open { "new" } else { "closed" },
+            status: if open { crate::domain::Status::New } else { crate::domain::Status::Closed },
             raised_at,
             due_at: Some(raised_at + chrono::TimeDelta::hours(2)),
             out_of_hours: false,

@@ -30,15 +30,12 @@ use chrono_tz::Tz;
 use super::{Options, Period};
 use crate::domain::calendar::{DueLevel, DuePolicy, due_at};
 use crate::domain::case::ItemState;
+use crate::domain::checklist::{ItemRole, Templates};
 use crate::domain::{Alert, Case, CaseEvent, Delivery, EventKind, Level};
 use crate::service::ReportData;
 
 /// The outcome the report counts as a false positive.
 pub const FALSE_POSITIVE: &str = "false-positive";
-/// The checklist items the recording shares read (either level's item counts, since done items survive a
-/// regrade).
-pub use crate::domain::case::{CPOMS_ITEMS, TRACKING_ITEMS};
-pub const CONTACT_ITEM: &str = "high-contact-time";
 /// The category small categories are added up under.
 pub const OTHER_CATEGORY: &str = "other";
 /// Sites, in the order reports show them.
@@ -391,6 +388,7 @@ impl Raw {
     /// raised before `as_of`.
     fn gather(data: &ReportData, start: DateTime<Utc>, end: DateTime<Utc>, as_of: DateTime<Utc>) -> Raw {
         let tz = data.calendar.time_zone();
+        let templates = Templates::embedded();
         let mut raw = Raw::default();
         for (alert, _, events) in &data.cases {
             let raised = alert.raised_at.with_timezone(&Utc);
@@ -449,15 +447,18 @@ impl Raw {
             if case.level != Level::Low {
                 let r = raw.recording.get_mut(case.level);
                 r.cases += 1;
-                r.cpoms += u64::from(CPOMS_ITEMS.iter().any(|i| case.done.contains_key(*i)));
-                r.tracking += u64::from(TRACKING_ITEMS.iter().any(|i| case.done.contains_key(*i)));
+                // Either level's item counts, since done items survive a regrade.
+                let done = |role| case.done.keys().any(|id| templates.has_role(id, role));
+                r.cpoms += u64::from(done(ItemRole::Cpoms));
+                r.tracking += u64::from(done(ItemRole::TrackingNote));
             }
             let r = raw.response.get_mut(case.level);
             if let Some(viewed) = case.first_viewed {
                 r.first_view.push(minutes(viewed));
             }
             if case.level == Level::High
-                && let Some(state) = case.done.get(CONTACT_ITEM)
+                && let Some(state) =
+                    case.done.iter().find(|(id, _)| templates.has_role(id, ItemRole::ContactTime)).map(|(_, s)| s)
             {
                 r.first_contact.push(minutes(contact_time(raised, state, tz)));
             }
@@ -822,7 +823,7 @@ mod tests {
                         &t("02T10:02:00"),
                         EventKind::Regraded { from: Level::Low, to: Level::High, reason: String::new() },
                     ),
-                    item(&t("02T10:30:00"), CONTACT_ITEM, Some("10:20")),
+                    item(&t("02T10:30:00"), "high-contact-time", Some("10:20")),
                     item(&t("02T10:31:00"), "high-cpoms", Some("x")),
                     ev(&t("03T10:00:00"), EventKind::Closed { outcome: "safeguarding-plan".into() }),
                 ],

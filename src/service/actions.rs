@@ -18,7 +18,7 @@ impl Asking<'_> {
         self.require_reviewer()?;
         let (_, _, case) = self.load(key)?;
         if case.first_viewed.is_none() {
-            self.store.append(key, &CaseEvent::new(now, &self.viewer.user, crate::domain::EventKind::Viewed))?;
+            self.store.append(key, &CaseEvent::by(now, &self.actor(), crate::domain::EventKind::Viewed))?;
             self.bus.publish([Change::Case(key.clone())]);
         }
         Ok(())
@@ -44,7 +44,7 @@ impl Asking<'_> {
             let decided: Vec<(CaseEvent, audit::Entry)> = decide(&case, &facts, self.templates, command)?
                 .into_iter()
                 .map(|kind| {
-                    let event = CaseEvent::new(now, &self.viewer.user, kind);
+                    let event = CaseEvent::by(now, &self.actor(), kind);
                     let entry = audit::Entry::new(now, &self.viewer.user, Some(key), audit::action_text(&event.kind));
                     (event, entry)
                 })

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Asking, CaseSummary, Result, ServiceError};
+use crate::domain::Actor;
 use crate::domain::case::ItemState;
+use crate::domain::checklist::ItemKind;
 use crate::domain::{Alert, AlertKey, Case, CaseEvent};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -14,7 +16,7 @@ pub struct ChecklistItem {
     pub id: String,
     pub text: String,
     pub required: bool,
-    pub kind: &'static str,
+    pub kind: ItemKind,
     pub choices: Vec<String>,
     pub condition: Option<String>,
     /// The procedure's guidance for the step, shown with the selected item.
@@ -54,14 +56,15 @@ impl CaseDetail {
     pub fn timeline(&self) -> Vec<TimelineEntry> {
         let mut out = Vec::with_capacity(self.events.len() + 1);
         for e in &self.events {
+            let actor = e.actor().to_string();
             if let crate::domain::EventKind::Raised { .. } = e.kind {
-                out.push(TimelineEntry { at: self.summary.raised_at, actor: e.actor.clone(), what: e.kind.describe() });
+                out.push(TimelineEntry { at: self.summary.raised_at, actor: actor.clone(), what: e.kind.describe() });
                 if e.at != self.summary.raised_at {
-                    out.push(TimelineEntry { at: e.at, actor: e.actor.clone(), what: "received by vigil".into() });
+                    out.push(TimelineEntry { at: e.at, actor, what: "received by vigil".into() });
                 }
                 continue;
             }
-            out.push(TimelineEntry { at: e.at, actor: e.actor.clone(), what: e.kind.describe() });
+            out.push(TimelineEntry { at: e.at, actor, what: e.kind.describe() });
         }
         out
     }
@@ -148,7 +151,7 @@ fn checklist_item(
         id: item.id.clone(),
         text: item.text.clone(),
         required: item.required,
-        kind: item.kind.as_str(),
+        kind: item.kind,
         choices: item.choices.clone(),
         condition: item.condition.clone(),
         help: item.help.clone(),
@@ -156,6 +159,6 @@ fn checklist_item(
         value: state.and_then(|s| s.value.clone()),
         note: state.and_then(|s| s.note.clone()),
         done_at: state.map(|s| s.at),
-        done_by: state.map(|s| s.actor.clone()),
+        done_by: state.map(|s| Actor::from_stored(&s.actor).to_string()),
     }
 }

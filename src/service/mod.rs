@@ -178,6 +178,11 @@ impl CaseService {
 }
 
 impl Asking<'_> {
+    /// The viewer as the actor of what they do: never the feed, whatever their user name.
+    fn actor(&self) -> crate::domain::Actor {
+        crate::domain::Actor::person(&self.viewer.user)
+    }
+
     fn require_reviewer(&self) -> Result<()> {
         if self.viewer.can_review() { Ok(()) } else { Err(ServiceError::Forbidden(self.viewer.role.as_str())) }
     }

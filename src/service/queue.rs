@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{Asking, Result, ServiceError, due_level, key_hash};
 use crate::domain::calendar::due_at;
 use crate::domain::inert;
-use crate::domain::{Alert, AlertKey, Case, Level};
+use crate::domain::{Alert, AlertKey, Case, Level, Status};
 use crate::store::IndexEntry;
 use crate::store::backend::IndexScan;
 
@@ -25,7 +25,7 @@ pub struct CaseSummary {
     pub subject_id: String,
     pub subject_name: Option<String>,
     pub subject_group: Option<String>,
-    pub status: &'static str,
+    pub status: Status,
     pub raised_at: DateTime<Utc>,
     pub due_at: Option<DateTime<Utc>>,
     pub out_of_hours: bool,
@@ -113,7 +113,7 @@ impl Asking<'_> {
             subject_id: subject.id,
             subject_name: subject.name,
             subject_group: subject.group,
-            status: status.as_str(),
+            status,
             raised_at: raised,
             due_at: Some(due),
             out_of_hours: !self.calendar.is_working_time(raised),

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::{Asking, Result, ServiceError};
 use crate::domain::calendar::{DuePolicy, WorkingCalendar};
 use crate::domain::{Alert, AlertKey, Case, CaseEvent, Level};
+use crate::domain::checklist::{ItemRole, Templates};
 use crate::identity::Role;
 
 impl Asking<'_> {
@@ -60,11 +61,10 @@ pub struct ReportData {
     pub due: DuePolicy,
 }
 
-/// The one checklist value a report reads: the time contact was made with the student on a High alert.
-const REPORT_KEEPS_VALUE: &str = "high-contact-time";
-
+/// The one checklist value a report reads: the time contact was made with the student on a High alert (the
+/// item with the `contact-time` role).
 fn report_value(item: &str, value: Option<String>) -> Option<String> {
-    let value = value.filter(|_| item == REPORT_KEEPS_VALUE)?;
+    let value = value.filter(|_| Templates::embedded().has_role(item, ItemRole::ContactTime))?;
     let t = value.trim();
     let hhmm =
         chrono::NaiveTime::parse_from_str(t, "%H:%M").or_else(|_| chrono::NaiveTime::parse_from_str(t, "%H:%M:%S"));

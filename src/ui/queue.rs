@@ -93,7 +93,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         let row = Row::new(vec![
             Cell::from(marker),
             Cell::from(Span::styled(c.level.label(), theme.level(c.level))),
-            Cell::from(c.status),
+            Cell::from(c.status.as_str()),
             Cell::from(fit(&categories[n], widths.category).into_owned()),
             Cell::from(fit(&subjects[n], widths.subject).into_owned()),
             Cell::from(fit(&flags[n], widths.flags).into_owned()),

@@ -14,6 +14,7 @@ use vigil::audit::Verdict;
 use vigil::config::Config;
 use vigil::domain::AlertKey;
 use vigil::domain::case::CaseCommand;
+use vigil::domain::checklist::ItemKind;
 use vigil::feed::protocol::parse_page;
 use vigil::store::{Store, StoreKey};
 
@@ -39,10 +40,10 @@ fn close(svc: &crate::common::Svc, k: &AlertKey, at: DateTime<Utc>) -> String {
         }
         for item in d.checklist.iter().filter(|i| d.missing_required.contains(&i.id)) {
             let value = match item.kind {
-                "tick" => None,
-                "choice" => item.choices.first().cloned(),
-                "time" => Some("10:00".to_string()),
-                "date" => Some("2026-11-16".to_string()),
+                ItemKind::Tick => None,
+                ItemKind::Choice => item.choices.first().cloned(),
+                ItemKind::Time => Some("10:00".to_string()),
+                ItemKind::Date => Some("2026-11-16".to_string()),
                 _ => Some("REF-1".to_string()),
             };
             svc.act(k, &CaseCommand::Tick { item: item.id.clone(), value, note: None }, at).expect("tick");

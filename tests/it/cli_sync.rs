@@ -179,3 +179,21 @@ fn config_check_names_file_line_and_key_and_redacts_the_token() {
     assert!(!text.contains("s3cret-token-value"), "{text}");
     assert!(text.contains("https://bridge.example/feeds/college"));
 }
+
+/// A mistyped time zone or holiday is an error that names the setting, not a quiet fall back to London's
+/// calendar (issue 14).
+#[test]
+fn config_check_refuses_a_bad_calendar_naming_the_setting() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    for (line, setting, value) in [
+        ("time_zone = \"Europe/Londn\"", "time_zone", "Europe/Londn"),
+        ("holidays = [\"2026-12-32\"]", "holidays", "2026-12-32"),
+    ] {
+        let bad = tmp.path().join("bad.toml");
+        std::fs::write(&bad, format!("[calendar]\n{line}\n")).expect("write");
+        let out = vigil(&["--config", bad.to_str().expect("utf8"), "config", "check"]);
+        assert_eq!(out.status.code(), Some(2), "{line}");
+        let err = stderr(&out);
+        assert!(err.contains("bad.toml") && err.contains(setting) && err.contains(value), "{line}: {err}");
+    }
+}

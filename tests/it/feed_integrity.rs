@@ -102,14 +102,14 @@ async fn withdrawn_marks_the_case_withdrawn_and_keeps_it() {
     assert_eq!(report.revised, 1);
     let queue = service.queue(Utc::now()).expect("queue");
     let w = queue.iter().find(|c| c.id == "W").expect("kept");
-    assert_eq!(w.status, "withdrawn");
+    assert_eq!(w.status, vigil::domain::Status::Withdrawn);
     assert!(!w.open);
     assert!(queue.iter().find(|c| c.id == "K").expect("other").open);
     assert!(kinds(&service, "W").contains(&EventKind::Withdrawn));
     // Arriving already withdrawn: stored and withdrawn at once.
     sync_page(&service, &[alert("W0", json!({"withdrawn": true}))]).await;
     let queue = service.queue(Utc::now()).expect("queue");
-    assert_eq!(queue.iter().find(|c| c.id == "W0").expect("kept").status, "withdrawn");
+    assert_eq!(queue.iter().find(|c| c.id == "W0").expect("kept").status, vigil::domain::Status::Withdrawn);
 }
 
 /// `more: true` with the cursor it was asked for would loop at once, forever: the sync ends instead.

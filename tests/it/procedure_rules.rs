@@ -6,7 +6,7 @@ use crate::common;
 use chrono::Duration;
 use common::*;
 use vigil::domain::case::CaseCommand;
-use vigil::domain::{AlertKey, EventKind, Level};
+use vigil::domain::{AlertKey, EventKind, Level, Status};
 use vigil::feed::protocol::parse_page;
 
 fn alert(id: &str, revision: u32, risk: u8, category: &str, withdrawn: bool) -> String {
@@ -72,8 +72,15 @@ fn regrading_grooming_to_high_puts_it_on_the_illegal_content_path() {
     ingest(&s, &[alert("G1", 1, 3, "grooming", false)]);
     let key = AlertKey::new("sm", "G1");
     assert!(!s.detail(&key, fixed_now()).expect("d").case.illegal_path, "Medium grooming is not on the path");
-    s.act(&key, &CaseCommand::Regrade { level: Level::High, reason: "adult arranging to meet".into() }, fixed_now())
+    let decided = s
+        .act(&key, &CaseCommand::Regrade { level: Level::High, reason: "adult arranging to meet".into() }, fixed_now())
         .expect("regrade");
+    // One decision (issue 14): both events come back from the one `act`, written in its one transaction.
+    let kinds: Vec<&EventKind> = decided.iter().map(|e| &e.kind).collect();
+    assert!(
+        matches!(kinds[..], [EventKind::Regraded { to: Level::High, .. }, EventKind::IllegalPathChosen { .. }]),
+        "{kinds:?}"
+    );
     let d = s.detail(&key, fixed_now()).expect("detail");
     assert!(d.case.illegal_path);
     assert!(d.missing_required.contains(&"illegal-police-ref".to_string()), "{:?}", d.missing_required);
@@ -87,9 +94,9 @@ fn a_withdrawal_taken_back_by_the_vendor_reinstates_the_case() {
     ingest(&s, &[alert("W1", 1, 3, "drugs", true)]);
     let key = AlertKey::new("sm", "W1");
     let status = |s: &crate::common::Svc| s.detail(&key, fixed_now()).expect("d").summary.status;
-    assert_eq!(status(&s), "withdrawn");
+    assert_eq!(status(&s), Status::Withdrawn);
     ingest(&s, &[alert("W1", 2, 3, "drugs", false)]);
-    assert_eq!(status(&s), "new", "back in the open queue");
+    assert_eq!(status(&s), Status::New, "back in the open queue");
     let events = s.store().events(&key).expect("events");
     assert!(events.iter().any(|e| e.kind == EventKind::Reinstated));
 }
@@ -102,7 +109,7 @@ fn a_revision_that_escalates_a_closed_case_reopens_it_and_rings_the_bell() {
     assert_eq!(first.new_high, 0);
     let key = AlertKey::new("sm", "E1");
     close_fully(&s, &key, "no-further-action");
-    assert_eq!(s.detail(&key, fixed_now()).expect("d").summary.status, "closed");
+    assert_eq!(s.detail(&key, fixed_now()).expect("d").summary.status, Status::Closed);
     // Where the index holds it: (among the open cases, among the rest).
     let held = || {
         let count = |rows: Vec<vigil::service::CaseSummary>| rows.iter().filter(|c| c.key == key).count();
@@ -113,7 +120,7 @@ fn a_revision_that_escalates_a_closed_case_reopens_it_and_rings_the_bell() {
 
     let same = ingest(&s, &[alert("E1", 2, 2, "violence", false)]);
     assert_eq!(same.new_high, 0, "a revision at the same level changes nothing");
-    assert_eq!(s.detail(&key, fixed_now()).expect("d").summary.status, "closed");
+    assert_eq!(s.detail(&key, fixed_now()).expect("d").summary.status, Status::Closed);
 
     let up = ingest(&s, &[alert("E1", 3, 5, "violence", false)]);
     assert_eq!(up.new_high, 1, "an escalation to High rings the bell");
@@ -322,7 +329,7 @@ fn a_withdrawn_case_owes_only_the_record_of_what_was_started() {
     ingest(&s, &[alert("W1", 1, 3, "drugs", true)]);
     assert_eq!(missing(&s, "W1"), Vec::<String>::new());
     close(&s, "W1").expect("closes without the checklist");
-    assert_eq!(s.detail(&AlertKey::new("sm", "W1"), now).expect("d").summary.status, "closed");
+    assert_eq!(s.detail(&AlertKey::new("sm", "W1"), now).expect("d").summary.status, Status::Closed);
 
     // The student was contacted before the vendor withdrew it: that contact goes on their record.
     ingest(&s, &[alert("W2", 1, 3, "drugs", false)]);
@@ -343,4 +350,45 @@ fn a_withdrawn_case_owes_only_the_record_of_what_was_started() {
     ingest(&s, &[alert("W3", 1, 5, "grooming", true)]);
     let owed = missing(&s, "W3");
     assert!(!owed.is_empty() && owed.iter().all(|id| id.starts_with("illegal-")), "{owed:?}");
+}
+
+/// Issue 14: the feed's events and those of a reviewer whose OS user name is `feed` are told apart. The case
+/// they acted on is theirs ("mine") and the feed's other case is not; the timeline, the checklist and the
+/// CPOMS text name them apart from the feed; the audit trail still matches the event log.
+#[test]
+fn a_reviewer_whose_user_name_is_feed_is_not_the_feed() {
+    use vigil::identity::{Role, Viewer};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("data");
+    let store = vigil::store::Store::open(&dir, &vigil::store::StoreKey::file(key_file_for(&dir))).expect("store");
+    let c = vigil::config::Config::default();
+    let reviewer = Viewer { user: "feed".into(), role: Role::Dsl, sees_staff: true };
+    let s = crate::common::Svc::new(store, c.calendar(), c.due, c.levels.clone(), reviewer);
+    ingest(&s, &[alert("F1", 1, 5, "self-harm", false), alert("F2", 1, 5, "self-harm", false)]);
+    let key = AlertKey::new("sm", "F1");
+    let now = fixed_now();
+    s.mark_viewed(&key, now).expect("view");
+    s.act(&key, &CaseCommand::Note { text: "spoke to tutor".into() }, now).expect("note");
+    let contact = CaseCommand::Tick { item: "high-contact-time".into(), value: Some("09:20".into()), note: None };
+    s.act(&key, &contact, now).expect("contact");
+
+    let queue = s.queue(now).expect("queue");
+    let mine: Vec<&str> = queue.iter().filter(|c| c.mine).map(|c| c.id.as_str()).collect();
+    assert_eq!(mine, ["F1"], "the case they acted on is theirs, and only that one");
+
+    let d = s.detail(&key, now).expect("detail");
+    let by_feed: Vec<&vigil::domain::CaseEvent> =
+        d.events.iter().filter(|e| e.actor() == vigil::domain::Actor::Feed).collect();
+    assert!(matches!(by_feed[..], [e] if matches!(e.kind, EventKind::Raised { .. })), "only the raise: {by_feed:?}");
+    let timeline: Vec<(String, String)> = d.timeline().into_iter().map(|e| (e.actor, e.what)).collect();
+    assert!(timeline.iter().any(|(a, w)| a == "feed" && w.starts_with("raised")), "{timeline:?}");
+    for what in ["viewed", "note: spoke to tutor"] {
+        assert!(timeline.iter().any(|(a, w)| a == "user feed" && w == what), "{what}: {timeline:?}");
+    }
+    let row = d.checklist.iter().find(|i| i.id == "high-contact-time").expect("item");
+    assert_eq!(row.done_by.as_deref(), Some("user feed"));
+    let cpoms = s.records(&key, now).expect("records").cpoms;
+    assert!(cpoms.contains("user feed: note: spoke to tutor"), "{cpoms}");
+    let verdict = s.audit_verify().expect("verify");
+    assert!(matches!(verdict, vigil::audit::Verdict::Intact { .. }), "{verdict:?}");
 }

@@ -82,7 +82,7 @@ fn a_case_that_closes_while_closed_cases_are_not_held_leaves_the_queue() {
     let mut row = h.state.cases[0].clone();
     let epoch = h.state.epoch;
     row.open = false;
-    row.status = "closed";
+    row.status = vigil::domain::Status::Closed;
     let key = row.key.clone();
     assert!(h.apply(Action::CaseChanged { key: key.clone(), summary: Some(Box::new(row)) }).is_empty());
     assert!(h.state.cases.iter().all(|c| c.key != key));
@@ -170,7 +170,7 @@ fn a_case_the_feed_closed_before_the_app_heard_of_it_is_shown_once() {
     let mut closed: Vec<CaseSummary> = whole_queue(&h).into_iter().filter(|c| !c.open).collect();
     let mut stale = h.state.cases[0].clone();
     stale.open = false;
-    stale.status = "withdrawn";
+    stale.status = vigil::domain::Status::Withdrawn;
     closed.push(stale.clone());
     let _ = h.apply(Action::ClosedLoaded { epoch: *epoch, result: Ok(closed) });
     assert_eq!(h.state.cases.iter().filter(|c| c.key == stale.key).count(), 1);

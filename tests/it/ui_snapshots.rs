@@ -113,7 +113,7 @@ fn selection_is_reversed_and_levels_are_labelled_not_only_coloured() {
 fn a_high_case_walked_from_new_to_closed() {
     let mut h = Harness::new();
     assert_eq!(h.state.selected_summary().map(|c| c.id.as_str()), Some("SW-2026-004506"));
-    assert_eq!(h.state.selected_summary().map(|c| c.status), Some("new"));
+    assert_eq!(h.state.selected_summary().map(|c| c.status), Some(vigil::domain::Status::New));
     h.cmd(Command::Open).cmd(Command::NextPane);
     insta::assert_snapshot!("walk_1_opened", h.draw(100, 30).backend());
     let steps = [
@@ -154,7 +154,7 @@ fn a_high_case_walked_from_new_to_closed() {
     assert!(detail.missing_required.is_empty(), "{:?}", detail.missing_required);
     close(&mut h);
     let detail = h.state.detail.as_ref().expect("open");
-    assert_eq!(detail.summary.status, "closed");
+    assert_eq!(detail.summary.status, vigil::domain::Status::Closed);
     assert!(h.state.visible().all(|c| c.id != "SW-2026-004506"), "the queue hides closed cases by default");
     assert!(!h.state.closed_loaded && h.state.cases.iter().all(|c| c.open), "closed cases are read only when asked");
     h.cmd(Command::FilterClosed);

@@ -206,7 +206,7 @@ fn after_a_close_the_keys_go_back_to_the_queue_and_idle_keys_say_why() {
         let d = h.state.detail.as_ref().expect("open");
         let it = d.checklist.iter().find(|i| &i.id == item).expect("item");
         let value = match it.choices.first() {
-            _ if it.kind == "tick" => String::new(),
+            _ if it.kind == vigil::domain::checklist::ItemKind::Tick => String::new(),
             // Free text on the `:` line is taken as typed: no shell quotes.
             Some(c) => format!(" --value {c}"),
             None => " --value seen".to_string(),
@@ -218,7 +218,7 @@ fn after_a_close_the_keys_go_back_to_the_queue_and_idle_keys_say_why() {
     let outcome = h.state.detail.as_ref().expect("open").outcomes[0].0.clone();
     h.cmd(Command::CommandLine).typed(&format!("close --outcome {outcome}")).act(Action::Submit);
     press(&mut h, "y");
-    assert_eq!(h.state.detail.as_ref().expect("open").summary.status, "closed");
+    assert_eq!(h.state.detail.as_ref().expect("open").summary.status, vigil::domain::Status::Closed);
     assert_eq!(h.state.focus, Focus::Queue, "the closed case left the queue, and the keys with it");
     // Enter now opens the case the queue selects.
     let next = h.state.selected_key().cloned().expect("another case");
