@@ -19,7 +19,8 @@
 #![deny(clippy::print_stdout)]
 
 pub mod app;
-pub mod audit;
+/// The audit trail: written by the store with each change, checked and reported here ([`store::audit`]).
+pub use store::audit;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -27,7 +28,6 @@ pub mod domain;
 pub mod feed;
 pub mod identity;
 pub mod intake;
-pub mod records;
 pub mod report;
 pub mod service;
 pub mod store;

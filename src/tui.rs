@@ -33,6 +33,12 @@ use crate::service::api::EventKind;
 use crate::service::events::Subscription;
 use crate::ui::{self, Theme};
 
+/// An OSC 52 sequence that asks the terminal (even over SSH) to put `text` on the clipboard.
+pub fn osc52(text: &str) -> String {
+    use base64::Engine;
+    format!("\u{1b}]52;c;{}\u{7}", base64::engine::general_purpose::STANDARD.encode(text))
+}
+
 /// The UI's line to the service: a session to ask through, and a subscription to what changes.
 pub struct Link {
     pub session: Session,
@@ -227,7 +233,7 @@ pub fn run_effects_with(
             }
             Effect::Copy(text) => {
                 let mut out = stdout();
-                let _ = out.write_all(crate::records::osc52(&text).as_bytes());
+                let _ = out.write_all(osc52(&text).as_bytes());
                 let _ = out.flush();
                 None
             }
@@ -590,6 +596,13 @@ mod tests {
     static RESTORES: AtomicUsize = AtomicUsize::new(0);
     fn count_restore() {
         RESTORES.fetch_add(1, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn osc52_is_base64_of_the_text() {
+        assert_eq!(osc52("Hello"), "\u{1b}]52;c;SGVsbG8=\u{7}");
+        assert_eq!(osc52("ab"), "\u{1b}]52;c;YWI=\u{7}");
+        assert_eq!(osc52("abc"), "\u{1b}]52;c;YWJj\u{7}");
     }
 
     #[test]

@@ -336,12 +336,7 @@ fn stage_dir(total: usize) -> Option<PathBuf> {
 }
 
 fn free_bytes(path: &Path) -> Option<u64> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a valid C string and `st` a writable statvfs for the call to fill.
-    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
-    (rc == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+    fs2::available_space(path).ok()
 }
 
 pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {

@@ -19,6 +19,16 @@ use crate::service::{CaseDetail, CaseSummary};
 
 pub use update::update;
 
+/// Below this the screen cannot show a usable queue and case: it says so instead of drawing a broken one,
+/// and no key but quit acts (a key acts only on what the screen shows).
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+/// Whether a terminal of `width`x`height` can show vigil (below it shows only a message).
+pub fn fits(width: u16, height: u16) -> bool {
+    width >= MIN_WIDTH && height >= MIN_HEIGHT
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
     Queue,
@@ -52,7 +62,7 @@ pub enum Mode {
     /// The multi-line editor, for notes and reasons.
     Editor(Box<Editor>),
     /// The CPOMS entry and the student-tracking note, ready to copy.
-    Records(crate::records::Records),
+    Records(crate::service::records::Records),
     /// A read-only text (the rejected alerts), scrolled like the help.
     Text {
         title: String,
@@ -336,11 +346,11 @@ impl State {
     /// Whether the screen is too small to show anything but the "too small" message.
     /// The terminal's size in cells, which a full-screen picture is prepared for (the minimum until told).
     pub fn screen_size(&self) -> ratatui::layout::Size {
-        self.screen.unwrap_or(ratatui::layout::Size { width: crate::ui::MIN_WIDTH, height: crate::ui::MIN_HEIGHT })
+        self.screen.unwrap_or(ratatui::layout::Size { width: MIN_WIDTH, height: MIN_HEIGHT })
     }
 
     pub fn too_small(&self) -> bool {
-        self.screen.is_some_and(|s| !crate::ui::fits(s.width, s.height))
+        self.screen.is_some_and(|s| !fits(s.width, s.height))
     }
 
     /// The key mode of what is on top of the screen: the keys that can act are the ones this mode binds,
@@ -436,7 +446,7 @@ pub enum Action {
     },
     Quarantined(usize),
     /// The CPOMS entry and tracking note, produced by the service.
-    RecordsLoaded(crate::records::Records),
+    RecordsLoaded(crate::service::records::Records),
     /// A text to show in an overlay.
     ShowText {
         title: String,

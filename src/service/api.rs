@@ -140,7 +140,7 @@ pub enum Reply {
     Key(AlertKey),
     Detail(Box<CaseDetail>),
     Checklist(Vec<ChecklistItem>),
-    Records(crate::records::Records),
+    Records(crate::service::records::Records),
     Decided(Vec<CaseEvent>),
     Ingested(IngestReport),
     FeedState(FeedState),

@@ -91,10 +91,10 @@ impl Asking<'_> {
     }
 
     /// The CPOMS entry and the student-tracking note for a case: an audit record (`produced the CPOMS text`).
-    pub fn records(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<crate::records::Records> {
+    pub fn records(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<crate::service::records::Records> {
         let d = self.build_detail(key, now)?;
         self.audit(Some(key), "produced the CPOMS text", now)?;
-        Ok(crate::records::records(&d, self.calendar.time_zone()))
+        Ok(super::records::records(&d, self.calendar.time_zone()))
     }
 
     /// The case's checklist without what was entered in it (values, notes, who did them): what `vigil case`

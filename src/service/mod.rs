@@ -17,6 +17,7 @@ pub mod feed;
 mod handle;
 mod ingest;
 mod queue;
+pub mod records;
 mod redaction;
 mod retention;
 mod session;

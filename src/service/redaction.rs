@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 
 use super::{Asking, Result, ServiceError};
 use crate::domain::calendar::{DuePolicy, WorkingCalendar};
-use crate::domain::{Alert, AlertKey, Case, CaseEvent, Level};
 use crate::domain::checklist::{ItemRole, Templates};
+use crate::domain::{Alert, AlertKey, Case, CaseEvent, Level};
 use crate::identity::Role;
 
 impl Asking<'_> {

@@ -118,7 +118,7 @@ impl Session {
         expect!(self.call(Request::Checklist { case: key.clone() }, now)?, Reply::Checklist(c) => c)
     }
 
-    pub fn records(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<crate::records::Records> {
+    pub fn records(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<crate::service::records::Records> {
         expect!(self.call(Request::Records { case: key.clone() }, now)?, Reply::Records(r) => r)
     }
 

@@ -17,6 +17,7 @@
 //! permissions), [`lock`], [`space`] (room on the disk), [`compact`], [`crypto`], and [`backend`] (the
 //! boundary the service speaks to, which a second backend implements).
 
+pub mod audit;
 pub(crate) mod audit_log;
 pub mod backend;
 mod blobs;

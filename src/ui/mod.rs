@@ -20,9 +20,7 @@ pub use detail::lines as detail_lines;
 pub use status::hint_line;
 pub use theme::Theme;
 
-/// Below this the screen cannot show a usable queue and case; we say so instead of drawing a broken one.
-pub const MIN_WIDTH: u16 = 80;
-pub const MIN_HEIGHT: u16 = 24;
+pub use crate::app::{MIN_HEIGHT, MIN_WIDTH, fits};
 /// From this width the queue and the case sit side by side.
 const WIDE: u16 = 140;
 /// From this width (up to [`WIDE`]) the case and its checklist sit side by side below the queue, so a laptop's
@@ -58,11 +56,6 @@ fn body_area(area: Rect) -> Rect {
     let [_, body, _] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(10), Constraint::Length(2)]).areas(area);
     body
-}
-
-/// Whether a terminal of `width`x`height` can show vigil (below it shows only a message).
-pub fn fits(width: u16, height: u16) -> bool {
-    width >= MIN_WIDTH && height >= MIN_HEIGHT
 }
 
 /// Where the queue pane sits on a screen of `area` (the same split `render` uses).

@@ -37,7 +37,7 @@ pub fn editor(e: &crate::app::Editor, theme: &Theme, frame: &mut Frame, area: Re
 }
 
 /// The CPOMS entry and the tracking note, with the keys that copy them.
-pub fn records(r: &crate::records::Records, scroll: u16, theme: &Theme, frame: &mut Frame, area: Rect) {
+pub fn records(r: &crate::service::records::Records, scroll: u16, theme: &Theme, frame: &mut Frame, area: Rect) {
     let mut lines: Vec<Line> = vec![Line::styled("CPOMS entry (c copies)", theme.dim())];
     lines.extend(r.cpoms.lines().map(|l| Line::raw(l.to_string())));
     lines.push(Line::raw(""));

@@ -1,6 +1,6 @@
 //! The audit trail: who saw or did what to which case, and when, kept so that it stands as evidence. This
 //! module checks and reports it; the store writes it, in the transaction of the change each record
-//! records ([`crate::store::audit_log`], which also holds the stored format).
+//! records ([`super::audit_log`], which also holds the stored format).
 //!
 //! Every view of a case's content (the detail opened, the CPOMS text produced, a screenshot shown), every
 //! action and every export is one record: actor, time, case (or none), and a content-free description of
@@ -32,13 +32,13 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::audit_log::{HEAD, Head, RECORD_PREFIX, corrupt, key_seq, keyed_from, parse_stored};
+use super::{Store, StoreError};
 use crate::domain::{AlertKey, CaseEvent, EventKind};
-use crate::store::audit_log::{HEAD, Head, RECORD_PREFIX, corrupt, key_seq, keyed_from, parse_stored};
-use crate::store::{Store, StoreError};
 
 /// The trail's record, its key and its first link are the store's (it writes them with the changes they
 /// record); re-exported here, where callers have always found them.
-pub use crate::store::audit_log::{AuditKey, AuditRecord, Entry, GENESIS};
+pub use super::audit_log::{AuditKey, AuditRecord, Entry, GENESIS};
 
 /// The trail's head in print, `N:MAC` (the number of the last record and its MAC; `0:000…` for an empty
 /// trail): what to keep elsewhere, and what `vigil audit verify --expect` takes.
@@ -356,7 +356,7 @@ pub fn cross_check(
 }
 
 /// The audit trail as the case service reads and checks it: `vigil audit show`, `verify`, `head` and
-/// `upgrade`. A trait beside the store's [`crate::store::backend::CaseStore`], so that a second backend
+/// `upgrade`. A trait beside the store's [`super::backend::CaseStore`], so that a second backend
 /// brings its own trail, and the checks stay here, above the store.
 pub trait Trail: Send + Sync {
     fn records(&self) -> Result<Vec<AuditRecord>, StoreError>;

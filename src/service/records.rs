@@ -8,9 +8,9 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use super::CaseDetail;
 use crate::domain::inert;
 use crate::domain::{EventKind, Level};
-use crate::service::CaseDetail;
 
 /// The two texts, or the reason there are none.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -125,22 +125,4 @@ fn typed(text: &str) -> String {
 
 fn outcome_text(d: &CaseDetail, id: &str) -> String {
     d.outcomes.iter().find(|(o, _)| o == id).map(|(_, t)| t.clone()).unwrap_or_else(|| inert::line(id).into_owned())
-}
-
-/// An OSC 52 sequence that asks the terminal (even over SSH) to put `text` on the clipboard.
-pub fn osc52(text: &str) -> String {
-    use base64::Engine;
-    format!("\u{1b}]52;c;{}\u{7}", base64::engine::general_purpose::STANDARD.encode(text))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::osc52;
-
-    #[test]
-    fn osc52_is_base64_of_the_text() {
-        assert_eq!(osc52("Hello"), "\u{1b}]52;c;SGVsbG8=\u{7}");
-        assert_eq!(osc52("ab"), "\u{1b}]52;c;YWI=\u{7}");
-        assert_eq!(osc52("abc"), "\u{1b}]52;c;YWJj\u{7}");
-    }
 }
