@@ -11,7 +11,7 @@ use super::events::Change;
 use super::{Asking, Result};
 use crate::feed::protocol::{MAX_CURSOR_BYTES, salvage_cursor};
 use crate::feed::staff::may_be_staff;
-use crate::store::{FeedState, Quarantined, UnreadablePage};
+use crate::store::{FeedState, Quarantined, StoreError, UnreadablePage};
 
 /// The blob that holds the raw bytes of the page the feed last sent that vigil could not read (one at a
 /// time: a feed that sends a different broken page each time cannot fill the disk).
@@ -116,15 +116,25 @@ impl Asking<'_> {
     }
 
     /// `vigil feed reset-cursor [--to CURSOR]`: the next sync reads from `to`, or from the feed's start
-    /// (alerts already stored are not stored twice). The DSL's; audited first, then done.
+    /// (alerts already stored are not stored twice). The DSL's; audited first, then done. It is also the way
+    /// out of a feed state that cannot be read (a damaged value): then the state starts afresh from `to`.
     fn reset_cursor(&self, to: Option<String>, now: DateTime<Utc>) -> Result<FeedState> {
         self.require_dsl()?;
         checked(to.as_deref())?;
-        let what = match &to {
+        let unreadable = matches!(self.store.feed_state(), Err(StoreError::Corrupt { .. }));
+        let mut what = match &to {
             Some(c) => format!("reset the feed cursor to one the DSL gave ({} bytes)", c.len()),
             None => "reset the feed cursor to the feed's start".to_string(),
         };
+        if unreadable {
+            what.push_str("; the feed's state could not be read and starts afresh");
+        }
         self.audit(None, &what, now)?;
+        if unreadable {
+            let state = FeedState { cursor: to, ..FeedState::default() };
+            self.store.replace_feed_state(&state)?;
+            return Ok(state);
+        }
         Ok(self.store.update_feed_state(&|s: &mut FeedState| {
             s.cursor = to.clone();
             s.etag = None;

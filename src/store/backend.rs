@@ -76,6 +76,8 @@ pub trait CaseStore: Send + Sync {
     /// Read-modify-write of the feed state, atomic against other writers.
     fn update_feed_state(&self, f: &dyn Fn(&mut FeedState)) -> Result<FeedState>;
     /// The quarantined alerts, oldest first.
+    /// Writes the feed state whole, whatever was there (the DSL's reset of one that cannot be read).
+    fn replace_feed_state(&self, state: &FeedState) -> Result<()>;
     fn quarantined(&self) -> Result<Vec<Quarantined>>;
     fn quarantine_count(&self) -> usize;
     /// Removes the quarantined alerts `expired` says are, with one tombstone for them; how many went.
@@ -168,6 +170,9 @@ impl CaseStore for Store {
     }
     fn update_feed_state(&self, f: &dyn Fn(&mut FeedState)) -> Result<FeedState> {
         Store::update_feed_state(self, f)
+    }
+    fn replace_feed_state(&self, state: &FeedState) -> Result<()> {
+        Store::replace_feed_state(self, state)
     }
     fn quarantined(&self) -> Result<Vec<Quarantined>> {
         Store::quarantined(self)

@@ -87,6 +87,14 @@ impl Store {
         }
     }
 
+    /// Writes `state` whole, whatever was there: the DSL's way out of a feed state that cannot be read
+    /// (`vigil feed reset-cursor`), which `update_feed_state` refuses to guess at.
+    pub fn replace_feed_state(&self, state: &FeedState) -> Result<()> {
+        self.space.room()?;
+        self.feed.insert("state", encode("feed state", state)?)?;
+        self.flush()
+    }
+
     /// The quarantined alerts, oldest first.
     pub fn quarantined(&self) -> Result<Vec<Quarantined>> {
         let mut items: Vec<Quarantined> = self

@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::common::{Svc, dsl, fixed_now, key_file_for};
+use crate::common::{Svc, dsl, fixed_now, key_file_for, tick_all_required};
 
 use chrono::{DateTime, Utc};
 use vigil::audit::{AuditRecord, Entry};
@@ -102,6 +102,9 @@ impl CaseStore for Racing {
     fn update_feed_state(&self, f: &dyn Fn(&mut FeedState)) -> Result<FeedState> {
         CaseStore::update_feed_state(&self.inner, f)
     }
+    fn replace_feed_state(&self, state: &FeedState) -> Result<()> {
+        CaseStore::replace_feed_state(&self.inner, state)
+    }
     fn quarantined(&self) -> Result<Vec<Quarantined>> {
         CaseStore::quarantined(&self.inner)
     }
@@ -180,23 +183,6 @@ fn sessions(tmp: &tempfile::TempDir) -> (Session, Svc, Arc<Racing>) {
     let deputy = Viewer { user: "deputy".into(), role: Role::Ddsl, sees_staff: true };
     let other = Svc::new(store, c.calendar(), c.due, c.levels.clone(), deputy);
     (Session::new(service, dsl()), other, racing)
-}
-
-/// Ticks every item the case still needs before it may close.
-fn tick_all_required(s: &Session, key: &AlertKey) {
-    let now = fixed_now();
-    let t = s.templates();
-    for id in s.detail(key, now).expect("detail").missing_required {
-        let item = t.item(&id).expect("item");
-        let value = match item.kind.as_str() {
-            "tick" => None,
-            "choice" => item.choices.first().cloned(),
-            "date" => Some("2026-11-16".into()),
-            "time" => Some("09:30".into()),
-            _ => Some("ref".into()),
-        };
-        s.act(key, &CaseCommand::Tick { item: id.clone(), value, note: None }, now).expect("tick");
-    }
 }
 
 fn close() -> CaseCommand {

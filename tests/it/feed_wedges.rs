@@ -267,6 +267,30 @@ async fn a_stored_cursor_over_the_limit_stops_polling_until_the_dsl_resets_it() 
     assert!(audit.iter().any(|w| w.starts_with("reset the feed cursor to one the DSL gave")), "{audit:?}");
 }
 
+/// A feed state that cannot be read (a damaged value) is reported, never replaced by a fresh default (which
+/// would drop the cursor and read the feed again from its start); the DSL's `reset-cursor` is the way out.
+#[test]
+fn a_damaged_feed_state_is_reported_and_the_dsls_reset_starts_it_afresh() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let env = Env::new(tmp.path(), "dsl = [\"{user}\"]");
+    env.ok(&["feed", "status"]);
+    env.store().update_feed_state(|s| s.cursor = Some("c7".into())).expect("a readable state");
+    {
+        let db = crate::access_support::open_sled(&env.data.join("db"));
+        db.open_tree("feed").expect("tree").insert("state", b"{not json".as_slice()).expect("damage it");
+        db.flush().expect("flush");
+    }
+    let out = env.run(&["feed", "status"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("feed state"), "names what is damaged: {}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    env.ok(&["feed", "reset-cursor", "--to", "c5"]);
+    let store = env.store();
+    assert_eq!(store.feed_state().expect("readable again").cursor.as_deref(), Some("c5"));
+    let audit: Vec<String> = store.audit_records().expect("audit").into_iter().map(|r| r.what).collect();
+    assert!(audit.iter().any(|w| w.ends_with("could not be read and starts afresh")), "{audit:?}");
+}
+
 // 7. A sync is bounded by pages and by time, then rests until the next poll and says so.
 
 /// A feed that always says `more`, with a fresh cursor every time (up to 1,000 pages, so that a sync with

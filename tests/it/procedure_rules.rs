@@ -29,19 +29,8 @@ fn service(tmp: &tempfile::TempDir) -> crate::common::Svc {
 }
 
 fn close_fully(s: &crate::common::Svc, key: &AlertKey, outcome: &str) {
+    crate::common::tick_all_required(s, key);
     let now = fixed_now();
-    let t = s.templates();
-    for id in s.detail(key, now).expect("detail").missing_required {
-        let item = t.item(&id).expect("item");
-        let value = match item.kind.as_str() {
-            "tick" => None,
-            "choice" => item.choices.first().cloned(),
-            "date" => Some("2026-11-16".into()),
-            "time" => Some("09:30".into()),
-            _ => Some("ref".into()),
-        };
-        s.act(key, &CaseCommand::Tick { item: id.clone(), value, note: None }, now).expect("tick");
-    }
     s.act(key, &CaseCommand::Close { outcome: outcome.into() }, now).expect("close");
 }
 

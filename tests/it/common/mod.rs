@@ -70,6 +70,24 @@ impl std::ops::Deref for Svc {
     }
 }
 
+/// Ticks every item a case still needs before it may close, with a plausible value for each kind.
+pub fn tick_all_required(s: &Session, key: &vigil::domain::AlertKey) {
+    let now = fixed_now();
+    let t = s.templates();
+    for id in s.detail(key, now).expect("detail").missing_required {
+        let item = t.item(&id).expect("item");
+        let value = match item.kind.as_str() {
+            "tick" => None,
+            "choice" => item.choices.first().cloned(),
+            "date" => Some("2026-11-16".into()),
+            "time" => Some("09:30".into()),
+            _ => Some("ref".into()),
+        };
+        let tick = vigil::domain::case::CaseCommand::Tick { item: id.clone(), value, note: None };
+        s.act(key, &tick, now).expect("tick");
+    }
+}
+
 /// A service over a fresh store in `dir`, with the whole demo data set ingested through the real path.
 pub fn fixture_service(dir: &Path, viewer: Viewer) -> Svc {
     let service = empty_service(dir, viewer);
