@@ -63,8 +63,12 @@ impl Link {
         let actions = events
             .into_iter()
             .filter_map(|event| match event.kind {
-                EventKind::CaseChanged { case, row } => Some(Action::CaseChanged { key: case, summary: Some(row) }),
-                EventKind::CaseRemoved { case } => Some(Action::CaseChanged { key: case, summary: None }),
+                EventKind::CaseChanged { case, row } => {
+                    Some(Action::CaseChanged { key: case, summary: Some(row), seq: Some(event.seq) })
+                }
+                EventKind::CaseRemoved { case } => {
+                    Some(Action::CaseChanged { key: case, summary: None, seq: Some(event.seq) })
+                }
                 EventKind::Arrived { new, high_new } => Some(Action::Arrived { new, high_new }),
                 EventKind::Rejected { count } => Some(Action::Quarantined(count)),
                 EventKind::Feed => None,

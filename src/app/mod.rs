@@ -425,10 +425,12 @@ pub enum Action {
         epoch: u64,
         result: Result<Vec<(DateTime<Utc>, crate::domain::Level, u64)>, String>,
     },
-    /// One case's row after a change, or `None` when the viewer may no longer see it.
+    /// One case's row after a change, or `None` when the viewer may no longer see it; `seq` is the number of
+    /// the service's event that said so (an open case read before it is read again).
     CaseChanged {
         key: AlertKey,
         summary: Option<Box<CaseSummary>>,
+        seq: Option<u64>,
     },
     /// A decision on a case was stored (flushed).
     Decided {

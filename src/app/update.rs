@@ -321,9 +321,22 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             }
             vec![]
         }
-        Action::CaseChanged { key, summary } => {
+        Action::CaseChanged { key, summary, seq } => {
+            let gone = summary.is_none();
             upsert_case(state, &key, summary.map(|s| *s));
-            vec![]
+            match &state.detail {
+                // Gone, or no longer this viewer's to see: its content leaves the screen too.
+                Some(d) if d.alert.key == key && gone => {
+                    state.detail = None;
+                    state.screenshot = None;
+                    toast(state, "the case that was open is no longer in your queue", true);
+                    vec![]
+                }
+                // Changed since the open case was read (a decision, a revision, the deputy's tick): read it again,
+                // so no key acts on a checklist that is out of date.
+                Some(d) if d.alert.key == key && seq.is_some_and(|s| s > d.as_of) => vec![Effect::OpenCase(key)],
+                _ => vec![],
+            }
         }
         Action::DetailLoaded(detail) => {
             let same = state.detail.as_ref().is_some_and(|d| d.alert.key == detail.alert.key);
@@ -361,13 +374,10 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
                 _ => vec![],
             }
         }
-        Action::Decided { key, message } => {
+        Action::Decided { message, .. } => {
             toast(state, message, false);
-            // Its row comes with the service's events; the open case is read again when it is the one decided.
-            match &state.detail {
-                Some(d) if d.alert.key == key => vec![Effect::OpenCase(key)],
-                _ => vec![],
-            }
+            // Its row, and the open case read again, come with the service's event for it.
+            vec![]
         }
         Action::Failed(message) => {
             toast(state, message, true);

@@ -38,6 +38,9 @@ pub struct CaseDetail {
     pub checklist: Vec<ChecklistItem>,
     pub outcomes: Vec<(String, String)>,
     pub missing_required: Vec<String>,
+    /// The number of the last change the service had published when this was read: a change to this case
+    /// numbered after it means what is on screen is out of date.
+    pub as_of: u64,
 }
 
 /// One line of a case's timeline: when, who, and a content-free description.
@@ -105,6 +108,8 @@ impl Asking<'_> {
     }
 
     pub(super) fn build_detail(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<CaseDetail> {
+        // Read before the case: a change published while it is read counts as newer (one read too many at worst).
+        let as_of = self.bus.last();
         self.require_reviewer()?;
         let (alert, events, case) = self.load(key)?;
         let staff = alert.is_staff();
@@ -130,6 +135,7 @@ impl Asking<'_> {
         let outcomes = self.templates.outcomes_for(path).into_iter().map(|o| (o.id.clone(), o.text.clone())).collect();
         let missing_required = case.missing_required(self.templates, staff);
         Ok(CaseDetail {
+            as_of,
             summary: self.summarize(&alert, &case, now),
             alert,
             case,

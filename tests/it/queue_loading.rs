@@ -84,7 +84,7 @@ fn a_case_that_closes_while_closed_cases_are_not_held_leaves_the_queue() {
     row.open = false;
     row.status = vigil::domain::Status::Closed;
     let key = row.key.clone();
-    assert!(h.apply(Action::CaseChanged { key: key.clone(), summary: Some(Box::new(row)) }).is_empty());
+    assert!(h.apply(Action::CaseChanged { key: key.clone(), summary: Some(Box::new(row)), seq: None }).is_empty());
     assert!(h.state.cases.iter().all(|c| c.key != key));
     assert!(h.state.epoch > epoch, "a read of the closed cases begun before this is stale");
     assert_eq!(h.state.counts, QueueCounts::of(&h.state.cases));
@@ -97,7 +97,7 @@ fn a_stale_read_of_the_closed_cases_is_made_again() {
     let [Effect::LoadClosed { epoch: first }] = asked.as_slice() else { panic!("{asked:?}") };
     // Meanwhile a case changes (here it goes away): what the read returns may be out of date.
     let gone = h.state.cases[0].key.clone();
-    let _ = h.apply(Action::CaseChanged { key: gone, summary: None });
+    let _ = h.apply(Action::CaseChanged { key: gone, summary: None, seq: None });
     let held = keys(&h);
     let effects = h.apply(Action::ClosedLoaded { epoch: *first, result: Ok(whole_queue(&h)) });
     assert_eq!(effects, vec![Effect::LoadClosed { epoch: h.state.epoch }]);

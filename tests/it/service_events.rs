@@ -49,6 +49,32 @@ fn a_decision_by_another_viewer_reaches_the_screen_as_an_event() {
     assert!(!after.mine, "the DSL did not act on it");
 }
 
+/// The case open on the DSL's screen is read again when the deputy ticks an item on it: no key of the DSL's
+/// acts on a checklist that is out of date. Once the case is gone from the DSL's view, its content leaves
+/// the screen.
+#[test]
+fn the_open_case_follows_another_viewers_tick_and_leaves_the_screen_when_gone() {
+    let mut h = Harness::new();
+    let row = h.state.cases.iter().position(|c| c.open).expect("an open case");
+    h.state.selected = row;
+    h.cmd(vigil::app::keymap::Command::Open);
+    let detail = h.state.detail.clone().expect("open");
+    let item =
+        detail.checklist.iter().find(|i| !i.done && i.kind.as_str() == "tick").expect("an item to tick").id.clone();
+    let deputy = h.service.as_viewer(Viewer { user: "deputy".into(), role: Role::Ddsl, sees_staff: true });
+    let tick = CaseCommand::Tick { item: item.clone(), value: None, note: None };
+    deputy.act(&detail.alert.key, &tick, fixed_now()).expect("the deputy's tick");
+    h.effects(Vec::new());
+    let now_open = h.state.detail.as_ref().expect("still open");
+    let ticked = now_open.checklist.iter().find(|i| i.id == item).expect("the item");
+    assert!(ticked.done, "the DSL's screen shows the deputy's tick");
+    assert_eq!(ticked.done_by.as_deref(), Some("deputy"));
+
+    let key = detail.alert.key.clone();
+    let _ = h.apply(vigil::app::Action::CaseChanged { key, summary: None, seq: Some(u64::MAX) });
+    assert!(h.state.detail.is_none(), "a case no longer in view leaves the screen");
+}
+
 /// A staff alert's changes go to a viewer who may see staff alerts only; another hears nothing of it, not
 /// even its key, and the bytes of their events (as a socket would carry them) hold none of its text.
 #[test]
