@@ -28,7 +28,8 @@
 //!   `viewed` event), raise to first contact (High only), raise to close (the close in force at the end of the
 //!   period). Median: the middle value (the mean of the two middle values, rounded half up). 90th percentile:
 //!   nearest rank, the ceil(0.9 n)-th smallest.
-//! - First contact on a High alert is the time written in the `high-contact-time` item when it reads as HH:MM:
+//! - First contact on a High alert is the time written in the item with the `contact-time` role (in
+//!   checklists.toml) when it reads as HH:MM:
 //!   its latest local occurrence at or before the moment the item was ticked, provided that is not before the
 //!   raise (contact made at 08:45 on the morning after an alert raised at 22:00 reads correctly). Otherwise,
 //!   or when the value is not a time, the moment the item was ticked.
