@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::api::FeedChange;
 use super::events::Change;
-use super::{Asking, Result};
+use super::{Asking, Result, ServiceError};
 use crate::feed::protocol::{MAX_CURSOR_BYTES, salvage_cursor};
 use crate::feed::staff::may_be_staff;
 use crate::store::{FeedState, Quarantined, StoreError, UnreadablePage};
@@ -37,6 +37,14 @@ pub enum FeedRepairError {
     NoCursorAfter,
 }
 
+/// A feed state that cannot be read, said with its way out.
+fn readable(e: StoreError) -> ServiceError {
+    match e {
+        StoreError::Corrupt { what, detail } if what == "feed state" => ServiceError::FeedStateDamaged(detail),
+        other => other.into(),
+    }
+}
+
 fn checked(to: Option<&str>) -> Result<()> {
     match to {
         Some("") => Err(FeedRepairError::EmptyCursor.into()),
@@ -56,18 +64,21 @@ impl Asking<'_> {
                 s.rested = rested.clone();
                 // Every page was read: the feed is no longer stuck (the raw page stays kept).
                 s.unreadable = None;
-            })?,
+            }),
             FeedChange::Failed { message, next_attempt } => self.store.update_feed_state(&|s: &mut FeedState| {
                 s.last_error = Some((now, message.clone()));
                 s.next_attempt = next_attempt;
                 s.rested = None;
-            })?,
+            }),
             FeedChange::Etag { since, etag } => {
-                self.store.update_feed_state(&|s: &mut FeedState| s.etag = etag.clone().map(|e| (since.clone(), e)))?
+                self.store.update_feed_state(&|s: &mut FeedState| s.etag = etag.clone().map(|e| (since.clone(), e)))
             }
-            FeedChange::Unreadable { since, body, reason } => self.record_unreadable(since, &body, reason, now)?,
-            FeedChange::ResetCursor { to } => self.reset_cursor(to, now)?,
-        };
+            FeedChange::Unreadable { since, body, reason } => self.record_unreadable(since, &body, reason, now),
+            FeedChange::ResetCursor { to } => {
+                return self.reset_cursor(to, now).inspect(|_| self.bus.publish([Change::Feed]));
+            }
+        }
+        .map_err(readable)?;
         self.bus.publish([Change::Feed]);
         Ok(state)
     }
@@ -83,7 +94,7 @@ impl Asking<'_> {
         body: &[u8],
         reason: String,
         now: DateTime<Utc>,
-    ) -> Result<FeedState> {
+    ) -> std::result::Result<FeedState, StoreError> {
         let sha256 = hex::encode(Sha256::digest(body));
         let same = |u: &UnreadablePage| u.sha256 == sha256 && u.since == since;
         let before = self.store.feed_state()?.unreadable.filter(|u| same(u));
@@ -98,7 +109,7 @@ impl Asking<'_> {
             }
         }
         let cursor_after = salvage_cursor(body);
-        Ok(self.store.update_feed_state(&|s: &mut FeedState| {
+        self.store.update_feed_state(&|s: &mut FeedState| {
             s.unreadable = Some(match s.unreadable.take() {
                 Some(u) if same(&u) => UnreadablePage { count: u.count.saturating_add(1), kept, ..u },
                 _ => UnreadablePage {
@@ -112,7 +123,7 @@ impl Asking<'_> {
                     kept: false,
                 },
             });
-        })?)
+        })
     }
 
     /// `vigil feed reset-cursor [--to CURSOR]`: the next sync reads from `to`, or from the feed's start
@@ -177,7 +188,7 @@ impl Asking<'_> {
     /// Where this store's poller stands: the feed's state without the count of staff alerts not stored (for
     /// anyone but a viewer who may see staff alerts, even a zero would say something).
     pub(super) fn sync_state(&self) -> Result<FeedState> {
-        let mut state = self.store.feed_state()?;
+        let mut state = self.store.feed_state().map_err(readable)?;
         state.staff_dropped = 0;
         Ok(state)
     }
@@ -187,7 +198,7 @@ impl Asking<'_> {
     /// else, even a count of zero would say something): otherwise it is `None`.
     pub fn feed_status(&self) -> Result<(FeedState, Option<u64>)> {
         self.require_reviewer()?;
-        let mut state = self.store.feed_state()?;
+        let mut state = self.store.feed_state().map_err(readable)?;
         let staff_dropped = std::mem::take(&mut state.staff_dropped);
         Ok((state, self.viewer.sees_staff.then_some(staff_dropped)))
     }

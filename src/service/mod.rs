@@ -55,6 +55,11 @@ pub enum ServiceError {
     Screenshot(#[from] crate::feed::screenshots::ScreenshotError),
     #[error(transparent)]
     FeedRepair(#[from] feed::FeedRepairError),
+    /// The feed's state cannot be read (a damaged value): said with the DSL's way out.
+    #[error(
+        "the feed state is damaged ({0}), so no sync can start from it; the DSL starts it afresh with `vigil feed reset-cursor` (from the feed's start, or `--to CURSOR` if the feed's operator has the cursor)"
+    )]
+    FeedStateDamaged(String),
     /// A decision's case changed under it again and again (see `act`): nothing was recorded.
     #[error(
         "the case kept changing while your decision was being recorded; nothing was recorded: look again, then try again"

@@ -282,8 +282,13 @@ fn a_damaged_feed_state_is_reported_and_the_dsls_reset_starts_it_afresh() {
     }
     let out = env.run(&["feed", "status"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("feed state"), "names what is damaged: {}", stderr(&out));
+    assert!(stderr(&out).contains("feed state is damaged"), "names what is damaged: {}", stderr(&out));
+    assert!(stderr(&out).contains("vigil feed reset-cursor"), "and the way out: {}", stderr(&out));
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    // A sync cannot start from it, and its attempt cannot be recorded: both are said, not swallowed.
+    let out = env.run(&["--feed-url", "http://127.0.0.1:9", "sync", "--once"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("the feed's state could not be recorded"), "{}", stderr(&out));
     env.ok(&["feed", "reset-cursor", "--to", "c5"]);
     let store = env.store();
     assert_eq!(store.feed_state().expect("readable again").cursor.as_deref(), Some("c5"));
