@@ -150,19 +150,19 @@ impl Asking<'_> {
         self.rows(now, IndexScan::Closed)
     }
 
-    /// The queue rows of the index entries `which` covers (decoded by the store and summarized here, each on
-    /// every core), for this viewer (a reviewer), in queue order.
+    /// The queue rows of the index entries `which` covers, for this viewer (a reviewer), in queue order. Each
+    /// entry is summarized on the thread that decoded it, as soon as it is decoded, so the entries are never
+    /// all held at once (reading them all first, then summarizing, doubled the first frame's peak memory).
     fn rows(&self, now: DateTime<Utc>, which: IndexScan) -> Result<Vec<CaseSummary>> {
-        use rayon::prelude::*;
         self.require_reviewer()?;
-        let entries = self.store.scan_index(which)?;
-        let mut out: Vec<CaseSummary> = entries
-            .into_par_iter()
-            .with_min_len(256)
-            .filter_map(|entry: IndexEntry| {
-                self.visible(&entry.head).then(|| self.summarize_owned(entry.head, &entry.case, now))
-            })
-            .collect();
+        let rows = std::sync::Mutex::new(Vec::new());
+        self.store.visit_index(which, &|entry: IndexEntry| {
+            if self.visible(&entry.head) {
+                let row = self.summarize_owned(entry.head, &entry.case, now);
+                rows.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(row);
+            }
+        })?;
+        let mut out = rows.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         // Keys are unique, so an unstable sort gives the one order.
         out.sort_unstable_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         Ok(out)

@@ -41,6 +41,10 @@ pub trait CaseStore: Send + Sync {
     fn index_entry(&self, key: &AlertKey) -> Result<Option<IndexEntry>>;
     /// The queue index's entries, decoded on every core: the open cases', then the rest's, each in key order.
     fn scan_index(&self, which: IndexScan) -> Result<Vec<IndexEntry>>;
+    /// Each index entry `which` covers, decoded on every core and handed to `visit` as soon as it is
+    /// decoded (from any thread, in no order): a caller that keeps a smaller summary of each never holds
+    /// every entry at once (the queue's first read: half the peak memory of [`CaseStore::scan_index`]).
+    fn visit_index(&self, which: IndexScan, visit: &(dyn Fn(IndexEntry) + Sync)) -> Result<()>;
     /// The settled (closed or withdrawn) cases, with the time retention counts from.
     fn settled_cases(&self) -> Result<Vec<(AlertKey, DateTime<Utc>)>>;
     /// Retention's hint: no case was settled before this time (`None`: not known).
@@ -123,6 +127,18 @@ impl CaseStore for Store {
             IndexScan::Closed => self.index_map_closed(Some),
             IndexScan::All => self.index_map(Some),
         }
+    }
+    fn visit_index(&self, which: IndexScan, visit: &(dyn Fn(IndexEntry) + Sync)) -> Result<()> {
+        let each = |entry: IndexEntry| -> Option<()> {
+            visit(entry);
+            None
+        };
+        match which {
+            IndexScan::Open => Store::index_map_open(self, each)?,
+            IndexScan::Closed => Store::index_map_closed(self, each)?,
+            IndexScan::All => Store::index_map(self, each)?,
+        };
+        Ok(())
     }
     fn settled_cases(&self) -> Result<Vec<(AlertKey, DateTime<Utc>)>> {
         Store::settled_cases(self)

@@ -58,6 +58,9 @@ impl CaseStore for Racing {
     fn scan_index(&self, which: IndexScan) -> Result<Vec<IndexEntry>> {
         self.inner.scan_index(which)
     }
+    fn visit_index(&self, which: IndexScan, visit: &(dyn Fn(IndexEntry) + Sync)) -> Result<()> {
+        self.inner.visit_index(which, visit)
+    }
     fn settled_cases(&self) -> Result<Vec<(AlertKey, DateTime<Utc>)>> {
         CaseStore::settled_cases(&self.inner)
     }
