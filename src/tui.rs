@@ -276,7 +276,7 @@ pub fn run_effects_with(
                 None
             }
             Effect::LoadQueue => {
-                if let Ok(status) = service.store_status() {
+                if let Ok(status) = service.store_status(false) {
                     let _ = update(state, Action::Quarantined(status.rejected));
                 }
                 Some(match service.queue_open(now) {

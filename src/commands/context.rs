@@ -169,7 +169,7 @@ pub(super) fn open_service(ctx: &Context_) -> Result<Session> {
             other => anyhow::Error::new(other),
         })?;
     let session = Session::new(service, ctx.viewer.clone());
-    if session.store_status()?.disk_low {
+    if session.store_status(false)?.disk_low {
         eprintln!(
             "vigil: the disk holding {} is nearly full: vigil has given back the room it kept in reserve, so what you do now is still recorded, but once that is used nothing new can be (decisions, views, alerts from the feed) until space is freed; everything stored so far is safe. Free space on that disk soon",
             ctx.data_dir.display()

@@ -124,8 +124,8 @@ pub(super) fn feed(ctx: Context_, action: FeedAction) -> Result<()> {
             for line in crate::service::feed::status_lines(&s, Utc::now(), alarm, &tz) {
                 writeln!(out, "{}", inert::line(&line))?;
             }
-            let status = service.store_status().map_err(service_err)?;
-            writeln!(out, "alerts stored: {}", status.alerts)?;
+            let status = service.store_status(true).map_err(service_err)?;
+            writeln!(out, "alerts stored: {}", status.alerts.unwrap_or_default())?;
             writeln!(out, "rejected: {}", status.rejected)?;
             // Only for a viewer who may see staff alerts: for anyone else even a zero would say something.
             if let Some(n) = staff_dropped {

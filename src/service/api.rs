@@ -75,8 +75,9 @@ pub enum Request {
     FeedStatus,
     /// Alerts the feed sent that failed validation, raw (audited).
     Rejected,
-    /// Counts and the disk, for `vigil status` and the status bar: no content.
-    StoreStatus,
+    /// Counts and the disk, for `vigil feed status` and the status bar: no content. Counting the alerts
+    /// reads the whole alerts tree, so only a caller that shows the count asks for it.
+    StoreStatus { count_alerts: bool },
     /// Retention: purges what has been settled for `months`.
     PurgeExpired { months: u32 },
     /// Content-free cases for a report.
@@ -125,7 +126,8 @@ pub enum Shot {
 /// Figures about the store that name nobody.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreStatus {
-    pub alerts: usize,
+    /// `None` when not asked for.
+    pub alerts: Option<usize>,
     pub rejected: usize,
     pub disk_low: bool,
 }

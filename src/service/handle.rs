@@ -39,7 +39,7 @@ impl CaseService {
                 Reply::FeedStatus { state, staff_dropped }
             }
             Request::Rejected => Reply::Rejected(asking.rejected(now)?),
-            Request::StoreStatus => Reply::StoreStatus(asking.store_status()?),
+            Request::StoreStatus { count_alerts } => Reply::StoreStatus(asking.store_status(count_alerts)?),
             Request::PurgeExpired { months } => Reply::Purged(asking.purge_expired(months, now)?),
             Request::ReportData { include_staff } => Reply::ReportData(Box::new(asking.report_data(include_staff)?)),
             Request::Screenshot { case, index } => Reply::Shot(asking.screenshot(&case, index)?),
@@ -67,9 +67,9 @@ impl CaseService {
 
 impl Asking<'_> {
     /// Counts and the disk: nothing that names anyone, so any role may ask.
-    fn store_status(&self) -> Result<StoreStatus> {
+    fn store_status(&self, count_alerts: bool) -> Result<StoreStatus> {
         Ok(StoreStatus {
-            alerts: self.store.alert_count(),
+            alerts: count_alerts.then(|| self.store.alert_count()),
             rejected: self.store.quarantine_count(),
             disk_low: self.store.disk_low(),
         })

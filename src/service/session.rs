@@ -160,8 +160,9 @@ impl Session {
         expect!(self.call(Request::Rejected, now)?, Reply::Rejected(r) => r)
     }
 
-    pub fn store_status(&self) -> Result<StoreStatus> {
-        expect!(self.call(Request::StoreStatus, Utc::now())?, Reply::StoreStatus(s) => s)
+    /// Counts and the disk; the count of alerts (a read of every alert) only with `count_alerts`.
+    pub fn store_status(&self, count_alerts: bool) -> Result<StoreStatus> {
+        expect!(self.call(Request::StoreStatus { count_alerts }, Utc::now())?, Reply::StoreStatus(s) => s)
     }
 
     pub fn purge_expired(&self, months: u32, now: DateTime<Utc>) -> Result<usize> {
