@@ -30,6 +30,10 @@ pub struct Global {
     /// The feed's base URL (protocol v1). The token comes from VIGIL_FEED_TOKEN or the config's token_file.
     #[arg(long, global = true, env = "VIGIL_FEED_URL", value_name = "URL")]
     pub feed_url: Option<String>,
+    /// The shared service's socket: with it, vigil is a client of `vigil serve` and never opens the store
+    /// (default: `[service] socket` in the config; none means vigil opens its own store).
+    #[arg(long, global = true, env = "VIGIL_SOCKET", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
     /// Run on the embedded demo feed, with a store of its own (never your real one).
     #[arg(long, global = true)]
     pub demo: bool,
@@ -101,10 +105,27 @@ pub enum Commands {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Run the shared service in the foreground (for systemd): it owns the store and the feed, and serves
+    /// every other vigil over its Unix socket (`[service] socket`, default /run/vigil/vigil.sock).
+    Serve,
+    /// The shared service, from a client.
+    Service {
+        #[command(subcommand)]
+        action: ServiceAction,
+    },
     /// Maintenance of the store itself.
     Store {
         #[command(subcommand)]
         action: StoreAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceAction {
+    /// The service's version, uptime, who is connected, the feed's health and the store's figures.
+    Status {
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -25,6 +25,7 @@ pub struct Config {
     pub ui: UiConfig,
     pub report: ReportConfig,
     pub storage: StorageConfig,
+    pub service: ServiceConfig,
     /// Where logs go (never alert content). Default: `vigil.log` in the data dir.
     pub log_file: Option<PathBuf>,
     /// Key overrides: `[keys.queue] open = ["o", "Enter"]` (see assets/keymap.toml for the actions).
@@ -33,6 +34,27 @@ pub struct Config {
     #[serde(skip)]
     pub source: Option<(PathBuf, String)>,
 }
+
+/// `[service]`: the shared service (`vigil serve`) and how every other vigil reaches it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// The service's Unix socket. When set (or given with `--socket` / `VIGIL_SOCKET`), every vigil on this
+    /// machine is a client of the service and none opens the store itself.
+    pub socket: Option<PathBuf>,
+    /// The group the socket is given to: its members may connect (the service still checks each one's
+    /// role). `""` leaves it the service's own group.
+    pub group: String,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig { socket: None, group: "safeguarding".into() }
+    }
+}
+
+/// Where `vigil serve` listens when nothing says otherwise.
+pub const DEFAULT_SOCKET: &str = "/run/vigil/vigil.sock";
 
 /// `[calendar]`, as written and as validated. It cannot hold a calendar that failed validation (a bad one is
 /// an error when the file is read, naming the setting), so nothing can fall back to a default calendar: a

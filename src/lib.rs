@@ -24,6 +24,7 @@ pub use store::audit;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod domain;
 pub mod feed;
 pub mod identity;

@@ -30,7 +30,7 @@ use crate::app::{Action, Effect, Mode, ShotFit, State, keymap, update};
 use crate::intake::PollerEvent;
 use crate::service::Session;
 use crate::service::api::EventKind;
-use crate::service::events::Subscription;
+use crate::service::session::Events;
 use crate::ui::{self, Theme};
 
 /// An OSC 52 sequence that asks the terminal (even over SSH) to put `text` on the clipboard.
@@ -42,27 +42,44 @@ pub fn osc52(text: &str) -> String {
 /// The UI's line to the service: a session to ask through, and a subscription to what changes.
 pub struct Link {
     pub session: Session,
-    events: Subscription,
+    events: Events,
+    /// The case the shared service was last told this screen has open.
+    told_viewing: Option<crate::domain::AlertKey>,
 }
 
 impl Link {
     /// A link that hears of every change from now on.
     pub fn new(session: Session) -> Link {
         let events = session.subscribe();
-        Link { session, events }
+        Link { session, events, told_viewing: None }
+    }
+
+    /// Tells the shared service which case this screen has open, when that changed.
+    fn tell_viewing(&mut self, open: Option<&crate::domain::AlertKey>) {
+        if self.told_viewing.as_ref() != open {
+            self.told_viewing = open.cloned();
+            self.session.viewing(open);
+        }
     }
 
     /// The actions for the changes published since the last call, as of `now`, and whether the queue must be
     /// read again (the UI fell too far behind the stream).
     fn pending(&mut self, now: DateTime<Utc>) -> (Vec<Action>, bool) {
+        let mut news: Vec<Action> = Vec::new();
+        if let Some(link) = self.events.link() {
+            news.push(Action::Link(link));
+        }
+        if let Some(others) = self.events.presence() {
+            news.push(Action::Presence(others));
+        }
         let events = match self.events.read(now) {
             Ok(events) => events,
             Err(e) => return (vec![Action::Failed(e.to_string())], false),
         };
         let mut reload = false;
-        let actions = events
+        let actions = news
             .into_iter()
-            .filter_map(|event| match event.kind {
+            .chain(events.into_iter().filter_map(|event| match event.kind {
                 EventKind::CaseChanged { case, row } => {
                     Some(Action::CaseChanged { key: case, summary: Some(row), seq: Some(event.seq) })
                 }
@@ -76,7 +93,7 @@ impl Link {
                     reload = true;
                     None
                 }
-            })
+            }))
             .collect();
         (actions, reload)
     }
@@ -209,6 +226,7 @@ pub fn run_effects_with(
     let mut pending: std::collections::VecDeque<Effect> = effects.into();
     loop {
         let Some(effect) = pending.pop_front() else {
+            link.tell_viewing(state.open_case());
             // Every effect is done: now what the service says changed, which may ask for more.
             let (actions, reload) = link.pending(clock());
             if actions.is_empty() && !reload {
@@ -300,13 +318,18 @@ pub fn run_effects_with(
                 Ok(d) => Action::DetailLoaded(Box::new(d)),
                 Err(e) => Action::Failed(e.to_string()),
             }),
-            Effect::Act(key, command) => Some(match service.act(&key, &command, now) {
-                Ok(events) => Action::Decided {
-                    key,
-                    message: format!("recorded: {}", crate::domain::case::describe_decision(&events)),
-                },
-                Err(e) => Action::Failed(e.to_string()),
-            }),
+            Effect::Act(key, command) => {
+                // How much of the case this screen showed: a decision others' actions since have overtaken is
+                // refused naming them.
+                let seen = state.detail.as_ref().filter(|d| d.summary.key == key).map(|d| d.events.len());
+                Some(match service.act_seen(&key, &command, seen, now) {
+                    Ok(events) => Action::Decided {
+                        key,
+                        message: format!("recorded: {}", crate::domain::case::describe_decision(&events)),
+                    },
+                    Err(e) => Action::Failed(e.to_string()),
+                })
+            }
         };
         if let Some(a) = action {
             pending.extend(update(state, a));
@@ -378,15 +401,20 @@ fn fetch_screenshot(
     fit: ShotFit,
 ) -> Option<Action> {
     let failed = |e: String| Some(Action::ScreenshotLoaded { key: key.clone(), index, fit, result: Err(e) });
-    let (Some(client), Some(picker), Some(results)) = (workers.client, workers.picker, workers.results) else {
+    let (Some(picker), Some(results)) = (workers.picker, workers.results) else {
         return failed("no feed connection to fetch it from".into());
     };
-    let (client, picker, results, service) = (client.clone(), picker.clone(), results.clone(), service.clone());
+    if workers.client.is_none() && !service.is_remote() {
+        return failed("no feed connection to fetch it from".into());
+    }
+    let (client, picker, results, service) =
+        (workers.client.cloned(), picker.clone(), results.clone(), service.clone());
     tokio::spawn(async move {
         let prepared = async {
             // The service refuses a case on the illegal-content path, whatever asked for it.
-            let bytes =
-                crate::intake::screenshots::fetch(&client, &service, &key, index).await.map_err(|e| e.to_string())?;
+            let bytes = crate::intake::screenshots::fetch(client.as_ref(), &service, &key, index)
+                .await
+                .map_err(|e| e.to_string())?;
             tokio::task::spawn_blocking(move || prepare_image(&picker, &bytes, fit)).await.map_err(|e| e.to_string())?
         }
         .await;

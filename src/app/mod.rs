@@ -291,6 +291,14 @@ pub struct State {
     /// The terminal's size, as the runtime last saw it (`None` until it says: tests that never draw small).
     /// Below the minimum the screen shows only "too small", so the keys can act on nothing else.
     pub screen: Option<ratatui::layout::Size>,
+    /// Everyone else connected to the shared service, and the case each has open (when this viewer may
+    /// see it). Empty in the embedded mode.
+    pub others: Vec<crate::service::wire::Present>,
+    /// The connection to the shared service when it is not up (`None`: up, or embedded).
+    pub link: Option<crate::service::remote::LinkState>,
+    /// The editor whose text was just sent as a decision: put back if the decision is not recorded, so
+    /// nothing typed is lost.
+    pub sent_editor: Option<Box<Editor>>,
     pub quit: bool,
 }
 
@@ -330,8 +338,21 @@ impl State {
             screenshot: None,
             tz: chrono_tz::Europe::London,
             screen: None,
+            others: Vec::new(),
+            link: None,
+            sent_editor: None,
             quit: false,
         }
+    }
+
+    /// The case open on this screen: the detail, when it is the selected case's.
+    pub fn open_case(&self) -> Option<&AlertKey> {
+        self.detail.as_ref().map(|d| &d.summary.key).filter(|k| self.selected_key() == Some(*k))
+    }
+
+    /// The others connected who have `key` open.
+    pub fn others_viewing<'a>(&'a self, key: &'a AlertKey) -> impl Iterator<Item = &'a crate::service::wire::Present> {
+        self.others.iter().filter(move |p| p.viewing.as_ref() == Some(key))
     }
 
     pub fn selected_summary(&self) -> Option<&CaseSummary> {
@@ -463,6 +484,10 @@ pub enum Action {
     },
     /// The terminal's size changed (and once at start).
     Resized(ratatui::layout::Size),
+    /// Who else is connected to the shared service.
+    Presence(Vec<crate::service::wire::Present>),
+    /// The connection to the shared service went down or came back.
+    Link(crate::service::remote::LinkState),
     Tick(DateTime<Utc>),
 }
 

@@ -375,12 +375,34 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             }
         }
         Action::Decided { message, .. } => {
+            state.sent_editor = None;
             toast(state, message, false);
             // Its row, and the open case read again, come with the service's event for it.
             vec![]
         }
         Action::Failed(message) => {
-            toast(state, message, true);
+            match state.sent_editor.take() {
+                // The text typed is never lost: the editor comes back with it, and the reason.
+                Some(editor) => {
+                    state.mode = Mode::Editor(editor);
+                    toast(state, format!("{message} (your text is kept in the editor)"), true);
+                }
+                None => toast(state, message, true),
+            }
+            vec![]
+        }
+        Action::Presence(others) => {
+            state.others = others;
+            vec![]
+        }
+        Action::Link(crate::service::remote::LinkState::Connected) => {
+            state.link = None;
+            toast(state, "reconnected to the vigil service", false);
+            // What changed meanwhile arrives as events (or a reload); the queue is read again to be sure.
+            vec![Effect::LoadQueue]
+        }
+        Action::Link(link) => {
+            state.link = Some(link);
             vec![]
         }
         Action::Feed(PollerEvent::Health(h)) => {
@@ -744,10 +766,11 @@ fn submit(state: &mut State) -> Vec<Effect> {
         Mode::Editor(e) => {
             let k = e.key.clone();
             let text = e.content();
-            let command = match e.purpose {
+            let command = match e.purpose.clone() {
                 EditorPurpose::Note => CaseCommand::Note { text },
                 EditorPurpose::UntickReason { item } => CaseCommand::Untick { item, reason: text },
             };
+            state.sent_editor = Some(e);
             vec![Effect::Act(k, command)]
         }
         Mode::Prompt(p) => {

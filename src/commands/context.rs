@@ -14,6 +14,7 @@ use crate::domain::inert;
 use crate::feed::client::FeedClient;
 use crate::feed::demo::{self, DemoData};
 use crate::identity::{Role, Viewer, os_user};
+use crate::service::remote::ConnectError;
 use crate::service::{CaseService, ServiceError, Session, StoreError, StoreKey};
 
 /// Everything a command needs, resolved once from flags, environment and config.
@@ -23,6 +24,8 @@ pub struct Context_ {
     pub config_path: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub viewer: Viewer,
+    /// The session with the shared service, when vigil is its client (`[service] socket`, `--socket`).
+    pub remote: Option<Session>,
 }
 
 /// What is known before anyone's role is: the config and the file it came from, the data dir and the OS
@@ -93,12 +96,39 @@ impl Settings {
             )
         })?;
         let Settings { global, config, config_path, data_dir, .. } = self;
-        Ok(Context_ { global, config, config_path, data_dir, viewer })
+        Ok(Context_ { global, config, config_path, data_dir, viewer, remote: None })
+    }
+
+    /// The shared service's socket, when vigil is to be its client: `--socket`, `VIGIL_SOCKET`, or
+    /// `[service] socket`. The demo is always the user's own sandbox.
+    pub fn socket(&self) -> Option<PathBuf> {
+        if self.global.demo {
+            return None;
+        }
+        self.global.socket.clone().or_else(|| self.config.service.socket.clone())
+    }
+
+    /// The settings with the session the shared service gives this user: the service, not this process's
+    /// config, says who they are (a user it gives no role is refused with exit 3).
+    pub fn connect(self, socket: &std::path::Path) -> Result<Context_> {
+        let session = Session::connect(socket).map_err(|e| match e {
+            ConnectError::Refused { code, message } => exit_err(code, message),
+            other => exit_err(exit::FAILURE, other.to_string()),
+        })?;
+        let Settings { global, config, config_path, data_dir, .. } = self;
+        let viewer = session.viewer().clone();
+        Ok(Context_ { global, config, config_path, data_dir, viewer, remote: Some(session) })
     }
 }
 
+/// The context for a command: a client of the shared service when a socket is configured, else this
+/// process's own store with the role its config gives the user.
 pub fn resolve(global: Global) -> Result<Context_> {
-    settings(global)?.with_role()
+    let settings = settings(global)?;
+    match settings.socket() {
+        Some(socket) => settings.connect(&socket),
+        None => settings.with_role(),
+    }
 }
 
 /// The store's key: `VIGIL_PASSPHRASE`, else `[storage] passphrase_file`, else the key file (`[storage]
@@ -156,9 +186,19 @@ pub fn store_key(ctx: &Context_) -> Result<StoreKey> {
     Ok(StoreKey::file(path))
 }
 
-/// The user's session with the case service over the store in the data dir: the store opened with its key,
-/// a warning when the disk is nearly full, and retention run.
+/// The user's session with the case service: the shared service's, when vigil is its client; otherwise
+/// the store in the data dir opened with its key, a warning when the disk is nearly full, and retention run.
 pub(super) fn open_service(ctx: &Context_) -> Result<Session> {
+    if let Some(remote) = &ctx.remote {
+        return Ok(remote.clone());
+    }
+    let session = Session::new(open_case_service(ctx)?, ctx.viewer.clone());
+    run_retention(ctx, &session)?;
+    Ok(session)
+}
+
+/// The case service over the store in the data dir, with a warning when the disk is nearly full.
+pub(super) fn open_case_service(ctx: &Context_) -> Result<CaseService> {
     let key = store_key(ctx)?;
     let config = &ctx.config;
     let service = CaseService::open(&ctx.data_dir, &key, config.calendar(), config.due, config.levels.clone())
@@ -168,13 +208,18 @@ pub(super) fn open_service(ctx: &Context_) -> Result<Session> {
             StoreError::Exposed { .. } => exit_err(exit::FAILURE, e.to_string()),
             other => anyhow::Error::new(other),
         })?;
-    let session = Session::new(service, ctx.viewer.clone());
+    let session = Session::new(service.clone(), ctx.viewer.clone());
     if session.store_status(false)?.disk_low {
         eprintln!(
             "vigil: the disk holding {} is nearly full: vigil has given back the room it kept in reserve, so what you do now is still recorded, but once that is used nothing new can be (decisions, views, alerts from the feed) until space is freed; everything stored so far is safe. Free space on that disk soon",
             ctx.data_dir.display()
         );
     }
+    Ok(service)
+}
+
+/// Retention: closed cases past their time go, leaving a tombstone.
+pub(super) fn run_retention(ctx: &Context_, session: &Session) -> Result<()> {
     // Retention runs whenever a store is opened: closed cases past their time go, leaving a tombstone. On a
     // full disk it waits for the next open: reading what is there comes first.
     match session.purge_expired(ctx.config.storage.retention_months, Utc::now()) {
@@ -183,7 +228,7 @@ pub(super) fn open_service(ctx: &Context_) -> Result<Session> {
         Err(ServiceError::Store(StoreError::DiskFull)) => tracing::warn!("retention skipped: the disk is full"),
         Err(e) => return Err(e.into()),
     }
-    Ok(session)
+    Ok(())
 }
 
 /// Logs go to a file, never to the terminal UI, and never carry alert content.

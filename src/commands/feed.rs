@@ -21,6 +21,20 @@ use crate::service::api::FeedChange;
 use crate::service::feed::FeedRepairError;
 
 pub(super) async fn sync(ctx: Context_, once: bool) -> Result<()> {
+    if let Some(session) = &ctx.remote {
+        if !once {
+            anyhow::bail!(exit_err(
+                exit::USAGE,
+                "the vigil service polls the feed itself; `vigil sync --once` asks it to poll now"
+            ));
+        }
+        session.ask_service(crate::service::wire::Ask::PollNow).map_err(super::service_err)?;
+        writeln!(
+            std::io::stdout(),
+            "asked the vigil service to poll the feed now (`vigil service status` shows how it went)"
+        )?;
+        return Ok(());
+    }
     let service = open_service(&ctx)?;
     let (client, _server) = feed_client(&ctx).await?.ok_or_else(|| {
         exit_err(exit::USAGE, "no feed URL: pass --feed-url, set VIGIL_FEED_URL, or set [feed] url in the config")

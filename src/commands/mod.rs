@@ -12,12 +12,13 @@ pub mod line;
 pub mod output;
 mod queue;
 mod report;
+mod serve;
 mod store;
 mod tui;
 
 use anyhow::{Result, bail};
 
-use crate::cli::{Commands, ConfigAction, StoreAction};
+use crate::cli::{Commands, ConfigAction, ServiceAction, StoreAction};
 use crate::identity::Role;
 use crate::service::ServiceError;
 
@@ -25,12 +26,12 @@ pub use config::config_check;
 pub use context::{Context_, Settings, init_logging, resolve, settings, store_key};
 pub use feed::run_demo_feed;
 pub use output::{detail_json, write_json};
+pub use serve::serve;
 
 /// Exit codes a script can rely on.
 pub mod exit {
     pub const FAILURE: i32 = 1;
-    pub const USAGE: i32 = 2;
-    pub const NO_ROLE: i32 = 3;
+    pub use crate::service::wire::code::{NO_ROLE, USAGE};
     pub const STORE_IN_USE: i32 = 4;
 }
 
@@ -67,13 +68,15 @@ pub async fn run(ctx: Context_, command: Option<Commands>) -> Result<()> {
         Some(Commands::Case { id, action }) => case::case(ctx, &id, action),
         Some(Commands::DemoFeed { listen, drip }) => feed::demo_feed(listen, drip).await,
         Some(Commands::Config { action: ConfigAction::Check }) => {
-            let Context_ { global, config, config_path, data_dir, viewer } = ctx;
+            let Context_ { global, config, config_path, data_dir, viewer, .. } = ctx;
             config_check(Settings { global, config, config_path, data_dir, user: viewer.user })
         }
         Some(Commands::Feed { action }) => feed::feed(ctx, action),
         Some(Commands::Report(args)) => report::report(ctx, args),
         Some(Commands::Audit { action }) => audit::audit(ctx, action),
         Some(Commands::Store { action: StoreAction::Compact }) => store::compact_store(&ctx),
+        Some(Commands::Serve) => bail!(exit_err(exit::USAGE, "`vigil serve` runs on its own")),
+        Some(Commands::Service { action: ServiceAction::Status { json } }) => serve::status(&ctx, json),
     }
 }
 

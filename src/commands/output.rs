@@ -121,7 +121,7 @@ impl<'a> From<&'a CaseSummary> for ListRow<'a> {
             level: c.level,
             risk: c.risk,
             category: &c.category,
-            subject_kind: c.subject_kind,
+            subject_kind: c.subject_kind.as_str(),
             subject_id: &c.subject_id,
             subject_name: c.subject_name.as_deref(),
             subject_group: c.subject_group.as_deref(),

@@ -9,6 +9,12 @@ use super::{exit, exit_err};
 use crate::service::{CaseService, CompactError, StoreError};
 
 pub(super) fn compact_store(ctx: &Context_) -> Result<()> {
+    if ctx.remote.is_some() {
+        anyhow::bail!(exit_err(
+            exit::USAGE,
+            "the store belongs to the vigil service: compact it where it lives, with the service stopped (`systemctl stop vigil; runuser -u vigil -- vigil store compact; systemctl start vigil`)"
+        ));
+    }
     let key = store_key(ctx)?;
     let started = std::time::Instant::now();
     let done = CaseService::compact(&ctx.viewer, &ctx.data_dir, &key).map_err(|e| match e {

@@ -21,7 +21,29 @@ pub(super) async fn tui(ctx: Context_) -> Result<()> {
     let retry = Arc::new(Notify::new());
     let mut demo_server = None;
     let mut screenshot_client = None;
-    if let Some((client, server)) = feed_client(&ctx).await? {
+    if service.is_remote() {
+        // The shared service polls the feed and fetches screenshots; its health comes over the socket, and
+        // the retry key asks it to poll now.
+        if let Some(mut health) = service.take_health() {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while let Some(h) = health.recv().await {
+                    if tx.send(crate::intake::PollerEvent::Health(h)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        let (asker, retry) = (service.clone(), retry.clone());
+        tokio::spawn(async move {
+            loop {
+                retry.notified().await;
+                let asker = asker.clone();
+                let _ =
+                    tokio::task::spawn_blocking(move || asker.ask_service(crate::service::wire::Ask::PollNow)).await;
+            }
+        });
+    } else if let Some((client, server)) = feed_client(&ctx).await? {
         demo_server = server;
         screenshot_client = Some(client.clone());
         let poller = Poller {

@@ -189,8 +189,10 @@ fn name_prefix(name: &Option<String>) -> String {
     }
 }
 
-/// A parsed, validated working calendar. Cheap to clone; build once from config.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A parsed, validated working calendar. Cheap to clone; build once from config. It crosses the service's
+/// socket as the config it came from, validated again on arrival.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "CalendarConfig", into = "CalendarConfig")]
 pub struct WorkingCalendar {
     tz: Tz,
     open: NaiveTime,
@@ -199,6 +201,19 @@ pub struct WorkingCalendar {
     working_days: [bool; 7],
     /// Inclusive ranges, sorted by start, merged so that none overlap or touch.
     holidays: Vec<(NaiveDate, NaiveDate)>,
+}
+
+impl TryFrom<CalendarConfig> for WorkingCalendar {
+    type Error = CalendarError;
+    fn try_from(cfg: CalendarConfig) -> Result<Self, CalendarError> {
+        WorkingCalendar::new(&cfg)
+    }
+}
+
+impl From<WorkingCalendar> for CalendarConfig {
+    fn from(c: WorkingCalendar) -> CalendarConfig {
+        c.to_config()
+    }
 }
 
 impl Default for WorkingCalendar {
@@ -237,6 +252,19 @@ impl WorkingCalendar {
             }
         }
         Ok(Self { tz, open, close, working_days, holidays: merge_ranges(ranges) })
+    }
+
+    /// The config this calendar reads back as: `WorkingCalendar::new(&c.to_config())` is `c`.
+    pub fn to_config(&self) -> CalendarConfig {
+        const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        let hhmm = |t: NaiveTime| t.format("%H:%M:%S").to_string();
+        CalendarConfig {
+            time_zone: self.tz.name().to_string(),
+            open: hhmm(self.open),
+            close: hhmm(self.close),
+            working_days: DAYS.iter().zip(self.working_days).filter(|(_, w)| *w).map(|(d, _)| d.to_string()).collect(),
+            holidays: self.holidays.iter().map(|&(from, to)| Holiday::Range { from, to, name: None }).collect(),
+        }
     }
 
     /// Europe/London, Monday to Friday 08:30-17:00, no holidays: the same as

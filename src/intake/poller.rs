@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use tokio::sync::{Notify, mpsc};
 
 use super::sync::{SyncError, record_attempt, sync_into};
@@ -13,21 +13,7 @@ use crate::feed::client::{FeedClient, MAX_BACKOFF, MAX_WAIT, NextStep};
 use crate::service::Session;
 use crate::service::api::IngestReport;
 
-/// The feed's health as the status bar shows it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FeedHealth {
-    pub last_success: Option<DateTime<Utc>>,
-    pub last_error: Option<(DateTime<Utc>, String)>,
-    pub next_attempt: Option<DateTime<Utc>>,
-    /// Polling stopped until the user retries (credentials, unknown protocol version).
-    pub stopped: bool,
-    pub syncing: bool,
-    /// The last sync stopped at its bounds with the feed still saying `more`: what it read, and that it
-    /// rests until `next_attempt`.
-    pub rested: Option<String>,
-    /// The feed has sent the same page vigil cannot read [`SyncBounds::unreadable_alarm`] times, since then.
-    pub stuck_since: Option<DateTime<Utc>>,
-}
+pub use crate::service::api::FeedHealth;
 
 /// What the poller tells its surface. What it stored, the surface hears from the service's own events.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,8 +11,9 @@ use crate::service::{ServiceError, Session};
 
 /// The screenshot of capture `index` of a case: from the service's cache, or fetched and given to the
 /// service for its cache. The service refuses a case on the illegal-content path before anything else.
+/// Without a feed client (a client of the shared service, which fetches for it) only the cache answers.
 pub async fn fetch(
-    client: &FeedClient,
+    client: Option<&FeedClient>,
     session: &Session,
     key: &AlertKey,
     index: usize,
@@ -25,6 +26,9 @@ pub async fn fetch(
     {
         Shot::Cached { bytes } => return Ok(bytes),
         Shot::Fetch { url, media_type, sha256 } => (url, media_type, sha256),
+    };
+    let Some(client) = client else {
+        return Err(ServiceError::Said("no feed connection to fetch the screenshot from".into()));
     };
     let bytes = download(client, &url, &media_type, sha256.as_deref()).await?;
     let key = key.clone();
@@ -63,7 +67,7 @@ pub async fn prefetch_high(client: &FeedClient, session: &Session) -> PrefetchRe
         }
     };
     for (key, index) in wanted {
-        match fetch(client, session, &key, index).await {
+        match fetch(Some(client), session, &key, index).await {
             Ok(_) => report.ready += 1,
             Err(e) => {
                 report.failed += 1;

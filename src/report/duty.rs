@@ -119,7 +119,7 @@ mod tests {
             level,
             risk: None,
             category: "bullying".into(),
-            subject_kind: "student",
+            subject_kind: crate::domain::alert::SubjectKind::Student,
             subject_id: "S".into(),
             subject_name: None,
             subject_group: None,

@@ -60,8 +60,19 @@ pub enum Request {
     Checklist { case: AlertKey },
     /// The CPOMS entry and tracking note (audited).
     Records { case: AlertKey },
-    /// A reviewer's decision, judged against the case as it stands when it is written.
-    Act { case: AlertKey, command: CaseCommand },
+    /// A reviewer's decision, judged against the case as it stands when it is written. `seen` is how many
+    /// of the case's events the reviewer's screen showed: a decision that no longer fits because of what
+    /// others did since is refused naming who did what. `token`, when given, makes the call safe to send
+    /// again (a client reconnecting after the service restarted): a decision already recorded under it is
+    /// answered with its events rather than recorded twice.
+    Act {
+        case: AlertKey,
+        command: CaseCommand,
+        #[serde(default)]
+        seen: Option<usize>,
+        #[serde(default)]
+        token: Option<uuid::Uuid>,
+    },
     /// A page from the feed, graded and stored for this store's owner.
     Ingest { page: Page },
     /// A change to the feed's state (its cursor, health, the page it could not read).
@@ -85,7 +96,12 @@ pub enum Request {
     /// A screenshot of a case's capture: from the cache, or where to fetch it (refused on the illegal path).
     Screenshot { case: AlertKey, index: usize },
     /// A screenshot fetched and verified by the surface, for the cache.
-    CacheScreenshot { case: AlertKey, index: usize, bytes: Vec<u8> },
+    CacheScreenshot {
+        case: AlertKey,
+        index: usize,
+        #[serde(with = "super::wire::base64_bytes")]
+        bytes: Vec<u8>,
+    },
     /// The uncached screenshots of open High cases, to fetch ahead.
     ScreenshotsToPrefetch,
     /// A content-free audit record of something a surface showed or exported (a screenshot, a report).
@@ -109,7 +125,12 @@ pub enum FeedChange {
     /// The ETag of the last page, for the `since` it answered.
     Etag { since: Option<String>, etag: Option<String> },
     /// The feed sent a page vigil cannot read, for `since`: its raw bytes, and why (content-free).
-    Unreadable { since: Option<String>, body: Vec<u8>, reason: String },
+    Unreadable {
+        since: Option<String>,
+        #[serde(with = "super::wire::base64_bytes")]
+        body: Vec<u8>,
+        reason: String,
+    },
     /// The DSL's: the next sync reads from `to`, or from the feed's start.
     ResetCursor { to: Option<String> },
 }
@@ -118,9 +139,28 @@ pub enum FeedChange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Shot {
     /// Verified bytes from the cache.
-    Cached { bytes: Vec<u8> },
+    Cached {
+        #[serde(with = "super::wire::base64_bytes")]
+        bytes: Vec<u8>,
+    },
     /// Not cached: fetch `url` (as the feed gave it), expect `media_type`, check `sha256` when given.
     Fetch { url: String, media_type: String, sha256: Option<String> },
+}
+
+/// The feed's health as the status bar shows it: the poller's, and over a socket the shared service's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedHealth {
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<(DateTime<Utc>, String)>,
+    pub next_attempt: Option<DateTime<Utc>>,
+    /// Polling stopped until the user retries (credentials, unknown protocol version).
+    pub stopped: bool,
+    pub syncing: bool,
+    /// The last sync stopped at its bounds with the feed still saying `more`: what it read, and that it
+    /// rests until `next_attempt`.
+    pub rested: Option<String>,
+    /// The feed has sent the same page vigil cannot read `[feed] unreadable_page_alarm` times, since then.
+    pub stuck_since: Option<DateTime<Utc>>,
 }
 
 /// Figures about the store that name nobody.
@@ -133,7 +173,7 @@ pub struct StoreStatus {
 }
 
 /// The answer to a [`Request`], one variant per kind of answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Reply {
     Done,
     Rows(Vec<CaseSummary>),
@@ -160,7 +200,7 @@ pub enum Reply {
 }
 
 /// One numbered change, as a subscriber hears it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Event {
     /// Increases by one for every change the service publishes, whoever may see it: a gap in what one
     /// subscriber hears is a change it may not see, never a loss.
@@ -170,7 +210,7 @@ pub struct Event {
 
 /// What changed. Built for each subscriber from its own viewer: a case that viewer may not see is never
 /// named to it, not even by key.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum EventKind {
     /// A case was stored, decided on or revised: its row as this viewer's queue shows it now.
     CaseChanged { case: AlertKey, row: Box<CaseSummary> },
@@ -195,7 +235,12 @@ mod tests {
         let key = AlertKey::new("smoothwall", "A-1");
         let calls = [
             Request::Queue { scope: Scope::Open },
-            Request::Act { case: key.clone(), command: CaseCommand::Close { outcome: "no-further-action".into() } },
+            Request::Act {
+                case: key.clone(),
+                command: CaseCommand::Close { outcome: "no-further-action".into() },
+                seen: Some(3),
+                token: None,
+            },
             Request::Feed { change: FeedChange::Etag { since: Some("c1".into()), etag: Some("\"e\"".into()) } },
             Request::CacheScreenshot { case: key, index: 2, bytes: vec![0, 1, 255] },
         ];

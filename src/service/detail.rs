@@ -2,7 +2,7 @@
 //! timeline, each view of content written to the audit trail before it is returned.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Asking, CaseSummary, Result, ServiceError};
 use crate::domain::Actor;
@@ -10,7 +10,7 @@ use crate::domain::case::ItemState;
 use crate::domain::checklist::ItemKind;
 use crate::domain::{Alert, AlertKey, Case, CaseEvent};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChecklistItem {
     pub section: String,
     pub id: String,
@@ -29,7 +29,7 @@ pub struct ChecklistItem {
 }
 
 /// Everything the detail pane and `vigil show` need about one case.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CaseDetail {
     pub summary: CaseSummary,
     pub alert: Alert,

@@ -113,6 +113,12 @@ impl Subscription {
         self.read
     }
 
+    /// Skips whatever is unread (the subscriber is about to be told to reload): returns the new position.
+    pub fn skip_to_end(&mut self) -> u64 {
+        self.read = self.service.0.bus.last();
+        self.read
+    }
+
     /// Waits until something is published after what was read. Returns at once when it already is; returns
     /// `false` when the service is gone.
     pub async fn changed(&mut self) -> bool {

@@ -29,7 +29,9 @@ impl CaseService {
             Request::Detail { case } => Reply::Detail(Box::new(asking.detail(&case, now)?)),
             Request::Checklist { case } => Reply::Checklist(asking.checklist(&case, now)?),
             Request::Records { case } => Reply::Records(asking.records(&case, now)?),
-            Request::Act { case, command } => Reply::Decided(asking.act(&case, &command, now)?),
+            Request::Act { case, command, seen, token } => {
+                Reply::Decided(asking.decide(&case, &command, seen, token, now)?)
+            }
             Request::Ingest { page } => Reply::Ingested(asking.ingest(&page, now)?),
             Request::Feed { change } => Reply::FeedState(asking.change_feed(change, now)?),
             Request::SkipPage { to } => Reply::Skipped { sha256: asking.skip_page(to.as_deref(), now)? },

@@ -19,10 +19,12 @@ mod ingest;
 mod queue;
 pub mod records;
 mod redaction;
+pub mod remote;
 mod retention;
-mod session;
+pub mod session;
 pub mod shots;
 mod trail;
+pub mod wire;
 
 pub use detail::{CaseDetail, ChecklistItem, TimelineEntry};
 pub use queue::{CaseSummary, counts};
@@ -68,6 +70,30 @@ pub enum ServiceError {
     /// The service answered a request with the wrong kind of reply: a bug, said plainly.
     #[error("vigil's service gave an unexpected answer ({0}); please report this")]
     Unexpected(String),
+    /// A failure the shared service reported, in its words.
+    #[error("{0}")]
+    Said(String),
+    /// The shared service cannot be reached; nothing was asked of it.
+    #[error("the vigil service is not answering ({0}); nothing was recorded")]
+    Unreachable(String),
+    /// The shared service stopped after a decision was sent and before it confirmed it.
+    #[error(
+        "the vigil service stopped before confirming this; look at the case's timeline when vigil has reconnected before doing it again"
+    )]
+    Unconfirmed,
+    /// A decision that no longer fits the case because someone else decided first: who did what, and when.
+    #[error("{0}")]
+    Overtaken(Box<Overtaken>),
+}
+
+/// Who decided first, what they did and when, and the rule the later decision then broke.
+#[derive(Debug, thiserror::Error)]
+#[error("{by} {what} at {at} while you were deciding; your decision was not recorded ({rule})")]
+pub struct Overtaken {
+    pub by: String,
+    pub what: String,
+    pub at: String,
+    pub rule: RuleError,
 }
 
 /// Why `vigil store compact` did not run or did not finish.

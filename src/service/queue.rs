@@ -3,7 +3,7 @@
 use std::cmp::Reverse;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Asking, Result, ServiceError, due_level, key_hash};
 use crate::domain::calendar::due_at;
@@ -13,7 +13,7 @@ use crate::store::IndexEntry;
 use crate::store::backend::IndexScan;
 
 /// One row of the queue, as the service sends it. (`vigil list --json` writes its own contract type from it.)
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseSummary {
     pub id: String,
     pub source: String,
@@ -21,7 +21,7 @@ pub struct CaseSummary {
     pub level: Level,
     pub risk: Option<u8>,
     pub category: String,
-    pub subject_kind: &'static str,
+    pub subject_kind: crate::domain::alert::SubjectKind,
     pub subject_id: String,
     pub subject_name: Option<String>,
     pub subject_group: Option<String>,
@@ -109,7 +109,7 @@ impl Asking<'_> {
             level: case.level,
             risk,
             category,
-            subject_kind: subject.kind.as_str(),
+            subject_kind: subject.kind,
             subject_id: subject.id,
             subject_name: subject.name,
             subject_group: subject.group,

@@ -48,15 +48,13 @@ impl Asking<'_> {
 }
 
 /// What [`CaseService::report_data`] hands to the report: content-free cases and the rules to time them by.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ReportData {
     /// Student and unknown-subject cases, redacted, in store order.
     pub cases: Vec<(Alert, Case, Vec<CaseEvent>)>,
     /// Staff alerts as (raise time, level), only when the DSL asked for them.
     pub staff: Option<Vec<(DateTime<Utc>, Level)>>,
-    /// The college's calendar, from the service's config; a client over a socket reads its own copy of the
-    /// config, so it does not travel.
-    #[serde(skip)]
+    /// The college's calendar, from the service's config (it travels: a client's own config may differ).
     pub calendar: WorkingCalendar,
     pub due: DuePolicy,
 }

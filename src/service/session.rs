@@ -3,11 +3,15 @@
 //! The surfaces hold a `Session`, never the service's insides, so the TUI and the commands already speak the
 //! messages a socket will carry: the shared service swaps what is behind `call`, not the surfaces.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use super::api::{Call, FeedChange, Reply, Request, Scope, Shot, StoreStatus};
 use super::api::{FeedState, IngestReport, Quarantined};
 use super::events::Subscription;
+use super::remote::{ConnectError, LinkState, Remote, RemoteEvents};
+use super::wire::{Answer, Ask, Present, Welcome};
 use super::{CaseDetail, CaseService, CaseSummary, ChecklistItem, ReportData, Result, ServiceError};
 use crate::audit::{AuditRecord, HeadMark, Verdict};
 use crate::domain::calendar::WorkingCalendar;
@@ -17,11 +21,70 @@ use crate::domain::{AlertKey, CaseEvent, Level};
 use crate::feed::protocol::Page;
 use crate::identity::Viewer;
 
-/// A viewer and the service they speak to.
+/// A viewer and the service they speak to: in this process, or the shared service over its socket.
 #[derive(Clone)]
 pub struct Session {
-    service: CaseService,
+    backend: Backend,
     viewer: Viewer,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Local(CaseService),
+    Remote(Arc<Remote>),
+}
+
+/// A session's stream of what changed: the service's own subscription in this process, or what the shared
+/// service pushes over the socket.
+pub enum Events {
+    Local(Subscription),
+    Remote(RemoteEvents),
+}
+
+impl Events {
+    /// Waits until something is there to read; `false` when it never will be.
+    pub async fn changed(&mut self) -> bool {
+        match self {
+            Events::Local(s) => s.changed().await,
+            Events::Remote(r) => r.changed().await,
+        }
+    }
+
+    /// The events since the last read, for this viewer, as of `now`.
+    pub fn read(&mut self, now: DateTime<Utc>) -> Result<Vec<super::api::Event>> {
+        match self {
+            Events::Local(s) => s.read(now),
+            Events::Remote(r) => Ok(r.read()),
+        }
+    }
+
+    /// The number of the last event read.
+    pub fn position(&self) -> u64 {
+        match self {
+            Events::Local(s) => s.position(),
+            Events::Remote(r) => r.position(),
+        }
+    }
+
+    /// Who else is connected, when that changed (never, in this process).
+    pub fn presence(&mut self) -> Option<Vec<Present>> {
+        match self {
+            Events::Local(_) => None,
+            Events::Remote(r) => r.presence(),
+        }
+    }
+
+    /// The connection's state, when it changed (never, in this process).
+    pub fn link(&mut self) -> Option<LinkState> {
+        match self {
+            Events::Local(_) => None,
+            Events::Remote(r) => r.link(),
+        }
+    }
+}
+
+fn unexpected_answer(answer: Answer) -> ServiceError {
+    ServiceError::Unexpected(format!("{answer:?}").chars().take(60).collect())
 }
 
 /// The reply a request did not expect: a bug in the service, said plainly rather than a panic.
@@ -40,33 +103,96 @@ macro_rules! expect {
 
 impl Session {
     pub fn new(service: CaseService, viewer: Viewer) -> Session {
-        Session { service, viewer }
+        Session { backend: Backend::Local(service), viewer }
     }
 
-    /// Asks the service, at `at`.
+    /// A session with the shared service at `socket`, as the kernel says this process's user is.
+    pub fn connect(socket: &std::path::Path) -> std::result::Result<Session, ConnectError> {
+        let remote = Remote::connect(socket)?;
+        let w = remote.welcome();
+        let viewer = Viewer { user: w.user.clone(), role: w.role, sees_staff: w.sees_staff };
+        Ok(Session { backend: Backend::Remote(remote), viewer })
+    }
+
+    /// Asks the service, at `at` (in this process; the shared service asks at its own clock).
     pub fn call(&self, request: Request, at: DateTime<Utc>) -> Result<Reply> {
-        self.service.handle(&self.viewer, Call { at, request })
+        match &self.backend {
+            Backend::Local(service) => service.handle(&self.viewer, Call { at, request }),
+            Backend::Remote(remote) => match remote.ask(Ask::Service(request))? {
+                Answer::Service(reply) => Ok(*reply),
+                other => Err(unexpected_answer(other)),
+            },
+        }
+    }
+
+    /// Asks the shared service something of its own (not of the cases); refused in this process.
+    pub fn ask_service(&self, ask: Ask) -> Result<Answer> {
+        match &self.backend {
+            Backend::Local(_) => Err(ServiceError::Said("vigil is not connected to a shared service here".into())),
+            Backend::Remote(remote) => remote.ask(ask),
+        }
+    }
+
+    /// The case service in this process (`None` for a client of the shared service).
+    pub fn local(&self) -> Option<&CaseService> {
+        match &self.backend {
+            Backend::Local(service) => Some(service),
+            Backend::Remote(_) => None,
+        }
+    }
+
+    /// Whether this session goes through the shared service's socket.
+    pub fn is_remote(&self) -> bool {
+        matches!(self.backend, Backend::Remote(_))
+    }
+
+    /// The shared service's handshake, when there is one.
+    pub fn welcome(&self) -> Option<&Welcome> {
+        match &self.backend {
+            Backend::Local(_) => None,
+            Backend::Remote(remote) => Some(remote.welcome()),
+        }
+    }
+
+    /// Tells the shared service which case is open on this screen (a no-op in this process).
+    pub fn viewing(&self, case: Option<&AlertKey>) {
+        if let Backend::Remote(remote) = &self.backend {
+            remote.viewing(case.cloned());
+        }
+    }
+
+    /// The feed's health as the shared service reports it (once; `None` in this process).
+    pub fn take_health(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<super::api::FeedHealth>> {
+        match &self.backend {
+            Backend::Local(_) => None,
+            Backend::Remote(remote) => remote.take_health(),
+        }
     }
 
     pub fn viewer(&self) -> &Viewer {
         &self.viewer
     }
 
-    pub fn service(&self) -> &CaseService {
-        &self.service
-    }
-
     pub fn templates(&self) -> &'static Templates {
-        self.service.templates()
+        match &self.backend {
+            Backend::Local(service) => service.templates(),
+            Backend::Remote(_) => Templates::embedded(),
+        }
     }
 
     pub fn calendar(&self) -> &WorkingCalendar {
-        self.service.calendar()
+        match &self.backend {
+            Backend::Local(service) => service.calendar(),
+            Backend::Remote(remote) => &remote.welcome().calendar,
+        }
     }
 
     /// The stream of changes this viewer may hear of, from now.
-    pub fn subscribe(&self) -> Subscription {
-        self.service.subscribe(self.viewer.clone(), None)
+    pub fn subscribe(&self) -> Events {
+        match &self.backend {
+            Backend::Local(service) => Events::Local(service.subscribe(self.viewer.clone(), None)),
+            Backend::Remote(remote) => Events::Remote(remote.events()),
+        }
     }
 
     fn rows(&self, scope: Scope, now: DateTime<Utc>) -> Result<Vec<CaseSummary>> {
@@ -124,7 +250,19 @@ impl Session {
 
     /// A decision, judged against the case as it stands when it is written. Returns its events, in order.
     pub fn act(&self, key: &AlertKey, command: &CaseCommand, now: DateTime<Utc>) -> Result<Vec<CaseEvent>> {
-        let request = Request::Act { case: key.clone(), command: command.clone() };
+        self.act_seen(key, command, None, now)
+    }
+
+    /// [`Session::act`] by a reviewer whose screen showed the case's first `seen` events: when others'
+    /// events since then make the decision no longer fit, the refusal names who did what.
+    pub fn act_seen(
+        &self,
+        key: &AlertKey,
+        command: &CaseCommand,
+        seen: Option<usize>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CaseEvent>> {
+        let request = Request::Act { case: key.clone(), command: command.clone(), seen, token: None };
         expect!(self.call(request, now)?, Reply::Decided(events) => events)
     }
 

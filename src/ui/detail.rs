@@ -134,6 +134,14 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                     body.insert(0, Line::styled(format!("{k}: see the screenshot full screen"), theme.dim()));
                 }
             }
+            // Two people must not phone the same student: whoever else has this case open is said first.
+            for other in state.others_viewing(&d.summary.key) {
+                let role = other.role.as_str().to_uppercase();
+                body.insert(
+                    0,
+                    Line::styled(format!("{} ({role}) is viewing this case", inert::line(&other.name)), theme.warn()),
+                );
+            }
             body
         }
         _ => match state.selected_summary() {

@@ -67,25 +67,49 @@ pub fn feed_health(state: &State, error_width: usize) -> String {
     }
 }
 
+/// The shared service's connection, when it is not up.
+fn link_words(state: &State, link: &crate::service::remote::LinkState) -> String {
+    use crate::service::remote::LinkState;
+    match link {
+        LinkState::Connected => "connected".into(),
+        LinkState::Reconnecting { since } => {
+            format!("RECONNECTING (lost {}; what you type is kept)", since.with_timezone(&state.tz).format("%H:%M:%S"))
+        }
+        LinkState::Refused(message) => format!("REFUSED: {}", inert::line(message)),
+    }
+}
+
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let [top, bottom] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
-    let feed_style = if state.health.last_error.is_some() { theme.warn() } else { theme.ok() };
+    let mut feed_style = if state.health.last_error.is_some() { theme.warn() } else { theme.ok() };
     // Who you are and the rejected count always show: the feed's error message gives way to them.
-    let who = format!("  {} ({})", inert::line(&state.viewer.user), state.viewer.role.as_str());
+    let mut who = format!("  {} ({})", inert::line(&state.viewer.user), state.viewer.role.as_str());
+    if !state.others.is_empty() {
+        let names: Vec<String> =
+            state.others.iter().map(|p| format!("{} ({})", inert::line(&p.name), p.role.as_str())).collect();
+        who.push_str(&format!("  also here: {}", names.join(", ")));
+    }
     let rejected = if state.quarantined > 0 {
         format!("  {} rejected (:rejected lists them)", state.quarantined)
     } else {
         String::new()
     };
-    let whole = feed_health(state, usize::MAX);
+    let whole = match &state.link {
+        None => feed_health(state, usize::MAX),
+        Some(link) => {
+            feed_style = theme.warn();
+            link_words(state, link)
+        }
+    };
     let spare = (top.width as usize).saturating_sub(6 + super::width(&who) + super::width(&rejected));
-    let feed = if super::width(&whole) <= spare {
+    let feed = if super::width(&whole) <= spare || state.link.is_some() {
         whole
     } else {
         let rest = super::width(&feed_health(state, 0));
         feed_health(state, spare.saturating_sub(rest).max(8))
     };
-    let mut spans = vec![Span::styled(format!("feed: {feed}"), feed_style)];
+    let label = if state.link.is_some() { "service" } else { "feed" };
+    let mut spans = vec![Span::styled(format!("{label}: {feed}"), feed_style)];
     if !rejected.is_empty() {
         spans.push(Span::styled(rejected, theme.warn()));
     }

@@ -192,11 +192,15 @@ fn close() -> CaseCommand {
     CaseCommand::Close { outcome: "false-positive".into() }
 }
 
-fn refused_for_missing_items(result: std::result::Result<Vec<CaseEvent>, ServiceError>) {
+/// The close was judged again and refused for what it owes, the refusal naming who changed the case in
+/// between (`by`): the reviewer is told why, not just that.
+fn refused_for_missing_items(result: std::result::Result<Vec<CaseEvent>, ServiceError>, by: &str) {
     match result {
-        Err(ServiceError::Rule(e)) => {
-            let text = e.to_string();
+        Err(ServiceError::Overtaken(o)) => {
+            let text = o.rule.to_string();
             assert!(text.contains("required") || text.contains("still"), "refused for what it owes: {text}");
+            assert_eq!(o.by, by, "names who changed the case: {o}");
+            assert!(o.to_string().starts_with(by), "{o}");
         }
         other => panic!("the close must be judged again and refused, got {other:?}"),
     }
@@ -224,7 +228,7 @@ fn a_revision_landing_between_judging_and_writing_a_close_makes_it_be_judged_aga
     *racing.before_append.lock().expect("lock") = Some(Box::new(move || {
         feed.ingest(&page(&[alert("R-1", 2, 5)]), fixed_now()).expect("the revision lands");
     }));
-    refused_for_missing_items(dsl.act(&key, &close(), fixed_now()));
+    refused_for_missing_items(dsl.act(&key, &close(), fixed_now()), "feed");
     let row = dsl.summary(&key, fixed_now()).expect("row").expect("visible");
     assert!(row.open, "still open");
     assert_eq!(row.level, Level::High, "the revision stands");
@@ -249,6 +253,34 @@ fn a_tick_undone_between_judging_and_writing_a_close_makes_it_be_judged_again() 
         let untick = CaseCommand::Untick { item: required, reason: "not done after all".into() };
         deputy.act(&untick_key, &untick, fixed_now()).expect("the deputy's untick lands");
     }));
-    refused_for_missing_items(dsl.act(&key, &close(), fixed_now()));
+    refused_for_missing_items(dsl.act(&key, &close(), fixed_now()), "deputy");
     assert!(dsl.summary(&key, fixed_now()).expect("row").expect("visible").open, "still open");
+}
+
+#[test]
+fn a_decision_made_on_what_the_screen_showed_is_refused_naming_who_decided_first() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dsl, deputy, _) = sessions(&tmp);
+    dsl.ingest(&page(&[alert("S-1", 1, 3)]), fixed_now()).expect("ingest");
+    let key = AlertKey::new("sm", "S-1");
+    tick_all_required(&dsl, &key);
+    // The DSL's screen shows the case open; the deputy closes it; the DSL, still looking at the open case,
+    // closes it too.
+    let seen = dsl.detail(&key, fixed_now()).expect("detail").events.len();
+    deputy.act(&key, &close(), fixed_now()).expect("the deputy closes first");
+    match dsl.act_seen(&key, &close(), Some(seen), fixed_now()) {
+        Err(ServiceError::Overtaken(o)) => {
+            assert_eq!(o.by, "deputy");
+            assert!(o.what.contains("closed"), "says what the deputy did: {o}");
+        }
+        other => panic!("refused naming the deputy, got {other:?}"),
+    }
+    let closes = dsl
+        .detail(&key, fixed_now())
+        .expect("detail")
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, vigil::domain::EventKind::Closed { .. }))
+        .count();
+    assert_eq!(closes, 1, "one close, the deputy's");
 }

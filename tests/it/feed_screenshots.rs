@@ -69,7 +69,7 @@ async fn shot_of(
     index: usize,
 ) -> Result<Vec<u8>, ScreenshotError> {
     let key = svc.find(id).expect("the alert is stored");
-    fetch(client, svc, &key, index).await.map_err(|e| match e {
+    fetch(Some(client), svc, &key, index).await.map_err(|e| match e {
         ServiceError::Screenshot(e) => e,
         other => panic!("expected a screenshot error, got {other}"),
     })

@@ -119,12 +119,13 @@ fn a_subscriber_resumes_from_its_number_and_one_too_far_behind_is_told_to_reload
 
     let key = svc.find("A-1").expect("stored");
     svc.act(&key, &CaseCommand::Note { text: "n".into() }, fixed_now()).expect("note");
-    let mut resumed = svc.session.service().subscribe(common::dsl(), Some(resume_from));
+    let mut resumed = svc.session.local().expect("in this process").subscribe(common::dsl(), Some(resume_from));
     let again = resumed.read(fixed_now()).expect("events");
     assert_eq!(cases_named(&again), vec!["A-1".to_string()], "exactly what came after {resume_from}");
     assert_eq!(again[0].seq, resume_from + 1);
 
-    let mut restarted = svc.session.service().subscribe(common::dsl(), Some(resumed.position() + 100));
+    let mut restarted =
+        svc.session.local().expect("in this process").subscribe(common::dsl(), Some(resumed.position() + 100));
     let told = restarted.read(fixed_now()).expect("events");
     assert!(matches!(told.as_slice(), [Event { kind: EventKind::Reload, .. }]), "{told:?}");
 

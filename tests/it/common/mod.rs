@@ -55,7 +55,10 @@ impl Svc {
 
     /// Another viewer's session with the same service.
     pub fn as_viewer(&self, viewer: Viewer) -> Svc {
-        Svc { session: Session::new(self.session.service().clone(), viewer), store: self.store.clone() }
+        Svc {
+            session: Session::new(self.session.local().expect("in this process").clone(), viewer),
+            store: self.store.clone(),
+        }
     }
 
     pub fn store(&self) -> &Store {

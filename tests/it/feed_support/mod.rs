@@ -157,7 +157,7 @@ pub fn big_page(bytes: usize, cursor: &str) -> String {
 pub struct PollerHarness {
     pub events: mpsc::UnboundedReceiver<PollerEvent>,
     /// What the service published while the poller ran (subscribed before it started).
-    pub changes: vigil::service::events::Subscription,
+    pub changes: vigil::service::session::Events,
     pub retry: Arc<Notify>,
     pub task: tokio::task::JoinHandle<()>,
 }

@@ -1,0 +1,155 @@
+//! `vigil serve` (the shared service, in the foreground for systemd) and `vigil service status`.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use chrono::Utc;
+use tokio::sync::{Notify, mpsc, watch};
+
+use super::context::{Context_, Settings, feed_client, init_logging, open_case_service, run_retention};
+use super::{exit, exit_err, service_err};
+use crate::config::DEFAULT_SOCKET;
+use crate::daemon::{Daemon, identity, listener};
+use crate::identity::{Role, Viewer};
+use crate::intake::{Poller, PollerEvent};
+use crate::service::Session;
+use crate::service::wire::{Answer, Ask};
+
+/// How often the service runs retention while it is up (it also runs at start).
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+pub async fn serve(settings: Settings) -> Result<()> {
+    if settings.global.demo {
+        bail!(exit_err(exit::USAGE, "`vigil serve` serves a real store; the demo runs on its own (`vigil --demo`)"));
+    }
+    let socket = settings.socket().unwrap_or_else(|| DEFAULT_SOCKET.into());
+    let group = Some(settings.config.service.group.as_str()).filter(|g| !g.is_empty()).map(str::to_string);
+    let config_shown = settings
+        .config_path
+        .as_ref()
+        .map_or_else(|| "no config file: every user is refused".to_string(), |p| p.display().to_string());
+    let identify = identity::by_config(settings.config.clone(), config_shown);
+    // The service keeps every alert (staff ones included) once, for the viewers it filters them for.
+    let owner = Viewer { user: settings.user.clone(), role: Role::Dsl, sees_staff: true };
+    let Settings { global, config, config_path, data_dir, .. } = settings;
+    let ctx = Context_ { global, config, config_path, data_dir, viewer: owner, remote: None };
+    init_logging(&ctx);
+    let service = open_case_service(&ctx)?;
+    let session = Session::new(service.clone(), ctx.viewer.clone());
+    run_retention(&ctx, &session)?;
+
+    let poll_now = Arc::new(Notify::new());
+    let (health_tx, health) = watch::channel(None);
+    let mut screenshots = None;
+    if let Some((client, _)) = feed_client(&ctx).await? {
+        screenshots = Some(client.clone());
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let poller = Poller {
+            client,
+            session: session.clone(),
+            interval: Duration::from_secs(ctx.config.feed.poll_seconds),
+            events: tx,
+            retry: poll_now.clone(),
+        };
+        tokio::spawn(poller.run());
+        tokio::spawn(async move {
+            while let Some(PollerEvent::Health(h)) = rx.recv().await {
+                health_tx.send_replace(Some(h));
+            }
+        });
+    }
+    let months = ctx.config.storage.retention_months;
+    let retention = session.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(RETENTION_EVERY);
+        every.tick().await; // the first tick is now, and retention ran at start
+        loop {
+            every.tick().await;
+            let s = retention.clone();
+            match tokio::task::spawn_blocking(move || s.purge_expired(months, Utc::now())).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(purged)) => tracing::info!(purged, "closed cases purged by retention"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "retention did not run"),
+                Err(e) => tracing::warn!(error = %e, "retention stopped"),
+            }
+        }
+    });
+
+    let listener = listener::bind(&socket, group.as_deref()).map_err(|e| {
+        let code = if matches!(e, listener::ListenError::InUse(_)) { exit::STORE_IN_USE } else { exit::USAGE };
+        exit_err(code, e.to_string())
+    })?;
+    let daemon = Daemon::new(service, identify, health, poll_now, screenshots);
+    tracing::info!(socket = %socket.display(), "vigil serve is listening");
+    eprintln!("vigil serve: listening on {}", socket.display());
+    // Type=notify: systemd starts the clients' units once the socket is there.
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let stop = async move {
+        tokio::select! {
+            _ = sigterm.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    };
+    daemon.serve(listener, stop).await;
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    let _ = std::fs::remove_file(&socket);
+    tracing::info!("vigil serve stopped");
+    Ok(())
+}
+
+/// `vigil service status`.
+pub(super) fn status(ctx: &Context_, json: bool) -> Result<()> {
+    let Some(session) = &ctx.remote else {
+        bail!(exit_err(
+            exit::USAGE,
+            "vigil is not set up as a client of a shared service here: set [service] socket in the config or pass --socket"
+        ));
+    };
+    let Answer::Status(status) = session.ask_service(Ask::Status).map_err(service_err)? else {
+        bail!(exit_err(exit::FAILURE, "the vigil service gave an unexpected answer to `status`"));
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &status)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let up = Utc::now() - status.started;
+    writeln!(
+        out,
+        "vigil service {}, up {}h {:02}m (since {})",
+        status.version,
+        up.num_hours(),
+        up.num_minutes() % 60,
+        status.started.format("%Y-%m-%d %H:%M UTC")
+    )?;
+    writeln!(out, "connected: {}", status.connected.len())?;
+    for c in &status.connected {
+        writeln!(out, "  {} ({}, {})", c.name, c.user, c.role.as_str())?;
+    }
+    match &status.feed {
+        None => writeln!(out, "feed: none configured")?,
+        Some(h) => {
+            let when = |t: Option<chrono::DateTime<Utc>>| {
+                t.map_or_else(|| "never".to_string(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            };
+            writeln!(out, "feed: last success {}; next attempt {}", when(h.last_success), when(h.next_attempt))?;
+            if let Some((at, message)) = &h.last_error {
+                writeln!(out, "  last error at {}: {}", at.format("%H:%M UTC"), message)?;
+            }
+            if h.stopped {
+                writeln!(out, "  polling has stopped: see `vigil feed status`")?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "store: {} rejected alert(s){}",
+        status.store.rejected,
+        if status.store.disk_low { "; the disk is nearly full" } else { "" }
+    )?;
+    Ok(())
+}

@@ -1,0 +1,300 @@
+//! What crosses the shared service's Unix socket, and how it is framed (`docs/service-protocol.md`).
+//!
+//! Each message is one serde value, JSON-encoded, sent as length-delimited frames (a 4-byte big-endian
+//! length, then the frame) of at most [`MAX_FRAME`] bytes. A frame's first byte says whether the message
+//! goes on in the next frame (`+`) or ends here (`.`), so a large answer (a 100,000-case queue, a report's
+//! data) crosses in pieces while a bad length prefix can never make either side allocate more than one
+//! frame. A client's messages are a single frame; the service's are at most [`MAX_MESSAGE`] bytes.
+//!
+//! The first message each way is the handshake: [`ToService::Hello`], answered by [`FromService::Welcome`]
+//! or [`FromService::Refused`]. After it the client sends calls, each with its own id, and the service sends
+//! the replies (tagged with that id) and, between them, numbered events, presence and the feed's health.
+//! Who the client is comes from the kernel (the socket's peer credentials), never from a message.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio_util::bytes::{BufMut, Bytes, BytesMut};
+use tokio_util::codec::LengthDelimitedCodec;
+
+use super::api::{Event, FeedHealth, Reply, Request, StoreStatus};
+use super::{ServiceError, StoreError};
+use crate::domain::AlertKey;
+use crate::domain::calendar::WorkingCalendar;
+use crate::identity::Role;
+
+/// The protocol's major version: a client and a service that differ here refuse each other plainly.
+pub const PROTOCOL_VERSION: u32 = super::api::API_VERSION;
+
+/// What this build can do beyond the version's base, named in the handshake.
+pub const FEATURES: &[&str] = &["events", "resume", "presence", "health"];
+
+/// The largest frame either side accepts (the length prefix is checked before anything is read).
+pub const MAX_FRAME: usize = 4 * 1024 * 1024;
+
+/// The largest message the service sends, across its frames.
+pub const MAX_MESSAGE: usize = 256 * 1024 * 1024;
+
+/// The exit codes a refusal carries (the same as `vigil`'s own: a script sees one meaning for each).
+pub mod code {
+    pub const USAGE: i32 = 2;
+    pub const NO_ROLE: i32 = 3;
+}
+
+/// The codec both sides frame with.
+pub fn codec() -> LengthDelimitedCodec {
+    LengthDelimitedCodec::builder().max_frame_length(MAX_FRAME).new_codec()
+}
+
+/// What a client sends.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ToService {
+    /// The first message: the client's version and features, and where its event stream stood when it
+    /// lost an earlier connection to the same service.
+    Hello { version: u32, features: Vec<String>, resume: Option<Resume> },
+    /// A request; its reply carries the same `id`.
+    Call { id: u64, ask: Ask },
+    /// The case this client has open (or none): what the others' presence line shows.
+    Viewing { case: Option<AlertKey> },
+}
+
+/// Where a client's event stream stood: the service instance it came from and the last number read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    pub instance: String,
+    pub after: u64,
+}
+
+/// What a call asks: a case-service request, or something of the shared service itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Ask {
+    Service(Request),
+    /// Poll the feed now (`vigil sync --once` against the service, the TUI's retry key).
+    PollNow,
+    /// Version, uptime, who is connected and the feed's health (`vigil service status`).
+    Status,
+}
+
+/// What the service sends.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum FromService {
+    Welcome(Box<Welcome>),
+    /// The connection is refused: the message is for the user, `code` is the exit code a command ends with.
+    Refused {
+        code: i32,
+        message: String,
+    },
+    Reply {
+        id: u64,
+        result: Result<Answer, Failure>,
+    },
+    Event(Event),
+    Health(FeedHealth),
+    /// Everyone else connected, as this client may see them.
+    Presence(Vec<Present>),
+}
+
+/// The service's answer to the handshake: who the kernel says the client is, and what it needs to know.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Welcome {
+    pub version: u32,
+    pub features: Vec<String>,
+    /// This run of the service: a resume from another instance is told to reload.
+    pub instance: String,
+    pub user: String,
+    pub name: String,
+    pub role: Role,
+    pub sees_staff: bool,
+    pub calendar: WorkingCalendar,
+}
+
+/// The answer to an [`Ask`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Answer {
+    Service(Box<Reply>),
+    Polled,
+    Status(Box<ServiceStatus>),
+}
+
+/// `vigil service status`: nothing in it names a student.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceStatus {
+    pub version: String,
+    pub started: DateTime<Utc>,
+    pub connected: Vec<Present>,
+    pub feed: Option<FeedHealth>,
+    pub store: StoreStatus,
+}
+
+/// One connected client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Present {
+    /// The connection's number in this run of the service.
+    pub connection: u64,
+    pub user: String,
+    /// The name to show: the password database's full name, else the user name.
+    pub name: String,
+    pub role: Role,
+    /// The case open on that client, when the receiver may see it.
+    pub viewing: Option<AlertKey>,
+}
+
+/// A refusal or failure, as it crosses the socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Failure {
+    Forbidden { role: Role },
+    DiskFull,
+    Other { message: String },
+}
+
+impl From<&ServiceError> for Failure {
+    fn from(e: &ServiceError) -> Failure {
+        match e {
+            ServiceError::Forbidden(role) => match role_named(role) {
+                Some(role) => Failure::Forbidden { role },
+                None => Failure::Other { message: e.to_string() },
+            },
+            ServiceError::Store(StoreError::DiskFull) => Failure::DiskFull,
+            other => Failure::Other { message: other.to_string() },
+        }
+    }
+}
+
+impl From<Failure> for ServiceError {
+    fn from(f: Failure) -> ServiceError {
+        match f {
+            Failure::Forbidden { role } => ServiceError::Forbidden(role.as_str()),
+            Failure::DiskFull => ServiceError::Store(StoreError::DiskFull),
+            Failure::Other { message } => ServiceError::Said(message),
+        }
+    }
+}
+
+fn role_named(name: &str) -> Option<Role> {
+    [Role::Dsl, Role::Ddsl, Role::Officer, Role::Reporter].into_iter().find(|r| r.as_str() == name)
+}
+
+/// Why a message could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("a message over {0} bytes")]
+    TooLarge(usize),
+    #[error("an empty frame")]
+    Empty,
+    #[error("a frame marked neither `.` nor `+`")]
+    BadMark,
+    #[error("a message that does not parse ({0})")]
+    Parse(#[from] serde_json::Error),
+}
+
+/// `message`, as the frames that carry it.
+pub fn frames<T: Serialize>(message: &T) -> Result<Vec<Bytes>, WireError> {
+    let json = serde_json::to_vec(message)?;
+    if json.len() > MAX_MESSAGE {
+        return Err(WireError::TooLarge(MAX_MESSAGE));
+    }
+    let mut out = Vec::with_capacity(json.len() / (MAX_FRAME - 1) + 1);
+    let mut chunks = json.chunks(MAX_FRAME - 1).peekable();
+    if chunks.peek().is_none() {
+        return Err(WireError::Empty);
+    }
+    while let Some(chunk) = chunks.next() {
+        let mut frame = BytesMut::with_capacity(chunk.len() + 1);
+        frame.put_u8(if chunks.peek().is_some() { b'+' } else { b'.' });
+        frame.put_slice(chunk);
+        out.push(frame.freeze());
+    }
+    Ok(out)
+}
+
+/// Joins frames into messages, refusing one over `cap` bytes.
+pub struct Assembler {
+    buf: Vec<u8>,
+    cap: usize,
+}
+
+impl Assembler {
+    pub fn new(cap: usize) -> Assembler {
+        Assembler { buf: Vec::new(), cap }
+    }
+
+    /// The message `frame` completes, if it does.
+    pub fn push<T: serde::de::DeserializeOwned>(&mut self, frame: &[u8]) -> Result<Option<T>, WireError> {
+        let (&mark, rest) = frame.split_first().ok_or(WireError::Empty)?;
+        if self.buf.len() + rest.len() > self.cap {
+            self.buf = Vec::new();
+            return Err(WireError::TooLarge(self.cap));
+        }
+        match mark {
+            b'+' => {
+                self.buf.extend_from_slice(rest);
+                Ok(None)
+            }
+            b'.' if self.buf.is_empty() => Ok(Some(serde_json::from_slice(rest)?)),
+            b'.' => {
+                self.buf.extend_from_slice(rest);
+                let whole = std::mem::take(&mut self.buf);
+                Ok(Some(serde_json::from_slice(&whole)?))
+            }
+            _ => Err(WireError::BadMark),
+        }
+    }
+}
+
+/// Bytes as base64 in JSON: a screenshot is a third bigger, not four times.
+pub mod base64_bytes {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        STANDARD.decode(text.as_bytes()).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_larger_than_a_frame_crosses_in_pieces_and_comes_back_whole() {
+        let big = "x".repeat(MAX_FRAME * 2 + 17);
+        let sent = FromService::Refused { code: 3, message: big.clone() };
+        let frames = frames(&sent).expect("frames");
+        assert_eq!(frames.len(), 3);
+        assert!(frames.iter().all(|f| f.len() <= MAX_FRAME));
+        let mut joiner = Assembler::new(MAX_MESSAGE);
+        let mut got = None;
+        for f in &frames {
+            assert!(got.is_none(), "only the last frame completes the message");
+            got = joiner.push::<FromService>(f).expect("joins");
+        }
+        match got {
+            Some(FromService::Refused { code: 3, message }) => assert_eq!(message, big),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_message_over_the_cap_is_refused_without_keeping_it() {
+        let mut joiner = Assembler::new(10);
+        assert!(joiner.push::<ToService>(b"+0123456").expect("part").is_none());
+        assert!(matches!(joiner.push::<ToService>(b".789abc"), Err(WireError::TooLarge(10))));
+        assert!(matches!(joiner.push::<ToService>(b"?{}"), Err(WireError::BadMark)));
+        assert!(matches!(joiner.push::<ToService>(b""), Err(WireError::Empty)));
+    }
+
+    #[test]
+    fn failures_keep_the_role_and_the_full_disk_across_the_socket() {
+        let forbidden = ServiceError::Forbidden(Role::Reporter.as_str());
+        assert!(matches!(ServiceError::from(Failure::from(&forbidden)), ServiceError::Forbidden("reporter")));
+        let full = ServiceError::Store(StoreError::DiskFull);
+        assert!(matches!(ServiceError::from(Failure::from(&full)), ServiceError::Store(StoreError::DiskFull)));
+        let other = ServiceError::NotFound("x".into());
+        assert_eq!(ServiceError::from(Failure::from(&other)).to_string(), "no case `x`");
+    }
+}
