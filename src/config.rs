@@ -228,7 +228,11 @@ impl Config {
     pub fn load(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), ConfigError> {
         let path = match path {
             Some(p) => Some(p.to_path_buf()),
-            None => default_config_path().filter(|p| p.exists()),
+            // The user's own config, else the machine's: on a server running `vigil serve`, the one file that
+            // tells every user's vigil where the service's socket is.
+            None => default_config_path()
+                .filter(|p| p.exists())
+                .or_else(|| Some(PathBuf::from(SYSTEM_CONFIG)).filter(|p| p.exists())),
         };
         match path {
             None => Ok((Config::default(), None)),
@@ -360,6 +364,9 @@ impl Config {
         }
     }
 }
+
+/// The machine's config, read when the user has none of their own.
+pub const SYSTEM_CONFIG: &str = "/etc/vigil/config.toml";
 
 pub fn default_config_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "vigil").map(|d| d.config_dir().join("config.toml"))

@@ -49,7 +49,9 @@ pub fn settings(global: Global) -> Result<Settings> {
         (None, true) => {
             default_data_dir().map(|d| d.join("demo")).ok_or_else(|| anyhow!("no home directory: pass --data-dir"))?
         }
-        (None, false) => default_data_dir().ok_or_else(|| anyhow!("no home directory: pass --data-dir"))?,
+        // A client of the shared service opens no store, so it needs no data dir (a system user may have
+        // no home): the lack is said only if a store is opened.
+        (None, false) => default_data_dir().unwrap_or_default(),
     };
     let user = os_user().map_err(|e| exit_err(exit::NO_ROLE, e))?;
     Ok(Settings { global, config, config_path, data_dir, user })
@@ -68,9 +70,11 @@ impl Settings {
     fn config_read(&self) -> String {
         match (&self.config_path, crate::config::default_config_path()) {
             (Some(path), _) => format!("the config file {}", path.display()),
-            (None, Some(default)) => {
-                format!("vigil's config (no --config or VIGIL_CONFIG was given, and there is no {})", default.display())
-            }
+            (None, Some(default)) => format!(
+                "vigil's config (no --config or VIGIL_CONFIG was given, and there is no {} nor {})",
+                default.display(),
+                crate::config::SYSTEM_CONFIG
+            ),
             (None, None) => "vigil's config (no --config or VIGIL_CONFIG was given)".into(),
         }
     }
@@ -135,6 +139,9 @@ pub fn resolve(global: Global) -> Result<Context_> {
 /// key_file`, by default the platform config dir's `vigil/store.key`). The demo always uses its own
 /// `vigil/demo.key`. A key file inside the data dir is refused: a copy of the data dir would carry its key.
 pub fn store_key(ctx: &Context_) -> Result<StoreKey> {
+    if ctx.data_dir.as_os_str().is_empty() {
+        bail!(exit_err(exit::USAGE, "no home directory: pass --data-dir"));
+    }
     if !ctx.global.demo {
         if let Ok(p) = std::env::var("VIGIL_PASSPHRASE")
             && !p.is_empty()
@@ -233,7 +240,11 @@ pub(super) fn run_retention(ctx: &Context_, session: &Session) -> Result<()> {
 
 /// Logs go to a file, never to the terminal UI, and never carry alert content.
 pub fn init_logging(ctx: &Context_) {
-    let path = ctx.config.log_file.clone().unwrap_or_else(|| ctx.data_dir.join("vigil.log"));
+    let path = match (&ctx.config.log_file, ctx.data_dir.as_os_str().is_empty()) {
+        (Some(file), _) => file.clone(),
+        (None, false) => ctx.data_dir.join("vigil.log"),
+        (None, true) => return,
+    };
     if let Some(parent) = path.parent() {
         use std::os::unix::fs::DirBuilderExt;
         let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent);
