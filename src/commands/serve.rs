@@ -40,6 +40,11 @@ pub async fn serve(settings: Settings) -> Result<()> {
     let session = Session::new(service.clone(), ctx.viewer.clone());
     run_retention(&ctx, &session)?;
 
+    // Bound before any other task starts: binding sets the process's umask for a moment.
+    let listener = listener::bind(&socket, group.as_deref()).map_err(|e| {
+        let code = if matches!(e, listener::ListenError::InUse(_)) { exit::STORE_IN_USE } else { exit::USAGE };
+        exit_err(code, e.to_string())
+    })?;
     let poll_now = Arc::new(Notify::new());
     let (health_tx, health) = watch::channel(None);
     let mut screenshots = None;
@@ -55,8 +60,12 @@ pub async fn serve(settings: Settings) -> Result<()> {
         };
         tokio::spawn(poller.run());
         tokio::spawn(async move {
+            let mut forwarded: Option<(crate::service::api::FeedHealth, tokio::time::Instant)> = None;
             while let Some(PollerEvent::Health(h)) = rx.recv().await {
-                health_tx.send_replace(Some(h));
+                if worth_telling(forwarded.as_ref(), &h) {
+                    health_tx.send_replace(Some(h.clone()));
+                    forwarded = Some((h, tokio::time::Instant::now()));
+                }
             }
         });
     }
@@ -77,10 +86,6 @@ pub async fn serve(settings: Settings) -> Result<()> {
         }
     });
 
-    let listener = listener::bind(&socket, group.as_deref()).map_err(|e| {
-        let code = if matches!(e, listener::ListenError::InUse(_)) { exit::STORE_IN_USE } else { exit::USAGE };
-        exit_err(code, e.to_string())
-    })?;
     let daemon = Daemon::new(service, identify, health, poll_now, screenshots);
     tracing::info!(socket = %socket.display(), "vigil serve is listening");
     eprintln!("vigil serve: listening on {}", socket.display());
@@ -98,6 +103,27 @@ pub async fn serve(settings: Settings) -> Result<()> {
     let _ = std::fs::remove_file(&socket);
     tracing::info!("vigil serve stopped");
     Ok(())
+}
+
+/// How often, at most, the feed's routine health (a poll that went as the last one did) is sent to clients:
+/// an idle connection carries almost nothing.
+const HEALTH_AT_MOST_EVERY: Duration = Duration::from_secs(30);
+
+/// Whether clients need to hear of the feed's health `now`: when its state changed (an error, a stop, a
+/// page it cannot read, a rest), or when the routine news (the last success) is older than
+/// [`HEALTH_AT_MOST_EVERY`]. A poll starting (`syncing`) is not news.
+fn worth_telling(
+    forwarded: Option<&(crate::service::api::FeedHealth, tokio::time::Instant)>,
+    now: &crate::service::api::FeedHealth,
+) -> bool {
+    let Some((then, at)) = forwarded else { return true };
+    let state = |h: &crate::service::api::FeedHealth| {
+        (h.last_error.as_ref().map(|(_, m)| m.clone()), h.stopped, h.stuck_since, h.rested.clone())
+    };
+    if now.syncing {
+        return false;
+    }
+    state(then) != state(now) || at.elapsed() >= HEALTH_AT_MOST_EVERY
 }
 
 /// `vigil service status`.

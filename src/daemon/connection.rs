@@ -26,8 +26,18 @@ use crate::service::{ServiceError, Session};
 /// How long a client has to say hello.
 const HELLO_WITHIN: Duration = Duration::from_secs(10);
 
-/// How many messages wait for a client before its pusher stops queueing and owes it a reload.
+/// How many messages wait for a client before its pusher waits for room.
 pub const OUT_QUEUE: usize = 256;
+
+/// How long the pusher waits for room before it owes the client a reload instead.
+const BEHIND_AFTER: Duration = Duration::from_secs(2);
+
+/// How many answers may wait to be written to one client: a client that asks and never reads holds at most
+/// this many (and its further calls wait), however large each answer is.
+const REPLIES_WAITING: usize = 2;
+
+/// A message for the writer, with the place it holds among a client's waiting answers.
+type Outgoing = (FromService, Option<tokio::sync::OwnedSemaphorePermit>);
 
 type Sink = SplitSink<Framed<UnixStream, LengthDelimitedCodec>, tokio_util::bytes::Bytes>;
 type Source = SplitStream<Framed<UnixStream, LengthDelimitedCodec>>;
@@ -54,6 +64,7 @@ pub(super) async fn serve(daemon: Arc<Daemon>, stream: UnixStream, connection: u
     };
     let (version, resume) = hello;
     if version != PROTOCOL_VERSION {
+        tracing::info!(connection, uid, version, "refused a client of another protocol version");
         let message = format!(
             "this vigil service speaks protocol version {PROTOCOL_VERSION} and the client speaks {version}: install the same vigil on both"
         );
@@ -76,17 +87,19 @@ pub(super) async fn serve(daemon: Arc<Daemon>, stream: UnixStream, connection: u
         sees_staff: identity.viewer.sees_staff,
         calendar: daemon.service.calendar().clone(),
     };
+    // Subscribed before the welcome is sent, so that no change published meanwhile is missed. Resuming a
+    // stream of this very run: from where the client stopped; otherwise from now, after a reload.
+    let after = resume.as_ref().filter(|r| r.instance == daemon.instance).map(|r| r.after);
+    let reload_first = resume.is_some() && after.is_none();
+    let events = daemon.service.subscribe(identity.viewer.clone(), after);
     if write(&mut sink, &FromService::Welcome(Box::new(welcome))).await.is_err() {
         return;
     }
     tracing::info!(connection, user = %identity.viewer.user, role = identity.viewer.role.as_str(), "client connected");
-    // Resuming a stream of this very run: from where the client stopped. Otherwise from now, after a reload.
-    let after = resume.as_ref().filter(|r| r.instance == daemon.instance).map(|r| r.after);
-    let reload_first = resume.is_some() && after.is_none();
-    let (out, queued) = mpsc::channel(OUT_QUEUE);
+    let (out, queued) = mpsc::channel::<Outgoing>(OUT_QUEUE);
     let writer = tokio::spawn(write_queued(sink, queued));
     daemon.presence.join(connection, identity.clone());
-    let pusher = tokio::spawn(push(daemon.clone(), identity.clone(), connection, after, reload_first, out.clone()));
+    let pusher = tokio::spawn(push(daemon.clone(), identity.clone(), connection, events, reload_first, out.clone()));
     answer_calls(&daemon, &identity, connection, &mut source, &mut joiner, &out).await;
     pusher.abort();
     daemon.presence.leave(connection);
@@ -106,9 +119,21 @@ async fn write(sink: &mut Sink, message: &FromService) -> std::io::Result<()> {
     sink.flush().await
 }
 
-async fn write_queued(mut sink: Sink, mut queued: mpsc::Receiver<FromService>) {
-    while let Some(message) = queued.recv().await {
-        if write(&mut sink, &message).await.is_err() {
+async fn write_queued(mut sink: Sink, mut queued: mpsc::Receiver<Outgoing>) {
+    while let Some((message, _place)) = queued.recv().await {
+        let written = match write(&mut sink, &message).await {
+            // An answer too large to send is still an answer: the caller is told, rather than left waiting.
+            Err(e) if e.kind() == std::io::ErrorKind::Other => match &message {
+                FromService::Reply { id, .. } => {
+                    let message = format!("the answer is too large to send over the socket ({e})");
+                    let failed = FromService::Reply { id: *id, result: Err(Failure::Other { message }) };
+                    write(&mut sink, &failed).await
+                }
+                _ => Err(e),
+            },
+            other => other,
+        };
+        if written.is_err() {
             return;
         }
     }
@@ -134,8 +159,9 @@ async fn answer_calls(
     connection: u64,
     source: &mut Source,
     joiner: &mut Assembler,
-    out: &mpsc::Sender<FromService>,
+    out: &mpsc::Sender<Outgoing>,
 ) {
+    let waiting = Arc::new(tokio::sync::Semaphore::new(REPLIES_WAITING));
     loop {
         match receive(source, joiner).await {
             None => return,
@@ -144,8 +170,9 @@ async fn answer_calls(
                 return;
             }
             Some(Ok(ToService::Call { id, ask })) => {
+                let Ok(place) = waiting.clone().acquire_owned().await else { return };
                 let result = answer(daemon, identity, ask).await;
-                if out.send(FromService::Reply { id, result }).await.is_err() {
+                if out.send((FromService::Reply { id, result }, Some(place))).await.is_err() {
                     return;
                 }
             }
@@ -186,12 +213,22 @@ async fn handle(daemon: &Arc<Daemon>, identity: &Identity, request: Request) -> 
         .unwrap_or_else(|e| Err(ServiceError::Unexpected(format!("a worker stopped: {e}"))))
 }
 
-/// What only the service's own poller may do: a client over the socket cannot feed the store.
-fn poller_only(request: &Request) -> bool {
+/// Why a request is not for a client over the socket, if it is not: feeding the store and running
+/// retention are the service's own work, and the shared trail's verdict counts every record (staff cases'
+/// included), so it is for a viewer who may see staff alerts.
+fn refused_over_socket(request: &Request, viewer: &crate::identity::Viewer) -> Option<String> {
     match request {
-        Request::Ingest { .. } | Request::CacheScreenshot { .. } => true,
-        Request::Feed { change } => !matches!(change, FeedChange::ResetCursor { .. }),
-        _ => false,
+        Request::Ingest { .. } | Request::CacheScreenshot { .. } => {
+            Some("the vigil service's own poller feeds the store; a client cannot".into())
+        }
+        Request::Feed { change } if !matches!(change, FeedChange::ResetCursor { .. }) => {
+            Some("the vigil service's own poller feeds the store; a client cannot".into())
+        }
+        Request::PurgeExpired { .. } => Some("the vigil service runs retention itself, hourly".into()),
+        Request::AuditVerify { .. } if !viewer.sees_staff => {
+            Some("verifying the shared audit trail is the DSL's: its figures count staff cases' records too".into())
+        }
+        _ => None,
     }
 }
 
@@ -220,8 +257,8 @@ async fn answer(daemon: &Arc<Daemon>, identity: &Identity, ask: Ask) -> Result<A
                 store,
             })))
         }
-        Ask::Service(request) if poller_only(&request) => {
-            Err(Failure::Other { message: "the vigil service's own poller feeds the store; a client cannot".into() })
+        Ask::Service(request) if refused_over_socket(&request, &identity.viewer).is_some() => {
+            Err(Failure::Other { message: refused_over_socket(&request, &identity.viewer).unwrap_or_default() })
         }
         Ask::Service(Request::Screenshot { case, index }) => screenshot(daemon, identity, case, index).await,
         Ask::Service(request) => {
@@ -254,12 +291,11 @@ async fn push(
     daemon: Arc<Daemon>,
     identity: Identity,
     connection: u64,
-    after: Option<u64>,
+    mut events: crate::service::events::Subscription,
     reload_first: bool,
-    out: mpsc::Sender<FromService>,
+    out: mpsc::Sender<Outgoing>,
 ) {
     let viewer = identity.viewer.clone();
-    let mut events = daemon.service.subscribe(viewer.clone(), after);
     let mut presence = daemon.presence.watch();
     let mut health = daemon.health.clone();
     let reviewer = viewer.can_review();
@@ -272,7 +308,7 @@ async fn push(
         if owed_reload {
             // Wait for room, then skip what was missed: the client reads the queue again.
             let Ok(permit) = out.reserve().await else { return };
-            permit.send(FromService::Event(Event { seq: events.skip_to_end(), kind: EventKind::Reload }));
+            permit.send((FromService::Event(Event { seq: events.skip_to_end(), kind: EventKind::Reload }), None));
             owed_reload = false;
             // What else was dropped is sent again as it is now.
             presence.mark_changed();
@@ -289,7 +325,10 @@ async fn push(
                 match tokio::task::block_in_place(|| events.read(Utc::now())) {
                     Ok(read) => {
                         for event in read {
-                            if out.try_send(FromService::Event(event)).is_err() {
+                            // A client that is reading keeps up with any burst; one that does not read for
+                            // [`BEHIND_AFTER`] is told to reload once it does, and holds up nobody meanwhile.
+                            let queued = out.send_timeout((FromService::Event(event), None), BEHIND_AFTER).await;
+                            if queued.is_err() {
                                 tracing::warn!(connection, "a client fell behind; it will be told to reload");
                                 owed_reload = true;
                                 break;
@@ -307,7 +346,7 @@ async fn push(
                     return;
                 }
                 let others = daemon.presence.seen_by(connection, &viewer);
-                owed_reload |= out.try_send(FromService::Presence(others)).is_err();
+                owed_reload |= out.try_send((FromService::Presence(others), None)).is_err();
             }
             changed = health.changed(), if reviewer => {
                 if changed.is_err() {
@@ -315,7 +354,7 @@ async fn push(
                 }
                 let now = health.borrow_and_update().clone();
                 if let Some(now) = now {
-                    owed_reload |= out.try_send(FromService::Health(now)).is_err();
+                    owed_reload |= out.try_send((FromService::Health(now), None)).is_err();
                 }
             }
         }

@@ -6,7 +6,7 @@
 //! even for a moment, open to more than its owner and group. A stale socket left by a killed service is
 //! removed; a live one means another `vigil serve` is running, and this one stops.
 
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::sys::stat::{Mode, umask};
@@ -18,6 +18,10 @@ pub enum ListenError {
         "the socket directory {dir} can be written by other users (mode {mode:o}): use a directory only vigil's own user can write, such as /run/vigil (systemd's RuntimeDirectory=vigil)"
     )]
     UnsafeDirectory { dir: PathBuf, mode: u32 },
+    #[error(
+        "the socket directory {dir} belongs to another user (uid {owner}): use one owned by vigil's own user or root"
+    )]
+    ForeignDirectory { dir: PathBuf, owner: u32 },
     #[error("the socket directory {dir} is a symbolic link: give its real path")]
     LinkedDirectory { dir: PathBuf },
     #[error("cannot use the socket directory {dir} ({source})")]
@@ -96,6 +100,11 @@ fn check_directory(dir: &Path) -> Result<(), ListenError> {
     if mode & 0o022 != 0 {
         return Err(ListenError::UnsafeDirectory { dir: dir.to_path_buf(), mode });
     }
+    // Whoever owns the directory can swap the socket: it must be this user or root (as tmux checks).
+    let owner = meta.uid();
+    if owner != 0 && owner != nix::unistd::Uid::effective().as_raw() {
+        return Err(ListenError::ForeignDirectory { dir: dir.to_path_buf(), owner });
+    }
     Ok(())
 }
 
@@ -108,8 +117,12 @@ fn remove_stale(path: &Path) -> Result<(), ListenError> {
     if !meta.file_type().is_socket() {
         return Err(ListenError::NotASocket(path.to_path_buf()));
     }
-    if std::os::unix::net::UnixStream::connect(path).is_ok() {
-        return Err(ListenError::InUse(path.to_path_buf()));
+    // Only a socket nobody listens on is stale; one that cannot be reached for another reason (permissions)
+    // may be a live service's.
+    match std::os::unix::net::UnixStream::connect(path) {
+        Ok(_) => return Err(ListenError::InUse(path.to_path_buf())),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+        Err(source) => return Err(ListenError::Bind { path: path.to_path_buf(), source }),
     }
     std::fs::remove_file(path).map_err(|source| ListenError::Bind { path: path.to_path_buf(), source })
 }

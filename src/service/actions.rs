@@ -17,10 +17,10 @@ impl Asking<'_> {
     /// Records that the viewer opened the case's content (the first view feeds response-time figures).
     pub fn mark_viewed(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<()> {
         self.require_reviewer()?;
-        let (_, _, case) = self.load(key)?;
+        let (alert, _, case) = self.load(key)?;
         if case.first_viewed.is_none() {
             self.store.append(key, &CaseEvent::by(now, &self.actor(), crate::domain::EventKind::Viewed))?;
-            self.bus.publish([Change::Case(key.clone())]);
+            self.bus.publish([Change::Case { key: key.clone(), staff: alert.is_staff() }]);
         }
         Ok(())
     }
@@ -84,7 +84,7 @@ impl Asking<'_> {
                 .collect();
             match self.store.append_decision_at(key, events.len() as u64, &decided) {
                 Ok(()) => {
-                    self.bus.publish([Change::Case(key.clone())]);
+                    self.bus.publish([Change::Case { key: key.clone(), staff: alert.is_staff() }]);
                     return Ok(decided.into_iter().map(|(event, _)| event).collect());
                 }
                 // The case changed since it was read: judge the decision again.

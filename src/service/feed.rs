@@ -57,6 +57,8 @@ impl Asking<'_> {
     /// Applies a named change to the feed's state. The poller of whoever's store this is records what its
     /// syncs did (a reporter's store is fed too, redacted); the DSL alone moves the cursor.
     pub(super) fn change_feed(&self, change: FeedChange, now: DateTime<Utc>) -> Result<FeedState> {
+        // A poll that went well is routine: no event (an idle service's clients hear nothing).
+        let news = !matches!(change, FeedChange::Synced { .. } | FeedChange::Etag { .. });
         let state = match change {
             FeedChange::Synced { next_attempt, rested } => self.store.update_feed_state(&|s: &mut FeedState| {
                 s.last_success = Some(now);
@@ -79,7 +81,9 @@ impl Asking<'_> {
             }
         }
         .map_err(readable)?;
-        self.bus.publish([Change::Feed]);
+        if news {
+            self.bus.publish([Change::Feed]);
+        }
         Ok(state)
     }
 
@@ -205,6 +209,14 @@ impl Asking<'_> {
 
     /// Alerts the feed sent that failed validation, with their raw JSON (content: audited). Never one that
     /// may be about staff, unless the viewer may see staff alerts.
+    /// How many rejected alerts this viewer may know of: one that may be about staff is staff content.
+    pub fn rejected_count(&self) -> Result<usize> {
+        if self.viewer.sees_staff {
+            return Ok(self.store.quarantine_count());
+        }
+        Ok(self.store.quarantined()?.iter().filter(|q| !may_be_staff(&q.rejected.raw)).count())
+    }
+
     pub fn rejected(&self, now: DateTime<Utc>) -> Result<Vec<Quarantined>> {
         self.require_reviewer()?;
         let mut items = self.store.quarantined()?;

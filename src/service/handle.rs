@@ -41,7 +41,7 @@ impl CaseService {
                 Reply::FeedStatus { state, staff_dropped }
             }
             Request::Rejected => Reply::Rejected(asking.rejected(now)?),
-            Request::StoreStatus { count_alerts } => Reply::StoreStatus(asking.store_status(count_alerts)?),
+            Request::StoreStatus { count_alerts } => Reply::StoreStatus(asking.store_status(count_alerts, now)?),
             Request::PurgeExpired { months } => Reply::Purged(asking.purge_expired(months, now)?),
             Request::ReportData { include_staff } => Reply::ReportData(Box::new(asking.report_data(include_staff)?)),
             Request::Screenshot { case, index } => Reply::Shot(asking.screenshot(&case, index)?),
@@ -68,11 +68,18 @@ impl CaseService {
 }
 
 impl Asking<'_> {
-    /// Counts and the disk: nothing that names anyone, so any role may ask.
-    fn store_status(&self, count_alerts: bool) -> Result<StoreStatus> {
+    /// Counts and the disk: nothing that names anyone, so any role may ask. A count is of what this viewer
+    /// may see: a store shared with the DSL holds staff alerts, and not even their number reaches anyone
+    /// else (a reporter is given no count of alerts).
+    fn store_status(&self, count_alerts: bool, now: chrono::DateTime<chrono::Utc>) -> Result<StoreStatus> {
+        let alerts = match (count_alerts, self.viewer.sees_staff, self.viewer.can_review()) {
+            (false, _, _) | (true, false, false) => None,
+            (true, true, _) => Some(self.store.alert_count()),
+            (true, false, true) => Some(self.queue(now)?.len()),
+        };
         Ok(StoreStatus {
-            alerts: count_alerts.then(|| self.store.alert_count()),
-            rejected: self.store.quarantine_count(),
+            alerts,
+            rejected: if self.viewer.can_review() { self.rejected_count()? } else { 0 },
             disk_low: self.store.disk_low(),
         })
     }

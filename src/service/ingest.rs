@@ -73,12 +73,21 @@ impl Asking<'_> {
         )?;
         // Every case the page brought, stored or not (a replay changes nothing; a subscriber reads the row
         // again, which costs one index read): a subscriber further behind than the bus keeps reloads instead.
-        let mut changes: Vec<Change> = incoming.iter().map(|inc| Change::Case(inc.alert.key.clone())).collect();
-        if report.new > 0 {
-            changes.push(Change::Arrived { new: report.new, high_new: report.new_high });
+        let mut changes: Vec<Change> = incoming
+            .iter()
+            .map(|inc| Change::Case { key: inc.alert.key.clone(), staff: inc.alert.is_staff() })
+            .collect();
+        if report.new > 0 || report.new_high > 0 {
+            changes.push(Change::Arrived {
+                new: report.new,
+                high_new: report.new_high,
+                staff_new: report.staff_new,
+                staff_high_new: report.staff_new_high,
+            });
         }
         if report.quarantined > 0 {
-            changes.push(Change::Rejected { count: self.store.quarantine_count() });
+            let staff_only = rejected.iter().all(|r| may_be_staff(&r.raw));
+            changes.push(Change::Rejected { staff_only });
         }
         self.bus.publish(changes);
         Ok(report)

@@ -31,6 +31,11 @@ use super::wire::{
 /// How long a call that was in flight when the service went away waits for it to come back.
 pub const RESEND_FOR: Duration = Duration::from_secs(10);
 
+/// How long a client waits for the service's welcome, and for the answer to a call: a service that is
+/// stopped (not gone) must not freeze the screen.
+pub const HANDSHAKE_WITHIN: Duration = Duration::from_secs(10);
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(60);
+
 /// How many unread events a client keeps before it replaces them with one "reload".
 const EVENTS_KEPT: usize = 10_000;
 
@@ -108,27 +113,52 @@ impl Remote {
     /// Connects to the service at `path` and says hello. A refusal (no role, another version) or a service
     /// that is not there is an error here, before anything is drawn.
     pub fn connect(path: &Path) -> Result<Arc<Remote>, ConnectError> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
-            ConnectError::Unreachable { path: path.display().to_string(), reason: format!("no runtime: {e}") }
-        })?;
-        let (framed, welcome) = runtime.block_on(handshake(path, None))?;
+        let unreachable = |reason: String| ConnectError::Unreachable { path: path.display().to_string(), reason };
         let (outgoing, incoming) = mpsc::unbounded_channel();
         let (health_tx, health_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared { inner: Mutex::new(Inner::default()), wake: watch::Sender::new(0) });
-        let remote = Arc::new(Remote {
-            outgoing,
-            shared: shared.clone(),
-            welcome: welcome.clone(),
-            next_id: AtomicU64::new(1),
-            health: Mutex::new(Some(health_rx)),
-        });
-        let link =
-            Link { path: path.to_path_buf(), shared, health: health_tx, instance: welcome.instance, last_seq: 0 };
+        // The handshake runs on the connection's own thread and runtime, so that a caller may be anywhere
+        // (a command before its runtime starts, a test inside one); its outcome comes back here.
+        let (ready, handshaken) = std_mpsc::channel();
+        let (thread_path, thread_shared) = (path.to_path_buf(), shared.clone());
         std::thread::Builder::new()
             .name("vigil-link".into())
-            .spawn(move || runtime.block_on(link.run(framed, incoming)))
-            .map_err(|e| ConnectError::Unreachable { path: path.display().to_string(), reason: e.to_string() })?;
-        Ok(remote)
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = ready.send(Err(format!("no runtime: {e}")).map_err(|reason| {
+                            ConnectError::Unreachable { path: thread_path.display().to_string(), reason }
+                        }));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let (conn, welcome) = match handshake(&thread_path, None).await {
+                        Ok(done) => done,
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                            return;
+                        }
+                    };
+                    let instance = welcome.instance.clone();
+                    if ready.send(Ok(welcome)).is_err() {
+                        return;
+                    }
+                    let link =
+                        Link { path: thread_path, shared: thread_shared, health: health_tx, instance, last_seq: 0 };
+                    link.run(conn, incoming).await;
+                });
+            })
+            .map_err(|e| unreachable(e.to_string()))?;
+        let welcome = handshaken.recv().map_err(|_| unreachable("the connection's thread stopped".into()))??;
+        Ok(Arc::new(Remote {
+            outgoing,
+            shared,
+            welcome,
+            next_id: AtomicU64::new(1),
+            health: Mutex::new(Some(health_rx)),
+        }))
     }
 
     pub fn welcome(&self) -> &Welcome {
@@ -150,7 +180,14 @@ impl Remote {
         self.outgoing
             .send(Outgoing::Call { id, ask, reply })
             .map_err(|_| ServiceError::Unreachable("the connection has closed".into()))?;
-        answer.recv().unwrap_or_else(|_| Err(ServiceError::Unreachable("the connection has closed".into())))
+        match answer.recv_timeout(ANSWER_WITHIN) {
+            Ok(answer) => answer,
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => {
+                Err(ServiceError::Unreachable("the connection has closed".into()))
+            }
+            // Sent, and not answered: whatever it asked may or may not have been done.
+            Err(std_mpsc::RecvTimeoutError::Timeout) => Err(ServiceError::Unconfirmed),
+        }
     }
 
     /// Tells the service which case this client has open (for the others' presence line).
@@ -245,7 +282,10 @@ async fn handshake(path: &Path, resume: Option<Resume>) -> Result<(Conn, Welcome
     };
     send(&mut conn, &hello).await.map_err(|e| ConnectError::Unreachable { path: shown(), reason: e.to_string() })?;
     let mut joiner = Assembler::new(MAX_MESSAGE);
-    match receive(&mut conn, &mut joiner).await {
+    let answer = tokio::time::timeout(HANDSHAKE_WITHIN, receive(&mut conn, &mut joiner)).await.map_err(|_| {
+        ConnectError::Unreachable { path: shown(), reason: format!("no answer within {}s", HANDSHAKE_WITHIN.as_secs()) }
+    })?;
+    match answer {
         Some(Ok(FromService::Welcome(welcome))) if welcome.version == PROTOCOL_VERSION => Ok((conn, *welcome)),
         Some(Ok(FromService::Welcome(welcome))) => Err(ConnectError::Refused {
             code: super::wire::code::USAGE,

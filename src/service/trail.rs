@@ -10,7 +10,15 @@ use crate::identity::Role;
 impl Asking<'_> {
     /// Appends an audit record for this viewer: `case` (if any) and a content-free `what`. For surfaces
     /// outside the service that show or export content (a screenshot shown, a report written).
+    /// Only about a case this viewer may see, and only by someone who may review (a report's export is
+    /// recorded by the service itself).
     pub fn audit(&self, case: Option<&AlertKey>, what: &str, now: DateTime<Utc>) -> Result<()> {
+        if let Some(key) = case {
+            self.require_reviewer()?;
+            if self.summary(key, now)?.is_none() {
+                return Err(ServiceError::NotFound(key.to_string()));
+            }
+        }
         self.store.audit_append(&audit::Entry::new(now, &self.viewer.user, case, what))?;
         Ok(())
     }

@@ -30,6 +30,12 @@ pub struct IngestReport {
     pub unchanged: usize,
     pub quarantined: usize,
     pub staff_dropped: usize,
+    /// Of `new` and `new_high`, those about members of staff: a viewer who may not see staff alerts is told
+    /// the counts without them (not even a count of staff alerts reaches them).
+    #[serde(default)]
+    pub staff_new: usize,
+    #[serde(default)]
+    pub staff_new_high: usize,
 }
 
 impl std::ops::AddAssign for IngestReport {
@@ -40,6 +46,8 @@ impl std::ops::AddAssign for IngestReport {
         self.unchanged += o.unchanged;
         self.quarantined += o.quarantined;
         self.staff_dropped += o.staff_dropped;
+        self.staff_new += o.staff_new;
+        self.staff_new_high += o.staff_new_high;
     }
 }
 
@@ -131,8 +139,13 @@ impl Store {
                         if let Some((value, open)) = &new.index {
                             index.put(&k, value.clone(), *open, None)?;
                         }
+                        let high = usize::from(inc.grading.level == crate::domain::Level::High);
                         report.new += 1;
-                        report.new_high += usize::from(inc.grading.level == crate::domain::Level::High);
+                        report.new_high += high;
+                        if alert.is_staff() {
+                            report.staff_new += 1;
+                            report.staff_new_high += high;
+                        }
                     }
                     Some(old) if old.revision < alert.revision => {
                         // Sealed already, with the values it would have stored had it been new.
@@ -168,6 +181,7 @@ impl Store {
                                 inc.grading.level > before.level || inc.grading.illegal_path && !before.illegal_path;
                             if escalated && inc.grading.level == crate::domain::Level::High {
                                 report.new_high += 1;
+                                report.staff_new_high += usize::from(alert.is_staff());
                             }
                             if escalated && before.closed.is_some() {
                                 let reason = format!("the feed revised the alert: now {}", inc.grading.level);

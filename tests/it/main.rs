@@ -7,6 +7,7 @@ mod access_support;
 mod common;
 mod feed_support;
 mod report_fixture;
+mod service_support;
 
 mod access_roles;
 mod at_rest_encryption;
@@ -36,6 +37,7 @@ mod report_cli;
 mod report_golden;
 mod report_roles;
 mod service_events;
+mod service_socket;
 mod store_compact;
 mod store_trouble;
 mod ui_screenshots;
