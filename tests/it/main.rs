@@ -36,6 +36,7 @@ mod report_cli;
 mod report_golden;
 mod report_roles;
 mod service_events;
+mod service_users;
 mod store_compact;
 mod store_trouble;
 mod ui_screenshots;
