@@ -9,7 +9,7 @@ use crate::common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn tmux_available() -> bool {
+pub(crate) fn tmux_available() -> bool {
     Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
 }
 
@@ -30,13 +30,13 @@ fn demo_session(w: u16, h: u16) -> Option<(tempfile::TempDir, std::path::PathBuf
     Some((tmp, data, session))
 }
 
-struct Session {
+pub(crate) struct Session {
     name: String,
     socket: String,
 }
 
 impl Session {
-    fn start(cmd: &str, w: u16, h: u16) -> Session {
+    pub(crate) fn start(cmd: &str, w: u16, h: u16) -> Session {
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let name = format!("vigil-e2e-{}-{n}", std::process::id());
@@ -50,14 +50,14 @@ impl Session {
         Session { name, socket }
     }
 
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         let mut args = vec!["-L", &self.socket, "send-keys", "-t", &self.name];
         args.extend_from_slice(keys);
         let ok = Command::new("tmux").args(&args).status().expect("send-keys");
         assert!(ok.success());
     }
 
-    fn literal(&self, text: &str) {
+    pub(crate) fn literal(&self, text: &str) {
         let ok = Command::new("tmux")
             .args(["-L", &self.socket, "send-keys", "-t", &self.name, "-l", text])
             .status()
@@ -65,7 +65,7 @@ impl Session {
         assert!(ok.success());
     }
 
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         let out = Command::new("tmux")
             .args(["-L", &self.socket, "capture-pane", "-p", "-t", &self.name])
             .output()
@@ -73,9 +73,14 @@ impl Session {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Polls the screen until `pred` holds; panics with the last screen after 30 s.
+    pub(crate) fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        self.wait_within(Duration::from_secs(30), what, pred)
+    }
+
     /// Polls the screen until `pred` holds; panics with the last screen after `limit`.
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
+    pub(crate) fn wait_within(&self, limit: Duration, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + limit;
         loop {
             let s = self.screen();
             if pred(&s) {

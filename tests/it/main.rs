@@ -38,6 +38,7 @@ mod report_golden;
 mod report_roles;
 mod service_events;
 mod service_socket;
+mod service_users;
 mod store_compact;
 mod store_trouble;
 mod ui_screenshots;
