@@ -828,4 +828,38 @@ mod tests {
         assert_eq!(step(3, 10, isize::MIN / 2), 0);
         assert_eq!(step(usize::MAX / 4, 10, 1), 9);
     }
+
+    fn editing(text: &str) -> State {
+        let viewer = crate::identity::Viewer { user: "dsl".into(), role: crate::identity::Role::Dsl, sees_staff: true };
+        let mut state = State::new(viewer, chrono::DateTime::<chrono::Utc>::UNIX_EPOCH);
+        let mut editor = Editor::new(AlertKey::new("sm", "A-1"), "Note on the case", EditorPurpose::Note);
+        editor.text.insert_str(text);
+        state.mode = Mode::Editor(Box::new(editor));
+        state
+    }
+
+    #[test]
+    fn a_note_that_was_not_recorded_comes_back_in_the_editor_with_its_text() {
+        let mut state = editing("rang home, mum answered");
+        let effects = submit(&mut state);
+        assert!(
+            matches!(&effects[..], [Effect::Act(_, CaseCommand::Note { text })] if text == "rang home, mum answered")
+        );
+        assert!(!matches!(state.mode, Mode::Editor(_)), "the editor closes while the note is sent");
+        update(&mut state, Action::Failed("the vigil service is not answering (reconnecting)".into()));
+        match &state.mode {
+            Mode::Editor(e) => assert_eq!(e.content(), "rang home, mum answered"),
+            _ => panic!("the editor is back with the text"),
+        }
+        assert!(state.toast.as_ref().is_some_and(|t| t.text.contains("your text is kept")));
+    }
+
+    #[test]
+    fn a_note_that_was_recorded_does_not_come_back_on_a_later_failure() {
+        let mut state = editing("seen by the school nurse");
+        let _ = submit(&mut state);
+        update(&mut state, Action::Decided { key: AlertKey::new("sm", "A-1"), message: "recorded: note".into() });
+        update(&mut state, Action::Failed("a later read failed".into()));
+        assert!(!matches!(state.mode, Mode::Editor(_)));
+    }
 }

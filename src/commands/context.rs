@@ -117,6 +117,7 @@ impl Settings {
     pub fn connect(self, socket: &std::path::Path) -> Result<Context_> {
         let session = Session::connect(socket).map_err(|e| match e {
             ConnectError::Refused { code, message } => exit_err(code, message),
+            e @ ConnectError::NotInGroup { .. } => exit_err(exit::NO_ROLE, e.to_string()),
             other => exit_err(exit::FAILURE, other.to_string()),
         })?;
         let Settings { global, config, config_path, data_dir, .. } = self;

@@ -29,7 +29,11 @@ pub async fn serve(settings: Settings) -> Result<()> {
     let config_shown = settings
         .config_path
         .as_ref()
-        .map_or_else(|| "no config file: every user is refused".to_string(), |p| p.display().to_string());
+        // Absolute: the refused user reads it from their own shell, not the service's directory.
+        .map_or_else(
+            || "no config file: every user is refused".to_string(),
+            |p| std::path::absolute(p).unwrap_or_else(|_| p.clone()).display().to_string(),
+        );
     let identify = identity::by_config(settings.config.clone(), config_shown);
     // The service keeps every alert (staff ones included) once, for the viewers it filters them for.
     let owner = Viewer { user: settings.user.clone(), role: Role::Dsl, sees_staff: true };

@@ -109,7 +109,8 @@ impl Asking<'_> {
 
     pub(super) fn build_detail(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<CaseDetail> {
         // Read before the case: a change published while it is read counts as newer (one read too many at worst).
-        let as_of = self.bus.last();
+        // In this viewer's own numbering of changes (see `events`), which its events carry.
+        let as_of = self.bus.last_heard_by(self.viewer);
         self.require_reviewer()?;
         let (alert, events, case) = self.load(key)?;
         let staff = alert.is_staff();

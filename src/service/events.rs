@@ -122,6 +122,12 @@ impl Bus {
         *self.last.borrow()
     }
 
+    /// The number of the last change published, in the sequence `viewer` hears.
+    pub fn last_heard_by(&self, viewer: &Viewer) -> u64 {
+        let (all, open) = self.ends();
+        if viewer.sees_staff { all } else { open }
+    }
+
     /// The last numbers given: (whole sequence, open sequence).
     fn ends(&self) -> (u64, u64) {
         let kept = self.kept();

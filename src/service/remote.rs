@@ -46,6 +46,11 @@ pub enum ConnectError {
         "cannot reach the vigil service at {path} ({reason}); is `vigil serve` running? (`systemctl status vigil`)"
     )]
     Unreachable { path: String, reason: String },
+    /// The kernel refused the connection: the socket is its group's alone.
+    #[error(
+        "you may not connect to the vigil service at {path}: only members of its group may (`[service] group` in the service's config; an administrator adds you with `usermod -aG GROUP USER`, then you log in again)"
+    )]
+    NotInGroup { path: String },
     /// The service refused this user or this version; `code` is the exit code to end with.
     #[error("{message}")]
     Refused { code: i32, message: String },
@@ -271,9 +276,10 @@ async fn receive(conn: &mut Conn, joiner: &mut Assembler) -> Option<Result<FromS
 /// Connects and says hello: the service's welcome, or why not.
 async fn handshake(path: &Path, resume: Option<Resume>) -> Result<(Conn, Welcome), ConnectError> {
     let shown = || path.display().to_string();
-    let stream = UnixStream::connect(path)
-        .await
-        .map_err(|e| ConnectError::Unreachable { path: shown(), reason: e.to_string() })?;
+    let stream = UnixStream::connect(path).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::PermissionDenied => ConnectError::NotInGroup { path: shown() },
+        _ => ConnectError::Unreachable { path: shown(), reason: e.to_string() },
+    })?;
     let mut conn = Framed::new(stream, codec());
     let hello = ToService::Hello {
         version: PROTOCOL_VERSION,

@@ -303,3 +303,86 @@ async fn the_client_reconnects_when_the_service_restarts_and_hears_what_happens_
         "what was refused while the service was down is not recorded"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_killed_mid_sync_and_mid_decisions_loses_nothing_it_acknowledged() {
+    // A page big enough that the service is still storing it when it is killed, right after it starts.
+    let many: Vec<_> = (1..=1500).map(|i| alert(&format!("K-{i}"), json!({}))).collect();
+    let feed = serve(page(&many, Some("k1"), false)).await;
+    let mut served = Served::start_polling("dsl", Some(&feed.uri()), 3600);
+    served.kill();
+    served.spawn();
+    let desk = served.client();
+    let _ = stored(&desk, 1500).await;
+
+    // Decisions, one after another, each acknowledged or not; the service is killed under them.
+    let (acked_tx, acked_rx) = std::sync::mpsc::channel::<usize>();
+    let (back_tx, back_rx) = std::sync::mpsc::channel::<()>();
+    let writer = desk.clone();
+    let deciding = std::thread::spawn(move || {
+        let (mut acked, mut unsure, mut i) = (Vec::new(), Vec::new(), 0);
+        while acked.len() < 60 {
+            i += 1;
+            let note = CaseCommand::Note { text: format!("decision {i}") };
+            match writer.act(&key(&format!("K-{}", i % 50 + 1)), &note, chrono::Utc::now()) {
+                Ok(_) => {
+                    acked.push(i);
+                    let _ = acked_tx.send(acked.len());
+                }
+                // Not recorded (the service is down), or not confirmed: wait for it to be back.
+                Err(ServiceError::Unreachable(_)) => {
+                    let _ = back_rx.recv();
+                }
+                Err(ServiceError::Unconfirmed) => {
+                    unsure.push(i);
+                    let _ = back_rx.recv();
+                }
+                Err(e) => panic!("decision {i}: {e}"),
+            }
+        }
+        (acked, unsure, i)
+    });
+    while acked_rx.recv().expect("deciding") < 20 {}
+    served.kill();
+    served.spawn();
+    for _ in 0..100 {
+        let _ = back_tx.send(());
+    }
+    let (acked, unsure, last) = deciding.join().expect("the deciding thread");
+    eprintln!("{} decisions: {} acknowledged, {} not confirmed, the rest refused", last, acked.len(), unsure.len());
+
+    let reader = served.client();
+    let rows = reader.queue(chrono::Utc::now()).expect("queue");
+    let mut ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!((rows.len(), ids.len()), (1500, 1500), "every alert once");
+    let mut found = std::collections::HashMap::new();
+    for case in 1..=50 {
+        for e in reader.detail(&key(&format!("K-{case}")), chrono::Utc::now()).expect("detail").events {
+            if let vigil::domain::EventKind::NoteAdded { text } = e.kind {
+                *found.entry(text).or_insert(0) += 1;
+            }
+        }
+    }
+    for i in &acked {
+        assert_eq!(found.get(&format!("decision {i}")), Some(&1), "acknowledged decision {i} is there once");
+    }
+    for i in 1..=last {
+        assert!(found.get(&format!("decision {i}")).is_none_or(|n| *n == 1), "decision {i} at most once");
+        if !acked.contains(&i) && !unsure.contains(&i) {
+            assert!(!found.contains_key(&format!("decision {i}")), "decision {i} was refused and is not recorded");
+        }
+    }
+    drop((reader, desk));
+    served.kill();
+    let verify = crate::common::vigil(&[
+        "--config",
+        served.config.to_str().expect("utf-8"),
+        "--data-dir",
+        served.data.to_str().expect("utf-8"),
+        "audit",
+        "verify",
+    ]);
+    assert!(verify.status.success(), "the audit chain verifies: {}{}", stdout(&verify), stderr(&verify));
+}

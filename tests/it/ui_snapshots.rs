@@ -436,3 +436,39 @@ fn from_100_columns_the_case_and_its_checklist_show_together() {
     let queue_rows = queue.height.saturating_sub(3);
     assert!(queue_rows >= 8, "{queue_rows} queue rows at 80x24");
 }
+
+/// With the shared service: who else is connected (status bar), who else has this case open (case pane),
+/// and the connection lost and being made again (status bar).
+#[test]
+fn others_connected_and_the_service_reconnecting() {
+    use vigil::identity::Role;
+    use vigil::service::remote::LinkState;
+    use vigil::service::wire::Present;
+    let mut h = Harness::new();
+    h.cmd(Command::Open);
+    let open = h.state.detail.as_ref().expect("a case open").summary.key.clone();
+    h.act(Action::Presence(vec![
+        Present {
+            connection: 2,
+            user: "bexample".into(),
+            name: "B. Example".into(),
+            role: Role::Ddsl,
+            viewing: Some(open),
+        },
+        Present {
+            connection: 3,
+            user: "officer1".into(),
+            name: "C. Officer".into(),
+            role: Role::Officer,
+            viewing: None,
+        },
+    ]));
+    insta::assert_snapshot!("presence_120x30", h.draw(120, 30).backend());
+    let since = chrono::DateTime::parse_from_rfc3339("2026-11-10T10:41:07Z").expect("time").to_utc();
+    h.act(Action::Link(LinkState::Reconnecting { since }));
+    let screen = format!("{:?}", h.draw(120, 30).backend());
+    assert!(screen.contains("service: RECONNECTING (lost 10:41:07; what you type is kept)"), "{screen}");
+    h.act(Action::Link(LinkState::Connected));
+    let screen = format!("{:?}", h.draw(120, 30).backend());
+    assert!(screen.contains("reconnected to the vigil service") && !screen.contains("RECONNECTING"), "{screen}");
+}
