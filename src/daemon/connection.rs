@@ -19,7 +19,7 @@ use super::{Daemon, Identity};
 use crate::service::api::{Call, Event, EventKind, FeedChange, Reply, Request, Shot};
 use crate::service::wire::{
     Answer, Ask, Assembler, FEATURES, Failure, FromService, MAX_FRAME, PROTOCOL_VERSION, ServiceStatus, ToService,
-    Welcome, code, codec, frames,
+    Welcome, code, codec, frames, receive,
 };
 use crate::service::{ServiceError, Session};
 
@@ -135,19 +135,6 @@ async fn write_queued(mut sink: Sink, mut queued: mpsc::Receiver<Outgoing>) {
         };
         if written.is_err() {
             return;
-        }
-    }
-}
-
-async fn receive(source: &mut Source, joiner: &mut Assembler) -> Option<Result<ToService, String>> {
-    loop {
-        match source.next().await? {
-            Err(e) => return Some(Err(e.to_string())),
-            Ok(frame) => match joiner.push(&frame) {
-                Ok(Some(message)) => return Some(Ok(message)),
-                Ok(None) => continue,
-                Err(e) => return Some(Err(e.to_string())),
-            },
         }
     }
 }

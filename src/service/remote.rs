@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError, mpsc as std_mpsc};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use tokio::net::UnixStream;
 use tokio::sync::{mpsc, watch};
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
@@ -25,7 +25,7 @@ use super::ServiceError;
 use super::api::{Event, EventKind, FeedHealth, Request};
 use super::wire::{
     Answer, Ask, Assembler, FEATURES, FromService, MAX_MESSAGE, PROTOCOL_VERSION, Present, Resume, ToService, Welcome,
-    codec, frames,
+    codec, frames, receive,
 };
 
 /// How long a call that was in flight when the service went away waits for it to come back.
@@ -257,20 +257,6 @@ async fn send(conn: &mut Conn, message: &ToService) -> std::io::Result<()> {
         conn.feed(frame).await?;
     }
     SinkExt::<tokio_util::bytes::Bytes>::flush(conn).await
-}
-
-/// Reads the next whole message; `None` when the connection closed.
-async fn receive(conn: &mut Conn, joiner: &mut Assembler) -> Option<Result<FromService, String>> {
-    loop {
-        match conn.next().await? {
-            Err(e) => return Some(Err(e.to_string())),
-            Ok(frame) => match joiner.push(&frame) {
-                Ok(Some(message)) => return Some(Ok(message)),
-                Ok(None) => continue,
-                Err(e) => return Some(Err(e.to_string())),
-            },
-        }
-    }
 }
 
 /// Connects and says hello: the service's welcome, or why not.

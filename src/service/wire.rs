@@ -240,6 +240,26 @@ impl Assembler {
     }
 }
 
+/// Reads frames from `frames` until they make a whole message: the message, why it could not be read, or
+/// `None` when the connection closed. Both ends read with it.
+pub async fn receive<S, T>(frames: &mut S, joiner: &mut Assembler) -> Option<Result<T, String>>
+where
+    S: futures_util::Stream<Item = std::io::Result<BytesMut>> + Unpin,
+    T: serde::de::DeserializeOwned,
+{
+    use futures_util::StreamExt;
+    loop {
+        match frames.next().await? {
+            Err(e) => return Some(Err(e.to_string())),
+            Ok(frame) => match joiner.push(&frame) {
+                Ok(Some(message)) => return Some(Ok(message)),
+                Ok(None) => continue,
+                Err(e) => return Some(Err(e.to_string())),
+            },
+        }
+    }
+}
+
 /// Bytes as base64 in JSON: a screenshot is a third bigger, not four times.
 pub mod base64_bytes {
     use base64::Engine;

@@ -386,3 +386,34 @@ async fn a_service_killed_mid_sync_and_mid_decisions_loses_nothing_it_acknowledg
     ]);
     assert!(verify.status.success(), "the audit chain verifies: {}{}", stdout(&verify), stderr(&verify));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_users_store_moved_into_the_service_keeps_its_audit_chain_and_cases() {
+    let feed = serve(feed_page(2)).await;
+    // The DSL's own store, made the embedded way, with a decision in it; its head kept before the move.
+    let own = tempfile::tempdir().expect("tempdir");
+    let config = crate::common::config_with_role(own.path(), "dsl");
+    let data = own.path().join("data");
+    let (config_arg, data_arg) = (config.to_str().expect("utf-8"), data.to_str().expect("utf-8"));
+    let embedded = |args: &[&str]| {
+        let mut all = vec!["--config", config_arg, "--data-dir", data_arg];
+        all.extend_from_slice(args);
+        let out = crate::common::vigil(&all);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    embedded(&["--feed-url", &feed.uri(), "sync", "--once"]);
+    embedded(&["case", "S-1", "note", "before the move"]);
+    let head = embedded(&["audit", "head"]).trim().to_string();
+    // The service on a copy of that store and its key; the DSL checks it through the service.
+    let served = Served::start_on("dsl", None, 3600, Some((&data, &own.path().join("store.key"))));
+    let verified = served.cli(&["audit", "verify", "--expect", &head]);
+    assert!(
+        verified.status.success(),
+        "intact, with the head kept before the move: {}{}",
+        stdout(&verified),
+        stderr(&verified)
+    );
+    let shown = served.cli(&["show", "S-1", "--json"]);
+    assert!(stdout(&shown).contains("before the move"), "the case's history came with it");
+}

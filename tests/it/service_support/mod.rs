@@ -30,6 +30,12 @@ impl Served {
 
     /// [`Served::start`], polling every `seconds`.
     pub fn start_polling(role: &str, feed: Option<&str>, seconds: u64) -> Served {
+        Served::start_on(role, feed, seconds, None)
+    }
+
+    /// [`Served::start_polling`] on a copy of an existing store: its data dir and key file (as an IT
+    /// technician moves a single user's store into the service).
+    pub fn start_on(role: &str, feed: Option<&str>, seconds: u64, store: Option<(&Path, &Path)>) -> Served {
         let dir = tempfile::tempdir().expect("tempdir");
         let user = vigil::identity::os_user().expect("an OS user");
         let run = dir.path().join("run");
@@ -44,8 +50,13 @@ impl Served {
             ),
         )
         .expect("config");
-        let mut served =
-            Served { socket: run.join("vigil.sock"), config, data: dir.path().join("data"), dir, child: None };
+        let data = dir.path().join("data");
+        if let Some((from, from_key)) = store {
+            let copied = Command::new("cp").arg("-a").arg(from).arg(&data).status().expect("cp runs");
+            assert!(copied.success(), "the store is copied");
+            std::fs::copy(from_key, &key).expect("the key is copied");
+        }
+        let mut served = Served { socket: run.join("vigil.sock"), config, data, dir, child: None };
         served.spawn();
         served
     }
