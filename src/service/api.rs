@@ -176,7 +176,8 @@ pub struct StoreStatus {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Reply {
     Done,
-    Rows(Vec<CaseSummary>),
+    /// Packed on the wire ([`super::wire::packed_rows`]): the largest answer there is.
+    Rows(#[serde(with = "super::wire::packed_rows")] Vec<CaseSummary>),
     Row(Option<CaseSummary>),
     RaisedNotOpen(Vec<(DateTime<Utc>, Level, u64)>),
     Key(AlertKey),
@@ -186,8 +187,13 @@ pub enum Reply {
     Decided(Vec<CaseEvent>),
     Ingested(IngestReport),
     FeedState(FeedState),
-    Skipped { sha256: String },
-    FeedStatus { state: FeedState, staff_dropped: Option<u64> },
+    Skipped {
+        sha256: String,
+    },
+    FeedStatus {
+        state: FeedState,
+        staff_dropped: Option<u64>,
+    },
     Rejected(Vec<Quarantined>),
     StoreStatus(StoreStatus),
     Purged(usize),

@@ -102,7 +102,10 @@ async fn bytes_seen_by(role: &str) -> (Vec<u8>, usize) {
     // A decision on a student case makes events; the last call's reply comes after whatever it pushed.
     session.act(&key("S-2"), &CaseCommand::Note { text: "a note".into() }, chrono::Utc::now()).expect("note");
     let _ = raw.call(99, Ask::Service(Request::SyncState)).await;
-    (raw.bytes, rows)
+    // What crossed, as bytes and as the messages they decode to (the queue's rows are packed on the wire).
+    let mut crossed = raw.bytes;
+    crossed.extend_from_slice(raw.seen.as_bytes());
+    (crossed, rows)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

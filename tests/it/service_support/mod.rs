@@ -141,6 +141,8 @@ pub struct Raw {
     framed: tokio_util::codec::Framed<tokio::net::UnixStream, tokio_util::codec::LengthDelimitedCodec>,
     joiner: Assembler,
     pub bytes: Vec<u8>,
+    /// Every message received, decoded and written out (rows packed on the wire are plain here).
+    pub seen: String,
 }
 
 impl Raw {
@@ -150,6 +152,7 @@ impl Raw {
             framed: tokio_util::codec::Framed::new(stream, codec()),
             joiner: Assembler::new(MAX_MESSAGE),
             bytes: Vec::new(),
+            seen: String::new(),
         }
     }
 
@@ -167,7 +170,8 @@ impl Raw {
                 .expect("the service answers")?
                 .ok()?;
             self.bytes.extend_from_slice(&frame);
-            if let Some(message) = self.joiner.push(&frame).expect("a message") {
+            if let Some(message) = self.joiner.push::<FromService>(&frame).expect("a message") {
+                self.seen.push_str(&format!("{message:?}\n"));
                 return Some(message);
             }
         }
