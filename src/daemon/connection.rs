@@ -244,12 +244,14 @@ async fn answer(daemon: &Arc<Daemon>, identity: &Identity, ask: Ask) -> Result<A
                 store,
             })))
         }
-        Ask::Service(request) if refused_over_socket(&request, &identity.viewer).is_some() => {
-            Err(Failure::Other { message: refused_over_socket(&request, &identity.viewer).unwrap_or_default() })
-        }
-        Ask::Service(Request::Screenshot { case, index }) => screenshot(daemon, identity, case, index).await,
         Ask::Service(request) => {
-            handle(daemon, identity, request).await.map(|r| Answer::Service(Box::new(r))).map_err(fail)
+            if let Some(message) = refused_over_socket(&request, &identity.viewer) {
+                return Err(Failure::Other { message });
+            }
+            match request {
+                Request::Screenshot { case, index } => screenshot(daemon, identity, case, index).await,
+                request => handle(daemon, identity, request).await.map(|r| Answer::Service(Box::new(r))).map_err(fail),
+            }
         }
     }
 }

@@ -76,7 +76,7 @@ pub fn bind(path: &Path, group: Option<&str>) -> Result<tokio::net::UnixListener
         .map_err(|source| ListenError::Bind { path: path.to_path_buf(), source })
 }
 
-/// The directory must exist (it is made 0750 when missing), be a real directory, and be writable by its
+/// The directory must exist (it is made when missing, 0750 less the process's umask), be a real directory, and be writable by its
 /// owner alone.
 fn check_directory(dir: &Path) -> Result<(), ListenError> {
     let meta = match std::fs::symlink_metadata(dir) {

@@ -11,7 +11,7 @@ use super::api::{Call, FeedChange, Reply, Request, Scope, Shot, StoreStatus};
 use super::api::{FeedState, IngestReport, Quarantined};
 use super::events::Subscription;
 use super::remote::{ConnectError, LinkState, Remote, RemoteEvents};
-use super::wire::{Answer, Ask, Present, Welcome};
+use super::wire::{Answer, Ask, Present};
 use super::{CaseDetail, CaseService, CaseSummary, ChecklistItem, ReportData, Result, ServiceError};
 use crate::audit::{AuditRecord, HeadMark, Verdict};
 use crate::domain::calendar::WorkingCalendar;
@@ -83,13 +83,9 @@ impl Events {
     }
 }
 
-fn unexpected_answer(answer: Answer) -> ServiceError {
-    ServiceError::Unexpected(format!("{answer:?}").chars().take(60).collect())
-}
-
 /// The reply a request did not expect: a bug in the service, said plainly rather than a panic.
-fn unexpected(reply: Reply) -> ServiceError {
-    ServiceError::Unexpected(format!("{reply:?}").chars().take(60).collect())
+fn unexpected(answer: impl std::fmt::Debug) -> ServiceError {
+    ServiceError::Unexpected(format!("{answer:?}").chars().take(60).collect())
 }
 
 macro_rules! expect {
@@ -120,7 +116,7 @@ impl Session {
             Backend::Local(service) => service.handle(&self.viewer, Call { at, request }),
             Backend::Remote(remote) => match remote.ask(Ask::Service(request))? {
                 Answer::Service(reply) => Ok(*reply),
-                other => Err(unexpected_answer(other)),
+                other => Err(unexpected(other)),
             },
         }
     }
@@ -144,14 +140,6 @@ impl Session {
     /// Whether this session goes through the shared service's socket.
     pub fn is_remote(&self) -> bool {
         matches!(self.backend, Backend::Remote(_))
-    }
-
-    /// The shared service's handshake, when there is one.
-    pub fn welcome(&self) -> Option<&Welcome> {
-        match &self.backend {
-            Backend::Local(_) => None,
-            Backend::Remote(remote) => Some(remote.welcome()),
-        }
     }
 
     /// Tells the shared service which case is open on this screen (a no-op in this process).
