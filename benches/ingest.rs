@@ -72,7 +72,7 @@ fn fresh_service() -> (tempfile::TempDir, Session) {
     let store = Store::open(dir.path(), &StoreKey::bytes([7; 32])).expect("open");
     let config = Config::default();
     let viewer = Viewer { user: "bench".into(), role: Role::Dsl, sees_staff: true };
-    let service = Session::new(CaseService::new(store, config.calendar(), config.due, config.levels.clone()), viewer);
+    let service = Session::new(CaseService::new(store, vigil::service::Policy::from_config(&config)), viewer);
     (dir, service)
 }
 

@@ -21,6 +21,10 @@ pub struct Config {
     pub due: DuePolicy,
     pub levels: LevelPolicy,
     pub roles: Roles,
+    /// `[people]`: `dsl1 = { name = "A. Example", title = "DSL" }`, how records name each user.
+    pub people: std::collections::BTreeMap<String, Person>,
+    pub escalation: EscalationConfig,
+    pub trends: TrendConfig,
     pub audit: AuditConfig,
     pub ui: UiConfig,
     pub report: ReportConfig,
@@ -125,16 +129,7 @@ impl Default for FeedConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Roles {
-    pub dsl: Vec<String>,
-    pub ddsl: Vec<String>,
-    pub officer: Vec<String>,
-    pub reporter: Vec<String>,
-    /// Users besides the DSL who may see staff alerts (e.g. the Assistant Principal for Student Experience).
-    pub staff_alerts: Vec<String>,
-}
+pub use crate::identity::{Person, Roles, Team};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -155,6 +150,47 @@ impl Default for UiConfig {
             theme: crate::ui::theme::ThemeName::Dark,
             images: crate::tui::ImageMode::Halfblocks,
         }
+    }
+}
+
+/// `[escalation]`: an open case nobody has opened, raised again and again until someone does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EscalationConfig {
+    /// A High case not opened by anyone this many minutes (of working time; an out-of-hours alert counts
+    /// from the next opening) is escalated. 0 turns High escalation off.
+    pub high_unopened_minutes: u32,
+    /// A Medium case not opened by anyone this many working hours is escalated. 0 turns it off.
+    pub medium_unopened_hours: u32,
+    /// An escalation is repeated this often until someone opens the case.
+    pub repeat_minutes: u32,
+    /// A command (split like a shell would, run without one) given a content-free message on its standard
+    /// input at each escalation: route it to SMS, Teams or email with the college's own tools.
+    pub notify_command: Option<String>,
+}
+
+impl Default for EscalationConfig {
+    fn default() -> Self {
+        EscalationConfig {
+            high_unopened_minutes: 10,
+            medium_unopened_hours: 4,
+            repeat_minutes: 10,
+            notify_command: None,
+        }
+    }
+}
+
+/// `[trends]`: a subject with `count` alerts within `window_days` is marked as a trend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrendConfig {
+    pub window_days: u32,
+    pub count: u32,
+}
+
+impl Default for TrendConfig {
+    fn default() -> Self {
+        TrendConfig { window_days: 30, count: 3 }
     }
 }
 
@@ -277,6 +313,26 @@ impl Config {
         if !(1..=1_000).contains(&self.feed.unreadable_page_alarm) {
             return Err("[feed] unreadable_page_alarm must be 1 to 1000".into());
         }
+        if !(1..=1_440).contains(&self.escalation.repeat_minutes) {
+            return Err("[escalation] repeat_minutes must be 1 to 1440 (a day)".into());
+        }
+        if self.escalation.high_unopened_minutes > 1_440 {
+            return Err("[escalation] high_unopened_minutes must be 0 (off) to 1440 (a day)".into());
+        }
+        if self.escalation.medium_unopened_hours > 240 {
+            return Err("[escalation] medium_unopened_hours must be 0 (off) to 240".into());
+        }
+        if !(1..=3_660).contains(&self.trends.window_days) || !(2..=1_000).contains(&self.trends.count) {
+            return Err("[trends] window_days must be 1 to 3660 and count 2 to 1000".into());
+        }
+        for (user, person) in &self.people {
+            if person.name.trim().is_empty() || person.name.chars().any(char::is_control) {
+                return Err(format!("[people] `{user}` needs a name of plain text on one line"));
+            }
+            if person.title.as_deref().is_some_and(|t| t.chars().any(char::is_control)) {
+                return Err(format!("[people] `{user}`'s title must be plain text on one line"));
+            }
+        }
         let mut seen = BTreeSet::new();
         for (role, users) in self.role_lists() {
             for user in users {
@@ -289,20 +345,17 @@ impl Config {
     }
 
     fn role_lists(&self) -> [(Role, &Vec<String>); 4] {
-        [
-            (Role::Dsl, &self.roles.dsl),
-            (Role::Ddsl, &self.roles.ddsl),
-            (Role::Officer, &self.roles.officer),
-            (Role::Reporter, &self.roles.reporter),
-        ]
+        self.roles.lists()
     }
 
     /// The viewer for an OS user, or `None` when the config gives them no role.
     pub fn viewer(&self, user: &str) -> Option<Viewer> {
-        let role = self.role_lists().into_iter().find(|(_, users)| users.iter().any(|u| u == user))?.0;
-        let sees_staff =
-            role == Role::Dsl || self.roles.staff_alerts.iter().any(|u| u == user) && role != Role::Reporter;
-        Some(Viewer { user: user.to_string(), role, sees_staff })
+        self.roles.viewer(user)
+    }
+
+    /// The team the config describes: roles and people.
+    pub fn team(&self) -> Team {
+        Team { roles: self.roles.clone(), people: self.people.clone(), demo_dsl: None }
     }
 
     /// The users `[roles] staff_alerts` names who have no reviewing role (none, or `reporter`): the line

@@ -149,7 +149,7 @@ pub fn viewer() -> Viewer {
 /// The bench viewer's session with a service over `store`.
 pub fn service(store: Store) -> Session {
     let config = Config::default();
-    Session::new(CaseService::new(store, config.calendar(), config.due, config.levels.clone()), viewer())
+    Session::new(CaseService::new(store, vigil::service::Policy::from_config(&config)), viewer())
 }
 
 /// What building took.

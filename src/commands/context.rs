@@ -209,13 +209,16 @@ pub(super) fn open_service(ctx: &Context_) -> Result<Session> {
 pub(super) fn open_case_service(ctx: &Context_) -> Result<CaseService> {
     let key = store_key(ctx)?;
     let config = &ctx.config;
-    let service = CaseService::open(&ctx.data_dir, &key, config.calendar(), config.due, config.levels.clone())
-        .map_err(|e| match e {
-            StoreError::InUse { .. } => exit_err(exit::STORE_IN_USE, e.to_string()),
-            StoreError::Key(_) => exit_err(exit::USAGE, e.to_string()),
-            StoreError::Exposed { .. } => exit_err(exit::FAILURE, e.to_string()),
-            other => anyhow::Error::new(other),
-        })?;
+    let mut policy = crate::service::Policy::from_config(config);
+    if ctx.global.demo {
+        policy.team.demo_dsl = Some(ctx.viewer.user.clone());
+    }
+    let service = CaseService::open(&ctx.data_dir, &key, policy).map_err(|e| match e {
+        StoreError::InUse { .. } => exit_err(exit::STORE_IN_USE, e.to_string()),
+        StoreError::Key(_) => exit_err(exit::USAGE, e.to_string()),
+        StoreError::Exposed { .. } => exit_err(exit::FAILURE, e.to_string()),
+        other => anyhow::Error::new(other),
+    })?;
     let session = Session::new(service.clone(), ctx.viewer.clone());
     if session.store_status(false)?.disk_low {
         eprintln!(

@@ -8,7 +8,7 @@ use crate::identity::Viewer;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     pub viewer: Viewer,
-    /// The name others see: the password database's full name, else the user name.
+    /// The name others see: `[people]`'s, else the password database's full name, else the user name.
     pub name: String,
 }
 
@@ -29,6 +29,9 @@ pub fn by_config(config: Config, config_shown: String) -> Identify {
                 user.name
             )
         })?;
+        if config.people.contains_key(&user.name) {
+            return Ok(Identity { viewer, name: config.team().display(&user.name) });
+        }
         let full = user.gecos.to_string_lossy();
         let full = full.split(',').next().unwrap_or("").trim();
         let name = if full.is_empty() { user.name.clone() } else { crate::domain::inert::line(full).into_owned() };

@@ -68,7 +68,9 @@ impl Presence {
         clients
             .iter()
             .filter(|(id, _)| **id != me)
-            .map(|(id, c)| present(*id, c, |staff| viewer.can_review() && (viewer.sees_staff || !staff)))
+            // Which case someone has open is named only to the DSL and deputy (who see every case of its
+            // kind): an officer sees only what is shared with them, and presence does not know what that is.
+            .map(|(id, c)| present(*id, c, |staff| viewer.on_duty() && (viewer.sees_staff || !staff)))
             .collect()
     }
 

@@ -15,6 +15,8 @@ use std::fmt;
 const FEED: &str = "feed";
 /// What a person's stored form starts with when their bare name would read as something else.
 const PERSON_PREFIX: &str = "vigil:user:";
+/// vigil's own stored form: it has a colon, so no person's name is ever stored as it.
+const SERVICE: &str = "vigil:service";
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Actor {
@@ -22,6 +24,8 @@ pub enum Actor {
     Person(String),
     /// What the monitoring feed did (raised, revised, withdrew, reinstated, reopened by an escalation).
     Feed,
+    /// What vigil itself did (an escalation of a case nobody opened).
+    Service,
 }
 
 impl Actor {
@@ -33,6 +37,7 @@ impl Actor {
     pub fn stored(&self) -> String {
         match self {
             Actor::Feed => FEED.to_string(),
+            Actor::Service => SERVICE.to_string(),
             Actor::Person(name) if name == FEED || name.contains(':') => format!("{PERSON_PREFIX}{name}"),
             Actor::Person(name) => name.clone(),
         }
@@ -42,6 +47,9 @@ impl Actor {
     pub fn from_stored(stored: &str) -> Actor {
         if stored == FEED {
             return Actor::Feed;
+        }
+        if stored == SERVICE {
+            return Actor::Service;
         }
         match stored.strip_prefix(PERSON_PREFIX) {
             Some(name) => Actor::person(name),
@@ -53,7 +61,7 @@ impl Actor {
     pub fn person_name(&self) -> Option<&str> {
         match self {
             Actor::Person(name) => Some(name),
-            Actor::Feed => None,
+            Actor::Feed | Actor::Service => None,
         }
     }
 }
@@ -64,6 +72,7 @@ impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Actor::Feed => f.write_str(FEED),
+            Actor::Service => f.write_str("vigil"),
             Actor::Person(name) if name == FEED => write!(f, "user {name}"),
             Actor::Person(name) => f.write_str(name),
         }
@@ -94,6 +103,8 @@ mod tests {
             prop_assert_eq!(Actor::from_stored(&person.stored()), person.clone());
             prop_assert_ne!(person.stored(), Actor::Feed.stored());
             prop_assert_eq!(Actor::from_stored(&Actor::Feed.stored()), Actor::Feed);
+            prop_assert_ne!(person.stored(), Actor::Service.stored());
+            prop_assert_eq!(Actor::from_stored(&Actor::Service.stored()), Actor::Service);
         }
     }
 }

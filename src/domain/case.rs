@@ -87,11 +87,48 @@ pub enum EventKind {
     Reopened {
         reason: String,
     },
+    /// The case is `to`'s now: taken (the actor is `to`) or handed to them.
+    Assigned {
+        to: String,
+    },
+    /// Nobody has the case now.
+    Released,
+    /// Shared with a member of the wider safeguarding team (an officer), who sees it from now on: the
+    /// procedure informs them "where a genuine safeguarding concern is identified", and `reason` says what.
+    Shared {
+        with: String,
+        reason: String,
+    },
+    /// No longer shared with `with`.
+    Unshared {
+        with: String,
+        reason: String,
+    },
+    /// Linked to another case (the same incident seen from two students; a phoned-in alert and the vendor's
+    /// record of it). Each of the two cases records the link.
+    Linked {
+        other: AlertKey,
+    },
+    Unlinked {
+        other: AlertKey,
+        reason: String,
+    },
+    /// Nobody opened the case in time, so vigil raised it with every reviewer (the `round`th time, the case
+    /// unopened for `unopened_minutes` of the time that counts).
+    Escalated {
+        round: u32,
+        unopened_minutes: u32,
+    },
 }
 
 impl EventKind {
-    /// A short, content-free description for timelines and audit lists.
+    /// A short, content-free description for timelines and audit lists, people named by their user names.
     pub fn describe(&self) -> String {
+        self.describe_naming(&|user| user.to_string())
+    }
+
+    /// [`EventKind::describe`], each person an event names (not its actor) named by `name`.
+    pub fn describe_naming(&self, name: &dyn Fn(&str) -> String) -> String {
         match self {
             EventKind::Raised { revision, level, .. } => format!("raised (rev {revision}) at {level}"),
             EventKind::Revised { from, to, .. } => format!("alert revised by the feed: rev {from} -> {to}"),
@@ -118,7 +155,32 @@ impl EventKind {
             EventKind::FollowUpSet { date } => format!("follow-up set for {date}"),
             EventKind::Closed { outcome } => format!("closed: {outcome}"),
             EventKind::Reopened { reason } => format!("reopened: {reason}"),
+            EventKind::Assigned { to } => format!("case is now {}'s", name(to)),
+            EventKind::Released => "released the case: nobody has it".into(),
+            EventKind::Shared { with, reason } => format!("shared with {}: {reason}", name(with)),
+            EventKind::Unshared { with, reason } => format!("no longer shared with {}: {reason}", name(with)),
+            EventKind::Linked { other } => format!("linked to case {other}"),
+            EventKind::Unlinked { other, reason } => format!("unlinked from case {other}: {reason}"),
+            EventKind::Escalated { round, unopened_minutes } => {
+                format!("ESCALATED (#{round}): not opened by anyone for {unopened_minutes} min")
+            }
         }
+    }
+
+    /// Events about who has or sees the case, not about the student: they do not make a case in progress
+    /// nor its reviewer one who acted on it.
+    pub fn is_team_bookkeeping(&self) -> bool {
+        matches!(
+            self,
+            EventKind::Viewed
+                | EventKind::Assigned { .. }
+                | EventKind::Released
+                | EventKind::Shared { .. }
+                | EventKind::Unshared { .. }
+                | EventKind::Linked { .. }
+                | EventKind::Unlinked { .. }
+                | EventKind::Escalated { .. }
+        )
     }
 }
 
@@ -197,6 +259,20 @@ pub struct Case {
     /// queue's index stores the case without `done`, and "overdue" needs to know whether the response was made.
     #[serde(default)]
     pub responses: std::collections::BTreeSet<String>,
+    /// Who has the case (a user name), if anyone.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// The officers it is shared with (user names).
+    #[serde(default)]
+    pub shared_with: std::collections::BTreeSet<String>,
+    /// The cases it is linked to.
+    #[serde(default)]
+    pub links: std::collections::BTreeSet<AlertKey>,
+    /// How many times it was escalated, and the last time.
+    #[serde(default)]
+    pub escalations: u32,
+    #[serde(default)]
+    pub last_escalated: Option<DateTime<Utc>>,
 }
 
 impl Case {
@@ -223,6 +299,11 @@ impl Case {
                         events: 1,
                         actors: Default::default(),
                         responses: Default::default(),
+                        owner: None,
+                        shared_with: Default::default(),
+                        links: Default::default(),
+                        escalations: 0,
+                        last_escalated: None,
                     },
                     // Events before `Raised` cannot happen through the service; skip rather than fail.
                     _ => continue,
@@ -251,7 +332,7 @@ impl Case {
             _ => {}
         }
         if let Actor::Person(name) = event.actor()
-            && !matches!(event.kind, EventKind::Viewed)
+            && !event.kind.is_team_bookkeeping()
         {
             self.actors.insert(name);
         }
@@ -303,6 +384,32 @@ impl Case {
             EventKind::FollowUpSet { date } => self.follow_up = Some(*date),
             EventKind::Closed { outcome } => self.closed = Some((event.at, outcome.clone())),
             EventKind::Reopened { .. } => self.closed = None,
+            EventKind::Assigned { to } => self.owner = Some(to.clone()),
+            EventKind::Released => self.owner = None,
+            EventKind::Shared { with, .. } => {
+                self.shared_with.insert(with.clone());
+            }
+            EventKind::Unshared { with, .. } => {
+                self.shared_with.remove(with);
+            }
+            EventKind::Linked { other } => {
+                self.links.insert(other.clone());
+            }
+            EventKind::Unlinked { other, .. } => {
+                self.links.remove(other);
+            }
+            EventKind::Escalated { .. } => {
+                self.escalations += 1;
+                self.last_escalated = Some(event.at);
+            }
+        }
+    }
+
+    /// Whether `user` counts this case as theirs: they have it, or nobody has it and they acted on it.
+    pub fn is_mine(&self, user: &str) -> bool {
+        match &self.owner {
+            Some(owner) => owner == user,
+            None => self.actors.contains(user),
         }
     }
 
@@ -421,6 +528,22 @@ pub enum RuleError {
     AlreadyIllegal,
     #[error("`{value}` is not a valid value for `{item}`: expected {expected}")]
     BadValue { item: String, value: String, expected: &'static str },
+    #[error("the case is already {0}'s")]
+    AlreadyOwner(String),
+    #[error("nobody has this case")]
+    NotAssigned,
+    #[error("name a user")]
+    UserRequired,
+    #[error("the case is already shared with {0}")]
+    AlreadyShared(String),
+    #[error("the case is not shared with {0}")]
+    NotShared(String),
+    #[error("a case cannot be linked to itself")]
+    LinkSelf,
+    #[error("the case is already linked to {0}")]
+    AlreadyLinked(String),
+    #[error("the case is not linked to {0}")]
+    NotLinked(String),
 }
 
 /// What [`decide`] needs to know about a case's alert, besides the case.
@@ -439,11 +562,13 @@ pub struct AlertFacts<'a> {
 /// path makes it High in the same decision (a regrade, then the path), since the path is a High response; a
 /// regrade to High of a category that takes that path at High puts it on the path too (as ingest would have).
 /// This is the only place these rules and the close rules live; the TUI and `vigil case` both come through
-/// here.
+/// here. `by` is the user name of who decides. (Who may be given or shown a case is the service's to judge,
+/// from the team's roles, before it asks here.)
 pub fn decide(
     case: &Case,
     alert: &AlertFacts<'_>,
     templates: &Templates,
+    by: &str,
     command: &CaseCommand,
 ) -> Result<Vec<EventKind>, RuleError> {
     let staff = alert.staff;
@@ -452,7 +577,55 @@ pub fn decide(
         if r.is_empty() { Err(RuleError::ReasonRequired) } else { Ok(r.to_string()) }
     };
     let open = || if case.closed.is_some() { Err(RuleError::Closed) } else { Ok(()) };
+    let user = |u: &str| {
+        let u = u.trim();
+        if u.is_empty() { Err(RuleError::UserRequired) } else { Ok(u.to_string()) }
+    };
     match command {
+        CaseCommand::Take => decide(case, alert, templates, by, &CaseCommand::Assign { to: by.to_string() }),
+        CaseCommand::Assign { to } => {
+            open()?;
+            let to = user(to)?;
+            if case.owner.as_deref() == Some(to.as_str()) {
+                return Err(RuleError::AlreadyOwner(to));
+            }
+            Ok(vec![EventKind::Assigned { to }])
+        }
+        CaseCommand::Release => {
+            if case.owner.is_none() {
+                return Err(RuleError::NotAssigned);
+            }
+            Ok(vec![EventKind::Released])
+        }
+        CaseCommand::Share { with, reason: why } => {
+            let with = user(with)?;
+            if case.shared_with.contains(&with) {
+                return Err(RuleError::AlreadyShared(with));
+            }
+            Ok(vec![EventKind::Shared { with, reason: reason(why)? }])
+        }
+        CaseCommand::Unshare { with, reason: why } => {
+            let with = user(with)?;
+            if !case.shared_with.contains(&with) {
+                return Err(RuleError::NotShared(with));
+            }
+            Ok(vec![EventKind::Unshared { with, reason: reason(why)? }])
+        }
+        CaseCommand::Link { other } => {
+            if *other == case.key {
+                return Err(RuleError::LinkSelf);
+            }
+            if case.links.contains(other) {
+                return Err(RuleError::AlreadyLinked(other.to_string()));
+            }
+            Ok(vec![EventKind::Linked { other: other.clone() }])
+        }
+        CaseCommand::Unlink { other, reason: why } => {
+            if !case.links.contains(other) {
+                return Err(RuleError::NotLinked(other.to_string()));
+            }
+            Ok(vec![EventKind::Unlinked { other: other.clone(), reason: reason(why)? }])
+        }
         CaseCommand::Tick { item, value, note } => {
             open()?;
             let template = templates.item(item).ok_or_else(|| RuleError::UnknownItem(item.clone()))?;
@@ -564,20 +737,83 @@ fn normalize_value(item: &str, kind: ItemKind, choices: &[String], v: String) ->
 /// A reviewer's decision on a case: the one grammar shared by `vigil case ID ...` and the TUI's `:` line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CaseCommand {
-    Tick { item: String, value: Option<String>, note: Option<String> },
-    Untick { item: String, reason: String },
-    Regrade { level: Level, reason: String },
-    Illegal { reason: String },
-    Note { text: String },
-    FollowUp { date: NaiveDate },
-    Close { outcome: String },
-    Reopen { reason: String },
+    Tick {
+        item: String,
+        value: Option<String>,
+        note: Option<String>,
+    },
+    Untick {
+        item: String,
+        reason: String,
+    },
+    Regrade {
+        level: Level,
+        reason: String,
+    },
+    Illegal {
+        reason: String,
+    },
+    Note {
+        text: String,
+    },
+    FollowUp {
+        date: NaiveDate,
+    },
+    Close {
+        outcome: String,
+    },
+    Reopen {
+        reason: String,
+    },
+    /// The case becomes the decider's.
+    Take,
+    Assign {
+        to: String,
+    },
+    Release,
+    Share {
+        with: String,
+        reason: String,
+    },
+    Unshare {
+        with: String,
+        reason: String,
+    },
+    /// Links this case and `other`: the service records it on both.
+    Link {
+        other: AlertKey,
+    },
+    Unlink {
+        other: AlertKey,
+        reason: String,
+    },
 }
 
 impl CaseCommand {
     /// Whether the UI should ask "are you sure?" first (Cancel is the default answer).
     pub fn needs_confirmation(&self) -> bool {
-        matches!(self, CaseCommand::Close { .. } | CaseCommand::Regrade { .. } | CaseCommand::Reopen { .. })
+        matches!(
+            self,
+            CaseCommand::Close { .. }
+                | CaseCommand::Regrade { .. }
+                | CaseCommand::Reopen { .. }
+                | CaseCommand::Share { .. }
+                | CaseCommand::Unshare { .. }
+        )
+    }
+
+    /// Commands about who has or sees the case, which never need the case's owner to agree.
+    pub fn is_team_bookkeeping(&self) -> bool {
+        matches!(
+            self,
+            CaseCommand::Take
+                | CaseCommand::Assign { .. }
+                | CaseCommand::Release
+                | CaseCommand::Share { .. }
+                | CaseCommand::Unshare { .. }
+                | CaseCommand::Link { .. }
+                | CaseCommand::Unlink { .. }
+        )
     }
 }
 
@@ -605,7 +841,7 @@ mod tests {
     fn apply(events: &mut Vec<CaseEvent>, command: CaseCommand) -> Result<(), RuleError> {
         let case = fold(events);
         let facts = AlertFacts { staff: false, category: "violence", illegal_at_high: false };
-        for kind in decide(&case, &facts, Templates::embedded(), &command)? {
+        for kind in decide(&case, &facts, Templates::embedded(), "dsl", &command)? {
             events.push(CaseEvent::new(at(10, events.len() as u32), "dsl", kind));
         }
         Ok(())
@@ -837,7 +1073,7 @@ mod tests {
         let grooming = AlertFacts { staff: false, category: "grooming", illegal_at_high: true };
         let regrade = |level| CaseCommand::Regrade { level, reason: "adult arranging to meet".into() };
         let case = fold(&raised(Level::Medium));
-        let kinds = decide(&case, &grooming, Templates::embedded(), &regrade(Level::High)).expect("regrade");
+        let kinds = decide(&case, &grooming, Templates::embedded(), "dsl", &regrade(Level::High)).expect("regrade");
         assert!(
             matches!(
                 &kinds[..],
@@ -846,10 +1082,10 @@ mod tests {
             ),
             "{kinds:?}"
         );
-        let kinds = decide(&case, &grooming, Templates::embedded(), &regrade(Level::Low)).expect("regrade");
+        let kinds = decide(&case, &grooming, Templates::embedded(), "dsl", &regrade(Level::Low)).expect("regrade");
         assert!(matches!(&kinds[..], [EventKind::Regraded { to: Level::Low, .. }]), "{kinds:?}");
         let violence = AlertFacts { staff: false, category: "violence", illegal_at_high: false };
-        let kinds = decide(&case, &violence, Templates::embedded(), &regrade(Level::High)).expect("regrade");
+        let kinds = decide(&case, &violence, Templates::embedded(), "dsl", &regrade(Level::High)).expect("regrade");
         assert!(matches!(&kinds[..], [EventKind::Regraded { to: Level::High, .. }]), "{kinds:?}");
     }
 

@@ -66,7 +66,8 @@ impl Asking<'_> {
                 category: &alert.category,
                 illegal_at_high: self.levels.illegal_at_high(&alert.category),
             };
-            let kinds = match decide(&case, &facts, self.templates, command) {
+            self.check_team_rules(&alert, &case, command)?;
+            let kinds = match decide(&case, &facts, self.templates, &self.viewer.user, command) {
                 Ok(kinds) => kinds,
                 Err(rule) => return Err(self.overtaken(&events[seen..], rule)),
             };
@@ -84,8 +85,17 @@ impl Asking<'_> {
                 .collect();
             match self.store.append_decision_at(key, events.len() as u64, &decided) {
                 Ok(()) => {
-                    self.bus.publish([Change::Case { key: key.clone(), staff: alert.is_staff() }]);
-                    return Ok(decided.into_iter().map(|(event, _)| event).collect());
+                    let staff = alert.is_staff();
+                    let mut changes = vec![Change::Case { key: key.clone(), staff }];
+                    if let crate::domain::case::CaseCommand::Unshare { with, .. } = command {
+                        changes.push(Change::Withheld { case: key.clone(), from: with.trim().to_string(), staff });
+                    }
+                    self.bus.publish(changes);
+                    let decided: Vec<CaseEvent> = decided.into_iter().map(|(event, _)| event).collect();
+                    if let crate::domain::case::CaseCommand::Link { other } = command {
+                        self.link_back(other, key, token, now)?;
+                    }
+                    return Ok(decided);
                 }
                 // The case changed since it was read: judge the decision again.
                 Err(StoreError::Conflict { .. }) => continue,
@@ -93,6 +103,72 @@ impl Asking<'_> {
             }
         }
         Err(ServiceError::Busy)
+    }
+
+    /// Who may be given or shown a case, judged from the team's roles before the decision is.
+    fn check_team_rules(
+        &self,
+        alert: &crate::domain::Alert,
+        case: &crate::domain::Case,
+        command: &CaseCommand,
+    ) -> Result<()> {
+        use crate::domain::case::CaseCommand as C;
+        let staff = alert.is_staff();
+        let member = |user: &str| {
+            let user = user.trim();
+            self.team.viewer(user).filter(|v| v.can_review()).ok_or_else(|| {
+                ServiceError::TeamRule(format!(
+                    "`{user}` is not a reviewer in vigil's config ([roles] dsl, ddsl or officer): only a member of the safeguarding team can have or see a case"
+                ))
+            })
+        };
+        match command {
+            C::Assign { to } if !to.trim().is_empty() => {
+                let them = member(to)?;
+                if !them.may_see(staff, &case.shared_with) {
+                    let name = self.team.name(&them.user);
+                    return Err(ServiceError::TeamRule(if staff && !them.sees_staff {
+                        format!("{name} may not see staff alerts, so cannot have this case")
+                    } else {
+                        format!(
+                            "{name} sees only the cases shared with them: share this one with them first (with the reason)"
+                        )
+                    }));
+                }
+            }
+            C::Share { with, .. } if !with.trim().is_empty() => {
+                let them = member(with)?;
+                let name = self.team.name(&them.user);
+                if staff && !them.sees_staff {
+                    return Err(ServiceError::TeamRule(format!(
+                        "a staff alert is never shared beyond the DSL and the users [roles] staff_alerts names; {name} is neither"
+                    )));
+                }
+                if them.role != crate::identity::Role::Officer {
+                    return Err(ServiceError::TeamRule(format!(
+                        "{name} ({}) already sees every case they may: sharing is for the wider safeguarding team (officers)",
+                        them.role.as_str()
+                    )));
+                }
+            }
+            C::Link { other } => {
+                // The other case must be one this viewer may see: `load` says "no case" otherwise.
+                self.load(other)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The other half of a link: the case linked to records the link back, unless it already has it.
+    fn link_back(&self, other: &AlertKey, key: &AlertKey, token: Option<Uuid>, now: DateTime<Utc>) -> Result<()> {
+        let back = crate::domain::case::CaseCommand::Link { other: key.clone() };
+        // A token of its own, derived from the decision's, so a resent link is not recorded twice here either.
+        let token = token.map(|t| Uuid::from_u128(t.as_u128() ^ (1 << 100)));
+        match self.decide(other, &back, None, token, now) {
+            Ok(_) | Err(ServiceError::Rule(crate::domain::case::RuleError::AlreadyLinked(_))) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// A decision's refusal: the rule it broke, and when others' events since the reviewer's screen was

@@ -41,6 +41,10 @@ pub struct CaseDetail {
     /// The number of the last change the service had published when this was read: a change to this case
     /// numbered after it means what is on screen is out of date.
     pub as_of: u64,
+    /// How each person this case names is named to a reader (user name to "A. Example (DSL)"), from the
+    /// service's `[people]`: the records keep user names, what people read names people.
+    #[serde(default)]
+    pub names: std::collections::BTreeMap<String, String>,
 }
 
 /// One line of a case's timeline: when, who, and a content-free description.
@@ -52,6 +56,19 @@ pub struct TimelineEntry {
 }
 
 impl CaseDetail {
+    /// How `user` is named to the reader (see `names`).
+    pub fn name(&self, user: &str) -> String {
+        self.names.get(user).cloned().unwrap_or_else(|| user.to_string())
+    }
+
+    /// How an actor is named to the reader: a person by [`CaseDetail::name`], the feed and vigil as such.
+    pub fn display(&self, actor: &Actor) -> String {
+        match actor {
+            Actor::Person(user) if self.names.contains_key(user) => self.name(user),
+            other => other.to_string(),
+        }
+    }
+
     /// The case's timeline: its event log in order, each entry dated when it happened. An event's own time is
     /// when vigil recorded it, which for the raise is when the alert was stored, possibly hours after it was
     /// raised (a feed that was down, an out-of-hours alert fetched in the morning). So the raise is dated by
@@ -59,15 +76,16 @@ impl CaseDetail {
     pub fn timeline(&self) -> Vec<TimelineEntry> {
         let mut out = Vec::with_capacity(self.events.len() + 1);
         for e in &self.events {
-            let actor = e.actor().to_string();
+            let actor = self.display(&e.actor());
+            let what = e.kind.describe_naming(&|user| self.name(user));
             if let crate::domain::EventKind::Raised { .. } = e.kind {
-                out.push(TimelineEntry { at: self.summary.raised_at, actor: actor.clone(), what: e.kind.describe() });
+                out.push(TimelineEntry { at: self.summary.raised_at, actor: actor.clone(), what });
                 if e.at != self.summary.raised_at {
                     out.push(TimelineEntry { at: e.at, actor, what: "received by vigil".into() });
                 }
                 continue;
             }
-            out.push(TimelineEntry { at: e.at, actor, what: e.kind.describe() });
+            out.push(TimelineEntry { at: e.at, actor, what });
         }
         out
     }
@@ -75,13 +93,13 @@ impl CaseDetail {
 
 impl Asking<'_> {
     pub(super) fn load(&self, key: &AlertKey) -> Result<(Alert, Vec<CaseEvent>, Case)> {
-        let alert = self
-            .store
-            .alert(key)?
-            .filter(|a| self.visible(a))
-            .ok_or_else(|| ServiceError::NotFound(key.to_string()))?;
+        let not_found = || ServiceError::NotFound(key.to_string());
+        let alert = self.store.alert(key)?.ok_or_else(not_found)?;
         let events = self.store.events(key)?;
-        let case = Case::fold(key.clone(), &events).ok_or_else(|| ServiceError::NotFound(key.to_string()))?;
+        let case = Case::fold(key.clone(), &events).ok_or_else(not_found)?;
+        if !self.visible(&alert, &case) {
+            return Err(not_found());
+        }
         Ok((alert, events, case))
     }
 
@@ -119,7 +137,7 @@ impl Asking<'_> {
         let mut shown = std::collections::HashSet::new();
         for (section, item) in self.templates.items_for(path) {
             shown.insert(item.id.clone());
-            let mut row = checklist_item(&section.title, item, case.done.get(&item.id));
+            let mut row = checklist_item(&section.title, item, case.done.get(&item.id), &self.team);
             // What closing needs, as the case stands (a withdrawn case owes less).
             row.required = case.requires(self.templates, section, item);
             checklist.push(row);
@@ -130,12 +148,18 @@ impl Asking<'_> {
             if !shown.contains(id)
                 && let Some(item) = self.templates.item(id)
             {
-                checklist.push(checklist_item("Done on an earlier path", item, Some(state)));
+                checklist.push(checklist_item("Done on an earlier path", item, Some(state), &self.team));
             }
         }
         let outcomes = self.templates.outcomes_for(path).into_iter().map(|o| (o.id.clone(), o.text.clone())).collect();
         let missing_required = case.missing_required(self.templates, staff);
+        let names = people_named(&events)
+            .filter(|user| self.team.people.contains_key(user))
+            .map(|user| (self.team.display(&user), user))
+            .map(|(display, user)| (user, display))
+            .collect();
         Ok(CaseDetail {
+            names,
             as_of,
             summary: self.summarize(&alert, &case, now),
             alert,
@@ -148,10 +172,24 @@ impl Asking<'_> {
     }
 }
 
+/// Every person a case's events name: their actors, and whom they were given or shown to.
+fn people_named(events: &[CaseEvent]) -> impl Iterator<Item = String> + '_ {
+    use crate::domain::EventKind as K;
+    events.iter().flat_map(|e| {
+        let named = match &e.kind {
+            K::Assigned { to } => Some(to.clone()),
+            K::Shared { with, .. } | K::Unshared { with, .. } => Some(with.clone()),
+            _ => None,
+        };
+        e.actor().person_name().map(str::to_string).into_iter().chain(named)
+    })
+}
+
 fn checklist_item(
     section: &str,
     item: &crate::domain::checklist::ItemTemplate,
     state: Option<&ItemState>,
+    team: &crate::identity::Team,
 ) -> ChecklistItem {
     ChecklistItem {
         section: section.to_string(),
@@ -166,6 +204,6 @@ fn checklist_item(
         value: state.and_then(|s| s.value.clone()),
         note: state.and_then(|s| s.note.clone()),
         done_at: state.map(|s| s.at),
-        done_by: state.map(|s| Actor::from_stored(&s.actor).to_string()),
+        done_by: state.map(|s| team.actor(&Actor::from_stored(&s.actor))),
     }
 }

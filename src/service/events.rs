@@ -42,6 +42,12 @@ pub enum Change {
         staff_new: usize,
         staff_high_new: usize,
     },
+    /// A case stopped being shared with the user `from`: they hear that it is gone from their queue.
+    Withheld {
+        case: AlertKey,
+        from: String,
+        staff: bool,
+    },
     /// Alerts were rejected; `staff_only` when every one of them may be about staff.
     Rejected {
         staff_only: bool,
@@ -54,7 +60,7 @@ impl Change {
     /// the others' sequence, so not even a gap in it tells them something happened.
     fn staff_only(&self) -> bool {
         match self {
-            Change::Case { staff, .. } | Change::Removed { staff, .. } => *staff,
+            Change::Case { staff, .. } | Change::Removed { staff, .. } | Change::Withheld { staff, .. } => *staff,
             Change::Arrived { new, high_new, staff_new, staff_high_new } => {
                 new == staff_new && high_new == staff_high_new
             }
@@ -232,6 +238,8 @@ impl Subscription {
         };
         let asking = self.service.asking(&self.viewer);
         let reviewer = asking.viewer.can_review();
+        // Only the DSL and deputy hear of alerts as they arrive: an officer's cases are the ones shared.
+        let on_duty = asking.viewer.on_duty();
         let mut out = Vec::with_capacity(changes.len());
         for Numbered { all, open, change } in changes {
             self.read = all;
@@ -247,16 +255,20 @@ impl Subscription {
                 }
                 Change::Case { .. } => None,
                 Change::Removed { case, .. } => reviewer.then_some(EventKind::CaseRemoved { case }),
+                Change::Withheld { case, from, .. } => (from == asking.viewer.user
+                    && asking.summary(&case, now)?.is_none())
+                .then_some(EventKind::CaseRemoved { case }),
                 Change::Arrived { new, high_new, staff_new, staff_high_new } => {
                     // Staff alerts are not counted to a viewer who may not see them.
                     let (new, high_new) =
                         if self.open { (new - staff_new, high_new - staff_high_new) } else { (new, high_new) };
-                    reviewer.then_some(EventKind::Arrived { new, high_new })
+                    on_duty.then_some(EventKind::Arrived { new, high_new })
                 }
-                Change::Rejected { .. } => {
+                Change::Rejected { .. } if on_duty => {
                     let count = asking.rejected_count()?;
-                    reviewer.then_some(EventKind::Rejected { count })
+                    Some(EventKind::Rejected { count })
                 }
+                Change::Rejected { .. } => None,
                 Change::Feed => Some(EventKind::Feed),
             };
             out.extend(kind.map(|kind| api::Event { seq, kind }));

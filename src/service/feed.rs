@@ -211,6 +211,10 @@ impl Asking<'_> {
     /// may be about staff, unless the viewer may see staff alerts.
     /// How many rejected alerts this viewer may know of: one that may be about staff is staff content.
     pub fn rejected_count(&self) -> Result<usize> {
+        // An officer sees the cases shared with them, not the feed's raw alerts.
+        if !self.viewer.on_duty() {
+            return Ok(0);
+        }
         if self.viewer.sees_staff {
             return Ok(self.store.quarantine_count());
         }
@@ -218,7 +222,9 @@ impl Asking<'_> {
     }
 
     pub fn rejected(&self, now: DateTime<Utc>) -> Result<Vec<Quarantined>> {
-        self.require_reviewer()?;
+        if !self.viewer.on_duty() {
+            return Err(ServiceError::Forbidden(self.viewer.role.as_str()));
+        }
         let mut items = self.store.quarantined()?;
         if !self.viewer.sees_staff {
             items.retain(|q| !may_be_staff(&q.rejected.raw));

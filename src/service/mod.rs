@@ -70,6 +70,9 @@ pub enum ServiceError {
     /// The service answered a request with the wrong kind of reply: a bug, said plainly.
     #[error("vigil's service gave an unexpected answer ({0}); please report this")]
     Unexpected(String),
+    /// A rule about the team (who may have or see a case), in words that say what to do.
+    #[error("{0}")]
+    TeamRule(String),
     /// A failure the shared service reported, in its words.
     #[error("{0}")]
     Said(String),
@@ -119,7 +122,40 @@ pub struct Core {
     calendar: WorkingCalendar,
     due: DuePolicy,
     levels: LevelPolicy,
+    team: crate::identity::Team,
+    escalation: crate::config::EscalationConfig,
+    trends: crate::config::TrendConfig,
     bus: events::Bus,
+}
+
+/// The college's rules a service judges by, from its config: the calendar and due times, the levels, the
+/// team, and when to escalate and to see a trend.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    pub calendar: WorkingCalendar,
+    pub due: DuePolicy,
+    pub levels: LevelPolicy,
+    pub team: crate::identity::Team,
+    pub escalation: crate::config::EscalationConfig,
+    pub trends: crate::config::TrendConfig,
+}
+
+impl Policy {
+    pub fn from_config(config: &crate::config::Config) -> Policy {
+        Policy {
+            calendar: config.calendar(),
+            due: config.due,
+            levels: config.levels.clone(),
+            team: config.team(),
+            escalation: config.escalation.clone(),
+            trends: config.trends,
+        }
+    }
+
+    /// The calendar, due times and levels given; the rest as a config without them has it.
+    pub fn with(calendar: WorkingCalendar, due: DuePolicy, levels: LevelPolicy) -> Policy {
+        Policy { calendar, due, levels, ..Policy::default() }
+    }
 }
 
 /// One request being answered: the service and who asks. Every rule about what a viewer may see or do reads
@@ -146,19 +182,18 @@ fn due_level(level: Level) -> DueLevel {
 
 impl CaseService {
     /// The service over the sled `store` (its case data and its audit trail).
-    pub fn new(store: Store, calendar: WorkingCalendar, due: DuePolicy, levels: LevelPolicy) -> Self {
+    pub fn new(store: Store, policy: Policy) -> Self {
         let trail = std::sync::Arc::new(store.clone());
-        CaseService::with_store(std::sync::Arc::new(store), trail, calendar, due, levels)
+        CaseService::with_store(std::sync::Arc::new(store), trail, policy)
     }
 
     /// The service over any backend: its case data through `store`, its audit trail through `trail`.
     pub fn with_store(
         store: std::sync::Arc<dyn CaseStore>,
         trail: std::sync::Arc<dyn crate::audit::Trail>,
-        calendar: WorkingCalendar,
-        due: DuePolicy,
-        levels: LevelPolicy,
+        policy: Policy,
     ) -> Self {
+        let Policy { calendar, due, levels, team, escalation, trends } = policy;
         CaseService(std::sync::Arc::new(Core {
             store,
             trail,
@@ -166,19 +201,31 @@ impl CaseService {
             calendar,
             due,
             levels,
+            team,
+            escalation,
+            trends,
             bus: events::Bus::default(),
         }))
     }
 
     /// The service over the store in `dir`, opened with `key`: the one way a surface gets at a store.
-    pub fn open(
-        dir: &std::path::Path,
-        key: &StoreKey,
-        calendar: WorkingCalendar,
-        due: DuePolicy,
-        levels: LevelPolicy,
-    ) -> std::result::Result<CaseService, StoreError> {
-        Ok(CaseService::new(Store::open(dir, key)?, calendar, due, levels))
+    pub fn open(dir: &std::path::Path, key: &StoreKey, policy: Policy) -> std::result::Result<CaseService, StoreError> {
+        Ok(CaseService::new(Store::open(dir, key)?, policy))
+    }
+
+    /// When cases nobody opened are escalated.
+    pub fn escalation(&self) -> &crate::config::EscalationConfig {
+        &self.0.escalation
+    }
+
+    /// When a subject's alerts make a trend.
+    pub fn trends(&self) -> crate::config::TrendConfig {
+        self.0.trends
+    }
+
+    /// The team the service knows: roles and how people are named.
+    pub fn team(&self) -> &crate::identity::Team {
+        &self.0.team
     }
 
     /// Rewrites the store in `dir` small (`vigil store compact`), for a viewer whose role may: the store must
@@ -227,8 +274,9 @@ impl Asking<'_> {
         }
     }
 
-    fn visible(&self, alert: &Alert) -> bool {
-        self.viewer.can_review() && (self.viewer.sees_staff || !alert.is_staff())
+    /// Whether this viewer may see the case (the rule: [`Viewer::may_see`]).
+    fn visible(&self, alert: &Alert, case: &crate::domain::Case) -> bool {
+        self.viewer.may_see(alert.is_staff(), &case.shared_with)
     }
 }
 

@@ -157,7 +157,7 @@ impl Asking<'_> {
         self.require_reviewer()?;
         let rows = std::sync::Mutex::new(Vec::new());
         self.store.visit_index(which, &|entry: IndexEntry| {
-            if self.visible(&entry.head) {
+            if self.visible(&entry.head, &entry.case) {
                 let row = self.summarize_owned(entry.head, &entry.case, now);
                 rows.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(row);
             }
@@ -176,7 +176,7 @@ impl Asking<'_> {
         Ok(self
             .store
             .index_entry(key)?
-            .filter(|entry| self.visible(&entry.head))
+            .filter(|entry| self.visible(&entry.head, &entry.case))
             .map(|entry| self.summarize_owned(entry.head, &entry.case, now)))
     }
 
@@ -189,7 +189,7 @@ impl Asking<'_> {
             .store
             .scan_index(IndexScan::Closed)?
             .into_iter()
-            .filter(|entry| self.visible(&entry.head))
+            .filter(|entry| self.visible(&entry.head, &entry.case))
             .map(|entry| (entry.head.raised_at.with_timezone(&Utc), entry.case.level, key_hash(&entry.head.key)))
             .collect())
     }
@@ -199,19 +199,20 @@ impl Asking<'_> {
         self.require_reviewer()?;
         if let Some((source, id)) = spec.split_once(':') {
             let key = AlertKey::new(source, id);
-            if let Some(a) = self.store.alert(&key)?
-                && self.visible(&a)
+            if let Some(entry) = self.store.index_entry(&key)?
+                && self.visible(&entry.head, &entry.case)
             {
                 return Ok(key);
             }
         }
-        let mut found = Vec::new();
-        for alert in self.store.alerts() {
-            let alert = alert?;
-            if alert.key.id == spec && self.visible(&alert) {
-                found.push(alert.key);
+        let found = std::sync::Mutex::new(Vec::new());
+        self.store.visit_index(IndexScan::All, &|entry: IndexEntry| {
+            if entry.head.key.id == spec && self.visible(&entry.head, &entry.case) {
+                found.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(entry.head.key);
             }
-        }
+        })?;
+        let mut found = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        found.sort();
         match found.len() {
             0 => Err(ServiceError::NotFound(spec.to_string())),
             1 => Ok(found.remove(0)),
@@ -293,7 +294,7 @@ mod tests {
         let config = crate::config::Config::default();
         let dir = tempfile::tempdir().expect("tmp");
         let store = crate::store::Store::open(dir.path(), &crate::store::StoreKey::bytes([3; 32])).expect("store");
-        let svc = CaseService::new(store, config.calendar(), config.due, config.levels.clone());
+        let svc = CaseService::new(store, crate::service::Policy::from_config(&config));
         let svc = svc.asking(&viewer);
         let now = Utc::now();
         let mut a = crate::domain::alert::tests_support::sample_alert("X1");

@@ -96,12 +96,27 @@ fn actions(d: &CaseDetail) -> Vec<(DateTime<Utc>, String, String)> {
             EventKind::Reopened { reason } => format!("reopened: {}", typed(reason)),
             EventKind::Withdrawn => "alert withdrawn by the monitoring vendor".to_string(),
             EventKind::Reinstated => "alert reinstated by the monitoring vendor".to_string(),
-            EventKind::Raised { .. }
+            EventKind::Shared { with, reason } => {
+                format!("shared with {} of the safeguarding team: {}", d.name(with), typed(reason))
+            }
+            EventKind::Unshared { with, reason } => {
+                format!("no longer shared with {}: {}", d.name(with), typed(reason))
+            }
+            EventKind::Linked { other } => format!("linked to case {}", inert::line(&other.to_string())),
+            EventKind::Unlinked { other, reason } => {
+                format!("unlinked from case {}: {}", inert::line(&other.to_string()), typed(reason))
+            }
+            EventKind::Escalated { unopened_minutes, .. } => {
+                format!("escalated to the team: not opened for {unopened_minutes} minutes")
+            }
+            EventKind::Assigned { .. }
+            | EventKind::Released
+            | EventKind::Raised { .. }
             | EventKind::Revised { .. }
             | EventKind::ItemDone { .. }
             | EventKind::ItemUndone { .. } => continue,
         };
-        out.push((e.at, e.actor().to_string(), text));
+        out.push((e.at, d.display(&e.actor()), text));
     }
     for item in d.checklist.iter().filter(|i| i.done) {
         let mut text = item.text.clone();

@@ -95,13 +95,20 @@ fn redact_event(mut e: CaseEvent) -> CaseEvent {
         K::ItemUndone { item, .. } => K::ItemUndone { item, reason: None },
         K::NoteAdded { .. } => K::NoteAdded { text: String::new() },
         K::Reopened { .. } => K::Reopened { reason: String::new() },
+        K::Assigned { .. } => K::Assigned { to: String::new() },
+        K::Shared { .. } => K::Shared { with: String::new(), reason: String::new() },
+        K::Unshared { .. } => K::Unshared { with: String::new(), reason: String::new() },
+        K::Linked { .. } => K::Linked { other: AlertKey::new("", "") },
+        K::Unlinked { .. } => K::Unlinked { other: AlertKey::new("", ""), reason: String::new() },
         kind @ (K::Raised { .. }
         | K::Revised { .. }
         | K::Withdrawn
         | K::Reinstated
         | K::Viewed
         | K::FollowUpSet { .. }
-        | K::Closed { .. }) => kind,
+        | K::Closed { .. }
+        | K::Released
+        | K::Escalated { .. }) => kind,
     };
     e
 }

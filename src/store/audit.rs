@@ -440,6 +440,16 @@ pub fn action_text(kind: &EventKind) -> String {
         EventKind::FollowUpSet { date } => format!("set a follow-up for {date}"),
         EventKind::Closed { outcome } => format!("closed: {outcome}"),
         EventKind::Reopened { .. } => "reopened".into(),
+        // User names and case keys are not content: the trail names users and cases on every record.
+        EventKind::Assigned { to } => format!("assigned the case to {to}"),
+        EventKind::Released => "released the case".into(),
+        EventKind::Shared { with, .. } => format!("shared the case with {with}"),
+        EventKind::Unshared { with, .. } => format!("stopped sharing the case with {with}"),
+        EventKind::Linked { other } => format!("linked the case to {other}"),
+        EventKind::Unlinked { other, .. } => format!("unlinked the case from {other}"),
+        EventKind::Escalated { round, unopened_minutes } => {
+            format!("escalated (#{round}) after {unopened_minutes} min unopened")
+        }
     }
 }
 

@@ -182,7 +182,7 @@ fn sessions(tmp: &tempfile::TempDir) -> (Session, Svc, Arc<Racing>) {
     let c = vigil::config::Config::default();
     let racing = Arc::new(Racing { inner: store.clone(), before_append: Mutex::new(None) });
     let service =
-        CaseService::with_store(racing.clone(), Arc::new(store.clone()), c.calendar(), c.due, c.levels.clone());
+        CaseService::with_store(racing.clone(), Arc::new(store.clone()), vigil::service::Policy::from_config(&c));
     let deputy = Viewer { user: "deputy".into(), role: Role::Ddsl, sees_staff: true };
     let other = Svc::new(store, c.calendar(), c.due, c.levels.clone(), deputy);
     (Session::new(service, dsl()), other, racing)

@@ -49,7 +49,7 @@ pub struct Svc {
 
 impl Svc {
     pub fn new(store: Store, calendar: WorkingCalendar, due: DuePolicy, levels: LevelPolicy, viewer: Viewer) -> Svc {
-        let service = CaseService::new(store.clone(), calendar, due, levels);
+        let service = CaseService::new(store.clone(), vigil::service::Policy::with(calendar, due, levels));
         Svc { session: Session::new(service, viewer), store }
     }
 
