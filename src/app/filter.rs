@@ -15,6 +15,8 @@ pub struct Filter {
     pub overdue: bool,
     pub out_of_hours: bool,
     pub mine: bool,
+    /// Only cases nobody has.
+    pub unassigned: bool,
     /// Show closed and withdrawn cases too (hidden by default: the queue is for what needs doing).
     pub closed: bool,
 }
@@ -42,6 +44,7 @@ impl Filter {
             || self.overdue && !c.overdue
             || self.out_of_hours && !c.out_of_hours
             || self.mine && !c.mine
+            || self.unassigned && c.owner.is_some()
         {
             return false;
         }
@@ -69,6 +72,7 @@ impl Filter {
             (self.overdue, "overdue"),
             (self.out_of_hours, "out-of-hours"),
             (self.mine, "mine"),
+            (self.unassigned, "unassigned"),
             (self.closed, "+closed"),
         ] {
             if on {

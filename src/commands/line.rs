@@ -62,6 +62,24 @@ pub enum CaseAction {
         #[arg(long, value_name = FREE_TEXT)]
         reason: String,
     },
+    /// Take the case: it is yours, and the queue says so to everyone.
+    Take,
+    /// Hand the case to another reviewer (a user whose role may see it).
+    Assign { user: String },
+    /// Give the case up: nobody has it.
+    Release,
+    /// Share the case with an officer of the wider safeguarding team (needs a reason: the concern identified).
+    Share {
+        user: String,
+        #[arg(long, value_name = FREE_TEXT)]
+        reason: String,
+    },
+    /// Stop sharing the case with an officer (needs a reason).
+    Unshare {
+        user: String,
+        #[arg(long, value_name = FREE_TEXT)]
+        reason: String,
+    },
 }
 
 impl CaseAction {
@@ -73,9 +91,16 @@ impl CaseAction {
             CaseAction::Untick { reason, .. }
             | CaseAction::Regrade { reason, .. }
             | CaseAction::Illegal { reason }
-            | CaseAction::Reopen { reason } => vec![reason],
+            | CaseAction::Reopen { reason }
+            | CaseAction::Share { reason, .. }
+            | CaseAction::Unshare { reason, .. } => vec![reason],
             CaseAction::Note { text } if text.len() == 1 => text.iter_mut().collect(),
-            CaseAction::Note { .. } | CaseAction::FollowUp { .. } | CaseAction::Close { .. } => Vec::new(),
+            CaseAction::Note { .. }
+            | CaseAction::FollowUp { .. }
+            | CaseAction::Close { .. }
+            | CaseAction::Take
+            | CaseAction::Assign { .. }
+            | CaseAction::Release => Vec::new(),
         }
     }
 
@@ -99,6 +124,11 @@ impl CaseAction {
             CaseAction::FollowUp { date } => CaseCommand::FollowUp { date },
             CaseAction::Close { outcome } => CaseCommand::Close { outcome },
             CaseAction::Reopen { reason } => CaseCommand::Reopen { reason },
+            CaseAction::Take => CaseCommand::Take,
+            CaseAction::Assign { user } => CaseCommand::Assign { to: user },
+            CaseAction::Release => CaseCommand::Release,
+            CaseAction::Share { user, reason } => CaseCommand::Share { with: user, reason },
+            CaseAction::Unshare { user, reason } => CaseCommand::Unshare { with: user, reason },
         })
     }
 }
@@ -119,9 +149,12 @@ pub struct FilterArgs {
     /// Only alerts raised out of working hours.
     #[arg(long)]
     pub ooh: bool,
-    /// Only cases you have acted on.
+    /// Only your cases: the ones you have, and the ones nobody has that you acted on.
     #[arg(long)]
     pub mine: bool,
+    /// Only cases nobody has.
+    #[arg(long)]
+    pub unassigned: bool,
     /// Include closed and withdrawn cases.
     #[arg(long)]
     pub all: bool,
@@ -136,6 +169,7 @@ impl FilterArgs {
             overdue: self.overdue,
             out_of_hours: self.ooh,
             mine: self.mine,
+            unassigned: self.unassigned,
             closed: self.all,
         }
     }
@@ -179,6 +213,11 @@ pub const LINE_COMMANDS: &[&str] = &[
     "follow-up",
     "close",
     "reopen",
+    "take",
+    "assign",
+    "release",
+    "share",
+    "unshare",
     "filter",
     "dashboard",
     "rejected",
@@ -204,7 +243,7 @@ pub fn complete_line(line: &str, checklist: &[ChecklistItem], outcomes: &[&str])
         (Some("close"), _) => vec!["--outcome"],
         (Some("tick"), _) => vec!["--value", "--note"],
         (Some("untick" | "regrade" | "reopen" | "illegal"), _) => vec!["--reason"],
-        (Some("filter"), _) => vec!["--level", "--status", "--overdue", "--ooh", "--mine", "--all"],
+        (Some("filter"), _) => vec!["--level", "--status", "--overdue", "--ooh", "--mine", "--unassigned", "--all"],
         _ => vec![],
     };
     let matching: Vec<String> = candidates.iter().filter(|c| c.starts_with(current)).map(|c| c.to_string()).collect();

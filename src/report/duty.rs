@@ -138,6 +138,8 @@ mod tests {
             staff: false,
             responded: false,
             mine: false,
+            owner: None,
+            owner_name: None,
             search: String::new(),
         }
     }

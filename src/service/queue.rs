@@ -35,8 +35,13 @@ pub struct CaseSummary {
     pub follow_up: Option<NaiveDate>,
     pub follow_up_due: bool,
     pub location: String,
-    /// The viewer has acted on this case.
+    /// The case is the viewer's: they have it, or nobody has and they acted on it ([`Case::is_mine`]).
     pub mine: bool,
+    /// Who has the case (a user name), and how they are named to a reader.
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub owner_name: Option<String>,
     /// Lower-case subject, category and summary, for the queue filter.
     pub search: String,
     pub key: AlertKey,
@@ -123,7 +128,9 @@ impl Asking<'_> {
             follow_up: case.follow_up,
             follow_up_due,
             location,
-            mine: case.actors.contains(&self.viewer.user),
+            mine: case.is_mine(&self.viewer.user),
+            owner: case.owner.clone(),
+            owner_name: case.owner.as_deref().map(|u| self.team.display(u)),
             search,
             key,
             open: status.is_open(),
