@@ -86,6 +86,9 @@ pub enum Question {
         /// The case it is about, fixed when the question was asked.
         key: AlertKey,
         command: CaseCommand,
+        /// Who has the case, when it is someone else and this reviewer has not yet said they mean to act on
+        /// it: asked once per case.
+        others: Option<String>,
     },
     /// Quit (Ctrl-C, q) while typed text is not saved: no answers "go back to it", and `back` is the editor,
     /// prompt or command line as it was, text and all.
@@ -299,6 +302,8 @@ pub struct State {
     /// The editor whose text was just sent as a decision: put back if the decision is not recorded, so
     /// nothing typed is lost.
     pub sent_editor: Option<Box<Editor>>,
+    /// Cases someone else has that this reviewer said yes to acting on (asked once per case).
+    pub acting_on_others: std::collections::BTreeSet<AlertKey>,
     pub quit: bool,
 }
 
@@ -341,6 +346,7 @@ impl State {
             others: Vec::new(),
             link: None,
             sent_editor: None,
+            acting_on_others: Default::default(),
             quit: false,
         }
     }

@@ -548,6 +548,17 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
         Command::FilterOverdue => set_filter(state, |f| f.overdue = !f.overdue),
         Command::FilterOutOfHours => set_filter(state, |f| f.out_of_hours = !f.out_of_hours),
         Command::FilterMine => set_filter(state, |f| f.mine = !f.mine),
+        Command::FilterUnassigned => set_filter(state, |f| f.unassigned = !f.unassigned),
+        Command::Take => match state.detail.as_ref().filter(|_| detail_is_current(state)) {
+            Some(d) => {
+                let key = d.alert.key.clone();
+                act(state, key, CaseCommand::Take)
+            }
+            None => {
+                toast(state, NO_CASE_OPEN, true);
+                vec![]
+            }
+        },
         Command::FilterClosed => set_filter(state, |f| f.closed = !f.closed),
         Command::Dashboard => {
             state.dashboard = !state.dashboard;
@@ -706,6 +717,27 @@ fn view_screenshot(state: &mut State) -> Vec<Effect> {
     }
 }
 
+/// A decision on the case the screen shows: asked first when it needs confirming (close, regrade...) or when
+/// the case is someone else's and this reviewer has not yet said they mean to act on it; otherwise sent.
+/// Every key and line that decides comes through here.
+fn act(state: &mut State, key: AlertKey, command: CaseCommand) -> Vec<Effect> {
+    let others = state
+        .detail
+        .as_ref()
+        .filter(|d| d.alert.key == key)
+        .and_then(|d| d.case.owner.as_deref().filter(|owner| *owner != state.viewer.user).map(|o| d.name(o)))
+        .filter(|_| {
+            !command.is_team_bookkeeping()
+                && !matches!(command, CaseCommand::Note { .. })
+                && !state.acting_on_others.contains(&key)
+        });
+    if command.needs_confirmation() || others.is_some() {
+        state.mode = Mode::Confirm { question: Question::Act { key, command, others }, yes_selected: false };
+        return vec![];
+    }
+    vec![Effect::Act(key, command)]
+}
+
 fn quit(state: &mut State) -> Vec<Effect> {
     state.quit = true;
     vec![Effect::Quit]
@@ -727,7 +759,8 @@ fn toggle(state: &mut State) -> Vec<Effect> {
         return vec![];
     }
     if item.kind == crate::domain::checklist::ItemKind::Tick {
-        return vec![Effect::Act(key, CaseCommand::Tick { item: item.id.clone(), value: None, note: None })];
+        let command = CaseCommand::Tick { item: item.id.clone(), value: None, note: None };
+        return act(state, key, command);
     }
     let label = if item.choices.is_empty() {
         format!("{} ({})", item.text, item.kind)
@@ -752,14 +785,23 @@ fn submit(state: &mut State) -> Vec<Effect> {
             vec![]
         }
         Mode::Confirm { question, yes_selected } => match (question, yes_selected) {
-            (Question::Act { key, command }, true) => vec![Effect::Act(key, command)],
+            (Question::Act { key, command, others }, true) => {
+                if others.is_some() {
+                    state.acting_on_others.insert(key.clone());
+                }
+                vec![Effect::Act(key, command)]
+            }
             (Question::Quit { .. }, true) => quit(state),
             (Question::Quit { back }, false) => {
                 state.mode = *back;
                 vec![]
             }
-            (Question::Act { .. }, false) => {
-                toast(state, "cancelled", false);
+            (Question::Act { key, .. }, false) => {
+                // Text typed for the decision goes back in its editor: cancelling loses nothing typed.
+                match state.sent_editor.take().filter(|e| e.key == key) {
+                    Some(editor) => state.mode = Mode::Editor(editor),
+                    None => toast(state, "cancelled", false),
+                }
                 vec![]
             }
         },
@@ -771,7 +813,7 @@ fn submit(state: &mut State) -> Vec<Effect> {
                 EditorPurpose::UntickReason { item } => CaseCommand::Untick { item, reason: text },
             };
             state.sent_editor = Some(e);
-            vec![Effect::Act(k, command)]
+            act(state, k, command)
         }
         Mode::Prompt(p) => {
             let k = p.key.clone();
@@ -779,7 +821,7 @@ fn submit(state: &mut State) -> Vec<Effect> {
                 // The value is read (a choice by its number too) where every surface's is: domain::values.
                 PromptPurpose::ItemValue { item } => CaseCommand::Tick { item, value: Some(p.input), note: None },
             };
-            vec![Effect::Act(k, command)]
+            act(state, k, command)
         }
         Mode::Command(line) => {
             let checklist = state.detail.as_ref().filter(|_| detail_is_current(state)).map(|d| d.checklist.as_slice());
@@ -802,11 +844,7 @@ fn submit(state: &mut State) -> Vec<Effect> {
                         toast(state, NO_CASE_OPEN, true);
                         vec![]
                     }
-                    Some(k) if command.needs_confirmation() => {
-                        state.mode = Mode::Confirm { question: Question::Act { key: k, command }, yes_selected: false };
-                        vec![]
-                    }
-                    Some(k) => vec![Effect::Act(k, command)],
+                    Some(k) => act(state, k, command),
                 },
                 Err(e) => {
                     toast(state, e, true);

@@ -61,6 +61,14 @@ pub(super) fn audit(ctx: Context_, action: AuditAction) -> Result<()> {
                 }
                 other => service_err(other),
             })?;
+            // The trail keeps user names; `[people]` says who they are.
+            let names: std::collections::BTreeMap<String, String> = service
+                .team()
+                .map_err(service_err)?
+                .into_iter()
+                .filter(|m| m.display != m.user)
+                .map(|m| (m.user, m.display))
+                .collect();
             let mut out = std::io::stdout().lock();
             if records.is_empty() {
                 writeln!(out, "no audit records{}", if id.is_some() { " for this case" } else { "" })?;
@@ -71,7 +79,10 @@ pub(super) fn audit(ctx: Context_, action: AuditAction) -> Result<()> {
                     "{:>6}  {}  {}  {}  {}",
                     r.seq,
                     r.at.format("%Y-%m-%d %H:%M:%S UTC"),
-                    inert::line(&r.actor),
+                    match names.get(&r.actor) {
+                        Some(name) => format!("{} ({})", inert::line(&r.actor), inert::line(name)),
+                        None => inert::line(&r.actor).into_owned(),
+                    },
                     r.case.as_deref().map_or(std::borrow::Cow::Borrowed("-"), inert::line),
                     inert::line(&r.what)
                 )?;

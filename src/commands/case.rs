@@ -18,7 +18,17 @@ pub(super) fn case(ctx: Context_, id: &str, mut action: CaseAction) -> Result<()
     let key = service.find(id).map_err(service_err)?;
     let checklist = service.checklist(&key, now).map_err(service_err)?;
     let command = action.resolve(&checklist).map_err(|e| exit_err(exit::FAILURE, e))?;
+    // A decision on someone else's case is said, as the TUI asks it: a command line is its own yes.
+    let theirs = match service.summary(&key, now).map_err(service_err)? {
+        Some(row) if !command.is_team_bookkeeping() && row.owner.as_deref() != Some(service.viewer().user.as_str()) => {
+            row.owner_name
+        }
+        _ => None,
+    };
     let events = service.act(&key, &command, now).map_err(service_err)?;
+    if let Some(owner) = theirs {
+        eprintln!("vigil: note: this case is {}'s; they will see what you recorded", inert::line(&owner));
+    }
     writeln!(std::io::stdout(), "recorded: {}", inert::line(&crate::domain::case::describe_decision(&events)))?;
     Ok(())
 }

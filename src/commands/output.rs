@@ -73,8 +73,9 @@ pub fn plain_row(c: &CaseSummary) -> String {
         subject.push_str(&format!(" {}", inert::line(n)));
     }
     let flags: String = c.flags().iter().map(|f| format!(" {f}")).collect();
+    let owner = c.owner_name.as_deref().map(|o| format!(" (has it: {})", inert::line(o))).unwrap_or_default();
     format!(
-        "{:<4} {:<11} {:<20} {:<18} {:<30} {} {}{}{flags}",
+        "{:<4} {:<11} {:<20} {:<18} {:<30} {} {}{}{flags}{owner}",
         c.level.label(),
         c.status,
         inert::line(&c.key.to_string()),
@@ -110,6 +111,9 @@ pub struct ListRow<'a> {
     pub follow_up: Option<chrono::NaiveDate>,
     pub follow_up_due: bool,
     pub location: &'a str,
+    /// Who has the case: their user name, and how `[people]` names them.
+    pub owner: Option<&'a str>,
+    pub owner_name: Option<&'a str>,
 }
 
 impl<'a> From<&'a CaseSummary> for ListRow<'a> {
@@ -135,6 +139,8 @@ impl<'a> From<&'a CaseSummary> for ListRow<'a> {
             follow_up: c.follow_up,
             follow_up_due: c.follow_up_due,
             location: &c.location,
+            owner: c.owner.as_deref(),
+            owner_name: c.owner_name.as_deref(),
         }
     }
 }

@@ -789,6 +789,27 @@ pub enum CaseCommand {
     },
 }
 
+/// A command's word, as `vigil case ID WORD` and the `:` line spell it.
+pub fn command_word(command: &CaseCommand) -> &'static str {
+    match command {
+        CaseCommand::Tick { .. } => "tick",
+        CaseCommand::Untick { .. } => "untick",
+        CaseCommand::Regrade { .. } => "regrade",
+        CaseCommand::Illegal { .. } => "illegal",
+        CaseCommand::Note { .. } => "note",
+        CaseCommand::FollowUp { .. } => "follow-up",
+        CaseCommand::Close { .. } => "close",
+        CaseCommand::Reopen { .. } => "reopen",
+        CaseCommand::Take => "take",
+        CaseCommand::Assign { .. } => "assign",
+        CaseCommand::Release => "release",
+        CaseCommand::Share { .. } => "share",
+        CaseCommand::Unshare { .. } => "unshare",
+        CaseCommand::Link { .. } => "link",
+        CaseCommand::Unlink { .. } => "unlink",
+    }
+}
+
 impl CaseCommand {
     /// Whether the UI should ask "are you sure?" first (Cancel is the default answer).
     pub fn needs_confirmation(&self) -> bool {

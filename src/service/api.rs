@@ -112,6 +112,8 @@ pub enum Request {
     AuditVerify { expect: Option<HeadMark> },
     /// Keys the trail of a store an earlier vigil wrote (the DSL's alone).
     AuditUpgrade,
+    /// The safeguarding team: each reviewer's user name, role and how records name them (`[people]`).
+    Team,
 }
 
 /// A change to the feed's state, as the poller and the DSL's feed commands make them. Named changes, not a
@@ -203,6 +205,16 @@ pub enum Reply {
     AuditRecords(Vec<AuditRecord>),
     Verdict(Verdict),
     AuditRecord(AuditRecord),
+    Team(Vec<Member>),
+}
+
+/// A member of the safeguarding team, as any reviewer may know them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user: String,
+    pub role: crate::identity::Role,
+    /// "A. Example (DSL)", or the user name when `[people]` does not name them.
+    pub display: String,
 }
 
 /// One numbered change, as a subscriber hears it.

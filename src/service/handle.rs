@@ -57,6 +57,16 @@ impl CaseService {
             Request::AuditRecords { case } => Reply::AuditRecords(asking.audit_records(case.as_deref())?),
             Request::AuditVerify { expect } => Reply::Verdict(asking.audit_verify_against(expect.as_ref())?),
             Request::AuditUpgrade => Reply::AuditRecord(asking.audit_upgrade(now)?),
+            Request::Team => {
+                asking.require_reviewer()?;
+                let team = &asking.team;
+                Reply::Team(
+                    team.reviewers()
+                        .into_iter()
+                        .map(|v| super::api::Member { display: team.display(&v.user), user: v.user, role: v.role })
+                        .collect(),
+                )
+            }
         })
     }
 

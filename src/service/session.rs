@@ -332,6 +332,11 @@ impl Session {
         expect!(self.call(request, Utc::now())?, Reply::Verdict(v) => v)
     }
 
+    /// The safeguarding team's reviewers and how records name them.
+    pub fn team(&self) -> Result<Vec<super::api::Member>> {
+        expect!(self.call(Request::Team, Utc::now())?, Reply::Team(t) => t)
+    }
+
     pub fn audit_upgrade(&self, now: DateTime<Utc>) -> Result<AuditRecord> {
         expect!(self.call(Request::AuditUpgrade, now)?, Reply::AuditRecord(r) => r)
     }

@@ -65,6 +65,17 @@ pub fn lines(state: &State, theme: &Theme, d: &CaseDetail) -> Vec<Line<'static>>
             Span::styled(overdue.to_string(), theme.warn()),
         ]));
     }
+    // Who has it, and who else of the team was shown it: what a reviewer checks before acting.
+    match &d.case.owner {
+        Some(owner) if *owner == state.viewer.user => out.push(Line::raw("Has it: you")),
+        Some(owner) => out.push(Line::raw(format!("Has it: {}", inert::line(&d.name(owner))))),
+        // Nobody: no line, so the summary stays high on a small screen (the queue's OWNER column says it).
+        None => {}
+    }
+    if !d.case.shared_with.is_empty() {
+        let with: Vec<String> = d.case.shared_with.iter().map(|u| inert::line(&d.name(u)).into_owned()).collect();
+        out.push(Line::raw(format!("Shared with: {}", with.join(", "))));
+    }
     let delivered = a.delivered_by.map_or("not stated", |d| d.as_str());
     out.push(Line::raw(format!("Delivered by: {delivered}")));
     match &a.device {

@@ -60,8 +60,8 @@ pub fn records(r: &crate::service::records::Records, scroll: u16, theme: &Theme,
 
 /// The question a confirmation asks, in words.
 pub fn describe(q: &Question) -> String {
-    let c = match q {
-        Question::Act { command, .. } => command,
+    let (c, others) = match q {
+        Question::Act { command, others, .. } => (command, others),
         Question::Quit { back } => {
             let what = match back.as_ref() {
                 Mode::Editor(_) => "the text in the editor",
@@ -71,11 +71,23 @@ pub fn describe(q: &Question) -> String {
             return format!("Quit vigil? {what} is not saved and will be lost.");
         }
     };
-    match c {
+    let question = match c {
         CaseCommand::Close { outcome } => format!("Close this case with outcome `{outcome}`?"),
         CaseCommand::Regrade { level, reason } => format!("Regrade this case to {level}? Reason: {reason}"),
         CaseCommand::Reopen { reason } => format!("Reopen this case? Reason: {reason}"),
-        other => format!("{other:?}"),
+        CaseCommand::Share { with, reason } => format!("Share this case with {with}? Reason: {reason}"),
+        CaseCommand::Unshare { with, reason } => format!("Stop sharing this case with {with}? Reason: {reason}"),
+        CaseCommand::Tick { item, .. } => format!("Tick `{item}` on it?"),
+        CaseCommand::Untick { item, .. } => format!("Undo `{item}` on it?"),
+        CaseCommand::Illegal { .. } => "Put it on the illegal-content path?".into(),
+        CaseCommand::FollowUp { date } => format!("Set its follow-up for {date}?"),
+        other => format!("Record `{}` on it?", crate::domain::case::command_word(other)),
+    };
+    // Typed text is shown inert, like everything else on screen.
+    let question = crate::domain::inert::line(&question).into_owned();
+    match others {
+        Some(owner) => format!("{owner} has this case. {question}"),
+        None => question,
     }
 }
 

@@ -81,16 +81,20 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let start = window_start(state.selected, state.rows.len(), rows_visible);
     let shown: Vec<(usize, &CaseSummary)> = state.visible().enumerate().skip(start).take(rows_visible).collect();
     let categories: Vec<String> = shown.iter().map(|(_, c)| inert::line(&c.category).into_owned()).collect();
-    let flags: Vec<String> = shown.iter().map(|(_, c)| flags(c)).collect();
+    let flags: Vec<String> = shown.iter().map(|(_, c)| c.flags().join(" ")).collect();
     let subjects: Vec<String> = shown.iter().map(|(_, c)| subject(c)).collect();
-    let widths = Columns::measure(area.width.saturating_sub(2) as usize, &categories, &flags);
+    let owners: Vec<String> = shown
+        .iter()
+        .map(|(_, c)| c.owner_name.as_deref().map(|o| inert::line(o).into_owned()).unwrap_or_default())
+        .collect();
+    let widths = Columns::measure(area.width.saturating_sub(2) as usize, &categories, &flags, &owners);
     let rows = shown.iter().enumerate().map(|(n, (i, c))| {
         let selected = *i == state.selected;
         let marker = if selected { theme.marker() } else { " " };
         let due = due_text(state, c);
         let due_style = if c.overdue { theme.warn() } else { theme.dim() };
         // Every cell is cut here, by display width, so a wide character is never split by the table.
-        let row = Row::new(vec![
+        let mut cells = vec![
             Cell::from(marker),
             Cell::from(Span::styled(c.level.label(), theme.level(c.level))),
             Cell::from(c.status.as_str()),
@@ -99,29 +103,20 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             Cell::from(fit(&flags[n], widths.flags).into_owned()),
             Cell::from(age(state.now, c.raised_at)),
             Cell::from(Span::styled(due, due_style)),
-        ]);
+        ];
+        if widths.owner > 0 {
+            cells.insert(OWNER_COLUMN, Cell::from(fit(&owners[n], widths.owner).into_owned()));
+        }
+        let row = Row::new(cells);
         if selected { row.style(theme.selected()) } else { row }
     });
-    let header = Row::new(["", "LVL", "STATUS", "CATEGORY", "SUBJECT", "FLAGS", "AGE", "DUE"]).style(theme.dim());
+    let mut header = vec!["", "LVL", "STATUS", "CATEGORY", "SUBJECT", "FLAGS", "AGE", "DUE"];
+    if widths.owner > 0 {
+        header.insert(OWNER_COLUMN, "OWNER");
+    }
+    let header = Row::new(header).style(theme.dim());
     let table = Table::new(rows, widths.constraints()).header(header).block(block).column_spacing(1);
     frame.render_widget(table, area);
-}
-
-fn flags(c: &CaseSummary) -> String {
-    let mut flags = Vec::new();
-    if c.staff {
-        flags.push("STAFF");
-    }
-    if c.illegal_path {
-        flags.push("ILLEGAL");
-    }
-    if c.follow_up_due {
-        flags.push("FOLLOW-UP");
-    }
-    if c.out_of_hours {
-        flags.push("OOH");
-    }
-    flags.join(" ")
 }
 
 /// The widths of the columns that vary: the category and the flags get what the rows on screen need, and
@@ -131,7 +126,14 @@ struct Columns {
     category: usize,
     subject: usize,
     flags: usize,
+    /// 0 when no case on screen has an owner.
+    owner: usize,
 }
+
+/// The most an owner's name takes: beyond it, the name is cut.
+const MAX_OWNER: usize = 16;
+/// Where the owner column goes (after the flags) while a case on screen has an owner: only then is it there.
+const OWNER_COLUMN: usize = 6;
 
 /// LVL, STATUS, AGE and DUE, the marker, and a space between each of the eight columns.
 const FIXED: usize = 1 + 4 + 11 + 4 + 9 + 7;
@@ -139,19 +141,22 @@ const MIN_SUBJECT: usize = 12;
 const MIN_CATEGORY: usize = 8;
 
 impl Columns {
-    fn measure(inner: usize, categories: &[String], flags: &[String]) -> Columns {
+    fn measure(inner: usize, categories: &[String], flags: &[String], owners: &[String]) -> Columns {
         let widest =
             |texts: &[String], header: &str| texts.iter().map(|t| width(t)).max().unwrap_or(0).max(header.len());
         let flags = widest(flags, "FLAGS");
+        let owner = if owners.iter().all(String::is_empty) { 0 } else { widest(owners, "OWNER").min(MAX_OWNER) };
+        // The owner column, when there, brings its own space between columns.
+        let owner_room = if owner > 0 { owner + 1 } else { 0 };
         let want = widest(categories, "CATEGORY");
-        let room = inner.saturating_sub(FIXED + flags);
+        let room = inner.saturating_sub(FIXED + flags + owner_room);
         let category = want.min(room.saturating_sub(MIN_SUBJECT)).max(MIN_CATEGORY.min(want));
-        Columns { category, subject: room.saturating_sub(category).max(1), flags }
+        Columns { category, subject: room.saturating_sub(category).max(1), flags, owner }
     }
 
-    fn constraints(&self) -> [Constraint; 8] {
+    fn constraints(&self) -> Vec<Constraint> {
         let len = |w: usize| Constraint::Length(u16::try_from(w).unwrap_or(u16::MAX));
-        [
+        let mut constraints = vec![
             Constraint::Length(1),
             Constraint::Length(4),
             Constraint::Length(11),
@@ -160,7 +165,11 @@ impl Columns {
             len(self.flags),
             Constraint::Length(4),
             Constraint::Length(9),
-        ]
+        ];
+        if self.owner > 0 {
+            constraints.insert(OWNER_COLUMN, len(self.owner));
+        }
+        constraints
     }
 }
 
