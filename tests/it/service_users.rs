@@ -79,6 +79,11 @@ struct Service {
 
 impl Service {
     fn start() -> Service {
+        Service::start_with("", "")
+    }
+
+    /// [`Service::start`] with more lines in its config's `[roles]` (`roles`) and after it (`rest`).
+    fn start_with(roles: &str, rest: &str) -> Service {
         let tmp = tempfile::tempdir().expect("tmp");
         // tempfile makes it 0700: the test users must be able to pass through it to the socket and binary.
         chmod(tmp.path(), 0o755);
@@ -109,8 +114,8 @@ impl Service {
         std::fs::write(
             &config,
             format!(
-                "[roles]\ndsl = [{DSL:?}]\nddsl = [{DDSL:?}]\n\n[service]\ngroup = {GROUP:?}\n\n\
-                 [feed]\nurl = {url:?}\n\n[storage]\nkey_file = {key:?}\n"
+                "[roles]\ndsl = [{DSL:?}]\nddsl = [{DDSL:?}]\n{roles}\n[service]\ngroup = {GROUP:?}\n\n\
+                 [feed]\nurl = {url:?}\n\n[storage]\nkey_file = {key:?}\n\n{rest}"
             ),
         )
         .expect("write the service config");
@@ -396,4 +401,50 @@ fn headless_clients_see_what_their_role_allows_and_no_role_is_refused() {
     let message = common::stderr(&out);
     assert!(message.contains(NO_ROLE) && message.contains("has no role"), "{message}");
     assert_eq!(message.trim_end().lines().count(), 1, "one plain line: {message}");
+}
+
+/// Issue 16 with real users: who takes a case is who the kernel says ran the command; the deputy sees who has
+/// it, by the name `[people]` gives; an officer (here `vigil-norole`, given that role) sees nothing until the
+/// DSL shares a student case with them, and a staff alert cannot be shared with them; the trail keeps the
+/// user name beside the name.
+#[test]
+fn ownership_and_sharing_follow_the_kernels_identity() {
+    if !can_run() {
+        return;
+    }
+    let service = Service::start_with(
+        &format!("officer = [{NO_ROLE:?}]\n"),
+        &format!("[people]\n{DSL:?} = {{ name = \"A. Example\", title = \"DSL\" }}\n"),
+    );
+    let ok = |user: &str, args: &[&str]| {
+        let out = service.run_as(user, args);
+        assert!(out.status.success(), "{user} {args:?}: {}", common::stderr(&out));
+        out
+    };
+    let list = |user: &str| -> Vec<serde_json::Value> {
+        serde_json::from_slice(&ok(user, &["list", "--json"]).stdout).expect("json")
+    };
+    ok(DSL, &["case", STUDENT_ALERT, "take"]);
+    let row = list(DDSL).into_iter().find(|c| c["id"] == STUDENT_ALERT).expect("the deputy's row");
+    assert_eq!((row["owner"].as_str(), row["owner_name"].as_str()), (Some(DSL), Some("A. Example (DSL)")));
+    let out = ok(DDSL, &["case", STUDENT_ALERT, "tick", "review-alert"]);
+    assert!(
+        common::stderr(&out).contains("this case is A. Example (DSL)'s"),
+        "the deputy is told whose case it is: {}",
+        common::stderr(&out)
+    );
+
+    assert!(list(NO_ROLE).is_empty(), "the officer sees nothing shared yet");
+    ok(DSL, &["case", STUDENT_ALERT, "share", NO_ROLE, "--reason", "pastoral support agreed"]);
+    let shared = list(NO_ROLE);
+    assert_eq!(shared.iter().map(|c| c["id"].as_str()).collect::<Vec<_>>(), [Some(STUDENT_ALERT)]);
+    let out = service.run_as(DSL, &["case", STAFF_ALERT, "share", NO_ROLE, "--reason", "x"]);
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
+    assert!(common::stderr(&out).contains("a staff alert is never shared"), "{}", common::stderr(&out));
+    let out = service.run_as(NO_ROLE, &["show", STAFF_ALERT]);
+    assert!(!out.status.success() && !common::stdout(&out).contains(STAFF_NAME));
+
+    let trail = common::stdout(&ok(DSL, &["audit", "show"]));
+    assert!(trail.contains(&format!("{DSL} (A. Example (DSL))")), "{trail}");
+    assert!(trail.lines().any(|l| l.contains(DSL) && l.contains("assigned the case to vigil-dsl")), "{trail}");
 }
