@@ -297,6 +297,12 @@ pub fn run_effects_with(
                 if let Ok(status) = service.store_status(false) {
                     let _ = update(state, Action::Quarantined(status.rejected));
                 }
+                // The team changes only with the service's config: read once, for completing names.
+                if state.team.is_empty()
+                    && let Ok(team) = service.team()
+                {
+                    let _ = update(state, Action::TeamLoaded(team));
+                }
                 Some(match service.queue_open(now) {
                     Ok(q) => Action::OpenLoaded(q),
                     Err(e) => Action::Failed(e.to_string()),

@@ -302,6 +302,8 @@ pub struct State {
     /// The editor whose text was just sent as a decision: put back if the decision is not recorded, so
     /// nothing typed is lost.
     pub sent_editor: Option<Box<Editor>>,
+    /// The safeguarding team's reviewers, for completing `:assign` and `:share` (read once, at start).
+    pub team: Vec<crate::service::api::Member>,
     /// Cases someone else has that this reviewer said yes to acting on (asked once per case).
     pub acting_on_others: std::collections::BTreeSet<AlertKey>,
     pub quit: bool,
@@ -346,6 +348,7 @@ impl State {
             others: Vec::new(),
             link: None,
             sent_editor: None,
+            team: Vec::new(),
             acting_on_others: Default::default(),
             quit: false,
         }
@@ -465,6 +468,8 @@ pub enum Action {
         message: String,
     },
     DetailLoaded(Box<CaseDetail>),
+    /// The safeguarding team's reviewers.
+    TeamLoaded(Vec<crate::service::api::Member>),
     /// Something refused or failed (a decision, a read): the message for the user.
     Failed(String),
     Feed(crate::intake::PollerEvent),

@@ -431,6 +431,10 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             state.overlay_scroll = 0;
             vec![]
         }
+        Action::TeamLoaded(team) => {
+            state.team = team;
+            vec![]
+        }
         Action::Quarantined(n) => {
             state.quarantined = n;
             vec![]
@@ -524,7 +528,8 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
                     .as_ref()
                     .map(|d| d.outcomes.iter().map(|(id, _)| id.as_str()).collect())
                     .unwrap_or_default();
-                let (completed, options) = complete_line(line, checklist, &outcomes);
+                let users: Vec<&str> = state.team.iter().map(|m| m.user.as_str()).collect();
+                let (completed, options) = complete_line(line, checklist, &outcomes, &users);
                 if options.len() > 1 {
                     toast(state, options.join("  "), false);
                 }

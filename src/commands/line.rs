@@ -228,7 +228,12 @@ pub const LINE_COMMANDS: &[&str] = &[
 
 /// Completes the last word of a `:` line: command names, item ids, levels, outcome ids and flags. Returns
 /// the new line and the candidates (more than one when the word is ambiguous).
-pub fn complete_line(line: &str, checklist: &[ChecklistItem], outcomes: &[&str]) -> (String, Vec<String>) {
+pub fn complete_line(
+    line: &str,
+    checklist: &[ChecklistItem],
+    outcomes: &[&str],
+    users: &[&str],
+) -> (String, Vec<String>) {
     let words: Vec<&str> = line.split_whitespace().collect();
     let typing_new = line.ends_with(' ') || line.is_empty();
     let current = if typing_new { "" } else { words.last().copied().unwrap_or("") };
@@ -240,6 +245,8 @@ pub fn complete_line(line: &str, checklist: &[ChecklistItem], outcomes: &[&str])
         (_, Some("--level")) | (Some("regrade"), Some("regrade")) => vec!["low", "medium", "high"],
         (_, Some("--status")) => vec!["new", "open", "in-progress", "closed", "withdrawn"],
         (Some("tick" | "untick"), Some("tick" | "untick")) => items,
+        (Some("assign" | "share" | "unshare"), Some("assign" | "share" | "unshare")) => users.to_vec(),
+        (Some("share" | "unshare"), _) => vec!["--reason"],
         (Some("close"), _) => vec!["--outcome"],
         (Some("tick"), _) => vec!["--value", "--note"],
         (Some("untick" | "regrade" | "reopen" | "illegal"), _) => vec!["--reason"],
@@ -398,18 +405,22 @@ mod tests {
     #[test]
     fn completion_knows_commands_items_levels_and_outcomes() {
         let list = [item("review-alert"), item("review-vendor-risk"), item("high-cpoms")];
-        assert_eq!(complete_line("cl", &list, &[]).0, "close ");
-        assert_eq!(complete_line("close ", &list, &[]).0, "close --outcome ");
+        assert_eq!(complete_line("cl", &list, &[], &[]).0, "close ");
+        assert_eq!(complete_line("close ", &list, &[], &[]).0, "close --outcome ");
         assert_eq!(
-            complete_line("close --outcome f", &list, &["false-positive", "safeguarding-plan"]).0,
+            complete_line("close --outcome f", &list, &["false-positive", "safeguarding-plan"], &[]).0,
             "close --outcome false-positive "
         );
-        assert_eq!(complete_line("tick h", &list, &[]).0, "tick high-cpoms ");
-        let (line, options) = complete_line("tick rev", &list, &[]);
+        assert_eq!(complete_line("tick h", &list, &[], &[]).0, "tick high-cpoms ");
+        let (line, options) = complete_line("tick rev", &list, &[], &[]);
         assert_eq!(line, "tick review-");
         assert_eq!(options.len(), 2);
-        assert_eq!(complete_line("regrade m", &list, &[]).0, "regrade medium ");
-        assert_eq!(complete_line("zz", &list, &[]).0, "zz", "nothing to complete leaves the line alone");
+        assert_eq!(complete_line("regrade m", &list, &[], &[]).0, "regrade medium ");
+        assert_eq!(complete_line("zz", &list, &[], &[]).0, "zz", "nothing to complete leaves the line alone");
+        let users = ["deputy1", "dsl1", "officer1"];
+        assert_eq!(complete_line("assign dep", &list, &[], &users).0, "assign deputy1 ");
+        assert_eq!(complete_line("share o", &list, &[], &users).0, "share officer1 ");
+        assert_eq!(complete_line("share officer1 ", &list, &[], &users).0, "share officer1 --reason ");
     }
 
     fn item(id: &str) -> ChecklistItem {
