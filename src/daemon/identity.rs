@@ -38,3 +38,27 @@ pub fn by_config(config: Config, config_shown: String) -> Identify {
         Ok(Identity { viewer, name })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Presence names a connected user as `[people]` does; without an entry, by the password database.
+    #[test]
+    fn a_connected_user_is_named_as_people_names_them() {
+        let user = crate::identity::os_user().expect("the OS user");
+        let uid = nix::unistd::Uid::effective().as_raw();
+        let roles = format!("[roles]\nddsl = [{user:?}]\n");
+        let plain = Config::parse(std::path::Path::new("c.toml"), &roles).expect("config");
+        let named = Config::parse(
+            std::path::Path::new("c.toml"),
+            &format!("{roles}\n[people]\n{user:?} = {{ name = \"B. Deputy\", title = \"Deputy DSL\" }}\n"),
+        )
+        .expect("config");
+        let who = by_config(named, "c.toml".into())(uid).expect("a role");
+        assert_eq!(who.name, "B. Deputy (Deputy DSL)");
+        let who = by_config(plain, "c.toml".into())(uid).expect("a role");
+        assert_ne!(who.name, "B. Deputy (Deputy DSL)");
+        assert!(!who.name.is_empty());
+    }
+}
