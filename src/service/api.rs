@@ -112,6 +112,16 @@ pub enum Request {
     AuditVerify { expect: Option<HeadMark> },
     /// Keys the trail of a store an earlier vigil wrote (the DSL's alone).
     AuditUpgrade,
+    /// What happened while the reader was away: from `since`, or from their last acknowledged handover, or
+    /// over the last day (audited: it lists cases and the notes' text).
+    Handover { since: Option<DateTime<Utc>> },
+    /// A handover note for the next person on duty (the DSL's and the deputy's; audited).
+    HandoverNote { text: String },
+    /// The reader read the handover up to `until` and the notes up to `up_to_note` (what their screen
+    /// showed; up to now and the newest note when not given). Recorded, and audited.
+    HandoverAck { until: Option<DateTime<Utc>>, up_to_note: Option<u64> },
+    /// What changed since the reader last looked (none the first time), marking that they look now.
+    SinceLastLook,
 }
 
 /// A change to the feed's state, as the poller and the DSL's feed commands make them. Named changes, not a
@@ -203,6 +213,11 @@ pub enum Reply {
     AuditRecords(Vec<AuditRecord>),
     Verdict(Verdict),
     AuditRecord(AuditRecord),
+    Handover(Box<super::handover::Handover>),
+    /// The number of the handover note written.
+    NoteWritten(u64),
+    Acknowledged(crate::store::HandoverAck),
+    LookBack(Option<super::handover::LookBack>),
 }
 
 /// One numbered change, as a subscriber hears it.

@@ -57,6 +57,12 @@ impl CaseService {
             Request::AuditRecords { case } => Reply::AuditRecords(asking.audit_records(case.as_deref())?),
             Request::AuditVerify { expect } => Reply::Verdict(asking.audit_verify_against(expect.as_ref())?),
             Request::AuditUpgrade => Reply::AuditRecord(asking.audit_upgrade(now)?),
+            Request::Handover { since } => Reply::Handover(Box::new(asking.handover(since, now)?)),
+            Request::HandoverNote { text } => Reply::NoteWritten(asking.handover_note(&text, now)?),
+            Request::HandoverAck { until, up_to_note } => {
+                Reply::Acknowledged(asking.acknowledge_handover(until, up_to_note, now)?)
+            }
+            Request::SinceLastLook => Reply::LookBack(asking.since_last_look(now)?),
         })
     }
 
