@@ -205,7 +205,12 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
                     '\t' => *yes_selected = !*yes_selected,
                     _ => {}
                 },
-                Mode::Help | Mode::Text { .. } | Mode::Picture(_) | Mode::Records(_) | Mode::Normal => {}
+                Mode::Help
+                | Mode::Text { .. }
+                | Mode::Picture(_)
+                | Mode::Records(_)
+                | Mode::Handover(_)
+                | Mode::Normal => {}
             }
             vec![]
         }
@@ -426,6 +431,25 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             state.overlay_scroll = 0;
             vec![]
         }
+        Action::HandoverLoaded(handover) => {
+            state.mode = Mode::Handover(handover);
+            state.overlay_scroll = 0;
+            vec![]
+        }
+        Action::HandoverAcknowledged(until) => {
+            let until = until.with_timezone(&state.tz).format("%a %d/%m %H:%M");
+            toast(state, format!("recorded: you acknowledged the handover up to {until}"), false);
+            vec![]
+        }
+        Action::LookedBack(Ok(Some(look))) => {
+            toast(state, look.sentence(state.tz), false);
+            vec![]
+        }
+        Action::LookedBack(Ok(None)) => vec![],
+        Action::LookedBack(Err(e)) => {
+            toast(state, format!("could not read what changed since you last looked: {e}"), true);
+            vec![]
+        }
         Action::ShowText { title, lines } => {
             state.mode = Mode::Text { title, lines };
             state.overlay_scroll = 0;
@@ -502,6 +526,15 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
                 }
             }
         }
+        Command::Acknowledge => match &state.mode {
+            // What the screen shows is what is acknowledged: its end and its newest note.
+            Mode::Handover(h) => {
+                let effect = Effect::AcknowledgeHandover { until: h.until, up_to_note: h.last_note };
+                state.mode = Mode::Normal;
+                vec![effect]
+            }
+            _ => vec![],
+        },
         Command::Help => {
             state.mode = Mode::Help;
             state.overlay_scroll = 0;
@@ -618,7 +651,10 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
             }
         },
         Command::Up | Command::Down | Command::PageUp | Command::PageDown
-            if matches!(state.mode, Mode::Help | Mode::Records(_) | Mode::Text { .. } | Mode::Picture(_)) =>
+            if matches!(
+                state.mode,
+                Mode::Help | Mode::Records(_) | Mode::Handover(_) | Mode::Text { .. } | Mode::Picture(_)
+            ) =>
         {
             let delta: i32 = match c {
                 Command::Up => -1,
@@ -748,9 +784,13 @@ fn submit(state: &mut State) -> Vec<Effect> {
     let mode = std::mem::replace(&mut state.mode, Mode::Normal);
     let key = state.detail.as_ref().filter(|_| detail_is_current(state)).map(|d| d.alert.key.clone());
     match mode {
-        Mode::Normal | Mode::Help | Mode::Records(_) | Mode::Text { .. } | Mode::Picture(_) | Mode::Search { .. } => {
-            vec![]
-        }
+        Mode::Normal
+        | Mode::Help
+        | Mode::Records(_)
+        | Mode::Handover(_)
+        | Mode::Text { .. }
+        | Mode::Picture(_)
+        | Mode::Search { .. } => vec![],
         Mode::Confirm { question, yes_selected } => match (question, yes_selected) {
             (Question::Act { key, command }, true) => vec![Effect::Act(key, command)],
             (Question::Quit { .. }, true) => quit(state),
@@ -791,6 +831,7 @@ fn submit(state: &mut State) -> Vec<Effect> {
                 }
                 Ok(LineCommand::Retry) => vec![Effect::RetryFeed],
                 Ok(LineCommand::Rejected) => vec![Effect::ListRejected],
+                Ok(LineCommand::Handover) => vec![Effect::LoadHandover],
                 Ok(LineCommand::Dashboard) => {
                     state.dashboard = !state.dashboard;
                     refresh_duty(state);

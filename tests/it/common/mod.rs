@@ -53,6 +53,11 @@ impl Svc {
         Svc { session: Session::new(service, viewer), store }
     }
 
+    /// A session with a service judging by `policy` (a team with roles and `[people]`, say).
+    pub fn with_policy(store: Store, policy: vigil::service::Policy, viewer: Viewer) -> Svc {
+        Svc { session: Session::new(CaseService::new(store.clone(), policy), viewer), store }
+    }
+
     /// Another viewer's session with the same service.
     pub fn as_viewer(&self, viewer: Viewer) -> Svc {
         Svc {
