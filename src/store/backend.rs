@@ -105,6 +105,13 @@ pub trait CaseStore: Send + Sync {
     fn add_handover_note(&self, at: DateTime<Utc>, author: &str, text: &str, entry: &Entry) -> Result<HandoverNote>;
     /// The handover notes written at or after `since`, oldest first.
     fn handover_notes(&self, since: DateTime<Utc>) -> Result<Vec<HandoverNote>>;
+    /// Removes the handover notes `expired` says are (by when each was written), with one tombstone for
+    /// them; how many went.
+    fn purge_handover_notes(
+        &self,
+        expired: &dyn Fn(&DateTime<Utc>) -> bool,
+        tombstone: &dyn Fn(usize) -> Entry,
+    ) -> Result<usize>;
     /// Records a user's latest acknowledgement of the handover with its audit record, together.
     fn acknowledge_handover(&self, ack: &HandoverAck, entry: &Entry) -> Result<()>;
     /// A user's latest acknowledgement of the handover.
@@ -250,6 +257,13 @@ impl CaseStore for Store {
     }
     fn handover_notes(&self, since: DateTime<Utc>) -> Result<Vec<HandoverNote>> {
         Store::handover_notes(self, since)
+    }
+    fn purge_handover_notes(
+        &self,
+        expired: &dyn Fn(&DateTime<Utc>) -> bool,
+        tombstone: &dyn Fn(usize) -> Entry,
+    ) -> Result<usize> {
+        Store::purge_handover_notes(self, expired, tombstone)
     }
     fn acknowledge_handover(&self, ack: &HandoverAck, entry: &Entry) -> Result<()> {
         Store::acknowledge_handover(self, ack, entry)

@@ -81,6 +81,40 @@ impl Store {
         Ok(notes)
     }
 
+    /// Removes the handover notes for which `expired` (given when each was written) is true and, if any went,
+    /// appends `tombstone(how many)` to the audit trail, in one transaction; then flushes. Returns how many
+    /// went.
+    pub fn purge_handover_notes(
+        &self,
+        expired: impl Fn(&DateTime<Utc>) -> bool,
+        tombstone: impl Fn(usize) -> Entry,
+    ) -> Result<usize> {
+        let mut keys = Vec::new();
+        for kv in self.team.scan_prefix(NOTE) {
+            let (k, v) = kv?;
+            let note: HandoverNote = self.unseal("handover note", TEAM, &k, &v)?;
+            if expired(&note.at) {
+                keys.push(k);
+            }
+        }
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        self.room()?;
+        let entry = tombstone(keys.len());
+        (&self.team, &self.audit)
+            .transaction(|(team, audit)| {
+                for k in &keys {
+                    team.remove(k)?;
+                }
+                append_tx(audit, &self.audit_key, &entry)?;
+                Ok(())
+            })
+            .map_err(tx_error)?;
+        self.flush()?;
+        Ok(keys.len())
+    }
+
     /// Records `ack` as its user's latest acknowledgement, with its audit record, together; then flushes.
     pub fn acknowledge_handover(&self, ack: &HandoverAck, entry: &Entry) -> Result<()> {
         self.room()?;

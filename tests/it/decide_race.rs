@@ -159,6 +159,13 @@ impl CaseStore for Racing {
     fn handover_notes(&self, since: DateTime<Utc>) -> Result<Vec<HandoverNote>> {
         CaseStore::handover_notes(&self.inner, since)
     }
+    fn purge_handover_notes(
+        &self,
+        expired: &dyn Fn(&DateTime<Utc>) -> bool,
+        tombstone: &dyn Fn(usize) -> Entry,
+    ) -> Result<usize> {
+        CaseStore::purge_handover_notes(&self.inner, expired, tombstone)
+    }
     fn acknowledge_handover(&self, ack: &HandoverAck, entry: &Entry) -> Result<()> {
         CaseStore::acknowledge_handover(&self.inner, ack, entry)
     }

@@ -339,3 +339,21 @@ fn over_the_socket_the_dsl_acknowledges_the_deputys_note() {
         serde_json::from_str(&stdout(&served.cli(&["handover", "--json"]))).expect("json over the socket");
     assert_eq!(json["notes"][0]["text"], "left the keys at reception");
 }
+
+/// Handover notes are content: retention purges them `retention_months` after they were written, with a
+/// content-free tombstone, like the cases they are about.
+#[test]
+fn retention_purges_old_handover_notes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dsl = team_service(&tmp.path().join("data"));
+    dsl.handover_note("an old note", minutes(0)).expect("note");
+    dsl.handover_note("a newer note", minutes(0) + Duration::days(40)).expect("note");
+    let later = fixed_now().checked_add_months(chrono::Months::new(15)).expect("date") + Duration::days(1);
+    dsl.purge_expired(15, later).expect("retention");
+    let left: Vec<String> =
+        dsl.store().handover_notes(fixed_now()).expect("read").into_iter().map(|n| n.text).collect();
+    assert_eq!(left, ["a newer note"]);
+    let trail = dsl.store().audit_records().expect("trail");
+    assert!(trail.iter().any(|r| r.actor == "retention" && r.what.ends_with("1 handover note")), "{trail:?}");
+    assert!(!trail.iter().any(|r| r.what.contains("an old note")), "the tombstone has no text");
+}
