@@ -662,7 +662,15 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
                 Command::PageUp => -(PAGE as i32),
                 _ => PAGE as i32,
             };
-            state.overlay_scroll = (i32::from(state.overlay_scroll) + delta).clamp(0, 500) as u16;
+            // A handover lists every decision of a busy day: it scrolls as far as it is long.
+            let most = match &state.mode {
+                Mode::Handover(h) => {
+                    i32::try_from(h.entries().saturating_mul(2).saturating_add(30)).unwrap_or(i32::MAX)
+                }
+                _ => 500,
+            };
+            state.overlay_scroll =
+                (i32::from(state.overlay_scroll) + delta).clamp(0, most.min(i32::from(u16::MAX))) as u16;
             vec![]
         }
         Command::Up | Command::Down | Command::Top | Command::Bottom | Command::PageUp | Command::PageDown => {
@@ -902,5 +910,50 @@ mod tests {
         update(&mut state, Action::Decided { key: AlertKey::new("sm", "A-1"), message: "recorded: note".into() });
         update(&mut state, Action::Failed("a later read failed".into()));
         assert!(!matches!(state.mode, Mode::Editor(_)));
+    }
+}
+
+#[cfg(test)]
+mod handover_tests {
+    use super::*;
+    use crate::service::handover::{Handover, HandoverCase, SinceWhy};
+
+    /// A busy day's handover is longer than any other overlay: it scrolls to its end, not to a fixed 500.
+    #[test]
+    fn a_long_handover_scrolls_to_its_end() {
+        let now = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let case = |i: usize| HandoverCase {
+            key: AlertKey::new("s", format!("A-{i}")),
+            level: Level::Low,
+            category: "bullying".into(),
+            status: crate::domain::Status::New,
+            staff: false,
+            owner: None,
+            due_at: None,
+            overdue: false,
+            follow_up: None,
+        };
+        let open: Vec<HandoverCase> = (0..600).map(case).collect();
+        let h = Handover {
+            since: now,
+            since_why: SinceWhy::LastDay,
+            until: now,
+            new_alerts: open.clone(),
+            decisions: Vec::new(),
+            open,
+            next_working_day: now.date_naive(),
+            follow_ups: Vec::new(),
+            notes: Vec::new(),
+            last_note: None,
+        };
+        let mut state = State::new(
+            crate::identity::Viewer { user: "u".into(), role: crate::identity::Role::Dsl, sees_staff: true },
+            now,
+        );
+        state.mode = Mode::Handover(Box::new(h));
+        for _ in 0..300 {
+            update(&mut state, Action::Command(Command::PageDown));
+        }
+        assert_eq!(state.overlay_scroll, 1200 * 2 + 30, "as far as its 1200 cases, each wrapped once");
     }
 }

@@ -264,6 +264,10 @@ mod tests {
             },
             Request::Feed { change: FeedChange::Etag { since: Some("c1".into()), etag: Some("\"e\"".into()) } },
             Request::CacheScreenshot { case: key, index: 2, bytes: vec![0, 1, 255] },
+            Request::Handover { since: Some(DateTime::<Utc>::UNIX_EPOCH) },
+            Request::HandoverNote { text: "ring home\nat 4".into() },
+            Request::HandoverAck { until: None, up_to_note: Some(7) },
+            Request::SinceLastLook,
         ];
         for request in calls {
             let call = Call { at: DateTime::<Utc>::UNIX_EPOCH, request };

@@ -113,6 +113,14 @@ pub struct Handover {
 }
 
 impl Handover {
+    /// How many things it lists (cases, people, decisions, lines of notes): how far a reader may need to
+    /// scroll, each perhaps wrapped once, past a screen of headings.
+    pub fn entries(&self) -> usize {
+        let notes: usize = self.notes.iter().map(|n| 1 + n.text.lines().count()).sum();
+        let decisions: usize = self.decisions.iter().map(|p| 1 + p.decisions.len()).sum();
+        notes + decisions + self.new_alerts.len() + self.open.len() + self.follow_ups.len()
+    }
+
     /// New alerts per level, High first.
     pub fn new_by_level(&self) -> [(Level, usize); 3] {
         Level::ALL.map(|l| (l, self.new_alerts.iter().filter(|c| c.level == l).count()))
