@@ -80,6 +80,9 @@ pub enum Commands {
         #[command(subcommand)]
         action: CaseAction,
     },
+    /// What happened while you were away: new alerts, every decision by person, what is open, follow-ups due
+    /// by the next working day and handover notes (the view is recorded).
+    Handover(HandoverArgs),
     /// Serve the embedded demo data set over protocol v1.
     DemoFeed {
         #[arg(long, default_value = "127.0.0.1:8787")]
@@ -118,6 +121,31 @@ pub enum Commands {
         #[command(subcommand)]
         action: StoreAction,
     },
+}
+
+/// `vigil handover`: the handover, or a note or an acknowledgement.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct HandoverArgs {
+    /// From TIME (YYYY-MM-DD or DD/MM/YYYY, with HH:MM or not, in the college's time zone; or RFC 3339).
+    /// Default: the end of the handover you last acknowledged, else the last 24 hours.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub action: Option<HandoverAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HandoverAction {
+    /// Leave a note for the next person on duty (the DSL and the deputy); `-` reads it from standard input.
+    Note {
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true, value_name = "TEXT")]
+        text: Vec<String>,
+    },
+    /// Acknowledge the handover up to now: your next one starts from here (recorded).
+    Ack,
 }
 
 #[derive(Debug, Subcommand)]

@@ -168,7 +168,12 @@ pub fn key_action(state: &State, key: &KeyEvent) -> Option<Action> {
     match &state.mode {
         // A key that does nothing in a pane (or on the dashboard) says so in the hint line.
         Mode::Normal => keymap::key_name(key).map(Action::Unbound),
-        Mode::Confirm { .. } | Mode::Help | Mode::Text { .. } | Mode::Records(_) | Mode::Picture(_) => None,
+        Mode::Confirm { .. }
+        | Mode::Help
+        | Mode::Text { .. }
+        | Mode::Records(_)
+        | Mode::Handover(_)
+        | Mode::Picture(_) => None,
         Mode::Editor(_) => Some(Action::EditorKey(ratatui_textarea::Input::from(*key))),
         Mode::Command(_) | Mode::Prompt(_) | Mode::Search { .. } => match key.code {
             KeyCode::Backspace => Some(Action::Backspace),
@@ -259,6 +264,23 @@ pub fn run_effects_with(
                 let _ = out.flush();
                 None
             }
+            Effect::LoadHandover => Some(match service.handover(None, now) {
+                Ok(h) => Action::HandoverLoaded(Box::new(h)),
+                Err(e) => Action::Failed(e.to_string()),
+            }),
+            Effect::AcknowledgeHandover { until, up_to_note } => {
+                Some(match service.acknowledge_handover(Some(until), up_to_note, now) {
+                    Ok(ack) => Action::HandoverAcknowledged(ack.until),
+                    Err(e) => Action::Failed(e.to_string()),
+                })
+            }
+            // One read of every case's log: off the UI task, so the first frame does not wait for it.
+            Effect::LookBack => in_background(
+                workers,
+                service,
+                move |s| s.since_last_look(now).map_err(|e| e.to_string()),
+                Action::LookedBack,
+            ),
             Effect::LoadRecords(key) => Some(match service.records(&key, clock()) {
                 Ok(r) => Action::RecordsLoaded(r),
                 Err(e) => Action::Failed(e.to_string()),
@@ -528,6 +550,8 @@ pub async fn run(
     // Keys act only on what the screen shows: the state knows its size, so when it shows only "too small".
     let mut effects = update(&mut state, Action::Resized(terminal.size()?));
     effects.push(Effect::LoadQueue);
+    // What changed since this reviewer last looked, said with the queue (and their look marked, in the store).
+    effects.push(Effect::LookBack);
     run_effects_with(&mut state, &mut link, &workers, &Utc::now, effects);
     let mut out = stdout();
     queue!(out, BeginSynchronizedUpdate)?;

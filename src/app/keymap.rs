@@ -60,6 +60,8 @@ pub enum Command {
     // The records overlay.
     CopyCpoms,
     CopyTracking,
+    // The handover view.
+    Acknowledge,
 }
 
 const NAMES: &[(Command, &str)] = &[
@@ -104,6 +106,7 @@ const NAMES: &[(Command, &str)] = &[
     (Command::CloseHelp, "close"),
     (Command::CopyCpoms, "copy-cpoms"),
     (Command::CopyTracking, "copy-tracking"),
+    (Command::Acknowledge, "acknowledge"),
 ];
 
 impl Command {
@@ -129,11 +132,12 @@ pub enum KeyMode {
     Help,
     Records,
     Dashboard,
+    Handover,
     TooSmall,
 }
 
 impl KeyMode {
-    const ALL: [(KeyMode, &'static str); 11] = [
+    const ALL: [(KeyMode, &'static str); 12] = [
         (KeyMode::Global, "global"),
         (KeyMode::Queue, "queue"),
         (KeyMode::Detail, "detail"),
@@ -144,6 +148,7 @@ impl KeyMode {
         (KeyMode::Help, "help"),
         (KeyMode::Records, "records"),
         (KeyMode::Dashboard, "dashboard"),
+        (KeyMode::Handover, "handover"),
         (KeyMode::TooSmall, "too-small"),
     ];
 
@@ -181,10 +186,21 @@ impl KeyMode {
                 matches!(c, CloseHelp | Up | Down | PageUp | PageDown | CopyCpoms | CopyTracking | Quit)
             }
             KeyMode::Dashboard => matches!(c, Dashboard | Help | Retry | Quit),
+            KeyMode::Handover => matches!(c, CloseHelp | Up | Down | PageUp | PageDown | Acknowledge | Quit),
             KeyMode::TooSmall => matches!(c, Quit),
             KeyMode::Global | KeyMode::Queue | KeyMode::Detail | KeyMode::Checklist => !matches!(
                 c,
-                Submit | Cancel | Complete | Yes | No | Switch | Choose | CloseHelp | CopyCpoms | CopyTracking
+                Submit
+                    | Cancel
+                    | Complete
+                    | Yes
+                    | No
+                    | Switch
+                    | Choose
+                    | CloseHelp
+                    | CopyCpoms
+                    | CopyTracking
+                    | Acknowledge
             ),
         }
     }

@@ -70,6 +70,8 @@ pub enum Mode {
     },
     /// A screenshot over the whole screen, prepared for its size; Esc goes back.
     Picture(ShotView),
+    /// The handover (`:handover`), scrolled like the help; its acknowledgement covers what it shows.
+    Handover(Box<crate::service::handover::Handover>),
     /// "Are you sure?" for close, regrade and reopen, and for quitting with typed text unsaved. Cancel is the
     /// default.
     Confirm {
@@ -398,6 +400,7 @@ impl State {
             Mode::Editor(_) => KeyMode::Editor,
             Mode::Confirm { .. } => KeyMode::Confirm,
             Mode::Records(_) => KeyMode::Records,
+            Mode::Handover(_) => KeyMode::Handover,
             Mode::Text { .. } | Mode::Picture(_) => KeyMode::Help,
         }
     }
@@ -493,6 +496,12 @@ pub enum Action {
         fit: ShotFit,
         result: Result<ShotImage, String>,
     },
+    /// The handover, read for `:handover` (an audited view).
+    HandoverLoaded(Box<crate::service::handover::Handover>),
+    /// The handover shown was acknowledged up to this moment.
+    HandoverAcknowledged(DateTime<Utc>),
+    /// What changed since the reviewer last looked, read as the TUI starts (`None`: the first look).
+    LookedBack(Result<Option<crate::service::handover::LookBack>, String>),
     /// The terminal's size changed (and once at start).
     Resized(ratatui::layout::Size),
     /// Who else is connected to the shared service.
@@ -533,6 +542,15 @@ pub enum Effect {
     Alarm {
         high_new: usize,
     },
+    /// Read the handover (an audited view) to show it.
+    LoadHandover,
+    /// Acknowledge the handover shown: up to its end and its newest note.
+    AcknowledgeHandover {
+        until: DateTime<Utc>,
+        up_to_note: Option<u64>,
+    },
+    /// What changed since the reviewer last looked, marking that they look now (once, as the TUI starts).
+    LookBack,
     /// Put text on the user's clipboard (OSC 52, which works over SSH).
     Copy(String),
     Quit,

@@ -205,7 +205,12 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
                     '\t' => *yes_selected = !*yes_selected,
                     _ => {}
                 },
-                Mode::Help | Mode::Text { .. } | Mode::Picture(_) | Mode::Records(_) | Mode::Normal => {}
+                Mode::Help
+                | Mode::Text { .. }
+                | Mode::Picture(_)
+                | Mode::Records(_)
+                | Mode::Handover(_)
+                | Mode::Normal => {}
             }
             vec![]
         }
@@ -426,6 +431,25 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             state.overlay_scroll = 0;
             vec![]
         }
+        Action::HandoverLoaded(handover) => {
+            state.mode = Mode::Handover(handover);
+            state.overlay_scroll = 0;
+            vec![]
+        }
+        Action::HandoverAcknowledged(until) => {
+            let until = until.with_timezone(&state.tz).format("%a %d/%m %H:%M");
+            toast(state, format!("recorded: you acknowledged the handover up to {until}"), false);
+            vec![]
+        }
+        Action::LookedBack(Ok(Some(look))) => {
+            toast(state, look.sentence(state.tz), false);
+            vec![]
+        }
+        Action::LookedBack(Ok(None)) => vec![],
+        Action::LookedBack(Err(e)) => {
+            toast(state, format!("could not read what changed since you last looked: {e}"), true);
+            vec![]
+        }
         Action::ShowText { title, lines } => {
             state.mode = Mode::Text { title, lines };
             state.overlay_scroll = 0;
@@ -506,6 +530,15 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
                 }
             }
         }
+        Command::Acknowledge => match &state.mode {
+            // What the screen shows is what is acknowledged: its end and its newest note.
+            Mode::Handover(h) => {
+                let effect = Effect::AcknowledgeHandover { until: h.until, up_to_note: h.last_note };
+                state.mode = Mode::Normal;
+                vec![effect]
+            }
+            _ => vec![],
+        },
         Command::Help => {
             state.mode = Mode::Help;
             state.overlay_scroll = 0;
@@ -634,7 +667,10 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
             }
         },
         Command::Up | Command::Down | Command::PageUp | Command::PageDown
-            if matches!(state.mode, Mode::Help | Mode::Records(_) | Mode::Text { .. } | Mode::Picture(_)) =>
+            if matches!(
+                state.mode,
+                Mode::Help | Mode::Records(_) | Mode::Handover(_) | Mode::Text { .. } | Mode::Picture(_)
+            ) =>
         {
             let delta: i32 = match c {
                 Command::Up => -1,
@@ -642,7 +678,15 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
                 Command::PageUp => -(PAGE as i32),
                 _ => PAGE as i32,
             };
-            state.overlay_scroll = (i32::from(state.overlay_scroll) + delta).clamp(0, 500) as u16;
+            // A handover lists every decision of a busy day: it scrolls as far as it is long.
+            let most = match &state.mode {
+                Mode::Handover(h) => {
+                    i32::try_from(h.entries().saturating_mul(2).saturating_add(30)).unwrap_or(i32::MAX)
+                }
+                _ => 500,
+            };
+            state.overlay_scroll =
+                (i32::from(state.overlay_scroll) + delta).clamp(0, most.min(i32::from(u16::MAX))) as u16;
             vec![]
         }
         Command::Up | Command::Down | Command::Top | Command::Bottom | Command::PageUp | Command::PageDown => {
@@ -786,9 +830,13 @@ fn submit(state: &mut State) -> Vec<Effect> {
     let mode = std::mem::replace(&mut state.mode, Mode::Normal);
     let key = state.detail.as_ref().filter(|_| detail_is_current(state)).map(|d| d.alert.key.clone());
     match mode {
-        Mode::Normal | Mode::Help | Mode::Records(_) | Mode::Text { .. } | Mode::Picture(_) | Mode::Search { .. } => {
-            vec![]
-        }
+        Mode::Normal
+        | Mode::Help
+        | Mode::Records(_)
+        | Mode::Handover(_)
+        | Mode::Text { .. }
+        | Mode::Picture(_)
+        | Mode::Search { .. } => vec![],
         Mode::Confirm { question, yes_selected } => match (question, yes_selected) {
             (Question::Act { key, command, others }, true) => {
                 if others.is_some() {
@@ -838,6 +886,7 @@ fn submit(state: &mut State) -> Vec<Effect> {
                 }
                 Ok(LineCommand::Retry) => vec![Effect::RetryFeed],
                 Ok(LineCommand::Rejected) => vec![Effect::ListRejected],
+                Ok(LineCommand::Handover) => vec![Effect::LoadHandover],
                 Ok(LineCommand::Dashboard) => {
                     state.dashboard = !state.dashboard;
                     refresh_duty(state);
@@ -904,5 +953,50 @@ mod tests {
         update(&mut state, Action::Decided { key: AlertKey::new("sm", "A-1"), message: "recorded: note".into() });
         update(&mut state, Action::Failed("a later read failed".into()));
         assert!(!matches!(state.mode, Mode::Editor(_)));
+    }
+}
+
+#[cfg(test)]
+mod handover_tests {
+    use super::*;
+    use crate::service::handover::{Handover, HandoverCase, SinceWhy};
+
+    /// A busy day's handover is longer than any other overlay: it scrolls to its end, not to a fixed 500.
+    #[test]
+    fn a_long_handover_scrolls_to_its_end() {
+        let now = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let case = |i: usize| HandoverCase {
+            key: AlertKey::new("s", format!("A-{i}")),
+            level: Level::Low,
+            category: "bullying".into(),
+            status: crate::domain::Status::New,
+            staff: false,
+            owner: None,
+            due_at: None,
+            overdue: false,
+            follow_up: None,
+        };
+        let open: Vec<HandoverCase> = (0..600).map(case).collect();
+        let h = Handover {
+            since: now,
+            since_why: SinceWhy::LastDay,
+            until: now,
+            new_alerts: open.clone(),
+            decisions: Vec::new(),
+            open,
+            next_working_day: now.date_naive(),
+            follow_ups: Vec::new(),
+            notes: Vec::new(),
+            last_note: None,
+        };
+        let mut state = State::new(
+            crate::identity::Viewer { user: "u".into(), role: crate::identity::Role::Dsl, sees_staff: true },
+            now,
+        );
+        state.mode = Mode::Handover(Box::new(h));
+        for _ in 0..300 {
+            update(&mut state, Action::Command(Command::PageDown));
+        }
+        assert_eq!(state.overlay_scroll, 1200 * 2 + 30, "as far as its 1200 cases, each wrapped once");
     }
 }

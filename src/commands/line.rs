@@ -198,6 +198,8 @@ pub enum LineCommand {
     Dashboard,
     /// List the alerts the feed sent that failed validation.
     Rejected,
+    /// What happened while the reviewer was away.
+    Handover,
     Quit,
     Help,
     Retry,
@@ -221,6 +223,7 @@ pub const LINE_COMMANDS: &[&str] = &[
     "filter",
     "dashboard",
     "rejected",
+    "handover",
     "retry",
     "help",
     "quit",
@@ -376,6 +379,7 @@ pub fn parse_line(line: &str, checklist: &[ChecklistItem]) -> Result<LineCommand
         Some("retry") => Ok(LineCommand::Retry),
         Some("dashboard") => Ok(LineCommand::Dashboard),
         Some("rejected") => Ok(LineCommand::Rejected),
+        Some("handover") => Ok(LineCommand::Handover),
         Some(_) => {
             let parsed = CaseLine::try_parse_from(&words).map_err(|e| first_line(&e.to_string()))?;
             match parsed.action {

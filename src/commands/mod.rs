@@ -8,6 +8,7 @@ mod case;
 mod config;
 pub mod context;
 mod feed;
+mod handover;
 pub mod line;
 pub mod output;
 mod queue;
@@ -66,6 +67,7 @@ pub async fn run(ctx: Context_, command: Option<Commands>) -> Result<()> {
         }
         Some(Commands::Show { id, json, cpoms }) => queue::show(ctx, &id, json, cpoms),
         Some(Commands::Case { id, action }) => case::case(ctx, &id, action),
+        Some(Commands::Handover(args)) => handover::handover(ctx, args),
         Some(Commands::DemoFeed { listen, drip }) => feed::demo_feed(listen, drip).await,
         Some(Commands::Config { action: ConfigAction::Check }) => {
             let Context_ { global, config, config_path, data_dir, viewer, .. } = ctx;

@@ -29,9 +29,45 @@ pub fn time(typed: &str) -> Result<NaiveTime, String> {
     NaiveTime::parse_from_str(typed, "%H:%M").map_err(|_| format!("`{typed}` is not a time: expected HH:MM (24-hour)"))
 }
 
+/// The forms a moment may be typed in (`vigil handover --since`).
+pub const MOMENT_FORMS: &str = "YYYY-MM-DD or DD/MM/YYYY, with HH:MM after it or not, or RFC 3339";
+
+/// A moment: a date (its midnight) or a date and a time of day, in the college's zone `tz`; or an RFC 3339
+/// time with its own offset.
+pub fn moment(typed: &str, tz: chrono_tz::Tz) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    use chrono::TimeZone;
+    let typed = typed.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(typed) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let bad = || format!("`{typed}` is not a time: expected {MOMENT_FORMS}");
+    let (day, clock) = match typed.split_once([' ', 'T']) {
+        Some((day, clock)) => (date(day).map_err(|_| bad())?, time(clock).map_err(|_| bad())?),
+        None => (date(typed).map_err(|_| bad())?, NaiveTime::MIN),
+    };
+    // A time the clocks skip (spring forward) is read as the first moment after the gap.
+    tz.from_local_datetime(&day.and_time(clock))
+        .earliest()
+        .or_else(|| tz.from_local_datetime(&(day.and_time(clock) + chrono::Duration::hours(1))).earliest())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .ok_or_else(bad)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_moment_is_a_local_date_and_time_or_rfc_3339() {
+        let tz = chrono_tz::Europe::London;
+        let at = |s: &str| moment(s, tz).map(|t| t.to_rfc3339());
+        assert_eq!(at("2026-07-01 09:30").as_deref(), Ok("2026-07-01T08:30:00+00:00"), "BST");
+        assert_eq!(at("01/12/2026").as_deref(), Ok("2026-12-01T00:00:00+00:00"));
+        assert_eq!(at("2026-12-01T17:00").as_deref(), Ok("2026-12-01T17:00:00+00:00"));
+        assert_eq!(at("2026-12-01T17:00:00+01:00").as_deref(), Ok("2026-12-01T16:00:00+00:00"));
+        assert!(at("yesterday").unwrap_err().contains("RFC 3339"));
+        assert!(at("2026-12-01 25:00").is_err());
+    }
 
     #[test]
     fn a_choice_is_its_words_or_its_number() {

@@ -114,6 +114,16 @@ pub enum Request {
     AuditUpgrade,
     /// The safeguarding team: each reviewer's user name, role and how records name them (`[people]`).
     Team,
+    /// What happened while the reader was away: from `since`, or from their last acknowledged handover, or
+    /// over the last day (audited: it lists cases and the notes' text).
+    Handover { since: Option<DateTime<Utc>> },
+    /// A handover note for the next person on duty (the DSL's and the deputy's; audited).
+    HandoverNote { text: String },
+    /// The reader read the handover up to `until` and the notes up to `up_to_note` (what their screen
+    /// showed; up to now and the newest note when not given). Recorded, and audited.
+    HandoverAck { until: Option<DateTime<Utc>>, up_to_note: Option<u64> },
+    /// What changed since the reader last looked (none the first time), marking that they look now.
+    SinceLastLook,
 }
 
 /// A change to the feed's state, as the poller and the DSL's feed commands make them. Named changes, not a
@@ -206,6 +216,11 @@ pub enum Reply {
     Verdict(Verdict),
     AuditRecord(AuditRecord),
     Team(Vec<Member>),
+    Handover(Box<super::handover::Handover>),
+    /// The number of the handover note written.
+    NoteWritten(u64),
+    Acknowledged(crate::store::HandoverAck),
+    LookBack(Option<super::handover::LookBack>),
 }
 
 /// A member of the safeguarding team, as any reviewer may know them.
@@ -261,6 +276,10 @@ mod tests {
             },
             Request::Feed { change: FeedChange::Etag { since: Some("c1".into()), etag: Some("\"e\"".into()) } },
             Request::CacheScreenshot { case: key, index: 2, bytes: vec![0, 1, 255] },
+            Request::Handover { since: Some(DateTime::<Utc>::UNIX_EPOCH) },
+            Request::HandoverNote { text: "ring home\nat 4".into() },
+            Request::HandoverAck { until: None, up_to_note: Some(7) },
+            Request::SinceLastLook,
         ];
         for request in calls {
             let call = Call { at: DateTime::<Utc>::UNIX_EPOCH, request };

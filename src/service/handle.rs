@@ -67,6 +67,12 @@ impl CaseService {
                         .collect(),
                 )
             }
+            Request::Handover { since } => Reply::Handover(Box::new(asking.handover(since, now)?)),
+            Request::HandoverNote { text } => Reply::NoteWritten(asking.handover_note(&text, now)?),
+            Request::HandoverAck { until, up_to_note } => {
+                Reply::Acknowledged(asking.acknowledge_handover(until, up_to_note, now)?)
+            }
+            Request::SinceLastLook => Reply::LookBack(asking.since_last_look(now)?),
         })
     }
 

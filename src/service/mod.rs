@@ -15,6 +15,7 @@ mod detail;
 pub mod events;
 pub mod feed;
 mod handle;
+pub mod handover;
 mod ingest;
 mod queue;
 pub mod records;

@@ -313,7 +313,10 @@ fn safe_to_resend(ask: &Ask) -> bool {
             | Request::Feed { .. }
             | Request::Ingest { .. }
             | Request::CacheScreenshot { .. }
-            | Request::PurgeExpired { .. },
+            | Request::PurgeExpired { .. }
+            | Request::HandoverNote { .. }
+            | Request::HandoverAck { .. }
+            | Request::SinceLastLook,
         ) => false,
         Ask::Service(_) | Ask::PollNow | Ask::Status => true,
     }

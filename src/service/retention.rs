@@ -12,7 +12,8 @@ impl Asking<'_> {
     /// long ago and nobody closed: alert, events, index entry and cached screenshots go; the audit trail
     /// keeps a content-free tombstone (ids, dates, level, outcome).
     /// Quarantined alerts (raw JSON) received `months` or more before `now` go too, with one record of how
-    /// many. Returns how many cases were purged. `vigil` runs this every time it opens a store.
+    /// many, and so do handover notes written that long ago (free text about cases: content). Returns how
+    /// many cases were purged. `vigil` runs this every time it opens a store.
     pub fn purge_expired(&self, months: u32, now: DateTime<Utc>) -> Result<usize> {
         let tz = self.calendar.time_zone();
         let mut expired = Vec::new();
@@ -23,6 +24,13 @@ impl Asking<'_> {
         self.store.purge_quarantined(&expires, &|n| {
             let what = format!(
                 "purged by retention ({months} months after receipt): {n} rejected alert{}",
+                if n == 1 { "" } else { "s" }
+            );
+            audit::Entry::new(now, "retention", None, what)
+        })?;
+        self.store.purge_handover_notes(&expires, &|n| {
+            let what = format!(
+                "purged by retention ({months} months after writing): {n} handover note{}",
                 if n == 1 { "" } else { "s" }
             );
             audit::Entry::new(now, "retention", None, what)

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use super::api::{Call, FeedChange, Reply, Request, Scope, Shot, StoreStatus};
 use super::api::{FeedState, IngestReport, Quarantined};
 use super::events::Subscription;
+use super::handover::{Handover, LookBack};
 use super::remote::{ConnectError, LinkState, Remote, RemoteEvents};
 use super::wire::{Answer, Ask, Present};
 use super::{CaseDetail, CaseService, CaseSummary, ChecklistItem, ReportData, Result, ServiceError};
@@ -20,6 +21,7 @@ use crate::domain::checklist::Templates;
 use crate::domain::{AlertKey, CaseEvent, Level};
 use crate::feed::protocol::Page;
 use crate::identity::Viewer;
+use crate::store::HandoverAck;
 
 /// A viewer and the service they speak to: in this process, or the shared service over its socket.
 #[derive(Clone)]
@@ -339,5 +341,30 @@ impl Session {
 
     pub fn audit_upgrade(&self, now: DateTime<Utc>) -> Result<AuditRecord> {
         expect!(self.call(Request::AuditUpgrade, now)?, Reply::AuditRecord(r) => r)
+    }
+
+    /// What happened while this viewer was away (audited).
+    pub fn handover(&self, since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<Handover> {
+        expect!(self.call(Request::Handover { since }, now)?, Reply::Handover(h) => *h)
+    }
+
+    /// Writes a handover note; returns its number.
+    pub fn handover_note(&self, text: &str, now: DateTime<Utc>) -> Result<u64> {
+        expect!(self.call(Request::HandoverNote { text: text.to_string() }, now)?, Reply::NoteWritten(id) => id)
+    }
+
+    /// Acknowledges the handover up to `until` and the notes up to `up_to_note` (up to now when not given).
+    pub fn acknowledge_handover(
+        &self,
+        until: Option<DateTime<Utc>>,
+        up_to_note: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> Result<HandoverAck> {
+        expect!(self.call(Request::HandoverAck { until, up_to_note }, now)?, Reply::Acknowledged(a) => a)
+    }
+
+    /// What changed since this viewer last looked, and marks that they look now.
+    pub fn since_last_look(&self, now: DateTime<Utc>) -> Result<Option<LookBack>> {
+        expect!(self.call(Request::SinceLastLook, now)?, Reply::LookBack(l) => l)
     }
 }

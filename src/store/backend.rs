@@ -14,7 +14,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use super::audit_log::{AuditRecord, Entry};
-use super::{FeedState, Incoming, IndexEntry, IngestReport, Quarantined, Result, Store};
+use super::{FeedState, HandoverAck, HandoverNote, Incoming, IndexEntry, IngestReport, Quarantined, Result, Store};
 use crate::domain::{Alert, AlertKey, CaseEvent};
 use crate::feed::protocol::Rejected;
 
@@ -101,6 +101,25 @@ pub trait CaseStore: Send + Sync {
     fn cached_blob_names(&self) -> Result<Vec<String>>;
     fn uncache_blob(&self, name: &str) -> Result<()>;
     fn alert_count(&self) -> usize;
+    /// Writes a handover note (its text is content) with its audit record, together.
+    fn add_handover_note(&self, at: DateTime<Utc>, author: &str, text: &str, entry: &Entry) -> Result<HandoverNote>;
+    /// The handover notes written at or after `since`, oldest first.
+    fn handover_notes(&self, since: DateTime<Utc>) -> Result<Vec<HandoverNote>>;
+    /// Removes the handover notes `expired` says are (by when each was written), with one tombstone for
+    /// them; how many went.
+    fn purge_handover_notes(
+        &self,
+        expired: &dyn Fn(&DateTime<Utc>) -> bool,
+        tombstone: &dyn Fn(usize) -> Entry,
+    ) -> Result<usize>;
+    /// Records a user's latest acknowledgement of the handover with its audit record, together.
+    fn acknowledge_handover(&self, ack: &HandoverAck, entry: &Entry) -> Result<()>;
+    /// A user's latest acknowledgement of the handover.
+    fn handover_ack(&self, user: &str) -> Result<Option<HandoverAck>>;
+    /// When a user last looked at the queue.
+    fn last_look(&self, user: &str) -> Result<Option<DateTime<Utc>>>;
+    /// Records when a user looked at the queue.
+    fn set_last_look(&self, user: &str, at: DateTime<Utc>) -> Result<()>;
     /// Whether the disk is nearly full (say so: soon nothing new can be recorded).
     fn disk_low(&self) -> bool;
     fn flush(&self) -> Result<()>;
@@ -232,6 +251,31 @@ impl CaseStore for Store {
     }
     fn alert_count(&self) -> usize {
         Store::alert_count(self)
+    }
+    fn add_handover_note(&self, at: DateTime<Utc>, author: &str, text: &str, entry: &Entry) -> Result<HandoverNote> {
+        Store::add_handover_note(self, at, author, text, entry)
+    }
+    fn handover_notes(&self, since: DateTime<Utc>) -> Result<Vec<HandoverNote>> {
+        Store::handover_notes(self, since)
+    }
+    fn purge_handover_notes(
+        &self,
+        expired: &dyn Fn(&DateTime<Utc>) -> bool,
+        tombstone: &dyn Fn(usize) -> Entry,
+    ) -> Result<usize> {
+        Store::purge_handover_notes(self, expired, tombstone)
+    }
+    fn acknowledge_handover(&self, ack: &HandoverAck, entry: &Entry) -> Result<()> {
+        Store::acknowledge_handover(self, ack, entry)
+    }
+    fn handover_ack(&self, user: &str) -> Result<Option<HandoverAck>> {
+        Store::handover_ack(self, user)
+    }
+    fn last_look(&self, user: &str) -> Result<Option<DateTime<Utc>>> {
+        Store::last_look(self, user)
+    }
+    fn set_last_look(&self, user: &str, at: DateTime<Utc>) -> Result<()> {
+        Store::set_last_look(self, user, at)
     }
     fn disk_low(&self) -> bool {
         Store::disk_low(self)

@@ -13,9 +13,9 @@
 //! This file holds [`Store`], opening it and its error type; each other job has its own module:
 //! [`codec`] (envelopes, sealing, the key check), [`keys`] (the key layout), [`index`] (the queue index),
 //! [`ingest`] (a feed page), [`events`] (a case's log), [`audit_log`] (the audit trail, as written),
-//! [`blobs`], [`feed_state`] (feed state and quarantine), [`migrate`] (earlier layouts), [`perms`] (file
-//! permissions), [`lock`], [`space`] (room on the disk), [`compact`], [`crypto`], and [`backend`] (the
-//! boundary the service speaks to, which a second backend implements).
+//! [`blobs`], [`feed_state`] (feed state and quarantine), [`team`] (handover notes and marks), [`migrate`]
+//! (earlier layouts), [`perms`] (file permissions), [`lock`], [`space`] (room on the disk), [`compact`],
+//! [`crypto`], and [`backend`] (the boundary the service speaks to, which a second backend implements).
 
 pub mod audit;
 pub(crate) mod audit_log;
@@ -33,6 +33,7 @@ mod lock;
 mod migrate;
 mod perms;
 pub mod space;
+mod team;
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +47,7 @@ pub use index::IndexEntry;
 pub use ingest::{Incoming, IngestReport};
 pub use lock::StoreLock;
 pub use perms::{dir_bytes, make_owner_only, restrict_umask};
+pub use team::{HandoverAck, HandoverNote};
 
 use codec::unlock;
 use crypto::Cipher;
@@ -126,6 +128,8 @@ pub struct Store {
     index_closed: sled::Tree,
     meta: sled::Tree,
     audit: sled::Tree,
+    /// Handover notes, acknowledgements and last looks ([`team`]).
+    team: sled::Tree,
     cipher: std::sync::Arc<Cipher>,
     /// The audit chain's key, derived from the store key ([`audit_log::AuditKey`]).
     audit_key: std::sync::Arc<audit_log::AuditKey>,
@@ -183,6 +187,7 @@ impl Store {
             index_open: db.open_tree(INDEX_OPEN)?,
             index_closed: db.open_tree(INDEX_CLOSED)?,
             audit: db.open_tree("audit")?,
+            team: db.open_tree(team::TEAM)?,
             meta,
             cipher: std::sync::Arc::new(cipher),
             audit_key: std::sync::Arc::new(audit_key),

@@ -31,6 +31,7 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
         "follow-up YYYY-MM-DD",
         "close --outcome ID",
         "reopen --reason TEXT",
+        "handover (what happened while you were away)",
         "retry, help, quit",
     ] {
         out.push(Line::raw(format!("  :{c}")));

@@ -3,6 +3,7 @@
 mod checklist;
 mod dashboard;
 mod detail;
+mod handover;
 mod help;
 mod overlay;
 mod picture;
@@ -17,6 +18,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::app::{Focus, Mode, State};
 pub use detail::lines as detail_lines;
+pub use handover::lines as handover_lines;
 pub use status::hint_line;
 pub use theme::Theme;
 
@@ -128,6 +130,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
             overlay::render(state, theme, frame, area)
         }
         Mode::Records(r) => overlay::records(r, state.overlay_scroll, theme, frame, area),
+        Mode::Handover(h) => handover::render(h, state.overlay_scroll, state.tz, theme, frame, area),
         Mode::Editor(e) => overlay::editor(e, theme, frame, area),
         Mode::Text { title, lines } => overlay::text(title, lines, state.overlay_scroll, theme, frame, area),
         Mode::Picture(view) => picture::render(state, view, theme, frame, area),

@@ -18,7 +18,9 @@ use vigil::feed::protocol::{Rejected, parse_page};
 use vigil::identity::{Role, Viewer};
 use vigil::service::{CaseService, ServiceError, Session};
 use vigil::store::backend::{CaseStore, IndexScan};
-use vigil::store::{FeedState, Incoming, IndexEntry, IngestReport, Quarantined, Result, Store, StoreKey};
+use vigil::store::{
+    FeedState, HandoverAck, HandoverNote, Incoming, IndexEntry, IngestReport, Quarantined, Result, Store, StoreKey,
+};
 
 type Landing = Box<dyn FnOnce() + Send>;
 
@@ -150,6 +152,31 @@ impl CaseStore for Racing {
     }
     fn alert_count(&self) -> usize {
         CaseStore::alert_count(&self.inner)
+    }
+    fn add_handover_note(&self, at: DateTime<Utc>, author: &str, text: &str, entry: &Entry) -> Result<HandoverNote> {
+        CaseStore::add_handover_note(&self.inner, at, author, text, entry)
+    }
+    fn handover_notes(&self, since: DateTime<Utc>) -> Result<Vec<HandoverNote>> {
+        CaseStore::handover_notes(&self.inner, since)
+    }
+    fn purge_handover_notes(
+        &self,
+        expired: &dyn Fn(&DateTime<Utc>) -> bool,
+        tombstone: &dyn Fn(usize) -> Entry,
+    ) -> Result<usize> {
+        CaseStore::purge_handover_notes(&self.inner, expired, tombstone)
+    }
+    fn acknowledge_handover(&self, ack: &HandoverAck, entry: &Entry) -> Result<()> {
+        CaseStore::acknowledge_handover(&self.inner, ack, entry)
+    }
+    fn handover_ack(&self, user: &str) -> Result<Option<HandoverAck>> {
+        CaseStore::handover_ack(&self.inner, user)
+    }
+    fn last_look(&self, user: &str) -> Result<Option<DateTime<Utc>>> {
+        CaseStore::last_look(&self.inner, user)
+    }
+    fn set_last_look(&self, user: &str, at: DateTime<Utc>) -> Result<()> {
+        CaseStore::set_last_look(&self.inner, user, at)
     }
     fn disk_low(&self) -> bool {
         CaseStore::disk_low(&self.inner)
