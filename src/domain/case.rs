@@ -273,6 +273,12 @@ pub struct Case {
     pub escalations: u32,
     #[serde(default)]
     pub last_escalated: Option<DateTime<Utc>>,
+    /// When vigil stored the alert (its first event), and when the case's log last grew: what a handover
+    /// reads to find the cases that changed in its time without reading every case's log.
+    #[serde(default)]
+    pub received: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub last_event: Option<DateTime<Utc>>,
 }
 
 impl Case {
@@ -304,6 +310,8 @@ impl Case {
                         links: Default::default(),
                         escalations: 0,
                         last_escalated: None,
+                        received: Some(event.at),
+                        last_event: Some(event.at),
                     },
                     // Events before `Raised` cannot happen through the service; skip rather than fail.
                     _ => continue,
@@ -322,6 +330,7 @@ impl Case {
     pub fn apply(&mut self, event: &CaseEvent) {
         let templates = Templates::embedded();
         self.events += 1;
+        self.last_event = Some(self.last_event.map_or(event.at, |t| t.max(event.at)));
         match &event.kind {
             EventKind::ItemDone { item, .. } if templates.has_role(item, ItemRole::Response) => {
                 self.responses.insert(item.clone());

@@ -307,7 +307,21 @@ impl Asking<'_> {
         visible: &HashMap<&AlertKey, &CaseSummary>,
     ) -> Result<Activity> {
         let mut activity = Activity { arrived: Vec::new(), decided: Vec::new() };
-        for item in self.store.all_events() {
+        // Only the logs that grew since `since` are read: the index says when each last did.
+        let changed = std::sync::Mutex::new(Vec::new());
+        self.store.visit_index(crate::store::backend::IndexScan::All, &|entry: crate::store::IndexEntry| {
+            if entry.case.last_event.is_none_or(|t| t > since) && visible.contains_key(&entry.head.key) {
+                changed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(entry.head.key);
+            }
+        })?;
+        let mut changed = changed.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        changed.sort();
+        let events = changed.into_iter().map(|key| self.store.events(&key).map(|events| (key, events)));
+        let events = events.flat_map(|read| match read {
+            Ok((key, events)) => events.into_iter().map(|e| Ok((key.clone(), e))).collect::<Vec<_>>(),
+            Err(e) => vec![Err(e)],
+        });
+        for item in events {
             let (key, event) = item?;
             if event.at <= since || event.at > until || !visible.contains_key(&key) {
                 continue;
