@@ -165,6 +165,8 @@ impl LookBack {
 struct Activity {
     arrived: Vec<AlertKey>,
     decided: Vec<(AlertKey, Actor, DateTime<Utc>, EventKind)>,
+    /// The rows of the cases whose logs grew in the time, as the reader's queue shows them, in queue order.
+    rows: Vec<CaseSummary>,
 }
 
 impl Asking<'_> {
@@ -178,11 +180,11 @@ impl Asking<'_> {
             (None, Some(ack)) => (ack.until, SinceWhy::Acknowledged),
             (None, None) => (now - Duration::hours(DEFAULT_LOOKBACK_HOURS), SinceWhy::LastDay),
         };
-        let rows = self.queue(now)?;
-        let by_key: HashMap<&AlertKey, &CaseSummary> = rows.iter().map(|r| (&r.key, r)).collect();
-        let activity = self.activity(since, now, &by_key)?;
+        // The open cases, and the rows of those that changed: never every closed case of the store's years.
+        let rows = self.queue_open(now)?;
+        let activity = self.activity(since, now)?;
         let arrived: std::collections::HashSet<&AlertKey> = activity.arrived.iter().collect();
-        let new_alerts = rows.iter().filter(|r| arrived.contains(&r.key)).map(HandoverCase::of).collect();
+        let new_alerts = activity.rows.iter().filter(|r| arrived.contains(&r.key)).map(HandoverCase::of).collect();
         let mut people: BTreeMap<String, Vec<HandoverDecision>> = BTreeMap::new();
         for (case, actor, at, kind) in activity.decided {
             let what = self.decision_text(&actor, &kind);
@@ -272,10 +274,10 @@ impl Asking<'_> {
         let last = self.store.last_look(&self.viewer.user)?;
         let look_back = match last {
             Some(since) if since < now => {
-                let rows = self.queue(now)?;
-                let by_key: HashMap<&AlertKey, &CaseSummary> = rows.iter().map(|r| (&r.key, r)).collect();
-                let activity = self.activity(since, now, &by_key)?;
-                let new_high = activity.arrived.iter().filter(|k| by_key[k].level == Level::High).count();
+                let activity = self.activity(since, now)?;
+                let by_key: HashMap<&AlertKey, &CaseSummary> = activity.rows.iter().map(|r| (&r.key, r)).collect();
+                let new_high =
+                    activity.arrived.iter().filter(|k| by_key.get(k).is_some_and(|r| r.level == Level::High)).count();
                 let mut closed: BTreeMap<String, usize> = BTreeMap::new();
                 for (_, actor, _, kind) in &activity.decided {
                     if let EventKind::Closed { .. } = kind {
@@ -297,42 +299,36 @@ impl Asking<'_> {
         Ok(look_back)
     }
 
-    /// The alerts that arrived and the decisions people made in `(since, until]`, of the cases in `visible`
-    /// (the reader's rows): one read of every case's log, so both the handover and the opening line count
-    /// the same events the timelines show.
-    fn activity(
-        &self,
-        since: DateTime<Utc>,
-        until: DateTime<Utc>,
-        visible: &HashMap<&AlertKey, &CaseSummary>,
-    ) -> Result<Activity> {
-        let mut activity = Activity { arrived: Vec::new(), decided: Vec::new() };
-        // Only the logs that grew since `since` are read: the index says when each last did.
+    /// The alerts that arrived and the decisions people made in `(since, until]`, of the cases the reader may
+    /// see, read from the same events the timelines show. Only the logs that grew in that time are read (the
+    /// index keeps when each last did), so its cost follows the day's activity, not the store's years.
+    fn activity(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Activity> {
         let changed = std::sync::Mutex::new(Vec::new());
         self.store.visit_index(crate::store::backend::IndexScan::All, &|entry: crate::store::IndexEntry| {
-            if entry.case.last_event.is_none_or(|t| t > since) && visible.contains_key(&entry.head.key) {
-                changed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(entry.head.key);
+            if entry.case.last_event.is_none_or(|t| t > since) && self.visible(&entry.head, &entry.case) {
+                let row = self.summarize_owned(entry.head, &entry.case, until);
+                changed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(row);
             }
         })?;
-        let mut changed = changed.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-        changed.sort();
-        let events = changed.into_iter().map(|key| self.store.events(&key).map(|events| (key, events)));
-        let events = events.flat_map(|read| match read {
-            Ok((key, events)) => events.into_iter().map(|e| Ok((key.clone(), e))).collect::<Vec<_>>(),
-            Err(e) => vec![Err(e)],
-        });
-        for item in events {
-            let (key, event) = item?;
-            if event.at <= since || event.at > until || !visible.contains_key(&key) {
-                continue;
-            }
-            match (&event.kind, event.actor()) {
-                (EventKind::Raised { .. }, _) => activity.arrived.push(key),
-                (EventKind::Viewed, _) => {}
-                (_, actor @ Actor::Person(_)) => activity.decided.push((key, actor, event.at, event.kind)),
-                _ => {}
+        let mut rows = changed.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        rows.sort_unstable_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        let mut activity = Activity { arrived: Vec::new(), decided: Vec::new(), rows: Vec::new() };
+        for row in &rows {
+            for event in self.store.events(&row.key)? {
+                if event.at <= since || event.at > until {
+                    continue;
+                }
+                match (&event.kind, event.actor()) {
+                    (EventKind::Raised { .. }, _) => activity.arrived.push(row.key.clone()),
+                    (EventKind::Viewed, _) => {}
+                    (_, actor @ Actor::Person(_)) => {
+                        activity.decided.push((row.key.clone(), actor, event.at, event.kind))
+                    }
+                    _ => {}
+                }
             }
         }
+        activity.rows = rows;
         Ok(activity)
     }
 
