@@ -168,7 +168,12 @@ pub fn key_action(state: &State, key: &KeyEvent) -> Option<Action> {
     match &state.mode {
         // A key that does nothing in a pane (or on the dashboard) says so in the hint line.
         Mode::Normal => keymap::key_name(key).map(Action::Unbound),
-        Mode::Confirm { .. } | Mode::Help | Mode::Text { .. } | Mode::Records(_) | Mode::Picture(_) => None,
+        Mode::Confirm { .. }
+        | Mode::Help
+        | Mode::Text { .. }
+        | Mode::Records(_)
+        | Mode::Picture(_)
+        | Mode::History(_) => None,
         Mode::Editor(_) => Some(Action::EditorKey(ratatui_textarea::Input::from(*key))),
         Mode::Command(_) | Mode::Prompt(_) | Mode::Search { .. } => match key.code {
             KeyCode::Backspace => Some(Action::Backspace),
@@ -263,6 +268,32 @@ pub fn run_effects_with(
                 Ok(r) => Action::RecordsLoaded(r),
                 Err(e) => Action::Failed(e.to_string()),
             }),
+            Effect::LoadHistory(key) => {
+                let of = crate::service::subjects::HistoryOf::Case(key);
+                Some(match service.history(&of, now) {
+                    Ok(h) => Action::HistoryLoaded(Box::new(h)),
+                    Err(e) => Action::Failed(e.to_string()),
+                })
+            }
+            Effect::WarmTrends => {
+                in_background(workers, service, |s| s.warm_trends().map_err(|e| e.to_string()), Action::TrendsWarmed)
+            }
+            Effect::Link { key, other, reason } => Some(
+                match service.find(&other).and_then(|other| {
+                    let command = match reason {
+                        None => crate::domain::case::CaseCommand::Link { other },
+                        Some(reason) => crate::domain::case::CaseCommand::Unlink { other, reason },
+                    };
+                    let seen = state.detail.as_ref().filter(|d| d.summary.key == key).map(|d| d.events.len());
+                    service.act_seen(&key, &command, seen, now)
+                }) {
+                    Ok(events) => Action::Decided {
+                        key,
+                        message: format!("recorded: {}", crate::domain::case::describe_decision(&events)),
+                    },
+                    Err(e) => Action::Failed(e.to_string()),
+                },
+            ),
             Effect::ListRejected => Some(match service.rejected(clock()) {
                 Ok(items) if items.is_empty() => {
                     Action::ShowText { title: "Rejected alerts".into(), lines: vec!["No rejected alerts.".into()] }

@@ -58,6 +58,8 @@ pub enum Command {
     // The records overlay.
     CopyCpoms,
     CopyTracking,
+    /// The open case's student's history.
+    History,
 }
 
 const NAMES: &[(Command, &str)] = &[
@@ -100,6 +102,7 @@ const NAMES: &[(Command, &str)] = &[
     (Command::CloseHelp, "close"),
     (Command::CopyCpoms, "copy-cpoms"),
     (Command::CopyTracking, "copy-tracking"),
+    (Command::History, "history"),
 ];
 
 impl Command {
@@ -126,10 +129,12 @@ pub enum KeyMode {
     Records,
     Dashboard,
     TooSmall,
+    /// A student's history, over the panes.
+    History,
 }
 
 impl KeyMode {
-    const ALL: [(KeyMode, &'static str); 11] = [
+    const ALL: [(KeyMode, &'static str); 12] = [
         (KeyMode::Global, "global"),
         (KeyMode::Queue, "queue"),
         (KeyMode::Detail, "detail"),
@@ -141,6 +146,7 @@ impl KeyMode {
         (KeyMode::Records, "records"),
         (KeyMode::Dashboard, "dashboard"),
         (KeyMode::TooSmall, "too-small"),
+        (KeyMode::History, "history"),
     ];
 
     pub fn name(self) -> &'static str {
@@ -178,6 +184,9 @@ impl KeyMode {
             }
             KeyMode::Dashboard => matches!(c, Dashboard | Help | Retry | Quit),
             KeyMode::TooSmall => matches!(c, Quit),
+            KeyMode::History => {
+                matches!(c, Open | CloseHelp | Up | Down | Top | Bottom | PageUp | PageDown | Quit)
+            }
             KeyMode::Global | KeyMode::Queue | KeyMode::Detail | KeyMode::Checklist => !matches!(
                 c,
                 Submit | Cancel | Complete | Yes | No | Switch | Choose | CloseHelp | CopyCpoms | CopyTracking

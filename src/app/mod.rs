@@ -70,12 +70,21 @@ pub enum Mode {
     },
     /// A screenshot over the whole screen, prepared for its size; Esc goes back.
     Picture(ShotView),
+    /// A student's history over the panes; Enter opens the selected case.
+    History(Box<HistoryView>),
     /// "Are you sure?" for close, regrade and reopen, and for quitting with typed text unsaved. Cancel is the
     /// default.
     Confirm {
         question: Question,
         yes_selected: bool,
     },
+}
+
+/// A student's history as the history view shows it: their cases, oldest first, and the one selected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryView {
+    pub history: crate::service::subjects::History,
+    pub selected: usize,
 }
 
 /// What a confirmation asks.
@@ -299,6 +308,11 @@ pub struct State {
     /// The editor whose text was just sent as a decision: put back if the decision is not recorded, so
     /// nothing typed is lost.
     pub sent_editor: Option<Box<Editor>>,
+    /// A case being opened from a student's history: selected in the queue when it arrives, even when it
+    /// is closed and the closed cases are not read yet.
+    pub opening: Option<AlertKey>,
+    /// The tally trend markers are counted from was asked for (once, after the first frame).
+    pub trends_asked: bool,
     pub quit: bool,
 }
 
@@ -341,6 +355,8 @@ impl State {
             others: Vec::new(),
             link: None,
             sent_editor: None,
+            opening: None,
+            trends_asked: false,
             quit: false,
         }
     }
@@ -389,6 +405,7 @@ impl State {
             Mode::Editor(_) => KeyMode::Editor,
             Mode::Confirm { .. } => KeyMode::Confirm,
             Mode::Records(_) => KeyMode::Records,
+            Mode::History(_) => KeyMode::History,
             Mode::Text { .. } | Mode::Picture(_) => KeyMode::Help,
         }
     }
@@ -470,6 +487,10 @@ pub enum Action {
     Quarantined(usize),
     /// The CPOMS entry and tracking note, produced by the service.
     RecordsLoaded(crate::service::records::Records),
+    /// A student's history, read by the service (an audited view).
+    HistoryLoaded(Box<crate::service::subjects::History>),
+    /// The tally trend markers are counted from is made (or could not be).
+    TrendsWarmed(Result<(), String>),
     /// A text to show in an overlay.
     ShowText {
         title: String,
@@ -512,6 +533,18 @@ pub enum Effect {
     ListRejected,
     /// Produce the CPOMS entry and the tracking note for a case (an audited view).
     LoadRecords(AlertKey),
+    /// Read the student's history of a case (an audited view).
+    LoadHistory(AlertKey),
+    /// Make the tally trend markers are counted from (one pass over the index, off the UI task), then
+    /// read the queue again.
+    WarmTrends,
+    /// Link the case to another (`reason: None`) or unlink them; `other` is the case's `ID` or `SOURCE:ID`,
+    /// found by the service first.
+    Link {
+        key: AlertKey,
+        other: String,
+        reason: Option<String>,
+    },
     /// Fetch, check and prepare a capture's screenshot off the UI task.
     FetchScreenshot {
         key: AlertKey,

@@ -17,7 +17,8 @@ pub(super) fn case(ctx: Context_, id: &str, mut action: CaseAction) -> Result<()
     let now = Utc::now();
     let key = service.find(id).map_err(service_err)?;
     let checklist = service.checklist(&key, now).map_err(service_err)?;
-    let command = action.resolve(&checklist).map_err(|e| exit_err(exit::FAILURE, e))?;
+    let find = |spec: &str| service.find(spec).map_err(|e| e.to_string());
+    let command = action.resolve(&checklist, &find).map_err(|e| exit_err(exit::FAILURE, e))?;
     let events = service.act(&key, &command, now).map_err(service_err)?;
     writeln!(std::io::stdout(), "recorded: {}", inert::line(&crate::domain::case::describe_decision(&events)))?;
     Ok(())

@@ -110,6 +110,8 @@ pub struct ListRow<'a> {
     pub follow_up: Option<chrono::NaiveDate>,
     pub follow_up_due: bool,
     pub location: &'a str,
+    /// The subject's alerts in the `[trends]` window, when they make a trend; else null.
+    pub trend: Option<u32>,
 }
 
 impl<'a> From<&'a CaseSummary> for ListRow<'a> {
@@ -135,6 +137,7 @@ impl<'a> From<&'a CaseSummary> for ListRow<'a> {
             follow_up: c.follow_up,
             follow_up_due: c.follow_up_due,
             location: &c.location,
+            trend: c.trend,
         }
     }
 }
@@ -152,5 +155,25 @@ pub fn detail_json(d: &CaseDetail) -> serde_json::Value {
         "missing_required": d.missing_required,
         "outcomes": d.outcomes.iter().map(|(id, text)| json!({"id": id, "text": text})).collect::<Vec<_>>(),
         "events": d.events,
+        "links": d.links.iter().map(|l| json!({"id": l.key.id, "source": l.key.source, "level": l.level, "status": l.status})).collect::<Vec<_>>(),
+    })
+}
+
+/// `vigil subject --json`: a student's history, oldest case first. Field names are a public contract.
+pub fn history_json(h: &crate::service::subjects::History) -> serde_json::Value {
+    json!({
+        "subject_id": h.subject_id,
+        "trend": h.trend,
+        "trend_days": h.trend_days,
+        "cases": h.cases.iter().map(|c| json!({
+            "id": c.key.id,
+            "source": c.key.source,
+            "raised_at": c.raised_at,
+            "level": c.level,
+            "category": c.category,
+            "status": c.status,
+            "outcome": c.outcome,
+            "handled_by": c.handled_by,
+        })).collect::<Vec<_>>(),
     })
 }

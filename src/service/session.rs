@@ -220,6 +220,16 @@ impl Session {
         expect!(self.call(Request::Open { case: key.clone() }, now)?, Reply::Detail(d) => *d)
     }
 
+    /// A student's history: their cases this viewer may see, oldest first (audited).
+    pub fn history(&self, of: &super::subjects::HistoryOf, now: DateTime<Utc>) -> Result<super::subjects::History> {
+        expect!(self.call(Request::History { of: of.clone() }, now)?, Reply::History(h) => *h)
+    }
+
+    /// Makes the tally trend markers are counted from, if it is not made (one pass over the index).
+    pub fn warm_trends(&self) -> Result<()> {
+        expect!(self.call(Request::WarmTrends, Utc::now())?, Reply::Done => ())
+    }
+
     pub fn mark_viewed(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<()> {
         expect!(self.call(Request::MarkViewed { case: key.clone() }, now)?, Reply::Done => ())
     }

@@ -31,6 +31,8 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
         "follow-up YYYY-MM-DD",
         "close --outcome ID",
         "reopen --reason TEXT",
+        "link ID|SOURCE:ID, unlink ID|SOURCE:ID --reason TEXT",
+        "history (the student's cases, as h)",
         "retry, help, quit",
     ] {
         out.push(Line::raw(format!("  :{c}")));

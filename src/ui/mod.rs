@@ -4,6 +4,7 @@ mod checklist;
 mod dashboard;
 mod detail;
 mod help;
+mod history;
 mod overlay;
 mod picture;
 mod queue;
@@ -17,6 +18,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::app::{Focus, Mode, State};
 pub use detail::lines as detail_lines;
+pub use history::line as history_line;
 pub use status::hint_line;
 pub use theme::Theme;
 
@@ -131,6 +133,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
         Mode::Editor(e) => overlay::editor(e, theme, frame, area),
         Mode::Text { title, lines } => overlay::text(title, lines, state.overlay_scroll, theme, frame, area),
         Mode::Picture(view) => picture::render(state, view, theme, frame, area),
+        Mode::History(view) => history::render(state, view, theme, frame, area),
         Mode::Normal => {}
     }
 }

@@ -107,21 +107,9 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     frame.render_widget(table, area);
 }
 
+/// The row's flags: the same list `vigil list` prints ([`CaseSummary::flags`]).
 fn flags(c: &CaseSummary) -> String {
-    let mut flags = Vec::new();
-    if c.staff {
-        flags.push("STAFF");
-    }
-    if c.illegal_path {
-        flags.push("ILLEGAL");
-    }
-    if c.follow_up_due {
-        flags.push("FOLLOW-UP");
-    }
-    if c.out_of_hours {
-        flags.push("OOH");
-    }
-    flags.join(" ")
+    c.flags().join(" ")
 }
 
 /// The widths of the columns that vary: the category and the flags get what the rows on screen need, and
