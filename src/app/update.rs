@@ -445,7 +445,10 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::HistoryLoaded(history) => {
-            state.mode = Mode::History(Box::new(super::HistoryView { history: *history, selected: 0 }));
+            // The case it was asked from is selected: the reader starts from where they are.
+            let from = state.detail.as_ref().map(|d| &d.summary.key);
+            let selected = history.cases.iter().position(|c| Some(&c.key) == from).unwrap_or(0);
+            state.mode = Mode::History(Box::new(super::HistoryView { history: *history, selected }));
             vec![]
         }
         Action::TrendsWarmed(Ok(())) => vec![Effect::LoadQueue],

@@ -53,6 +53,11 @@ impl Svc {
         Svc { session: Session::new(service, viewer), store }
     }
 
+    /// A service over `store` that judges by `policy` (a team, `[trends]`...), for `viewer`.
+    pub fn with_policy(store: Store, policy: vigil::service::Policy, viewer: Viewer) -> Svc {
+        Svc { session: Session::new(CaseService::new(store.clone(), policy), viewer), store }
+    }
+
     /// Another viewer's session with the same service.
     pub fn as_viewer(&self, viewer: Viewer) -> Svc {
         Svc {
