@@ -559,6 +559,9 @@ pub async fn run(
     draw(&mut terminal, &state, &theme)?;
     execute!(out, EndSynchronizedUpdate)?;
     let first_frame = options.report_first_frame.map(|t| (t.elapsed(), process_cpu()));
+    // Trend markers are counted from every case, open or closed: the first frame never waits for that pass
+    // (nor shares the machine with it). It runs on a worker now, and the queue is read again once it is made.
+    run_effects_with(&mut state, &mut link, &workers, &Utc::now, vec![Effect::WarmTrends]);
     let mut keys = EventStream::new();
     // A `kill` or a dropped SSH connection ends vigil cleanly, terminal restored, like `q`.
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

@@ -311,8 +311,6 @@ pub struct State {
     /// A case being opened from a student's history: selected in the queue when it arrives, even when it
     /// is closed and the closed cases are not read yet.
     pub opening: Option<AlertKey>,
-    /// The tally trend markers are counted from was asked for (once, after the first frame).
-    pub trends_asked: bool,
     pub quit: bool,
 }
 
@@ -356,7 +354,6 @@ impl State {
             link: None,
             sent_editor: None,
             opening: None,
-            trends_asked: false,
             quit: false,
         }
     }

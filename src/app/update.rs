@@ -272,12 +272,6 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             // New data: a read that failed may work now.
             state.closed_error = None;
             state.not_open_error = None;
-            // The first frame never waits for trend markers: they are counted after it, then the queue is
-            // read again with them.
-            if !state.trends_asked {
-                state.trends_asked = true;
-                return vec![Effect::WarmTrends];
-            }
             // The feed can also have closed or withdrawn cases: read the closed ones again, if they are held.
             if state.closed_loaded && !state.closed_loading {
                 state.closed_loading = true;

@@ -238,7 +238,9 @@ fn harness(tmp: tempfile::TempDir) -> common::Harness {
     state.tz = service.calendar().time_zone();
     let link = vigil::tui::Link::new(service.session.clone());
     let mut h = common::Harness { _tmp: tmp, service, link, state, retry: tokio::sync::Notify::new() };
+    // As the runtime does: the first frame, then the trend tally (here in place), then the queue again.
     h.effects(vec![vigil::app::Effect::LoadQueue]);
+    h.effects(vec![vigil::app::Effect::WarmTrends]);
     h
 }
 
@@ -250,7 +252,7 @@ fn select(h: &mut common::Harness, id: &str) {
 #[test]
 fn the_history_view_opens_from_a_case_and_enter_opens_the_case_selected() {
     let mut h = harness(tempfile::tempdir().expect("tmp"));
-    // The first frame, then the markers once the tally is made (the queue read again).
+    // The markers, once the tally is made (the queue read again).
     let r4 = h.state.cases.iter().find(|c| c.key.id == "R4").expect("row");
     assert_eq!(r4.trend, Some(4));
     let screen = format!("{:?}", h.draw(80, 24).backend());

@@ -35,13 +35,7 @@ async fn open_case(id: &str) -> (State, Option<Action>, tempfile::TempDir) {
     run_effects_with(&mut state, &mut link.borrow_mut(), &workers, &fixed_now, effects);
     drop(tx);
     let loaded = match &state.screenshot {
-        // The trend tally is made on a worker after the first frame too: its word is not the picture's.
-        Some(v) if matches!(v.status, ShotStatus::Loading) => loop {
-            match rx.recv().await {
-                Some(Action::TrendsWarmed(_)) => continue,
-                other => break other,
-            }
-        },
+        Some(v) if matches!(v.status, ShotStatus::Loading) => rx.recv().await,
         _ => None,
     };
     (state, loaded, tmp)
@@ -144,10 +138,6 @@ async fn a_screenshot_can_be_seen_full_screen_and_the_view_is_recorded() {
     };
     act(&mut state, Action::Resized(ratatui::layout::Size { width: 80, height: 24 }));
     run_effects_with(&mut state, &mut link.borrow_mut(), &workers, &fixed_now, vec![Effect::LoadQueue]);
-    // The trend tally is made on a worker after the first frame (then the queue is read again).
-    let warmed = rx.recv().await.expect("the trend tally");
-    assert!(matches!(warmed, Action::TrendsWarmed(Ok(()))), "{warmed:?}");
-    act(&mut state, warmed);
     let row = state.visible().position(|c| c.id == "SW-2026-004506").expect("listed");
     state.selected = row;
     act(&mut state, Action::Command(Command::Open));
