@@ -275,9 +275,12 @@ pub fn run_effects_with(
                     Err(e) => Action::Failed(e.to_string()),
                 })
             }
-            Effect::WarmTrends => {
-                in_background(workers, service, |s| s.warm_trends().map_err(|e| e.to_string()), Action::TrendsWarmed)
-            }
+            Effect::WarmTrends => in_background(
+                workers,
+                service,
+                move |s| s.warm_trends(now).map_err(|e| e.to_string()),
+                Action::TrendsWarmed,
+            ),
             Effect::Link { key, other, reason } => Some(
                 match service.find(&other).and_then(|other| {
                     let command = match reason {

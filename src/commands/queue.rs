@@ -15,7 +15,7 @@ pub(super) fn list(ctx: Context_, json: bool, filter: &crate::app::filter::Filte
     let service = open_service(&ctx)?;
     let now = Utc::now();
     // Trend markers are counted from every case: one pass over the index, made once.
-    service.warm_trends().map_err(service_err)?;
+    service.warm_trends(now).map_err(service_err)?;
     // Most of a store of some years is closed cases: they are read only when the filter can show them.
     let cases = if filter.wants_closed() { service.queue(now) } else { service.queue_open(now) };
     let matches = filter.matcher();

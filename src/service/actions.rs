@@ -157,7 +157,14 @@ impl Asking<'_> {
             }
             C::Link { other } => {
                 // The other case must be one this viewer may see: `load` says "no case" otherwise.
-                self.load(other)?;
+                let (other_alert, _, _) = self.load(other)?;
+                // Each case names the other in its timeline, and a staff alert is for the DSL alone: a
+                // student's case must never name one to a deputy or an officer.
+                if other_alert.is_staff() != staff {
+                    return Err(ServiceError::TeamRule(
+                        "a staff alert's case is linked only to another staff alert's case: a student's case would name it to everyone who sees it".into(),
+                    ));
+                }
             }
             _ => {}
         }

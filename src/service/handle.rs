@@ -24,7 +24,7 @@ impl CaseService {
             }
             Request::History { of } => Reply::History(Box::new(asking.history(&of, now)?)),
             Request::WarmTrends => {
-                asking.warm_trends()?;
+                asking.warm_trends(now)?;
                 Reply::Done
             }
             Request::MarkViewed { case } => {

@@ -226,8 +226,8 @@ impl Session {
     }
 
     /// Makes the tally trend markers are counted from, if it is not made (one pass over the index).
-    pub fn warm_trends(&self) -> Result<()> {
-        expect!(self.call(Request::WarmTrends, Utc::now())?, Reply::Done => ())
+    pub fn warm_trends(&self, now: DateTime<Utc>) -> Result<()> {
+        expect!(self.call(Request::WarmTrends, now)?, Reply::Done => ())
     }
 
     pub fn mark_viewed(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<()> {

@@ -131,9 +131,10 @@ impl Subjects {
 }
 
 impl Asking<'_> {
-    /// Makes the tally trends are counted from, if it is not made yet: one pass over both index trees.
+    /// Makes the tally trends are counted from, if it is not made yet: one pass over both index trees,
+    /// keeping the alerts raised in the window that ends `now` (it counts windows that end then or later).
     /// Made once however many ask; what is stored meanwhile is noted when it is done.
-    pub fn warm_trends(&self) -> Result<()> {
+    pub fn warm_trends(&self, now: DateTime<Utc>) -> Result<()> {
         self.require_reviewer()?;
         let subjects = &self.subjects;
         let _making = subjects.making.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -141,9 +142,14 @@ impl Asking<'_> {
             return Ok(());
         }
         *subjects.late() = Some(Vec::new());
+        // Time only moves on, so an alert raised before the window that ends now never counts again: only
+        // the recent ones are kept (on a store of some years, a few thousand of its cases).
+        let from = now - chrono::Duration::days(i64::from(self.trends.window_days));
         let tally = std::sync::Mutex::new(Tally::new());
         let read = self.store.visit_index(IndexScan::All, &|entry: IndexEntry| {
-            note(&mut tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner), &entry.head);
+            if entry.head.raised_at.with_timezone(&Utc) > from {
+                note(&mut tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner), &entry.head);
+            }
         });
         let mut made = tally.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut held = subjects.tally_mut();
@@ -202,7 +208,7 @@ impl Asking<'_> {
             return Err(ServiceError::NotFound(crate::domain::inert::line(&id).into_owned()));
         }
         cases.sort_by(|a, b| (a.raised_at, &a.key).cmp(&(b.raised_at, &b.key)));
-        self.warm_trends()?;
+        self.warm_trends(now)?;
         let trend =
             self.store.index_entry(&cases[cases.len() - 1].key)?.and_then(|latest| self.trend(&latest.head, now));
         self.audit(from_case, "showed the student's history", now)?;

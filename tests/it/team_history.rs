@@ -149,7 +149,7 @@ fn trend_markers_come_from_every_case_of_the_subject_and_follow_new_alerts() {
     };
     // The queue never waits for the tally: until it is made, no markers.
     assert_eq!(marker(&lead, "R4").0, None);
-    lead.warm_trends().expect("warm");
+    lead.warm_trends(now).expect("warm");
     let (trend, flags) = marker(&lead, "R4");
     assert_eq!(trend, Some(4));
     assert!(flags.contains(&"4 in 30d".to_string()), "{flags:?}");
@@ -204,10 +204,13 @@ fn two_cases_linked_show_each_other_and_unlinking_takes_it_from_both() {
     assert_eq!(linked(&lead, "R2"), [format!("{SOURCE}:P1 medium new")], "the other case shows it too");
     assert!(lead.act(&key("R2"), &CaseCommand::Link { other: key("P1") }, now).is_err(), "already linked");
 
-    // Only what the reader may see: a link to a staff case is not shown to a deputy.
-    lead.act(&key("R3"), &CaseCommand::Link { other: key("X1") }, now).expect("link to staff");
-    assert_eq!(linked(&lead, "R3"), [format!("{SOURCE}:X1 medium new")]);
-    assert!(linked(&lead.as_viewer(ddsl()), "R3").is_empty());
+    // A student's case never names a staff alert's case (its timeline would, to a deputy).
+    let refused = lead.act(&key("R3"), &CaseCommand::Link { other: key("X1") }, now).expect_err("refused");
+    assert!(refused.to_string().contains("staff alert"), "{refused}");
+    // Only what the reader may see: an officer shown P1 is not shown R2, which is not shared with them.
+    let share = CaseCommand::Share { with: "officer".into(), reason: "the same incident".into() };
+    lead.act(&key("P1"), &share, now).expect("share");
+    assert_eq!(linked(&lead.as_viewer(officer()), "P1"), Vec::<String>::new());
 
     let unlink = vigil::cli::Cli::try_parse_from([
         "vigil",
@@ -337,4 +340,27 @@ fn vigil_subject_json_has_the_chronology_and_the_trend() {
     assert!(text.starts_with("History of S100 (5 cases, oldest first"), "{text}");
     let missing = common::vigil(&["--config", c, "--data-dir", d, "subject", "NOBODY"]);
     assert_eq!(missing.status.code(), Some(1));
+}
+
+#[test]
+fn the_governors_report_counts_repeat_subjects_by_a_number_never_an_id_and_suppresses_small_counts() {
+    use vigil::report::figures::{Count, compute};
+    use vigil::report::{Options, Period};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let lead = service(&tmp.path().join("data"));
+    let data = lead.report_data(false).expect("report data");
+    assert!(data.cases.iter().all(|(a, _, _)| a.subject.id.is_empty()), "no subject id leaves the service");
+    assert_eq!(data.subjects.len(), data.cases.len());
+    let date = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+    let period = Period::new(date("2026-10-01"), date("2026-11-15")).expect("period");
+    let figures = |min_group| compute(&data, period, &Options { min_group, now: fixed_now() });
+    // S100 (four student alerts; its staff alert is not in a report without staff) and S200 (two).
+    assert_eq!(figures(1).repeat_subjects, Count::Exact(2));
+    let f = figures(5);
+    assert_eq!(f.repeat_subjects, Count::FewerThan(5));
+    let md = vigil::report::render(vigil::report::Format::Markdown, &f);
+    assert!(md.contains("Students with more than one alert in the period: fewer than 5."), "{md}");
+    // Only the period's alerts count: from 2 to 13 November each subject has one (R3, P1).
+    let later = Period::new(date("2026-11-02"), date("2026-11-13")).expect("period");
+    assert_eq!(compute(&data, later, &Options { min_group: 1, now: fixed_now() }).repeat_subjects, Count::Exact(0));
 }
