@@ -486,8 +486,9 @@ pub enum Action {
     RecordsLoaded(crate::service::records::Records),
     /// A student's history, read by the service (an audited view).
     HistoryLoaded(Box<crate::service::subjects::History>),
-    /// The tally trend markers are counted from is made (or could not be).
-    TrendsWarmed(Result<(), String>),
+    /// The tally trend markers are counted from is made: the subjects whose alerts make a trend (or why
+    /// it could not be made).
+    TrendsWarmed(Result<Vec<crate::service::subjects::SubjectTrend>, String>),
     /// A text to show in an overlay.
     ShowText {
         title: String,
@@ -533,7 +534,7 @@ pub enum Effect {
     /// Read the student's history of a case (an audited view).
     LoadHistory(AlertKey),
     /// Make the tally trend markers are counted from (one pass over the index, off the UI task), then
-    /// read the queue again.
+    /// mark the rows held with it.
     WarmTrends,
     /// Link the case to another (`reason: None`) or unlink them; `other` is the case's `ID` or `SOURCE:ID`,
     /// found by the service first.

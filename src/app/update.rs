@@ -445,7 +445,17 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             state.mode = Mode::History(Box::new(super::HistoryView { history: *history, selected }));
             vec![]
         }
-        Action::TrendsWarmed(Ok(())) => vec![Effect::LoadQueue],
+        Action::TrendsWarmed(Ok(trends)) => {
+            // The rows held are marked in place: reading the whole queue again would hold it twice.
+            let count: std::collections::HashMap<(&str, &str), u32> =
+                trends.iter().map(|t| ((t.source.as_str(), t.subject_id.as_str()), t.count)).collect();
+            change_cases(state, false, |state| {
+                for c in &mut state.cases {
+                    c.trend = count.get(&(c.source.as_str(), c.subject_id.as_str())).copied();
+                }
+            });
+            vec![]
+        }
         // The queue works without markers; the reason is said once.
         Action::TrendsWarmed(Err(e)) => {
             toast(state, format!("could not count trends: {e}"), true);

@@ -56,7 +56,8 @@ pub enum Request {
     /// see (audited: it is content).
     History { of: super::subjects::HistoryOf },
     /// Makes the tally trend markers are counted from, if it is not made: one pass over the index. The
-    /// queue never waits for it; a surface asks for it after its first frame, then reads the queue again.
+    /// queue never waits for it; a surface asks for it after its first frame and marks the rows it holds
+    /// with the answer: the subjects whose alerts make a trend for this viewer.
     WarmTrends,
     /// Records the first view of a case's content (what response-time figures start from).
     MarkViewed { case: AlertKey },
@@ -189,6 +190,7 @@ pub enum Reply {
     Key(AlertKey),
     Detail(Box<CaseDetail>),
     History(Box<super::subjects::History>),
+    Trends(Vec<super::subjects::SubjectTrend>),
     Checklist(Vec<ChecklistItem>),
     Records(crate::service::records::Records),
     Decided(Vec<CaseEvent>),

@@ -144,7 +144,7 @@ impl Asking<'_> {
         let (alert, events, case) = self.load(key)?;
         let staff = alert.is_staff();
         // A trend is counted from every case of the student: made once, then kept up to date.
-        self.warm_trends(now)?;
+        self.make_tally(now)?;
         let summary = self.summarize(&alert, &case, now);
         let path = crate::domain::checklist::CasePath { trend: summary.trend.is_some(), ..case.path(staff) };
         let mut checklist = Vec::new();

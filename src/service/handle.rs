@@ -23,10 +23,7 @@ impl CaseService {
                 Reply::Detail(Box::new(asking.detail(&case, now)?))
             }
             Request::History { of } => Reply::History(Box::new(asking.history(&of, now)?)),
-            Request::WarmTrends => {
-                asking.warm_trends(now)?;
-                Reply::Done
-            }
+            Request::WarmTrends => Reply::Trends(asking.warm_trends(now)?),
             Request::MarkViewed { case } => {
                 asking.mark_viewed(&case, now)?;
                 Reply::Done

@@ -226,8 +226,9 @@ impl Session {
     }
 
     /// Makes the tally trend markers are counted from, if it is not made (one pass over the index).
-    pub fn warm_trends(&self, now: DateTime<Utc>) -> Result<()> {
-        expect!(self.call(Request::WarmTrends, now)?, Reply::Done => ())
+    /// Returns the subjects whose alerts make a trend for this viewer at `now`.
+    pub fn warm_trends(&self, now: DateTime<Utc>) -> Result<Vec<super::subjects::SubjectTrend>> {
+        expect!(self.call(Request::WarmTrends, now)?, Reply::Trends(t) => t)
     }
 
     pub fn mark_viewed(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<()> {

@@ -62,7 +62,25 @@ pub(super) struct Subjects {
     late: std::sync::Mutex<Option<Vec<Alert>>>,
 }
 
-type Tally = HashMap<u64, Vec<Seen>>;
+/// Each subject's recent alerts, by [`subject_hash`]; the subject's source and id kept beside them (in this
+/// process's memory only) to name the trends to a reader who may see them.
+type Tally = HashMap<u64, Tallied>;
+
+#[derive(Debug, Default)]
+struct Tallied {
+    source: String,
+    id: String,
+    seen: Vec<Seen>,
+}
+
+/// A subject whose alerts make a trend, as a reader's queue marks its rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubjectTrend {
+    pub source: String,
+    pub subject_id: String,
+    /// Alerts the reader may see raised in the `[trends]` window.
+    pub count: u32,
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Seen {
@@ -86,7 +104,12 @@ fn subject_of(alert: &Alert) -> u64 {
 fn note(tally: &mut Tally, alert: &Alert) {
     let seen =
         Seen { case: key_hash(&alert.key), raised: alert.raised_at.with_timezone(&Utc), staff: alert.is_staff() };
-    let cases = tally.entry(subject_of(alert)).or_default();
+    let subject = tally.entry(subject_of(alert)).or_insert_with(|| Tallied {
+        source: alert.key.source.clone(),
+        id: alert.subject.id.clone(),
+        seen: Vec::new(),
+    });
+    let cases = &mut subject.seen;
     match cases.iter_mut().find(|s| s.case == seen.case) {
         Some(s) => *s = seen,
         None => cases.push(seen),
@@ -123,8 +146,8 @@ impl Subjects {
     pub(super) fn removed(&self, key: &AlertKey) {
         let case = key_hash(key);
         if let Some(tally) = self.tally_mut().as_mut() {
-            for cases in tally.values_mut() {
-                cases.retain(|s| s.case != case);
+            for subject in tally.values_mut() {
+                subject.seen.retain(|s| s.case != case);
             }
         }
     }
@@ -133,8 +156,25 @@ impl Subjects {
 impl Asking<'_> {
     /// Makes the tally trends are counted from, if it is not made yet: one pass over both index trees,
     /// keeping the alerts raised in the window that ends `now` (it counts windows that end then or later).
-    /// Made once however many ask; what is stored meanwhile is noted when it is done.
-    pub fn warm_trends(&self, now: DateTime<Utc>) -> Result<()> {
+    /// Made once however many ask; what is stored meanwhile is noted when it is done. Returns the subjects
+    /// whose alerts make a trend for this viewer at `now`, for a queue already on screen to mark its rows
+    /// (rather than read every row again).
+    pub fn warm_trends(&self, now: DateTime<Utc>) -> Result<Vec<SubjectTrend>> {
+        self.make_tally(now)?;
+        let held = self.subjects.tally();
+        let mut trends: Vec<SubjectTrend> = held
+            .iter()
+            .flat_map(|tally| tally.values())
+            .filter_map(|subject| {
+                let count = self.counted(&subject.seen, now)?;
+                Some(SubjectTrend { source: subject.source.clone(), subject_id: subject.id.clone(), count })
+            })
+            .collect();
+        trends.sort_by(|a, b| (&a.source, &a.subject_id).cmp(&(&b.source, &b.subject_id)));
+        Ok(trends)
+    }
+
+    pub(super) fn make_tally(&self, now: DateTime<Utc>) -> Result<()> {
         self.require_reviewer()?;
         let subjects = &self.subjects;
         let _making = subjects.making.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -164,13 +204,18 @@ impl Asking<'_> {
     /// `now`, when that is enough to make a trend; `None` otherwise, or while the tally is not made. An
     /// officer sees only the cases shared with them, so is given no count that would tell of others.
     pub(super) fn trend(&self, alert: &Alert, now: DateTime<Utc>) -> Option<u32> {
+        let held = self.subjects.tally();
+        self.counted(&held.as_ref()?.get(&subject_of(alert))?.seen, now)
+    }
+
+    /// The alerts of `cases` this viewer may see raised in the trend window up to `now`, when they make a
+    /// trend.
+    fn counted(&self, cases: &[Seen], now: DateTime<Utc>) -> Option<u32> {
         let rule = self.trends;
         if rule.count == 0 || self.viewer.role == crate::identity::Role::Officer {
             return None;
         }
         let from = now - chrono::Duration::days(i64::from(rule.window_days));
-        let held = self.subjects.tally();
-        let cases = held.as_ref()?.get(&subject_of(alert))?;
         let n =
             cases.iter().filter(|s| (self.viewer.sees_staff || !s.staff) && s.raised > from && s.raised <= now).count()
                 as u32;
@@ -208,7 +253,7 @@ impl Asking<'_> {
             return Err(ServiceError::NotFound(crate::domain::inert::line(&id).into_owned()));
         }
         cases.sort_by(|a, b| (a.raised_at, &a.key).cmp(&(b.raised_at, &b.key)));
-        self.warm_trends(now)?;
+        self.make_tally(now)?;
         let trend =
             self.store.index_entry(&cases[cases.len() - 1].key)?.and_then(|latest| self.trend(&latest.head, now));
         self.audit(from_case, "showed the student's history", now)?;

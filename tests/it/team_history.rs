@@ -364,3 +364,22 @@ fn the_governors_report_counts_repeat_subjects_by_a_number_never_an_id_and_suppr
     let later = Period::new(date("2026-11-02"), date("2026-11-13")).expect("period");
     assert_eq!(compute(&data, later, &Options { min_group: 1, now: fixed_now() }).repeat_subjects, Count::Exact(0));
 }
+
+/// `vigil serve` for real: the history and the trend tally are requests like any other, passed through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_history_and_the_trend_tally_cross_the_socket() {
+    let feed = crate::feed_support::serve(page(&repeat_subjects(), Some("c1"), false)).await;
+    let served = crate::service_support::Served::start("dsl", Some(&feed.uri()));
+    let client = served.client();
+    let mut events = client.subscribe();
+    let c = client.clone();
+    crate::service_support::until(&mut events, std::time::Duration::from_secs(20), |_| {
+        c.queue(chrono::Utc::now()).map(|q| q.len()).unwrap_or(0) >= 7
+    })
+    .await;
+    client.warm_trends(chrono::Utc::now()).expect("the tally is made by the service");
+    let h = client.history(&HistoryOf::Case(key("R3")), chrono::Utc::now()).expect("history over the socket");
+    assert_eq!(ids(&h), ["R1", "R2", "R3", "X1", "R4"]);
+    let none = client.history(&HistoryOf::Subject { source: None, id: "NOBODY".into() }, chrono::Utc::now());
+    assert!(none.is_err());
+}
