@@ -73,6 +73,17 @@ pub enum Commands {
         #[arg(long, conflicts_with = "json")]
         cpoms: bool,
     },
+    /// A student's history: every case for the subject, oldest first, with level, category, outcome and
+    /// who handled it (only the cases you may see).
+    Subject {
+        /// The subject's id, as the feed gives it.
+        id: String,
+        /// Only this source's alerts (a subject id is the feed's: two sources may use the same one).
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Record a decision on a case (the same grammar as the TUI's `:` line).
     Case {
         /// The alert id, or SOURCE:ID.

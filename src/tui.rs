@@ -173,7 +173,8 @@ pub fn key_action(state: &State, key: &KeyEvent) -> Option<Action> {
         | Mode::Text { .. }
         | Mode::Records(_)
         | Mode::Handover(_)
-        | Mode::Picture(_) => None,
+        | Mode::Picture(_)
+        | Mode::History(_) => None,
         Mode::Editor(_) => Some(Action::EditorKey(ratatui_textarea::Input::from(*key))),
         Mode::Command(_) | Mode::Prompt(_) | Mode::Search { .. } => match key.code {
             KeyCode::Backspace => Some(Action::Backspace),
@@ -285,6 +286,35 @@ pub fn run_effects_with(
                 Ok(r) => Action::RecordsLoaded(r),
                 Err(e) => Action::Failed(e.to_string()),
             }),
+            Effect::LoadHistory(key) => {
+                let of = crate::service::subjects::HistoryOf::Case(key);
+                Some(match service.history(&of, now) {
+                    Ok(h) => Action::HistoryLoaded(Box::new(h)),
+                    Err(e) => Action::Failed(e.to_string()),
+                })
+            }
+            Effect::WarmTrends => in_background(
+                workers,
+                service,
+                move |s| s.warm_trends(now).map_err(|e| e.to_string()),
+                Action::TrendsWarmed,
+            ),
+            Effect::Link { key, other, reason } => Some(
+                match service.find(&other).and_then(|other| {
+                    let command = match reason {
+                        None => crate::domain::case::CaseCommand::Link { other },
+                        Some(reason) => crate::domain::case::CaseCommand::Unlink { other, reason },
+                    };
+                    let seen = state.detail.as_ref().filter(|d| d.summary.key == key).map(|d| d.events.len());
+                    service.act_seen(&key, &command, seen, now)
+                }) {
+                    Ok(events) => Action::Decided {
+                        key,
+                        message: format!("recorded: {}", crate::domain::case::describe_decision(&events)),
+                    },
+                    Err(e) => Action::Failed(e.to_string()),
+                },
+            ),
             Effect::ListRejected => Some(match service.rejected(clock()) {
                 Ok(items) if items.is_empty() => {
                     Action::ShowText { title: "Rejected alerts".into(), lines: vec!["No rejected alerts.".into()] }
@@ -558,6 +588,9 @@ pub async fn run(
     draw(&mut terminal, &state, &theme)?;
     execute!(out, EndSynchronizedUpdate)?;
     let first_frame = options.report_first_frame.map(|t| (t.elapsed(), process_cpu()));
+    // Trend markers are counted from every case, open or closed: the first frame never waits for that pass
+    // (nor shares the machine with it). It runs on a worker now, and the queue is read again once it is made.
+    run_effects_with(&mut state, &mut link, &workers, &Utc::now, vec![Effect::WarmTrends]);
     let mut keys = EventStream::new();
     // A `kill` or a dropped SSH connection ends vigil cleanly, terminal restored, like `q`.
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

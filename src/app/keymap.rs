@@ -62,6 +62,8 @@ pub enum Command {
     CopyTracking,
     // The handover view.
     Acknowledge,
+    /// The open case's student's history.
+    History,
 }
 
 const NAMES: &[(Command, &str)] = &[
@@ -107,6 +109,7 @@ const NAMES: &[(Command, &str)] = &[
     (Command::CopyCpoms, "copy-cpoms"),
     (Command::CopyTracking, "copy-tracking"),
     (Command::Acknowledge, "acknowledge"),
+    (Command::History, "history"),
 ];
 
 impl Command {
@@ -134,10 +137,12 @@ pub enum KeyMode {
     Dashboard,
     Handover,
     TooSmall,
+    /// A student's history, over the panes.
+    History,
 }
 
 impl KeyMode {
-    const ALL: [(KeyMode, &'static str); 12] = [
+    const ALL: [(KeyMode, &'static str); 13] = [
         (KeyMode::Global, "global"),
         (KeyMode::Queue, "queue"),
         (KeyMode::Detail, "detail"),
@@ -150,6 +155,7 @@ impl KeyMode {
         (KeyMode::Dashboard, "dashboard"),
         (KeyMode::Handover, "handover"),
         (KeyMode::TooSmall, "too-small"),
+        (KeyMode::History, "history"),
     ];
 
     pub fn name(self) -> &'static str {
@@ -188,6 +194,9 @@ impl KeyMode {
             KeyMode::Dashboard => matches!(c, Dashboard | Help | Retry | Quit),
             KeyMode::Handover => matches!(c, CloseHelp | Up | Down | PageUp | PageDown | Acknowledge | Quit),
             KeyMode::TooSmall => matches!(c, Quit),
+            KeyMode::History => {
+                matches!(c, Open | CloseHelp | Up | Down | Top | Bottom | PageUp | PageDown | Quit)
+            }
             KeyMode::Global | KeyMode::Queue | KeyMode::Detail | KeyMode::Checklist => !matches!(
                 c,
                 Submit

@@ -72,12 +72,21 @@ pub enum Mode {
     Picture(ShotView),
     /// The handover (`:handover`), scrolled like the help; its acknowledgement covers what it shows.
     Handover(Box<crate::service::handover::Handover>),
+    /// A student's history over the panes; Enter opens the selected case.
+    History(Box<HistoryView>),
     /// "Are you sure?" for close, regrade and reopen, and for quitting with typed text unsaved. Cancel is the
     /// default.
     Confirm {
         question: Question,
         yes_selected: bool,
     },
+}
+
+/// A student's history as the history view shows it: their cases, oldest first, and the one selected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryView {
+    pub history: crate::service::subjects::History,
+    pub selected: usize,
 }
 
 /// What a confirmation asks.
@@ -308,6 +317,9 @@ pub struct State {
     pub team: Vec<crate::service::api::Member>,
     /// Cases someone else has that this reviewer said yes to acting on (asked once per case).
     pub acting_on_others: std::collections::BTreeSet<AlertKey>,
+    /// A case being opened from a student's history: selected in the queue when it arrives, even when it
+    /// is closed and the closed cases are not read yet.
+    pub opening: Option<AlertKey>,
     pub quit: bool,
 }
 
@@ -352,6 +364,7 @@ impl State {
             sent_editor: None,
             team: Vec::new(),
             acting_on_others: Default::default(),
+            opening: None,
             quit: false,
         }
     }
@@ -401,6 +414,7 @@ impl State {
             Mode::Confirm { .. } => KeyMode::Confirm,
             Mode::Records(_) => KeyMode::Records,
             Mode::Handover(_) => KeyMode::Handover,
+            Mode::History(_) => KeyMode::History,
             Mode::Text { .. } | Mode::Picture(_) => KeyMode::Help,
         }
     }
@@ -484,6 +498,11 @@ pub enum Action {
     Quarantined(usize),
     /// The CPOMS entry and tracking note, produced by the service.
     RecordsLoaded(crate::service::records::Records),
+    /// A student's history, read by the service (an audited view).
+    HistoryLoaded(Box<crate::service::subjects::History>),
+    /// The tally trend markers are counted from is made: the subjects whose alerts make a trend (or why
+    /// it could not be made).
+    TrendsWarmed(Result<Vec<crate::service::subjects::SubjectTrend>, String>),
     /// A text to show in an overlay.
     ShowText {
         title: String,
@@ -532,6 +551,18 @@ pub enum Effect {
     ListRejected,
     /// Produce the CPOMS entry and the tracking note for a case (an audited view).
     LoadRecords(AlertKey),
+    /// Read the student's history of a case (an audited view).
+    LoadHistory(AlertKey),
+    /// Make the tally trend markers are counted from (one pass over the index, off the UI task), then
+    /// mark the rows held with it.
+    WarmTrends,
+    /// Link the case to another (`reason: None`) or unlink them; `other` is the case's `ID` or `SOURCE:ID`,
+    /// found by the service first.
+    Link {
+        key: AlertKey,
+        other: String,
+        reason: Option<String>,
+    },
     /// Fetch, check and prepare a capture's screenshot off the UI task.
     FetchScreenshot {
         key: AlertKey,

@@ -96,7 +96,8 @@ fn upsert_case(state: &mut State, key: &AlertKey, summary: Option<CaseSummary>) 
     let stays_open = was_open == Some(true) && summary.as_ref().is_some_and(|c| c.open);
     change_cases(state, !stays_open, |state| {
         state.cases.retain(|c| &c.key != key);
-        if let Some(s) = summary.filter(|s| s.open || state.closed_loaded) {
+        // A closed case opened from a student's history is held until the closed cases are read.
+        if let Some(s) = summary.filter(|s| s.open || state.closed_loaded || state.opening.as_ref() == Some(&s.key)) {
             let at = state.cases.partition_point(|c| c.sort_key() < s.sort_key());
             state.cases.insert(at, s);
         }
@@ -210,6 +211,7 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
                 | Mode::Picture(_)
                 | Mode::Records(_)
                 | Mode::Handover(_)
+                | Mode::History(_)
                 | Mode::Normal => {}
             }
             vec![]
@@ -352,6 +354,12 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
             state.checklist_selected = step(state.checklist_selected, detail.checklist.len(), 0);
             // Opening a case changes its status (new -> open): refresh its row without reloading the queue.
             upsert_case(state, &detail.alert.key, Some(detail.summary.clone()));
+            if state.opening.as_ref() == Some(&detail.alert.key) {
+                state.opening = None;
+                if let Some(at) = state.rows.iter().position(|i| state.cases[*i].key == detail.alert.key) {
+                    state.selected = at;
+                }
+            }
             let wants_shot = !same && state.screenshot_preview;
             state.detail = Some(*detail);
             if wants_shot { want_screenshot(state) } else { vec![] }
@@ -448,6 +456,29 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
         Action::LookedBack(Ok(None)) => vec![],
         Action::LookedBack(Err(e)) => {
             toast(state, format!("could not read what changed since you last looked: {e}"), true);
+            vec![]
+        }
+        Action::HistoryLoaded(history) => {
+            // The case it was asked from is selected: the reader starts from where they are.
+            let from = state.detail.as_ref().map(|d| &d.summary.key);
+            let selected = history.cases.iter().position(|c| Some(&c.key) == from).unwrap_or(0);
+            state.mode = Mode::History(Box::new(super::HistoryView { history: *history, selected }));
+            vec![]
+        }
+        Action::TrendsWarmed(Ok(trends)) => {
+            // The rows held are marked in place: reading the whole queue again would hold it twice.
+            let count: std::collections::HashMap<(&str, &str), u32> =
+                trends.iter().map(|t| ((t.source.as_str(), t.subject_id.as_str()), t.count)).collect();
+            change_cases(state, false, |state| {
+                for c in &mut state.cases {
+                    c.trend = count.get(&(c.source.as_str(), c.subject_id.as_str())).copied();
+                }
+            });
+            vec![]
+        }
+        // The queue works without markers; the reason is said once.
+        Action::TrendsWarmed(Err(e)) => {
+            toast(state, format!("could not count trends: {e}"), true);
             vec![]
         }
         Action::ShowText { title, lines } => {
@@ -631,6 +662,30 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
             toast(state, "retrying the feed", false);
             vec![Effect::RetryFeed]
         }
+        Command::History => match state.detail.as_ref().filter(|_| detail_is_current(state)) {
+            Some(d) => vec![Effect::LoadHistory(d.alert.key.clone())],
+            None => {
+                toast(state, NO_CASE_OPEN, true);
+                vec![]
+            }
+        },
+        Command::Open if matches!(state.mode, Mode::History(_)) => open_from_history(state),
+        Command::Up | Command::Down | Command::Top | Command::Bottom | Command::PageUp | Command::PageDown
+            if matches!(state.mode, Mode::History(_)) =>
+        {
+            if let Mode::History(view) = &mut state.mode {
+                let delta: isize = match c {
+                    Command::Up => -1,
+                    Command::Down => 1,
+                    Command::PageUp => -(PAGE as isize),
+                    Command::PageDown => PAGE as isize,
+                    Command::Top => isize::MIN / 2,
+                    _ => isize::MAX / 2,
+                };
+                view.selected = step(view.selected, view.history.cases.len(), delta);
+            }
+            vec![]
+        }
         Command::NextPane | Command::PrevPane => {
             let order = [Focus::Queue, Focus::Detail, Focus::Checklist];
             let i = order.iter().position(|f| *f == state.focus).unwrap_or(0);
@@ -787,6 +842,26 @@ fn act(state: &mut State, key: AlertKey, command: CaseCommand) -> Vec<Effect> {
     vec![Effect::Act(key, command)]
 }
 
+/// Opens the case selected in a student's history: the queue's filter is cleared so that the queue shows
+/// it (closed cases included when it is one), and it is selected there when it arrives.
+fn open_from_history(state: &mut State) -> Vec<Effect> {
+    let Mode::History(view) = &state.mode else { return vec![] };
+    let Some(row) = view.history.cases.get(view.selected) else { return vec![] };
+    let (key, open) = (row.key.clone(), row.status.is_open());
+    state.mode = Mode::Normal;
+    let shows_it = Filter { closed: !open || state.filter.closed, ..Filter::default() };
+    if state.filter != shows_it {
+        state.filter = shows_it;
+        state.closed_error = None;
+        refilter(state);
+        toast(state, "the queue's filter was cleared to show the case", false);
+    }
+    state.opening = Some(key.clone());
+    state.focus = Focus::Detail;
+    state.dashboard = false;
+    vec![Effect::OpenCase(key)]
+}
+
 fn quit(state: &mut State) -> Vec<Effect> {
     state.quit = true;
     vec![Effect::Quit]
@@ -836,6 +911,7 @@ fn submit(state: &mut State) -> Vec<Effect> {
         | Mode::Handover(_)
         | Mode::Text { .. }
         | Mode::Picture(_)
+        | Mode::History(_)
         | Mode::Search { .. } => vec![],
         Mode::Confirm { question, yes_selected } => match (question, yes_selected) {
             (Question::Act { key, command, others }, true) => {
@@ -893,6 +969,14 @@ fn submit(state: &mut State) -> Vec<Effect> {
                     vec![]
                 }
                 Ok(LineCommand::Filter(f)) => set_filter(state, |current| *current = f),
+                Ok(LineCommand::History) => command(state, Command::History),
+                Ok(LineCommand::Link { other, reason }) => match key {
+                    Some(key) => vec![Effect::Link { key, other, reason }],
+                    None => {
+                        toast(state, NO_CASE_OPEN, true);
+                        vec![]
+                    }
+                },
                 Ok(LineCommand::Case(command)) => match key {
                     None => {
                         toast(state, NO_CASE_OPEN, true);

@@ -17,7 +17,8 @@ pub(super) fn case(ctx: Context_, id: &str, mut action: CaseAction) -> Result<()
     let now = Utc::now();
     let key = service.find(id).map_err(service_err)?;
     let checklist = service.checklist(&key, now).map_err(service_err)?;
-    let command = action.resolve(&checklist).map_err(|e| exit_err(exit::FAILURE, e))?;
+    let find = |spec: &str| service.find(spec).map_err(|e| e.to_string());
+    let command = action.resolve(&checklist, &find).map_err(|e| exit_err(exit::FAILURE, e))?;
     // A decision on someone else's case is said, as the TUI asks it: a command line is its own yes.
     let theirs = match service.summary(&key, now).map_err(service_err)? {
         Some(row) if !command.is_team_bookkeeping() && row.owner.as_deref() != Some(service.viewer().user.as_str()) => {

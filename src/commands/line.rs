@@ -80,6 +80,15 @@ pub enum CaseAction {
         #[arg(long, value_name = FREE_TEXT)]
         reason: String,
     },
+    /// Link the case to another (the same incident seen from two students, a phoned-in alert and the
+    /// vendor's record of it): both cases show the link. OTHER is its id, or SOURCE:ID.
+    Link { other: String },
+    /// Remove the link between the case and another (needs a reason): from both cases.
+    Unlink {
+        other: String,
+        #[arg(long, value_name = FREE_TEXT)]
+        reason: String,
+    },
 }
 
 impl CaseAction {
@@ -93,19 +102,26 @@ impl CaseAction {
             | CaseAction::Illegal { reason }
             | CaseAction::Reopen { reason }
             | CaseAction::Share { reason, .. }
-            | CaseAction::Unshare { reason, .. } => vec![reason],
+            | CaseAction::Unshare { reason, .. }
+            | CaseAction::Unlink { reason, .. } => vec![reason],
             CaseAction::Note { text } if text.len() == 1 => text.iter_mut().collect(),
             CaseAction::Note { .. }
             | CaseAction::FollowUp { .. }
             | CaseAction::Close { .. }
             | CaseAction::Take
             | CaseAction::Assign { .. }
-            | CaseAction::Release => Vec::new(),
+            | CaseAction::Release
+            | CaseAction::Link { .. } => Vec::new(),
         }
     }
 
-    /// Turns the parsed words into a command, resolving an item number against the checklist shown.
-    pub fn resolve(self, checklist: &[ChecklistItem]) -> Result<CaseCommand, String> {
+    /// Turns the parsed words into a command, resolving an item number against the checklist shown and
+    /// another case's `ID` or `SOURCE:ID` with `find` (the service's, which knows what the reader may see).
+    pub fn resolve(
+        self,
+        checklist: &[ChecklistItem],
+        find: &dyn Fn(&str) -> Result<crate::domain::AlertKey, String>,
+    ) -> Result<CaseCommand, String> {
         let item = |spec: String| -> Result<String, String> {
             match spec.parse::<usize>() {
                 Ok(n) => checklist
@@ -129,6 +145,8 @@ impl CaseAction {
             CaseAction::Release => CaseCommand::Release,
             CaseAction::Share { user, reason } => CaseCommand::Share { with: user, reason },
             CaseAction::Unshare { user, reason } => CaseCommand::Unshare { with: user, reason },
+            CaseAction::Link { other } => CaseCommand::Link { other: find(&other)? },
+            CaseAction::Unlink { other, reason } => CaseCommand::Unlink { other: find(&other)?, reason },
         })
     }
 }
@@ -194,6 +212,14 @@ enum LineAction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LineCommand {
     Case(CaseCommand),
+    /// Link the open case to another (`reason: None`), or unlink them: `other` is found by the service
+    /// before the decision is made.
+    Link {
+        other: String,
+        reason: Option<String>,
+    },
+    /// The open case's student's history.
+    History,
     Filter(Filter),
     Dashboard,
     /// List the alerts the feed sent that failed validation.
@@ -220,6 +246,9 @@ pub const LINE_COMMANDS: &[&str] = &[
     "release",
     "share",
     "unshare",
+    "link",
+    "unlink",
+    "history",
     "filter",
     "dashboard",
     "rejected",
@@ -252,7 +281,7 @@ pub fn complete_line(
         (Some("share" | "unshare"), _) => vec!["--reason"],
         (Some("close"), _) => vec!["--outcome"],
         (Some("tick"), _) => vec!["--value", "--note"],
-        (Some("untick" | "regrade" | "reopen" | "illegal"), _) => vec!["--reason"],
+        (Some("untick" | "regrade" | "reopen" | "illegal" | "unlink"), _) => vec!["--reason"],
         (Some("filter"), _) => vec!["--level", "--status", "--overdue", "--ooh", "--mine", "--unassigned", "--all"],
         _ => vec![],
     };
@@ -380,10 +409,18 @@ pub fn parse_line(line: &str, checklist: &[ChecklistItem]) -> Result<LineCommand
         Some("dashboard") => Ok(LineCommand::Dashboard),
         Some("rejected") => Ok(LineCommand::Rejected),
         Some("handover") => Ok(LineCommand::Handover),
+        Some("history") => Ok(LineCommand::History),
         Some(_) => {
             let parsed = CaseLine::try_parse_from(&words).map_err(|e| first_line(&e.to_string()))?;
             match parsed.action {
-                LineAction::Case(action) => action.resolve(checklist).map(LineCommand::Case),
+                LineAction::Case(CaseAction::Link { other }) => Ok(LineCommand::Link { other, reason: None }),
+                LineAction::Case(CaseAction::Unlink { other, reason }) => {
+                    Ok(LineCommand::Link { other, reason: Some(reason) })
+                }
+                // Every other action names no other case.
+                LineAction::Case(action) => action
+                    .resolve(checklist, &|spec| Err(format!("`{spec}` names another case")))
+                    .map(LineCommand::Case),
                 LineAction::Filter(args) => Ok(LineCommand::Filter(args.to_filter())),
             }
         }
@@ -518,7 +555,7 @@ mod tests {
         let cli = Cli::try_parse_from(["vigil", "case", "A1", "tick", "2", "--note", "rang home"]).expect("parses");
         match cli.command {
             Some(Commands::Case { action, .. }) => assert_eq!(
-                action.resolve(&list),
+                action.resolve(&list, &|_| Err("no other case".into())),
                 Ok(CaseCommand::Tick { item: "cpoms-logged".into(), value: None, note: Some("rang home".into()) })
             ),
             other => panic!("{other:?}"),

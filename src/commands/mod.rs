@@ -66,6 +66,7 @@ pub async fn run(ctx: Context_, command: Option<Commands>) -> Result<()> {
             queue::list(ctx, json, &filter.to_filter())
         }
         Some(Commands::Show { id, json, cpoms }) => queue::show(ctx, &id, json, cpoms),
+        Some(Commands::Subject { id, source, json }) => queue::subject(ctx, id, source, json),
         Some(Commands::Case { id, action }) => case::case(ctx, &id, action),
         Some(Commands::Handover(args)) => handover::handover(ctx, args),
         Some(Commands::DemoFeed { listen, drip }) => feed::demo_feed(listen, drip).await,

@@ -114,6 +114,8 @@ pub struct ListRow<'a> {
     /// Who has the case: their user name, and how `[people]` names them.
     pub owner: Option<&'a str>,
     pub owner_name: Option<&'a str>,
+    /// The subject's alerts in the `[trends]` window, when they make a trend; else null.
+    pub trend: Option<u32>,
 }
 
 impl<'a> From<&'a CaseSummary> for ListRow<'a> {
@@ -141,6 +143,7 @@ impl<'a> From<&'a CaseSummary> for ListRow<'a> {
             location: &c.location,
             owner: c.owner.as_deref(),
             owner_name: c.owner_name.as_deref(),
+            trend: c.trend,
         }
     }
 }
@@ -158,5 +161,25 @@ pub fn detail_json(d: &CaseDetail) -> serde_json::Value {
         "missing_required": d.missing_required,
         "outcomes": d.outcomes.iter().map(|(id, text)| json!({"id": id, "text": text})).collect::<Vec<_>>(),
         "events": d.events,
+        "links": d.links.iter().map(|l| json!({"id": l.key.id, "source": l.key.source, "level": l.level, "status": l.status})).collect::<Vec<_>>(),
+    })
+}
+
+/// `vigil subject --json`: a student's history, oldest case first. Field names are a public contract.
+pub fn history_json(h: &crate::service::subjects::History) -> serde_json::Value {
+    json!({
+        "subject_id": h.subject_id,
+        "trend": h.trend,
+        "trend_days": h.trend_days,
+        "cases": h.cases.iter().map(|c| json!({
+            "id": c.key.id,
+            "source": c.key.source,
+            "raised_at": c.raised_at,
+            "level": c.level,
+            "category": c.category,
+            "status": c.status,
+            "outcome": c.outcome,
+            "handled_by": c.handled_by,
+        })).collect::<Vec<_>>(),
     })
 }

@@ -6,7 +6,7 @@ use anyhow::Result;
 use chrono::Utc;
 
 use super::context::{Context_, open_service};
-use super::output::{detail_json, list_rows, plain_row, write_json};
+use super::output::{detail_json, history_json, list_rows, plain_row, write_json};
 use super::service_err;
 use crate::domain::inert;
 use crate::service::CaseSummary;
@@ -14,6 +14,8 @@ use crate::service::CaseSummary;
 pub(super) fn list(ctx: Context_, json: bool, filter: &crate::app::filter::Filter) -> Result<()> {
     let service = open_service(&ctx)?;
     let now = Utc::now();
+    // Trend markers are counted from every case: one pass over the index, made once.
+    service.warm_trends(now).map_err(service_err)?;
     // Most of a store of some years is closed cases: they are read only when the filter can show them.
     let cases = if filter.wants_closed() { service.queue(now) } else { service.queue_open(now) };
     let matches = filter.matcher();
@@ -73,5 +75,30 @@ pub(super) fn show(ctx: Context_, id: &str, json: bool, cpoms: bool) -> Result<(
         writeln!(out, "  {:>2} {tick} {} [{}]{req}{value}", i + 1, item.text, item.id)?;
     }
     writeln!(out, "Outcomes: {}", d.outcomes.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>().join(", "))?;
+    Ok(())
+}
+
+/// `vigil subject ID`: a student's history (audited by the service, as a view of content).
+pub(super) fn subject(ctx: Context_, id: String, source: Option<String>, json: bool) -> Result<()> {
+    let service = open_service(&ctx)?;
+    let now = Utc::now();
+    let history =
+        service.history(&crate::service::subjects::HistoryOf::Subject { source, id }, now).map_err(service_err)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        service.audit(None, "exported a student's history as JSON", now)?;
+        return write_json(&mut out, &history_json(&history));
+    }
+    let trend = history.trend.map(|n| format!("; TREND: {n} in {}d", history.trend_days)).unwrap_or_default();
+    writeln!(
+        out,
+        "History of {} ({} cases, oldest first{trend})",
+        inert::line(&history.subject_id),
+        history.cases.len()
+    )?;
+    let tz = service.calendar().time_zone();
+    for c in &history.cases {
+        writeln!(out, "{}", crate::ui::history_line(c, tz))?;
+    }
     Ok(())
 }

@@ -456,7 +456,7 @@ impl Case {
     }
 
     pub fn path(&self, staff: bool) -> CasePath {
-        CasePath { level: self.level, staff, illegal: self.illegal_path }
+        CasePath { level: self.level, staff, illegal: self.illegal_path, trend: false }
     }
 
     /// Required items of the case's current path that are not done, in checklist order: what closing needs.

@@ -150,11 +150,13 @@ pub enum AppliesTo {
     IllegalContent,
     /// Alerts about a member of staff (instead of all the student templates).
     StaffAlerts,
+    /// A student whose alerts make a trend (`[trends]`): shown last, never required.
+    Trend,
 }
 
 impl AppliesTo {
     /// All values (the illegal-content template, when it applies, comes first in [`Templates::sections_for`]).
-    pub const ALL: [AppliesTo; 7] = [
+    pub const ALL: [AppliesTo; 8] = [
         AppliesTo::StudentAlerts,
         AppliesTo::Low,
         AppliesTo::Medium,
@@ -162,6 +164,7 @@ impl AppliesTo {
         AppliesTo::MediumAndHigh,
         AppliesTo::StaffAlerts,
         AppliesTo::IllegalContent,
+        AppliesTo::Trend,
     ];
 
     /// The name used in the TOML file.
@@ -174,6 +177,7 @@ impl AppliesTo {
             AppliesTo::MediumAndHigh => "medium-and-high",
             AppliesTo::IllegalContent => "illegal-content",
             AppliesTo::StaffAlerts => "staff-alerts",
+            AppliesTo::Trend => "trend",
         }
     }
 
@@ -284,6 +288,9 @@ pub struct CasePath {
     pub staff: bool,
     /// Suspected illegal content is involved.
     pub illegal: bool,
+    /// The student's alerts make a trend (`[trends]`): the trend template's optional items join the
+    /// checklist. Not part of the case's record (it moves with time), so never what closing requires.
+    pub trend: bool,
 }
 
 impl CasePath {
@@ -336,6 +343,10 @@ pub enum TemplateError {
     UnexpectedChoices { section: String, item: String, kind: ItemKind },
     #[error("checklist templates: item `{item}` (template `{section}`) lists the choice `{choice}` twice")]
     DuplicateChoice { section: String, item: String, choice: String },
+    #[error(
+        "checklist templates: item `{item}` of the trend template is required or has a role; a trend's items are optional"
+    )]
+    TrendItemRequired { item: String },
     #[error("checklist templates: no template has `applies_to = \"{applies_to}\"`; one is required")]
     MissingSection { applies_to: AppliesTo },
     #[error(
@@ -424,6 +435,9 @@ impl Templates {
             roles.push(level_template(path.level));
             if path.level >= Level::Medium {
                 roles.push(AppliesTo::MediumAndHigh);
+            }
+            if path.trend {
+                roles.push(AppliesTo::Trend);
             }
         }
         roles.into_iter().map(|role| self.section_for(role)).collect()
@@ -653,7 +667,7 @@ fn validate(raw: RawFile) -> Result<Templates, TemplateError> {
 
     for subject in [Subject::Student, Subject::Staff] {
         for level in LEVELS {
-            let path = CasePath { level, staff: subject == Subject::Staff, illegal: false };
+            let path = CasePath { level, staff: subject == Subject::Staff, illegal: false, trend: false };
             let found = outcomes.iter().filter(|o| o.offered_for(path)).count();
             if found < 2 {
                 return Err(TemplateError::TooFewOutcomes { level, subject, found });
@@ -688,6 +702,11 @@ fn check_roles(templates: &Templates) -> Result<(), TemplateError> {
             }
         }
     }
+    // A trend comes and goes with time, and is no part of the case's record: closing never waits on it.
+    let trend = templates.section_for(AppliesTo::Trend);
+    if let Some(item) = trend.items.iter().find(|i| i.required || !i.roles.is_empty()) {
+        return Err(TemplateError::TrendItemRequired { item: item.id.clone() });
+    }
     for role in ItemRole::ALL {
         if !templates.sections().iter().any(|s| s.items.iter().any(|i| i.has_role(role))) {
             return Err(TemplateError::MissingRole { role });
@@ -696,7 +715,7 @@ fn check_roles(templates: &Templates) -> Result<(), TemplateError> {
     for level in LEVELS {
         for staff in [false, true] {
             for illegal in [false, true] {
-                let path = CasePath { level, staff, illegal };
+                let path = CasePath { level, staff, illegal, trend: false };
                 let mut seen: Vec<(ItemRole, &str)> = Vec::new();
                 // Every item a case on this path can have done: its checklist, replaced items included.
                 for item in templates.sections_for(path).into_iter().flat_map(|s| &s.items) {
@@ -813,7 +832,7 @@ mod tests {
     }
 
     fn path(level: Level, staff: bool, illegal: bool) -> CasePath {
-        CasePath { level, staff, illegal }
+        CasePath { level, staff, illegal, trend: false }
     }
 
     // --- the built-in file ------------------------------------------------------------------------
@@ -1236,6 +1255,27 @@ mod tests {
     }
 
     #[test]
+    fn the_trend_template_follows_the_procedure() {
+        const STEPS: &[Step] = &[(
+            Procedure,
+            "members of the safeguarding team might also be informed, particularly where we are able to identify trends in activity",
+            &[Item("trend-wider-referral")],
+        )];
+        let trend = CasePath { trend: true, ..path(Level::Low, false, false) };
+        check_template("trend", trend, STEPS);
+        assert_item("trend-wider-referral", ItemKind::Note, false);
+        // Shown last for a student, never for a member of staff, never without a trend.
+        let ids = |p: CasePath| templates().sections_for(p).iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(trend), ["initial-review", "low", "trend"]);
+        assert!(!ids(CasePath { trend: true, ..path(Level::High, true, false) }).contains(&"trend".to_string()));
+        assert!(!ids(path(Level::High, false, false)).contains(&"trend".to_string()));
+        // Closing never waits on a trend, so a file that makes one of its items required is refused.
+        let required = "id = \"t7-tick\"\ntext = \"Tick\"\nrequired = true";
+        let err = parse_err(&minimal_with("id = \"t7-tick\"\ntext = \"Tick\"\nrequired = false", required));
+        assert!(matches!(&err, TemplateError::TrendItemRequired { item } if item == "t7-tick"), "{err:?}");
+    }
+
+    #[test]
     fn post_alert_follows_the_procedure() {
         const STEPS: &[Step] = &[
             (
@@ -1363,9 +1403,11 @@ mod tests {
     fn minimal() -> String {
         let mut text = String::from("version = 1\n");
         for (n, applies_to) in AppliesTo::ALL.iter().enumerate() {
+            // A trend's items are never required.
+            let required = *applies_to != AppliesTo::Trend;
             text.push_str(&format!(
                 "\n[[template]]\nid = \"t{n}\"\ntitle = \"Template {n}\"\napplies_to = \"{applies_to}\"\n\
-                 \n[[template.item]]\nid = \"t{n}-tick\"\ntext = \"Tick\"\nrequired = true\nkind = \"tick\"\n"
+                 \n[[template.item]]\nid = \"t{n}-tick\"\ntext = \"Tick\"\nrequired = {required}\nkind = \"tick\"\n"
             ));
             // The roles the rules need: the Low response, and the rest in the High template.
             match applies_to {
@@ -1377,13 +1419,13 @@ mod tests {
                      \n[[template.item]]\nid = \"follow\"\ntext = \"Follow-up\"\nrequired = false\nkind = \"date\"\n\
                      roles = [\"follow-up-date\"]\n",
                 ),
+                AppliesTo::IllegalContent => text.push_str(
+                    "\n[[template.item]]\nid = \"pick\"\ntext = \"Pick one\"\nrequired = true\nkind = \"choice\"\n\
+                     choices = [\"Yes\", \"No\"]\n",
+                ),
                 _ => {}
             }
         }
-        text.push_str(
-            "\n[[template.item]]\nid = \"pick\"\ntext = \"Pick one\"\nrequired = true\nkind = \"choice\"\n\
-             choices = [\"Yes\", \"No\"]\n",
-        );
         for n in 1..=2 {
             text.push_str(&format!(
                 "\n[[outcome]]\nid = \"o{n}\"\ntext = \"Outcome {n}\"\nlevels = [\"low\", \"medium\", \"high\"]\n\
@@ -1410,7 +1452,7 @@ mod tests {
     #[test]
     fn minimal_file_parses() {
         let parsed = Templates::parse(&minimal()).unwrap_or_else(|err| panic!("{err}"));
-        assert_eq!(parsed.sections().len(), 7);
+        assert_eq!(parsed.sections().len(), 8);
         assert_eq!(parsed.item("pick").map(|i| i.choices.len()), Some(2));
     }
 

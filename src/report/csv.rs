@@ -83,6 +83,7 @@ pub fn render(f: &Figures) -> String {
     }
     r.count("regrades", "up", f.regrades_up);
     r.count("regrades", "down", f.regrades_down);
+    r.count("subjects", "repeat", f.repeat_subjects);
     r.count("outcomes", "closed", f.closed);
     r.share("outcomes", "false_positive_share", f.false_positive_share);
     for (id, by) in &f.outcomes {

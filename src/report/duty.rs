@@ -137,6 +137,8 @@ mod tests {
             open,
             staff: false,
             responded: false,
+            trend: None,
+            trend_days: 30,
             mine: false,
             owner: None,
             owner_name: None,

@@ -186,6 +186,8 @@ pub struct Figures {
     pub overdue_by_level: PerLevel<Count>,
     pub previous_total: Count,
     pub previous_by_level: PerLevel<Count>,
+    /// Students with more than one alert raised in the period (the procedure's "trends in activity").
+    pub repeat_subjects: Count,
     pub staff: Option<StaffFigures>,
 }
 
@@ -290,8 +292,21 @@ pub fn compute(data: &ReportData, period: Period, options: &Options) -> Figures 
         overdue_by_level: p.per_level(&raw.overdue),
         previous_total: p.one(prev.total),
         previous_by_level: p.per_level(&prev.by_level),
+        repeat_subjects: p.one(repeat_subjects(data, start, end)),
         staff,
     }
+}
+
+/// How many subjects have more than one alert raised in `[start, end)`, from the report's subject numbers.
+fn repeat_subjects(data: &ReportData, start: DateTime<Utc>, end: DateTime<Utc>) -> u64 {
+    let mut alerts: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
+    for ((alert, _, _), subject) in data.cases.iter().zip(&data.subjects) {
+        let raised = alert.raised_at.with_timezone(&Utc);
+        if raised >= start && raised < end {
+            *alerts.entry(*subject).or_default() += 1;
+        }
+    }
+    alerts.values().filter(|n| **n > 1).count() as u64
 }
 
 fn sum(by: &PerLevel<u64>) -> u64 {
@@ -647,7 +662,14 @@ mod tests {
     }
 
     fn data(cases: Vec<(Alert, Case, Vec<CaseEvent>)>) -> ReportData {
-        ReportData { cases, staff: None, calendar: WorkingCalendar::london_default(), due: DuePolicy::default() }
+        let subjects = (0..cases.len() as u32).collect();
+        ReportData {
+            cases,
+            subjects,
+            staff: None,
+            calendar: WorkingCalendar::london_default(),
+            due: DuePolicy::default(),
+        }
     }
 
     fn november() -> Period {

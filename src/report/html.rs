@@ -334,6 +334,7 @@ pub fn render(f: &Figures) -> String {
     let rows = vec![
         vec!["Regraded up (more serious)".to_string(), count_text(f.regrades_up)],
         vec!["Regraded down (less serious)".to_string(), count_text(f.regrades_down)],
+        vec!["Students with more than one alert".to_string(), count_text(f.repeat_subjects)],
         vec!["Cases closed".to_string(), count_text(f.closed)],
         vec!["Closed as a false positive".to_string(), share_text(f.false_positive_share, min)],
     ];

@@ -15,6 +15,7 @@
 //!   "in_hours": 14, "out_of_hours": 6,
 //!   "by_delivery": { "dashboard": ..., "email": ..., "phone": ..., "not-stated": ... },
 //!   "regrades":    { "up": ..., "down": ... },
+//!   "repeat_subjects": 3,                                     // students with more than one alert
 //!   "closed": 12,
 //!   "outcomes":    { "low": { "<outcome id>": n, ... }, "medium": {...}, "high": {...} },
 //!   "false_positive_share": 0.417,
@@ -181,6 +182,7 @@ pub fn to_value(f: &Figures) -> Value {
             "up": b.count("/regrades/up", f.regrades_up),
             "down": b.count("/regrades/down", f.regrades_down),
         },
+        "repeat_subjects": b.count("/repeat_subjects", f.repeat_subjects),
         "closed": b.count("/closed", f.closed),
         "outcomes": Value::Object(outcomes),
         "false_positive_share": b.share("/false_positive_share", f.false_positive_share),

@@ -122,6 +122,9 @@ pub fn render(f: &Figures) -> String {
     let rows: Vec<Vec<String>> = rows.iter().map(|(k, c)| vec![k.clone(), count_text(*c)]).collect();
     d.table(&["Regrade", "Count"], &[false, true], &rows);
 
+    d.heading("Repeat alerts");
+    d.line(format!("Students with more than one alert in the period: {}.", count_text(f.repeat_subjects)));
+
     d.heading("Outcomes");
     d.line(format!(
         "Cases closed: {}. Closed as a false positive: {}.",

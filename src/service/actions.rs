@@ -92,8 +92,12 @@ impl Asking<'_> {
                     }
                     self.bus.publish(changes);
                     let decided: Vec<CaseEvent> = decided.into_iter().map(|(event, _)| event).collect();
-                    if let crate::domain::case::CaseCommand::Link { other } = command {
-                        self.link_back(other, key, token, now)?;
+                    match command {
+                        crate::domain::case::CaseCommand::Link { other } => self.link_back(other, key, token, now)?,
+                        crate::domain::case::CaseCommand::Unlink { other, reason } => {
+                            self.unlink_back(other, key, reason, token, now)?
+                        }
+                        _ => {}
                     }
                     return Ok(decided);
                 }
@@ -153,7 +157,14 @@ impl Asking<'_> {
             }
             C::Link { other } => {
                 // The other case must be one this viewer may see: `load` says "no case" otherwise.
-                self.load(other)?;
+                let (other_alert, _, _) = self.load(other)?;
+                // Each case names the other in its timeline, and a staff alert is for the DSL alone: a
+                // student's case must never name one to a deputy or an officer.
+                if other_alert.is_staff() != staff {
+                    return Err(ServiceError::TeamRule(
+                        "a staff alert's case is linked only to another staff alert's case: a student's case would name it to everyone who sees it".into(),
+                    ));
+                }
             }
             _ => {}
         }
@@ -167,6 +178,26 @@ impl Asking<'_> {
         let token = token.map(|t| Uuid::from_u128(t.as_u128() ^ (1 << 100)));
         match self.decide(other, &back, None, token, now) {
             Ok(_) | Err(ServiceError::Rule(crate::domain::case::RuleError::AlreadyLinked(_))) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The other half of an unlink: the case it was linked to drops the link too, with the same reason,
+    /// unless it no longer has it (or is gone, or not this viewer's to see: nothing there to show).
+    fn unlink_back(
+        &self,
+        other: &AlertKey,
+        key: &AlertKey,
+        reason: &str,
+        token: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let back = crate::domain::case::CaseCommand::Unlink { other: key.clone(), reason: reason.to_string() };
+        let token = token.map(|t| Uuid::from_u128(t.as_u128() ^ (1 << 100)));
+        match self.decide(other, &back, None, token, now) {
+            Ok(_)
+            | Err(ServiceError::NotFound(_))
+            | Err(ServiceError::Rule(crate::domain::case::RuleError::NotLinked(_))) => Ok(()),
             Err(e) => Err(e),
         }
     }

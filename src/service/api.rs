@@ -52,6 +52,13 @@ pub enum Request {
     Find { spec: String },
     /// Opens a case: records the first view, then its content (audited).
     Open { case: AlertKey },
+    /// A student's history: every case for the subject of a case, or for a subject id, this viewer may
+    /// see (audited: it is content).
+    History { of: super::subjects::HistoryOf },
+    /// Makes the tally trend markers are counted from, if it is not made: one pass over the index. The
+    /// queue never waits for it; a surface asks for it after its first frame and marks the rows it holds
+    /// with the answer: the subjects whose alerts make a trend for this viewer.
+    WarmTrends,
     /// Records the first view of a case's content (what response-time figures start from).
     MarkViewed { case: AlertKey },
     /// A case's content without marking it viewed (audited).
@@ -194,6 +201,8 @@ pub enum Reply {
     RaisedNotOpen(Vec<(DateTime<Utc>, Level, u64)>),
     Key(AlertKey),
     Detail(Box<CaseDetail>),
+    History(Box<super::subjects::History>),
+    Trends(Vec<super::subjects::SubjectTrend>),
     Checklist(Vec<ChecklistItem>),
     Records(crate::service::records::Records),
     Decided(Vec<CaseEvent>),

@@ -45,6 +45,17 @@ pub struct CaseDetail {
     /// service's `[people]`: the records keep user names, what people read names people.
     #[serde(default)]
     pub names: std::collections::BTreeMap<String, String>,
+    /// The cases linked to this one that the reader may see, in key order.
+    #[serde(default)]
+    pub links: Vec<LinkedCase>,
+}
+
+/// A case linked to the one shown: which, its level and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedCase {
+    pub key: AlertKey,
+    pub level: crate::domain::Level,
+    pub status: crate::domain::Status,
 }
 
 /// One line of a case's timeline: when, who, and a content-free description.
@@ -132,7 +143,10 @@ impl Asking<'_> {
         self.require_reviewer()?;
         let (alert, events, case) = self.load(key)?;
         let staff = alert.is_staff();
-        let path = case.path(staff);
+        // A trend is counted from every case of the student: made once, then kept up to date.
+        self.make_tally(now)?;
+        let summary = self.summarize(&alert, &case, now);
+        let path = crate::domain::checklist::CasePath { trend: summary.trend.is_some(), ..case.path(staff) };
         let mut checklist = Vec::new();
         let mut shown = std::collections::HashSet::new();
         for (section, item) in self.templates.items_for(path) {
@@ -158,17 +172,16 @@ impl Asking<'_> {
             .map(|user| (self.team.display(&user), user))
             .map(|(display, user)| (user, display))
             .collect();
-        Ok(CaseDetail {
-            names,
-            as_of,
-            summary: self.summarize(&alert, &case, now),
-            alert,
-            case,
-            events,
-            checklist,
-            outcomes,
-            missing_required,
-        })
+        let mut links = Vec::new();
+        for other in &case.links {
+            // Only what the reader may see: a link to a case they may not is not even named.
+            if let Some(entry) = self.store.index_entry(other)?
+                && self.visible(&entry.head, &entry.case)
+            {
+                links.push(LinkedCase { key: other.clone(), level: entry.case.level, status: entry.case.status() });
+            }
+        }
+        Ok(CaseDetail { names, as_of, links, summary, alert, case, events, checklist, outcomes, missing_required })
     }
 }
 

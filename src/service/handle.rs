@@ -22,6 +22,8 @@ impl CaseService {
                 asking.mark_viewed(&case, now)?;
                 Reply::Detail(Box::new(asking.detail(&case, now)?))
             }
+            Request::History { of } => Reply::History(Box::new(asking.history(&of, now)?)),
+            Request::WarmTrends => Reply::Trends(asking.warm_trends(now)?),
             Request::MarkViewed { case } => {
                 asking.mark_viewed(&case, now)?;
                 Reply::Done

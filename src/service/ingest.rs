@@ -71,6 +71,7 @@ impl Asking<'_> {
             self.templates.version(),
             now,
         )?;
+        self.subjects.stored(incoming.iter().map(|inc| inc.alert));
         // Every case the page brought, stored or not (a replay changes nothing; a subscriber reads the row
         // again, which costs one index read): a subscriber further behind than the bus keeps reloads instead.
         let mut changes: Vec<Change> = incoming

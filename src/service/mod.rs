@@ -24,10 +24,11 @@ pub mod remote;
 mod retention;
 pub mod session;
 pub mod shots;
+pub mod subjects;
 mod trail;
 pub mod wire;
 
-pub use detail::{CaseDetail, ChecklistItem, TimelineEntry};
+pub use detail::{CaseDetail, ChecklistItem, LinkedCase, TimelineEntry};
 pub use queue::{CaseSummary, counts};
 pub use redaction::ReportData;
 pub use session::Session;
@@ -126,6 +127,8 @@ pub struct Core {
     team: crate::identity::Team,
     escalation: crate::config::EscalationConfig,
     trends: crate::config::TrendConfig,
+    /// When each subject's alerts were raised, for trend markers (made once, kept up to date).
+    subjects: subjects::Subjects,
     bus: events::Bus,
 }
 
@@ -205,6 +208,7 @@ impl CaseService {
             team,
             escalation,
             trends,
+            subjects: subjects::Subjects::default(),
             bus: events::Bus::default(),
         }))
     }

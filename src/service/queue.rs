@@ -49,6 +49,12 @@ pub struct CaseSummary {
     pub staff: bool,
     /// The first response is recorded (High: contact made; Medium: follow-up date set): no longer overdue.
     pub responded: bool,
+    /// The subject's alerts raised in the `[trends]` window, when that many make a trend (`3 in 30d`).
+    #[serde(default)]
+    pub trend: Option<u32>,
+    /// The `[trends]` window, in days, the count is of.
+    #[serde(default)]
+    pub trend_days: u32,
 }
 
 impl CaseSummary {
@@ -77,16 +83,23 @@ impl CaseSummary {
 
     /// The words that mark a case, in the order the TUI's queue and `vigil list` both show them: one list,
     /// so that plain text (a screen reader, a pipe) says what the screen says.
-    pub fn flags(&self) -> Vec<&'static str> {
-        [
+    pub fn flags(&self) -> Vec<std::borrow::Cow<'static, str>> {
+        let mut flags: Vec<std::borrow::Cow<'static, str>> = [
             (self.staff, "STAFF"),
             (self.illegal_path, "ILLEGAL"),
             (self.follow_up_due, "FOLLOW-UP"),
             (self.out_of_hours, "OOH"),
         ]
         .into_iter()
-        .filter_map(|(on, word)| on.then_some(word))
-        .collect()
+        .filter_map(|(on, word)| on.then_some(word.into()))
+        .collect();
+        flags.extend(self.trend_marker().map(std::borrow::Cow::Owned));
+        flags
+    }
+
+    /// `3 in 30d`: the subject's alerts in the `[trends]` window, when they make a trend.
+    pub fn trend_marker(&self) -> Option<String> {
+        self.trend.map(|n| format!("{n} in {}d", self.trend_days))
     }
 }
 
@@ -106,6 +119,7 @@ impl Asking<'_> {
         let search = search_text(&alert);
         let location = alert.location().to_string();
         let staff = alert.is_staff();
+        let trend = self.trend(&alert, now);
         let Alert { key, revision, risk, category, subject, suspected_illegal, .. } = alert;
         CaseSummary {
             id: key.id.clone(),
@@ -136,6 +150,8 @@ impl Asking<'_> {
             open: status.is_open(),
             staff,
             responded: case.responded(),
+            trend,
+            trend_days: self.trends.window_days,
         }
     }
 

@@ -28,6 +28,10 @@ impl Asking<'_> {
             events.entry(key).or_default().push(event);
         }
         let mut cases = Vec::new();
+        let mut subjects = Vec::new();
+        // A subject as a number that means nothing outside this answer: the same for the same student,
+        // numbered as first met. A case with no subject id (a reporter's own store keeps none) is its own.
+        let mut numbered: HashMap<(String, String), u32> = HashMap::new();
         let mut staff = include_staff.then(Vec::new);
         for alert in self.store.alerts() {
             let alert = alert?;
@@ -41,9 +45,16 @@ impl Asking<'_> {
                 }
                 continue;
             }
+            let next = u32::try_from(numbered.len() + subjects.len()).unwrap_or(u32::MAX);
+            let subject = if alert.subject.id.is_empty() {
+                next
+            } else {
+                *numbered.entry((alert.key.source.clone(), alert.subject.id.clone())).or_insert(next)
+            };
+            subjects.push(subject);
             cases.push((redact_alert(alert), case, evs));
         }
-        Ok(ReportData { cases, staff, calendar: self.calendar.clone(), due: self.due })
+        Ok(ReportData { cases, subjects, staff, calendar: self.calendar.clone(), due: self.due })
     }
 }
 
@@ -52,6 +63,10 @@ impl Asking<'_> {
 pub struct ReportData {
     /// Student and unknown-subject cases, redacted, in store order.
     pub cases: Vec<(Alert, Case, Vec<CaseEvent>)>,
+    /// For each of `cases`, its subject as a number made for this answer alone (never an id): what the
+    /// report counts repeat subjects by.
+    #[serde(default)]
+    pub subjects: Vec<u32>,
     /// Staff alerts as (raise time, level), only when the DSL asked for them.
     pub staff: Option<Vec<(DateTime<Utc>, Level)>>,
     /// The college's calendar, from the service's config (it travels: a client's own config may differ).

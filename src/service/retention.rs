@@ -81,6 +81,7 @@ impl Asking<'_> {
     pub(super) fn purge(&self, key: &AlertKey, tombstone: &audit::Entry) -> Result<()> {
         let alert = self.store.alert(key)?;
         self.store.purge_case(key, tombstone)?;
+        self.subjects.removed(key);
         let staff = alert.as_ref().is_none_or(crate::domain::Alert::is_staff);
         self.bus.publish([Change::Removed { case: key.clone(), staff }]);
         let shots = alert.iter().flat_map(|a| &a.captures).filter_map(|c| c.screenshot.as_ref());

@@ -222,6 +222,17 @@ impl Session {
         expect!(self.call(Request::Open { case: key.clone() }, now)?, Reply::Detail(d) => *d)
     }
 
+    /// A student's history: their cases this viewer may see, oldest first (audited).
+    pub fn history(&self, of: &super::subjects::HistoryOf, now: DateTime<Utc>) -> Result<super::subjects::History> {
+        expect!(self.call(Request::History { of: of.clone() }, now)?, Reply::History(h) => *h)
+    }
+
+    /// Makes the tally trend markers are counted from, if it is not made (one pass over the index).
+    /// Returns the subjects whose alerts make a trend for this viewer at `now`.
+    pub fn warm_trends(&self, now: DateTime<Utc>) -> Result<Vec<super::subjects::SubjectTrend>> {
+        expect!(self.call(Request::WarmTrends, now)?, Reply::Trends(t) => t)
+    }
+
     pub fn mark_viewed(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<()> {
         expect!(self.call(Request::MarkViewed { case: key.clone() }, now)?, Reply::Done => ())
     }

@@ -30,6 +30,15 @@ pub fn lines(state: &State, theme: &Theme, d: &CaseDetail) -> Vec<Line<'static>>
     let tz = state.tz;
     let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%a %d/%m/%Y %H:%M").to_string();
     let mut out = Vec::new();
+    if let Some(n) = s.trend {
+        out.push(Line::from(Span::styled(
+            format!(
+                "TREND: {n} alerts about this subject in {} days; consider a wider referral (h: their history)",
+                s.trend_days
+            ),
+            theme.warn(),
+        )));
+    }
     let mut first = vec![
         Span::styled(format!("{} ", s.level.label()), theme.level(s.level)),
         Span::raw(format!("{}  {}  rev {}", inert::line(&a.category), s.status, a.revision)),
@@ -122,6 +131,13 @@ pub fn lines(state: &State, theme: &Theme, d: &CaseDetail) -> Vec<Line<'static>>
                 let caption = shot.caption.as_deref().map(|c| inert::line(c).into_owned()).unwrap_or_default();
                 out.push(Line::raw(format!("    screenshot: {caption} ({size}, {})", inert::line(&shot.url))));
             }
+        }
+    }
+    if !d.links.is_empty() {
+        out.push(blank());
+        out.push(heading("Linked cases"));
+        for l in &d.links {
+            out.push(Line::raw(format!("  {}  {}  {}", inert::line(&l.key.to_string()), l.level.label(), l.status)));
         }
     }
     out.push(blank());

@@ -32,6 +32,8 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
         "close --outcome ID",
         "reopen --reason TEXT",
         "handover (what happened while you were away)",
+        "link ID|SOURCE:ID, unlink ID|SOURCE:ID --reason TEXT",
+        "history (the student's cases, as h)",
         "retry, help, quit",
     ] {
         out.push(Line::raw(format!("  :{c}")));

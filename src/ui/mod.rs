@@ -5,6 +5,7 @@ mod dashboard;
 mod detail;
 mod handover;
 mod help;
+mod history;
 mod overlay;
 mod picture;
 mod queue;
@@ -19,6 +20,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use crate::app::{Focus, Mode, State};
 pub use detail::lines as detail_lines;
 pub use handover::lines as handover_lines;
+pub use history::line as history_line;
 pub use status::hint_line;
 pub use theme::Theme;
 
@@ -134,6 +136,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame) {
         Mode::Editor(e) => overlay::editor(e, theme, frame, area),
         Mode::Text { title, lines } => overlay::text(title, lines, state.overlay_scroll, theme, frame, area),
         Mode::Picture(view) => picture::render(state, view, theme, frame, area),
+        Mode::History(view) => history::render(state, view, theme, frame, area),
         Mode::Normal => {}
     }
 }

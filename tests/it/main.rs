@@ -43,6 +43,7 @@ mod service_users;
 mod store_compact;
 mod store_trouble;
 mod team_handover;
+mod team_history;
 mod team_work;
 mod ui_screenshots;
 mod ui_snapshots;
