@@ -180,6 +180,17 @@ impl Default for EscalationConfig {
     }
 }
 
+impl EscalationConfig {
+    /// The numbers the escalation rule judges by.
+    pub fn rule(&self) -> crate::domain::escalation::EscalationRule {
+        crate::domain::escalation::EscalationRule {
+            high_minutes: self.high_unopened_minutes,
+            medium_hours: self.medium_unopened_hours,
+            repeat_minutes: self.repeat_minutes,
+        }
+    }
+}
+
 /// `[trends]`: a subject with `count` alerts within `window_days` is marked as a trend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

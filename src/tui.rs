@@ -87,6 +87,9 @@ impl Link {
                     Some(Action::CaseChanged { key: case, summary: None, seq: Some(event.seq) })
                 }
                 EventKind::Arrived { new, high_new } => Some(Action::Arrived { new, high_new }),
+                EventKind::Escalated { case, level, round, unopened_minutes } => {
+                    Some(Action::Escalated(crate::app::Escalated { key: case, level, round, unopened_minutes }))
+                }
                 EventKind::Rejected { count } => Some(Action::Quarantined(count)),
                 EventKind::Feed => None,
                 EventKind::Reload => {
@@ -251,6 +254,17 @@ pub fn run_effects_with(
                 let _ = execute!(out, crossterm::terminal::SetTitle(format!("vigil: {high_new} new HIGH")));
                 let _ = out.write_all(b"\x07");
                 let _ = out.flush();
+                None
+            }
+            Effect::Escalation { title } => {
+                let mut out = stdout();
+                let _ = execute!(out, crossterm::terminal::SetTitle(title));
+                let _ = out.write_all(b"\x07");
+                let _ = out.flush();
+                None
+            }
+            Effect::Title(title) => {
+                let _ = execute!(stdout(), crossterm::terminal::SetTitle(title));
                 None
             }
             Effect::Copy(text) => {

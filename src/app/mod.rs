@@ -159,6 +159,15 @@ impl PartialEq for Editor {
 
 impl Eq for Editor {}
 
+/// A case the service escalated because nobody opened it: the banner shows it until it is opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalated {
+    pub key: AlertKey,
+    pub level: crate::domain::Level,
+    pub round: u32,
+    pub unopened_minutes: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Toast {
     pub text: String,
@@ -273,6 +282,8 @@ pub struct State {
     pub health: FeedHealth,
     pub quarantined: usize,
     pub toast: Option<Toast>,
+    /// The escalated cases nobody has opened yet, most urgent first: the banner shows the first.
+    pub escalated: Vec<Escalated>,
     pub demo: bool,
     pub ascii: bool,
     pub keymap: std::sync::Arc<keymap::Keymap>,
@@ -327,6 +338,7 @@ impl State {
             health: FeedHealth::default(),
             quarantined: 0,
             toast: None,
+            escalated: Vec::new(),
             demo: false,
             ascii: false,
             keymap: std::sync::Arc::new(keymap::Keymap::embedded()),
@@ -468,6 +480,8 @@ pub enum Action {
         high_new: usize,
     },
     Quarantined(usize),
+    /// The service escalated a case nobody opened (the service's event).
+    Escalated(Escalated),
     /// The CPOMS entry and tracking note, produced by the service.
     RecordsLoaded(crate::service::records::Records),
     /// A text to show in an overlay.
@@ -522,6 +536,12 @@ pub enum Effect {
     Alarm {
         high_new: usize,
     },
+    /// A case was escalated: ring the bell and set the window title to `title` (content-free).
+    Escalation {
+        title: String,
+    },
+    /// Set the window title (content-free).
+    Title(String),
     /// Put text on the user's clipboard (OSC 52, which works over SSH).
     Copy(String),
     Quit,

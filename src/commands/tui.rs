@@ -55,6 +55,16 @@ pub(super) async fn tui(ctx: Context_) -> Result<()> {
         };
         tokio::spawn(poller.run());
     }
+    // The process that owns the store escalates the cases nobody opened (the shared service does its own).
+    let mut escalator = None;
+    if let Some(local) = service.local_service() {
+        let mut ticker = crate::escalator::Escalator::new(local.clone()).map_err(|e| exit_err(exit::USAGE, e))?;
+        if ctx.global.demo {
+            // The demo's escalations show on screen; they are never sent anywhere.
+            ticker.notify = None;
+        }
+        escalator = Some(tokio::spawn(ticker.run()));
+    }
     let options = crate::tui::TuiOptions {
         demo: ctx.global.demo,
         ascii: ctx.global.no_unicode || !ctx.config.ui.unicode,
@@ -66,6 +76,9 @@ pub(super) async fn tui(ctx: Context_) -> Result<()> {
     };
     let result = crate::tui::run(service, screenshot_client, rx, retry, keymap, options).await;
     if let Some(h) = demo_server {
+        h.abort();
+    }
+    if let Some(h) = escalator {
         h.abort();
     }
     result

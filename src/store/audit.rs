@@ -447,8 +447,9 @@ pub fn action_text(kind: &EventKind) -> String {
         EventKind::Unshared { with, .. } => format!("stopped sharing the case with {with}"),
         EventKind::Linked { other } => format!("linked the case to {other}"),
         EventKind::Unlinked { other, .. } => format!("unlinked the case from {other}"),
-        EventKind::Escalated { round, unopened_minutes } => {
-            format!("escalated (#{round}) after {unopened_minutes} min unopened")
+        // The reference is vigil's own, random: it names the case to notify_command and nothing else.
+        EventKind::Escalated { round, unopened_minutes, reference } => {
+            format!("escalated (#{round}, {reference}) after {unopened_minutes} min unopened")
         }
     }
 }
