@@ -77,7 +77,8 @@ impl Link {
             Err(e) => return (vec![Action::Failed(e.to_string())], false),
         };
         let mut reload = false;
-        let actions = news
+        let mut escalated = Vec::new();
+        let mut actions: Vec<Action> = news
             .into_iter()
             .chain(events.into_iter().filter_map(|event| match event.kind {
                 EventKind::CaseChanged { case, row } => {
@@ -88,7 +89,8 @@ impl Link {
                 }
                 EventKind::Arrived { new, high_new } => Some(Action::Arrived { new, high_new }),
                 EventKind::Escalated { case, level, round, unopened_minutes } => {
-                    Some(Action::Escalated(crate::app::Escalated { key: case, level, round, unopened_minutes }))
+                    escalated.push(crate::app::Escalated { key: case, level, round, unopened_minutes });
+                    None
                 }
                 EventKind::Rejected { count } => Some(Action::Quarantined(count)),
                 EventKind::Feed => None,
@@ -98,6 +100,10 @@ impl Link {
                 }
             }))
             .collect();
+        // Heard together, rung once: after the rows they name.
+        if !escalated.is_empty() {
+            actions.push(Action::Escalated(escalated));
+        }
         (actions, reload)
     }
 }

@@ -480,8 +480,8 @@ pub enum Action {
         high_new: usize,
     },
     Quarantined(usize),
-    /// The service escalated a case nobody opened (the service's event).
-    Escalated(Escalated),
+    /// The service escalated cases nobody opened (its events, those heard together in one).
+    Escalated(Vec<Escalated>),
     /// The CPOMS entry and tracking note, produced by the service.
     RecordsLoaded(crate::service::records::Records),
     /// A text to show in an overlay.

@@ -437,17 +437,18 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
                 vec![]
             }
         }
-        Action::Escalated(escalation) => {
-            // Only a case still unopened in this queue: its row came with the service's event just before.
-            let unopened =
-                state.cases.iter().any(|c| c.key == escalation.key && c.status == crate::domain::Status::New);
-            if !unopened {
-                return vec![];
+        Action::Escalated(heard) => {
+            // Only cases still unopened in this queue: their rows came with the service's events just before.
+            let unopened = |key: &AlertKey| {
+                state.cases.iter().any(|c| &c.key == key && c.status == crate::domain::Status::New)
+            };
+            let heard: Vec<_> = heard.into_iter().filter(|e| unopened(&e.key)).collect();
+            let Some(level) = heard.iter().map(|e| e.level).max() else { return vec![] };
+            for escalation in heard {
+                state.escalated.retain(|e| e.key != escalation.key);
+                state.escalated.push(escalation);
             }
-            let level = escalation.level;
-            state.escalated.retain(|e| e.key != escalation.key);
-            state.escalated.push(escalation);
-            // The most urgent first, then the one heard last.
+            // The most urgent first, then the one heard last. One bell for what was heard together.
             state.escalated.sort_by_key(|e| std::cmp::Reverse(e.level));
             vec![Effect::Escalation { title: escalation_title(level) }]
         }

@@ -57,7 +57,7 @@ pub(super) async fn tui(ctx: Context_) -> Result<()> {
     }
     // The process that owns the store escalates the cases nobody opened (the shared service does its own).
     let mut escalator = None;
-    if let Some(local) = service.local_service() {
+    if let Some(local) = service.local() {
         let mut ticker = crate::escalator::Escalator::new(local.clone()).map_err(|e| exit_err(exit::USAGE, e))?;
         if ctx.global.demo {
             // The demo's escalations show on screen; they are never sent anywhere.

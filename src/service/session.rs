@@ -142,15 +142,6 @@ impl Session {
         matches!(self.backend, Backend::Remote(_))
     }
 
-    /// The service in this process, when it is here: the process that owns the store runs its escalation
-    /// ticker. `None` through the shared service's socket (the service runs its own).
-    pub fn local_service(&self) -> Option<&CaseService> {
-        match &self.backend {
-            Backend::Local(service) => Some(service),
-            Backend::Remote(_) => None,
-        }
-    }
-
     /// Tells the shared service which case is open on this screen (a no-op in this process).
     pub fn viewing(&self, case: Option<&AlertKey>) {
         if let Backend::Remote(remote) = &self.backend {

@@ -17,7 +17,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::app::{Focus, Mode, State};
 pub use detail::lines as detail_lines;
-pub use status::hint_line;
+pub use status::{escalation_banner, hint_line};
 pub use theme::Theme;
 
 pub use crate::app::{MIN_HEIGHT, MIN_WIDTH, fits};

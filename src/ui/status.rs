@@ -45,9 +45,13 @@ pub fn escalation_banner(state: &State) -> Option<String> {
     Some(format!("ESCALATED: {} case not opened for {}, {place}{more}", e.level.label(), unopened(e.unopened_minutes)))
 }
 
-/// "12 min", "15h 30m": how long a case has gone unopened.
+/// "12 min", "15h 30m", "6 days": how long a case has gone unopened.
 fn unopened(minutes: u32) -> String {
-    if minutes < 60 { format!("{minutes} min") } else { format!("{}h {:02}m", minutes / 60, minutes % 60) }
+    match minutes {
+        0..60 => format!("{minutes} min"),
+        60..2880 => format!("{}h {:02}m", minutes / 60, minutes % 60),
+        _ => format!("{} days", minutes / 1440),
+    }
 }
 
 /// The feed's health in words: `ok HH:MM`, stale since, or the error and the next retry. An error message

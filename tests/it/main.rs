@@ -42,6 +42,7 @@ mod service_socket;
 mod service_users;
 mod store_compact;
 mod store_trouble;
+mod team_escalation;
 mod ui_screenshots;
 mod ui_snapshots;
 mod ui_visible;
