@@ -439,9 +439,8 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Escalated(heard) => {
             // Only cases still unopened in this queue: their rows came with the service's events just before.
-            let unopened = |key: &AlertKey| {
-                state.cases.iter().any(|c| &c.key == key && c.status == crate::domain::Status::New)
-            };
+            let unopened =
+                |key: &AlertKey| state.cases.iter().any(|c| &c.key == key && c.status == crate::domain::Status::New);
             let heard: Vec<_> = heard.into_iter().filter(|e| unopened(&e.key)).collect();
             let Some(level) = heard.iter().map(|e| e.level).max() else { return vec![] };
             for escalation in heard {

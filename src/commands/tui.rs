@@ -56,13 +56,10 @@ pub(super) async fn tui(ctx: Context_) -> Result<()> {
         tokio::spawn(poller.run());
     }
     // The process that owns the store escalates the cases nobody opened (the shared service does its own).
+    // Not the demo: its alerts are dated from its start, so what it escalates would depend on the hour.
     let mut escalator = None;
-    if let Some(local) = service.local() {
-        let mut ticker = crate::escalator::Escalator::new(local.clone()).map_err(|e| exit_err(exit::USAGE, e))?;
-        if ctx.global.demo {
-            // The demo's escalations show on screen; they are never sent anywhere.
-            ticker.notify = None;
-        }
+    if let Some(local) = service.local().filter(|_| !ctx.global.demo) {
+        let ticker = crate::escalator::Escalator::new(local.clone()).map_err(|e| exit_err(exit::USAGE, e))?;
         escalator = Some(tokio::spawn(ticker.run()));
     }
     let options = crate::tui::TuiOptions {

@@ -11,17 +11,21 @@ use crate::app::State;
 use crate::domain::inert;
 
 pub fn header(state: &State, theme: &Theme) -> Paragraph<'static> {
+    let mut spans = Vec::new();
+    // An escalation takes the place of the counts (the queue's title still has them); the filter stays.
     if let Some(banner) = escalation_banner(state) {
-        return Paragraph::new(Line::from(Span::styled(banner, theme.warn().add_modifier(Modifier::REVERSED))));
-    }
-    let mut spans = vec![Span::raw(if state.demo { "vigil (DEMO)  " } else { "vigil  " })];
-    for (level, n) in state.counts.open_by_level {
-        spans.push(Span::styled(format!("{} {n}", level.label()), theme.level(level)));
+        spans.push(Span::styled(banner, theme.warn().add_modifier(Modifier::REVERSED)));
         spans.push(Span::raw("  "));
-    }
-    let overdue = state.counts.overdue;
-    if overdue > 0 {
-        spans.push(Span::styled(format!("OVERDUE {overdue}  "), theme.warn()));
+    } else {
+        spans.push(Span::raw(if state.demo { "vigil (DEMO)  " } else { "vigil  " }));
+        for (level, n) in state.counts.open_by_level {
+            spans.push(Span::styled(format!("{} {n}", level.label()), theme.level(level)));
+            spans.push(Span::raw("  "));
+        }
+        let overdue = state.counts.overdue;
+        if overdue > 0 {
+            spans.push(Span::styled(format!("OVERDUE {overdue}  "), theme.warn()));
+        }
     }
     if state.filter.is_active() {
         spans.push(Span::styled(format!("FILTER: {}", inert::line(&state.filter.describe())), theme.title(true)));
@@ -35,14 +39,15 @@ pub fn escalation_banner(state: &State) -> Option<String> {
     let e = state.escalated.first()?;
     let row = state.visible().position(|c| c.key == e.key);
     let place = match row {
-        Some(i) => format!("queue row {}", i + 1),
-        None => "hidden by the filter (Esc clears it)".to_string(),
+        Some(i) => format!("row {}", i + 1),
+        // Esc clears the filter: the hint line says so.
+        None => "filtered out".to_string(),
     };
     let more = match state.escalated.len() - 1 {
         0 => String::new(),
-        n => format!("  +{n} more"),
+        n => format!(" +{n} more"),
     };
-    Some(format!("ESCALATED: {} case not opened for {}, {place}{more}", e.level.label(), unopened(e.unopened_minutes)))
+    Some(format!("ESCALATED: {} unopened {}, {place}{more}", e.level.label(), unopened(e.unopened_minutes)))
 }
 
 /// "12 min", "15h 30m", "6 days": how long a case has gone unopened.

@@ -58,7 +58,8 @@ impl World {
     /// A real store in a temp dir holding `alerts`, stored at `at`, with `escalation` as its config's.
     fn new(escalation: EscalationConfig, alerts: &[Value], at: DateTime<Utc>) -> World {
         let tmp = tempfile::tempdir().expect("tmp");
-        let store = Store::open(&tmp.path().join("data"), &StoreKey::file(tmp.path().join("store.key"))).expect("store");
+        let store =
+            Store::open(&tmp.path().join("data"), &StoreKey::file(tmp.path().join("store.key"))).expect("store");
         let mut config = Config::default();
         config.escalation = escalation;
         config.roles.dsl = vec!["dsl1".into()];
@@ -273,8 +274,16 @@ fn the_screen_rings_shows_a_banner_and_a_title_without_content_until_the_case_is
     h.effects(Vec::new());
     assert!(h.state.escalated.iter().any(|e| e.key == first.key), "the banner holds the case");
     let banner = vigil::ui::escalation_banner(&h.state).expect("a banner");
-    assert!(banner.starts_with("ESCALATED: HIGH case not opened for "), "{banner}");
+    assert!(banner.starts_with("ESCALATED: HIGH unopened "), "{banner}");
     insta::assert_snapshot!(h.draw(80, 24).backend());
+    // The active filter is always in the header, banner or not; a case the filter hides is said to be.
+    h.cmd(Command::FilterLow);
+    let header: String = {
+        let t = h.draw(80, 24);
+        (0..80).map(|x| t.backend().buffer()[(x, 0)].symbol().to_string()).collect()
+    };
+    assert!(header.contains("FILTER:") && header.contains("filtered out"), "{header}");
+    h.cmd(Command::ClearFilter);
 
     // Opening the case takes it off the banner; once none is left the title goes back.
     let row = h.state.visible().position(|c| c.key == first.key).expect("in the queue");
