@@ -325,3 +325,31 @@ fn escalations_heard_together_ring_once_and_the_title_goes_back_when_the_last_is
     assert_eq!(effects, vec![Effect::Title("vigil".into())], "the last one opened: the plain title");
     assert!(h.state.escalated.is_empty());
 }
+
+#[test]
+fn the_governors_report_counts_escalated_cases_and_how_long_until_they_were_opened() {
+    use vigil::report::figures::{Count, MedianLongest, compute};
+    use vigil::report::{Options, Period};
+    // Six High alerts raised on Tuesday morning; five are opened 15, 20, 30, 40 and 90 minutes after.
+    let raised = london(1, 9, 0);
+    let alerts: Vec<Value> = (1..=6).map(|i| alert(&format!("E{i}"), "student", 5, raised)).collect();
+    let w = World::new(EscalationConfig::default(), &alerts, raised);
+    assert_eq!(w.service.escalate_due(london(1, 9, 10)).expect("sweep").escalated.len(), 6);
+    let deputy = w.session(ddsl());
+    for (i, after) in [15, 20, 30, 40, 90].into_iter().enumerate() {
+        deputy.open(&key(&format!("E{}", i + 1)), raised + chrono::Duration::minutes(after)).expect("opened");
+    }
+    let period = Period::new(raised.date_naive(), raised.date_naive()).expect("period");
+    let data = w.session(dsl()).report_data(false).expect("report data");
+    let figures = |min_group| compute(&data, period, &Options { min_group, now: london(2, 12, 0) });
+    let f = figures(5);
+    assert_eq!(f.escalation.cases, Count::Exact(6));
+    assert_eq!(f.escalation.until_opened, MedianLongest::Shown { median: 30, longest: 90 });
+    let text = vigil::report::render(vigil::report::Format::Markdown, &f);
+    assert!(text.contains("| Cases escalated (nobody opened them in time) | 6 |"), "{text}");
+    assert!(text.contains("| Raise to opened, escalated cases: longest | 1 h 30 min |"), "{text}");
+    // Fewer than the minimum: the count says so, and no time of a few cases is published.
+    let f = figures(7);
+    assert_eq!(f.escalation.cases, Count::FewerThan(7));
+    assert_eq!(f.escalation.until_opened, MedianLongest::Suppressed);
+}
