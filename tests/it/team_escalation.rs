@@ -118,14 +118,18 @@ fn heard(sub: &mut Subscription, now: DateTime<Utc>) -> Vec<(String, Level, u32,
         .collect()
 }
 
-/// Waits (in paused time, which runs on to the ticker's next wake) until `sub` hears an escalation.
+/// Waits (in paused time, which runs on to the ticker's next wake) until `sub` hears an escalation, for at
+/// most two days of that time.
 async fn next_escalation(sub: &mut Subscription, clock: &vigil::escalator::Clock) -> (String, Level, u32, u32) {
-    loop {
-        assert!(sub.changed().await, "the service is there");
-        if let Some(first) = heard(sub, clock()).into_iter().next() {
-            return first;
+    let heard_one = async {
+        loop {
+            assert!(sub.changed().await, "the service is there");
+            if let Some(first) = heard(sub, clock()).into_iter().next() {
+                return first;
+            }
         }
-    }
+    };
+    tokio::time::timeout(Duration::from_secs(2 * 24 * 3600), heard_one).await.expect("an escalation within two days")
 }
 
 #[tokio::test(start_paused = true)]
@@ -202,7 +206,7 @@ async fn notify_command_reads_a_content_free_message_byte_for_byte_and_a_failing
     ticker.notified = Some(tx);
     let ticker = tokio::spawn(ticker.run());
 
-    let notified = rx.recv().await.expect("notify_command ran");
+    let notified = tokio::time::timeout(Duration::from_secs(3600), rx.recv()).await.expect("in time").expect("ran");
     assert_eq!(notified.result, Ok(()));
     let recorded = w.escalations(&key("H3"), london(1, 10, 10));
     let reference = &recorded[0].2;
