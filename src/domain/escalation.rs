@@ -41,9 +41,16 @@ pub struct Due {
 }
 
 impl EscalationRule {
-    /// When the case's next escalation falls due, or `None` when none ever will as it stands (not watched,
-    /// or its level does not escalate).
-    pub fn next(&self, calendar: &WorkingCalendar, case: &Case, raised: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    /// When the case's next escalation falls due, as seen at `now`, or `None` when none ever will as it
+    /// stands (not watched, or its level does not escalate). One that fell due while nothing was watching
+    /// (vigil was not running) is due now, or at the next opening if now is out of hours.
+    pub fn next(
+        &self,
+        calendar: &WorkingCalendar,
+        case: &Case,
+        raised: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
         if case.status() != Status::New {
             return None;
         }
@@ -52,7 +59,7 @@ impl EscalationRule {
             None => first,
             Some(last) => last + TimeDelta::minutes(i64::from(self.repeat_minutes.max(1))),
         };
-        Some(in_working_hours(calendar, at))
+        Some(in_working_hours(calendar, at.max(now)))
     }
 
     /// The escalation due at `now`, if one is.
@@ -63,7 +70,7 @@ impl EscalationRule {
         raised: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Option<Due> {
-        let at = self.next(calendar, case, raised)?;
+        let at = self.next(calendar, case, raised, now)?;
         (at <= now).then(|| Due {
             round: case.escalations.saturating_add(1),
             unopened_minutes: u32::try_from((now - raised).num_minutes().max(0)).unwrap_or(u32::MAX),
@@ -117,8 +124,9 @@ mod tests {
         (at, EventKind::Escalated { round, unopened_minutes: 0, reference: "ESC-TEST".into() })
     }
 
+    /// The next escalation as seen when the case was raised.
     fn next(case: &Case, raised: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        RULE.next(&WorkingCalendar::london_default(), case, raised)
+        RULE.next(&WorkingCalendar::london_default(), case, raised, raised)
     }
 
     #[test]
@@ -195,8 +203,8 @@ mod tests {
         let off = EscalationRule { high_minutes: 0, medium_hours: 0, repeat_minutes: 10 };
         let raised = lon(1, 10, 0);
         let cal = WorkingCalendar::london_default();
-        assert_eq!(off.next(&cal, &case(Level::High, raised, &[]), raised), None);
-        assert_eq!(off.next(&cal, &case(Level::Medium, raised, &[]), raised), None);
+        assert_eq!(off.next(&cal, &case(Level::High, raised, &[]), raised, raised), None);
+        assert_eq!(off.next(&cal, &case(Level::Medium, raised, &[]), raised, raised), None);
     }
 
     #[test]
@@ -207,5 +215,16 @@ mod tests {
         assert_eq!(RULE.due(&cal, &c, raised, lon(1, 11, 0)), Some(Due { round: 1, unopened_minutes: 60 }));
         let c = case(Level::High, raised, &[escalated(lon(1, 11, 0), 1)]);
         assert_eq!(next(&c, raised), Some(lon(1, 11, 10)));
+    }
+
+    #[test]
+    fn one_missed_overnight_waits_for_the_next_opening_not_the_middle_of_the_night() {
+        // Due at 10:10 on Tuesday, but nothing was watching until 03:00 on Wednesday: at 08:30, not at 03:00.
+        let raised = lon(1, 10, 0);
+        let cal = WorkingCalendar::london_default();
+        let c = case(Level::High, raised, &[]);
+        assert_eq!(RULE.due(&cal, &c, raised, lon(2, 3, 0)), None);
+        assert_eq!(RULE.next(&cal, &c, raised, lon(2, 3, 0)), Some(lon(2, 8, 30)));
+        assert_eq!(RULE.due(&cal, &c, raised, lon(2, 8, 30)), Some(Due { round: 1, unopened_minutes: 22 * 60 + 30 }));
     }
 }

@@ -46,7 +46,7 @@ impl CaseService {
         let watched = std::sync::Mutex::new(Vec::new());
         self.0.store.visit_index(IndexScan::Open, &|entry: IndexEntry| {
             let raised = entry.head.raised_at.with_timezone(&Utc);
-            if let Some(at) = rule.next(calendar, &entry.case, raised) {
+            if let Some(at) = rule.next(calendar, &entry.case, raised, now) {
                 watched.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((entry.head.key, at));
             }
         })?;
@@ -79,7 +79,7 @@ impl CaseService {
             let Some(case) = Case::fold(key.clone(), &events) else { return Ok((None, None)) };
             let raised = alert.raised_at.with_timezone(&Utc);
             let Some(due) = rule.due(calendar, &case, raised, now) else {
-                return Ok((None, rule.next(calendar, &case, raised)));
+                return Ok((None, rule.next(calendar, &case, raised, now)));
             };
             let reference = events
                 .iter()
@@ -119,7 +119,7 @@ impl CaseService {
                     ]);
                     let mut after = case;
                     after.apply(&event);
-                    return Ok((Some(escalation), rule.next(calendar, &after, raised)));
+                    return Ok((Some(escalation), rule.next(calendar, &after, raised, now)));
                 }
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(e.into()),
