@@ -357,3 +357,59 @@ fn the_governors_report_counts_escalated_cases_and_how_long_until_they_were_open
     assert_eq!(f.escalation.cases, Count::FewerThan(7));
     assert_eq!(f.escalation.until_opened, MedianLongest::Suppressed);
 }
+
+/// Through the real socket: `vigil serve` escalates a High case nobody opened when it starts (the calendar
+/// here is open around the clock, so the test does not depend on the hour), and a DSL connected to it hears
+/// the escalation as an event whose bytes carry nothing of the alert.
+#[tokio::test]
+async fn through_the_socket_the_dsl_hears_an_escalation_and_nothing_of_the_alert() {
+    use crate::service_support::{Raw, Served};
+    use vigil::service::wire::{FromService, PROTOCOL_VERSION, Resume, ToService};
+    // A store holding one High alert raised on a Tuesday morning weeks ago, never opened.
+    let own = tempfile::tempdir().expect("tmp");
+    let (data, key_file) = (own.path().join("data"), own.path().join("store.key"));
+    {
+        let store = Store::open(&data, &StoreKey::file(key_file.clone())).expect("store");
+        let service = CaseService::new(store, Policy::from_config(&Config::default()));
+        let raised = chrono_tz::Europe::London.with_ymd_and_hms(2026, 11, 10, 10, 0, 0).single().expect("valid");
+        let body = serde_json::json!({
+            "feed": "vigil.alert-feed/1",
+            "alerts": [alert("SOCK1", "student", 5, raised.with_timezone(&Utc))],
+            "cursor": "c",
+            "more": false,
+        });
+        let page = parse_page(body.to_string().as_bytes()).expect("page parses");
+        Session::new(service, dsl()).ingest(&page, raised.with_timezone(&Utc)).expect("ingest");
+    }
+    let mut served = Served::start_on("dsl", None, 3600, Some((&data, &key_file)));
+    served.kill();
+    let mut config = std::fs::read_to_string(&served.config).expect("config");
+    config.push_str(
+        "\n[calendar]\nworking_days = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]\nopen = \"00:00\"\nclose = \"23:59:59\"\n",
+    );
+    std::fs::write(&served.config, config).expect("config");
+    served.spawn();
+
+    // This run's instance, then a connection that hears every change since the service started.
+    let mut first = Raw::connect(&served.socket).await;
+    let Some(FromService::Welcome(welcome)) = first.hello(PROTOCOL_VERSION).await else { panic!("welcomed") };
+    let mut raw = Raw::connect(&served.socket).await;
+    let resume = Some(Resume { instance: welcome.instance.clone(), after: 0 });
+    raw.send(&ToService::Hello { version: PROTOCOL_VERSION, features: Vec::new(), resume }).await;
+    let event = loop {
+        match raw.next().await {
+            Some(FromService::Event(event)) if matches!(event.kind, api::EventKind::Escalated { .. }) => break event,
+            Some(_) => continue,
+            None => panic!("the service closed the connection"),
+        }
+    };
+    let api::EventKind::Escalated { case, level, round, .. } = &event.kind else { unreachable!() };
+    assert_eq!((case, *level, *round), (&key("SOCK1"), Level::High, 1));
+    // The escalation itself names the case by key only (its row, with the content the DSL may see, came
+    // before it as the queue's own event).
+    let wire = serde_json::to_string(&event).expect("serialises");
+    assert!(!wire.contains(TEXT.trim()), "no alert content in the escalation: {wire}");
+    // The case's timeline says so, by vigil.
+    let shown = served.cli(&["show", "SOCK1"]);
+    assert!(crate::common::stdout(&shown).contains("ESCALATED (#1, ESC-"), "{}", crate::common::stdout(&shown));
+}
