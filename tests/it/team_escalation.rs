@@ -60,8 +60,7 @@ impl World {
         let tmp = tempfile::tempdir().expect("tmp");
         let store =
             Store::open(&tmp.path().join("data"), &StoreKey::file(tmp.path().join("store.key"))).expect("store");
-        let mut config = Config::default();
-        config.escalation = escalation;
+        let mut config = Config { escalation, ..Config::default() };
         config.roles.dsl = vec!["dsl1".into()];
         config.roles.ddsl = vec!["ddsl1".into()];
         config.roles.officer = vec!["officer1".into()];
