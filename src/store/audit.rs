@@ -249,6 +249,8 @@ fn is_decision(event: &CaseEvent) -> bool {
                 | EventKind::FollowUpSet { .. }
                 | EventKind::Closed { .. }
                 | EventKind::Reopened { .. }
+                // vigil's own: recorded with its audit record like a decision, and checked both ways.
+                | EventKind::Escalated { .. }
         )
 }
 

@@ -259,6 +259,11 @@ fn the_deputy_hears_a_student_escalation_not_a_staff_one_and_an_officer_hears_no
     assert!(!bytes.contains("Escalated") && !bytes.contains("S1"), "an officer hears none: {bytes}");
     // A sweep at the same instant escalates nothing twice.
     assert!(w.service.escalate_due(now).expect("sweep").escalated.is_empty());
+    // Each escalation and its audit record were written together: the trail and the case logs agree.
+    let verdict = w.session(dsl()).audit_verify().expect("verify");
+    assert!(matches!(verdict, vigil::audit::Verdict::Intact { .. }), "{verdict:?}");
+    let records = w.session(dsl()).audit_records(Some("P1")).expect("records");
+    assert!(records.iter().any(|r| r.actor == "vigil:service" && r.what.starts_with("escalated (#1, ESC-")));
 }
 
 #[test]
