@@ -180,6 +180,17 @@ impl Default for EscalationConfig {
     }
 }
 
+impl EscalationConfig {
+    /// The numbers the escalation rule judges by.
+    pub fn rule(&self) -> crate::domain::escalation::EscalationRule {
+        crate::domain::escalation::EscalationRule {
+            high_minutes: self.high_unopened_minutes,
+            medium_hours: self.medium_unopened_hours,
+            repeat_minutes: self.repeat_minutes,
+        }
+    }
+}
+
 /// `[trends]`: a subject with `count` alerts within `window_days` is marked as a trend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -322,6 +333,8 @@ impl Config {
         if self.escalation.medium_unopened_hours > 240 {
             return Err("[escalation] medium_unopened_hours must be 0 (off) to 240".into());
         }
+        // Said at `vigil config check` and at start, not at the first escalation.
+        crate::escalator::notify_words(self.escalation.notify_command.as_deref())?;
         if !(1..=3_660).contains(&self.trends.window_days) || !(2..=1_000).contains(&self.trends.count) {
             return Err("[trends] window_days must be 1 to 3660 and count 2 to 1000".into());
         }
@@ -448,6 +461,15 @@ mod tests {
         assert!(msg.contains("/etc/vigil.toml"), "{msg}");
         assert!(msg.contains("line 3"), "{msg}");
         assert!(msg.contains("url_typo"), "{msg}");
+    }
+
+    #[test]
+    fn a_notify_command_that_cannot_be_split_is_refused_at_start() {
+        let err = Config::parse(Path::new("/etc/vigil.toml"), "[escalation]\nnotify_command = \"page 'the dsl\"\n")
+            .expect_err("an unclosed quote");
+        assert!(err.to_string().contains("notify_command"), "{err}");
+        let ok = Config::parse(Path::new("/etc/vigil.toml"), "[escalation]\nnotify_command = \"page 'the dsl'\"\n");
+        assert!(ok.is_ok(), "{ok:?}");
     }
 
     /// A bad `[calendar]` is an error naming the setting and the value: never the default (London) calendar.

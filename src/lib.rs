@@ -26,6 +26,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod domain;
+pub mod escalator;
 pub mod feed;
 pub mod identity;
 pub mod intake;

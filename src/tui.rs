@@ -77,7 +77,8 @@ impl Link {
             Err(e) => return (vec![Action::Failed(e.to_string())], false),
         };
         let mut reload = false;
-        let actions = news
+        let mut escalated = Vec::new();
+        let mut actions: Vec<Action> = news
             .into_iter()
             .chain(events.into_iter().filter_map(|event| match event.kind {
                 EventKind::CaseChanged { case, row } => {
@@ -87,6 +88,10 @@ impl Link {
                     Some(Action::CaseChanged { key: case, summary: None, seq: Some(event.seq) })
                 }
                 EventKind::Arrived { new, high_new } => Some(Action::Arrived { new, high_new }),
+                EventKind::Escalated { case, level, round, unopened_minutes } => {
+                    escalated.push(crate::app::Escalated { key: case, level, round, unopened_minutes });
+                    None
+                }
                 EventKind::Rejected { count } => Some(Action::Quarantined(count)),
                 EventKind::Feed => None,
                 EventKind::Reload => {
@@ -95,6 +100,10 @@ impl Link {
                 }
             }))
             .collect();
+        // Heard together, rung once: after the rows they name.
+        if !escalated.is_empty() {
+            actions.push(Action::Escalated(escalated));
+        }
         (actions, reload)
     }
 }
@@ -257,6 +266,17 @@ pub fn run_effects_with(
                 let _ = execute!(out, crossterm::terminal::SetTitle(format!("vigil: {high_new} new HIGH")));
                 let _ = out.write_all(b"\x07");
                 let _ = out.flush();
+                None
+            }
+            Effect::Escalation { title } => {
+                let mut out = stdout();
+                let _ = execute!(out, crossterm::terminal::SetTitle(title));
+                let _ = out.write_all(b"\x07");
+                let _ = out.flush();
+                None
+            }
+            Effect::Title(title) => {
+                let _ = execute!(stdout(), crossterm::terminal::SetTitle(title));
                 None
             }
             Effect::Copy(text) => {

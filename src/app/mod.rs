@@ -173,6 +173,15 @@ impl PartialEq for Editor {
 
 impl Eq for Editor {}
 
+/// A case the service escalated because nobody opened it: the banner shows it until it is opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalated {
+    pub key: AlertKey,
+    pub level: crate::domain::Level,
+    pub round: u32,
+    pub unopened_minutes: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Toast {
     pub text: String,
@@ -287,6 +296,8 @@ pub struct State {
     pub health: FeedHealth,
     pub quarantined: usize,
     pub toast: Option<Toast>,
+    /// The escalated cases nobody has opened yet, most urgent first: the banner shows the first.
+    pub escalated: Vec<Escalated>,
     pub demo: bool,
     pub ascii: bool,
     pub keymap: std::sync::Arc<keymap::Keymap>,
@@ -348,6 +359,7 @@ impl State {
             health: FeedHealth::default(),
             quarantined: 0,
             toast: None,
+            escalated: Vec::new(),
             demo: false,
             ascii: false,
             keymap: std::sync::Arc::new(keymap::Keymap::embedded()),
@@ -496,6 +508,8 @@ pub enum Action {
         high_new: usize,
     },
     Quarantined(usize),
+    /// The service escalated cases nobody opened (its events, those heard together in one).
+    Escalated(Vec<Escalated>),
     /// The CPOMS entry and tracking note, produced by the service.
     RecordsLoaded(crate::service::records::Records),
     /// A student's history, read by the service (an audited view).
@@ -582,6 +596,12 @@ pub enum Effect {
     },
     /// What changed since the reviewer last looked, marking that they look now (once, as the TUI starts).
     LookBack,
+    /// A case was escalated: ring the bell and set the window title to `title` (content-free).
+    Escalation {
+        title: String,
+    },
+    /// Set the window title (content-free).
+    Title(String),
     /// Put text on the user's clipboard (OSC 52, which works over SSH).
     Copy(String),
     Quit,

@@ -80,6 +80,9 @@ fn change_cases(state: &mut State, not_open_changed: bool, f: impl FnOnce(&mut S
         state.not_open = None;
     }
     state.counts = QueueCounts::of(&state.cases);
+    // An escalation's banner stays until the case is opened (or acted on, closed, withdrawn, gone).
+    let cases = &state.cases;
+    state.escalated.retain(|e| cases.iter().any(|c| c.key == e.key && c.status == crate::domain::Status::New));
     refilter_keeping(state, keep);
     // The open case left the queue (closed, withdrawn, filtered out): the case and checklist panes no
     // longer show it, so the keys go back to the queue, where the next case is picked.
@@ -137,9 +140,22 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     if !admitted(state, &action) {
         return vec![];
     }
+    let escalated = !state.escalated.is_empty();
     let mut effects = apply(state, action);
     effects.extend(load_wanted(state));
+    // The last escalated case was opened (or left the queue): the window title stops saying so.
+    if escalated && state.escalated.is_empty() {
+        effects.push(Effect::Title(PLAIN_TITLE.to_string()));
+    }
     effects
+}
+
+/// The window title with nothing to call attention to.
+pub const PLAIN_TITLE: &str = "vigil";
+
+/// The window title while a case is escalated: the level only, never anything of the alert.
+pub fn escalation_title(level: Level) -> String {
+    format!("vigil: ESCALATION, a {} case nobody has opened", level.label())
 }
 
 /// The one rule for input: a key (or a click) acts only on what the screen shows. What is on top (an
@@ -433,6 +449,20 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
                 }
                 vec![]
             }
+        }
+        Action::Escalated(heard) => {
+            // Only cases still unopened in this queue: their rows came with the service's events just before.
+            let unopened =
+                |key: &AlertKey| state.cases.iter().any(|c| &c.key == key && c.status == crate::domain::Status::New);
+            let heard: Vec<_> = heard.into_iter().filter(|e| unopened(&e.key)).collect();
+            let Some(level) = heard.iter().map(|e| e.level).max() else { return vec![] };
+            for escalation in heard {
+                state.escalated.retain(|e| e.key != escalation.key);
+                state.escalated.push(escalation);
+            }
+            // The most urgent first, then the one heard last. One bell for what was heard together.
+            state.escalated.sort_by_key(|e| std::cmp::Reverse(e.level));
+            vec![Effect::Escalation { title: escalation_title(level) }]
         }
         Action::RecordsLoaded(records) => {
             state.mode = Mode::Records(records);

@@ -90,6 +90,10 @@ pub async fn serve(settings: Settings) -> Result<()> {
         }
     });
 
+    // High (and Medium) cases nobody opened are escalated to every connected reviewer on duty.
+    let escalator = crate::escalator::Escalator::new(service.clone()).map_err(|e| exit_err(exit::USAGE, e))?;
+    tokio::spawn(escalator.run());
+
     let daemon = Daemon::new(service, identify, health, poll_now, screenshots);
     tracing::info!(socket = %socket.display(), "vigil serve is listening");
     eprintln!("vigil serve: listening on {}", socket.display());

@@ -55,6 +55,13 @@ pub(super) async fn tui(ctx: Context_) -> Result<()> {
         };
         tokio::spawn(poller.run());
     }
+    // The process that owns the store escalates the cases nobody opened (the shared service does its own).
+    // Not the demo: its alerts are dated from its start, so what it escalates would depend on the hour.
+    let mut escalator = None;
+    if let Some(local) = service.local().filter(|_| !ctx.global.demo) {
+        let ticker = crate::escalator::Escalator::new(local.clone()).map_err(|e| exit_err(exit::USAGE, e))?;
+        escalator = Some(tokio::spawn(ticker.run()));
+    }
     let options = crate::tui::TuiOptions {
         demo: ctx.global.demo,
         ascii: ctx.global.no_unicode || !ctx.config.ui.unicode,
@@ -66,6 +73,9 @@ pub(super) async fn tui(ctx: Context_) -> Result<()> {
     };
     let result = crate::tui::run(service, screenshot_client, rx, retry, keymap, options).await;
     if let Some(h) = demo_server {
+        h.abort();
+    }
+    if let Some(h) = escalator {
         h.abort();
     }
     result

@@ -113,11 +113,15 @@ pub enum EventKind {
         other: AlertKey,
         reason: String,
     },
-    /// Nobody opened the case in time, so vigil raised it with every reviewer (the `round`th time, the case
-    /// unopened for `unopened_minutes` of the time that counts).
+    /// Nobody opened the case in time, so vigil raised it with every reviewer on duty (the `round`th time,
+    /// the case unopened `unopened_minutes` after it was raised). `reference` is minted at random at the
+    /// first escalation and kept by the later ones: it names the case to `[escalation] notify_command` and
+    /// means nothing outside vigil (`vigil show REF` finds the case).
     Escalated {
         round: u32,
         unopened_minutes: u32,
+        #[serde(default)]
+        reference: String,
     },
 }
 
@@ -161,8 +165,8 @@ impl EventKind {
             EventKind::Unshared { with, reason } => format!("no longer shared with {}: {reason}", name(with)),
             EventKind::Linked { other } => format!("linked to case {other}"),
             EventKind::Unlinked { other, reason } => format!("unlinked from case {other}: {reason}"),
-            EventKind::Escalated { round, unopened_minutes } => {
-                format!("ESCALATED (#{round}): not opened by anyone for {unopened_minutes} min")
+            EventKind::Escalated { round, unopened_minutes, reference } => {
+                format!("ESCALATED (#{round}, {reference}): not opened by anyone for {unopened_minutes} min")
             }
         }
     }

@@ -5,6 +5,7 @@ pub mod alert;
 pub mod calendar;
 pub mod case;
 pub mod checklist;
+pub mod escalation;
 pub mod inert;
 pub mod levels;
 pub mod values;

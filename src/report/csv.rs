@@ -104,6 +104,14 @@ pub fn render(f: &Figures) -> String {
         r.minutes("response", &format!("{l}.close"), resp.close);
         r.share("response", &format!("{l}.within_due_share"), resp.within_due);
     }
+    r.count("escalation", "cases", f.escalation.cases);
+    let (median, longest) = match f.escalation.until_opened {
+        crate::report::figures::MedianLongest::Shown { median, longest } => (median.to_string(), longest.to_string()),
+        crate::report::figures::MedianLongest::Suppressed => ("withheld".into(), "withheld".into()),
+        crate::report::figures::MedianLongest::NoData => (String::new(), String::new()),
+    };
+    r.row("escalation", "until_opened.median_minutes", median);
+    r.row("escalation", "until_opened.longest_minutes", longest);
     r.count("end_of_period", "open.total", f.open_at_end);
     for (l, c) in f.open_by_level.iter() {
         r.count("end_of_period", &format!("open.{}", l.as_str()), *c);

@@ -84,6 +84,27 @@ pub enum Minutes {
     Suppressed,
 }
 
+/// A published median and longest, in whole minutes: how long escalated cases went until someone opened them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MedianLongest {
+    Shown {
+        median: i64,
+        longest: i64,
+    },
+    NoData,
+    /// Fewer values than the minimum (the longest of a few is one case's time).
+    Suppressed,
+}
+
+/// Cases nobody opened in time, so vigil escalated them (`[escalation]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EscalationFigures {
+    /// Cases raised in the period that were escalated at least once.
+    pub cases: Count,
+    /// Of those that were opened, raise to opened.
+    pub until_opened: MedianLongest,
+}
+
 /// One value per level.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PerLevel<T> {
@@ -188,6 +209,7 @@ pub struct Figures {
     pub previous_by_level: PerLevel<Count>,
     /// Students with more than one alert raised in the period (the procedure's "trends in activity").
     pub repeat_subjects: Count,
+    pub escalation: EscalationFigures,
     pub staff: Option<StaffFigures>,
 }
 
@@ -293,6 +315,10 @@ pub fn compute(data: &ReportData, period: Period, options: &Options) -> Figures 
         previous_total: p.one(prev.total),
         previous_by_level: p.per_level(&prev.by_level),
         repeat_subjects: p.one(repeat_subjects(data, start, end)),
+        escalation: EscalationFigures {
+            cases: p.one(raw.escalated),
+            until_opened: p.median_longest(&raw.escalated_until_opened),
+        },
         staff,
     }
 }
@@ -396,6 +422,9 @@ struct Raw {
     response: PerLevel<ResponseRaw>,
     open: PerLevel<u64>,
     overdue: PerLevel<u64>,
+    escalated: u64,
+    /// Raise to first view, minutes, of the escalated cases that were opened.
+    escalated_until_opened: Vec<i64>,
 }
 
 impl Raw {
@@ -449,10 +478,14 @@ impl Raw {
                     }
                 }
             }
+            let minutes = |t: DateTime<Utc>| (t - raised).num_minutes().max(0);
+            if case.escalations > 0 {
+                raw.escalated += 1;
+                raw.escalated_until_opened.extend(case.first_viewed.map(minutes));
+            }
             if case.withdrawn.is_some() {
                 continue;
             }
-            let minutes = |t: DateTime<Utc>| (t - raised).num_minutes().max(0);
             if let Some((closed_at, outcome)) = &case.closed {
                 raw.closed += 1;
                 *raw.outcomes.entry(outcome.clone()).or_default().get_mut(case.level) += 1;
@@ -563,6 +596,16 @@ impl Protect {
             None => Minutes::NoData,
             Some(_) if (values.len() as u64) < self.min => Minutes::Suppressed,
             Some((median, p90)) => Minutes::Shown { median, p90 },
+        }
+    }
+
+    fn median_longest(&self, values: &[i64]) -> MedianLongest {
+        match (median_p90(values), values.iter().max()) {
+            (Some((median, _)), Some(&longest)) if values.len() as u64 >= self.min => {
+                MedianLongest::Shown { median, longest }
+            }
+            (Some(_), _) => MedianLongest::Suppressed,
+            _ => MedianLongest::NoData,
         }
     }
 

@@ -396,6 +396,10 @@ pub fn render(f: &Figures) -> String {
         .collect();
     p.pair(table, chart("due", "Share of alerts closed within the due time", &bars, Some(1.0)));
 
+    p.h2("Escalations");
+    let t = p.table(&["Measure", "Value"], &[false, true], &super::escalation_rows(f, min));
+    p.push(t);
+
     p.h2("Open and overdue at the end of the period");
     let mut rows: Vec<Vec<String>> = f
         .open_by_level

@@ -26,6 +26,7 @@
 //!     "medium": { ... },
 //!     "high": { ..., "to_first_contact": { "median_minutes": ..., "p90_minutes": ... } }
 //!   },
+//!   "escalation": { "cases", "until_opened": { "median_minutes", "longest_minutes" } },
 //!   "end_of_period": { "as_of": ..., "open": { "total", "low", "medium", "high" }, "overdue": { ... } },
 //!   "trend": { "previous_total": 12, "previous_by_level": {...}, "total_change": 8 },
 //!   "staff": { "total": ..., "by_level": {...}, "previous_total": ... },   // DSL with --include-staff only
@@ -155,6 +156,19 @@ pub fn to_value(f: &Figures) -> Value {
         }
         response.insert(level.to_string(), Value::Object(m));
     }
+    let (median, longest) = match f.escalation.until_opened {
+        crate::report::figures::MedianLongest::Shown { median, longest } => (json!(median), json!(longest)),
+        crate::report::figures::MedianLongest::NoData => (Value::Null, Value::Null),
+        crate::report::figures::MedianLongest::Suppressed => {
+            b.note("/escalation/until_opened/median_minutes", "fewer-than-min");
+            b.note("/escalation/until_opened/longest_minutes", "fewer-than-min");
+            (Value::Null, Value::Null)
+        }
+    };
+    let escalation = json!({
+        "cases": b.count("/escalation/cases", f.escalation.cases),
+        "until_opened": { "median_minutes": median, "longest_minutes": longest },
+    });
     let mut v = json!({
         "schema": SCHEMA,
         "period": {
@@ -197,6 +211,7 @@ pub fn to_value(f: &Figures) -> Value {
             },
         },
         "response": Value::Object(response),
+        "escalation": escalation,
         "end_of_period": {
             "as_of": f.as_of.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             "open": {

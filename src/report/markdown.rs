@@ -170,6 +170,9 @@ pub fn render(f: &Figures) -> String {
         f.response.iter().map(|(l, r)| vec![level_text(l).to_string(), share_text(r.within_due, min)]).collect();
     d.table(&["Level", "Closed within the due time"], &[false, true], &rows);
 
+    d.heading("Escalations");
+    d.table(&["Measure", "Value"], &[false, true], &super::escalation_rows(f, min));
+
     d.heading("Open and overdue at the end of the period");
     let mut rows: Vec<Vec<String>> = f
         .open_by_level

@@ -228,6 +228,24 @@ pub fn response_rows(f: &figures::Figures, min: u64) -> Vec<Vec<String>> {
     rows
 }
 
+/// The escalation table's rows: the cases escalated, and raise to opened (median, longest).
+pub fn escalation_rows(f: &figures::Figures, min: u64) -> Vec<Vec<String>> {
+    let e = &f.escalation;
+    let (median, longest) = match e.until_opened {
+        figures::MedianLongest::Shown { median, longest } => (duration_text(median), duration_text(longest)),
+        figures::MedianLongest::Suppressed => {
+            let w = format!("withheld (fewer than {min})");
+            (w.clone(), w)
+        }
+        figures::MedianLongest::NoData => ("no data".into(), "no data".into()),
+    };
+    vec![
+        vec!["Cases escalated (nobody opened them in time)".into(), count_text(e.cases)],
+        vec!["Raise to opened, escalated cases: median".into(), median],
+        vec!["Raise to opened, escalated cases: longest".into(), longest],
+    ]
+}
+
 /// Median and 90th percentile in words, for one cell.
 pub fn minutes_text(m: Minutes, min_group: u64) -> (String, String) {
     match m {

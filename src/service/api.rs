@@ -260,6 +260,10 @@ pub enum EventKind {
     CaseRemoved { case: AlertKey },
     /// New alerts arrived: how many, and how many of them High (for the bell).
     Arrived { new: usize, high_new: usize },
+    /// Nobody has opened the case in time (the `round`th escalation, `unopened_minutes` after it was
+    /// raised): the bell, a banner and the window title. Content-free; only to the DSL and deputy, and only
+    /// for a case they may see.
+    Escalated { case: AlertKey, level: Level, round: u32, unopened_minutes: u32 },
     /// The count of rejected alerts changed.
     Rejected { count: usize },
     /// The feed's state changed.

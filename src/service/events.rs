@@ -48,6 +48,14 @@ pub enum Change {
         from: String,
         staff: bool,
     },
+    /// Nobody opened the case in time: the reviewers on duty who may see it are told (content-free).
+    Escalated {
+        case: AlertKey,
+        staff: bool,
+        level: crate::domain::Level,
+        round: u32,
+        unopened_minutes: u32,
+    },
     /// Alerts were rejected; `staff_only` when every one of them may be about staff.
     Rejected {
         staff_only: bool,
@@ -60,7 +68,10 @@ impl Change {
     /// the others' sequence, so not even a gap in it tells them something happened.
     fn staff_only(&self) -> bool {
         match self {
-            Change::Case { staff, .. } | Change::Removed { staff, .. } | Change::Withheld { staff, .. } => *staff,
+            Change::Case { staff, .. }
+            | Change::Removed { staff, .. }
+            | Change::Withheld { staff, .. }
+            | Change::Escalated { staff, .. } => *staff,
             Change::Arrived { new, high_new, staff_new, staff_high_new } => {
                 new == staff_new && high_new == staff_high_new
             }
@@ -264,6 +275,11 @@ impl Subscription {
                         if self.open { (new - staff_new, high_new - staff_high_new) } else { (new, high_new) };
                     on_duty.then_some(EventKind::Arrived { new, high_new })
                 }
+                // The DSL and deputy, and only for a case this viewer may see: an officer hears of none.
+                Change::Escalated { case, level, round, unopened_minutes, .. } if on_duty => {
+                    asking.summary(&case, now)?.map(|_| EventKind::Escalated { case, level, round, unopened_minutes })
+                }
+                Change::Escalated { .. } => None,
                 Change::Rejected { .. } if on_duty => {
                     let count = asking.rejected_count()?;
                     Some(EventKind::Rejected { count })

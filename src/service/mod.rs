@@ -12,6 +12,7 @@
 mod actions;
 pub mod api;
 mod detail;
+pub mod escalation;
 pub mod events;
 pub mod feed;
 mod handle;

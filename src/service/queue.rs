@@ -220,6 +220,15 @@ impl Asking<'_> {
     /// Resolves `ID` or `SOURCE:ID` to a case this viewer may see.
     pub fn find(&self, spec: &str) -> Result<AlertKey> {
         self.require_reviewer()?;
+        // An escalation's reference (what `[escalation] notify_command` was told) names its case.
+        if spec.len() > super::escalation::REFERENCE_PREFIX.len()
+            && spec
+                .get(..super::escalation::REFERENCE_PREFIX.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(super::escalation::REFERENCE_PREFIX))
+            && let Some(key) = self.find_reference(spec)?
+        {
+            return Ok(key);
+        }
         if let Some((source, id)) = spec.split_once(':') {
             let key = AlertKey::new(source, id);
             if let Some(entry) = self.store.index_entry(&key)?

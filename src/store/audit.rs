@@ -236,19 +236,19 @@ pub fn records(tree: &sled::Tree, key: &AuditKey) -> Result<Vec<AuditRecord>, St
         .collect()
 }
 
-/// Whether a case event is a decision someone made: what the audit trail records with it.
+/// Whether a case event was written with its audit record: every event but the feed's and a first view
+/// (the only two appended alone). A decision, a hand-over or share, and vigil's own escalation alike: one
+/// rule, so a new kind of recorded event cannot be forgotten here (verify would say its record's event was
+/// removed).
 fn is_decision(event: &CaseEvent) -> bool {
     event.actor != "feed"
-        && matches!(
+        && !matches!(
             event.kind,
-            EventKind::Regraded { .. }
-                | EventKind::IllegalPathChosen { .. }
-                | EventKind::ItemDone { .. }
-                | EventKind::ItemUndone { .. }
-                | EventKind::NoteAdded { .. }
-                | EventKind::FollowUpSet { .. }
-                | EventKind::Closed { .. }
-                | EventKind::Reopened { .. }
+            EventKind::Raised { .. }
+                | EventKind::Revised { .. }
+                | EventKind::Withdrawn
+                | EventKind::Reinstated
+                | EventKind::Viewed
         )
 }
 
@@ -447,8 +447,9 @@ pub fn action_text(kind: &EventKind) -> String {
         EventKind::Unshared { with, .. } => format!("stopped sharing the case with {with}"),
         EventKind::Linked { other } => format!("linked the case to {other}"),
         EventKind::Unlinked { other, .. } => format!("unlinked the case from {other}"),
-        EventKind::Escalated { round, unopened_minutes } => {
-            format!("escalated (#{round}) after {unopened_minutes} min unopened")
+        // The reference is vigil's own, random: it names the case to notify_command and nothing else.
+        EventKind::Escalated { round, unopened_minutes, reference } => {
+            format!("escalated (#{round}, {reference}) after {unopened_minutes} min unopened")
         }
     }
 }
@@ -535,6 +536,36 @@ mod tests {
         assert!(missing_event.is_some_and(|d| d.starts_with("record 1 (sw:A1: `added a note` by dsl")));
         let purged = [record(1, Some(note.id), false), record(2, None, true)];
         assert_eq!(cross_check(&purged, 0, false, log(vec![])).expect("check"), None, "removed with its case");
+    }
+
+    #[test]
+    fn the_cross_check_matches_every_event_written_with_its_record_team_and_escalation_alike() {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).expect("time");
+        let key = AlertKey::new("sw", "A1");
+        let kinds = [
+            ("dsl", EventKind::Assigned { to: "ddsl".into() }),
+            ("dsl", EventKind::Released),
+            ("dsl", EventKind::Shared { with: "officer".into(), reason: "r".into() }),
+            ("dsl", EventKind::Unshared { with: "officer".into(), reason: "r".into() }),
+            ("dsl", EventKind::Linked { other: AlertKey::new("sw", "A2") }),
+            ("dsl", EventKind::Unlinked { other: AlertKey::new("sw", "A2"), reason: "r".into() }),
+            ("vigil:service", EventKind::Escalated { round: 1, unopened_minutes: 10, reference: "ESC-1".into() }),
+        ];
+        for (actor, kind) in kinds {
+            let event = CaseEvent::new(at, actor, kind.clone());
+            let record = AuditRecord {
+                seq: 1,
+                at,
+                actor: actor.into(),
+                case: Some(key.to_string()),
+                what: action_text(&kind),
+                prev: GENESIS.into(),
+                event: Some(event.id),
+                purge: false,
+            };
+            let log = vec![Ok((key.clone(), event))];
+            assert_eq!(cross_check(&[record], 0, false, log.into_iter()).expect("check"), None, "{kind:?}");
+        }
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::app::{Focus, Mode, State};
 pub use detail::lines as detail_lines;
 pub use handover::lines as handover_lines;
 pub use history::line as history_line;
-pub use status::hint_line;
+pub use status::{escalation_banner, hint_line};
 pub use theme::Theme;
 
 pub use crate::app::{MIN_HEIGHT, MIN_WIDTH, fits};

@@ -2,6 +2,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -10,19 +11,52 @@ use crate::app::State;
 use crate::domain::inert;
 
 pub fn header(state: &State, theme: &Theme) -> Paragraph<'static> {
-    let mut spans = vec![Span::raw(if state.demo { "vigil (DEMO)  " } else { "vigil  " })];
-    for (level, n) in state.counts.open_by_level {
-        spans.push(Span::styled(format!("{} {n}", level.label()), theme.level(level)));
+    let mut spans = Vec::new();
+    // An escalation takes the place of the counts (the queue's title still has them); the filter stays.
+    if let Some(banner) = escalation_banner(state) {
+        spans.push(Span::styled(banner, theme.warn().add_modifier(Modifier::REVERSED)));
         spans.push(Span::raw("  "));
-    }
-    let overdue = state.counts.overdue;
-    if overdue > 0 {
-        spans.push(Span::styled(format!("OVERDUE {overdue}  "), theme.warn()));
+    } else {
+        spans.push(Span::raw(if state.demo { "vigil (DEMO)  " } else { "vigil  " }));
+        for (level, n) in state.counts.open_by_level {
+            spans.push(Span::styled(format!("{} {n}", level.label()), theme.level(level)));
+            spans.push(Span::raw("  "));
+        }
+        let overdue = state.counts.overdue;
+        if overdue > 0 {
+            spans.push(Span::styled(format!("OVERDUE {overdue}  "), theme.warn()));
+        }
     }
     if state.filter.is_active() {
         spans.push(Span::styled(format!("FILTER: {}", inert::line(&state.filter.describe())), theme.title(true)));
     }
     Paragraph::new(Line::from(spans))
+}
+
+/// The banner over the queue while an escalated case is unopened: its level, how long, and where it is in
+/// the queue (or that the filter hides it). Nothing of the alert itself.
+pub fn escalation_banner(state: &State) -> Option<String> {
+    let e = state.escalated.first()?;
+    let row = state.visible().position(|c| c.key == e.key);
+    let place = match row {
+        Some(i) => format!("row {}", i + 1),
+        // Esc clears the filter: the hint line says so.
+        None => "filtered out".to_string(),
+    };
+    let more = match state.escalated.len() - 1 {
+        0 => String::new(),
+        n => format!(" +{n} more"),
+    };
+    Some(format!("ESCALATED: {} unopened {}, {place}{more}", e.level.label(), unopened(e.unopened_minutes)))
+}
+
+/// "12 min", "15h 30m", "6 days": how long a case has gone unopened.
+fn unopened(minutes: u32) -> String {
+    match minutes {
+        0..60 => format!("{minutes} min"),
+        60..2880 => format!("{}h {:02}m", minutes / 60, minutes % 60),
+        _ => format!("{} days", minutes / 1440),
+    }
 }
 
 /// The feed's health in words: `ok HH:MM`, stale since, or the error and the next retry. An error message

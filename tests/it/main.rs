@@ -42,6 +42,7 @@ mod service_socket;
 mod service_users;
 mod store_compact;
 mod store_trouble;
+mod team_escalation;
 mod team_handover;
 mod team_history;
 mod team_work;

@@ -1,0 +1,419 @@
+//! A High alert nobody opened (issue 16): the real ticker ([`vigil::escalator::Escalator`]) over a real store,
+//! driven by tokio's paused clock mapped to a pinned UTC start, so days pass in no time and every instant
+//! is exact. It fires at the minute and not before, repeats, stops once the case is opened, waits for the
+//! 08:30 pickup when the alert came out of hours, runs `notify_command` with a content-free message, and
+//! is heard only by the reviewers on duty who may see the case.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::access_support::alert_with_text;
+use vigil::config::{Config, EscalationConfig};
+use vigil::domain::{AlertKey, EventKind, Level};
+use vigil::escalator::{Escalator, Notified, tokio_clock};
+use vigil::feed::protocol::parse_page;
+use vigil::identity::{Role, Viewer};
+use vigil::service::api;
+use vigil::service::events::Subscription;
+use vigil::service::{CaseService, Policy, Session};
+use vigil::store::{Store, StoreKey};
+
+/// Text in every free-text field of the alerts here: no message or title may carry it.
+const TEXT: &str = "Zebedee-Quill ";
+
+/// A London wall-clock time in December 2026 (GMT, so UTC too): the 1st is a Tuesday, the 4th a Friday.
+fn london(day: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    chrono_tz::Europe::London.with_ymd_and_hms(2026, 12, day, h, mi, 0).single().expect("valid").with_timezone(&Utc)
+}
+
+fn dsl() -> Viewer {
+    Viewer { user: "dsl1".into(), role: Role::Dsl, sees_staff: true }
+}
+
+fn ddsl() -> Viewer {
+    Viewer { user: "ddsl1".into(), role: Role::Ddsl, sees_staff: false }
+}
+
+fn officer() -> Viewer {
+    Viewer { user: "officer1".into(), role: Role::Officer, sees_staff: false }
+}
+
+/// A protocol v1 alert raised at `raised`, its level from `risk` (5 High, 3 Medium, 1 Low).
+fn alert(id: &str, kind: &str, risk: u8, raised: DateTime<Utc>) -> Value {
+    let mut a = alert_with_text(id, kind, TEXT, risk);
+    a["raised_at"] = Value::String(raised.to_rfc3339());
+    a["captures"][0]["at"] = Value::String(raised.to_rfc3339());
+    a
+}
+
+struct World {
+    _tmp: tempfile::TempDir,
+    service: CaseService,
+}
+
+impl World {
+    /// A real store in a temp dir holding `alerts`, stored at `at`, with `escalation` as its config's.
+    fn new(escalation: EscalationConfig, alerts: &[Value], at: DateTime<Utc>) -> World {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let store =
+            Store::open(&tmp.path().join("data"), &StoreKey::file(tmp.path().join("store.key"))).expect("store");
+        let mut config = Config { escalation, ..Config::default() };
+        config.roles.dsl = vec!["dsl1".into()];
+        config.roles.ddsl = vec!["ddsl1".into()];
+        config.roles.officer = vec!["officer1".into()];
+        let service = CaseService::new(store, Policy::from_config(&config));
+        let body = serde_json::json!({"feed": "vigil.alert-feed/1", "alerts": alerts, "cursor": "c", "more": false});
+        let page = parse_page(body.to_string().as_bytes()).expect("page parses");
+        Session::new(service.clone(), dsl()).ingest(&page, at).expect("ingest");
+        World { _tmp: tmp, service }
+    }
+
+    fn session(&self, viewer: Viewer) -> Session {
+        Session::new(self.service.clone(), viewer)
+    }
+
+    /// The ticker over this world's service, reading tokio's (paused) clock from `start`.
+    fn ticker(&self, start: DateTime<Utc>) -> Escalator {
+        let mut ticker = Escalator::new(self.service.clone()).expect("notify_command splits");
+        ticker.clock = tokio_clock(start);
+        ticker
+    }
+
+    /// The case's escalations as recorded in its log: (when, round, reference), by the service.
+    fn escalations(&self, key: &AlertKey, now: DateTime<Utc>) -> Vec<(DateTime<Utc>, u32, String)> {
+        let detail = self.session(dsl()).detail(key, now).expect("detail");
+        detail
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Escalated { round, reference, .. } => {
+                    assert_eq!(e.actor(), vigil::domain::Actor::Service, "vigil itself escalates");
+                    Some((e.at, *round, reference.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn key(id: &str) -> AlertKey {
+    AlertKey::new("smoothwall-monitor", id)
+}
+
+/// The escalation events among what `sub` has not read yet.
+fn heard(sub: &mut Subscription, now: DateTime<Utc>) -> Vec<(String, Level, u32, u32)> {
+    sub.read(now)
+        .expect("read")
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            api::EventKind::Escalated { case, level, round, unopened_minutes } => {
+                Some((case.id, level, round, unopened_minutes))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Waits (in paused time, which runs on to the ticker's next wake) until `sub` hears an escalation, for at
+/// most two days of that time.
+async fn next_escalation(sub: &mut Subscription, clock: &vigil::escalator::Clock) -> (String, Level, u32, u32) {
+    let heard_one = async {
+        loop {
+            assert!(sub.changed().await, "the service is there");
+            if let Some(first) = heard(sub, clock()).into_iter().next() {
+                return first;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(2 * 24 * 3600), heard_one).await.expect("an escalation within two days")
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_high_case_is_escalated_at_the_minute_repeated_and_stopped_once_opened() {
+    let raised = london(1, 10, 0);
+    let w = World::new(EscalationConfig::default(), &[alert("H1", "student", 5, raised)], raised);
+    let clock = tokio_clock(raised);
+    let mut sub = w.service.subscribe(dsl(), None);
+    let ticker = tokio::spawn(w.ticker(raised).run());
+
+    assert_eq!(next_escalation(&mut sub, &clock).await, ("H1".into(), Level::High, 1, 10));
+    assert_eq!(clock(), london(1, 10, 10), "heard at the minute");
+    let recorded = w.escalations(&key("H1"), clock());
+    assert_eq!(recorded.len(), 1);
+    assert_eq!((recorded[0].0, recorded[0].1), (london(1, 10, 10), 1), "recorded at 10:10:00, not a second before");
+
+    assert_eq!(next_escalation(&mut sub, &clock).await, ("H1".into(), Level::High, 2, 20));
+    assert_eq!(clock(), london(1, 10, 20), "repeated after repeat_minutes");
+    let recorded = w.escalations(&key("H1"), clock());
+    assert_eq!(recorded[1].2, recorded[0].2, "one reference for the case, kept from the first escalation");
+
+    // The deputy opens it at 10:25: nothing more, however long it stays open.
+    tokio::time::sleep(Duration::from_secs(5 * 60)).await;
+    w.session(ddsl()).open(&key("H1"), clock()).expect("opened");
+    tokio::time::sleep(Duration::from_secs(3 * 3600)).await;
+    assert_eq!(heard(&mut sub, clock()), vec![], "no escalation once the case was opened");
+    assert_eq!(w.escalations(&key("H1"), clock()).len(), 2);
+    ticker.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_alert_raised_near_the_close_escalates_at_the_08_30_pickup_not_at_17_01() {
+    // Raised at 16:51 on Tuesday: ten minutes later is 17:01, when nobody is at work.
+    let raised = london(1, 16, 51);
+    let w = World::new(EscalationConfig::default(), &[alert("H2", "student", 5, raised)], raised);
+    let clock = tokio_clock(raised);
+    let mut sub = w.service.subscribe(dsl(), None);
+    let ticker = tokio::spawn(w.ticker(raised).run());
+    let (_, level, round, unopened) = next_escalation(&mut sub, &clock).await;
+    assert_eq!(clock(), london(2, 8, 30), "the first escalation is Wednesday's 08:30 pickup");
+    assert_eq!((level, round, unopened), (Level::High, 1, 15 * 60 + 39), "unopened since 16:51");
+    assert_eq!(w.escalations(&key("H2"), clock())[0].0, london(2, 8, 30));
+    ticker.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_medium_case_counts_working_hours_and_a_low_one_never_escalates() {
+    // Raised at 15:00: two working hours on Tuesday, two more from 08:30 on Wednesday.
+    let raised = london(1, 15, 0);
+    let alerts = [alert("M1", "student", 3, raised), alert("L1", "student", 1, raised)];
+    let w = World::new(EscalationConfig::default(), &alerts, raised);
+    let clock = tokio_clock(raised);
+    let mut sub = w.service.subscribe(dsl(), None);
+    let ticker = tokio::spawn(w.ticker(raised).run());
+    assert_eq!(next_escalation(&mut sub, &clock).await.0, "M1");
+    assert_eq!(clock(), london(2, 10, 30));
+    ticker.abort();
+    let week_later = london(8, 12, 0);
+    let sweep = w.service.escalate_due(week_later).expect("sweep");
+    assert_eq!(sweep.escalated.iter().map(|e| e.key.id.as_str()).collect::<Vec<_>>(), ["M1"], "Low never escalates");
+    assert!(w.escalations(&key("L1"), week_later).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn notify_command_reads_a_content_free_message_byte_for_byte_and_a_failing_one_stops_nothing() {
+    let raised = london(1, 10, 0);
+    let out = tempfile::tempdir().expect("tmp");
+    let file = out.path().join("message");
+    let command = format!("tee {}", shlex::try_quote(file.to_str().expect("utf-8 path")).expect("quotes"));
+    let config = EscalationConfig { notify_command: Some(command), ..EscalationConfig::default() };
+    let w = World::new(config, &[alert("H3", "student", 5, raised)], raised);
+    let (tx, mut rx) = mpsc::unbounded_channel::<Notified>();
+    let mut ticker = w.ticker(raised);
+    ticker.notified = Some(tx);
+    let ticker = tokio::spawn(ticker.run());
+
+    let notified = tokio::time::timeout(Duration::from_secs(3600), rx.recv()).await.expect("in time").expect("ran");
+    assert_eq!(notified.result, Ok(()));
+    let recorded = w.escalations(&key("H3"), london(1, 10, 10));
+    let reference = &recorded[0].2;
+    assert_eq!(notified.reference, *reference);
+    assert!(reference.starts_with("ESC-") && reference.len() == 14, "{reference}");
+    let message = std::fs::read_to_string(&file).expect("the command wrote its input");
+    assert_eq!(
+        message,
+        format!(
+            "vigil: a HIGH case has not been opened for 10 min (escalation 1); reference {reference}\nlevel=high\nunopened_minutes=10\nround=1\nreference={reference}\n"
+        )
+    );
+    assert!(!message.contains(TEXT.trim()) && !message.contains("H3"), "nothing of the alert: {message}");
+    // The reference finds the case, for the reviewers who may see it.
+    assert_eq!(w.session(dsl()).find(reference).expect("found"), key("H3"));
+    assert_eq!(w.session(dsl()).find(&reference.to_ascii_lowercase()).expect("found"), key("H3"));
+    ticker.abort();
+
+    // A command that fails is logged; the escalations go on.
+    let config = EscalationConfig { notify_command: Some("false".into()), ..EscalationConfig::default() };
+    let w = World::new(config, &[alert("H4", "student", 5, raised)], raised);
+    let (tx, mut rx) = mpsc::unbounded_channel::<Notified>();
+    let mut ticker = w.ticker(raised);
+    ticker.notified = Some(tx);
+    let ticker = tokio::spawn(ticker.run());
+    assert!(rx.recv().await.expect("ran").result.is_err(), "`false` fails");
+    assert!(rx.recv().await.expect("ran again").result.is_err(), "and is run again at the repeat");
+    assert_eq!(w.escalations(&key("H4"), london(1, 10, 20)).len(), 2, "both escalations recorded");
+    ticker.abort();
+}
+
+#[test]
+fn the_deputy_hears_a_student_escalation_not_a_staff_one_and_an_officer_hears_none() {
+    let raised = london(1, 10, 0);
+    let alerts = [alert("P1", "student", 5, raised), alert("S1", "staff", 5, raised)];
+    let w = World::new(EscalationConfig::default(), &alerts, raised);
+    let mut dsl_sub = w.service.subscribe(dsl(), None);
+    let mut ddsl_sub = w.service.subscribe(ddsl(), None);
+    let mut officer_sub = w.service.subscribe(officer(), None);
+    let now = london(1, 10, 10);
+    assert!(w.service.escalate_due(now - chrono::Duration::seconds(1)).expect("sweep").escalated.is_empty());
+    let sweep = w.service.escalate_due(now).expect("sweep");
+    assert_eq!(sweep.escalated.len(), 2);
+    assert_eq!(sweep.next, Some(london(1, 10, 20)), "the ticker sleeps until the repeat");
+    let mut dsl_heard: Vec<String> = heard(&mut dsl_sub, now).into_iter().map(|h| h.0).collect();
+    dsl_heard.sort();
+    assert_eq!(dsl_heard, ["P1", "S1"], "the DSL hears both");
+    assert_eq!(heard(&mut ddsl_sub, now), vec![("P1".to_string(), Level::High, 1, 10)], "the deputy: the student's");
+    let officer_events = officer_sub.read(now).expect("read");
+    let bytes = serde_json::to_string(&officer_events).expect("serialises");
+    assert!(!bytes.contains("Escalated") && !bytes.contains("S1"), "an officer hears none: {bytes}");
+    // A sweep at the same instant escalates nothing twice.
+    assert!(w.service.escalate_due(now).expect("sweep").escalated.is_empty());
+    // Each escalation and its audit record were written together: the trail and the case logs agree.
+    let verdict = w.session(dsl()).audit_verify().expect("verify");
+    assert!(matches!(verdict, vigil::audit::Verdict::Intact { .. }), "{verdict:?}");
+    let records = w.session(dsl()).audit_records(Some("P1")).expect("records");
+    assert!(records.iter().any(|r| r.actor == "vigil:service" && r.what.starts_with("escalated (#1, ESC-")));
+}
+
+#[test]
+fn the_screen_rings_shows_a_banner_and_a_title_without_content_until_the_case_is_opened() {
+    use vigil::app::Action;
+    use vigil::app::keymap::Command;
+    let mut h = crate::common::Harness::new();
+    let now = crate::common::fixed_now();
+    // Every open High and Medium case of the demo week is long unopened on the Monday after.
+    let service = h.service.local().expect("in this process").clone();
+    let sweep = service.escalate_due(now).expect("sweep");
+    assert!(!sweep.escalated.is_empty());
+    let first = sweep.escalated[0].clone();
+    assert_eq!(first.level, Level::High);
+    // The service's events reach the screen (the runtime rings the bell and sets the title for them).
+    h.effects(Vec::new());
+    assert!(h.state.escalated.iter().any(|e| e.key == first.key), "the banner holds the case");
+    let banner = vigil::ui::escalation_banner(&h.state).expect("a banner");
+    assert!(banner.starts_with("ESCALATED: HIGH unopened "), "{banner}");
+    insta::assert_snapshot!(h.draw(80, 24).backend());
+    // The active filter is always in the header, banner or not; a case the filter hides is said to be.
+    h.cmd(Command::FilterLow);
+    let header: String = {
+        let t = h.draw(80, 24);
+        (0..80).map(|x| t.backend().buffer()[(x, 0)].symbol().to_string()).collect()
+    };
+    assert!(header.contains("FILTER:") && header.contains("filtered out"), "{header}");
+    h.cmd(Command::ClearFilter);
+
+    // Opening the case takes it off the banner; once none is left the title goes back.
+    let row = h.state.visible().position(|c| c.key == first.key).expect("in the queue");
+    h.state.selected = row;
+    h.cmd(Command::Open);
+    assert!(!h.state.escalated.iter().any(|e| e.key == first.key), "opened: off the banner");
+    let mut rest = h.state.escalated.clone();
+    for e in rest.drain(..) {
+        let _ = h.apply(Action::CaseChanged { key: e.key, summary: None, seq: None });
+    }
+    assert!(h.state.escalated.is_empty());
+    assert!(vigil::ui::escalation_banner(&h.state).is_none());
+}
+
+#[test]
+fn escalations_heard_together_ring_once_and_the_title_goes_back_when_the_last_is_opened() {
+    use vigil::app::{Action, Effect};
+    let mut h = crate::common::Harness::new();
+    let new: Vec<_> =
+        h.state.cases.iter().filter(|c| c.status == vigil::domain::Status::New).take(2).cloned().collect();
+    assert_eq!(new.len(), 2);
+    let heard = new
+        .iter()
+        .map(|c| vigil::app::Escalated { key: c.key.clone(), level: Level::High, round: 1, unopened_minutes: 12 })
+        .collect();
+    let effects = h.apply(Action::Escalated(heard));
+    assert_eq!(
+        effects,
+        vec![Effect::Escalation { title: "vigil: ESCALATION, a HIGH case nobody has opened".into() }],
+        "one bell, and a title with the level only"
+    );
+    assert_eq!(h.state.escalated.len(), 2);
+    let mut effects = Vec::new();
+    for row in new {
+        let mut opened = row.clone();
+        opened.status = vigil::domain::Status::Open;
+        effects = h.apply(Action::CaseChanged { key: row.key.clone(), summary: Some(Box::new(opened)), seq: None });
+    }
+    assert_eq!(effects, vec![Effect::Title("vigil".into())], "the last one opened: the plain title");
+    assert!(h.state.escalated.is_empty());
+}
+
+#[test]
+fn the_governors_report_counts_escalated_cases_and_how_long_until_they_were_opened() {
+    use vigil::report::figures::{Count, MedianLongest, compute};
+    use vigil::report::{Options, Period};
+    // Six High alerts raised on Tuesday morning; five are opened 15, 20, 30, 40 and 90 minutes after.
+    let raised = london(1, 9, 0);
+    let alerts: Vec<Value> = (1..=6).map(|i| alert(&format!("E{i}"), "student", 5, raised)).collect();
+    let w = World::new(EscalationConfig::default(), &alerts, raised);
+    assert_eq!(w.service.escalate_due(london(1, 9, 10)).expect("sweep").escalated.len(), 6);
+    let deputy = w.session(ddsl());
+    for (i, after) in [15, 20, 30, 40, 90].into_iter().enumerate() {
+        deputy.open(&key(&format!("E{}", i + 1)), raised + chrono::Duration::minutes(after)).expect("opened");
+    }
+    let period = Period::new(raised.date_naive(), raised.date_naive()).expect("period");
+    let data = w.session(dsl()).report_data(false).expect("report data");
+    let figures = |min_group| compute(&data, period, &Options { min_group, now: london(2, 12, 0) });
+    let f = figures(5);
+    assert_eq!(f.escalation.cases, Count::Exact(6));
+    assert_eq!(f.escalation.until_opened, MedianLongest::Shown { median: 30, longest: 90 });
+    let text = vigil::report::render(vigil::report::Format::Markdown, &f);
+    assert!(text.contains("| Cases escalated (nobody opened them in time) | 6 |"), "{text}");
+    assert!(text.contains("| Raise to opened, escalated cases: longest | 1 h 30 min |"), "{text}");
+    // Fewer than the minimum: the count says so, and no time of a few cases is published.
+    let f = figures(7);
+    assert_eq!(f.escalation.cases, Count::FewerThan(7));
+    assert_eq!(f.escalation.until_opened, MedianLongest::Suppressed);
+}
+
+/// Through the real socket: `vigil serve` escalates a High case nobody opened when it starts (the calendar
+/// here is open around the clock, so the test does not depend on the hour), and a DSL connected to it hears
+/// the escalation as an event whose bytes carry nothing of the alert.
+#[tokio::test]
+async fn through_the_socket_the_dsl_hears_an_escalation_and_nothing_of_the_alert() {
+    use crate::service_support::{Raw, Served};
+    use vigil::service::wire::{FromService, PROTOCOL_VERSION, Resume, ToService};
+    // A store holding one High alert raised on a Tuesday morning weeks ago, never opened.
+    let own = tempfile::tempdir().expect("tmp");
+    let (data, key_file) = (own.path().join("data"), own.path().join("store.key"));
+    {
+        let store = Store::open(&data, &StoreKey::file(key_file.clone())).expect("store");
+        let service = CaseService::new(store, Policy::from_config(&Config::default()));
+        let raised = chrono_tz::Europe::London.with_ymd_and_hms(2026, 11, 10, 10, 0, 0).single().expect("valid");
+        let body = serde_json::json!({
+            "feed": "vigil.alert-feed/1",
+            "alerts": [alert("SOCK1", "student", 5, raised.with_timezone(&Utc))],
+            "cursor": "c",
+            "more": false,
+        });
+        let page = parse_page(body.to_string().as_bytes()).expect("page parses");
+        Session::new(service, dsl()).ingest(&page, raised.with_timezone(&Utc)).expect("ingest");
+    }
+    let mut served = Served::start_on("dsl", None, 3600, Some((&data, &key_file)));
+    served.kill();
+    let mut config = std::fs::read_to_string(&served.config).expect("config");
+    config.push_str(
+        "\n[calendar]\nworking_days = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]\nopen = \"00:00\"\nclose = \"23:59:59\"\n",
+    );
+    std::fs::write(&served.config, config).expect("config");
+    served.spawn();
+
+    // This run's instance, then a connection that hears every change since the service started.
+    let mut first = Raw::connect(&served.socket).await;
+    let Some(FromService::Welcome(welcome)) = first.hello(PROTOCOL_VERSION).await else { panic!("welcomed") };
+    let mut raw = Raw::connect(&served.socket).await;
+    let resume = Some(Resume { instance: welcome.instance.clone(), after: 0 });
+    raw.send(&ToService::Hello { version: PROTOCOL_VERSION, features: Vec::new(), resume }).await;
+    let event = loop {
+        match raw.next().await {
+            Some(FromService::Event(event)) if matches!(event.kind, api::EventKind::Escalated { .. }) => break event,
+            Some(_) => continue,
+            None => panic!("the service closed the connection"),
+        }
+    };
+    let api::EventKind::Escalated { case, level, round, .. } = &event.kind else { unreachable!() };
+    assert_eq!((case, *level, *round), (&key("SOCK1"), Level::High, 1));
+    // The escalation itself names the case by key only (its row, with the content the DSL may see, came
+    // before it as the queue's own event).
+    let wire = serde_json::to_string(&event).expect("serialises");
+    assert!(!wire.contains(TEXT.trim()), "no alert content in the escalation: {wire}");
+    // The case's timeline says so, by vigil.
+    let shown = served.cli(&["show", "SOCK1"]);
+    assert!(crate::common::stdout(&shown).contains("ESCALATED (#1, ESC-"), "{}", crate::common::stdout(&shown));
+}
