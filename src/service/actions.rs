@@ -45,6 +45,20 @@ impl Asking<'_> {
         now: DateTime<Utc>,
     ) -> Result<Vec<CaseEvent>> {
         self.require_reviewer()?;
+        if let CaseCommand::AttachVendor { .. } | CaseCommand::DeclineVendor { .. } = command {
+            // Recorded on the phoned-in case, whichever of the two it was asked on.
+            let (phoned, command) = self.vendor_decision(key, command)?;
+            if &phoned != key {
+                return self.decide(&phoned, &command, None, token, now);
+            }
+            if let CaseCommand::AttachVendor { other } = &command {
+                let (_, _, case) = self.load(key)?;
+                if case.vendor_records.contains(other) {
+                    // Attached here before and not yet there (stopped in between): finish it.
+                    return self.attach_vendor_back(other, key, now);
+                }
+            }
+        }
         let mut first_read = None;
         for _ in 0..JUDGED_AT_MOST {
             let (alert, events, case) = self.load(key)?;
@@ -94,6 +108,11 @@ impl Asking<'_> {
                     let decided: Vec<CaseEvent> = decided.into_iter().map(|(event, _)| event).collect();
                     if let crate::domain::case::CaseCommand::Link { other } = command {
                         self.link_back(other, key, token, now)?;
+                    }
+                    if let CaseCommand::AttachVendor { other } = command {
+                        let mut decided = decided;
+                        decided.extend(self.attach_vendor_back(other, key, now)?);
+                        return Ok(decided);
                     }
                     return Ok(decided);
                 }

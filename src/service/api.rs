@@ -114,6 +114,9 @@ pub enum Request {
     AuditUpgrade,
     /// The safeguarding team: each reviewer's user name, role and how records name them (`[people]`).
     Team,
+    /// An alert taken by phone or in person, as the reviewer's form has it: stored as a new case (the DSL's
+    /// and the deputy's alone; about a member of staff, only for one who may see staff alerts).
+    AddAlert { form: super::intake::ManualAlert },
 }
 
 /// A change to the feed's state, as the poller and the DSL's feed commands make them. Named changes, not a
@@ -206,6 +209,7 @@ pub enum Reply {
     Verdict(Verdict),
     AuditRecord(AuditRecord),
     Team(Vec<Member>),
+    Added(super::intake::Added),
 }
 
 /// A member of the safeguarding team, as any reviewer may know them.

@@ -45,6 +45,13 @@ pub struct CaseDetail {
     /// service's `[people]`: the records keep user names, what people read names people.
     #[serde(default)]
     pub names: std::collections::BTreeMap<String, String>,
+    /// Cases that may be this same alert (the vendor's record of a phoned-in alert, or the phoned-in alert a
+    /// vendor's record may be of): for a reviewer to confirm (`link-vendor`) or decline (`decline-vendor`).
+    #[serde(default)]
+    pub vendor_proposals: Vec<super::intake::VendorProposal>,
+    /// The vendor's records attached to this phoned-in case, their content and logs as they were.
+    #[serde(default)]
+    pub vendor_records: Vec<super::intake::AttachedRecord>,
 }
 
 /// One line of a case's timeline: when, who, and a content-free description.
@@ -158,7 +165,11 @@ impl Asking<'_> {
             .map(|user| (self.team.display(&user), user))
             .map(|(display, user)| (user, display))
             .collect();
+        let vendor_proposals = self.vendor_proposals(&alert, &case)?;
+        let vendor_records = self.attached_records(&case)?;
         Ok(CaseDetail {
+            vendor_proposals,
+            vendor_records,
             names,
             as_of,
             summary: self.summarize(&alert, &case, now),

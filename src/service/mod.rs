@@ -16,6 +16,7 @@ pub mod events;
 pub mod feed;
 mod handle;
 mod ingest;
+pub mod intake;
 mod queue;
 pub mod records;
 mod redaction;
@@ -73,6 +74,9 @@ pub enum ServiceError {
     /// A rule about the team (who may have or see a case), in words that say what to do.
     #[error("{0}")]
     TeamRule(String),
+    /// A form that cannot be saved (an alert taken by phone), saying what to give.
+    #[error("{0}")]
+    Form(String),
     /// A failure the shared service reported, in its words.
     #[error("{0}")]
     Said(String),
@@ -125,6 +129,7 @@ pub struct Core {
     team: crate::identity::Team,
     escalation: crate::config::EscalationConfig,
     trends: crate::config::TrendConfig,
+    intake: crate::config::IntakeConfig,
     bus: events::Bus,
 }
 
@@ -138,6 +143,7 @@ pub struct Policy {
     pub team: crate::identity::Team,
     pub escalation: crate::config::EscalationConfig,
     pub trends: crate::config::TrendConfig,
+    pub intake: crate::config::IntakeConfig,
 }
 
 impl Policy {
@@ -149,6 +155,7 @@ impl Policy {
             team: config.team(),
             escalation: config.escalation.clone(),
             trends: config.trends,
+            intake: config.intake,
         }
     }
 
@@ -193,7 +200,7 @@ impl CaseService {
         trail: std::sync::Arc<dyn crate::audit::Trail>,
         policy: Policy,
     ) -> Self {
-        let Policy { calendar, due, levels, team, escalation, trends } = policy;
+        let Policy { calendar, due, levels, team, escalation, trends, intake } = policy;
         CaseService(std::sync::Arc::new(Core {
             store,
             trail,
@@ -204,6 +211,7 @@ impl CaseService {
             team,
             escalation,
             trends,
+            intake,
             bus: events::Bus::default(),
         }))
     }

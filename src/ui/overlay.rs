@@ -77,6 +77,9 @@ pub fn describe(q: &Question) -> String {
         CaseCommand::Reopen { reason } => format!("Reopen this case? Reason: {reason}"),
         CaseCommand::Share { with, reason } => format!("Share this case with {with}? Reason: {reason}"),
         CaseCommand::Unshare { with, reason } => format!("Stop sharing this case with {with}? Reason: {reason}"),
+        CaseCommand::AttachVendor { other } => format!(
+            "Make this case and {other} one case? The vendor's record is read with the phoned-in case from then on."
+        ),
         CaseCommand::Tick { item, .. } => format!("Tick `{item}` on it?"),
         CaseCommand::Untick { item, .. } => format!("Undo `{item}` on it?"),
         CaseCommand::Illegal { .. } => "Put it on the illegal-content path?".into(),
