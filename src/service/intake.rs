@@ -281,11 +281,11 @@ impl Asking<'_> {
         };
         // A bare ID (typed without its source) is found as `vigil show` finds one.
         let other = if other.source.is_empty() { self.find_exact(&other.id)? } else { other.clone() };
-        let (a, _, _) = self.load(key)?;
-        let (b, _, _) = self.load(&other)?;
-        let (phoned, vendor) = match (a.is_manual(), b.is_manual()) {
-            (true, false) => (a, b),
-            (false, true) => (b, a),
+        let (a, _, a_case) = self.load(key)?;
+        let (b, _, b_case) = self.load(&other)?;
+        let (phoned, vendor, vendor_case) = match (a.is_manual(), b.is_manual()) {
+            (true, false) => (a, b, b_case),
+            (false, true) => (b, a, a_case),
             _ => {
                 return Err(ServiceError::TeamRule(
                     "one of the two must be an alert taken by phone or in person (manual:...) and the other the vendor's record"
@@ -297,6 +297,9 @@ impl Asking<'_> {
             return Err(ServiceError::TeamRule(
                 "one is about a member of staff and the other is not: they are not the same alert".into(),
             ));
+        }
+        if let Some(into) = vendor_case.attached_to.filter(|into| *into != phoned.key) {
+            return Err(crate::domain::case::RuleError::AttachedElsewhere(into.to_string()).into());
         }
         let command = match command {
             CaseCommand::DeclineVendor { reason, .. } => {

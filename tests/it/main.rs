@@ -27,6 +27,7 @@ mod feed_integrity;
 mod feed_screenshots;
 mod feed_wedges;
 mod headless_commands;
+mod intake_manual;
 mod hostile_text;
 mod keymap_fixtures;
 mod packaging;
