@@ -83,11 +83,80 @@ pub struct AttachedRecord {
     pub events: Vec<CaseEvent>,
 }
 
+/// The form's fields, in the order the TUI's form shows them: each `NAME: value` on a line of its own.
+pub const FORM_FIELDS: [&str; 13] = [
+    "received", "how", "caller", "vendor-ref", "subject", "username", "college-id", "name", "group", "category",
+    "level", "summary", "context",
+];
+
+/// The blank form the TUI's `N` opens, received `now_local` (`YYYY-MM-DD HH:MM`, college time).
+pub fn form_template(now_local: &str) -> String {
+    FORM_FIELDS
+        .iter()
+        .map(|f| match *f {
+            "received" => format!("{f}: {now_local}"),
+            "how" => format!("{f}: phone"),
+            "subject" => format!("{f}: student"),
+            _ => format!("{f}: "),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn text(field: &Option<String>) -> Option<String> {
     field.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string)
 }
 
 impl ManualAlert {
+    /// The form as the TUI's editor holds it (see [`form_template`]): a line that starts with no field's
+    /// name continues the field before it (a summary or context over several lines). Read with the same
+    /// parsers as `vigil alert add`'s flags.
+    pub fn from_form(form: &str) -> std::result::Result<ManualAlert, String> {
+        let mut fields: Vec<(&str, String)> = Vec::new();
+        for line in form.lines() {
+            let named = line.split_once(':').and_then(|(name, value)| {
+                let name = name.trim();
+                FORM_FIELDS.iter().find(|f| f.eq_ignore_ascii_case(name)).map(|f| (*f, value.trim().to_string()))
+            });
+            match (named, fields.last_mut()) {
+                (Some(field), _) => fields.push(field),
+                (None, Some((_, value))) => {
+                    value.push('\n');
+                    value.push_str(line.trim_end());
+                }
+                (None, None) if line.trim().is_empty() => {}
+                (None, None) => return Err(format!("`{}` is not a field of the form", line.trim())),
+            }
+        }
+        let mut out = ManualAlert::default();
+        for (name, value) in fields {
+            let value = value.trim().to_string();
+            if value.is_empty() {
+                continue;
+            }
+            let wrong = |e: String| format!("{name}: {e}");
+            match name {
+                "received" => out.received = Some(crate::domain::values::date_time(&value).map_err(wrong)?),
+                "how" => out.how = Some(Delivery::typed(&value).map_err(wrong)?),
+                "caller" => out.caller = Some(value),
+                "vendor-ref" => out.vendor_ref = Some(value),
+                "subject" => out.kind = Some(SubjectKind::typed(&value).map_err(wrong)?),
+                "username" => out.username = Some(value),
+                "college-id" => out.college_id = Some(value),
+                "name" => out.name = Some(value),
+                "group" => out.group = Some(value),
+                "category" => out.category = Some(value),
+                "level" => {
+                    let level = value.parse::<Level>().map_err(|_| format!("level: `{value}` is not low, medium or high"));
+                    out.level = Some(level?);
+                }
+                "summary" => out.summary = value,
+                _ => out.context = Some(value),
+            }
+        }
+        Ok(out)
+    }
+
     /// The level the reviewer judged, once the form has what it must: or what it lacks.
     pub fn check(&self) -> std::result::Result<Level, FormError> {
         let level = self.level.ok_or(FormError::LevelRequired)?;

@@ -370,3 +370,53 @@ fn through_the_shared_service_an_alert_is_added_and_judged_for_the_connected_vie
     assert!(staff.is_err(), "{staff:?}");
     assert_eq!(client.queue(fixed_now()).expect("queue").len(), 1);
 }
+
+/// The `N` form in a real 80x24 terminal: abandoned, it leaves nothing; saved without a level, it stays
+/// open saying so; saved complete, the case is in the store, raised by the reviewer.
+#[test]
+fn the_phone_form_in_a_real_terminal_abandoned_refused_then_saved() {
+    let Some((_tmp, data, s)) = crate::e2e_tmux::demo_session(80, 24) else { return };
+    let dir = data.to_str().expect("utf8");
+    s.wait_for("the queue from the demo feed", |t| t.contains("HIGH") && t.contains("feed: ok"));
+    s.keys(&["N"]);
+    s.wait_for("the form", |t| t.contains("received: ") && t.contains("level: ") && t.contains("summary: "));
+    s.literal("ABANDONED-CALLER");
+    s.keys(&["Escape"]);
+    s.wait_for("the form gone", |t| !t.contains("received: "));
+
+    s.keys(&["N"]);
+    s.wait_for("the form again, blank", |t| t.contains("caller: ") && !t.contains("ABANDONED"));
+    s.literal("Smoothwall moderator");
+    s.keys(&["Down", "Down", "Down", "End"]);
+    s.literal("jsmith12");
+    s.keys(&["Down", "Down", "Down", "Down", "End"]);
+    s.literal("self-harm");
+    s.keys(&["Down", "Down", "End"]);
+    s.literal("FORM-SUMMARY searched for ways to self-harm");
+    s.keys(&["C-s"]);
+    let screen = s.wait_for("the missing level said", |t| t.contains("a level is required"));
+    assert!(screen.contains("FORM-SUMMARY"), "the form stays open with what was typed:\n{screen}");
+    s.keys(&["Up", "End"]);
+    s.literal("high");
+    s.keys(&["C-s"]);
+    // Said as recorded, or (the team's bell, a moment later, over it) as a new High alert.
+    let screen = s.wait_for("the alert recorded", |t| {
+        t.contains("recorded: case manual:M-") || t.contains("1 new HIGH alert")
+    });
+    assert!(!screen.contains("received: "), "the form is closed:\n{screen}");
+    s.keys(&["q"]);
+    s.wait_for("vigil to exit", |t| t.contains("EXITED 0"));
+    drop(s);
+
+    let out = crate::common::vigil(&["--demo", "--data-dir", dir, "list", "--json", "--all"]);
+    let list: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let manual: Vec<&Value> =
+        list.as_array().expect("list").iter().filter(|c| c["source"] == "manual").collect();
+    assert_eq!(manual.len(), 1, "one alert saved, none for the abandoned form: {manual:?}");
+    let id = manual[0]["id"].as_str().expect("id");
+    let shown = crate::common::stdout(&crate::common::vigil(&["--demo", "--data-dir", dir, "show", id]));
+    assert!(shown.contains("FORM-SUMMARY") && shown.contains("from Smoothwall moderator"), "{shown}");
+    let trail = crate::common::stdout(&crate::common::vigil(&["--demo", "--data-dir", dir, "audit", "show"]));
+    assert_eq!(trail.matches("took an alert").count(), 1, "{trail}");
+    assert!(!trail.contains("ABANDONED"));
+}
