@@ -459,7 +459,9 @@ fn validate(w: WireAlert) -> Result<Alert, String> {
     }
     if w.source.eq_ignore_ascii_case(crate::domain::alert::MANUAL_SOURCE) {
         // `manual:` keys are vigil's own: a feed alert under one could stand in for an alert a reviewer took.
-        return Err("`source` must not be `manual`: that source is vigil's own, for alerts typed in by a reviewer".into());
+        return Err(
+            "`source` must not be `manual`: that source is vigil's own, for alerts typed in by a reviewer".into()
+        );
     }
     if let Some(by) = w.delivered_by.filter(|d| !d.from_feed()) {
         return Err(format!("`delivered_by` must be dashboard, email or phone (got `{}`)", by.as_str()));

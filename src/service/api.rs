@@ -116,7 +116,7 @@ pub enum Request {
     Team,
     /// An alert taken by phone or in person, as the reviewer's form has it: stored as a new case (the DSL's
     /// and the deputy's alone; about a member of staff, only for one who may see staff alerts).
-    AddAlert { form: super::intake::ManualAlert },
+    AddAlert { form: Box<super::intake::ManualAlert> },
 }
 
 /// A change to the feed's state, as the poller and the DSL's feed commands make them. Named changes, not a

@@ -85,8 +85,19 @@ pub struct AttachedRecord {
 
 /// The form's fields, in the order the TUI's form shows them: each `NAME: value` on a line of its own.
 pub const FORM_FIELDS: [&str; 13] = [
-    "received", "how", "caller", "vendor-ref", "subject", "username", "college-id", "name", "group", "category",
-    "level", "summary", "context",
+    "received",
+    "how",
+    "caller",
+    "vendor-ref",
+    "subject",
+    "username",
+    "college-id",
+    "name",
+    "group",
+    "category",
+    "level",
+    "summary",
+    "context",
 ];
 
 /// The blank form the TUI's `N` opens, received `now_local` (`YYYY-MM-DD HH:MM`, college time).
@@ -147,7 +158,8 @@ impl ManualAlert {
                 "group" => out.group = Some(value),
                 "category" => out.category = Some(value),
                 "level" => {
-                    let level = value.parse::<Level>().map_err(|_| format!("level: `{value}` is not low, medium or high"));
+                    let level =
+                        value.parse::<Level>().map_err(|_| format!("level: `{value}` is not low, medium or high"));
                     out.level = Some(level?);
                 }
                 "summary" => out.summary = value,
@@ -195,7 +207,11 @@ impl ManualAlert {
             captures: Vec::<Capture>::new(),
             suspected_illegal: false,
             withdrawn: false,
-            intake: Some(Intake { taken_by: user.to_string(), caller: text(&self.caller), vendor_ref: text(&self.vendor_ref) }),
+            intake: Some(Intake {
+                taken_by: user.to_string(),
+                caller: text(&self.caller),
+                vendor_ref: text(&self.vendor_ref),
+            }),
         }
     }
 }

@@ -107,7 +107,9 @@ fn redact_event(mut e: CaseEvent) -> CaseEvent {
         K::VendorRecordAttached { .. } => K::VendorRecordAttached { other: AlertKey::new("", "") },
         // Still attached, so a report counts the two as the one case they are.
         K::AttachedTo { .. } => K::AttachedTo { case: AlertKey::new("", "") },
-        K::VendorRecordDeclined { .. } => K::VendorRecordDeclined { other: AlertKey::new("", ""), reason: String::new() },
+        K::VendorRecordDeclined { .. } => {
+            K::VendorRecordDeclined { other: AlertKey::new("", ""), reason: String::new() }
+        }
         kind @ (K::Raised { .. }
         | K::Revised { .. }
         | K::Withdrawn

@@ -207,13 +207,16 @@ fn the_vendors_record_is_proposed_and_once_confirmed_the_two_are_one_case_with_e
     // Confirmed on the phoned-in case, the vendor's record named by its bare id.
     let other = AlertKey::new("", "EV-88123");
     let events = s.act(&phoned, &CaseCommand::AttachVendor { other }, now).expect("attached");
-    assert!(matches!(&events[..], [
+    assert!(
+        matches!(&events[..], [
         vigil::domain::CaseEvent { kind: EventKind::VendorRecordAttached { other: a }, .. },
         vigil::domain::CaseEvent { kind: EventKind::AttachedTo { case: b }, .. },
-    ] if a == &vendor && b == &phoned), "{events:?}");
+    ] if a == &vendor && b == &phoned),
+        "{events:?}"
+    );
     // One case in the queue: the phoned-in one.
     let open: Vec<AlertKey> = s.queue_open(now).expect("queue").into_iter().map(|r| r.key).collect();
-    assert_eq!(open, [phoned.clone()]);
+    assert_eq!(open, std::slice::from_ref(&phoned));
     // The vendor's key leads to it.
     assert_eq!(s.find("EV-88123").expect("found"), phoned);
     assert_eq!(s.find("smoothwall-monitor:EV-88123").expect("found"), phoned);
@@ -223,7 +226,9 @@ fn the_vendors_record_is_proposed_and_once_confirmed_the_two_are_one_case_with_e
     let [attached] = &d.vendor_records[..] else { panic!("one attached record: {:?}", d.vendor_records) };
     assert_eq!(attached.alert.context.as_deref(), Some("VENDOR-CONTEXT: three searches and a typed note"));
     assert_eq!(attached.alert.captures[0].screenshot.as_ref().expect("shot").caption.as_deref(), Some("VENDOR-SHOT"));
-    assert!(attached.events.iter().any(|e| e.kind == EventKind::NoteAdded { text: "VENDOR-NOTE: seen by tutor".into() }));
+    assert!(
+        attached.events.iter().any(|e| e.kind == EventKind::NoteAdded { text: "VENDOR-NOTE: seen by tutor".into() })
+    );
     assert!(d.events.iter().any(|e| e.kind == EventKind::NoteAdded { text: "PHONED-NOTE: called home".into() }));
     // The detail pane and `vigil show` read it all.
     let state = vigil::app::State { tz: chrono_tz::Europe::London, ..vigil::app::State::new(dsl(), now) };
@@ -252,10 +257,13 @@ fn a_declined_proposal_is_recorded_and_not_proposed_again() {
     // Declined from the vendor's side: recorded on the phoned-in case all the same.
     let no_reason = CaseCommand::DeclineVendor { other: phoned.clone(), reason: " ".into() };
     assert!(matches!(s.act(&vendor, &no_reason, now), Err(ServiceError::Rule(RuleError::ReasonRequired))));
-    let decline = CaseCommand::DeclineVendor { other: phoned.clone(), reason: "a different search, an hour apart".into() };
+    let decline =
+        CaseCommand::DeclineVendor { other: phoned.clone(), reason: "a different search, an hour apart".into() };
     s.act(&vendor, &decline, now).expect("declined");
     let d = s.detail(&phoned, now).expect("detail");
-    assert!(d.events.iter().any(|e| matches!(&e.kind, EventKind::VendorRecordDeclined { other, .. } if other == &vendor)));
+    assert!(
+        d.events.iter().any(|e| matches!(&e.kind, EventKind::VendorRecordDeclined { other, .. } if other == &vendor))
+    );
     assert!(d.vendor_proposals.is_empty());
     assert!(s.detail(&vendor, now).expect("detail").vendor_proposals.is_empty());
     assert_eq!(s.queue_open(now).expect("queue").len(), 2, "both stay cases of their own");
@@ -320,7 +328,8 @@ fn vigil_alert_add_reads_free_text_from_standard_input_and_refuses_a_form_withou
     ];
     for (drop, says) in [("--level", "a level is required"), ("--summary", "a summary is required")] {
         let i = args.iter().position(|a| *a == drop).expect("flag");
-        let without: Vec<&str> = args.iter().enumerate().filter(|(j, _)| *j != i && *j != i + 1).map(|(_, a)| *a).collect();
+        let without: Vec<&str> =
+            args.iter().enumerate().filter(|(j, _)| *j != i && *j != i + 1).map(|(_, a)| *a).collect();
         let out = env.run(&without);
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
         assert!(stderr(&out).contains(says), "{}", stderr(&out));
@@ -354,7 +363,15 @@ fn vigil_alert_add_reads_free_text_from_standard_input_and_refuses_a_form_withou
 fn through_the_shared_service_an_alert_is_added_and_judged_for_the_connected_viewer() {
     let served = Served::start("ddsl", None);
     let student = [
-        "alert", "add", "--received", "2026-11-16 09:40", "--username", "jsmith12", "--level", "medium", "--summary",
+        "alert",
+        "add",
+        "--received",
+        "2026-11-16 09:40",
+        "--username",
+        "jsmith12",
+        "--level",
+        "medium",
+        "--summary",
         "told a tutor at the door",
     ];
     let out = served.cli(&student);
@@ -400,9 +417,8 @@ fn the_phone_form_in_a_real_terminal_abandoned_refused_then_saved() {
     s.literal("high");
     s.keys(&["C-s"]);
     // Said as recorded, or (the team's bell, a moment later, over it) as a new High alert.
-    let screen = s.wait_for("the alert recorded", |t| {
-        t.contains("recorded: case manual:M-") || t.contains("1 new HIGH alert")
-    });
+    let screen =
+        s.wait_for("the alert recorded", |t| t.contains("recorded: case manual:M-") || t.contains("1 new HIGH alert"));
     assert!(!screen.contains("received: "), "the form is closed:\n{screen}");
     s.keys(&["q"]);
     s.wait_for("vigil to exit", |t| t.contains("EXITED 0"));
@@ -410,8 +426,7 @@ fn the_phone_form_in_a_real_terminal_abandoned_refused_then_saved() {
 
     let out = crate::common::vigil(&["--demo", "--data-dir", dir, "list", "--json", "--all"]);
     let list: Value = serde_json::from_slice(&out.stdout).expect("json");
-    let manual: Vec<&Value> =
-        list.as_array().expect("list").iter().filter(|c| c["source"] == "manual").collect();
+    let manual: Vec<&Value> = list.as_array().expect("list").iter().filter(|c| c["source"] == "manual").collect();
     assert_eq!(manual.len(), 1, "one alert saved, none for the abandoned form: {manual:?}");
     let id = manual[0]["id"].as_str().expect("id");
     let shown = crate::common::stdout(&crate::common::vigil(&["--demo", "--data-dir", dir, "show", id]));
