@@ -435,3 +435,49 @@ fn the_phone_form_in_a_real_terminal_abandoned_refused_then_saved() {
     assert_eq!(trail.matches("took an alert").count(), 1, "{trail}");
     assert!(!trail.contains("ABANDONED"));
 }
+
+/// `vigil case ID link-vendor OTHER` from the command line, asked on the vendor's case with the phoned-in
+/// one's id: the same decision as the TUI's `:link-vendor`, after which the vendor's id opens the phoned-in case.
+#[test]
+fn vigil_case_link_vendor_makes_one_case_from_the_command_line() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let env = Env::with_role(tmp.path(), "dsl");
+    let form = [
+        "alert",
+        "add",
+        "--received",
+        "2026-11-16 09:40",
+        "--username",
+        "jsmith12",
+        "--category",
+        "self-harm",
+        "--level",
+        "high",
+        "--summary",
+        "searched for ways to self-harm",
+    ];
+    let said = stdout(&env.ok(&form));
+    let phoned = said.split_whitespace().nth(2).expect("key").to_string();
+    {
+        let store = env.store();
+        let service = vigil::service::CaseService::new(store, vigil::service::Policy::default());
+        let session = vigil::service::Session::new(service, dsl());
+        session
+            .ingest(&page(vec![vendor_alert("EV-88123", "2026-11-16T09:45:00+00:00", "self-harm")]), fixed_now())
+            .expect("ingest");
+    }
+    let shown = stdout(&env.ok(&["show", &phoned]));
+    assert!(shown.contains(":link-vendor smoothwall-monitor:EV-88123"), "the proposal is shown:\n{shown}");
+    let out = env.ok(&["case", "EV-88123", "link-vendor", &phoned]);
+    assert!(stdout(&out).contains("vendor's record smoothwall-monitor:EV-88123 attached"), "{}", stdout(&out));
+    let shown = stdout(&env.ok(&["show", "EV-88123"]));
+    assert!(shown.contains("VENDOR-CONTEXT") && shown.contains("Taken by: "), "the phoned-in case, with it:\n{shown}");
+    let line = vigil::commands::line::parse_line("decline-vendor EV-1 --reason not the same", &[]).expect("parses");
+    assert_eq!(
+        line,
+        vigil::commands::line::LineCommand::Case(CaseCommand::DeclineVendor {
+            other: AlertKey::new("", "EV-1"),
+            reason: "not the same".into()
+        })
+    );
+}
