@@ -94,6 +94,11 @@ pub enum Commands {
     /// What happened while you were away: new alerts, every decision by person, what is open, follow-ups due
     /// by the next working day and handover notes (the view is recorded).
     Handover(HandoverArgs),
+    /// Alerts that came another way than the feed.
+    Alert {
+        #[command(subcommand)]
+        action: AlertAction,
+    },
     /// Serve the embedded demo data set over protocol v1.
     DemoFeed {
         #[arg(long, default_value = "127.0.0.1:8787")]
@@ -157,6 +162,59 @@ pub enum HandoverAction {
     },
     /// Acknowledge the handover up to now: your next one starts from here (recorded).
     Ack,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertAction {
+    /// Record an alert taken by phone or in person (the DSL and the deputy): it becomes a case like a feed
+    /// alert, with its level's checklist, due from the time received. Any one TEXT may be `-`: read from
+    /// standard input, so it is not a process argument.
+    Add(AddAlertArgs),
+}
+
+/// The form of an alert taken by phone or in person: the TUI's `N` form, as flags.
+#[derive(Debug, Clone, Args)]
+pub struct AddAlertArgs {
+    /// When it was received: `YYYY-MM-DD HH:MM` (or DD/MM/YYYY HH:MM), or HH:MM today, college time.
+    /// Default: now.
+    #[arg(long, value_name = "WHEN")]
+    pub received: Option<String>,
+    /// How it came: phone, in-person, email or other (default phone).
+    #[arg(long, value_name = "HOW", value_parser = crate::domain::Delivery::typed)]
+    pub how: Option<crate::domain::Delivery>,
+    /// Who called or told you, e.g. "Smoothwall moderator".
+    #[arg(long, value_name = "TEXT")]
+    pub caller: Option<String>,
+    /// The vendor's reference for the alert, if they gave one.
+    #[arg(long, value_name = "TEXT")]
+    pub vendor_ref: Option<String>,
+    /// Who it is about: student, staff or unknown (default student).
+    #[arg(long, value_name = "KIND", value_parser = crate::domain::SubjectKind::typed)]
+    pub subject: Option<crate::domain::SubjectKind>,
+    /// Whichever the caller gave of: the network username...
+    #[arg(long, value_name = "TEXT")]
+    pub username: Option<String>,
+    /// ...the college ID number...
+    #[arg(long, value_name = "TEXT")]
+    pub college_id: Option<String>,
+    /// ...the name...
+    #[arg(long, value_name = "TEXT")]
+    pub name: Option<String>,
+    /// ...and the group (year, course or tutor group).
+    #[arg(long, value_name = "TEXT")]
+    pub group: Option<String>,
+    /// The category: one of the known list (self-harm, suicide, grooming...) or free text (default general-risk).
+    #[arg(long, value_name = "TEXT")]
+    pub category: Option<String>,
+    /// The level you judge: low, medium or high (required).
+    #[arg(long)]
+    pub level: Option<crate::domain::Level>,
+    /// What the caller said happened (required).
+    #[arg(long, value_name = "TEXT")]
+    pub summary: Option<String>,
+    /// Anything more they said.
+    #[arg(long, value_name = "TEXT")]
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

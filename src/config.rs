@@ -25,6 +25,7 @@ pub struct Config {
     pub people: std::collections::BTreeMap<String, Person>,
     pub escalation: EscalationConfig,
     pub trends: TrendConfig,
+    pub intake: IntakeConfig,
     pub audit: AuditConfig,
     pub ui: UiConfig,
     pub report: ReportConfig,
@@ -205,6 +206,21 @@ impl Default for TrendConfig {
     }
 }
 
+/// `[intake]`: alerts a reviewer types in (`vigil alert add`, `N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IntakeConfig {
+    /// The vendor's own record of a phoned-in alert (same subject and category) raised within this many
+    /// hours of it is proposed for linking to it.
+    pub match_hours: u32,
+}
+
+impl Default for IntakeConfig {
+    fn default() -> Self {
+        IntakeConfig { match_hours: 48 }
+    }
+}
+
 /// `vigil report`: `min_group = 5` shows any count below 5 (and any share that would reveal one) as
 /// "fewer than 5".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -335,6 +351,9 @@ impl Config {
         }
         // Said at `vigil config check` and at start, not at the first escalation.
         crate::escalator::notify_words(self.escalation.notify_command.as_deref())?;
+        if !(1..=720).contains(&self.intake.match_hours) {
+            return Err("[intake] match_hours must be 1 to 720 (30 days)".into());
+        }
         if !(1..=3_660).contains(&self.trends.window_days) || !(2..=1_000).contains(&self.trends.count) {
             return Err("[trends] window_days must be 1 to 3660 and count 2 to 1000".into());
         }

@@ -396,6 +396,17 @@ pub fn run_effects_with(
                 Ok(d) => Action::DetailLoaded(Box::new(d)),
                 Err(e) => Action::Failed(e.to_string()),
             }),
+            Effect::AddAlert(form) => Some(match service.add_alert(*form, now) {
+                Ok(added) => Action::Decided {
+                    message: format!(
+                        "recorded: case {} at {}; it is in the queue",
+                        crate::domain::inert::line(&added.key.to_string()),
+                        added.level
+                    ),
+                    key: added.key,
+                },
+                Err(e) => Action::Failed(e.to_string()),
+            }),
             Effect::Act(key, command) => {
                 // How much of the case this screen showed: a decision others' actions since have overtaken is
                 // refused naming them.

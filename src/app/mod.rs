@@ -140,6 +140,8 @@ pub enum EditorPurpose {
     Note,
     /// The reason for undoing a done item.
     UntickReason { item: String },
+    /// The form of an alert taken by phone or in person (`N`): a field on each line.
+    NewAlert,
 }
 
 /// The multi-line editor (ratatui-textarea gives it the usual editing keys).
@@ -560,6 +562,8 @@ pub enum Effect {
     /// Open a case: records a view and loads its detail.
     OpenCase(AlertKey),
     Act(AlertKey, CaseCommand),
+    /// Store an alert taken by phone or in person, as its form has it.
+    AddAlert(Box<crate::service::intake::ManualAlert>),
     RetryFeed,
     /// Load the rejected alerts (an audited view) to show them.
     ListRejected,

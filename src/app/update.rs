@@ -743,6 +743,22 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
             }
             vec![]
         }
+        Command::NewAlert => {
+            if state.viewer.on_duty() {
+                let now = state.now.with_timezone(&state.tz).format("%Y-%m-%d %H:%M").to_string();
+                let label = "An alert taken by phone or in person: fill in after each colon (level low, medium or \
+                             high, and a summary, are required). Ctrl-S saves; Esc abandons it, keeping nothing.";
+                let lines = crate::service::intake::form_template(&now).lines().map(str::to_string).collect();
+                let mut editor = Editor::new(AlertKey::new("manual", ""), label, EditorPurpose::NewAlert);
+                editor.text = ratatui_textarea::TextArea::new(lines);
+                // The cursor after `caller: `, the first field with nothing in it.
+                editor.text.move_cursor(ratatui_textarea::CursorMove::Jump(2, 8));
+                state.mode = Mode::Editor(Box::new(editor));
+            } else {
+                toast(state, "only the DSL and the deputy record alerts taken by phone", true);
+            }
+            vec![]
+        }
         Command::Toggle => toggle(state),
         Command::Records => match state.detail.as_ref().filter(|_| detail_is_current(state)) {
             Some(d) => vec![Effect::LoadRecords(d.alert.key.clone())],
@@ -964,12 +980,30 @@ fn submit(state: &mut State) -> Vec<Effect> {
                 vec![]
             }
         },
+        Mode::Editor(e) if e.purpose == EditorPurpose::NewAlert => {
+            // Checked here first so a form that lacks something stays open, saying what; nothing is sent.
+            let form = crate::service::intake::ManualAlert::from_form(&e.content())
+                .and_then(|form| form.check().map(|_| form).map_err(|e| e.to_string()));
+            match form {
+                Ok(form) => {
+                    state.sent_editor = Some(e);
+                    vec![Effect::AddAlert(Box::new(form))]
+                }
+                Err(message) => {
+                    state.mode = Mode::Editor(e);
+                    toast(state, message, true);
+                    vec![]
+                }
+            }
+        }
         Mode::Editor(e) => {
             let k = e.key.clone();
             let text = e.content();
             let command = match e.purpose.clone() {
                 EditorPurpose::Note => CaseCommand::Note { text },
                 EditorPurpose::UntickReason { item } => CaseCommand::Untick { item, reason: text },
+                // Taken by the arm above.
+                EditorPurpose::NewAlert => return vec![],
             };
             state.sent_editor = Some(e);
             act(state, k, command)

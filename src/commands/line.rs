@@ -89,6 +89,15 @@ pub enum CaseAction {
         #[arg(long, value_name = FREE_TEXT)]
         reason: String,
     },
+    /// Confirm that OTHER (ID or SOURCE:ID) is the vendor's record of this phoned-in alert, or the
+    /// phoned-in alert this vendor's record is of: the two become one case, the phoned-in one.
+    LinkVendor { other: String },
+    /// Say that OTHER is not that alert (needs a reason): it is not proposed again.
+    DeclineVendor {
+        other: String,
+        #[arg(long, value_name = FREE_TEXT)]
+        reason: String,
+    },
 }
 
 impl CaseAction {
@@ -104,6 +113,7 @@ impl CaseAction {
             | CaseAction::Share { reason, .. }
             | CaseAction::Unshare { reason, .. }
             | CaseAction::Unlink { reason, .. } => vec![reason],
+            CaseAction::DeclineVendor { reason, .. } => vec![reason],
             CaseAction::Note { text } if text.len() == 1 => text.iter_mut().collect(),
             CaseAction::Note { .. }
             | CaseAction::FollowUp { .. }
@@ -112,6 +122,7 @@ impl CaseAction {
             | CaseAction::Assign { .. }
             | CaseAction::Release
             | CaseAction::Link { .. } => Vec::new(),
+            CaseAction::LinkVendor { .. } => Vec::new(),
         }
     }
 
@@ -147,7 +158,21 @@ impl CaseAction {
             CaseAction::Unshare { user, reason } => CaseCommand::Unshare { with: user, reason },
             CaseAction::Link { other } => CaseCommand::Link { other: find(&other)? },
             CaseAction::Unlink { other, reason } => CaseCommand::Unlink { other: find(&other)?, reason },
+            CaseAction::LinkVendor { other } => CaseCommand::AttachVendor { other: case_spec(&other) },
+            CaseAction::DeclineVendor { other, reason } => {
+                CaseCommand::DeclineVendor { other: case_spec(&other), reason }
+            }
         })
+    }
+}
+
+/// A case as typed: `SOURCE:ID`, or a bare `ID` (an empty source) that the service resolves as `vigil show`
+/// does.
+fn case_spec(typed: &str) -> crate::domain::AlertKey {
+    let typed = typed.trim();
+    match typed.split_once(':') {
+        Some((source, id)) => crate::domain::AlertKey::new(source, id),
+        None => crate::domain::AlertKey::new("", typed),
     }
 }
 
@@ -249,6 +274,8 @@ pub const LINE_COMMANDS: &[&str] = &[
     "link",
     "unlink",
     "history",
+    "link-vendor",
+    "decline-vendor",
     "filter",
     "dashboard",
     "rejected",

@@ -3,6 +3,7 @@
 //! Every command speaks to the case service through a [`crate::service::Session`] (opened in
 //! [`context`]); none reaches the store.
 
+mod alert;
 mod audit;
 mod case;
 mod config;
@@ -69,6 +70,7 @@ pub async fn run(ctx: Context_, command: Option<Commands>) -> Result<()> {
         Some(Commands::Subject { id, source, json }) => queue::subject(ctx, id, source, json),
         Some(Commands::Case { id, action }) => case::case(ctx, &id, action),
         Some(Commands::Handover(args)) => handover::handover(ctx, args),
+        Some(Commands::Alert { action: crate::cli::AlertAction::Add(args) }) => alert::add(ctx, args),
         Some(Commands::DemoFeed { listen, drip }) => feed::demo_feed(listen, drip).await,
         Some(Commands::Config { action: ConfigAction::Check }) => {
             let Context_ { global, config, config_path, data_dir, viewer, .. } = ctx;
@@ -90,6 +92,7 @@ fn service_err(e: ServiceError) -> anyhow::Error {
             exit_err(exit::NO_ROLE, "your role (reporter) may run `vigil report` only")
         }
         ServiceError::Forbidden(role) => exit_err(exit::NO_ROLE, format!("your role ({role}) may not do this")),
+        ServiceError::Form(message) => exit_err(exit::USAGE, message),
         other => exit_err(exit::FAILURE, other.to_string()),
     }
 }

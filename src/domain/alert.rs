@@ -34,6 +34,14 @@ pub enum SubjectKind {
 }
 
 impl SubjectKind {
+    /// `student`, `staff` or `unknown`, as typed.
+    pub fn typed(typed: &str) -> Result<SubjectKind, String> {
+        [SubjectKind::Student, SubjectKind::Staff, SubjectKind::Unknown]
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(typed.trim()))
+            .ok_or_else(|| format!("`{}` is not a subject kind: student, staff or unknown", typed.trim()))
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             SubjectKind::Student => "student",
@@ -49,6 +57,12 @@ pub enum Delivery {
     Dashboard,
     Email,
     Phone,
+    /// Told to someone in person: only an alert a reviewer typed in (`vigil alert add`) says so; a feed
+    /// may not (protocol v1 knows `dashboard`, `email` and `phone`).
+    #[serde(rename = "in-person")]
+    InPerson,
+    /// Any other way, typed in by a reviewer; a feed may not say so either.
+    Other,
 }
 
 impl Delivery {
@@ -57,8 +71,39 @@ impl Delivery {
             Delivery::Dashboard => "dashboard",
             Delivery::Email => "email",
             Delivery::Phone => "phone",
+            Delivery::InPerson => "in-person",
+            Delivery::Other => "other",
         }
     }
+
+    /// How a reviewer may say an alert they typed in came: `phone`, `in-person`, `email` or `other`.
+    pub fn typed(typed: &str) -> Result<Delivery, String> {
+        [Delivery::Phone, Delivery::InPerson, Delivery::Email, Delivery::Other]
+            .into_iter()
+            .find(|d| d.as_str().eq_ignore_ascii_case(typed.trim()))
+            .ok_or_else(|| format!("`{}` is not a way an alert came: phone, in-person, email or other", typed.trim()))
+    }
+
+    /// Whether protocol v1 lets a feed send it.
+    pub fn from_feed(self) -> bool {
+        matches!(self, Delivery::Dashboard | Delivery::Email | Delivery::Phone)
+    }
+}
+
+/// The source of every alert a reviewer typed in: vigil's own, which no feed may claim (its alerts are
+/// refused at validation), so a `manual:` key always names an alert taken by phone or in person.
+pub const MANUAL_SOURCE: &str = "manual";
+
+/// How an alert typed in by a reviewer came: who took it, who told them and the vendor's reference, as
+/// they gave them. Feed alerts have none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intake {
+    /// The reviewer who took the call (a user name).
+    pub taken_by: String,
+    /// Who called or told them ("Smoothwall moderator").
+    pub caller: Option<String>,
+    /// The vendor's reference, if they gave one.
+    pub vendor_ref: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +159,9 @@ pub struct Alert {
     pub captures: Vec<Capture>,
     pub suspected_illegal: bool,
     pub withdrawn: bool,
+    /// Set on an alert a reviewer typed in (source [`MANUAL_SOURCE`]) only.
+    #[serde(default)]
+    pub intake: Option<Intake>,
 }
 
 /// The categories of the vendor's taxonomy (protocol v1, `category`: "Known values"). Anything else a feed
@@ -146,6 +194,11 @@ pub fn known_category(raw: &str) -> Option<&'static str> {
 impl Alert {
     pub fn is_staff(&self) -> bool {
         self.subject.kind == SubjectKind::Staff
+    }
+
+    /// Whether a reviewer typed it in (taken by phone or in person) rather than a feed sending it.
+    pub fn is_manual(&self) -> bool {
+        self.key.source == MANUAL_SOURCE
     }
 
     /// Every screenshot reference this alert carries, oldest capture first.
@@ -185,6 +238,7 @@ pub(crate) mod tests_support {
             captures: vec![],
             suspected_illegal: false,
             withdrawn: false,
+            intake: None,
         }
     }
 }

@@ -113,6 +113,23 @@ pub enum EventKind {
         other: AlertKey,
         reason: String,
     },
+    /// The vendor's own record of the alert this (phoned-in) case was taken from, `other`, was confirmed by a
+    /// reviewer as the same alert and attached: its content is read with this case, and `other` records
+    /// [`EventKind::AttachedTo`].
+    VendorRecordAttached {
+        other: AlertKey,
+    },
+    /// This (vendor's) case was attached to the phoned-in case `case`: it is no longer a case of its own, and
+    /// its key leads to `case`. Never undone by a later event: a correction is a note on `case`.
+    AttachedTo {
+        case: AlertKey,
+    },
+    /// A reviewer said the vendor's record `other` is not the alert this phoned-in case was taken from: it is
+    /// not proposed again.
+    VendorRecordDeclined {
+        other: AlertKey,
+        reason: String,
+    },
     /// Nobody opened the case in time, so vigil raised it with every reviewer on duty (the `round`th time,
     /// the case unopened `unopened_minutes` after it was raised). `reference` is minted at random at the
     /// first escalation and kept by the later ones: it names the case to `[escalation] notify_command` and
@@ -165,6 +182,11 @@ impl EventKind {
             EventKind::Unshared { with, reason } => format!("no longer shared with {}: {reason}", name(with)),
             EventKind::Linked { other } => format!("linked to case {other}"),
             EventKind::Unlinked { other, reason } => format!("unlinked from case {other}: {reason}"),
+            EventKind::VendorRecordAttached { other } => format!("vendor's record {other} attached"),
+            EventKind::AttachedTo { case } => format!("attached to phoned-in case {case}"),
+            EventKind::VendorRecordDeclined { other, reason } => {
+                format!("vendor's record {other} declined: {reason}")
+            }
             EventKind::Escalated { round, unopened_minutes, reference } => {
                 format!("ESCALATED (#{round}, {reference}): not opened by anyone for {unopened_minutes} min")
             }
@@ -201,6 +223,8 @@ pub enum Status {
     InProgress,
     Closed,
     Withdrawn,
+    /// Attached to a phoned-in case ([`EventKind::AttachedTo`]): read there, not a case of its own.
+    Merged,
 }
 
 impl Status {
@@ -211,6 +235,7 @@ impl Status {
             Status::InProgress => "in-progress",
             Status::Closed => "closed",
             Status::Withdrawn => "withdrawn",
+            Status::Merged => "merged",
         }
     }
 
@@ -283,6 +308,14 @@ pub struct Case {
     pub received: Option<DateTime<Utc>>,
     #[serde(default)]
     pub last_event: Option<DateTime<Utc>>,
+    /// Of a phoned-in case: the vendor's records attached to it, and those a reviewer said are not its.
+    #[serde(default)]
+    pub vendor_records: std::collections::BTreeSet<AlertKey>,
+    #[serde(default)]
+    pub declined_vendor: std::collections::BTreeSet<AlertKey>,
+    /// Of a vendor's case: the phoned-in case it was attached to.
+    #[serde(default)]
+    pub attached_to: Option<AlertKey>,
 }
 
 impl Case {
@@ -316,6 +349,9 @@ impl Case {
                         last_escalated: None,
                         received: Some(event.at),
                         last_event: Some(event.at),
+                        vendor_records: Default::default(),
+                        declined_vendor: Default::default(),
+                        attached_to: None,
                     },
                     // Events before `Raised` cannot happen through the service; skip rather than fail.
                     _ => continue,
@@ -411,6 +447,13 @@ impl Case {
             EventKind::Unlinked { other, .. } => {
                 self.links.remove(other);
             }
+            EventKind::VendorRecordAttached { other } => {
+                self.vendor_records.insert(other.clone());
+            }
+            EventKind::AttachedTo { case } => self.attached_to = Some(case.clone()),
+            EventKind::VendorRecordDeclined { other, .. } => {
+                self.declined_vendor.insert(other.clone());
+            }
             EventKind::Escalated { .. } => {
                 self.escalations += 1;
                 self.last_escalated = Some(event.at);
@@ -433,7 +476,9 @@ impl Case {
     }
 
     pub fn status(&self) -> Status {
-        if self.closed.is_some() {
+        if self.attached_to.is_some() {
+            Status::Merged
+        } else if self.closed.is_some() {
             Status::Closed
         } else if self.withdrawn.is_some() {
             Status::Withdrawn
@@ -557,6 +602,12 @@ pub enum RuleError {
     AlreadyLinked(String),
     #[error("the case is not linked to {0}")]
     NotLinked(String),
+    #[error("the vendor's record {0} is attached to this case already")]
+    AlreadyAttached(String),
+    #[error("the vendor's record {0} was declined for this case already")]
+    AlreadyDeclined(String),
+    #[error("this case was attached to {0}: act on that case")]
+    AttachedElsewhere(String),
 }
 
 /// What [`decide`] needs to know about a case's alert, besides the case.
@@ -638,6 +689,27 @@ pub fn decide(
                 return Err(RuleError::NotLinked(other.to_string()));
             }
             Ok(vec![EventKind::Unlinked { other: other.clone(), reason: reason(why)? }])
+        }
+        CaseCommand::AttachVendor { other } => {
+            if *other == case.key {
+                return Err(RuleError::LinkSelf);
+            }
+            if let Some(into) = &case.attached_to {
+                return Err(RuleError::AttachedElsewhere(into.to_string()));
+            }
+            if case.vendor_records.contains(other) {
+                return Err(RuleError::AlreadyAttached(other.to_string()));
+            }
+            Ok(vec![EventKind::VendorRecordAttached { other: other.clone() }])
+        }
+        CaseCommand::DeclineVendor { other, reason: why } => {
+            if case.vendor_records.contains(other) {
+                return Err(RuleError::AlreadyAttached(other.to_string()));
+            }
+            if case.declined_vendor.contains(other) {
+                return Err(RuleError::AlreadyDeclined(other.to_string()));
+            }
+            Ok(vec![EventKind::VendorRecordDeclined { other: other.clone(), reason: reason(why)? }])
         }
         CaseCommand::Tick { item, value, note } => {
             open()?;
@@ -800,6 +872,16 @@ pub enum CaseCommand {
         other: AlertKey,
         reason: String,
     },
+    /// Confirms that the vendor's record `other` is the alert a phoned-in case was taken from: the two become
+    /// one case (the service records it on both, whichever of the two it is asked on).
+    AttachVendor {
+        other: AlertKey,
+    },
+    /// Says the vendor's record `other` is not that alert: it is not proposed again.
+    DeclineVendor {
+        other: AlertKey,
+        reason: String,
+    },
 }
 
 /// A command's word, as `vigil case ID WORD` and the `:` line spell it.
@@ -820,6 +902,8 @@ pub fn command_word(command: &CaseCommand) -> &'static str {
         CaseCommand::Unshare { .. } => "unshare",
         CaseCommand::Link { .. } => "link",
         CaseCommand::Unlink { .. } => "unlink",
+        CaseCommand::AttachVendor { .. } => "link-vendor",
+        CaseCommand::DeclineVendor { .. } => "decline-vendor",
     }
 }
 
@@ -833,6 +917,7 @@ impl CaseCommand {
                 | CaseCommand::Reopen { .. }
                 | CaseCommand::Share { .. }
                 | CaseCommand::Unshare { .. }
+                | CaseCommand::AttachVendor { .. }
         )
     }
 
@@ -847,6 +932,8 @@ impl CaseCommand {
                 | CaseCommand::Unshare { .. }
                 | CaseCommand::Link { .. }
                 | CaseCommand::Unlink { .. }
+                | CaseCommand::AttachVendor { .. }
+                | CaseCommand::DeclineVendor { .. }
         )
     }
 }

@@ -53,6 +53,18 @@ pub fn moment(typed: &str, tz: chrono_tz::Tz) -> Result<chrono::DateTime<chrono:
         .ok_or_else(bad)
 }
 
+/// A moment typed as `DATE HH:MM` (the date in either form [`date`] reads) or `HH:MM` alone (today,
+/// decided by the reader of the value), in the college's time zone.
+pub fn date_time(typed: &str) -> Result<(Option<NaiveDate>, NaiveTime), String> {
+    let typed = typed.trim();
+    let parts: Vec<&str> = typed.split(|c: char| c.is_whitespace() || c == 'T').filter(|p| !p.is_empty()).collect();
+    match parts[..] {
+        [t] => Ok((None, time(t)?)),
+        [d, t] => Ok((Some(date(d)?), time(t)?)),
+        _ => Err(format!("`{typed}` is not a date and time: expected {DATE_FORMS} then HH:MM, or HH:MM alone (today)")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -457,6 +457,15 @@ fn validate(w: WireAlert) -> Result<Alert, String> {
     if w.source.is_empty() {
         return Err("`source` must not be empty".into());
     }
+    if w.source.eq_ignore_ascii_case(crate::domain::alert::MANUAL_SOURCE) {
+        // `manual:` keys are vigil's own: a feed alert under one could stand in for an alert a reviewer took.
+        return Err(
+            "`source` must not be `manual`: that source is vigil's own, for alerts typed in by a reviewer".into()
+        );
+    }
+    if let Some(by) = w.delivered_by.filter(|d| !d.from_feed()) {
+        return Err(format!("`delivered_by` must be dashboard, email or phone (got `{}`)", by.as_str()));
+    }
     let revision = match w.revision {
         None => 1,
         Some(r) if (1..=i64::from(u32::MAX)).contains(&r) => r as u32,
@@ -510,6 +519,7 @@ fn validate(w: WireAlert) -> Result<Alert, String> {
         captures,
         suspected_illegal: w.suspected_illegal.unwrap_or(false),
         withdrawn: w.withdrawn.unwrap_or(false),
+        intake: None,
     })
 }
 

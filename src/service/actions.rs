@@ -45,6 +45,28 @@ impl Asking<'_> {
         now: DateTime<Utc>,
     ) -> Result<Vec<CaseEvent>> {
         self.require_reviewer()?;
+        let resolved;
+        let mut command = command;
+        if let CaseCommand::AttachVendor { .. } | CaseCommand::DeclineVendor { .. } = command {
+            // Recorded on the phoned-in case, whichever of the two it was asked on, the other named in full.
+            let phoned;
+            (phoned, resolved) = self.vendor_decision(key, command)?;
+            if &phoned != key {
+                return self.decide(&phoned, &resolved, None, token, now);
+            }
+            command = &resolved;
+            if let CaseCommand::AttachVendor { other } = command {
+                let (_, _, case) = self.load(key)?;
+                if case.vendor_records.contains(other) {
+                    let (_, _, theirs) = self.load(other)?;
+                    if theirs.attached_to.as_ref() == Some(key) {
+                        return Err(crate::domain::case::RuleError::AlreadyAttached(other.to_string()).into());
+                    }
+                    // Attached here before and not yet there (stopped in between): finish it.
+                    return self.attach_vendor_back(other, key, now);
+                }
+            }
+        }
         let mut first_read = None;
         for _ in 0..JUDGED_AT_MOST {
             let (alert, events, case) = self.load(key)?;
@@ -98,6 +120,11 @@ impl Asking<'_> {
                             self.unlink_back(other, key, reason, token, now)?
                         }
                         _ => {}
+                    }
+                    if let CaseCommand::AttachVendor { other } = command {
+                        let mut decided = decided;
+                        decided.extend(self.attach_vendor_back(other, key, now)?);
+                        return Ok(decided);
                     }
                     return Ok(decided);
                 }

@@ -131,6 +131,9 @@ pub enum Request {
     HandoverAck { until: Option<DateTime<Utc>>, up_to_note: Option<u64> },
     /// What changed since the reader last looked (none the first time), marking that they look now.
     SinceLastLook,
+    /// An alert taken by phone or in person, as the reviewer's form has it: stored as a new case (the DSL's
+    /// and the deputy's alone; about a member of staff, only for one who may see staff alerts).
+    AddAlert { form: Box<super::intake::ManualAlert> },
 }
 
 /// A change to the feed's state, as the poller and the DSL's feed commands make them. Named changes, not a
@@ -230,6 +233,7 @@ pub enum Reply {
     NoteWritten(u64),
     Acknowledged(crate::store::HandoverAck),
     LookBack(Option<super::handover::LookBack>),
+    Added(super::intake::Added),
 }
 
 /// A member of the safeguarding team, as any reviewer may know them.

@@ -48,6 +48,13 @@ pub struct CaseDetail {
     /// The cases linked to this one that the reader may see, in key order.
     #[serde(default)]
     pub links: Vec<LinkedCase>,
+    /// Cases that may be this same alert (the vendor's record of a phoned-in alert, or the phoned-in alert a
+    /// vendor's record may be of): for a reviewer to confirm (`link-vendor`) or decline (`decline-vendor`).
+    #[serde(default)]
+    pub vendor_proposals: Vec<super::intake::VendorProposal>,
+    /// The vendor's records attached to this phoned-in case, their content and logs as they were.
+    #[serde(default)]
+    pub vendor_records: Vec<super::intake::AttachedRecord>,
 }
 
 /// A case linked to the one shown: which, its level and where it stands.
@@ -181,7 +188,22 @@ impl Asking<'_> {
                 links.push(LinkedCase { key: other.clone(), level: entry.case.level, status: entry.case.status() });
             }
         }
-        Ok(CaseDetail { names, as_of, links, summary, alert, case, events, checklist, outcomes, missing_required })
+        let vendor_proposals = self.vendor_proposals(&alert, &case)?;
+        let vendor_records = self.attached_records(&case)?;
+        Ok(CaseDetail {
+            vendor_proposals,
+            vendor_records,
+            names,
+            as_of,
+            links,
+            summary,
+            alert,
+            case,
+            events,
+            checklist,
+            outcomes,
+            missing_required,
+        })
     }
 }
 

@@ -59,6 +59,7 @@ impl CaseService {
             Request::AuditRecords { case } => Reply::AuditRecords(asking.audit_records(case.as_deref())?),
             Request::AuditVerify { expect } => Reply::Verdict(asking.audit_verify_against(expect.as_ref())?),
             Request::AuditUpgrade => Reply::AuditRecord(asking.audit_upgrade(now)?),
+            Request::AddAlert { form } => Reply::Added(asking.add_alert(&form, now)?),
             Request::Team => {
                 asking.require_reviewer()?;
                 let team = &asking.team;

@@ -54,7 +54,11 @@ impl Asking<'_> {
         let incoming: Vec<Incoming<'_>> = kept
             .iter()
             .enumerate()
-            .map(|(i, (alert, grading))| Incoming { alert: redacted.get(i).unwrap_or(alert), grading: *grading })
+            .map(|(i, (alert, grading))| Incoming {
+                alert: redacted.get(i).unwrap_or(alert),
+                grading: *grading,
+                raised_by: "feed",
+            })
             .collect();
         let rejected: Vec<_> = page
             .rejected

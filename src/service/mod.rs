@@ -18,6 +18,7 @@ pub mod feed;
 mod handle;
 pub mod handover;
 mod ingest;
+pub mod intake;
 mod queue;
 pub mod records;
 mod redaction;
@@ -76,6 +77,9 @@ pub enum ServiceError {
     /// A rule about the team (who may have or see a case), in words that say what to do.
     #[error("{0}")]
     TeamRule(String),
+    /// A form that cannot be saved (an alert taken by phone), saying what to give.
+    #[error("{0}")]
+    Form(String),
     /// A failure the shared service reported, in its words.
     #[error("{0}")]
     Said(String),
@@ -130,6 +134,7 @@ pub struct Core {
     trends: crate::config::TrendConfig,
     /// When each subject's alerts were raised, for trend markers (made once, kept up to date).
     subjects: subjects::Subjects,
+    intake: crate::config::IntakeConfig,
     bus: events::Bus,
 }
 
@@ -143,6 +148,7 @@ pub struct Policy {
     pub team: crate::identity::Team,
     pub escalation: crate::config::EscalationConfig,
     pub trends: crate::config::TrendConfig,
+    pub intake: crate::config::IntakeConfig,
 }
 
 impl Policy {
@@ -154,6 +160,7 @@ impl Policy {
             team: config.team(),
             escalation: config.escalation.clone(),
             trends: config.trends,
+            intake: config.intake,
         }
     }
 
@@ -198,7 +205,7 @@ impl CaseService {
         trail: std::sync::Arc<dyn crate::audit::Trail>,
         policy: Policy,
     ) -> Self {
-        let Policy { calendar, due, levels, team, escalation, trends } = policy;
+        let Policy { calendar, due, levels, team, escalation, trends, intake } = policy;
         CaseService(std::sync::Arc::new(Core {
             store,
             trail,
@@ -210,6 +217,7 @@ impl CaseService {
             escalation,
             trends,
             subjects: subjects::Subjects::default(),
+            intake,
             bus: events::Bus::default(),
         }))
     }

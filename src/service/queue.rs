@@ -229,6 +229,15 @@ impl Asking<'_> {
         {
             return Ok(key);
         }
+        let key = self.find_exact(spec)?;
+        // A vendor's record attached to a phoned-in case leads to that case.
+        match self.store.index_entry(&key)?.and_then(|e| e.case.attached_to) {
+            Some(into) if self.store.index_entry(&into)?.is_some_and(|e| self.visible(&e.head, &e.case)) => Ok(into),
+            _ => Ok(key),
+        }
+    }
+
+    pub(super) fn find_exact(&self, spec: &str) -> Result<AlertKey> {
         if let Some((source, id)) = spec.split_once(':') {
             let key = AlertKey::new(source, id);
             if let Some(entry) = self.store.index_entry(&key)?

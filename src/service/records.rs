@@ -52,6 +52,14 @@ pub fn records(d: &CaseDetail, tz: Tz) -> Records {
         inert::line(&d.alert.key.source),
         inert::line(&d.alert.key.id)
     ));
+    if let Some(intake) = &d.alert.intake {
+        let how = d.alert.delivered_by.map_or("other", |h| h.as_str());
+        let caller = intake.caller.as_deref().map(|c| format!(" from {}", inert::line(c))).unwrap_or_default();
+        out.push(format!("Taken by {} ({how}{caller})", inert::line(&d.name(&intake.taken_by))));
+        if let Some(r) = &intake.vendor_ref {
+            out.push(format!("Vendor's reference: {}", inert::line(r)));
+        }
+    }
     if d.summary.out_of_hours {
         out.push("Raised out of working hours; picked up at the next opening.".into());
     }
@@ -105,6 +113,15 @@ fn actions(d: &CaseDetail) -> Vec<(DateTime<Utc>, String, String)> {
             EventKind::Linked { other } => format!("linked to case {}", inert::line(&other.to_string())),
             EventKind::Unlinked { other, reason } => {
                 format!("unlinked from case {}: {}", inert::line(&other.to_string()), typed(reason))
+            }
+            EventKind::VendorRecordAttached { other } => {
+                format!("the vendor's record {} confirmed as this alert and attached", inert::line(&other.to_string()))
+            }
+            EventKind::AttachedTo { case } => {
+                format!("confirmed as the vendor's record of phoned-in case {}", inert::line(&case.to_string()))
+            }
+            EventKind::VendorRecordDeclined { other, reason } => {
+                format!("the vendor's record {} is not this alert: {}", inert::line(&other.to_string()), typed(reason))
             }
             EventKind::Escalated { unopened_minutes, .. } => {
                 format!("escalated to the team: not opened for {unopened_minutes} minutes")

@@ -39,6 +39,10 @@ impl Asking<'_> {
             // The case is folded from the redacted events, so nothing it derives can carry content.
             let evs: Vec<CaseEvent> = evs.into_iter().map(redact_event).collect();
             let Some(case) = Case::fold(alert.key.clone(), &evs) else { continue };
+            if case.attached_to.is_some() {
+                // The vendor's record of an alert a reviewer took by phone: counted once, as that case.
+                continue;
+            }
             if alert.is_staff() {
                 if let Some(staff) = staff.as_mut() {
                     staff.push((alert.raised_at.with_timezone(&Utc), case.level));
@@ -115,6 +119,12 @@ fn redact_event(mut e: CaseEvent) -> CaseEvent {
         K::Unshared { .. } => K::Unshared { with: String::new(), reason: String::new() },
         K::Linked { .. } => K::Linked { other: AlertKey::new("", "") },
         K::Unlinked { .. } => K::Unlinked { other: AlertKey::new("", ""), reason: String::new() },
+        K::VendorRecordAttached { .. } => K::VendorRecordAttached { other: AlertKey::new("", "") },
+        // Still attached, so a report counts the two as the one case they are.
+        K::AttachedTo { .. } => K::AttachedTo { case: AlertKey::new("", "") },
+        K::VendorRecordDeclined { .. } => {
+            K::VendorRecordDeclined { other: AlertKey::new("", ""), reason: String::new() }
+        }
         kind @ (K::Raised { .. }
         | K::Revised { .. }
         | K::Withdrawn

@@ -250,6 +250,11 @@ impl Session {
     }
 
     /// A decision, judged against the case as it stands when it is written. Returns its events, in order.
+    /// Stores an alert taken by phone or in person, as the form has it: its new case's key and level.
+    pub fn add_alert(&self, form: super::intake::ManualAlert, now: DateTime<Utc>) -> Result<super::intake::Added> {
+        expect!(self.call(Request::AddAlert { form: Box::new(form) }, now)?, Reply::Added(added) => added)
+    }
+
     pub fn act(&self, key: &AlertKey, command: &CaseCommand, now: DateTime<Utc>) -> Result<Vec<CaseEvent>> {
         self.act_seen(key, command, None, now)
     }

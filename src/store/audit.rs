@@ -264,6 +264,9 @@ fn is_decision_text(what: &str) -> bool {
         "set a follow-up for ",
         "closed: ",
         "reopened",
+        "attached the vendor's record ",
+        "attached the case to phoned-in case ",
+        "declined the vendor's record ",
     ]
     .iter()
     .any(|p| what.starts_with(p))
@@ -447,6 +450,9 @@ pub fn action_text(kind: &EventKind) -> String {
         EventKind::Unshared { with, .. } => format!("stopped sharing the case with {with}"),
         EventKind::Linked { other } => format!("linked the case to {other}"),
         EventKind::Unlinked { other, .. } => format!("unlinked the case from {other}"),
+        EventKind::VendorRecordAttached { other } => format!("attached the vendor's record {other} to the case"),
+        EventKind::AttachedTo { case } => format!("attached the case to phoned-in case {case}: its key leads there"),
+        EventKind::VendorRecordDeclined { other, .. } => format!("declined the vendor's record {other}"),
         // The reference is vigil's own, random: it names the case to notify_command and nothing else.
         EventKind::Escalated { round, unopened_minutes, reference } => {
             format!("escalated (#{round}, {reference}) after {unopened_minutes} min unopened")

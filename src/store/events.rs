@@ -184,7 +184,9 @@ pub(super) mod tests {
         let store = Store::open(dir, &StoreKey::bytes([1; 32])).expect("open");
         let alert = sample_alert("D-1");
         let grading = Grading { level: Level::Medium, illegal_path: false };
-        store.ingest_page(&[Incoming { alert: &alert, grading }], &[], 0, None, 1, at()).expect("ingest");
+        store
+            .ingest_page(&[Incoming { alert: &alert, grading, raised_by: "feed" }], &[], 0, None, 1, at())
+            .expect("ingest");
         (store, alert.key)
     }
 

@@ -64,6 +64,8 @@ pub(super) struct NewCase {
 pub struct Incoming<'a> {
     pub alert: &'a Alert,
     pub grading: Grading,
+    /// Who raised it, in its stored form: `"feed"` for the feed; the reviewer who took an alert by phone.
+    pub raised_by: &'a str,
 }
 
 impl Store {
@@ -258,7 +260,7 @@ impl Store {
         for kind in kinds {
             let mut ek = k.clone();
             ek.extend_from_slice(&seqs.next().unwrap_or(u64::MAX).to_be_bytes());
-            let event = CaseEvent::new(now, "feed", kind);
+            let event = CaseEvent::new(now, inc.raised_by, kind);
             events.push((ek.clone(), self.seal(EVENTS, &ek, &event)?));
             folded.push(event);
         }

@@ -87,6 +87,19 @@ pub fn lines(state: &State, theme: &Theme, d: &CaseDetail) -> Vec<Line<'static>>
     }
     let delivered = a.delivered_by.map_or("not stated", |d| d.as_str());
     out.push(Line::raw(format!("Delivered by: {delivered}")));
+    if let Some(intake) = &a.intake {
+        let caller = intake.caller.as_deref().map(|c| format!(" from {}", inert::line(c))).unwrap_or_default();
+        out.push(Line::raw(format!("Taken by: {}{caller}", inert::line(&d.name(&intake.taken_by)))));
+        if let Some(r) = &intake.vendor_ref {
+            out.push(Line::raw(format!("Vendor's reference: {}", inert::line(r))));
+        }
+    }
+    if let Some(into) = &d.case.attached_to {
+        out.push(Line::from(Span::styled(
+            format!("Attached to phoned-in case {}: read and act on it there", inert::line(&into.to_string())),
+            theme.warn(),
+        )));
+    }
     match &a.device {
         Some(dev) => out.push(Line::raw(format!(
             "Device: {}{sep}{}{sep}{}",
@@ -100,6 +113,20 @@ pub fn lines(state: &State, theme: &Theme, d: &CaseDetail) -> Vec<Line<'static>>
     if let Some(f) = s.follow_up {
         out.push(Line::raw(format!("Follow-up: {f}")));
     }
+    if !d.vendor_proposals.is_empty() {
+        out.push(blank());
+        let title = if a.is_manual() { "The vendor's record of this alert?" } else { "The phoned-in alert this is?" };
+        out.push(Line::from(Span::styled(title.to_string(), theme.warn())));
+        for p in &d.vendor_proposals {
+            let at = local(p.raised_at.with_timezone(&chrono::Utc));
+            let key = inert::line(&p.other.to_string()).into_owned();
+            out.push(Line::raw(format!("  {key}  {at}  {}: {}", inert::line(&p.category), inert::line(&p.summary))));
+            out.push(Line::styled(
+                format!("  :link-vendor {key} makes them one case; :decline-vendor {key} --reason ... if not"),
+                theme.dim(),
+            ));
+        }
+    }
     out.push(blank());
     out.push(heading("Summary"));
     push_block(&mut out, &a.summary);
@@ -107,30 +134,26 @@ pub fn lines(state: &State, theme: &Theme, d: &CaseDetail) -> Vec<Line<'static>>
         out.push(heading("Context"));
         push_block(&mut out, c);
     }
-    if !a.captures.is_empty() {
-        out.push(heading("Captures"));
-    }
-    for c in &a.captures {
-        let at = c.at.map(|t| local(t.with_timezone(&chrono::Utc))).unwrap_or_else(|| "time not stated".into());
-        let title = c.window_title.as_deref().map(|t| inert::line(t).into_owned()).unwrap_or_default();
-        out.push(Line::raw(format!("  {at}  {title}")));
-        if let Some(t) = &c.text {
-            out.push(Line::raw(format!("    typed: {}", inert::line(t))));
+    let withheld = a.suspected_illegal || d.case.illegal_path;
+    captures(&mut out, theme, a, withheld, &local);
+    for r in &d.vendor_records {
+        let v = &r.alert;
+        out.push(blank());
+        out.push(heading(&format!(
+            "The vendor's record {} (raised {})",
+            inert::line(&v.key.to_string()),
+            local(v.raised_at.with_timezone(&chrono::Utc))
+        )));
+        out.push(Line::raw(format!("  {}  {}", inert::line(&v.category), v.delivered_by.map_or("", |h| h.as_str()))));
+        push_block(&mut out, &v.summary);
+        if let Some(c) = &v.context {
+            push_block(&mut out, c);
         }
-        if let Some(shot) = &c.screenshot {
-            if a.suspected_illegal || d.case.illegal_path {
-                out.push(Line::from(Span::styled(
-                    "    [screenshot withheld: suspected illegal content]",
-                    theme.warn(),
-                )));
-            } else {
-                let size = match (shot.width, shot.height) {
-                    (Some(w), Some(h)) => format!("{w}x{h}"),
-                    _ => "size not stated".into(),
-                };
-                let caption = shot.caption.as_deref().map(|c| inert::line(c).into_owned()).unwrap_or_default();
-                out.push(Line::raw(format!("    screenshot: {caption} ({size}, {})", inert::line(&shot.url))));
-            }
+        captures(&mut out, theme, v, withheld || v.suspected_illegal, &local);
+        for e in &r.events {
+            let actor = d.display(&e.actor());
+            let what = e.kind.describe_naming(&|user| d.name(user));
+            out.push(Line::raw(format!("  {}  {}  {}", local(e.at), inert::line(&actor), inert::line(&what))));
         }
     }
     if !d.links.is_empty() {
@@ -146,6 +169,42 @@ pub fn lines(state: &State, theme: &Theme, d: &CaseDetail) -> Vec<Line<'static>>
         out.push(Line::raw(format!("  {}  {}  {}", local(e.at), inert::line(&e.actor), inert::line(&e.what))));
     }
     out
+}
+
+/// An alert's captures and screenshot references (withheld on the illegal-content path).
+fn captures(
+    out: &mut Vec<Line<'static>>,
+    theme: &Theme,
+    a: &crate::domain::Alert,
+    withheld: bool,
+    local: &dyn Fn(chrono::DateTime<chrono::Utc>) -> String,
+) {
+    if !a.captures.is_empty() {
+        out.push(heading("Captures"));
+    }
+    for c in &a.captures {
+        let at = c.at.map(|t| local(t.with_timezone(&chrono::Utc))).unwrap_or_else(|| "time not stated".into());
+        let title = c.window_title.as_deref().map(|t| inert::line(t).into_owned()).unwrap_or_default();
+        out.push(Line::raw(format!("  {at}  {title}")));
+        if let Some(t) = &c.text {
+            out.push(Line::raw(format!("    typed: {}", inert::line(t))));
+        }
+        if let Some(shot) = &c.screenshot {
+            if withheld {
+                out.push(Line::from(Span::styled(
+                    "    [screenshot withheld: suspected illegal content]",
+                    theme.warn(),
+                )));
+            } else {
+                let size = match (shot.width, shot.height) {
+                    (Some(w), Some(h)) => format!("{w}x{h}"),
+                    _ => "size not stated".into(),
+                };
+                let caption = shot.caption.as_deref().map(|c| inert::line(c).into_owned()).unwrap_or_default();
+                out.push(Line::raw(format!("    screenshot: {caption} ({size}, {})", inert::line(&shot.url))));
+            }
+        }
+    }
 }
 
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {

@@ -26,7 +26,9 @@ pub fn editor(e: &crate::app::Editor, theme: &Theme, frame: &mut Frame, area: Re
     // The whole question shows, wrapped, above at least 8 lines of text.
     let label = Paragraph::new(Line::styled(e.label.clone(), theme.dim())).wrap(Wrap { trim: false });
     let label_rows = u16::try_from(label.line_count(width.saturating_sub(2))).unwrap_or(u16::MAX).max(1);
-    let rect = centered(area, width, label_rows.saturating_add(10).min(area.height));
+    // At least 8 lines of text; a form shows all its fields.
+    let text_rows = u16::try_from(e.text.lines().len()).unwrap_or(u16::MAX).max(8);
+    let rect = centered(area, width, label_rows.saturating_add(text_rows).saturating_add(2).min(area.height));
     frame.render_widget(Clear, rect);
     let block = theme.block("Editor: Ctrl-S or Alt-Enter saves, Esc cancels", true);
     let inner = block.inner(rect);
@@ -77,6 +79,9 @@ pub fn describe(q: &Question) -> String {
         CaseCommand::Reopen { reason } => format!("Reopen this case? Reason: {reason}"),
         CaseCommand::Share { with, reason } => format!("Share this case with {with}? Reason: {reason}"),
         CaseCommand::Unshare { with, reason } => format!("Stop sharing this case with {with}? Reason: {reason}"),
+        CaseCommand::AttachVendor { other } => format!(
+            "Make this case and {other} one case? The vendor's record is read with the phoned-in case from then on."
+        ),
         CaseCommand::Tick { item, .. } => format!("Tick `{item}` on it?"),
         CaseCommand::Untick { item, .. } => format!("Undo `{item}` on it?"),
         CaseCommand::Illegal { .. } => "Put it on the illegal-content path?".into(),

@@ -15,7 +15,7 @@ pub(crate) fn tmux_available() -> bool {
 
 /// vigil on its demo feed in a `w`x`h` tmux window, with a data dir of its own (returned with the temp dir
 /// that holds it). `None` (the test is skipped) where tmux is missing, which CI does not allow.
-fn demo_session(w: u16, h: u16) -> Option<(tempfile::TempDir, std::path::PathBuf, Session)> {
+pub(crate) fn demo_session(w: u16, h: u16) -> Option<(tempfile::TempDir, std::path::PathBuf, Session)> {
     if !tmux_available() {
         assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI must have tmux (.ci/run installs it)");
         eprintln!("tmux is not installed: skipping the end-to-end run");

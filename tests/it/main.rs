@@ -28,6 +28,7 @@ mod feed_screenshots;
 mod feed_wedges;
 mod headless_commands;
 mod hostile_text;
+mod intake_manual;
 mod keymap_fixtures;
 mod packaging;
 mod privacy_fixes;
