@@ -29,6 +29,7 @@ pub mod domain;
 pub mod feed;
 pub mod identity;
 pub mod intake;
+pub mod mail;
 pub mod report;
 pub mod service;
 pub mod store;

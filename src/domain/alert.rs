@@ -114,6 +114,32 @@ pub struct Alert {
     pub captures: Vec<Capture>,
     pub suspected_illegal: bool,
     pub withdrawn: bool,
+    /// Where an alert read from a vendor's e-mail came from. Never from a feed: the protocol has no such
+    /// field, so a feed cannot claim an e-mail's standing.
+    #[serde(default)]
+    pub mail: Option<MailOrigin>,
+}
+
+/// The e-mail an alert was read from: the raw message is kept (encrypted) under its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailOrigin {
+    /// SHA-256 of the raw message, hex: the name it is kept under, and its check.
+    pub sha256: String,
+    pub message_id: Option<String>,
+    /// The sender of the alert (a forward's original sender).
+    pub from: String,
+    /// The rule that read it fully; `None`: no rule did, so the alert is at `[mail] default_level` and
+    /// marked unparsed until a reviewer checks the level.
+    pub rule: Option<String>,
+    /// A link to the event in the vendor's portal, when the message gave one (shown, never fetched).
+    pub portal: Option<String>,
+}
+
+impl MailOrigin {
+    /// The name the raw message is kept under in the store.
+    pub fn blob_name(&self) -> String {
+        format!("mail/{}", self.sha256)
+    }
 }
 
 /// The categories of the vendor's taxonomy (protocol v1, `category`: "Known values"). Anything else a feed
@@ -185,6 +211,7 @@ pub(crate) mod tests_support {
             captures: vec![],
             suspected_illegal: false,
             withdrawn: false,
+            mail: None,
         }
     }
 }

@@ -510,6 +510,7 @@ fn validate(w: WireAlert) -> Result<Alert, String> {
         captures,
         suspected_illegal: w.suspected_illegal.unwrap_or(false),
         withdrawn: w.withdrawn.unwrap_or(false),
+        mail: None,
     })
 }
 

@@ -26,7 +26,7 @@ pub(super) const INDEX_CLOSED: &str = "index-closed";
 /// whenever that may not hold. Opening reads it instead of counting both trees (which reads every alert,
 /// and was most of the time it took to open a large store).
 pub(super) const META_INDEX: &[u8] = b"index";
-pub(super) const INDEX_COMPLETE: &[u8] = b"complete, postcard 4, open and closed trees, team fields";
+pub(super) const INDEX_COMPLETE: &[u8] = b"complete, postcard 5, open and closed trees, team fields, mail origin";
 /// Retention's hint: no case in the store was closed or withdrawn before this time (microseconds since the
 /// epoch, big endian). A lower bound: closing and withdrawing lower it; reopening, reinstating and purging
 /// leave it. Absent: not known.
@@ -372,5 +372,5 @@ mod tests {
     }
 
     /// The SHA-256 of the pinned entry's encoding, for [`INDEX_COMPLETE`] as it is.
-    const PINNED_INDEX_LAYOUT: &str = "2a27f0479d6c987bae3c9c01d69dce5f57eccb5bfdc5db31155f6f8e734b089a";
+    const PINNED_INDEX_LAYOUT: &str = "9e715a1e35363e22d1cec617f48489385316734039b4bb8ca33841bfd3aebe0c";
 }
