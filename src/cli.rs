@@ -72,6 +72,9 @@ pub enum Commands {
         /// Print the CPOMS-ready entry and, separately, the content-free student-tracking note.
         #[arg(long, conflicts_with = "json")]
         cpoms: bool,
+        /// Print the raw e-mail the alert was read from, as received (audited; made inert for the terminal).
+        #[arg(long, conflicts_with_all = ["json", "cpoms"])]
+        raw: bool,
     },
     /// Record a decision on a case (the same grammar as the TUI's `:` line).
     Case {
@@ -113,10 +116,30 @@ pub enum Commands {
         #[command(subcommand)]
         action: ServiceAction,
     },
+    /// The vendors' alert e-mails: import them from files, or see what the rules read of one.
+    Mail {
+        #[command(subcommand)]
+        action: MailAction,
+    },
     /// Maintenance of the store itself.
     Store {
         #[command(subcommand)]
         action: StoreAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailAction {
+    /// Read `.eml` files, mboxes or maildirs and store the alerts in them (the DSL and deputy). Each message is
+    /// stored once, however often it is imported; mail not from a monitoring sender is counted and left.
+    Import {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Show what the rules read from one message, field by field, without storing anything.
+    Test {
+        #[arg(value_name = "FILE.eml")]
+        file: PathBuf,
     },
 }
 

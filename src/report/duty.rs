@@ -137,6 +137,7 @@ mod tests {
             open,
             staff: false,
             responded: false,
+            unparsed_mail: false,
             mine: false,
             owner: None,
             owner_name: None,

@@ -16,8 +16,10 @@ pub mod events;
 pub mod feed;
 mod handle;
 mod ingest;
+mod mail;
 mod queue;
 pub mod records;
+pub use mail::{MailReport, RawMail};
 mod redaction;
 pub mod remote;
 mod retention;
@@ -125,7 +127,26 @@ pub struct Core {
     team: crate::identity::Team,
     escalation: crate::config::EscalationConfig,
     trends: crate::config::TrendConfig,
+    mail: MailPolicy,
     bus: events::Bus,
+}
+
+/// How the service reads the vendors' e-mails: its rules, the level of one no rule reads, the limits.
+#[derive(Debug, Clone)]
+pub struct MailPolicy {
+    pub rules: crate::mail::MailRules,
+    pub default_level: Level,
+    pub limits: crate::mail::Limits,
+}
+
+impl Default for MailPolicy {
+    fn default() -> Self {
+        MailPolicy {
+            rules: crate::mail::MailRules::shipped(),
+            default_level: Level::Medium,
+            limits: crate::mail::Limits::default(),
+        }
+    }
 }
 
 /// The college's rules a service judges by, from its config: the calendar and due times, the levels, the
@@ -138,6 +159,7 @@ pub struct Policy {
     pub team: crate::identity::Team,
     pub escalation: crate::config::EscalationConfig,
     pub trends: crate::config::TrendConfig,
+    pub mail: MailPolicy,
 }
 
 impl Policy {
@@ -149,6 +171,12 @@ impl Policy {
             team: config.team(),
             escalation: config.escalation.clone(),
             trends: config.trends,
+            // The config was validated when read, its rules with it.
+            mail: MailPolicy {
+                rules: config.mail.rules().unwrap_or_else(|_| crate::mail::MailRules::shipped()),
+                default_level: config.mail.default_level,
+                limits: crate::mail::Limits::default(),
+            },
         }
     }
 
@@ -193,7 +221,7 @@ impl CaseService {
         trail: std::sync::Arc<dyn crate::audit::Trail>,
         policy: Policy,
     ) -> Self {
-        let Policy { calendar, due, levels, team, escalation, trends } = policy;
+        let Policy { calendar, due, levels, team, escalation, trends, mail } = policy;
         CaseService(std::sync::Arc::new(Core {
             store,
             trail,
@@ -204,6 +232,7 @@ impl CaseService {
             team,
             escalation,
             trends,
+            mail,
             bus: events::Bus::default(),
         }))
     }

@@ -49,6 +49,10 @@ pub struct CaseSummary {
     pub staff: bool,
     /// The first response is recorded (High: contact made; Medium: follow-up date set): no longer overdue.
     pub responded: bool,
+    /// Read from a vendor's e-mail that no rule fully read, at the default level, and nobody has regraded it
+    /// or acted on it yet: its level needs a person's check.
+    #[serde(default)]
+    pub unparsed_mail: bool,
 }
 
 impl CaseSummary {
@@ -81,6 +85,7 @@ impl CaseSummary {
         [
             (self.staff, "STAFF"),
             (self.illegal_path, "ILLEGAL"),
+            (self.unparsed_mail, "UNPARSED-EMAIL"),
             (self.follow_up_due, "FOLLOW-UP"),
             (self.out_of_hours, "OOH"),
         ]
@@ -106,6 +111,7 @@ impl Asking<'_> {
         let search = search_text(&alert);
         let location = alert.location().to_string();
         let staff = alert.is_staff();
+        let unparsed_mail = alert.mail.as_ref().is_some_and(|m| m.rule.is_none()) && !case.regraded && !case.acted;
         let Alert { key, revision, risk, category, subject, suspected_illegal, .. } = alert;
         CaseSummary {
             id: key.id.clone(),
@@ -136,6 +142,7 @@ impl Asking<'_> {
             open: status.is_open(),
             staff,
             responded: case.responded(),
+            unparsed_mail,
         }
     }
 

@@ -75,6 +75,10 @@ impl Asking<'_> {
         self.store.purge_case(key, tombstone)?;
         let staff = alert.as_ref().is_none_or(crate::domain::Alert::is_staff);
         self.bus.publish([Change::Removed { case: key.clone(), staff }]);
+        // The raw e-mail an alert was read from is its content too: it goes with the case.
+        if let Some(origin) = alert.as_ref().and_then(|a| a.mail.as_ref()) {
+            self.store.remove_blob(&origin.blob_name())?;
+        }
         let shots = alert.iter().flat_map(|a| &a.captures).filter_map(|c| c.screenshot.as_ref());
         for shot in shots {
             self.store.uncache_blob(&super::shots::cache_name(key, shot))?;

@@ -29,6 +29,7 @@ mod feed_wedges;
 mod headless_commands;
 mod hostile_text;
 mod keymap_fixtures;
+mod mail_import;
 mod packaging;
 mod privacy_fixes;
 mod procedure_rules;
