@@ -72,6 +72,9 @@ pub enum Commands {
         /// Print the CPOMS-ready entry and, separately, the content-free student-tracking note.
         #[arg(long, conflicts_with = "json")]
         cpoms: bool,
+        /// Print the raw e-mail the alert was read from, as received (audited; made inert for the terminal).
+        #[arg(long, conflicts_with_all = ["json", "cpoms"])]
+        raw: bool,
     },
     /// A student's history: every case for the subject, oldest first, with level, category, outcome and
     /// who handled it (only the cases you may see).
@@ -131,6 +134,11 @@ pub enum Commands {
     Service {
         #[command(subcommand)]
         action: ServiceAction,
+    },
+    /// The vendors' alert e-mails: import them from files, or see what the rules read of one.
+    Mail {
+        #[command(subcommand)]
+        action: MailAction,
     },
     /// Maintenance of the store itself.
     Store {
@@ -215,6 +223,21 @@ pub struct AddAlertArgs {
     /// Anything more they said.
     #[arg(long, value_name = "TEXT")]
     pub context: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailAction {
+    /// Read `.eml` files, mboxes or maildirs and store the alerts in them (the DSL and deputy). Each message is
+    /// stored once, however often it is imported; mail not from a monitoring sender is counted and left.
+    Import {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Show what the rules read from one message, field by field, without storing anything.
+    Test {
+        #[arg(value_name = "FILE.eml")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -26,6 +26,7 @@ pub struct Config {
     pub escalation: EscalationConfig,
     pub trends: TrendConfig,
     pub intake: IntakeConfig,
+    pub mail: MailConfig,
     pub audit: AuditConfig,
     pub ui: UiConfig,
     pub report: ReportConfig,
@@ -192,6 +193,30 @@ impl EscalationConfig {
     }
 }
 
+/// `[mail]`: the vendors' alert e-mails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// The level of an alert from a vendor's e-mail that no rule could fully read.
+    pub default_level: crate::domain::Level,
+    /// The college's own rules (`[[mail.rule]]`), tried before the shipped ones.
+    #[serde(rename = "rule")]
+    pub rules: Vec<crate::mail::rules::RuleSpec>,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig { default_level: crate::domain::Level::Medium, rules: Vec::new() }
+    }
+}
+
+impl MailConfig {
+    /// The rules in force: these, then the shipped ones.
+    pub fn rules(&self) -> Result<crate::mail::MailRules, String> {
+        crate::mail::MailRules::new(&self.rules)
+    }
+}
+
 /// `[trends]`: a subject with `count` alerts within `window_days` is marked as a trend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -340,6 +365,7 @@ impl Config {
         if !(1..=1_000).contains(&self.feed.unreadable_page_alarm) {
             return Err("[feed] unreadable_page_alarm must be 1 to 1000".into());
         }
+        self.mail.rules().map_err(|e| format!("[mail] {e}"))?;
         if !(1..=1_440).contains(&self.escalation.repeat_minutes) {
             return Err("[escalation] repeat_minutes must be 1 to 1440 (a day)".into());
         }

@@ -30,6 +30,7 @@ pub mod escalator;
 pub mod feed;
 pub mod identity;
 pub mod intake;
+pub mod mail;
 pub mod report;
 pub mod service;
 pub mod store;

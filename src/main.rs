@@ -39,6 +39,10 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         // Anyone who can read the config may check it, with a role or without: it opens no store.
         return commands::config_check(commands::settings(cli.global)?);
     }
+    if let Some(Commands::Mail { action: vigil::cli::MailAction::Test { file } }) = &cli.command {
+        // Reads one file with the config's rules: it opens no store and needs no role.
+        return commands::mail_test(commands::settings(cli.global)?, file);
+    }
     if let Some(Commands::Serve) = &cli.command {
         // The service's own user needs no role: it owns the store and checks everyone else's.
         return runtime.block_on(commands::serve(commands::settings(cli.global)?));

@@ -11,6 +11,7 @@ pub mod context;
 mod feed;
 mod handover;
 pub mod line;
+mod mail;
 pub mod output;
 mod queue;
 mod report;
@@ -20,13 +21,14 @@ mod tui;
 
 use anyhow::{Result, bail};
 
-use crate::cli::{Commands, ConfigAction, ServiceAction, StoreAction};
+use crate::cli::{Commands, ConfigAction, MailAction, ServiceAction, StoreAction};
 use crate::identity::Role;
 use crate::service::ServiceError;
 
 pub use config::config_check;
 pub use context::{Context_, Settings, init_logging, resolve, settings, store_key};
 pub use feed::run_demo_feed;
+pub use mail::mail_test;
 pub use output::{detail_json, write_json};
 pub use serve::serve;
 
@@ -66,7 +68,8 @@ pub async fn run(ctx: Context_, command: Option<Commands>) -> Result<()> {
             }
             queue::list(ctx, json, &filter.to_filter())
         }
-        Some(Commands::Show { id, json, cpoms }) => queue::show(ctx, &id, json, cpoms),
+        Some(Commands::Show { id, raw: true, .. }) => mail::show_raw(ctx, &id),
+        Some(Commands::Show { id, json, cpoms, raw: false }) => queue::show(ctx, &id, json, cpoms),
         Some(Commands::Subject { id, source, json }) => queue::subject(ctx, id, source, json),
         Some(Commands::Case { id, action }) => case::case(ctx, &id, action),
         Some(Commands::Handover(args)) => handover::handover(ctx, args),
@@ -82,6 +85,10 @@ pub async fn run(ctx: Context_, command: Option<Commands>) -> Result<()> {
         Some(Commands::Store { action: StoreAction::Compact }) => store::compact_store(&ctx),
         Some(Commands::Serve) => bail!(exit_err(exit::USAGE, "`vigil serve` runs on its own")),
         Some(Commands::Service { action: ServiceAction::Status { json } }) => serve::status(&ctx, json),
+        Some(Commands::Mail { action: MailAction::Import { paths } }) => mail::import(ctx, &paths),
+        Some(Commands::Mail { action: MailAction::Test { .. } }) => {
+            bail!(exit_err(exit::USAGE, "`vigil mail test` runs on its own"))
+        }
     }
 }
 

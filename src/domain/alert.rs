@@ -162,6 +162,43 @@ pub struct Alert {
     /// Set on an alert a reviewer typed in (source [`MANUAL_SOURCE`]) only.
     #[serde(default)]
     pub intake: Option<Intake>,
+    /// Where an alert read from a vendor's e-mail came from. Never from a feed: the protocol has no such
+    /// field, so a feed cannot claim an e-mail's standing.
+    #[serde(default)]
+    pub mail: Option<MailOrigin>,
+}
+
+/// The e-mail an alert was read from: the raw message is kept (encrypted) under its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailOrigin {
+    /// SHA-256 of the raw message, hex: the name it is kept under, and its check.
+    pub sha256: String,
+    pub message_id: Option<String>,
+    /// The sender of the alert (a forward's original sender).
+    pub from: String,
+    /// The rule that read it fully; `None`: no rule did, so the alert is at `[mail] default_level` and
+    /// marked unparsed until a reviewer checks the level.
+    pub rule: Option<String>,
+    /// A link to the event in the vendor's portal, when the message gave one (shown, never fetched).
+    pub portal: Option<String>,
+}
+
+/// What a screenshot read from an e-mail has for a URL: the SHA-256 of the image after it. It is never
+/// fetched: the image is kept in the store with the message.
+pub const MAIL_IMAGE: &str = "mail-image:";
+
+impl MailOrigin {
+    /// The name the raw message is kept under in the store.
+    pub fn blob_name(&self) -> String {
+        format!("mail/{}", self.sha256)
+    }
+
+    /// The name an image attached to the message is kept under, from its screenshot's URL (`None`: not
+    /// an e-mail's image).
+    pub fn image_blob_name(&self, url: &str) -> Option<String> {
+        let sha = url.strip_prefix(MAIL_IMAGE)?;
+        (sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit())).then(|| format!("mail/{}/{sha}", self.sha256))
+    }
 }
 
 /// The categories of the vendor's taxonomy (protocol v1, `category`: "Known values"). Anything else a feed
@@ -239,6 +276,7 @@ pub(crate) mod tests_support {
             suspected_illegal: false,
             withdrawn: false,
             intake: None,
+            mail: None,
         }
     }
 }

@@ -520,6 +520,7 @@ fn validate(w: WireAlert) -> Result<Alert, String> {
         suspected_illegal: w.suspected_illegal.unwrap_or(false),
         withdrawn: w.withdrawn.unwrap_or(false),
         intake: None,
+        mail: None,
     })
 }
 

@@ -139,6 +139,7 @@ mod tests {
             responded: false,
             trend: None,
             trend_days: 30,
+            unparsed_mail: false,
             mine: false,
             owner: None,
             owner_name: None,

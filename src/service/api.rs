@@ -82,6 +82,10 @@ pub enum Request {
     },
     /// A page from the feed, graded and stored for this store's owner.
     Ingest { page: Page },
+    /// Raw e-mails from a vendor, read under the service's rules and stored (the DSL's and deputy's).
+    ImportMail { messages: Vec<super::mail::RawMail> },
+    /// The raw e-mail a case was read from (audited).
+    RawMail { case: AlertKey },
     /// A change to the feed's state (its cursor, health, the page it could not read).
     Feed { change: FeedChange },
     /// The DSL's: moves past the page the feed keeps sending that vigil cannot read.
@@ -210,6 +214,8 @@ pub enum Reply {
     Records(crate::service::records::Records),
     Decided(Vec<CaseEvent>),
     Ingested(IngestReport),
+    MailImported(super::mail::MailReport),
+    RawMail(#[serde(with = "super::wire::base64_bytes")] Vec<u8>),
     FeedState(FeedState),
     Skipped {
         sha256: String,

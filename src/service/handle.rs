@@ -35,6 +35,8 @@ impl CaseService {
                 Reply::Decided(asking.decide(&case, &command, seen, token, now)?)
             }
             Request::Ingest { page } => Reply::Ingested(asking.ingest(&page, now)?),
+            Request::ImportMail { messages } => Reply::MailImported(asking.import_mail(&messages, now)?),
+            Request::RawMail { case } => Reply::RawMail(asking.raw_mail(&case, now)?),
             Request::Feed { change } => Reply::FeedState(asking.change_feed(change, now)?),
             Request::SkipPage { to } => Reply::Skipped { sha256: asking.skip_page(to.as_deref(), now)? },
             Request::SyncState => Reply::FeedState(asking.sync_state()?),

@@ -212,6 +212,7 @@ impl ManualAlert {
                 caller: text(&self.caller),
                 vendor_ref: text(&self.vendor_ref),
             }),
+            mail: None,
         }
     }
 }

@@ -19,8 +19,10 @@ mod handle;
 pub mod handover;
 mod ingest;
 pub mod intake;
+mod mail;
 mod queue;
 pub mod records;
+pub use mail::{MailReport, RawMail};
 mod redaction;
 pub mod remote;
 mod retention;
@@ -135,7 +137,26 @@ pub struct Core {
     /// When each subject's alerts were raised, for trend markers (made once, kept up to date).
     subjects: subjects::Subjects,
     intake: crate::config::IntakeConfig,
+    mail: MailPolicy,
     bus: events::Bus,
+}
+
+/// How the service reads the vendors' e-mails: its rules, the level of one no rule reads, the limits.
+#[derive(Debug, Clone)]
+pub struct MailPolicy {
+    pub rules: crate::mail::MailRules,
+    pub default_level: Level,
+    pub limits: crate::mail::Limits,
+}
+
+impl Default for MailPolicy {
+    fn default() -> Self {
+        MailPolicy {
+            rules: crate::mail::MailRules::shipped(),
+            default_level: Level::Medium,
+            limits: crate::mail::Limits::default(),
+        }
+    }
 }
 
 /// The college's rules a service judges by, from its config: the calendar and due times, the levels, the
@@ -149,6 +170,7 @@ pub struct Policy {
     pub escalation: crate::config::EscalationConfig,
     pub trends: crate::config::TrendConfig,
     pub intake: crate::config::IntakeConfig,
+    pub mail: MailPolicy,
 }
 
 impl Policy {
@@ -161,6 +183,12 @@ impl Policy {
             escalation: config.escalation.clone(),
             trends: config.trends,
             intake: config.intake,
+            // The config was validated when read, its rules with it.
+            mail: MailPolicy {
+                rules: config.mail.rules().unwrap_or_else(|_| crate::mail::MailRules::shipped()),
+                default_level: config.mail.default_level,
+                limits: crate::mail::Limits::default(),
+            },
         }
     }
 
@@ -205,7 +233,7 @@ impl CaseService {
         trail: std::sync::Arc<dyn crate::audit::Trail>,
         policy: Policy,
     ) -> Self {
-        let Policy { calendar, due, levels, team, escalation, trends, intake } = policy;
+        let Policy { calendar, due, levels, team, escalation, trends, intake, mail } = policy;
         CaseService(std::sync::Arc::new(Core {
             store,
             trail,
@@ -218,6 +246,7 @@ impl CaseService {
             trends,
             subjects: subjects::Subjects::default(),
             intake,
+            mail,
             bus: events::Bus::default(),
         }))
     }

@@ -55,6 +55,10 @@ pub struct CaseSummary {
     /// The `[trends]` window, in days, the count is of.
     #[serde(default)]
     pub trend_days: u32,
+    /// Read from a vendor's e-mail that no rule fully read, at the default level, and nobody has regraded it
+    /// or acted on it yet: its level needs a person's check.
+    #[serde(default)]
+    pub unparsed_mail: bool,
 }
 
 impl CaseSummary {
@@ -87,6 +91,7 @@ impl CaseSummary {
         let mut flags: Vec<std::borrow::Cow<'static, str>> = [
             (self.staff, "STAFF"),
             (self.illegal_path, "ILLEGAL"),
+            (self.unparsed_mail, "UNPARSED-EMAIL"),
             (self.follow_up_due, "FOLLOW-UP"),
             (self.out_of_hours, "OOH"),
         ]
@@ -120,6 +125,7 @@ impl Asking<'_> {
         let location = alert.location().to_string();
         let staff = alert.is_staff();
         let trend = self.trend(&alert, now);
+        let unparsed_mail = alert.mail.as_ref().is_some_and(|m| m.rule.is_none()) && !case.regraded && !case.acted;
         let Alert { key, revision, risk, category, subject, suspected_illegal, .. } = alert;
         CaseSummary {
             id: key.id.clone(),
@@ -152,6 +158,7 @@ impl Asking<'_> {
             responded: case.responded(),
             trend,
             trend_days: self.trends.window_days,
+            unparsed_mail,
         }
     }
 

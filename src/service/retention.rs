@@ -84,6 +84,17 @@ impl Asking<'_> {
         self.subjects.removed(key);
         let staff = alert.as_ref().is_none_or(crate::domain::Alert::is_staff);
         self.bus.publish([Change::Removed { case: key.clone(), staff }]);
+        // The raw e-mail an alert was read from is its content too: it goes with the case.
+        if let Some(a) = &alert
+            && let Some(origin) = &a.mail
+        {
+            self.store.remove_blob(&origin.blob_name())?;
+            for shot in a.captures.iter().filter_map(|c| c.screenshot.as_ref()) {
+                if let Some(name) = origin.image_blob_name(&shot.url) {
+                    self.store.remove_blob(&name)?;
+                }
+            }
+        }
         let shots = alert.iter().flat_map(|a| &a.captures).filter_map(|c| c.screenshot.as_ref());
         for shot in shots {
             self.store.uncache_blob(&super::shots::cache_name(key, shot))?;

@@ -273,6 +273,20 @@ impl Session {
     }
 
     /// Stores a page (a copy of it: the poller hands its pages over with [`Session::ingest_page`]).
+    /// Raw vendor e-mails into the store.
+    pub fn import_mail(
+        &self,
+        messages: Vec<super::mail::RawMail>,
+        now: DateTime<Utc>,
+    ) -> Result<super::mail::MailReport> {
+        expect!(self.call(Request::ImportMail { messages }, now)?, Reply::MailImported(r) => r)
+    }
+
+    /// The raw e-mail a case was read from (audited).
+    pub fn raw_mail(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<Vec<u8>> {
+        expect!(self.call(Request::RawMail { case: key.clone() }, now)?, Reply::RawMail(r) => r)
+    }
+
     pub fn ingest(&self, page: &Page, now: DateTime<Utc>) -> Result<IngestReport> {
         self.ingest_page(page.clone(), now)
     }

@@ -61,6 +61,14 @@ impl Asking<'_> {
     /// The screenshot of capture `index`: its verified bytes from the cache, or where to fetch it.
     pub(super) fn screenshot(&self, key: &AlertKey, index: usize) -> Result<Shot> {
         let (alert, shot) = self.screenshot_of(key, index)?;
+        // An image that came attached to a vendor's e-mail is in the store: never fetched.
+        if let Some(name) = alert.mail.as_ref().and_then(|m| m.image_blob_name(&shot.url)) {
+            let bytes = self.store.blob(&name)?.ok_or(ScreenshotError::NoScreenshot(index))?;
+            if !matches_checksum(&shot, &bytes) {
+                return Err(ScreenshotError::ChecksumMismatch.into());
+            }
+            return Ok(Shot::Cached { bytes });
+        }
         if let Some(bytes) = self.store.cached_blob(&cache_name(&alert.key, &shot))?
             && matches_checksum(&shot, &bytes)
         {
@@ -90,6 +98,9 @@ impl Asking<'_> {
             let Some(alert) = self.store.alert(&case.key)? else { continue };
             for (i, capture) in alert.captures.iter().enumerate() {
                 let Some(shot) = &capture.screenshot else { continue };
+                if alert.mail.as_ref().is_some_and(|m| m.image_blob_name(&shot.url).is_some()) {
+                    continue;
+                }
                 // Counted as cached without reading it back (each poll would otherwise decrypt it again).
                 if !self.store.has_cached_blob(&cache_name(&alert.key, shot))? {
                     out.push((alert.key.clone(), i));

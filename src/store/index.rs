@@ -27,7 +27,7 @@ pub(super) const INDEX_CLOSED: &str = "index-closed";
 /// and was most of the time it took to open a large store).
 pub(super) const META_INDEX: &[u8] = b"index";
 pub(super) const INDEX_COMPLETE: &[u8] =
-    b"complete, postcard 6, open and closed trees, team fields, received and last event, phoned-in alerts";
+    b"complete, postcard 7, open and closed trees, team fields, received and last event, phoned-in alerts, mail origin";
 /// Retention's hint: no case in the store was closed or withdrawn before this time (microseconds since the
 /// epoch, big endian). A lower bound: closing and withdrawing lower it; reopening, reinstating and purging
 /// leave it. Absent: not known.
@@ -373,5 +373,5 @@ mod tests {
     }
 
     /// The SHA-256 of the pinned entry's encoding, for [`INDEX_COMPLETE`] as it is.
-    const PINNED_INDEX_LAYOUT: &str = "2a9a78d3ae213f871ce830c40fd148a32ffffde1c6ce9683963984c013f5d1d4";
+    const PINNED_INDEX_LAYOUT: &str = "5fac6e90adf426e9cce73232a1858152164139e70986f4de08937fcabba3171b";
 }

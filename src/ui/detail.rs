@@ -56,6 +56,19 @@ pub fn lines(state: &State, theme: &Theme, d: &CaseDetail) -> Vec<Line<'static>>
             theme.warn(),
         )));
     }
+    if s.unparsed_mail {
+        out.push(Line::from(Span::styled(
+            "UNPARSED E-MAIL: no rule read this vendor's message; it is at the default level: check the level",
+            theme.warn(),
+        )));
+    }
+    if let Some(m) = &a.mail {
+        let how = if m.rule.is_some() { "read by its rule" } else { "kept raw: vigil show ID --raw" };
+        out.push(Line::raw(format!("From an e-mail by {} ({how})", inert::line(&m.from))));
+        if let Some(portal) = &m.portal {
+            out.push(Line::raw(format!("In the vendor's portal: {}", inert::line(portal))));
+        }
+    }
     if a.withdrawn {
         out.push(Line::from(Span::styled("Withdrawn by the vendor (kept on record)", theme.dim())));
     }

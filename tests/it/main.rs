@@ -30,6 +30,7 @@ mod headless_commands;
 mod hostile_text;
 mod intake_manual;
 mod keymap_fixtures;
+mod mail_import;
 mod packaging;
 mod privacy_fixes;
 mod procedure_rules;

@@ -249,7 +249,13 @@ async fn a_client_that_stops_reading_holds_up_nobody_and_misses_nothing() {
     // When the stuck client reads again, it has missed nothing silently: either every change, numbered
     // without a gap, or (when it stayed stuck for longer than the service waits) a reload.
     let (mut numbers, mut reloaded, mut last_seen) = (Vec::new(), false, false);
+    // A deadline on the whole wait, not only on each frame: other messages (health) must not keep it going.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     while !(reloaded || last_seen) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stuck client heard neither the last change nor a reload within 120 s: {numbers:?}"
+        );
         match stuck.next().await {
             Some(FromService::Event(e)) => {
                 reloaded = matches!(e.kind, EventKind::Reload);

@@ -1,0 +1,156 @@
+//! `vigil mail import` and `vigil mail test`, and `vigil show ID --raw`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use chrono::Utc;
+
+use super::context::{Context_, Settings, open_service};
+use super::{exit, exit_err, service_err};
+use crate::domain::inert;
+use crate::mail::files::{self, RawMessage};
+use crate::mail::rules::Reading;
+use crate::mail::{Limits, Mail};
+use crate::service::{MailReport, RawMail};
+
+/// How many messages go to the service at once, and at most how many bytes: large enough that a maildir of
+/// ten thousand goes in a few dozen calls, small enough that one call never holds much.
+const BATCH_MESSAGES: usize = 500;
+const BATCH_BYTES: usize = 32 << 20;
+
+/// Reads every path and stores the alerts in them, a batch at a time; one summary line.
+pub(super) fn import(ctx: Context_, paths: &[PathBuf]) -> Result<()> {
+    let service = open_service(&ctx)?;
+    let mut total = MailReport::default();
+    let mut batch: Vec<RawMail> = Vec::new();
+    let mut batch_bytes = 0;
+    let mut failed = None;
+    let send = |batch: &mut Vec<RawMail>, total: &mut MailReport| -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let report = service.import_mail(std::mem::take(batch), Utc::now()).map_err(service_err)?;
+        total.add(&report);
+        Ok(())
+    };
+    for path in paths {
+        let mut error = None;
+        let read = files::read(path, &mut |RawMessage { bytes, .. }| {
+            if error.is_some() {
+                return;
+            }
+            batch_bytes += bytes.len();
+            batch.push(RawMail(bytes));
+            if batch.len() >= BATCH_MESSAGES || batch_bytes >= BATCH_BYTES {
+                batch_bytes = 0;
+                if let Err(e) = send(&mut batch, &mut total) {
+                    error = Some(e);
+                }
+            }
+        });
+        if let Some(e) = error {
+            return Err(e);
+        }
+        if let Err(e) = read {
+            // What was read so far is stored; the rest of the paths are still read. The exit says it.
+            eprintln!("vigil: {}", inert::line(&e.to_string()));
+            failed = Some(e);
+        }
+    }
+    send(&mut batch, &mut total)?;
+    writeln!(std::io::stdout(), "{}", summary(&total))?;
+    match failed {
+        Some(_) => Err(exit_err(exit::FAILURE, "some mail could not be read (above); the rest was imported")),
+        None => Ok(()),
+    }
+}
+
+/// The import's one line.
+pub fn summary(r: &MailReport) -> String {
+    let mut line = format!(
+        "mail import: {} message{}: {} new alert{}",
+        r.messages,
+        if r.messages == 1 { "" } else { "s" },
+        r.new,
+        if r.new == 1 { "" } else { "s" }
+    );
+    if r.unparsed > 0 {
+        line.push_str(&format!(" ({} unparsed: check their level)", r.unparsed));
+    }
+    line.push_str(&format!(
+        ", {} already stored, {} not from a monitoring sender, {} quarantined",
+        r.unchanged, r.not_alerts, r.quarantined
+    ));
+    if r.staff_dropped > 0 {
+        line.push_str(&format!(
+            ", {} staff alert{} not stored (the DSL's)",
+            r.staff_dropped,
+            if r.staff_dropped == 1 { "" } else { "s" }
+        ));
+    }
+    line
+}
+
+/// `vigil mail test FILE.eml`: what the config's rules read, field by field. Opens no store.
+pub fn mail_test(settings: Settings, file: &std::path::Path) -> Result<()> {
+    let rules = settings.config.mail.rules().map_err(|e| exit_err(exit::USAGE, e))?;
+    let bytes =
+        std::fs::read(file).map_err(|e| exit_err(exit::FAILURE, format!("cannot read {}: {e}", file.display())))?;
+    let mut out = std::io::stdout().lock();
+    let mail = match Mail::parse(&bytes, &Limits::default()) {
+        Ok(mail) => mail,
+        Err(e) => {
+            writeln!(out, "refused: {e} (an import would quarantine it)")?;
+            return Err(exit_err(exit::FAILURE, "the message would be quarantined"));
+        }
+    };
+    let line = |s: &str| inert::line(s).into_owned();
+    writeln!(out, "from:       {}", line(mail.from.as_deref().unwrap_or("(none)")))?;
+    if let Some(f) = &mail.forwarded_from {
+        writeln!(out, "forwarded:  from {}", line(f))?;
+    }
+    writeln!(out, "subject:    {}", line(&mail.subject))?;
+    writeln!(out, "message-id: {}", line(mail.message_id.as_deref().unwrap_or("(none)")))?;
+    writeln!(out, "sha256:     {}", mail.sha256)?;
+    writeln!(out, "images:     {}", mail.images.len())?;
+    let Some(extracted) = rules.extract(&mail) else {
+        writeln!(out, "\nnot from a monitoring sender: not an alert (add the sender to a rule under [[mail.rule]])")?;
+        return Ok(());
+    };
+    writeln!(out, "\nrule: {}", line(&extracted.rule))?;
+    for field in crate::mail::rules::FIELDS {
+        match extracted.fields.get(field) {
+            Some(v) => writeln!(out, "  {field:<11} {}", line(v))?,
+            None => writeln!(out, "  {field:<11} -")?,
+        }
+    }
+    let level = settings.config.mail.default_level;
+    if let Reading::Alert { alert, .. } = rules.read(&mail, level, Utc::now()) {
+        writeln!(out)?;
+        if extracted.missing.is_empty() {
+            let graded = settings.config.levels.grade(&alert);
+            writeln!(out, "read fully: a {} alert, category {}", graded.level, line(&alert.category))?;
+        } else {
+            writeln!(
+                out,
+                "NOT read fully (no {}): it would be stored as an unparsed e-mail at {level}, for a reviewer to check",
+                extracted.missing.join(", no ")
+            )?;
+        }
+        writeln!(out, "alert id:   {}:{}", line(&alert.key.source), line(&alert.key.id))?;
+        writeln!(out, "subject:    {} {}", alert.subject.kind.as_str(), line(&alert.subject.id))?;
+        writeln!(out, "summary:    {}", line(&alert.summary))?;
+    }
+    Ok(())
+}
+
+/// `vigil show ID --raw`: the e-mail as received, made inert for the terminal.
+pub(super) fn show_raw(ctx: Context_, id: &str) -> Result<()> {
+    let service = open_service(&ctx)?;
+    let key = service.find(id).map_err(service_err)?;
+    let bytes = service.raw_mail(&key, Utc::now()).map_err(service_err)?;
+    let text = String::from_utf8_lossy(&bytes);
+    write!(std::io::stdout(), "{}", inert::block(&text.replace("\r\n", "\n")))?;
+    Ok(())
+}
