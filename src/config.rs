@@ -141,7 +141,7 @@ pub struct UiConfig {
     pub theme: crate::ui::theme::ThemeName,
     /// Screenshots in the terminal: "halfblocks" (default; works over SSH and in tmux), "auto" (kitty, sixel or
     /// iTerm2 where the terminal says it can) or "off".
-    pub images: crate::tui::ImageMode,
+    pub images: ImageMode,
 }
 
 impl Default for UiConfig {
@@ -150,7 +150,7 @@ impl Default for UiConfig {
             mouse: false,
             unicode: true,
             theme: crate::ui::theme::ThemeName::Dark,
-            images: crate::tui::ImageMode::Halfblocks,
+            images: ImageMode::Halfblocks,
         }
     }
 }
@@ -183,6 +183,17 @@ impl Default for EscalationConfig {
 }
 
 impl EscalationConfig {
+    /// `notify_command` split into words as a shell would (it is run without one).
+    pub fn notify_words(&self) -> Result<Option<Vec<String>>, String> {
+        let Some(command) = self.notify_command.as_deref().map(str::trim).filter(|c| !c.is_empty()) else {
+            return Ok(None);
+        };
+        shlex::split(command)
+            .filter(|w| !w.is_empty())
+            .map(Some)
+            .ok_or_else(|| "[escalation] notify_command cannot be split into words".to_string())
+    }
+
     /// The numbers the escalation rule judges by.
     pub fn rule(&self) -> crate::domain::escalation::EscalationRule {
         crate::domain::escalation::EscalationRule {
@@ -244,6 +255,16 @@ impl Default for IntakeConfig {
     fn default() -> Self {
         IntakeConfig { match_hours: 48 }
     }
+}
+
+/// How screenshots are drawn in the terminal (`[ui] images`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageMode {
+    #[default]
+    Halfblocks,
+    Auto,
+    Off,
 }
 
 /// `vigil report`: `min_group = 5` shows any count below 5 (and any share that would reveal one) as
@@ -376,7 +397,7 @@ impl Config {
             return Err("[escalation] medium_unopened_hours must be 0 (off) to 240".into());
         }
         // Said at `vigil config check` and at start, not at the first escalation.
-        crate::escalator::notify_words(self.escalation.notify_command.as_deref())?;
+        self.escalation.notify_words()?;
         if !(1..=720).contains(&self.intake.match_hours) {
             return Err("[intake] match_hours must be 1 to 720 (30 days)".into());
         }

@@ -52,7 +52,7 @@ impl Escalator {
     /// The ticker for `service`, reading the wall clock, with `[escalation] notify_command` from its config.
     /// A command that cannot be split into words is an error (said at start, not at the first escalation).
     pub fn new(service: CaseService) -> Result<Escalator, String> {
-        let notify = notify_words(service.escalation().notify_command.as_deref())?;
+        let notify = service.escalation().notify_words()?;
         Ok(Escalator { service, clock: Arc::new(Utc::now), notify, notified: None })
     }
 
@@ -104,15 +104,6 @@ impl Escalator {
             }
         });
     }
-}
-
-/// `notify_command` split into words as a shell would (it is run without one).
-pub fn notify_words(command: Option<&str>) -> Result<Option<Vec<String>>, String> {
-    let Some(command) = command.map(str::trim).filter(|c| !c.is_empty()) else { return Ok(None) };
-    shlex::split(command)
-        .filter(|w| !w.is_empty())
-        .map(Some)
-        .ok_or_else(|| "[escalation] notify_command cannot be split into words".to_string())
 }
 
 /// The message `notify_command` reads on its standard input: one line to read, then the same as

@@ -562,14 +562,7 @@ pub struct TuiOptions {
     pub report_first_frame: Option<std::time::Instant>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ImageMode {
-    #[default]
-    Halfblocks,
-    Auto,
-    Off,
-}
+pub use crate::config::ImageMode;
 
 /// Runs the full-screen UI until the user quits.
 pub async fn run(

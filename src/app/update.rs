@@ -22,6 +22,18 @@ fn toast(state: &mut State, text: impl Into<String>, error: bool) {
     state.toast = Some(Toast { text: text.into(), error, until: state.now + Duration::seconds(TOAST_SECONDS) });
 }
 
+/// How far a movement key moves a selection: a row, a page, or to either end (clamped by [`step`]).
+fn row_step(c: Command) -> isize {
+    match c {
+        Command::Up => -1,
+        Command::Down => 1,
+        Command::PageUp => -(PAGE as isize),
+        Command::PageDown => PAGE as isize,
+        Command::Top => isize::MIN / 2,
+        _ => isize::MAX / 2,
+    }
+}
+
 fn step(current: usize, len: usize, delta: isize) -> usize {
     if len == 0 {
         return 0;
@@ -704,15 +716,7 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
             if matches!(state.mode, Mode::History(_)) =>
         {
             if let Mode::History(view) = &mut state.mode {
-                let delta: isize = match c {
-                    Command::Up => -1,
-                    Command::Down => 1,
-                    Command::PageUp => -(PAGE as isize),
-                    Command::PageDown => PAGE as isize,
-                    Command::Top => isize::MIN / 2,
-                    _ => isize::MAX / 2,
-                };
-                view.selected = step(view.selected, view.history.cases.len(), delta);
+                view.selected = step(view.selected, view.history.cases.len(), row_step(c));
             }
             vec![]
         }
@@ -791,14 +795,7 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
             vec![]
         }
         Command::Up | Command::Down | Command::Top | Command::Bottom | Command::PageUp | Command::PageDown => {
-            let delta: isize = match c {
-                Command::Up => -1,
-                Command::Down => 1,
-                Command::PageUp => -(PAGE as isize),
-                Command::PageDown => PAGE as isize,
-                Command::Top => isize::MIN / 2,
-                _ => isize::MAX / 2,
-            };
+            let delta = row_step(c);
             match state.focus {
                 Focus::Queue => state.selected = step(state.selected, state.rows.len(), delta),
                 Focus::Detail => {

@@ -7,13 +7,13 @@
 //! change without the other. A request never names who asks: the [`Viewer`](crate::identity::Viewer) goes
 //! beside it, from the process's own OS user here and from the kernel's peer credentials on a socket.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{CaseDetail, CaseSummary, ChecklistItem, ReportData};
 use crate::audit::{AuditRecord, HeadMark, Verdict};
 use crate::domain::case::CaseCommand;
-use crate::domain::{AlertKey, CaseEvent, Level};
+use crate::domain::{AlertKey, CaseEvent, Delivery, Level, SubjectKind};
 use crate::feed::protocol::Page;
 pub use crate::store::{FeedState, IngestReport, Quarantined, UnreadablePage};
 
@@ -137,7 +137,7 @@ pub enum Request {
     SinceLastLook,
     /// An alert taken by phone or in person, as the reviewer's form has it: stored as a new case (the DSL's
     /// and the deputy's alone; about a member of staff, only for one who may see staff alerts).
-    AddAlert { form: Box<super::intake::ManualAlert> },
+    AddAlert { form: Box<ManualAlert> },
 }
 
 /// A change to the feed's state, as the poller and the DSL's feed commands make them. Named changes, not a
@@ -239,7 +239,7 @@ pub enum Reply {
     NoteWritten(u64),
     Acknowledged(crate::store::HandoverAck),
     LookBack(Option<super::handover::LookBack>),
-    Added(super::intake::Added),
+    Added(Added),
 }
 
 /// A member of the safeguarding team, as any reviewer may know them.
@@ -280,6 +280,39 @@ pub enum EventKind {
     Feed,
     /// The subscriber fell too far behind (or the service restarted): it must read the queue again.
     Reload,
+}
+
+/// The form of an alert taken by phone or in person, as the reviewer filled it in. Checked by the service
+/// ([`super::intake`]): nothing is stored until it passes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManualAlert {
+    /// When it was received, in the college's time zone; `None` is now. A time without a date is today's.
+    pub received: Option<(Option<NaiveDate>, NaiveTime)>,
+    /// `phone`, `in-person`, `email` or `other`; `None` is `phone`.
+    pub how: Option<Delivery>,
+    pub caller: Option<String>,
+    pub vendor_ref: Option<String>,
+    /// `None` is a student.
+    pub kind: Option<SubjectKind>,
+    pub username: Option<String>,
+    pub college_id: Option<String>,
+    pub name: Option<String>,
+    pub group: Option<String>,
+    /// A known category (any case) or free text; `None` is `general-risk`.
+    pub category: Option<String>,
+    /// The level the reviewer judges: required.
+    pub level: Option<Level>,
+    /// Required.
+    pub summary: String,
+    pub context: Option<String>,
+}
+
+/// What was saved: the new case's key and the level it starts at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Added {
+    pub key: AlertKey,
+    pub level: Level,
+    pub illegal_path: bool,
 }
 
 #[cfg(test)]

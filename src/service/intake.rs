@@ -2,9 +2,10 @@
 //! one, when it arrives later by whatever route: proposed for linking ([`Asking::vendor_proposals`]) and,
 //! once a reviewer confirms, attached to the phoned-in case ([`Asking::attach_vendor_back`]).
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use super::api::{Added, ManualAlert};
 use super::events::Change;
 use super::{Asking, Result, ServiceError, StoreError};
 use crate::audit;
@@ -17,31 +18,6 @@ use crate::store::backend::IndexScan;
 /// How late a received time may be, past the service's clock, before it is refused as in the future (a
 /// client's clock a little ahead of the service's).
 const CLOCK_SLACK_MINUTES: i64 = 5;
-
-/// The form of an alert taken by phone or in person, as the reviewer filled it in. Checked by the service
-/// ([`ManualAlert::check`]): nothing is stored until it passes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ManualAlert {
-    /// When it was received, in the college's time zone; `None` is now. A time without a date is today's.
-    pub received: Option<(Option<NaiveDate>, NaiveTime)>,
-    /// `phone`, `in-person`, `email` or `other`; `None` is `phone`.
-    pub how: Option<Delivery>,
-    pub caller: Option<String>,
-    pub vendor_ref: Option<String>,
-    /// `None` is a student.
-    pub kind: Option<SubjectKind>,
-    pub username: Option<String>,
-    pub college_id: Option<String>,
-    pub name: Option<String>,
-    pub group: Option<String>,
-    /// A known category (any case) or free text; `None` is `general-risk`.
-    pub category: Option<String>,
-    /// The level the reviewer judges: required.
-    pub level: Option<Level>,
-    /// Required.
-    pub summary: String,
-    pub context: Option<String>,
-}
 
 /// Why a form cannot be saved: each says what to give instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,14 +32,6 @@ pub enum FormError {
     InTheFuture(String),
     #[error("the received time {0} does not exist in the college's time zone (a clock change)")]
     NoSuchTime(String),
-}
-
-/// What was saved: the new case's key and the level it starts at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Added {
-    pub key: AlertKey,
-    pub level: Level,
-    pub illegal_path: bool,
 }
 
 /// A case that may be the same alert as the one shown: the vendor's record of a phoned-in case (or, shown on

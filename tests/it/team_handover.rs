@@ -199,17 +199,7 @@ fn follow_ups_due_by_the_next_working_day() {
 
 /// Closes `key` at `at`, every required item ticked first.
 fn close_at(s: &Session, key: &AlertKey, at: DateTime<Utc>) {
-    for id in s.detail(key, at).expect("detail").missing_required {
-        let item = s.templates().item(&id).expect("item");
-        let value = match item.kind.as_str() {
-            "tick" => None,
-            "choice" => item.choices.first().cloned(),
-            "date" => Some("2026-11-16".into()),
-            "time" => Some("09:30".into()),
-            _ => Some("ref".into()),
-        };
-        s.act(key, &CaseCommand::Tick { item: id.clone(), value, note: None }, at).expect("tick");
-    }
+    crate::common::tick_all_required_at(s, key, at);
     let outcome = s.detail(key, at).expect("detail").outcomes[0].0.clone();
     s.act(key, &CaseCommand::Close { outcome }, at).expect("close");
 }

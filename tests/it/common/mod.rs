@@ -80,7 +80,11 @@ impl std::ops::Deref for Svc {
 
 /// Ticks every item a case still needs before it may close, with a plausible value for each kind.
 pub fn tick_all_required(s: &Session, key: &vigil::domain::AlertKey) {
-    let now = fixed_now();
+    tick_all_required_at(s, key, fixed_now());
+}
+
+/// [`tick_all_required`] at `now`.
+pub fn tick_all_required_at(s: &Session, key: &vigil::domain::AlertKey, now: DateTime<Utc>) {
     let t = s.templates();
     for id in s.detail(key, now).expect("detail").missing_required {
         let item = t.item(&id).expect("item");
