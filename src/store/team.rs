@@ -57,13 +57,7 @@ impl Store {
         let note = HandoverNote { id: self.next_id()?, at, author: author.to_string(), text: text.to_string() };
         let k = keyed(NOTE, &note.id.to_be_bytes());
         let sealed = self.seal(TEAM, &k, &note)?;
-        (&self.team, &self.audit)
-            .transaction(|(team, audit)| {
-                team.insert(k.as_slice(), sealed.as_slice())?;
-                append_tx(audit, &self.audit_key, entry)?;
-                Ok(())
-            })
-            .map_err(tx_error)?;
+        self.put_team_audited(&k, &sealed, entry)?;
         self.flush()?;
         Ok(note)
     }
@@ -115,18 +109,23 @@ impl Store {
         Ok(keys.len())
     }
 
+    /// Writes one sealed team record and its audit record in one transaction (not yet flushed).
+    fn put_team_audited(&self, k: &[u8], sealed: &[u8], entry: &Entry) -> Result<()> {
+        (&self.team, &self.audit)
+            .transaction(|(team, audit)| {
+                team.insert(k, sealed)?;
+                append_tx(audit, &self.audit_key, entry)?;
+                Ok(())
+            })
+            .map_err(tx_error)
+    }
+
     /// Records `ack` as its user's latest acknowledgement, with its audit record, together; then flushes.
     pub fn acknowledge_handover(&self, ack: &HandoverAck, entry: &Entry) -> Result<()> {
         self.room()?;
         let k = keyed(ACK, ack.user.as_bytes());
         let sealed = self.seal(TEAM, &k, ack)?;
-        (&self.team, &self.audit)
-            .transaction(|(team, audit)| {
-                team.insert(k.as_slice(), sealed.as_slice())?;
-                append_tx(audit, &self.audit_key, entry)?;
-                Ok(())
-            })
-            .map_err(tx_error)?;
+        self.put_team_audited(&k, &sealed, entry)?;
         self.flush()
     }
 
