@@ -256,7 +256,8 @@ async fn a_client_that_stops_reading_holds_up_nobody_and_misses_nothing() {
             tokio::time::Instant::now() < deadline,
             "the stuck client heard neither the last change nor a reload within 120 s: {numbers:?}"
         );
-        match stuck.next().await {
+        let next = tokio::time::timeout_at(deadline, stuck.next()).await;
+        match next.unwrap_or_else(|_| panic!("nothing from the service within 120 s: {numbers:?}")) {
             Some(FromService::Event(e)) => {
                 reloaded = matches!(e.kind, EventKind::Reload);
                 last_seen = matches!(&e.kind, EventKind::CaseChanged { case, .. } if *case == key("M-3000"));
@@ -294,8 +295,12 @@ async fn the_client_reconnects_when_the_service_restarts_and_hears_what_happens_
         matches!(e.link(), Some(vigil::service::remote::LinkState::Connected))
     })
     .await;
-    // A new run of the service: the client is told to reload, then hears the desk's decision.
+    // A new run of the service: the client is told to reload, then hears the desk's decision. The rows
+    // the laptop saw may have been read between the page's commit and its flush (a read is not an
+    // acknowledgement); if the kill came in between, the feed sends the page again (its cursor went with
+    // it), so the desk waits for the row rather than assuming it survived.
     let desk = served.client();
+    let _ = stored(&desk, 3).await;
     desk.act(&key("S-2"), &CaseCommand::Note { text: "after the restart".into() }, chrono::Utc::now()).expect("note");
     let (mut reload, mut heard) = (false, false);
     until(&mut events, Duration::from_secs(5), |e| {
