@@ -37,8 +37,10 @@ const STAFF_NAME: &str = "Morwenna Staffwise";
 /// A second student alert, so the deputy's queue is not just the one case.
 const OTHER_ALERT: &str = "E2E-STU-2";
 
-/// How long a decision may take to reach another user's screen: a push over a local socket and a redraw.
-const PROPAGATION: Duration = Duration::from_secs(5);
+/// How long a decision may take to reach another user's screen (a push over a local socket and a redraw)
+/// before the test calls it lost: a deadline against a hang, generous because the whole suite shares two
+/// cores with it. How fast it really is, is printed below and measured by the benchmarks.
+const PROPAGATION: Duration = Duration::from_secs(20);
 
 /// Whether this machine can run the test: root (to start the service and `runuser`), the users and group of
 /// `scripts/test-users`, and tmux. Under CI anything missing is a failure; elsewhere the test says it is

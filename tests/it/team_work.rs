@@ -246,7 +246,7 @@ async fn a_case_taken_through_the_service_shows_its_owner_on_another_client_and_
     desk.act(&case, &CaseCommand::Take, chrono::Utc::now()).expect("take");
     let me = vigil::identity::os_user().expect("user");
     let mut owner = None;
-    until(&mut events, Duration::from_secs(5), |e| {
+    until(&mut events, Duration::from_secs(30), |e| {
         for ev in e.read(chrono::Utc::now()).expect("events") {
             if let Heard::CaseChanged { case: k, row } = ev.kind
                 && k == case
