@@ -163,7 +163,7 @@ fn message(n: usize) -> Vec<u8> {
         ),
         // Base64 text, in ISO-8859-1 or UTF-8.
         60..=74 => {
-            let (charset, bytes) = if n % 2 == 0 {
+            let (charset, bytes) = if n.is_multiple_of(2) {
                 ("iso-8859-1", text.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect::<Vec<u8>>())
             } else {
                 ("utf-8", text.clone().into_bytes())
@@ -220,7 +220,7 @@ fn maildir(dir: &Path) -> (PathBuf, usize) {
     for n in 0..MESSAGES {
         let m = message(n);
         bytes += m.len();
-        let name = if n % 3 == 0 {
+        let name = if n.is_multiple_of(3) {
             format!("new/1764{n:07}.M{n}P1.mail.college.example")
         } else {
             format!("cur/1764{n:07}.M{n}P1.mail.college.example:2,S")

@@ -460,13 +460,13 @@ mod tests {
             alert.key.source = ["smoothwall-monitor", "mail-vendor", "manual"][n as usize % 3].into();
             alert.revision = n + 1;
             alert.raised_at = at(&format!("2026-11-{:02}T{:02}:30:00+0{}:00", 1 + n, n, n % 3));
-            alert.risk = (n % 2 == 0).then_some((n % 5) as u8 + 1);
+            alert.risk = n.is_multiple_of(2).then_some((n % 5) as u8 + 1);
             alert.level = [None, Some(crate::domain::Level::High), Some(crate::domain::Level::Low)][n as usize % 3];
             alert.category = "é-category ".repeat(n as usize);
             alert.delivered_by = [None, Some(Delivery::Email), Some(Delivery::Phone)][n as usize % 3];
             alert.subject.kind = kinds[n as usize % 3];
             alert.subject.id = format!("HPC{n:04}-ü");
-            alert.mail = (n % 4 == 0).then(|| MailOrigin {
+            alert.mail = n.is_multiple_of(4).then(|| MailOrigin {
                 sha256: "ab".repeat(32),
                 message_id: Some(format!("m{n}@x")),
                 from: "noreply@smoothwall.com".into(),
@@ -475,7 +475,7 @@ mod tests {
             });
             let mut events =
                 vec![CaseEvent::new(at("2026-11-20T10:00:00Z").with_timezone(&Utc), "feed", raised.clone())];
-            if n % 2 == 1 {
+            if !n.is_multiple_of(2) {
                 let closed = EventKind::Closed { outcome: "false-positive".into() };
                 events.push(CaseEvent::new(at("2026-11-21T10:00:00Z").with_timezone(&Utc), "dsl", closed));
             }
