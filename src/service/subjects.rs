@@ -2,8 +2,8 @@
 //! trend the procedure asks a reviewer to see ("where we are able to identify trends in activity").
 //!
 //! Trends are counted from [`Subjects`], an in-memory tally of when each subject's alerts were raised: made
-//! from one pass over the queue index (both trees) at most once per service, and kept up to date as pages
-//! are stored. Nothing of it is written anywhere (a subject id is content, and sled keys are not sealed):
+//! from one pass over the front of the queue index's entries (both trees) at most once per service, and
+//! kept up to date as pages are stored. Nothing of it is written anywhere (a subject id is content, and sled keys are not sealed):
 //! it is keyed by a hash made in this process only.
 
 use std::collections::HashMap;
@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Asking, Result, ServiceError, key_hash};
 use crate::domain::{Alert, AlertKey, Case, Level, Status};
-use crate::store::IndexEntry;
 use crate::store::backend::IndexScan;
+use crate::store::{IndexEntry, RaisedHead};
 
 /// Whose history is asked for: the subject of a case, or a subject id (in one source, or in every one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,11 +102,22 @@ fn subject_of(alert: &Alert) -> u64 {
 }
 
 fn note(tally: &mut Tally, alert: &Alert) {
-    let seen =
-        Seen { case: key_hash(&alert.key), raised: alert.raised_at.with_timezone(&Utc), staff: alert.is_staff() };
-    let subject = tally.entry(subject_of(alert)).or_insert_with(|| Tallied {
-        source: alert.key.source.clone(),
-        id: alert.subject.id.clone(),
+    note_head(
+        tally,
+        RaisedHead {
+            key: alert.key.clone(),
+            subject_id: alert.subject.id.clone(),
+            raised_at: alert.raised_at.with_timezone(&Utc),
+            staff: alert.is_staff(),
+        },
+    );
+}
+
+fn note_head(tally: &mut Tally, head: RaisedHead) {
+    let seen = Seen { case: key_hash(&head.key), raised: head.raised_at, staff: head.staff };
+    let subject = tally.entry(subject_hash(&head.key.source, &head.subject_id)).or_insert_with(|| Tallied {
+        source: head.key.source,
+        id: head.subject_id,
         seen: Vec::new(),
     });
     let cases = &mut subject.seen;
@@ -185,13 +196,10 @@ impl Asking<'_> {
         // Time only moves on, so an alert raised before the window that ends now never counts again: only
         // the recent ones are kept (on a store of some years, a few thousand of its cases).
         let from = now - chrono::Duration::days(i64::from(self.trends.window_days));
-        let tally = std::sync::Mutex::new(Tally::new());
-        let read = self.store.visit_index(IndexScan::All, &|entry: IndexEntry| {
-            if entry.head.raised_at.with_timezone(&Utc) > from {
-                note(&mut tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner), &entry.head);
-            }
-        });
-        let mut made = tally.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Only the front of each entry, one after another: decoding every entry whole on every core cost
+        // `vigil serve` 40 MB that stayed with the allocator (issue 15's budget).
+        let mut made = Tally::new();
+        let read = self.store.visit_raised_after(from, &mut |head| note_head(&mut made, head));
         let mut held = subjects.tally_mut();
         let late = subjects.late().take().unwrap_or_default();
         read?;

@@ -308,9 +308,55 @@ pub mod packed_rows {
 
     use crate::service::CaseSummary;
 
+    /// Written into the message as it is packed: neither the packed rows nor their base64 text is held
+    /// whole. At 100,000 cases they were 11 MB and 15 MB, held with the rows and the frames while the service
+    /// answered a client's queue (issue 15's peak memory).
     pub fn serialize<S: Serializer>(rows: &[CaseSummary], s: S) -> Result<S::Ok, S::Error> {
-        let packed = postcard::to_allocvec(rows).map_err(serde::ser::Error::custom)?;
-        s.serialize_str(&STANDARD.encode(packed))
+        s.collect_str(&Packed(rows))
+    }
+
+    /// The rows as [`serialize`] writes them: postcard, in base64.
+    struct Packed<'a>(&'a [CaseSummary]);
+
+    impl std::fmt::Display for Packed<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            let out = Base64Out { f, pending: Vec::with_capacity(CHUNK), failed: false };
+            let mut out = postcard::to_extend(self.0, out).map_err(|_| std::fmt::Error)?;
+            out.write_pending();
+            if out.failed { Err(std::fmt::Error) } else { Ok(()) }
+        }
+    }
+
+    /// Bytes are encoded this many at a time: a multiple of 3, so that the pieces' base64 joined is the
+    /// whole's (padding comes only at the end).
+    const CHUNK: usize = 3 * 4096;
+
+    /// Base64 of the bytes postcard writes, a chunk at a time, into a formatter.
+    struct Base64Out<'a, 'f> {
+        f: &'a mut std::fmt::Formatter<'f>,
+        pending: Vec<u8>,
+        /// The formatter refused a write (postcard's `Extend` cannot say so): reported once packing ends.
+        failed: bool,
+    }
+
+    impl Base64Out<'_, '_> {
+        fn write_pending(&mut self) {
+            if !self.failed && !self.pending.is_empty() {
+                self.failed = self.f.write_str(&STANDARD.encode(&self.pending)).is_err();
+            }
+            self.pending.clear();
+        }
+    }
+
+    impl Extend<u8> for Base64Out<'_, '_> {
+        fn extend<I: IntoIterator<Item = u8>>(&mut self, bytes: I) {
+            for b in bytes {
+                self.pending.push(b);
+                if self.pending.len() == CHUNK {
+                    self.write_pending();
+                }
+            }
+        }
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<CaseSummary>, D::Error> {
@@ -366,6 +412,81 @@ mod tests {
         assert!(matches!(joiner.push::<ToService>(b".789abc"), Err(WireError::TooLarge(10))));
         assert!(matches!(joiner.push::<ToService>(b"?{}"), Err(WireError::BadMark)));
         assert!(matches!(joiner.push::<ToService>(b""), Err(WireError::Empty)));
+    }
+
+    /// The queue's rows are packed as they are written (never held whole as postcard or base64): what
+    /// crosses is still the base64 of the whole postcard encoding, at every size around a chunk's edge,
+    /// and it reads back as the rows.
+    #[test]
+    fn packed_rows_stream_into_the_message_and_read_back() {
+        use base64::Engine;
+
+        use crate::service::CaseSummary;
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-10T10:05:00Z").expect("literal").to_utc();
+        let row = |i: usize| CaseSummary {
+            id: format!("ROW-{i}"),
+            source: "smoothwall-monitor".into(),
+            revision: 1,
+            level: crate::domain::Level::Medium,
+            risk: Some(3),
+            category: "bullying".into(),
+            subject_kind: crate::domain::alert::SubjectKind::Student,
+            subject_id: format!("HPC{i:05}"),
+            subject_name: Some("A Student".into()),
+            subject_group: None,
+            status: crate::domain::Status::New,
+            raised_at: at,
+            due_at: Some(at),
+            out_of_hours: false,
+            overdue: i.is_multiple_of(2),
+            suspected_illegal: false,
+            illegal_path: false,
+            follow_up: None,
+            follow_up_due: false,
+            location: "on-site".into(),
+            mine: false,
+            owner: None,
+            owner_name: None,
+            search: format!("hpc{i:05} bullying a summary"),
+            key: crate::domain::AlertKey::new("smoothwall-monitor", format!("ROW-{i}")),
+            open: true,
+            staff: false,
+            responded: false,
+            trend: None,
+            trend_days: 30,
+            unparsed_mail: false,
+        };
+        let one = postcard::to_allocvec(&row(1_000)).expect("pack").len();
+        // Row counts whose encoding ends about a chunk's edge, and far past it.
+        let edge = 3 * 4096 / one;
+        for n in [0, 1, 2, edge - 1, edge, edge + 1, 3 * edge + 2] {
+            let rows: Vec<CaseSummary> = (1_000..1_000 + n).map(row).collect();
+            let json = serde_json::to_value(Reply::Rows(rows.clone())).expect("encode");
+            let text = json["Rows"].as_str().unwrap_or_else(|| panic!("{json}"));
+            let whole = base64::engine::general_purpose::STANDARD.encode(postcard::to_allocvec(&rows).expect("pack"));
+            assert_eq!(text, whole, "{n} rows");
+            match serde_json::from_value::<Reply>(json).expect("decode") {
+                Reply::Rows(got) => assert_eq!(got, rows, "{n} rows"),
+                other => panic!("{other:?}"),
+            }
+            // Into the frames a piece at a time: no write holds the whole text.
+            let mut largest = LargestWrite(0);
+            serde_json::to_writer(&mut largest, &Reply::Rows(rows)).expect("encode");
+            assert!(largest.0 <= 4 * 4096, "{n} rows: a write of {} bytes", largest.0);
+        }
+    }
+
+    /// Counts nothing but the largest single write.
+    struct LargestWrite(usize);
+
+    impl std::io::Write for LargestWrite {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 = self.0.max(buf.len());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
 
     #[test]

@@ -14,7 +14,9 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use super::audit_log::{AuditRecord, Entry};
-use super::{FeedState, HandoverAck, HandoverNote, Incoming, IndexEntry, IngestReport, Quarantined, Result, Store};
+use super::{
+    FeedState, HandoverAck, HandoverNote, Incoming, IndexEntry, IngestReport, Quarantined, RaisedHead, Result, Store,
+};
 use crate::domain::{Alert, AlertKey, CaseEvent};
 use crate::feed::protocol::Rejected;
 
@@ -45,6 +47,24 @@ pub trait CaseStore: Send + Sync {
     /// decoded (from any thread, in no order): a caller that keeps a smaller summary of each never holds
     /// every entry at once (the queue's first read: half the peak memory of [`CaseStore::scan_index`]).
     fn visit_index(&self, which: IndexScan, visit: &(dyn Fn(IndexEntry) + Sync)) -> Result<()>;
+    /// The cases whose alert was raised after `after`, as the trend tally keeps them, each handed to
+    /// `visit` in turn on the calling thread. A backend that can read less than whole entries should: the
+    /// tally's pass covers every case while the service runs (sled reads the front of each entry).
+    fn visit_raised_after(&self, after: DateTime<Utc>, visit: &mut (dyn FnMut(RaisedHead) + Send)) -> Result<()> {
+        let visit = std::sync::Mutex::new(visit);
+        self.visit_index(IndexScan::All, &|entry: IndexEntry| {
+            let raised_at = entry.head.raised_at.with_timezone(&Utc);
+            if raised_at > after {
+                let head = RaisedHead {
+                    staff: entry.head.is_staff(),
+                    subject_id: entry.head.subject.id,
+                    key: entry.head.key,
+                    raised_at,
+                };
+                (visit.lock().unwrap_or_else(std::sync::PoisonError::into_inner))(head);
+            }
+        })
+    }
     /// The settled (closed or withdrawn) cases, with the time retention counts from.
     fn settled_cases(&self) -> Result<Vec<(AlertKey, DateTime<Utc>)>>;
     /// Retention's hint: no case was settled before this time (`None`: not known).
@@ -158,6 +178,9 @@ impl CaseStore for Store {
             IndexScan::All => Store::index_map(self, each)?,
         };
         Ok(())
+    }
+    fn visit_raised_after(&self, after: DateTime<Utc>, visit: &mut (dyn FnMut(RaisedHead) + Send)) -> Result<()> {
+        Store::visit_raised_after(self, after, visit)
     }
     fn settled_cases(&self) -> Result<Vec<(AlertKey, DateTime<Utc>)>> {
         Store::settled_cases(self)

@@ -79,6 +79,47 @@ pub(super) struct IndexIn {
     case: Case,
 }
 
+/// What the trend tally keeps of one case ([`Store::visit_raised_after`]): its key, its subject, when its
+/// alert was raised and whether it is about staff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RaisedHead {
+    pub key: AlertKey,
+    pub subject_id: String,
+    pub raised_at: DateTime<Utc>,
+    pub staff: bool,
+}
+
+/// The front of an index value, borrowed from it: [`IndexOut`]'s `settled_at`, then the fields [`Alert`]
+/// serializes first, up to and including its subject's kind and id. Postcard writes a struct's fields one
+/// after another with nothing between, so these decode from the front of a whole entry and the rest is
+/// never read (`raised_heads_match_the_whole_entries` holds this to [`Alert`]'s order).
+#[derive(Deserialize)]
+struct HeadFront<'a> {
+    _settled_at: Option<i64>,
+    #[serde(borrow)]
+    key: KeyFront<'a>,
+    _revision: u32,
+    raised_at: DateTime<chrono::FixedOffset>,
+    _risk: Option<u8>,
+    _level: Option<crate::domain::Level>,
+    _category: &'a str,
+    _delivered_by: Option<crate::domain::alert::Delivery>,
+    #[serde(borrow)]
+    subject: SubjectFront<'a>,
+}
+
+#[derive(Deserialize)]
+struct KeyFront<'a> {
+    source: &'a str,
+    id: &'a str,
+}
+
+#[derive(Deserialize)]
+struct SubjectFront<'a> {
+    kind: crate::domain::alert::SubjectKind,
+    id: &'a str,
+}
+
 /// Decodes what `raw` yields on every core (rayon's pool), keeping its order; `f` may drop an item
 /// (`None`). The caller's thread reads (sled) while the pool decrypts and decodes, a chunk at a time; the
 /// reader waits for a decoded chunk whenever twice as many as the pool has threads are in flight, so only a
@@ -282,6 +323,33 @@ impl Store {
         Ok(())
     }
 
+    /// The cases whose alert was raised after `after` (the trend window), from every index entry: the open
+    /// cases', then the rest's. Only the front of each entry is decoded ([`HeadFront`], borrowed, nothing
+    /// allocated for a case outside the window), one entry after another on the calling thread: this pass
+    /// reads the whole index while the service runs, and decoding every entry whole on every core left
+    /// about 40 MB of the decoding threads' scratch memory with the allocator (issue 15's budget).
+    pub fn visit_raised_after(&self, after: DateTime<Utc>, visit: &mut (dyn FnMut(RaisedHead) + Send)) -> Result<()> {
+        let corrupt = |e: postcard::Error| StoreError::Corrupt { what: "index entry".into(), detail: e.to_string() };
+        for kv in self.index_open.iter().chain(self.index_closed.iter()) {
+            let (k, v) = kv?;
+            let plain = self.unseal_bytes("index entry", INDEX, &k, &v)?;
+            let front = match plain.split_first() {
+                Some((&INDEX_POSTCARD, rest)) => postcard::take_from_bytes::<HeadFront<'_>>(rest).map_err(corrupt)?.0,
+                _ => return Err(index_encoding_error()),
+            };
+            let raised_at = front.raised_at.with_timezone(&Utc);
+            if raised_at > after {
+                visit(RaisedHead {
+                    key: AlertKey::new(front.key.source, front.key.id),
+                    subject_id: front.subject.id.to_string(),
+                    raised_at,
+                    staff: front.subject.kind == crate::domain::alert::SubjectKind::Staff,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// [`Store::index_map`] of the open cases only (what the queue shows by default).
     pub fn index_map_open<T: Send>(&self, f: impl Fn(IndexEntry) -> Option<T> + Sync) -> Result<Vec<T>> {
         par_decode(self.index_open.iter(), |k, v| Ok(f(self.unseal_index(k, v)?)))
@@ -370,6 +438,72 @@ mod tests {
         );
         let back: IndexIn = postcard::from_bytes(&bytes).expect("decode");
         assert_eq!(IndexEntry { head: back.head, case: back.case }.case.closed, entry.case.closed);
+    }
+
+    /// The trend tally reads only the front of each entry ([`HeadFront`]): what it reads must be what the
+    /// whole entry says, for every field that comes before the subject in any form it takes.
+    #[test]
+    fn raised_heads_match_the_whole_entries() {
+        use crate::domain::alert::{Delivery, MailOrigin, SubjectKind};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), &crate::store::StoreKey::bytes([3; 32])).expect("open");
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).expect("literal");
+        let raised = EventKind::Raised {
+            revision: 1,
+            level: crate::domain::Level::Medium,
+            illegal_path: false,
+            template_version: 1,
+        };
+        let kinds = [SubjectKind::Student, SubjectKind::Staff, SubjectKind::Unknown];
+        for n in 0..12u32 {
+            let mut alert = crate::domain::alert::tests_support::sample_alert(&format!("FRONT-{n}"));
+            alert.key.source = ["smoothwall-monitor", "mail-vendor", "manual"][n as usize % 3].into();
+            alert.revision = n + 1;
+            alert.raised_at = at(&format!("2026-11-{:02}T{:02}:30:00+0{}:00", 1 + n, n, n % 3));
+            alert.risk = n.is_multiple_of(2).then_some((n % 5) as u8 + 1);
+            alert.level = [None, Some(crate::domain::Level::High), Some(crate::domain::Level::Low)][n as usize % 3];
+            alert.category = "é-category ".repeat(n as usize);
+            alert.delivered_by = [None, Some(Delivery::Email), Some(Delivery::Phone)][n as usize % 3];
+            alert.subject.kind = kinds[n as usize % 3];
+            alert.subject.id = format!("HPC{n:04}-ü");
+            alert.mail = n.is_multiple_of(4).then(|| MailOrigin {
+                sha256: "ab".repeat(32),
+                message_id: Some(format!("m{n}@x")),
+                from: "noreply@smoothwall.com".into(),
+                rule: None,
+                portal: None,
+            });
+            let mut events =
+                vec![CaseEvent::new(at("2026-11-20T10:00:00Z").with_timezone(&Utc), "feed", raised.clone())];
+            if !n.is_multiple_of(2) {
+                let closed = EventKind::Closed { outcome: "false-positive".into() };
+                events.push(CaseEvent::new(at("2026-11-21T10:00:00Z").with_timezone(&Utc), "dsl", closed));
+            }
+            let case = Case::fold(alert.key.clone(), &events).expect("case");
+            let k = case_key(&alert.key);
+            let tree = if case.status().is_open() { &store.index_open } else { &store.index_closed };
+            tree.insert(&k, store.seal_index(&k, &IndexEntry::new(&alert, case)).expect("seal")).expect("insert");
+        }
+        let after = at("2026-11-05T00:00:00Z").with_timezone(&Utc);
+        let mut read = Vec::new();
+        store.visit_raised_after(after, &mut |head| read.push(head)).expect("front read");
+        let mut whole: Vec<RaisedHead> = store
+            .index_map(|e| {
+                let raised_at = e.head.raised_at.with_timezone(&Utc);
+                (raised_at > after).then(|| RaisedHead {
+                    staff: e.head.is_staff(),
+                    subject_id: e.head.subject.id.clone(),
+                    key: e.head.key,
+                    raised_at,
+                })
+            })
+            .expect("whole read");
+        let by_key = |v: &mut Vec<RaisedHead>| v.sort_by(|a, b| a.key.cmp(&b.key));
+        by_key(&mut read);
+        by_key(&mut whole);
+        assert!(whole.len() > 3 && whole.len() < 12, "some in the window and some before it: {whole:?}");
+        assert!(whole.iter().any(|h| h.staff) && whole.iter().any(|h| !h.staff));
+        assert_eq!(read, whole);
     }
 
     /// The SHA-256 of the pinned entry's encoding, for [`INDEX_COMPLETE`] as it is.

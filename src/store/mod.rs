@@ -43,7 +43,7 @@ use crate::domain::{Alert, AlertKey};
 
 pub use crypto::{KeyError, StoreKey};
 pub use feed_state::{FeedState, Quarantined, UnreadablePage};
-pub use index::IndexEntry;
+pub use index::{IndexEntry, RaisedHead};
 pub use ingest::{Incoming, IngestReport};
 pub use lock::StoreLock;
 pub use perms::{dir_bytes, make_owner_only, restrict_umask};
