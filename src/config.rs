@@ -292,7 +292,7 @@ impl MailConfig {
         }
         if let Some(to) = &self.move_to {
             if !plain(to) {
-                return Err("[mail] move_to must name a folder, e.g. \"vigil/processed\"".into());
+                return Err("[mail] move_to must name a folder, e.g. \"Processed\"".into());
             }
             if to == &self.folder {
                 return Err("[mail] move_to must be another folder than folder".into());
@@ -688,6 +688,53 @@ mod tests {
         let c = Config::parse(Path::new("c.toml"), "[calendar]\ntime_zone = \"Pacific/Auckland\"\n").expect("valid");
         assert_eq!(c.calendar().time_zone(), chrono_tz::Pacific::Auckland);
         assert_eq!(Config::default().calendar(), WorkingCalendar::london_default(), "the default is London's");
+    }
+
+    #[test]
+    fn a_mailbox_is_checked_when_the_config_is_read() {
+        let parse = |mail: &str| Config::parse(Path::new("c.toml"), &format!("[mail]\n{mail}\n"));
+        let base = "host = \"imap.college.example\"\nuser = \"alerts\"\n";
+        let refused = [
+            (base.to_string(), "needs password_file"),
+            (format!("{base}auth = \"xoauth2\""), "xoauth2\" needs [mail.oauth]"),
+            (format!("{base}password_file = \"/p\"\nmove_to = \"INBOX\""), "another folder"),
+            (format!("{base}password_file = \"/p\"\nport = 0"), "port"),
+            (format!("{base}password_file = \"/p\"\npoll_seconds = 1"), "poll_seconds"),
+            ("host = \"imap.college.example\"\npassword_file = \"/p\"".to_string(), "user"),
+            ("user = \"alerts\"".to_string(), "host is not"),
+            (format!("{base}password_file = \"/p\"\nstarttls = false"), "starttls"),
+        ];
+        for (text, says) in refused {
+            let err = parse(&text).expect_err(&text);
+            assert!(err.to_string().contains(says), "{text}: {err}");
+        }
+        let ok = parse(&format!("{base}password_file = \"/p\"")).expect("valid");
+        assert_eq!((ok.mail.port, ok.mail.folder.as_str(), ok.mail.poll_seconds), (993, "INBOX", 60));
+        assert!(parse("").is_ok(), "no host: no mailbox, nothing to check");
+    }
+
+    #[test]
+    fn a_password_file_others_can_read_is_refused_plainly() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tmp");
+        let secret = dir.path().join("pw");
+        std::fs::write(&secret, "s3cret\n").expect("write");
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let mail = MailConfig {
+            host: Some("imap.college.example".into()),
+            user: Some("alerts".into()),
+            password_file: Some(secret.clone()),
+            ..MailConfig::default()
+        };
+        let err = mail.login().expect_err("group-readable");
+        assert!(err.contains("can be read by other users (mode 0640)") && err.contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        match mail.login().expect("owner-only") {
+            crate::mail::imap::Login::Password { user, password } => {
+                assert_eq!((user.as_str(), password.as_str()), ("alerts", "s3cret"))
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

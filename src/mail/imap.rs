@@ -236,6 +236,12 @@ pub async fn connect(mailbox: &Mailbox) -> Result<ImapSession, ImapError> {
         Err(e) => return Err(ImapError::Dropped { host: host.into(), during: "greeting", reason: e.to_string() }),
     }
     let refused = |e: ProtocolError| match e {
+        // RFC 5530: the server could not check the login just now (its own trouble, not the password).
+        ProtocolError::No(reason) if reason.contains("UNAVAILABLE") => ImapError::Refused {
+            host: host.to_string(),
+            during: "the login for now",
+            reason: reason.chars().take(200).collect(),
+        },
         ProtocolError::No(_) | ProtocolError::Bad(_) => {
             ImapError::LoginRefused { host: host.to_string(), user: mailbox.login.user().to_string() }
         }
