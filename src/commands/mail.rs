@@ -113,6 +113,10 @@ pub(super) async fn poll(ctx: Context_, once: bool) -> Result<()> {
             _ => return Err(exit_err(exit::FAILURE, "the vigil service gave an unexpected answer to a mail poll")),
         }
     } else {
+        // Refused before the mailbox's password is read or the server contacted.
+        if !ctx.viewer.on_duty() {
+            return Err(service_err(crate::service::ServiceError::Forbidden(ctx.viewer.role.as_str())));
+        }
         let mailbox = match Mailbox::from_config(&ctx.config.mail) {
             Ok(Some(mailbox)) => mailbox,
             Ok(None) => {
