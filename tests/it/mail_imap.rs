@@ -5,6 +5,7 @@
 //! --once` end to end, in its own store and through the shared service.
 
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use vigil::identity::{Role, Viewer};
 use vigil::mail::imap::{ImapError, poll_once};
@@ -12,7 +13,7 @@ use vigil::service::{CaseService, Policy, Session, StoreKey};
 
 use crate::access_support::{Env, stderr, stdout};
 use crate::imap_support::{CuttingProxy, Dovecot, PASSWORD, crlf, fixture};
-use crate::service_support::Served;
+use crate::service_support::{Served, until};
 
 /// The DSL's session on a fresh store in `dir`.
 fn dsl_session(dir: &std::path::Path) -> Session {
@@ -189,6 +190,28 @@ async fn vigil_mail_poll_once_stores_moves_and_says_what_failed() {
     let open = env.run(&["mail", "poll", "--once"]);
     assert_eq!(open.status.code(), Some(2), "{}", stderr(&open));
     assert!(stderr(&open).contains("can be read by other users (mode 0644)"), "{}", stderr(&open));
+    // The service refuses to start with it, with the same line, rather than poll and fail in its log.
+    let socket = tmp.path().join("vigil.sock");
+    let mut serve = env
+        .command(&["--socket", socket.to_str().expect("utf-8"), "serve"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("vigil serve runs");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = serve.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = serve.kill();
+            panic!("vigil serve started with a password file others can read");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let said = serve.wait_with_output().expect("output");
+    assert_eq!(status.code(), Some(2), "{}", stderr(&said));
+    assert!(stderr(&said).contains("can be read by other users (mode 0644)"), "{}", stderr(&said));
 
     // A wrong password: a config problem, exit 2, said plainly, the password not echoed.
     std::fs::write(&secret, "wrong-password\n").expect("write");
@@ -215,13 +238,23 @@ async fn the_service_reads_the_mailbox_and_mail_poll_once_asks_it_to() {
     server.append("INBOX", &[fixture("plain.eml"), fixture("html-qp.eml")]).await;
     let dir = tempfile::tempdir().expect("tmp");
     let served = Served::start_with("dsl", &server.config(dir.path(), None));
-    // The service may have read it already on its own schedule; the asked-for poll runs after it.
+    // The service reads the mailbox on its own: its clients hear of the alerts through its events.
+    let client = served.client();
+    let mut events = client.subscribe();
+    let c = client.clone();
+    until(&mut events, Duration::from_secs(30), |_| c.queue(chrono::Utc::now()).map(|q| q.len()).unwrap_or(0) >= 2)
+        .await;
+    // Asked to read it now, it does so after its own poll: nothing is new, nothing is stored twice.
+    server.append("INBOX", &[fixture("base64.eml")]).await;
     let out = served.cli(&["mail", "poll", "--once"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).starts_with("mail poll: "), "{}", stdout(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "mail poll: 1 message: 1 new alert, 0 already stored, 0 not from a monitoring sender, 0 quarantined"
+    );
     let list = stdout(&served.cli(&["list", "--json"]));
     let rows: Vec<serde_json::Value> = serde_json::from_str(&list).expect("json");
-    assert_eq!(rows.len(), 2, "{list}");
+    assert_eq!(rows.len(), 3, "{list}");
     let status = stdout(&served.cli(&["service", "status"]));
     assert!(
         status.contains(&format!("mail (imap://alerts@127.0.0.1:{}/INBOX): last success 2", server.port)),
