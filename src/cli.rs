@@ -233,6 +233,13 @@ pub enum MailAction {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
+    /// Read the mailbox `[mail]` names over IMAP once and store what is new (the DSL and deputy): through
+    /// the shared service when vigil is its client (the service reads it with its own credentials).
+    Poll {
+        /// Poll once and exit (the service polls on its own schedule; cron can run this without one).
+        #[arg(long)]
+        once: bool,
+    },
     /// Show what the rules read from one message, field by field, without storing anything.
     Test {
         #[arg(value_name = "FILE.eml")]

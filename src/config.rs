@@ -204,7 +204,7 @@ impl EscalationConfig {
     }
 }
 
-/// `[mail]`: the vendors' alert e-mails.
+/// `[mail]`: the vendors' alert e-mails, and the mailbox they arrive in (read over IMAP when `host` is set).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MailConfig {
@@ -213,11 +213,46 @@ pub struct MailConfig {
     /// The college's own rules (`[[mail.rule]]`), tried before the shipped ones.
     #[serde(rename = "rule")]
     pub rules: Vec<crate::mail::rules::RuleSpec>,
+    /// The IMAP server (always over TLS from the first byte). Unset: no mailbox is read.
+    pub host: Option<String>,
+    pub port: u16,
+    /// A CA certificate (PEM) to trust besides the system's: a college's own CA.
+    pub ca_file: Option<std::path::PathBuf>,
+    pub user: Option<String>,
+    pub folder: String,
+    pub auth: MailAuth,
+    /// The mailbox password, alone in a file only vigil's user may read (never an argument).
+    pub password_file: Option<std::path::PathBuf>,
+    /// Where a message goes once it is stored. Unset: it stays where it is (vigil remembers what it read).
+    pub move_to: Option<String>,
+    pub poll_seconds: u64,
+}
+
+/// `[mail] auth`: how vigil logs in to the mailbox.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailAuth {
+    #[default]
+    Password,
+    /// OAuth 2.0 (Microsoft 365, Google): a bearer token through SASL XOAUTH2.
+    Xoauth2,
 }
 
 impl Default for MailConfig {
     fn default() -> Self {
-        MailConfig { default_level: crate::domain::Level::Medium, rules: Vec::new() }
+        MailConfig {
+            default_level: crate::domain::Level::Medium,
+            rules: Vec::new(),
+            host: None,
+            port: 993,
+            ca_file: None,
+            user: None,
+            folder: "INBOX".into(),
+            auth: MailAuth::Password,
+            password_file: None,
+            move_to: None,
+            poll_seconds: 60,
+        }
     }
 }
 
@@ -226,6 +261,97 @@ impl MailConfig {
     pub fn rules(&self) -> Result<crate::mail::MailRules, String> {
         crate::mail::MailRules::new(&self.rules)
     }
+
+    /// The mailbox's settings when `host` is set, checked (the secret is read later, by [`Self::login`]).
+    pub fn imap(&self) -> Result<Option<&str>, String> {
+        let Some(host) = self.host.as_deref() else {
+            for (key, set) in [
+                ("user", self.user.is_some()),
+                ("password_file", self.password_file.is_some()),
+                ("move_to", self.move_to.is_some()),
+                ("ca_file", self.ca_file.is_some()),
+            ] {
+                if set {
+                    return Err(format!("[mail] {key} is set but host is not: set host to read a mailbox"));
+                }
+            }
+            return Ok(None);
+        };
+        let plain = |s: &str| !s.trim().is_empty() && !s.chars().any(char::is_control);
+        if !plain(host) || host.contains(['/', ' ']) {
+            return Err("[mail] host must be a server name or address, e.g. host = \"imap.college.example\"".into());
+        }
+        if self.port == 0 {
+            return Err("[mail] port must be 1 to 65535 (993 is IMAP over TLS)".into());
+        }
+        if !self.user.as_deref().is_some_and(plain) {
+            return Err("[mail] host is set, so user (the mailbox's login) must be too".into());
+        }
+        if !plain(&self.folder) {
+            return Err("[mail] folder must name a folder, e.g. \"INBOX\"".into());
+        }
+        if let Some(to) = &self.move_to {
+            if !plain(to) {
+                return Err("[mail] move_to must name a folder, e.g. \"Processed\"".into());
+            }
+            if to == &self.folder {
+                return Err("[mail] move_to must be another folder than folder".into());
+            }
+        }
+        if !(10..=86_400).contains(&self.poll_seconds) {
+            return Err("[mail] poll_seconds must be 10 to 86400 (a day)".into());
+        }
+        match self.auth {
+            MailAuth::Password if self.password_file.is_none() => Err(
+                "[mail] auth = \"password\" needs password_file: a file holding the mailbox password, readable by vigil's user alone".into(),
+            ),
+            MailAuth::Password => Ok(Some(host)),
+            // Refused rather than tried: no token source is wired into this build yet.
+            MailAuth::Xoauth2 => Err(
+                "[mail] auth = \"xoauth2\" needs [mail.oauth] (where vigil gets its token), which this build does not read yet: use auth = \"password\" with a password_file".into(),
+            ),
+        }
+    }
+
+    /// How to log in to the mailbox: its secret read from its file, which no one but vigil's user may read.
+    pub fn login(&self) -> Result<crate::mail::imap::Login, String> {
+        let user = self.user.clone().unwrap_or_default();
+        match self.auth {
+            MailAuth::Password => {
+                let path = self.password_file.as_deref().ok_or("[mail] auth = \"password\" needs password_file")?;
+                let password = read_secret(path, "password")?;
+                Ok(crate::mail::imap::Login::Password { user, password })
+            }
+            MailAuth::Xoauth2 => {
+                Err("[mail] auth = \"xoauth2\" needs [mail.oauth], which this build does not read yet".into())
+            }
+        }
+    }
+}
+
+/// A secret from its file (its first line, trimmed), refused when the file is readable by its group or by
+/// everyone: anyone on the machine could read the mailbox with it.
+fn read_secret(path: &Path, what: &str) -> Result<zeroize::Zeroizing<String>, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read the mail {what} file {}: {e}", path.display()))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "the mail {what} file {} can be read by other users (mode {mode:04o}): make it readable by vigil's user alone (chmod 600 {})",
+            path.display(),
+            path.display()
+        ));
+    }
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the mail {what} file {}: {e}", path.display()))?,
+    );
+    let secret = text.lines().next().unwrap_or("").trim();
+    if secret.is_empty() {
+        return Err(format!("the mail {what} file {} is empty", path.display()));
+    }
+    Ok(zeroize::Zeroizing::new(secret.to_string()))
 }
 
 /// `[trends]`: a subject with `count` alerts within `window_days` is marked as a trend.
@@ -387,6 +513,7 @@ impl Config {
             return Err("[feed] unreadable_page_alarm must be 1 to 1000".into());
         }
         self.mail.rules().map_err(|e| format!("[mail] {e}"))?;
+        self.mail.imap()?;
         if !(1..=1_440).contains(&self.escalation.repeat_minutes) {
             return Err("[escalation] repeat_minutes must be 1 to 1440 (a day)".into());
         }
@@ -561,6 +688,53 @@ mod tests {
         let c = Config::parse(Path::new("c.toml"), "[calendar]\ntime_zone = \"Pacific/Auckland\"\n").expect("valid");
         assert_eq!(c.calendar().time_zone(), chrono_tz::Pacific::Auckland);
         assert_eq!(Config::default().calendar(), WorkingCalendar::london_default(), "the default is London's");
+    }
+
+    #[test]
+    fn a_mailbox_is_checked_when_the_config_is_read() {
+        let parse = |mail: &str| Config::parse(Path::new("c.toml"), &format!("[mail]\n{mail}\n"));
+        let base = "host = \"imap.college.example\"\nuser = \"alerts\"\n";
+        let refused = [
+            (base.to_string(), "needs password_file"),
+            (format!("{base}auth = \"xoauth2\""), "xoauth2\" needs [mail.oauth]"),
+            (format!("{base}password_file = \"/p\"\nmove_to = \"INBOX\""), "another folder"),
+            (format!("{base}password_file = \"/p\"\nport = 0"), "port"),
+            (format!("{base}password_file = \"/p\"\npoll_seconds = 1"), "poll_seconds"),
+            ("host = \"imap.college.example\"\npassword_file = \"/p\"".to_string(), "user"),
+            ("user = \"alerts\"".to_string(), "host is not"),
+            (format!("{base}password_file = \"/p\"\nstarttls = false"), "starttls"),
+        ];
+        for (text, says) in refused {
+            let err = parse(&text).expect_err(&text);
+            assert!(err.to_string().contains(says), "{text}: {err}");
+        }
+        let ok = parse(&format!("{base}password_file = \"/p\"")).expect("valid");
+        assert_eq!((ok.mail.port, ok.mail.folder.as_str(), ok.mail.poll_seconds), (993, "INBOX", 60));
+        assert!(parse("").is_ok(), "no host: no mailbox, nothing to check");
+    }
+
+    #[test]
+    fn a_password_file_others_can_read_is_refused_plainly() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tmp");
+        let secret = dir.path().join("pw");
+        std::fs::write(&secret, "s3cret\n").expect("write");
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let mail = MailConfig {
+            host: Some("imap.college.example".into()),
+            user: Some("alerts".into()),
+            password_file: Some(secret.clone()),
+            ..MailConfig::default()
+        };
+        let err = mail.login().expect_err("group-readable");
+        assert!(err.contains("can be read by other users (mode 0640)") && err.contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        match mail.login().expect("owner-only") {
+            crate::mail::imap::Login::Password { user, password } => {
+                assert_eq!((user.as_str(), password.as_str()), ("alerts", "s3cret"))
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -9,9 +9,12 @@ use chrono::Utc;
 use super::context::{Context_, Settings, open_service};
 use super::{exit, exit_err, service_err};
 use crate::domain::inert;
+use crate::intake::mail::MailReader;
 use crate::mail::files::{self, RawMessage};
+use crate::mail::imap::{ImapError, Mailbox};
 use crate::mail::rules::Reading;
 use crate::mail::{Limits, Mail};
+use crate::service::wire::{Answer, Ask};
 use crate::service::{MailReport, RawMail};
 
 /// How many messages go to the service at once, and at most how many bytes: large enough that a maildir of
@@ -59,17 +62,17 @@ pub(super) fn import(ctx: Context_, paths: &[PathBuf]) -> Result<()> {
         }
     }
     send(&mut batch, &mut total)?;
-    writeln!(std::io::stdout(), "{}", summary(&total))?;
+    writeln!(std::io::stdout(), "mail import: {}", summary(&total))?;
     match failed {
         Some(_) => Err(exit_err(exit::FAILURE, "some mail could not be read (above); the rest was imported")),
         None => Ok(()),
     }
 }
 
-/// The import's one line.
+/// What an import or a poll stored, on one line.
 pub fn summary(r: &MailReport) -> String {
     let mut line = format!(
-        "mail import: {} message{}: {} new alert{}",
+        "{} message{}: {} new alert{}",
         r.messages,
         if r.messages == 1 { "" } else { "s" },
         r.new,
@@ -90,6 +93,56 @@ pub fn summary(r: &MailReport) -> String {
         ));
     }
     line
+}
+
+/// `vigil mail poll --once`: the mailbox read once, here or by the shared service; one summary line.
+pub(super) async fn poll(ctx: Context_, once: bool) -> Result<()> {
+    if !once {
+        return Err(exit_err(
+            exit::USAGE,
+            "`vigil mail poll` needs --once: the shared service (`vigil serve` with [mail] host) reads the mailbox on its own schedule; without one, run `vigil mail poll --once` from cron",
+        ));
+    }
+    let failed = |needs_config: bool, message: String| {
+        exit_err(if needs_config { exit::USAGE } else { exit::FAILURE }, format!("mail poll failed: {message}"))
+    };
+    let report = if let Some(session) = &ctx.remote {
+        match session.ask_service(Ask::PollMail).map_err(service_err)? {
+            Answer::MailPolled(Ok(report)) => report,
+            Answer::MailPolled(Err(f)) => return Err(failed(f.needs_config, f.message)),
+            _ => return Err(exit_err(exit::FAILURE, "the vigil service gave an unexpected answer to a mail poll")),
+        }
+    } else {
+        // Refused before the mailbox's password is read or the server contacted.
+        if !ctx.viewer.on_duty() {
+            return Err(service_err(crate::service::ServiceError::Forbidden(ctx.viewer.role.as_str())));
+        }
+        let mailbox = match Mailbox::from_config(&ctx.config.mail) {
+            Ok(Some(mailbox)) => mailbox,
+            Ok(None) => {
+                return Err(exit_err(
+                    exit::USAGE,
+                    "no mailbox to read: set [mail] host, user and password_file in the config",
+                ));
+            }
+            Err(e) => return Err(exit_err(exit::USAGE, e)),
+        };
+        let session = open_service(&ctx)?;
+        match MailReader::new(mailbox, session).poll().await {
+            Ok(report) => report,
+            Err(ImapError::Store(e)) => return Err(service_err(e)),
+            Err(e) => return Err(failed(e.needs_config(), e.to_string())),
+        }
+    };
+    let mut line = format!("mail poll: {}", summary(&report.mail));
+    if report.moved > 0 {
+        line.push_str(&format!("; {} moved to the processed folder", report.moved));
+    }
+    if report.renumbered {
+        line.push_str("; the server renumbered the folder, so every message in it was read again (none stored twice)");
+    }
+    writeln!(std::io::stdout(), "{line}")?;
+    Ok(())
 }
 
 /// `vigil mail test FILE.eml`: what the config's rules read, field by field. Opens no store.

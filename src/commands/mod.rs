@@ -86,6 +86,7 @@ pub async fn run(ctx: Context_, command: Option<Commands>) -> Result<()> {
         Some(Commands::Serve) => bail!(exit_err(exit::USAGE, "`vigil serve` runs on its own")),
         Some(Commands::Service { action: ServiceAction::Status { json } }) => serve::status(&ctx, json),
         Some(Commands::Mail { action: MailAction::Import { paths } }) => mail::import(ctx, &paths),
+        Some(Commands::Mail { action: MailAction::Poll { once } }) => mail::poll(ctx, once).await,
         Some(Commands::Mail { action: MailAction::Test { .. } }) => {
             bail!(exit_err(exit::USAGE, "`vigil mail test` runs on its own"))
         }

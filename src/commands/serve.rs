@@ -73,6 +73,16 @@ pub async fn serve(settings: Settings) -> Result<()> {
             }
         });
     }
+    // The vendors' mailbox, read on its own schedule; a login that cannot work is said at start, plainly.
+    let mail = match crate::mail::imap::Mailbox::from_config(&ctx.config.mail) {
+        Ok(None) => None,
+        Ok(Some(mailbox)) => {
+            let reader = Arc::new(crate::intake::mail::MailReader::new(mailbox, session.clone()));
+            tokio::spawn(reader.clone().run(Duration::from_secs(ctx.config.mail.poll_seconds)));
+            Some(reader)
+        }
+        Err(e) => bail!(exit_err(exit::USAGE, e)),
+    };
     let months = ctx.config.storage.retention_months;
     let retention = session.clone();
     tokio::spawn(async move {
@@ -94,7 +104,7 @@ pub async fn serve(settings: Settings) -> Result<()> {
     let escalator = crate::escalator::Escalator::new(service.clone()).map_err(|e| exit_err(exit::USAGE, e))?;
     tokio::spawn(escalator.run());
 
-    let daemon = Daemon::new(service, identify, health, poll_now, screenshots);
+    let daemon = Daemon::new(service, identify, health, poll_now, screenshots, mail);
     tracing::info!(socket = %socket.display(), "vigil serve is listening");
     eprintln!("vigil serve: listening on {}", socket.display());
     // Type=notify: systemd starts the clients' units once the socket is there.
@@ -177,6 +187,21 @@ pub(super) fn status(ctx: &Context_, json: bool) -> Result<()> {
             if h.stopped {
                 writeln!(out, "  polling has stopped: see `vigil feed status`")?;
             }
+        }
+    }
+    if let Some(m) = &status.mail {
+        let when = |t: Option<chrono::DateTime<Utc>>| {
+            t.map_or_else(|| "never".to_string(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        };
+        writeln!(
+            out,
+            "mail ({}): last success {}; next attempt {}",
+            m.mailbox,
+            when(m.last_success),
+            when(m.next_attempt)
+        )?;
+        if let Some((at, message)) = &m.last_error {
+            writeln!(out, "  last error at {}: {}", at.format("%H:%M UTC"), message)?;
         }
     }
     writeln!(

@@ -212,6 +212,9 @@ fn refused_over_socket(request: &Request, viewer: &crate::identity::Viewer) -> O
             Some("the vigil service's own poller feeds the store; a client cannot".into())
         }
         Request::PurgeExpired { .. } => Some("the vigil service runs retention itself, hourly".into()),
+        Request::MailboxMark { .. } | Request::ImportMailbox { .. } => {
+            Some("the vigil service reads the mailbox itself; `vigil mail poll --once` asks it to now".into())
+        }
         Request::AuditVerify { .. } if !viewer.sees_staff => {
             Some("verifying the shared audit trail is the DSL's: its figures count staff cases' records too".into())
         }
@@ -242,8 +245,21 @@ async fn answer(daemon: &Arc<Daemon>, identity: &Identity, ask: Ask) -> Result<A
                 connected: daemon.presence.everyone(),
                 feed: daemon.health.borrow().clone(),
                 store,
+                mail: daemon.mail.as_ref().map(|m| m.health()),
             })))
         }
+        Ask::PollMail if identity.viewer.on_duty() => {
+            let Some(reader) = &daemon.mail else {
+                return Err(Failure::Other {
+                    message: "the vigil service reads no mailbox ([mail] host is not set)".into(),
+                });
+            };
+            Ok(Answer::MailPolled(reader.poll().await.map_err(|e| crate::service::wire::MailPollFailure {
+                needs_config: e.needs_config(),
+                message: e.to_string(),
+            })))
+        }
+        Ask::PollMail => Err(Failure::Forbidden { role: identity.viewer.role }),
         Ask::Service(request) => {
             if let Some(message) = refused_over_socket(&request, &identity.viewer) {
                 return Err(Failure::Other { message });

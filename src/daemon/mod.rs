@@ -40,6 +40,8 @@ pub struct Daemon {
     /// Fetches screenshots the cache lacks, so clients never need the feed's credentials.
     pub screenshots: Option<FeedClient>,
     pub presence: Presence,
+    /// The mailbox the service reads (`None`: no `[mail] host`).
+    pub mail: Option<Arc<crate::intake::mail::MailReader>>,
     /// This run of the service: events are numbered within it.
     pub instance: String,
     pub started: DateTime<Utc>,
@@ -53,6 +55,7 @@ impl Daemon {
         health: watch::Receiver<Option<FeedHealth>>,
         poll_now: Arc<Notify>,
         screenshots: Option<FeedClient>,
+        mail: Option<Arc<crate::intake::mail::MailReader>>,
     ) -> Arc<Daemon> {
         Arc::new(Daemon {
             service,
@@ -61,6 +64,7 @@ impl Daemon {
             health,
             screenshots,
             presence: Presence::default(),
+            mail,
             instance: uuid::Uuid::new_v4().to_string(),
             started: Utc::now(),
             next_connection: AtomicU64::new(1),

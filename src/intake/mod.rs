@@ -3,9 +3,9 @@
 //!
 //! Intake speaks to the service only through a [`crate::service::Session`], like every surface, and to the
 //! feed through [`crate::feed`]'s HTTP client: the service never opens a connection, and the feed's code
-//! never touches the store. (Alerts typed in from a phone call and the vendor's emails will arrive here
-//! too.)
+//! never touches the store. The vendors' mailbox is read here too ([`mail`]), through [`crate::mail::imap`].
 
+pub mod mail;
 pub mod poller;
 pub mod screenshots;
 pub mod sync;

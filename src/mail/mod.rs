@@ -4,10 +4,11 @@
 //! (`assets/mail-rules.toml` and the config's own, [`rules`]) and becomes an [`crate::domain::Alert`] with
 //! its raw bytes kept encrypted beside it. A message from a monitoring sender that no rule fully reads is
 //! still an alert, marked unparsed, at the configured level: nothing from a vendor is dropped. Mail from
-//! anyone else is not an alert. Reading files ([`files`]) and, later, a mailbox only collects raw bytes: the
+//! anyone else is not an alert. Reading files ([`files`]) or a mailbox over IMAP ([`imap`]) only collects raw bytes: the
 //! service parses them, under its own rules, like a feed page.
 
 pub mod files;
+pub mod imap;
 pub mod message;
 pub mod rules;
 

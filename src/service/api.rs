@@ -86,6 +86,11 @@ pub enum Request {
     ImportMail { messages: Vec<super::mail::RawMail> },
     /// The raw e-mail a case was read from (audited).
     RawMail { case: AlertKey },
+    /// How far an IMAP mailbox has been read (the DSL's and the deputy's, like an import).
+    MailboxMark { mailbox: String },
+    /// Messages read from an IMAP mailbox, stored like an import; then, once they are flushed, the mark
+    /// that says they were read (so a message is marked read only once it is stored).
+    ImportMailbox { mailbox: String, mark: crate::store::MailboxMark, messages: Vec<super::mail::RawMail> },
     /// A change to the feed's state (its cursor, health, the page it could not read).
     Feed { change: FeedChange },
     /// The DSL's: moves past the page the feed keeps sending that vigil cannot read.
@@ -215,6 +220,7 @@ pub enum Reply {
     Decided(Vec<CaseEvent>),
     Ingested(IngestReport),
     MailImported(super::mail::MailReport),
+    MailboxMark(Option<crate::store::MailboxMark>),
     RawMail(#[serde(with = "super::wire::base64_bytes")] Vec<u8>),
     FeedState(FeedState),
     Skipped {

@@ -37,6 +37,10 @@ impl CaseService {
             Request::Ingest { page } => Reply::Ingested(asking.ingest(&page, now)?),
             Request::ImportMail { messages } => Reply::MailImported(asking.import_mail(&messages, now)?),
             Request::RawMail { case } => Reply::RawMail(asking.raw_mail(&case, now)?),
+            Request::MailboxMark { mailbox } => Reply::MailboxMark(asking.mailbox_mark(&mailbox)?),
+            Request::ImportMailbox { mailbox, mark, messages } => {
+                Reply::MailImported(asking.import_mailbox(&mailbox, mark, &messages, now)?)
+            }
             Request::Feed { change } => Reply::FeedState(asking.change_feed(change, now)?),
             Request::SkipPage { to } => Reply::Skipped { sha256: asking.skip_page(to.as_deref(), now)? },
             Request::SyncState => Reply::FeedState(asking.sync_state()?),

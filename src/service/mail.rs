@@ -140,6 +140,28 @@ impl Asking<'_> {
         Ok(report)
     }
 
+    /// How far `mailbox` has been read over IMAP.
+    pub fn mailbox_mark(&self, mailbox: &str) -> Result<Option<crate::store::MailboxMark>> {
+        if !self.viewer.on_duty() {
+            return Err(ServiceError::Forbidden(self.viewer.role.as_str()));
+        }
+        Ok(self.store.mailbox_mark(mailbox)?)
+    }
+
+    /// Stores messages read from `mailbox`, then marks them read: the mark is written only once the
+    /// import has returned (flushed), so a message is never marked read and lost.
+    pub fn import_mailbox(
+        &self,
+        mailbox: &str,
+        mark: crate::store::MailboxMark,
+        messages: &[RawMail],
+        now: DateTime<Utc>,
+    ) -> Result<MailReport> {
+        let report = self.import_mail(messages, now)?;
+        self.store.set_mailbox_mark(mailbox, &mark)?;
+        Ok(report)
+    }
+
     /// The e-mail a case was read from, raw, as received (content: audited).
     pub fn raw_mail(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<Vec<u8>> {
         self.require_reviewer()?;

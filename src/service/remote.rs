@@ -318,7 +318,8 @@ fn safe_to_resend(ask: &Ask) -> bool {
             | Request::HandoverAck { .. }
             | Request::SinceLastLook,
         ) => false,
-        Ask::Service(_) | Ask::PollNow | Ask::Status => true,
+        // A mail poll stores each message once, however often it runs.
+        Ask::Service(_) | Ask::PollNow | Ask::Status | Ask::PollMail => true,
     }
 }
 

@@ -282,6 +282,23 @@ impl Session {
         expect!(self.call(Request::ImportMail { messages }, now)?, Reply::MailImported(r) => r)
     }
 
+    /// How far an IMAP mailbox has been read.
+    pub fn mailbox_mark(&self, mailbox: &str, now: DateTime<Utc>) -> Result<Option<crate::store::MailboxMark>> {
+        expect!(self.call(Request::MailboxMark { mailbox: mailbox.to_string() }, now)?, Reply::MailboxMark(m) => m)
+    }
+
+    /// Messages read from an IMAP mailbox into the store, then the mark that says so.
+    pub fn import_mailbox(
+        &self,
+        mailbox: &str,
+        mark: crate::store::MailboxMark,
+        messages: Vec<super::mail::RawMail>,
+        now: DateTime<Utc>,
+    ) -> Result<super::mail::MailReport> {
+        let request = Request::ImportMailbox { mailbox: mailbox.to_string(), mark, messages };
+        expect!(self.call(request, now)?, Reply::MailImported(r) => r)
+    }
+
     /// The raw e-mail a case was read from (audited).
     pub fn raw_mail(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<Vec<u8>> {
         expect!(self.call(Request::RawMail { case: key.clone() }, now)?, Reply::RawMail(r) => r)

@@ -72,6 +72,8 @@ pub enum Ask {
     PollNow,
     /// Version, uptime, who is connected and the feed's health (`vigil service status`).
     Status,
+    /// Read the mailbox now and say how it went (`vigil mail poll --once` against the service).
+    PollMail,
 }
 
 /// What the service sends.
@@ -113,6 +115,15 @@ pub enum Answer {
     Service(Box<Reply>),
     Polled,
     Status(Box<ServiceStatus>),
+    MailPolled(Result<crate::mail::imap::PollReport, MailPollFailure>),
+}
+
+/// Why the service's poll of the mailbox failed, as `vigil mail poll --once` reports it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MailPollFailure {
+    /// The config or the mailbox's account must change (the login, a folder), not just time pass.
+    pub needs_config: bool,
+    pub message: String,
 }
 
 /// `vigil service status`: nothing in it names a student.
@@ -123,6 +134,9 @@ pub struct ServiceStatus {
     pub connected: Vec<Present>,
     pub feed: Option<FeedHealth>,
     pub store: StoreStatus,
+    /// The mailbox's health (`None`: no `[mail] host`).
+    #[serde(default)]
+    pub mail: Option<crate::intake::mail::MailHealth>,
 }
 
 /// One connected client.

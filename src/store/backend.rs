@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 
 use super::audit_log::{AuditRecord, Entry};
 use super::{
-    FeedState, HandoverAck, HandoverNote, Incoming, IndexEntry, IngestReport, Quarantined, RaisedHead, Result, Store,
+    FeedState, HandoverAck, HandoverNote, Incoming, IndexEntry, IngestReport, MailboxMark, Quarantined, RaisedHead,
+    Result, Store,
 };
 use crate::domain::{Alert, AlertKey, CaseEvent};
 use crate::feed::protocol::Rejected;
@@ -141,6 +142,10 @@ pub trait CaseStore: Send + Sync {
     /// Records when a user looked at the queue.
     fn set_last_look(&self, user: &str, at: DateTime<Utc>) -> Result<()>;
     /// Whether the disk is nearly full (say so: soon nothing new can be recorded).
+    /// How far an IMAP mailbox has been read (`None`: never).
+    fn mailbox_mark(&self, mailbox: &str) -> Result<Option<MailboxMark>>;
+    /// Records how far a mailbox has been read, once what it covers is stored; flushed.
+    fn set_mailbox_mark(&self, mailbox: &str, mark: &MailboxMark) -> Result<()>;
     fn disk_low(&self) -> bool;
     fn flush(&self) -> Result<()>;
     /// Where the store is (for messages; a database backend names its connection).
@@ -299,6 +304,12 @@ impl CaseStore for Store {
     }
     fn set_last_look(&self, user: &str, at: DateTime<Utc>) -> Result<()> {
         Store::set_last_look(self, user, at)
+    }
+    fn mailbox_mark(&self, mailbox: &str) -> Result<Option<MailboxMark>> {
+        Store::mailbox_mark(self, mailbox)
+    }
+    fn set_mailbox_mark(&self, mailbox: &str, mark: &MailboxMark) -> Result<()> {
+        Store::set_mailbox_mark(self, mailbox, mark)
     }
     fn disk_low(&self) -> bool {
         Store::disk_low(self)

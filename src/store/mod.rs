@@ -13,7 +13,7 @@
 //! This file holds [`Store`], opening it and its error type; each other job has its own module:
 //! [`codec`] (envelopes, sealing, the key check), [`keys`] (the key layout), [`index`] (the queue index),
 //! [`ingest`] (a feed page), [`events`] (a case's log), [`audit_log`] (the audit trail, as written),
-//! [`blobs`], [`feed_state`] (feed state and quarantine), [`team`] (handover notes and marks), [`migrate`]
+//! [`blobs`], [`feed_state`] (feed state and quarantine), [`team`] (handover notes and marks), [`mailbox`] (how far each IMAP folder is read), [`migrate`]
 //! (earlier layouts), [`perms`] (file permissions), [`lock`], [`space`] (room on the disk), [`compact`],
 //! [`crypto`], and [`backend`] (the boundary the service speaks to, which a second backend implements).
 
@@ -30,6 +30,7 @@ mod index;
 mod ingest;
 mod keys;
 mod lock;
+mod mailbox;
 mod migrate;
 mod perms;
 pub mod space;
@@ -46,6 +47,7 @@ pub use feed_state::{FeedState, Quarantined, UnreadablePage};
 pub use index::{IndexEntry, RaisedHead};
 pub use ingest::{Incoming, IngestReport};
 pub use lock::StoreLock;
+pub use mailbox::MailboxMark;
 pub use perms::{dir_bytes, make_owner_only, restrict_umask};
 pub use team::{HandoverAck, HandoverNote};
 

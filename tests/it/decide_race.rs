@@ -178,6 +178,12 @@ impl CaseStore for Racing {
     fn set_last_look(&self, user: &str, at: DateTime<Utc>) -> Result<()> {
         CaseStore::set_last_look(&self.inner, user, at)
     }
+    fn mailbox_mark(&self, mailbox: &str) -> Result<Option<vigil::store::MailboxMark>> {
+        CaseStore::mailbox_mark(&self.inner, mailbox)
+    }
+    fn set_mailbox_mark(&self, mailbox: &str, mark: &vigil::store::MailboxMark) -> Result<()> {
+        CaseStore::set_mailbox_mark(&self.inner, mailbox, mark)
+    }
     fn disk_low(&self) -> bool {
         CaseStore::disk_low(&self.inner)
     }

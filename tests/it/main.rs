@@ -6,6 +6,7 @@
 mod access_support;
 mod common;
 mod feed_support;
+mod imap_support;
 mod report_fixture;
 mod service_support;
 
@@ -30,6 +31,7 @@ mod headless_commands;
 mod hostile_text;
 mod intake_manual;
 mod keymap_fixtures;
+mod mail_imap;
 mod mail_import;
 mod packaging;
 mod privacy_fixes;

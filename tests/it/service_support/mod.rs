@@ -36,6 +36,15 @@ impl Served {
     /// [`Served::start_polling`] on a copy of an existing store: its data dir and key file (as an IT
     /// technician moves a single user's store into the service).
     pub fn start_on(role: &str, feed: Option<&str>, seconds: u64, store: Option<(&Path, &Path)>) -> Served {
+        Served::start_full(role, feed, seconds, store, "")
+    }
+
+    /// A service whose config gives the current OS user `role` and has `extra` at its end (a `[mail]`).
+    pub fn start_with(role: &str, extra: &str) -> Served {
+        Served::start_full(role, None, 1, None, extra)
+    }
+
+    fn start_full(role: &str, feed: Option<&str>, seconds: u64, store: Option<(&Path, &Path)>, extra: &str) -> Served {
         let dir = tempfile::tempdir().expect("tempdir");
         let user = vigil::identity::os_user().expect("an OS user");
         let run = dir.path().join("run");
@@ -46,7 +55,7 @@ impl Served {
         std::fs::write(
             &config,
             format!(
-                "[roles]\n{role} = [{user:?}]\n\n[service]\ngroup = \"\"\n\n[storage]\nkey_file = {key:?}\n\n{feed}"
+                "[roles]\n{role} = [{user:?}]\n\n[service]\ngroup = \"\"\n\n[storage]\nkey_file = {key:?}\n\n{feed}{extra}"
             ),
         )
         .expect("config");
