@@ -213,11 +213,13 @@ pub struct MailConfig {
     /// The college's own rules (`[[mail.rule]]`), tried before the shipped ones.
     #[serde(rename = "rule")]
     pub rules: Vec<crate::mail::rules::RuleSpec>,
+    /// `[mail.oauth]`: the mailbox's OAuth2 token for an XOAUTH2 login (Microsoft 365 or Google).
+    pub oauth: Option<crate::mail::oauth::OAuthConfig>,
 }
 
 impl Default for MailConfig {
     fn default() -> Self {
-        MailConfig { default_level: crate::domain::Level::Medium, rules: Vec::new() }
+        MailConfig { default_level: crate::domain::Level::Medium, rules: Vec::new(), oauth: None }
     }
 }
 
@@ -387,6 +389,9 @@ impl Config {
             return Err("[feed] unreadable_page_alarm must be 1 to 1000".into());
         }
         self.mail.rules().map_err(|e| format!("[mail] {e}"))?;
+        if let Some(oauth) = &self.mail.oauth {
+            oauth.validate().map_err(|e| format!("[mail.oauth] {e}"))?;
+        }
         if !(1..=1_440).contains(&self.escalation.repeat_minutes) {
             return Err("[escalation] repeat_minutes must be 1 to 1440 (a day)".into());
         }

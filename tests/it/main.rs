@@ -31,6 +31,7 @@ mod hostile_text;
 mod intake_manual;
 mod keymap_fixtures;
 mod mail_import;
+mod mail_oauth;
 mod packaging;
 mod privacy_fixes;
 mod procedure_rules;
