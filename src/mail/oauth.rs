@@ -86,7 +86,9 @@ impl OAuthConfig {
             Provider::Microsoft => "microsoft",
             Provider::Google => "google",
         };
-        let (needed, foreign): (&[(&str, bool)], &[(&str, bool)]) = match self.provider {
+        /// Each setting's name, and whether it is set.
+        type Settings<'a> = &'a [(&'a str, bool)];
+        let (needed, foreign): (Settings, Settings) = match self.provider {
             Provider::Microsoft => (
                 &[
                     ("tenant", self.tenant.is_some()),
