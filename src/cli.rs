@@ -245,6 +245,9 @@ pub enum MailAction {
         #[arg(value_name = "FILE.eml")]
         file: PathBuf,
     },
+    /// Fetch an OAuth2 token with `[mail.oauth]` (Microsoft 365 or Google) and say whether it worked, or what
+    /// to fix; the token is never shown. Opens no store and needs no role.
+    TokenCheck,
 }
 
 #[derive(Debug, Subcommand)]

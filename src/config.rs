@@ -226,6 +226,8 @@ pub struct MailConfig {
     /// Where a message goes once it is stored. Unset: it stays where it is (vigil remembers what it read).
     pub move_to: Option<String>,
     pub poll_seconds: u64,
+    /// `[mail.oauth]`: the mailbox's OAuth2 token for an XOAUTH2 login (Microsoft 365 or Google).
+    pub oauth: Option<crate::mail::oauth::OAuthConfig>,
 }
 
 /// `[mail] auth`: how vigil logs in to the mailbox.
@@ -252,6 +254,7 @@ impl Default for MailConfig {
             password_file: None,
             move_to: None,
             poll_seconds: 60,
+            oauth: None,
         }
     }
 }
@@ -513,6 +516,9 @@ impl Config {
             return Err("[feed] unreadable_page_alarm must be 1 to 1000".into());
         }
         self.mail.rules().map_err(|e| format!("[mail] {e}"))?;
+        if let Some(oauth) = &self.mail.oauth {
+            oauth.validate().map_err(|e| format!("[mail.oauth] {e}"))?;
+        }
         self.mail.imap()?;
         if !(1..=1_440).contains(&self.escalation.repeat_minutes) {
             return Err("[escalation] repeat_minutes must be 1 to 1440 (a day)".into());

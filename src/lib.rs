@@ -32,6 +32,7 @@ pub mod identity;
 pub mod intake;
 pub mod mail;
 pub mod report;
+pub mod secret_file;
 pub mod service;
 pub mod store;
 pub mod tui;

@@ -43,6 +43,10 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         // Reads one file with the config's rules: it opens no store and needs no role.
         return commands::mail_test(commands::settings(cli.global)?, file);
     }
+    if let Some(Commands::Mail { action: vigil::cli::MailAction::TokenCheck }) = &cli.command {
+        // The IT technician setting up the mailbox runs it: it opens no store and needs no role.
+        return runtime.block_on(commands::mail_token_check(commands::settings(cli.global)?));
+    }
     if let Some(Commands::Serve) = &cli.command {
         // The service's own user needs no role: it owns the store and checks everyone else's.
         return runtime.block_on(commands::serve(commands::settings(cli.global)?));

@@ -150,22 +150,11 @@ pub fn store_key(ctx: &Context_) -> Result<StoreKey> {
             return Ok(StoreKey::passphrase(p));
         }
         if let Some(path) = &ctx.config.storage.passphrase_file {
-            use std::os::unix::fs::MetadataExt;
-            let unreadable = |e: std::io::Error| {
-                exit_err(exit::USAGE, format!("cannot read the passphrase file {}: {e}", path.display()))
-            };
-            let mode = std::fs::metadata(path).map_err(unreadable)?.mode() & 0o777;
-            if mode & 0o077 != 0 {
-                bail!(exit_err(
-                    exit::USAGE,
-                    format!(
-                        "the passphrase file {} can be read by other users (mode {mode:03o}): fix it with `chmod 600 {}`",
-                        path.display(),
-                        path.display()
-                    )
-                ));
-            }
-            let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(unreadable)?);
+            let bytes =
+                crate::secret_file::read(path, "passphrase file").map_err(|e| exit_err(exit::USAGE, e.to_string()))?;
+            let text = std::str::from_utf8(&bytes).map_err(|_| {
+                exit_err(exit::USAGE, format!("the passphrase file {} is not UTF-8 text", path.display()))
+            })?;
             let passphrase = text.trim_end_matches(['\n', '\r']);
             if passphrase.is_empty() {
                 bail!(exit_err(exit::USAGE, format!("the passphrase file {} is empty", path.display())));

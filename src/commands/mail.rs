@@ -1,4 +1,4 @@
-//! `vigil mail import` and `vigil mail test`, and `vigil show ID --raw`.
+//! `vigil mail import`, `vigil mail test` and `vigil mail token-check`, and `vigil show ID --raw`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -205,5 +205,44 @@ pub(super) fn show_raw(ctx: Context_, id: &str) -> Result<()> {
     let bytes = service.raw_mail(&key, Utc::now()).map_err(service_err)?;
     let text = String::from_utf8_lossy(&bytes);
     write!(std::io::stdout(), "{}", inert::block(&text.replace("\r\n", "\n")))?;
+    Ok(())
+}
+
+/// `vigil mail token-check`: one token request with `[mail.oauth]`, for the IT technician setting it up. Says
+/// it worked, or the plain error and what to fix; never prints the token. Opens no store.
+pub async fn mail_token_check(settings: Settings) -> Result<()> {
+    use crate::mail::oauth::{self, Provider, TokenSource};
+    let config = settings.config_path.as_ref().map_or("the config".to_string(), |p| p.display().to_string());
+    let Some(oauth_config) = &settings.config.mail.oauth else {
+        return Err(exit_err(
+            exit::USAGE,
+            format!("there is no [mail.oauth] in {config}: see the README, \"The vendors' alert e-mails\""),
+        ));
+    };
+    let http = oauth::http_client().map_err(|e| exit_err(exit::FAILURE, e.to_string()))?;
+    let source = TokenSource::new(oauth_config, http).map_err(|e| exit_err(exit::USAGE, e.to_string()))?;
+    let token = source.bearer(Utc::now()).await.map_err(|e| exit_err(exit::FAILURE, e.to_string()))?;
+    let scope = oauth_config.scope();
+    let mut out = std::io::stdout().lock();
+    match oauth_config.provider {
+        Provider::Microsoft => {
+            // A token without the permission is still issued; only the IMAP login would fail, less plainly.
+            if oauth::microsoft_roles(&token).is_some_and(|roles| !roles.iter().any(|r| r == "IMAP.AccessAsApp")) {
+                return Err(exit_err(
+                    exit::FAILURE,
+                    "Entra ID issued a token without the permission IMAP.AccessAsApp: give the app the application \
+                     permission Office 365 Exchange Online, IMAP.AccessAsApp, and grant admin consent (new tokens \
+                     carry it a few minutes later)",
+                ));
+            }
+            writeln!(out, "mail token-check: Entra ID issued a token for {scope} (not shown)")?;
+            writeln!(
+                out,
+                "the IMAP login also needs the app's service principal in Exchange Online with FullAccess to the \
+                 mailbox (New-ServicePrincipal, Add-MailboxPermission: see the README)"
+            )?;
+        }
+        Provider::Google => writeln!(out, "mail token-check: Google issued a token for {scope} (not shown)")?,
+    }
     Ok(())
 }

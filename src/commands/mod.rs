@@ -28,7 +28,7 @@ use crate::service::ServiceError;
 pub use config::config_check;
 pub use context::{Context_, Settings, init_logging, resolve, settings, store_key};
 pub use feed::run_demo_feed;
-pub use mail::mail_test;
+pub use mail::{mail_test, mail_token_check};
 pub use output::{detail_json, write_json};
 pub use serve::serve;
 
@@ -89,6 +89,9 @@ pub async fn run(ctx: Context_, command: Option<Commands>) -> Result<()> {
         Some(Commands::Mail { action: MailAction::Poll { once } }) => mail::poll(ctx, once).await,
         Some(Commands::Mail { action: MailAction::Test { .. } }) => {
             bail!(exit_err(exit::USAGE, "`vigil mail test` runs on its own"))
+        }
+        Some(Commands::Mail { action: MailAction::TokenCheck }) => {
+            bail!(exit_err(exit::USAGE, "`vigil mail token-check` runs on its own"))
         }
     }
 }

@@ -147,7 +147,7 @@ fn normalized_base(base: &str) -> Result<Url, FeedError> {
     Ok(url)
 }
 
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     // Once per process; a second install returns Err, which only means it is already there.
     let _ = rustls::crypto::ring::default_provider().install_default();
 }

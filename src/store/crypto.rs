@@ -79,8 +79,9 @@ pub enum KeyError {
         "the store key file {path} is missing, and this store was encrypted with it: restore it from your backup, or set [storage] key_file to where it is"
     )]
     Missing { path: PathBuf },
-    #[error("the store key file {path} can be read by other users (mode {mode:03o}): fix it with `chmod 600 {path}`")]
-    Exposed { path: PathBuf, mode: u32 },
+    /// Readable by others, or unreadable: [`crate::secret_file`]'s rule for every secret in a file.
+    #[error(transparent)]
+    File(crate::secret_file::SecretFileError),
     #[error("the store key file {path} is not a vigil key ({detail}): it must hold 32 bytes, or 64 hex digits")]
     BadFile { path: PathBuf, detail: String },
     #[error("cannot {doing} the store key file {path}: {source}")]
@@ -205,20 +206,11 @@ impl KdfParams {
 
 /// Reads a key file: 32 raw bytes, or 64 hex digits (`openssl rand -hex 32`). Refuses one others can read.
 pub fn read_key_file(path: &Path) -> Result<Zeroizing<[u8; KEY_LEN]>, KeyError> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => KeyError::Missing { path: path.to_path_buf() },
-        _ => KeyError::Io { doing: "read", path: path.to_path_buf(), source },
+    use crate::secret_file::{self, SecretFileError};
+    let bytes = secret_file::read(path, "store key file").map_err(|e| match e {
+        SecretFileError::Missing { path, .. } => KeyError::Missing { path },
+        other => KeyError::File(other),
     })?;
-    let mode = meta.mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(KeyError::Exposed { path: path.to_path_buf(), mode });
-    }
-    let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| KeyError::Io {
-        doing: "read",
-        path: path.to_path_buf(),
-        source,
-    })?);
     let mut key = Zeroizing::new([0u8; KEY_LEN]);
     if bytes.len() == KEY_LEN {
         key.copy_from_slice(&bytes);

@@ -33,6 +33,7 @@ mod intake_manual;
 mod keymap_fixtures;
 mod mail_imap;
 mod mail_import;
+mod mail_oauth;
 mod packaging;
 mod privacy_fixes;
 mod procedure_rules;
