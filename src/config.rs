@@ -309,10 +309,10 @@ impl MailConfig {
                 "[mail] auth = \"password\" needs password_file: a file holding the mailbox password, readable by vigil's user alone".into(),
             ),
             MailAuth::Password => Ok(Some(host)),
-            // Refused rather than tried: no token source is wired into this build yet.
-            MailAuth::Xoauth2 => Err(
-                "[mail] auth = \"xoauth2\" needs [mail.oauth] (where vigil gets its token), which this build does not read yet: use auth = \"password\" with a password_file".into(),
+            MailAuth::Xoauth2 if self.oauth.is_none() => Err(
+                "[mail] auth = \"xoauth2\" needs [mail.oauth]: where vigil gets its token (Microsoft 365 or Google)".into(),
             ),
+            MailAuth::Xoauth2 => Ok(Some(host)),
         }
     }
 
@@ -322,37 +322,27 @@ impl MailConfig {
         match self.auth {
             MailAuth::Password => {
                 let path = self.password_file.as_deref().ok_or("[mail] auth = \"password\" needs password_file")?;
-                let password = read_secret(path, "password")?;
+                let password = read_secret(path, "mail password file")?;
                 Ok(crate::mail::imap::Login::Password { user, password })
             }
             MailAuth::Xoauth2 => {
-                Err("[mail] auth = \"xoauth2\" needs [mail.oauth], which this build does not read yet".into())
+                let oauth = self.oauth.as_ref().ok_or("[mail] auth = \"xoauth2\" needs [mail.oauth]")?;
+                let http = crate::mail::oauth::http_client().map_err(|e| e.to_string())?;
+                let tokens = crate::mail::oauth::TokenSource::new(oauth, http).map_err(|e| e.to_string())?;
+                Ok(crate::mail::imap::Login::XOAuth2 { user, tokens: std::sync::Arc::new(tokens) })
             }
         }
     }
 }
 
-/// A secret from its file (its first line, trimmed), refused when the file is readable by its group or by
-/// everyone: anyone on the machine could read the mailbox with it.
-fn read_secret(path: &Path, what: &str) -> Result<zeroize::Zeroizing<String>, String> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("cannot read the mail {what} file {}: {e}", path.display()))?;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(format!(
-            "the mail {what} file {} can be read by other users (mode {mode:04o}): make it readable by vigil's user alone (chmod 600 {})",
-            path.display(),
-            path.display()
-        ));
-    }
-    let text = zeroize::Zeroizing::new(
-        std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the mail {what} file {}: {e}", path.display()))?,
-    );
+/// The mailbox password: the first line of its file, which only vigil's user may read (the one rule for a
+/// secret in a file, [`crate::secret_file`]).
+fn read_secret(path: &Path, what: &'static str) -> Result<zeroize::Zeroizing<String>, String> {
+    let bytes = crate::secret_file::read(path, what).map_err(|e| e.to_string())?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| format!("the {what} {} is not text", path.display()))?;
     let secret = text.lines().next().unwrap_or("").trim();
     if secret.is_empty() {
-        return Err(format!("the mail {what} file {} is empty", path.display()));
+        return Err(format!("the {what} {} is empty", path.display()));
     }
     Ok(zeroize::Zeroizing::new(secret.to_string()))
 }
@@ -717,6 +707,13 @@ mod tests {
         let ok = parse(&format!("{base}password_file = \"/p\"")).expect("valid");
         assert_eq!((ok.mail.port, ok.mail.folder.as_str(), ok.mail.poll_seconds), (993, "INBOX", 60));
         assert!(parse("").is_ok(), "no host: no mailbox, nothing to check");
+        let oauth = "[mail.oauth]\nprovider = \"microsoft\"\ntenant = \"college.onmicrosoft.com\"\n\
+                     client_id = \"6f1c2a9e-0000-4000-8000-0123456789ab\"\nclient_secret_file = \"/s\"";
+        let xoauth2 = parse(&format!("{base}auth = \"xoauth2\"\n{oauth}")).expect("xoauth2 with [mail.oauth]");
+        match xoauth2.mail.login().expect("a token source") {
+            crate::mail::imap::Login::XOAuth2 { user, .. } => assert_eq!(user, "alerts"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -733,7 +730,7 @@ mod tests {
             ..MailConfig::default()
         };
         let err = mail.login().expect_err("group-readable");
-        assert!(err.contains("can be read by other users (mode 0640)") && err.contains("chmod 600"), "{err}");
+        assert!(err.contains("can be read by other users (mode 640)") && err.contains("chmod 600"), "{err}");
         std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
         match mail.login().expect("owner-only") {
             crate::mail::imap::Login::Password { user, password } => {

@@ -37,10 +37,11 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
 /// Messages fetched and stored together: what a lost connection costs, at most, to fetch again.
 pub const BATCH: usize = 10;
 
-/// How vigil logs in. XOAUTH2 takes a bearer token already fetched (the token's source is not this module's).
+/// How vigil logs in: a password, or (Microsoft 365, Google) an OAuth2 token from `tokens`, asked for at each
+/// login and kept by the source until shortly before it expires.
 pub enum Login {
     Password { user: String, password: Zeroizing<String> },
-    XOAuth2 { user: String, bearer: Zeroizing<String> },
+    XOAuth2 { user: String, tokens: std::sync::Arc<crate::mail::oauth::TokenSource> },
 }
 
 impl Login {
@@ -55,15 +56,9 @@ impl std::fmt::Debug for Login {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Login::Password { user, .. } => write!(f, "Password {{ user: {user:?}, password: (redacted) }}"),
-            Login::XOAuth2 { user, .. } => write!(f, "XOAuth2 {{ user: {user:?}, bearer: (redacted) }}"),
+            Login::XOAuth2 { user, .. } => write!(f, "XOAuth2 {{ user: {user:?} }}"),
         }
     }
-}
-
-/// The SASL XOAUTH2 initial response (Google's and Microsoft's documented format). A private copy until the
-/// OAuth side's `crate::mail::oauth::xoauth2` lands beside it.
-fn xoauth2_response(user: &str, bearer: &str) -> Zeroizing<String> {
-    Zeroizing::new(format!("user={user}\x01auth=Bearer {bearer}\x01\x01"))
 }
 
 /// Answers the server's XOAUTH2 challenge once; a second challenge carries the server's error (JSON), and
@@ -137,6 +132,12 @@ pub enum ImapError {
     Timeout { host: String, during: &'static str, secs: u64 },
     #[error("the mail server {host} refused {during}: {reason}")]
     Refused { host: String, during: &'static str, reason: String },
+    #[error(
+        "the mail server {host} refused the OAuth2 login of {user} with a token it was given: check that the app may read this mailbox (Microsoft 365: Add-MailboxPermission for its service principal; Google: domain-wide delegation) and [mail] user"
+    )]
+    TokenRefused { host: String, user: String },
+    #[error("no OAuth2 token for the mailbox: {0}")]
+    Token(#[from] crate::mail::oauth::OAuthError),
     #[error("{0}")]
     Store(#[from] ServiceError),
 }
@@ -145,7 +146,14 @@ impl ImapError {
     /// Whether the config (or the mailbox's account) must change before a poll can work: the login, a
     /// folder, the CA file. The rest may pass by itself.
     pub fn needs_config(&self) -> bool {
-        matches!(self, ImapError::LoginRefused { .. } | ImapError::FolderMissing { .. } | ImapError::CaFile { .. })
+        match self {
+            ImapError::LoginRefused { .. }
+            | ImapError::TokenRefused { .. }
+            | ImapError::FolderMissing { .. }
+            | ImapError::CaFile { .. } => true,
+            ImapError::Token(e) => !e.is_retryable(),
+            _ => false,
+        }
     }
 }
 
@@ -252,9 +260,20 @@ pub async fn connect(mailbox: &Mailbox) -> Result<ImapSession, ImapError> {
             Login::Password { user, password } => {
                 client.login(user, password.as_str()).await.map_err(|(e, _)| refused(e))
             }
-            Login::XOAuth2 { user, bearer } => {
-                let auth = XOAuth2 { response: Some(xoauth2_response(user, bearer)) };
-                client.authenticate("XOAUTH2", auth).await.map_err(|(e, _)| refused(e))
+            Login::XOAuth2 { user, tokens } => {
+                let bearer = Zeroizing::new(tokens.bearer(chrono::Utc::now()).await?);
+                let auth = XOAuth2 { response: Some(Zeroizing::new(crate::mail::oauth::xoauth2(user, &bearer)?)) };
+                match client.authenticate("XOAUTH2", auth).await {
+                    Ok(session) => Ok(session),
+                    Err((e, _)) => {
+                        // A token the server would not take is not asked for again: the next login gets a new one.
+                        tokens.forget().await;
+                        Err(match refused(e) {
+                            ImapError::LoginRefused { host, user } => ImapError::TokenRefused { host, user },
+                            other => other,
+                        })
+                    }
+                }
             }
         }
     };
@@ -456,10 +475,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_xoauth2_response_is_the_documented_one_and_answers_once() {
-        let r = xoauth2_response("alerts@college.example", "tok");
-        assert_eq!(r.as_str(), "user=alerts@college.example\x01auth=Bearer tok\x01\x01");
-        let mut auth = XOAuth2 { response: Some(r) };
+    fn the_xoauth2_response_answers_once() {
+        let r = crate::mail::oauth::xoauth2("alerts@college.example", "tok").expect("plain user and token");
+        let mut auth = XOAuth2 { response: Some(Zeroizing::new(r)) };
         assert_eq!(
             async_imap::Authenticator::process(&mut auth, b"").as_str(),
             "user=alerts@college.example\x01auth=Bearer tok\x01\x01"

@@ -48,6 +48,16 @@ pub struct Dovecot {
 
 impl Dovecot {
     pub fn start() -> Dovecot {
+        Dovecot::start_with(None)
+    }
+
+    /// A server that also takes an XOAUTH2 login, checking each token at `introspection` (an OAuth2 token
+    /// introspection endpoint, RFC 7662: Dovecot POSTs `token=...` and reads `active` and `username`).
+    pub fn start_oauth(introspection: &str) -> Dovecot {
+        Dovecot::start_with(Some(introspection))
+    }
+
+    fn start_with(introspection: Option<&str>) -> Dovecot {
         let binary = dovecot_binary();
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
@@ -107,15 +117,31 @@ impl Dovecot {
             probe.local_addr().expect("addr").port()
         };
         let p = |name: &str| d.join(name).display().to_string();
+        let (mechanisms, oauth_passdb) = match introspection {
+            None => ("plain login", String::new()),
+            Some(url) => {
+                std::fs::write(
+                    d.join("oauth2.conf"),
+                    format!(
+                        "introspection_mode = post\nintrospection_url = {url}\nusername_attribute = username\n\
+                         active_attribute = active\nactive_value = true\n"
+                    ),
+                )
+                .expect("oauth2.conf");
+                std::fs::set_permissions(d.join("oauth2.conf"), std::os::unix::fs::PermissionsExt::from_mode(0o644))
+                    .expect("chmod");
+                ("plain login xoauth2", format!("passdb {{\n  driver = oauth2\n  args = {}\n}}\n", p("oauth2.conf")))
+            }
+        };
         let conf = d.join("dovecot.conf");
         std::fs::write(
             &conf,
             format!(
                 "base_dir = {run}\nstate_dir = {state}\nlog_path = {log}\nprotocols = imap\nlisten = 127.0.0.1\n\
                  ssl = required\nssl_cert = <{cert}\nssl_key = <{key}\nauth_failure_delay = 0\n\
-                 auth_mechanisms = plain login\nmail_location = maildir:~/Maildir\n\
+                 auth_mechanisms = {mechanisms}\nmail_location = maildir:~/Maildir\n\
                  service imap-login {{\n  inet_listener imap {{\n    port = 0\n  }}\n  inet_listener imaps {{\n    port = {port}\n    ssl = yes\n  }}\n}}\n\
-                 passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN {passwd}\n}}\n\
+                 passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN {passwd}\n}}\n{oauth_passdb}\
                  userdb {{\n  driver = static\n  args = uid=65534 gid=65534 home={home}/%u\n}}\n",
                 run = p("run"),
                 state = p("state"),

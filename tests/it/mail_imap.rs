@@ -189,7 +189,7 @@ async fn vigil_mail_poll_once_stores_moves_and_says_what_failed() {
     std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o644)).expect("chmod");
     let open = env.run(&["mail", "poll", "--once"]);
     assert_eq!(open.status.code(), Some(2), "{}", stderr(&open));
-    assert!(stderr(&open).contains("can be read by other users (mode 0644)"), "{}", stderr(&open));
+    assert!(stderr(&open).contains("can be read by other users (mode 644)"), "{}", stderr(&open));
     // The service refuses to start with it, with the same line, rather than poll and fail in its log.
     let socket = tmp.path().join("vigil.sock");
     let mut serve = env
@@ -211,7 +211,7 @@ async fn vigil_mail_poll_once_stores_moves_and_says_what_failed() {
     };
     let said = serve.wait_with_output().expect("output");
     assert_eq!(status.code(), Some(2), "{}", stderr(&said));
-    assert!(stderr(&said).contains("can be read by other users (mode 0644)"), "{}", stderr(&said));
+    assert!(stderr(&said).contains("can be read by other users (mode 644)"), "{}", stderr(&said));
 
     // A wrong password: a config problem, exit 2, said plainly, the password not echoed.
     std::fs::write(&secret, "wrong-password\n").expect("write");
@@ -259,5 +259,85 @@ async fn the_service_reads_the_mailbox_and_mail_poll_once_asks_it_to() {
     assert!(
         status.contains(&format!("mail (imap://alerts@127.0.0.1:{}/INBOX): last success 2", server.port)),
         "{status}"
+    );
+}
+
+/// XOAUTH2 end to end: a token from the token endpoint (a local mock of Entra ID's), the login to a real
+/// Dovecot that checks the token at its introspection endpoint (the same mock). A token the server refuses is
+/// said plainly and forgotten: the next poll asks for a new one and reads the mail.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_xoauth2_login_uses_a_fresh_token_and_a_refused_one_is_not_used_again() {
+    use vigil::mail::oauth::{OAuthConfig, Provider, TokenSource, http_client};
+    use wiremock::matchers::{body_string_contains, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let idp = MockServer::start().await;
+    let token = |t: &str| {
+        ResponseTemplate::new(200)
+            .set_body_json(serde_json::json!({"token_type": "Bearer", "expires_in": 3599, "access_token": t}))
+    };
+    // The first token handed out is one the server will not take (revoked meanwhile); the next is good.
+    Mock::given(method("POST"))
+        .and(path("/t/token"))
+        .respond_with(token("tok-revoked"))
+        .up_to_n_times(1)
+        .mount(&idp)
+        .await;
+    Mock::given(method("POST")).and(path("/t/token")).respond_with(token("tok-good")).mount(&idp).await;
+    Mock::given(method("POST"))
+        .and(path("/introspect"))
+        .and(body_string_contains("token=tok-good"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"active": true, "username": crate::imap_support::USER})),
+        )
+        .mount(&idp)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/introspect"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"active": false})))
+        .mount(&idp)
+        .await;
+
+    let server = Dovecot::start_oauth(&format!("{}/introspect", idp.uri()));
+    let tmp = tempfile::tempdir().expect("tmp");
+    let secret = tmp.path().join("mail-secret");
+    std::fs::write(&secret, "s3cret\n").expect("secret");
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+    let oauth = OAuthConfig {
+        provider: Provider::Microsoft,
+        tenant: Some("college.onmicrosoft.com".into()),
+        client_id: Some("6f1c2a9e-0000-4000-8000-0123456789ab".into()),
+        client_secret_file: Some(secret),
+        key_file: None,
+        sub: None,
+        scope: None,
+        token_url: Some(format!("{}/t/token", idp.uri())),
+    };
+    let tokens = std::sync::Arc::new(TokenSource::new(&oauth, http_client().expect("client")).expect("source"));
+    let mut mailbox = server.mailbox("INBOX", None);
+    mailbox.login = vigil::mail::imap::Login::XOAuth2 { user: crate::imap_support::USER.into(), tokens };
+    let session = dsl_session(&tmp.path().join("data"));
+    server.append("INBOX", &[fixture("plain.eml")]).await;
+
+    let refused = poll_once(&mailbox, &session).await.expect_err("the revoked token");
+    assert!(matches!(refused, ImapError::TokenRefused { .. }), "{refused:?}\n{}", server.log());
+    assert!(refused.to_string().contains("refused the OAuth2 login of alerts"), "{refused}");
+    assert!(!refused.to_string().contains("tok-revoked"), "the token is never said: {refused}");
+    assert_eq!(alert_count(&session), 0);
+
+    let read = poll_once(&mailbox, &session).await.unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
+    assert_eq!((read.mail.messages, read.mail.new), (1, 1), "{read:?}");
+    let asked = idp.received_requests().await.expect("recorded");
+    let token_requests = asked.iter().filter(|r| r.url.path() == "/t/token").count();
+    assert_eq!(token_requests, 2, "the refused token was forgotten and a new one asked for");
+    let checked: Vec<String> = asked
+        .iter()
+        .filter(|r| r.url.path() == "/introspect")
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert!(
+        checked.iter().any(|b| b.contains("tok-revoked")) && checked.iter().any(|b| b.contains("tok-good")),
+        "the server checked each token vigil sent it: {checked:?}"
     );
 }
