@@ -1,0 +1,237 @@
+//! The PostgreSQL store's own guarantees, on a real PostgreSQL (the tests' cluster): two services racing on
+//! one case or one page, the grants that keep events and audit records append-only, the sealing that keeps
+//! content out of the database, and the schema check that refuses a newer vigil's database.
+
+use std::sync::{Arc, Barrier};
+
+use chrono::Duration;
+use vigil::audit::{Entry, Verdict};
+use vigil::domain::case::CaseCommand;
+use vigil::domain::levels::Grading;
+use vigil::domain::{Alert, AlertKey, CaseEvent, EventKind, Level};
+use vigil::identity::{Role, Viewer};
+use vigil::service::{CaseService, ServiceError, Session};
+use vigil::store::StoreError;
+use vigil::store::backend::CaseStore;
+use vigil::store::postgres::{PgSettings, PgStore, schema};
+
+use crate::backend_support::pg_cluster::{SERVICE_LOGIN, cluster};
+use crate::backend_support::{fresh_school, key};
+use crate::common::{dsl, fixed_now, tick_all_required};
+
+fn an_alert(id: &str, summary: &str) -> Alert {
+    let page = format!(
+        r#"{{"feed":"vigil.alert-feed/1","alerts":[{{"id":"{id}","source":"sm","revision":1,"raised_at":"2026-11-16T09:00:00+00:00","risk":3,
+            "category":"bullying","subject":{{"kind":"student","id":"S1"}},"summary":"{summary}"}}],"cursor":"c","more":false}}"#
+    );
+    vigil::feed::protocol::parse_page(page.as_bytes()).expect("page").alerts.remove(0)
+}
+
+fn ingest(store: &dyn CaseStore, alert: &Alert) -> vigil::store::IngestReport {
+    let grading = Grading { level: Level::Medium, illegal_path: false };
+    store
+        .ingest_page(&[vigil::store::Incoming { alert, grading, raised_by: "feed" }], &[], 0, Some("c"), 1, fixed_now())
+        .expect("ingest")
+}
+
+fn note(key: &AlertKey, by: &str) -> (CaseEvent, Entry) {
+    let event = CaseEvent::new(fixed_now(), by, EventKind::NoteAdded { text: "a note".into() });
+    (event, Entry::new(fixed_now(), by, Some(key), "added a note"))
+}
+
+/// Runs `f` on two threads released together, and returns what each gave.
+fn together<T: Send>(f: impl Fn(usize) -> T + Sync) -> (T, T) {
+    let start = Barrier::new(2);
+    std::thread::scope(|s| {
+        let run = |i| {
+            let (start, f) = (&start, &f);
+            s.spawn(move || {
+                start.wait();
+                f(i)
+            })
+        };
+        let (a, b) = (run(0), run(1));
+        (a.join().expect("thread"), b.join().expect("thread"))
+    })
+}
+
+#[test]
+fn two_services_appending_on_one_case_at_one_length_one_wins_the_other_conflicts() {
+    let settings = fresh_school("north");
+    let services = [PgStore::open(&settings, &key()).expect("one"), PgStore::open(&settings, &key()).expect("two")];
+    let alert = an_alert("R-1", "s");
+    ingest(&services[0], &alert);
+    let judged_on = services[0].case_events_len(&alert.key).expect("count");
+    for round in 0..10u64 {
+        let n = judged_on + round;
+        let (a, b) = together(|i| services[i].append_decision_at(&alert.key, n, &[note(&alert.key, "dsl")]));
+        let wins = [&a, &b].iter().filter(|r| r.is_ok()).count();
+        assert_eq!(wins, 1, "exactly one of two writers wins: {a:?} {b:?}");
+        let lost = if a.is_ok() { b } else { a };
+        assert!(
+            matches!(lost, Err(StoreError::Conflict { expected, found, .. }) if expected == n && found == n + 1),
+            "the loser is told the case changed, as sled tells it: {lost:?}"
+        );
+    }
+    assert_eq!(services[1].case_events_len(&alert.key).expect("count"), judged_on + 10);
+    assert!(matches!(vigil::audit::Trail::verify_against(&services[1], None).expect("verify"), Verdict::Intact { .. }));
+}
+
+#[test]
+fn two_services_closing_one_case_at_once_one_closes_and_the_other_is_judged_again() {
+    let settings = fresh_school("north");
+    let c = vigil::config::Config::default();
+    let session = |viewer: Viewer| {
+        let store = Arc::new(PgStore::open(&settings, &key()).expect("open"));
+        Session::new(CaseService::with_store(store.clone(), store, vigil::service::Policy::from_config(&c)), viewer)
+    };
+    let deputy = Viewer { user: "deputy".into(), role: Role::Ddsl, sees_staff: true };
+    let sessions = [session(dsl()), session(deputy)];
+    let alert = an_alert("C-1", "s");
+    let grading = Grading { level: Level::Medium, illegal_path: false };
+    let store = PgStore::open(&settings, &key()).expect("open");
+    store
+        .ingest_page(
+            &[vigil::store::Incoming { alert: &alert, grading, raised_by: "feed" }],
+            &[],
+            0,
+            None,
+            1,
+            fixed_now(),
+        )
+        .expect("ingest");
+    tick_all_required(&sessions[0], &alert.key);
+    let seen = sessions[0].detail(&alert.key, fixed_now()).expect("detail").events.len();
+    let close = CaseCommand::Close { outcome: "false-positive".into() };
+    let (a, b) = together(|i| sessions[i].act_seen(&alert.key, &close, Some(seen), fixed_now()));
+    assert_eq!([&a, &b].iter().filter(|r| r.is_ok()).count(), 1, "one close lands: {a:?} {b:?}");
+    let (winner, lost) = if a.is_ok() { ("dsl", b) } else { ("deputy", a) };
+    match lost {
+        Err(ServiceError::Overtaken(o)) => assert_eq!(o.by, winner, "names who closed first: {o}"),
+        other => panic!("the other close must be judged again and refused, got {other:?}"),
+    }
+    let events = sessions[1].detail(&alert.key, fixed_now()).expect("detail").events;
+    assert_eq!(events.iter().filter(|e| matches!(e.kind, EventKind::Closed { .. })).count(), 1, "one close in the log");
+}
+
+#[test]
+fn two_services_storing_the_same_page_at_once_store_it_once() {
+    let settings = fresh_school("north");
+    let services = [PgStore::open(&settings, &key()).expect("one"), PgStore::open(&settings, &key()).expect("two")];
+    let alerts: Vec<Alert> = (0..20).map(|i| an_alert(&format!("P-{i}"), "s")).collect();
+    let grading = Grading { level: Level::Medium, illegal_path: false };
+    let page: Vec<vigil::store::Incoming<'_>> =
+        alerts.iter().map(|alert| vigil::store::Incoming { alert, grading, raised_by: "feed" }).collect();
+    let (a, b) = together(|i| services[i].ingest_page(&page, &[], 0, Some("c"), 1, fixed_now()).expect("stored"));
+    assert_eq!(a.new + b.new, 20, "each alert new once: {a:?} {b:?}");
+    assert_eq!(a.unchanged + b.unchanged, 20, "and found stored by the other: {a:?} {b:?}");
+    assert_eq!(services[0].alert_count(), 20);
+    for alert in &alerts {
+        assert_eq!(services[1].events(&alert.key).expect("events").len(), 1, "one raise for {}", alert.key);
+    }
+}
+
+/// The role vigil logs in as adds and reads events and audit records, and retention removes a case through
+/// its function; an UPDATE or DELETE of either, by that role, is refused by the database.
+#[test]
+fn the_service_role_cannot_change_or_remove_events_or_audit_records() {
+    let owner = fresh_school("north");
+    let as_service = PgSettings { url: owner.url.replace("user=postgres", &format!("user={SERVICE_LOGIN}")), ..owner };
+    let store = PgStore::open(&as_service, &key()).expect("the service role opens the store");
+    let (kept, gone) = (an_alert("K-1", "s"), an_alert("G-1", "s"));
+    ingest(&store, &kept);
+    ingest(&store, &gone);
+    let n = store.case_events_len(&kept.key).expect("count");
+    store.append_decision_at(&kept.key, n, &[note(&kept.key, "dsl")]).expect("the role appends a decision");
+    let tombstone = Entry::new(fixed_now() + Duration::days(500), "retention", Some(&gone.key), "purged by retention");
+    store.purge_case(&gone.key, &tombstone).expect("retention purges through its function");
+    assert!(store.events(&gone.key).expect("events").is_empty());
+    assert!(matches!(vigil::audit::Trail::verify_against(&store, None).expect("verify"), Verdict::Intact { .. }));
+    let db = as_service.url.split("dbname=").nth(1).expect("dbname").to_string();
+    let mut client = postgres::Client::connect(&cluster().url(&db, SERVICE_LOGIN), postgres::NoTls).expect("connect");
+    for statement in [
+        "UPDATE events SET sealed = sealed",
+        "DELETE FROM events",
+        "UPDATE audit_records SET stored = stored",
+        "DELETE FROM audit_records",
+        "TRUNCATE events",
+        "DELETE FROM alerts",
+    ] {
+        let refused = client.execute(statement, &[]).expect_err(statement);
+        assert_eq!(
+            refused.code(),
+            Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+            "{statement} must be refused to the service's role: {refused}"
+        );
+    }
+    assert_eq!(store.case_events_len(&kept.key).expect("count"), n + 1, "nothing changed");
+}
+
+/// Alert text and notes are sealed before they are sent: no table holds them in the clear.
+#[test]
+fn content_is_sealed_before_it_reaches_the_database() {
+    let settings = fresh_school("north");
+    let store = PgStore::open(&settings, &key()).expect("open");
+    let alert = an_alert("S-1", "searched for something secret-marker-7");
+    ingest(&store, &alert);
+    let n = store.case_events_len(&alert.key).expect("count");
+    let event = CaseEvent::new(fixed_now(), "dsl", EventKind::NoteAdded { text: "note-marker-9".into() });
+    store
+        .append_decision_at(&alert.key, n, &[(event, Entry::new(fixed_now(), "dsl", Some(&alert.key), "added a note"))])
+        .expect("a note");
+    store.put_blob("shot", b"blob-marker-3").expect("blob");
+    let db = settings.url.split("dbname=").nth(1).expect("dbname").to_string();
+    let mut admin = cluster().admin(&db).expect("connect");
+    let dump: Vec<u8> = ["alerts", "events", "case_index", "audit_records", "blobs", "meta"]
+        .iter()
+        .flat_map(|t| {
+            let rows = admin.query(&format!("SELECT t::text FROM {t} t"), &[]).expect("read");
+            rows.iter().flat_map(|r| r.get::<_, String>(0).into_bytes()).collect::<Vec<u8>>()
+        })
+        .collect();
+    let text = String::from_utf8_lossy(&dump).to_string();
+    assert!(text.len() > 1000, "the tables were read");
+    for marker in ["secret-marker-7", "note-marker-9", "blob-marker-3"] {
+        let hex = hex::encode(marker);
+        assert!(!text.contains(marker) && !text.contains(&hex), "{marker} reached the database in the clear");
+    }
+    assert_eq!(store.alert(&alert.key).expect("read").expect("kept").summary, alert.summary, "and it reads back");
+}
+
+#[test]
+fn a_database_from_a_newer_vigil_is_refused_and_one_not_migrated_says_how() {
+    let cluster = cluster();
+    let db = cluster.fresh_database();
+    let settings = PgSettings { url: cluster.url(&db, "postgres"), password_file: None, school: "north".into() };
+    match PgStore::open(&settings, &key()) {
+        Err(StoreError::Schema(said)) => assert!(said.contains("vigil store migrate"), "{said}"),
+        other => panic!("an unmigrated database is refused, got {:?}", other.map(|_| ())),
+    }
+    let mut admin = cluster.admin(&db).expect("connect");
+    let done = schema::migrate(&mut admin).expect("migrate");
+    assert_eq!((done.from, done.to), (0, schema::known_version()));
+    PgStore::open(&settings, &key()).expect("opens once migrated");
+    admin
+        .execute(
+            "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES ($1, 'later', 'later', '0')",
+            &[&(schema::known_version() as i32 + 1)],
+        )
+        .expect("a newer vigil's migration");
+    for refused in [PgStore::open(&settings, &key()).map(|_| ()), schema::migrate(&mut admin).map(|_| ())] {
+        match refused {
+            Err(StoreError::Schema(said)) => assert!(said.contains("newer vigil"), "{said}"),
+            other => panic!("a newer schema is refused, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_url_with_a_password_is_refused_in_the_config() {
+    let text = "[storage]\nbackend = \"postgres\"\nurl = \"postgresql://vigil:hunter2@db/vigil\"\nschool = \"north\"\n";
+    let err = vigil::config::Config::parse(std::path::Path::new("config.toml"), text).expect_err("refused");
+    let said = err.to_string();
+    assert!(said.contains("holds a password") && !said.contains("hunter2"), "{said}");
+    let fine = text.replace("vigil:hunter2@", "vigil@");
+    let config = vigil::config::Config::parse(std::path::Path::new("config.toml"), &fine).expect("no password: fine");
+    assert_eq!(config.storage.postgres().expect("postgres").school, "north");
+}
