@@ -213,7 +213,7 @@ fn a_database_from_a_newer_vigil_is_refused_and_one_not_migrated_says_how() {
     PgStore::open(&settings, &key()).expect("opens once migrated");
     admin
         .execute(
-            "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES ($1, 'later', 'later', '0')",
+            "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES ($1, 'later', '2027-09-01T00:00:00Z', '0')",
             &[&(schema::known_version() as i32 + 1)],
         )
         .expect("a newer vigil's migration");
