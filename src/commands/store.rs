@@ -46,9 +46,9 @@ pub(super) fn migrate_store(ctx: &Context_) -> Result<()> {
             "`vigil store migrate` is for a PostgreSQL store ([storage] backend = \"postgres\"); the sled store in the data dir brings itself up to date when it opens"
         ));
     };
-    let mut client = settings.connect().map_err(|e| exit_err(exit::FAILURE, e.to_string()))?;
-    let done =
-        crate::store::postgres::schema::migrate(&mut client).map_err(|e| exit_err(exit::FAILURE, e.to_string()))?;
+    // The connection is made, used and dropped where blocking is allowed.
+    let done = crate::store::postgres::blocking(|| crate::store::postgres::schema::migrate(&mut settings.connect()?))
+        .map_err(|e| exit_err(exit::FAILURE, e.to_string()))?;
     if done.from == done.to {
         writeln!(std::io::stdout(), "the schema is at version {}, this vigil's: nothing to do", done.to)?;
     } else {

@@ -17,7 +17,7 @@ use vigil::store::postgres::{PgSettings, PgStore, schema};
 
 use crate::backend_support::pg_cluster::{SERVICE_LOGIN, cluster};
 use crate::backend_support::{fresh_school, key};
-use crate::common::{dsl, fixed_now, tick_all_required};
+use crate::common::{config_with_role, dsl, fixed_now, stderr, stdout, tick_all_required, vigil};
 
 fn an_alert(id: &str, summary: &str) -> Alert {
     let page = format!(
@@ -105,7 +105,7 @@ fn two_services_closing_one_case_at_once_one_closes_and_the_other_is_judged_agai
     let close = CaseCommand::Close { outcome: "false-positive".into() };
     let (a, b) = together(|i| sessions[i].act_seen(&alert.key, &close, Some(seen), fixed_now()));
     assert_eq!([&a, &b].iter().filter(|r| r.is_ok()).count(), 1, "one close lands: {a:?} {b:?}");
-    let (winner, lost) = if a.is_ok() { ("dsl", b) } else { ("deputy", a) };
+    let (winner, lost) = if a.is_ok() { (dsl().user, b) } else { ("deputy".to_string(), a) };
     match lost {
         Err(ServiceError::Overtaken(o)) => assert_eq!(o.by, winner, "names who closed first: {o}"),
         other => panic!("the other close must be judged again and refused, got {other:?}"),
@@ -234,4 +234,80 @@ fn a_url_with_a_password_is_refused_in_the_config() {
     let fine = text.replace("vigil:hunter2@", "vigil@");
     let config = vigil::config::Config::parse(std::path::Path::new("config.toml"), &fine).expect("no password: fine");
     assert_eq!(config.storage.postgres().expect("postgres").school, "north");
+}
+
+#[test]
+fn another_key_is_refused_and_another_school_sees_none_of_the_cases() {
+    let north = fresh_school("north");
+    let store = PgStore::open(&north, &key()).expect("open");
+    ingest(&store, &an_alert("N-1", "s"));
+    match PgStore::open(&north, &vigil::store::StoreKey::bytes([9; 32])) {
+        Err(StoreError::Key(vigil::store::KeyError::WrongKey { .. })) => {}
+        other => panic!("another key is refused, got {:?}", other.map(|_| ())),
+    }
+    let south = PgStore::open(&PgSettings { school: "south".into(), ..north }, &key()).expect("another school");
+    assert_eq!(south.alert_count(), 0);
+    assert!(south.scan_index(vigil::store::backend::IndexScan::All).expect("scan").is_empty());
+    assert!(matches!(
+        vigil::audit::Trail::verify_against(&south, None).expect("verify"),
+        Verdict::Intact { records: 0, .. }
+    ));
+    assert_eq!(store.alert_count(), 1);
+}
+
+/// The README's steps for the trust's IT team, with the real binary: `vigil store migrate`, decisions,
+/// `vigil audit head`, a `pg_dump` restored into a fresh database and `vigil audit verify --expect` on it;
+/// then an audit record altered in the restored copy is found.
+#[test]
+fn migrate_then_a_dump_restored_into_a_fresh_database_verifies_against_the_kept_head() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let db = cluster.fresh_database();
+    let config_for = |name: &str, db: &str| {
+        let path = config_with_role(tmp.path(), "dsl");
+        let base = std::fs::read_to_string(&path).expect("config");
+        let url = cluster.url(db, "postgres");
+        let own = tmp.path().join(name);
+        std::fs::write(&own, format!("{base}backend = \"postgres\"\nurl = {url:?}\nschool = \"north\"\n"))
+            .expect("write");
+        own.to_string_lossy().into_owned()
+    };
+    let (config, data) = (config_for("live.toml", &db), tmp.path().join("data").to_string_lossy().into_owned());
+    let run = |config: &str, args: &[&str]| {
+        let mut all = vec!["--config", config, "--data-dir", data.as_str()];
+        all.extend_from_slice(args);
+        vigil(&all)
+    };
+    let before = run(&config, &["audit", "verify"]);
+    assert!(!before.status.success() && stderr(&before).contains("vigil store migrate"), "{}", stderr(&before));
+    let migrated = run(&config, &["store", "migrate"]);
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    assert!(stdout(&migrated).contains("schema version 0 -> 1"), "{}", stdout(&migrated));
+    let settings = PgSettings { url: cluster.url(&db, "postgres"), password_file: None, school: "north".into() };
+    let key = vigil::store::StoreKey::file(tmp.path().join("store.key"));
+    let store = PgStore::open(&settings, &key).expect("open with the config's key");
+    let alert = an_alert("B-1", "s");
+    ingest(&store, &alert);
+    let n = store.case_events_len(&alert.key).expect("count");
+    store.append_decision_at(&alert.key, n, &[note(&alert.key, "dsl")]).expect("a decision");
+    let head = run(&config, &["audit", "head"]);
+    assert!(head.status.success(), "{}", stderr(&head));
+    let head = stdout(&head).trim().to_string();
+    assert!(head.starts_with("1:"), "one record so far: {head}");
+    let dump = tmp.path().join("vigil.dump");
+    let dumped = cluster.program("pg_dump").args(["-Fc", "-d", &db, "-f"]).arg(&dump).output().expect("pg_dump");
+    assert!(dumped.status.success(), "{}", String::from_utf8_lossy(&dumped.stderr));
+    let restored_db = cluster.fresh_database();
+    let restored = cluster.program("pg_restore").args(["-d", &restored_db]).arg(&dump).output().expect("pg_restore");
+    assert!(restored.status.success(), "{}", String::from_utf8_lossy(&restored.stderr));
+    let restored_config = config_for("restored.toml", &restored_db);
+    let verified = run(&restored_config, &["audit", "verify", "--expect", &head]);
+    assert!(verified.status.success(), "{}{}", stdout(&verified), stderr(&verified));
+    assert!(stdout(&verified).contains("audit trail intact: 1 records"), "{}", stdout(&verified));
+    let mut admin = cluster.admin(&restored_db).expect("connect");
+    admin
+        .execute("UPDATE audit_records SET stored = convert_to(replace(convert_from(stored, 'UTF8'), 'dsl', 'xyz'), 'UTF8') WHERE seq = 1", &[])
+        .expect("an administrator alters the record");
+    let broken = run(&restored_config, &["audit", "verify", "--expect", &head]);
+    assert!(!broken.status.success(), "an altered record is found: {}", stdout(&broken));
 }

@@ -15,7 +15,8 @@
 //!
 //! The trait is blocking, and so is this store: the `postgres` crate's client, which drives tokio-postgres on
 //! a runtime of its own. One connection, behind a mutex, serves the process (reconnected when it drops); the
-//! service calls the store from blocking threads, never from its async tasks.
+//! service calls the store from blocking threads, and a command run on the main runtime reaches it through
+//! [`blocking`].
 //!
 //! Modules: [`settings`] (the `[storage]` keys and the connection), [`schema`] (migrations and the version
 //! check), [`cases`] (alerts, events, the index, decisions, purges), [`ingest`], [`trail`] (the audit chain),
@@ -60,6 +61,10 @@ impl PgStore {
     /// Connects, checks the schema is this vigil's ([`schema::check`]) and the key fits the school's data
     /// (a school seen for the first time gets its key check and an empty keyed audit trail).
     pub fn open(settings: &PgSettings, key: &StoreKey) -> Result<PgStore> {
+        blocking(|| PgStore::open_here(settings, key))
+    }
+
+    fn open_here(settings: &PgSettings, key: &StoreKey) -> Result<PgStore> {
         let mut client = settings.connect()?;
         schema::check(&mut client)?;
         let school = settings.school.clone();
@@ -105,12 +110,14 @@ impl PgStore {
 
     /// Runs `f` on the connection, connecting again first if it was lost (a restarted server).
     fn with<T>(&self, f: impl FnOnce(&mut postgres::Client) -> std::result::Result<T, Fail>) -> Result<T> {
-        let mut held = self.lock();
-        if held.as_ref().is_none_or(postgres::Client::is_closed) {
-            *held = Some(self.settings.connect()?);
-        }
-        let client = held.as_mut().ok_or_else(|| StoreError::Database("no connection".into()))?;
-        f(client).map_err(Fail::into_store)
+        blocking(|| {
+            let mut held = self.lock();
+            if held.as_ref().is_none_or(postgres::Client::is_closed) {
+                *held = Some(self.settings.connect()?);
+            }
+            let client = held.as_mut().ok_or_else(|| StoreError::Database("no connection".into()))?;
+            f(client).map_err(Fail::into_store)
+        })
     }
 
     /// Runs `f` in a transaction, again (up to a few times) when the database says another transaction got in
@@ -174,6 +181,26 @@ impl PgStore {
 
     fn path(&self) -> &Path {
         &self.named
+    }
+}
+
+/// The client is dropped where blocking is allowed: it owns a runtime, which tokio will not drop on one of
+/// its async threads.
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        let client = self.lock().take();
+        blocking(move || drop(client));
+    }
+}
+
+/// Runs `f`, which blocks on the database, where blocking is allowed. The `postgres` client drives its
+/// connection on a runtime of its own, which cannot run inside another: on one of the multi-threaded
+/// runtime's async threads (a command run by `vigil`'s main runtime), `f` runs in `block_in_place`; on a
+/// blocking thread (the service's `spawn_blocking`) or outside tokio it runs as it is.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 

@@ -20,6 +20,7 @@ pub const SERVICE_LOGIN: &str = "vigil_app";
 /// The running cluster: where its socket is, and the pipe whose closing stops it.
 pub struct Cluster {
     dir: PathBuf,
+    bin: PathBuf,
     _stop_on_exit: Mutex<ChildStdin>,
 }
 
@@ -109,7 +110,7 @@ fn start() -> Result<Cluster, String> {
         Ok(_) => return Err(format!("the server did not start:\n{}", logs(&dir))),
         Err(_) => return Err(format!("the server did not start within {START_DEADLINE:?}:\n{}", logs(&dir))),
     }
-    let cluster = Cluster { dir, _stop_on_exit: Mutex::new(stdin) };
+    let cluster = Cluster { dir, bin, _stop_on_exit: Mutex::new(stdin) };
     let mut admin = cluster.admin("postgres").map_err(|e| format!("cannot connect: {e}"))?;
     admin
         .batch_execute(&format!(
@@ -123,6 +124,14 @@ impl Cluster {
     /// A connection string for `database` as `user`, over the cluster's socket.
     pub fn url(&self, database: &str, user: &str) -> String {
         format!("host={} port=5432 user={user} dbname={database}", self.dir.display())
+    }
+
+    /// PostgreSQL's programs (`pg_dump`, `pg_restore`), with the arguments that reach this cluster as its
+    /// superuser.
+    pub fn program(&self, name: &str) -> Command {
+        let mut c = Command::new(self.bin.join(name));
+        c.arg("-h").arg(&self.dir).args(["-p", "5432", "-U", "postgres"]);
+        c
     }
 
     /// The superuser's connection to `database`.
