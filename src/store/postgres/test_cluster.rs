@@ -4,7 +4,9 @@
 //!
 //! The cluster is run by a small shell script whose standard input is a pipe from the test process: when the
 //! process ends, however it ends, the pipe closes, and the script stops the server and removes the dir.
-//! Used by the library's unit tests and (by path) by the integration tests: one copy of it.
+//! Used by the library's unit tests and (by path) by the integration tests: one copy of it, of which each
+//! uses a part.
+#![allow(dead_code)]
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};

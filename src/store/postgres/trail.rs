@@ -51,23 +51,29 @@ impl PgStore {
         })
     }
 
-    fn stored_head(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn stored_head(&self) -> Result<Option<StoredHead>, StoreError> {
         self.with(|c| {
             let row = c.query_opt("SELECT keyed, head FROM audit_heads WHERE school = $1", &[&self.school()])?;
-            Ok(row.map(|r| (r.get(0), r.get(1))))
+            Ok(row.map(|r| StoredHead { marker: r.get(0), head: r.get(1) }))
         })
     }
 
     fn verify_chain(&self, expect: Option<&HeadMark>) -> Result<Verdict, StoreError> {
         // The head first, then the records: a record appended in between is after the head, and says so.
         let head = self.stored_head()?;
-        let marker = keyed_from_bytes(head.as_ref().map(|(k, _)| k.as_slice()), &self.audit_key);
+        let marker = keyed_from_bytes(head.as_ref().map(|h| h.marker.as_slice()), &self.audit_key);
         let records = self
             .stored_records()?
             .into_iter()
             .map(|(seq, stored)| Ok((u64::try_from(seq).map_err(|_| seq.to_string()), stored)));
-        verify_trail(marker, records, || Ok(head.map(|(_, h)| h)), &self.audit_key, expect)
+        verify_trail(marker, records, || Ok(head.map(|h| h.head)), &self.audit_key, expect)
     }
+}
+
+/// A school's row of `audit_heads`: its key marker and its head, as stored.
+struct StoredHead {
+    marker: Vec<u8>,
+    head: Vec<u8>,
 }
 
 impl Trail for PgStore {
