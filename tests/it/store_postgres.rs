@@ -114,6 +114,25 @@ fn two_services_closing_one_case_at_once_one_closes_and_the_other_is_judged_agai
     assert_eq!(events.iter().filter(|e| matches!(e.kind, EventKind::Closed { .. })).count(), 1, "one close in the log");
 }
 
+/// Events appended without a judged count (a first view, the feed's) by two services at once are all
+/// kept, numbered one after another: a clash of numbers makes the later one try again, not fail.
+#[test]
+fn two_services_appending_unjudged_events_at_once_keep_them_all() {
+    let settings = fresh_school("north");
+    let services = [PgStore::open(&settings, &key()).expect("one"), PgStore::open(&settings, &key()).expect("two")];
+    let alert = an_alert("V-1", "s");
+    ingest(&services[0], &alert);
+    let before = services[0].case_events_len(&alert.key).expect("count");
+    let (a, b) = together(|i| {
+        (0..30)
+            .map(|_| services[i].append(&alert.key, &CaseEvent::new(fixed_now(), "dsl", EventKind::Viewed)))
+            .filter(|r| r.is_err())
+            .count()
+    });
+    assert_eq!((a, b), (0, 0), "no append failed");
+    assert_eq!(services[1].case_events_len(&alert.key).expect("count"), before + 60);
+}
+
 #[test]
 fn two_services_storing_the_same_page_at_once_store_it_once() {
     let settings = fresh_school("north");

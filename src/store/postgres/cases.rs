@@ -169,7 +169,9 @@ impl PgStore {
         let records: Vec<Entry> =
             events.iter().filter_map(|(e, a)| a.map(|a| Entry { event: Some(e.id), ..a.clone() })).collect();
         let closes = events.iter().filter(|(e, _)| matches!(e.kind, EventKind::Closed { .. })).map(|(e, _)| e.at).min();
-        let written = self.transact(false, |tx| {
+        // An event appended without a judged count (the feed's, a first view) that meets another writer's
+        // event at its number is simply numbered again: the transaction runs again.
+        let written = self.transact(expected.is_none(), |tx| {
             if let Some(at) = closes {
                 lower_settled_since(tx, self.school(), at)?;
             }
