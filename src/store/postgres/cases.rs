@@ -172,6 +172,12 @@ impl PgStore {
         // An event appended without a judged count (the feed's, a first view) that meets another writer's
         // event at its number is simply numbered again: the transaction runs again.
         let written = self.transact(expected.is_none(), |tx| {
+            // The case's index row is locked first, as sled's writers take its event-writer lock: writers on
+            // one case count and number its events in turn (the unique key still stands behind this).
+            tx.query_opt(
+                "SELECT 1 FROM case_index WHERE school = $1 AND case_key = $2 FOR UPDATE",
+                &[&self.school(), &ck],
+            )?;
             if let Some(at) = closes {
                 lower_settled_since(tx, self.school(), at)?;
             }
