@@ -264,6 +264,9 @@ pub enum StoreAction {
     /// Rewrite the store into a fresh file: smaller, and faster to write to (for cron, weekly or monthly).
     /// Nothing is decrypted; an interrupted compaction is finished or undone at the next start.
     Compact,
+    /// Bring the PostgreSQL store's schema up to this vigil's (`[storage] backend = "postgres"`): run it as
+    /// the database role that owns vigil's tables. A database a newer vigil migrated is refused, untouched.
+    Migrate,
 }
 
 #[derive(Debug, Subcommand)]

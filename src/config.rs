@@ -423,11 +423,63 @@ pub struct StorageConfig {
     pub passphrase_file: Option<PathBuf>,
     /// Closed cases are purged this many months after they were closed (the vendor keeps 15).
     pub retention_months: u32,
+    /// Where cases are kept: the embedded sled store in the data dir (the default), or a PostgreSQL
+    /// database a trust's schools share.
+    pub backend: StorageBackend,
+    /// PostgreSQL: the connection URL, without a password (refused with one).
+    pub url: Option<String>,
+    /// PostgreSQL: a file holding the password (else `PGPASSFILE`'s file, else none).
+    pub password_file: Option<PathBuf>,
+    /// PostgreSQL: the school this service keeps.
+    pub school: Option<String>,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        StorageConfig { key_file: None, passphrase_file: None, retention_months: 15 }
+        StorageConfig {
+            key_file: None,
+            passphrase_file: None,
+            retention_months: 15,
+            backend: StorageBackend::Sled,
+            url: None,
+            password_file: None,
+            school: None,
+        }
+    }
+}
+
+/// `[storage] backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    #[default]
+    Sled,
+    Postgres,
+}
+
+impl StorageConfig {
+    /// The PostgreSQL store's settings, when that is the backend (checked when the config was read).
+    pub fn postgres(&self) -> Option<crate::store::postgres::PgSettings> {
+        (self.backend == StorageBackend::Postgres).then(|| crate::store::postgres::PgSettings {
+            url: self.url.clone().unwrap_or_default(),
+            password_file: self.password_file.clone(),
+            school: self.school.clone().unwrap_or_default(),
+        })
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        match self.backend {
+            StorageBackend::Sled => {
+                if self.url.is_some() || self.password_file.is_some() || self.school.is_some() {
+                    return Err("[storage] url, password_file and school are for backend = \"postgres\"".into());
+                }
+                Ok(())
+            }
+            StorageBackend::Postgres => {
+                let url = self.url.as_deref().ok_or("[storage] backend = \"postgres\" needs url")?;
+                crate::store::postgres::PgSettings::check(url, self.school.as_deref().unwrap_or_default())
+            }
+        }
     }
 }
 
@@ -476,6 +528,7 @@ impl Config {
         if self.storage.key_file.is_some() && self.storage.passphrase_file.is_some() {
             return Err("[storage] set key_file or passphrase_file, not both".into());
         }
+        self.storage.validate()?;
         if !(1..=1200).contains(&self.storage.retention_months) {
             return Err("[storage] retention_months must be 1-1200".into());
         }

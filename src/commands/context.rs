@@ -202,7 +202,11 @@ pub(super) fn open_case_service(ctx: &Context_) -> Result<CaseService> {
     if ctx.global.demo {
         policy.team.demo_dsl = Some(ctx.viewer.user.clone());
     }
-    let service = CaseService::open(&ctx.data_dir, &key, policy).map_err(|e| match e {
+    let opened = match config.storage.postgres() {
+        Some(settings) => CaseService::open_postgres(&settings, &key, policy),
+        None => CaseService::open(&ctx.data_dir, &key, policy),
+    };
+    let service = opened.map_err(|e| match e {
         StoreError::InUse { .. } => exit_err(exit::STORE_IN_USE, e.to_string()),
         StoreError::Key(_) => exit_err(exit::USAGE, e.to_string()),
         StoreError::Exposed { .. } => exit_err(exit::FAILURE, e.to_string()),

@@ -37,3 +37,22 @@ pub(super) fn compact_store(ctx: &Context_) -> Result<()> {
     )?;
     Ok(())
 }
+
+/// `vigil store migrate`: the PostgreSQL store's schema brought up to this vigil's.
+pub(super) fn migrate_store(ctx: &Context_) -> Result<()> {
+    let Some(settings) = ctx.config.storage.postgres() else {
+        anyhow::bail!(exit_err(
+            exit::USAGE,
+            "`vigil store migrate` is for a PostgreSQL store ([storage] backend = \"postgres\"); the sled store in the data dir brings itself up to date when it opens"
+        ));
+    };
+    // The connection is made, used and dropped where blocking is allowed.
+    let done = crate::store::postgres::blocking(|| crate::store::postgres::schema::migrate(&mut settings.connect()?))
+        .map_err(|e| exit_err(exit::FAILURE, e.to_string()))?;
+    if done.from == done.to {
+        writeln!(std::io::stdout(), "the schema is at version {}, this vigil's: nothing to do", done.to)?;
+    } else {
+        writeln!(std::io::stdout(), "migrated {}: schema version {} -> {}", settings.describe(), done.from, done.to)?;
+    }
+    Ok(())
+}

@@ -256,6 +256,16 @@ impl CaseService {
         Ok(CaseService::new(Store::open(dir, key)?, policy))
     }
 
+    /// The service over a school's rows of a PostgreSQL store, opened with `key`.
+    pub fn open_postgres(
+        settings: &crate::store::postgres::PgSettings,
+        key: &StoreKey,
+        policy: Policy,
+    ) -> std::result::Result<CaseService, StoreError> {
+        let store = std::sync::Arc::new(crate::store::postgres::PgStore::open(settings, key)?);
+        Ok(CaseService::with_store(store.clone(), store, policy))
+    }
+
     /// When cases nobody opened are escalated.
     pub fn escalation(&self) -> &crate::config::EscalationConfig {
         &self.0.escalation

@@ -88,17 +88,41 @@ pub enum Verdict {
 /// Checks the whole chain, in order, and names the first broken record. With `expect` (a head kept
 /// elsewhere), also checks the trail still holds that very record: not cut back, rolled back or replaced.
 pub fn verify(tree: &sled::Tree, key: &AuditKey, expect: Option<&HeadMark>) -> Result<Verdict, StoreError> {
-    let from = match keyed_from(tree, key)? {
+    let records = tree.scan_prefix(RECORD_PREFIX).map(|kv| {
+        let (k, v) = kv?;
+        Ok((key_seq(&k).ok_or_else(|| format!("{k:?}")), v.to_vec()))
+    });
+    let head = || Ok(tree.get(HEAD)?.map(|h| h.to_vec()));
+    verify_trail(keyed_from(tree, key)?, records, head, key, expect)
+}
+
+/// [`verify`] of a trail however it is kept: its key marker as read (`Err`: why it fails), its stored
+/// records in order, each with its number (`Err`: the stray key in its place), and its stored head, read
+/// once the records have been. The one check both backends' trails are held to.
+pub(crate) fn verify_trail(
+    marker: Result<Option<u64>, String>,
+    records: impl Iterator<Item = Result<(Result<u64, String>, Vec<u8>), StoreError>>,
+    stored_head: impl FnOnce() -> Result<Option<Vec<u8>>, StoreError>,
+    key: &AuditKey,
+    expect: Option<&HeadMark>,
+) -> Result<Verdict, StoreError> {
+    let from = match marker {
         Ok(from) => from,
         Err(reason) => return Ok(Verdict::Broken { seq: 1, reason }),
     };
     let mut expected = 1u64;
     let mut prev = GENESIS.to_string();
     let mut expected_link = None;
-    for kv in tree.scan_prefix(RECORD_PREFIX) {
+    for kv in records {
         let (k, v) = kv?;
-        let Some(seq) = key_seq(&k) else {
-            return Ok(Verdict::Broken { seq: expected, reason: format!("a stray entry ({k:?}) stands in the trail") });
+        let seq = match k {
+            Ok(seq) => seq,
+            Err(k) => {
+                return Ok(Verdict::Broken {
+                    seq: expected,
+                    reason: format!("a stray entry ({k}) stands in the trail"),
+                });
+            }
         };
         if seq != expected {
             let reason = if seq > expected {
@@ -151,7 +175,7 @@ pub fn verify(tree: &sled::Tree, key: &AuditKey, expect: Option<&HeadMark>) -> R
         expected += 1;
     }
     let last = expected - 1;
-    let head: Option<Head> = match tree.get(HEAD)? {
+    let head: Option<Head> = match stored_head()? {
         Some(bytes) => match serde_json::from_slice(&bytes) {
             Ok(h) => Some(h),
             Err(_) => return Ok(Verdict::Broken { seq: last + 1, reason: "the trail's head is unreadable".into() }),
@@ -234,6 +258,24 @@ pub fn records(tree: &sled::Tree, key: &AuditKey) -> Result<Vec<AuditRecord>, St
             parse_stored(&v?, key).map(|r| r.record).map_err(|e| corrupt(format!("{e}; run `vigil audit verify`")))
         })
         .collect()
+}
+
+/// A chain's `verdict`, unless it holds and the trail (`records`, read only then) and the case logs
+/// (`events`) disagree: then the first disagreement ([`cross_check`]). Both backends' verify.
+pub(crate) fn check_with_logs(
+    verdict: Verdict,
+    records: impl FnOnce() -> Result<Vec<AuditRecord>, StoreError>,
+    events: impl Iterator<Item = Result<(AlertKey, CaseEvent), StoreError>>,
+) -> Result<Verdict, StoreError> {
+    let (unkeyed, legacy) = match &verdict {
+        Verdict::Intact { unkeyed, .. } => (*unkeyed, *unkeyed > 0),
+        Verdict::Unkeyed { records, .. } => (*records, true),
+        _ => return Ok(verdict),
+    };
+    match cross_check(&records()?, unkeyed, legacy, events)? {
+        Some(detail) => Ok(Verdict::Disagrees { detail }),
+        None => Ok(verdict),
+    }
 }
 
 /// Whether a case event was written with its audit record: every event but the feed's and a first view
@@ -389,15 +431,7 @@ impl Store {
     /// case's event log agree.
     pub fn audit_verify_against(&self, expect: Option<&HeadMark>) -> Result<Verdict, StoreError> {
         let verdict = verify(self.audit_tree(), self.audit_key(), expect)?;
-        let (unkeyed, legacy) = match &verdict {
-            Verdict::Intact { unkeyed, .. } => (*unkeyed, *unkeyed > 0),
-            Verdict::Unkeyed { records, .. } => (*records, true),
-            _ => return Ok(verdict),
-        };
-        match cross_check(&self.audit_records()?, unkeyed, legacy, self.all_events())? {
-            Some(detail) => Ok(Verdict::Disagrees { detail }),
-            None => Ok(verdict),
-        }
+        check_with_logs(verdict, || self.audit_records(), self.all_events())
     }
 
     /// Checks the audit chain and its agreement with the case logs ([`Store::audit_verify_against`]).

@@ -189,19 +189,19 @@ fn abort(e: impl std::fmt::Display) -> ConflictableTransactionError<StoreError> 
     ConflictableTransactionError::Abort(corrupt(e.to_string()))
 }
 
-/// Appends `entry` within a transaction over the audit tree (alone, or with the trees whose change it
-/// records, so the change and its record are written together or not at all). Keyed if the trail is.
-pub(crate) fn append_tx(
-    tree: &TransactionalTree,
+/// The record that follows `head` (the trail's stored head, none for a trail without one) for `entry`:
+/// the record, its stored bytes (with its MAC, or its plain hash when the trail is not `keyed`) and the new
+/// stored head. The one rule both backends chain records by; `Err` says what could not be read or written.
+pub(crate) fn chain_next(
+    head: Option<&[u8]>,
+    keyed: bool,
     key: &AuditKey,
     entry: &Entry,
-) -> Result<AuditRecord, ConflictableTransactionError<StoreError>> {
-    let head: Option<Head> = match tree.get(HEAD)? {
-        Some(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| abort(format!("its head is unreadable: {e}")))?),
+) -> Result<(AuditRecord, Vec<u8>, Vec<u8>), String> {
+    let head: Option<Head> = match head {
+        Some(bytes) => Some(serde_json::from_slice(bytes).map_err(|e| format!("its head is unreadable: {e}"))?),
         None => None,
     };
-    // An unkeyed trail (written by an earlier vigil, not yet upgraded) goes on unkeyed: `verify` says so.
-    let keyed = tree.get(KEYED)?.is_some();
     let (seq, prev) = head.map_or((1, GENESIS.to_string()), |h| (h.seq + 1, h.hash));
     let record = AuditRecord {
         seq,
@@ -213,21 +213,45 @@ pub(crate) fn append_tx(
         event: entry.event,
         purge: entry.purge,
     };
-    let canonical = serde_json::to_string(&record).map_err(abort)?;
+    let text = |e: serde_json::Error| e.to_string();
+    let canonical = serde_json::to_string(&record).map_err(text)?;
     let (stored, head) = if keyed {
         let mac = key.record_mac(&canonical);
-        let raw = RawValue::from_string(canonical).map_err(abort)?;
-        let stored = serde_json::to_vec(&StoredOut { mac: &mac, record: &raw }).map_err(abort)?;
+        let raw = RawValue::from_string(canonical).map_err(text)?;
+        let stored = serde_json::to_vec(&StoredOut { mac: &mac, record: &raw }).map_err(text)?;
         (stored, Head { seq, tag: Some(key.head_tag(seq, &mac)), hash: mac })
     } else {
         let hash = sha256_hex(canonical.as_bytes());
-        let raw = RawValue::from_string(canonical).map_err(abort)?;
-        let stored = serde_json::to_vec(&StoredHashOut { hash: &hash, record: &raw }).map_err(abort)?;
+        let raw = RawValue::from_string(canonical).map_err(text)?;
+        let stored = serde_json::to_vec(&StoredHashOut { hash: &hash, record: &raw }).map_err(text)?;
         (stored, Head { seq, hash, tag: None })
     };
-    tree.insert(record_key(seq), stored)?;
-    tree.insert(HEAD, serde_json::to_vec(&head).map_err(abort)?)?;
+    Ok((record, stored, serde_json::to_vec(&head).map_err(text)?))
+}
+
+/// Appends `entry` within a transaction over the audit tree (alone, or with the trees whose change it
+/// records, so the change and its record are written together or not at all). Keyed if the trail is.
+pub(crate) fn append_tx(
+    tree: &TransactionalTree,
+    key: &AuditKey,
+    entry: &Entry,
+) -> Result<AuditRecord, ConflictableTransactionError<StoreError>> {
+    // An unkeyed trail (written by an earlier vigil, not yet upgraded) goes on unkeyed: `verify` says so.
+    let keyed = tree.get(KEYED)?.is_some();
+    let (record, stored, head) = chain_next(tree.get(HEAD)?.as_deref(), keyed, key, entry).map_err(abort)?;
+    tree.insert(record_key(record.seq), stored)?;
+    tree.insert(HEAD, head)?;
     Ok(record)
+}
+
+/// The key marker and head of a new, empty trail keyed from its first record (stored bytes of each).
+pub(crate) fn keyed_start(key: &AuditKey) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
+    let marker = KeyedFrom { from: 1, tag: key.keyed_tag(1) };
+    let head = Head { seq: 0, hash: GENESIS.to_string(), tag: Some(key.head_tag(0, GENESIS)) };
+    Ok((
+        serde_json::to_vec(&marker).map_err(|e| corrupt(e.to_string()))?,
+        serde_json::to_vec(&head).map_err(|e| corrupt(e.to_string()))?,
+    ))
 }
 
 /// Marks a new, empty trail as keyed from its first record, with a keyed head for the empty trail (so a
@@ -236,10 +260,9 @@ pub(crate) fn begin_keyed(tree: &sled::Tree, key: &AuditKey) -> Result<(), Store
     if tree.get(HEAD)?.is_some() || tree.get(KEYED)?.is_some() || tree.scan_prefix(RECORD_PREFIX).next().is_some() {
         return Ok(());
     }
-    let marker = KeyedFrom { from: 1, tag: key.keyed_tag(1) };
-    let head = Head { seq: 0, hash: GENESIS.to_string(), tag: Some(key.head_tag(0, GENESIS)) };
-    tree.insert(KEYED, serde_json::to_vec(&marker).map_err(|e| corrupt(e.to_string()))?)?;
-    tree.insert(HEAD, serde_json::to_vec(&head).map_err(|e| corrupt(e.to_string()))?)?;
+    let (marker, head) = keyed_start(key)?;
+    tree.insert(KEYED, marker)?;
+    tree.insert(HEAD, head)?;
     Ok(())
 }
 
@@ -276,11 +299,16 @@ pub(crate) fn parse_stored(bytes: &[u8], key: &AuditKey) -> Result<Read, String>
 
 /// Reads the keyed marker: `Ok(None)` for an unkeyed trail, `Err` (a reason) for a marker that fails its MAC.
 pub(crate) fn keyed_from(tree: &sled::Tree, key: &AuditKey) -> Result<Result<Option<u64>, String>, StoreError> {
-    let Some(bytes) = tree.get(KEYED)? else { return Ok(Ok(None)) };
-    Ok(match serde_json::from_slice::<KeyedFrom>(&bytes) {
+    Ok(keyed_from_bytes(tree.get(KEYED)?.as_deref(), key))
+}
+
+/// [`keyed_from`] of a marker's stored bytes (none: the trail is not keyed).
+pub(crate) fn keyed_from_bytes(marker: Option<&[u8]>, key: &AuditKey) -> Result<Option<u64>, String> {
+    let Some(bytes) = marker else { return Ok(None) };
+    match serde_json::from_slice::<KeyedFrom>(bytes) {
         Ok(k) if k.from >= 1 && key.checks("keyed-from", &[&k.from.to_be_bytes()], &k.tag) => Ok(Some(k.from)),
         _ => Err("the trail's key marker was altered or forged without the key".into()),
-    })
+    }
 }
 
 impl Store {

@@ -322,21 +322,120 @@ impl CaseStore for Store {
     }
 }
 
+/// The stores the trait's tests run on: each test body takes a [`testing::Backend`] and runs once on sled
+/// and once on PostgreSQL ([`on_both_backends`]), so both backends are held to the same behaviour.
 #[cfg(test)]
-mod tests {
+pub(crate) mod testing {
     use std::sync::Arc;
 
-    use super::{CaseStore, IndexScan};
-    use crate::store::StoreError;
-    use crate::store::events::tests::{a_note, store_with_a_case};
+    use super::CaseStore;
+    use crate::store::audit::Trail;
+    use crate::store::postgres::test_cluster::cluster;
+    use crate::store::postgres::{PgSettings, PgStore, schema};
+    use crate::store::{Store, StoreKey};
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(crate) enum Backend {
+        Sled,
+        Postgres,
+    }
+
+    /// A fresh store: its cases through the trait, its audit trail through [`Trail`].
+    pub(crate) struct Opened {
+        pub(crate) store: Arc<dyn CaseStore>,
+        pub(crate) trail: Arc<dyn Trail>,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Backend {
+        /// A new, empty store of this kind, with the tests' key.
+        pub(crate) fn open(self) -> Opened {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let key = StoreKey::bytes([1; 32]);
+            match self {
+                Backend::Sled => {
+                    let store = Arc::new(Store::open(dir.path(), &key).expect("open"));
+                    Opened { store: store.clone(), trail: store, _dir: dir }
+                }
+                Backend::Postgres => {
+                    let store = Arc::new(PgStore::open(&pg_settings(), &key).expect("open"));
+                    Opened { store: store.clone(), trail: store, _dir: dir }
+                }
+            }
+        }
+    }
+
+    /// A fresh, migrated database of the tests' cluster, as its owner, for the school `north`.
+    pub(crate) fn pg_settings() -> PgSettings {
+        let cluster = cluster();
+        let db = cluster.fresh_database();
+        schema::migrate(&mut cluster.admin(&db).expect("connect")).expect("migrate");
+        PgSettings { url: cluster.url(&db, "postgres"), password_file: None, school: "north".into() }
+    }
+
+    /// Runs each named test body (a `fn(Backend)` in scope) once on each backend.
+    macro_rules! on_both_backends {
+        ($($name:ident),* $(,)?) => {
+            mod on_sled {
+                $(#[test]
+                fn $name() {
+                    super::$name($crate::store::backend::testing::Backend::Sled)
+                })*
+            }
+            mod on_postgres {
+                $(#[test]
+                fn $name() {
+                    super::$name($crate::store::backend::testing::Backend::Postgres)
+                })*
+            }
+        };
+    }
+    pub(crate) use on_both_backends;
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Duration, Utc};
+
+    use super::IndexScan;
+    use super::testing::{Backend, on_both_backends};
+    use crate::domain::alert::tests_support::sample_alert;
+    use crate::domain::levels::Grading;
+    use crate::domain::{EventKind, Level};
+    use crate::feed::protocol::Rejected;
+    use crate::store::audit::Verdict;
+    use crate::store::audit_log::Entry;
+    use crate::store::events::tests::a_note;
+    use crate::store::{FeedState, Incoming, StoreError};
+
+    on_both_backends!(
+        a_decision_and_a_read_go_through_a_dyn_case_store,
+        a_replayed_page_changes_nothing_and_a_newer_revision_is_one_revision,
+        a_purged_case_leaves_its_tombstone_and_the_trail_verifies,
+        the_feed_state_is_updated_whole_and_kept_with_the_page,
+        quarantined_alerts_are_kept_once_and_purged_with_one_tombstone,
+        handover_notes_are_sealed_read_back_and_purged_with_a_tombstone,
+        a_mailboxs_mark_is_kept_per_mailbox_and_replaced_whole,
+    );
+
+    fn at() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-10T10:05:00Z").expect("literal").with_timezone(&Utc)
+    }
+
+    fn medium() -> Grading {
+        Grading { level: Level::Medium, illegal_path: false }
+    }
 
     /// The service holds the store as `Arc<dyn CaseStore>`: a decision and the reads that judge it go
     /// through the trait, the check on the log's length included.
-    #[test]
-    fn a_decision_and_a_read_go_through_a_dyn_case_store() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (store, key) = store_with_a_case(dir.path());
-        let store: Arc<dyn CaseStore> = Arc::new(store);
+    fn a_decision_and_a_read_go_through_a_dyn_case_store(backend: Backend) {
+        let opened = backend.open();
+        let store = opened.store;
+        let alert = sample_alert("D-1");
+        let key = alert.key.clone();
+        store
+            .ingest_page(&[Incoming { alert: &alert, grading: medium(), raised_by: "feed" }], &[], 0, None, 1, at())
+            .expect("ingest");
         let judged_on = store.case_events_len(&key).expect("count");
         assert_eq!(store.events(&key).expect("events").len() as u64, judged_on);
         store.append_decision_at(&key, judged_on, &[a_note(&key)]).expect("written");
@@ -350,5 +449,153 @@ mod tests {
         assert_eq!(store.scan_index(IndexScan::All).expect("scan"), open);
         assert_eq!(store.index_entry(&key).expect("entry").as_ref(), open.first());
         assert!(store.alert(&key).expect("alert").is_some());
+    }
+
+    fn a_replayed_page_changes_nothing_and_a_newer_revision_is_one_revision(backend: Backend) {
+        let opened = backend.open();
+        let store = opened.store;
+        let first = sample_alert("R-1");
+        let page = [Incoming { alert: &first, grading: medium(), raised_by: "feed" }];
+        let report = store.ingest_page(&page, &[], 0, Some("c1"), 1, at()).expect("ingest");
+        assert_eq!((report.new, report.unchanged, report.revised), (1, 0, 0));
+        let events = store.events(&first.key).expect("events");
+        let again = store.ingest_page(&page, &[], 0, Some("c1"), 1, at()).expect("replayed");
+        assert_eq!((again.new, again.unchanged, again.revised), (0, 1, 0), "(source, id, revision) seen: nothing new");
+        assert_eq!(store.events(&first.key).expect("events"), events, "no event for a replay");
+        assert_eq!(store.alert_count(), 1);
+        let mut newer = first.clone();
+        newer.revision += 1;
+        newer.withdrawn = true;
+        let high = Grading { level: Level::High, illegal_path: false };
+        let revised = store
+            .ingest_page(&[Incoming { alert: &newer, grading: high, raised_by: "feed" }], &[], 0, Some("c2"), 1, at())
+            .expect("revised");
+        assert_eq!((revised.new, revised.revised, revised.new_high), (0, 1, 1));
+        let kinds: Vec<_> = store.events(&first.key).expect("events").into_iter().map(|e| e.kind).collect();
+        assert!(
+            matches!(kinds.as_slice(), [EventKind::Raised { .. }, EventKind::Revised { to, .. }, EventKind::Withdrawn] if *to == newer.revision),
+            "{kinds:?}"
+        );
+        let entry = store.index_entry(&first.key).expect("index").expect("indexed");
+        assert_eq!(entry.head.revision, newer.revision);
+        assert_eq!(entry.case.events, 3);
+        assert!(store.scan_index(IndexScan::Open).expect("scan").is_empty(), "withdrawn: no longer open");
+        assert_eq!(store.settled_cases().expect("settled").len(), 1);
+        assert_eq!(store.feed_state().expect("state").cursor.as_deref(), Some("c2"));
+    }
+
+    fn a_purged_case_leaves_its_tombstone_and_the_trail_verifies(backend: Backend) {
+        let opened = backend.open();
+        let (store, trail) = (opened.store, opened.trail);
+        let (kept, gone) = (sample_alert("K-1"), sample_alert("G-1"));
+        let page = [
+            Incoming { alert: &kept, grading: medium(), raised_by: "feed" },
+            Incoming { alert: &gone, grading: medium(), raised_by: "feed" },
+        ];
+        store.ingest_page(&page, &[], 0, None, 1, at()).expect("ingest");
+        for key in [&kept.key, &gone.key] {
+            let n = store.case_events_len(key).expect("count");
+            store.append_decision_at(key, n, &[a_note(key)]).expect("a decision");
+        }
+        store.audit_append(&Entry::new(at(), "dsl", None, "listed the queue")).expect("a view");
+        let tombstone = Entry::new(at() + Duration::days(500), "retention", Some(&gone.key), "purged by retention");
+        store.purge_case(&gone.key, &tombstone).expect("purged");
+        assert_eq!(store.alert(&gone.key).expect("alert"), None);
+        assert!(store.events(&gone.key).expect("events").is_empty());
+        assert_eq!(store.index_entry(&gone.key).expect("index"), None);
+        assert!(store.alert(&kept.key).expect("alert").is_some(), "the other case stays");
+        let records = trail.records().expect("records");
+        let last = records.last().expect("a tombstone");
+        assert!(last.purge && last.case.as_deref() == Some(gone.key.to_string().as_str()), "{last:?}");
+        match trail.verify_against(None).expect("verify") {
+            Verdict::Intact { records: n, head, .. } => {
+                assert_eq!(n, records.len() as u64);
+                assert_eq!(head.seq, n);
+            }
+            other => panic!("the trail should verify after a purge: {other:?}"),
+        }
+    }
+
+    /// How far each mailbox was read (IMAP), kept apart per mailbox and replaced whole.
+    fn a_mailboxs_mark_is_kept_per_mailbox_and_replaced_whole(backend: Backend) {
+        use crate::store::MailboxMark;
+        let store = backend.open().store;
+        let (inbox, other) =
+            ("imap://alerts@imap.college.example:993/INBOX", "imap://alerts@imap.college.example:993/Alerts");
+        assert_eq!(store.mailbox_mark(inbox).expect("read"), None);
+        store.set_mailbox_mark(inbox, &MailboxMark { uid_validity: 9, last_uid: 41 }).expect("write");
+        store.set_mailbox_mark(inbox, &MailboxMark { uid_validity: 9, last_uid: 50 }).expect("write");
+        assert_eq!(store.mailbox_mark(inbox).expect("read"), Some(MailboxMark { uid_validity: 9, last_uid: 50 }));
+        assert_eq!(store.mailbox_mark(other).expect("read"), None, "another folder has its own mark");
+    }
+
+    fn the_feed_state_is_updated_whole_and_kept_with_the_page(backend: Backend) {
+        let opened = backend.open();
+        let store = opened.store;
+        assert_eq!(store.feed_state().expect("state"), FeedState::default());
+        let updated = store
+            .update_feed_state(&|s| {
+                s.cursor = Some("after-7".into());
+                s.last_success = Some(at());
+            })
+            .expect("updated");
+        assert_eq!(store.feed_state().expect("state"), updated);
+        let alert = sample_alert("F-1");
+        store
+            .ingest_page(
+                &[Incoming { alert: &alert, grading: medium(), raised_by: "feed" }],
+                &[],
+                2,
+                Some("after-8"),
+                1,
+                at(),
+            )
+            .expect("ingest");
+        let state = store.feed_state().expect("state");
+        assert_eq!(
+            (state.cursor.as_deref(), state.staff_dropped, state.last_success),
+            (Some("after-8"), 2, Some(at()))
+        );
+        store.replace_feed_state(&FeedState::default()).expect("reset");
+        assert_eq!(store.feed_state().expect("state"), FeedState::default());
+    }
+
+    fn quarantined_alerts_are_kept_once_and_purged_with_one_tombstone(backend: Backend) {
+        let opened = backend.open();
+        let (store, trail) = (opened.store, opened.trail);
+        let bad = Rejected { source: None, id: None, raw: "{\"id\": 7".into(), reason: "not JSON".into() };
+        let report = store.ingest_page(&[], std::slice::from_ref(&bad), 0, None, 1, at()).expect("ingest");
+        assert_eq!(report.quarantined, 1);
+        let again = store.ingest_page(&[], std::slice::from_ref(&bad), 0, None, 1, at()).expect("replayed");
+        assert_eq!(again.quarantined, 0, "the same alert is not quarantined twice");
+        assert_eq!(store.quarantine_count(), 1);
+        assert_eq!(store.quarantined().expect("read")[0].rejected, bad);
+        let purged = store
+            .purge_quarantined(&|_| true, &|n| Entry::new(at(), "retention", None, format!("purged {n} quarantined")))
+            .expect("purged");
+        assert_eq!((purged, store.quarantine_count()), (1, 0));
+        assert_eq!(trail.records().expect("records").last().map(|r| r.what.as_str()), Some("purged 1 quarantined"));
+        assert!(matches!(trail.verify_against(None).expect("verify"), Verdict::Intact { .. }));
+    }
+
+    fn handover_notes_are_sealed_read_back_and_purged_with_a_tombstone(backend: Backend) {
+        let opened = backend.open();
+        let (store, trail) = (opened.store, opened.trail);
+        let entry = Entry::new(at(), "dsl", None, "wrote a handover note");
+        let note = store.add_handover_note(at(), "dsl", "ring home about D-1", &entry).expect("written");
+        let later = store.add_handover_note(at() + Duration::hours(1), "dsl", "second", &entry).expect("written");
+        assert!(later.id > note.id);
+        assert_eq!(store.handover_notes(at()).expect("read"), vec![note.clone(), later.clone()]);
+        assert_eq!(store.handover_notes(at() + Duration::minutes(1)).expect("read"), vec![later.clone()]);
+        store.set_last_look("ddsl", at()).expect("look");
+        assert_eq!(store.last_look("ddsl").expect("look"), Some(at()));
+        let purged = store
+            .purge_handover_notes(&|t| *t < at() + Duration::minutes(1), &|n| {
+                Entry::new(at(), "retention", None, format!("purged {n} notes"))
+            })
+            .expect("purged");
+        assert_eq!(purged, 1);
+        assert_eq!(store.handover_notes(at()).expect("read"), vec![later]);
+        assert!(matches!(trail.verify_against(None).expect("verify"), Verdict::Intact { .. }));
     }
 }

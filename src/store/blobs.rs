@@ -120,12 +120,12 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{Store, StoreKey};
+    use crate::store::backend::testing::{Backend, on_both_backends};
 
-    #[test]
-    fn the_blob_cache_evicts_the_oldest_beyond_its_cap() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path(), &StoreKey::bytes([1; 32])).expect("open");
+    on_both_backends!(the_blob_cache_evicts_the_oldest_beyond_its_cap, a_blob_is_kept_until_removed);
+
+    fn the_blob_cache_evicts_the_oldest_beyond_its_cap(backend: Backend) {
+        let store = backend.open().store;
         store.cache_blob("a", &[1; 40], 100).expect("a");
         store.cache_blob("b", &[2; 40], 100).expect("b");
         store.cache_blob("a", &[3; 40], 100).expect("a again: replaces, still 80 bytes");
@@ -137,5 +137,21 @@ mod tests {
         assert_eq!(store.cached_blob_bytes().expect("total"), 80);
         store.cache_blob("huge", &[5; 101], 100).expect("too big to cache");
         assert_eq!(store.cached_blob("huge").expect("get"), None);
+    }
+
+    fn a_blob_is_kept_until_removed(backend: Backend) {
+        let opened = backend.open();
+        let store = opened.store;
+        assert_eq!(store.blob("shot-1").expect("get"), None);
+        store.put_blob("shot-1", b"png bytes").expect("put");
+        assert_eq!(store.blob("shot-1").expect("get").as_deref(), Some(&b"png bytes"[..]));
+        store.cache_blob("c", &[1; 10], 100).expect("cache");
+        assert!(store.has_cached_blob("c").expect("has"));
+        assert_eq!(store.cached_blob_names().expect("names"), vec!["c".to_string()]);
+        store.uncache_blob("c").expect("uncache");
+        assert!(!store.has_cached_blob("c").expect("has"));
+        assert_eq!(store.cached_blob_bytes().expect("total"), 0);
+        store.remove_blob("shot-1").expect("remove");
+        assert_eq!(store.blob("shot-1").expect("get"), None);
     }
 }

@@ -43,9 +43,27 @@ pub(super) fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T>
     Ok(env.data)
 }
 
+/// Where a store keeps its key check and key derivation parameters: sled's `meta` tree, or a school's rows
+/// of the PostgreSQL store's `meta` table. [`unlock`] reads and writes them through this, so both backends
+/// check a key by the same rule.
+pub(super) trait KeyMeta {
+    fn get(&self, name: &[u8]) -> Result<Option<Vec<u8>>>;
+    fn insert(&self, name: &[u8], value: Vec<u8>) -> Result<()>;
+}
+
+impl KeyMeta for sled::Tree {
+    fn get(&self, name: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(sled::Tree::get(self, name)?.map(|v| v.to_vec()))
+    }
+    fn insert(&self, name: &[u8], value: Vec<u8>) -> Result<()> {
+        sled::Tree::insert(self, name, value)?;
+        Ok(())
+    }
+}
+
 /// The cipher for `key`, checked against the store's sealed check value when there is one. Creates the
 /// key file (or the passphrase's salt) for a store that has no check yet, that is a new one.
-pub(super) fn unlock(meta: &sled::Tree, key: &StoreKey) -> Result<(Cipher, AuditKey)> {
+pub(super) fn unlock(meta: &dyn KeyMeta, key: &StoreKey) -> Result<(Cipher, AuditKey)> {
     let has_check = meta.get(META_CHECK)?.is_some();
     let kdf: Option<crypto::KdfParams> = match meta.get(META_KDF)? {
         Some(bytes) => Some(
@@ -92,26 +110,53 @@ pub(super) fn encode_plain<T: Serialize>(what: &str, value: &T) -> Result<Vec<u8
     serde_json::to_vec(value).map_err(|e| encode_error(what, e))
 }
 
+/// Serializes `value` into its envelope and seals it with `cipher` for `key` in `tree`: the one sealing
+/// both backends use, so a value means the same (and opens only where it was sealed) in either.
+pub(super) fn seal_value<T: Serialize>(cipher: &Cipher, tree: &str, key: &[u8], value: &T) -> Result<Vec<u8>> {
+    seal_plain(cipher, tree, key, &encode(tree, value)?)
+}
+
+/// Seals `plain` for `key` in `tree` as it is.
+pub(super) fn seal_plain(cipher: &Cipher, tree: &str, key: &[u8], plain: &[u8]) -> Result<Vec<u8>> {
+    cipher.seal(SCHEMA, tree, key, plain).map_err(|e| encode_error(tree, e))
+}
+
+/// Opens a value sealed by [`seal_value`] and reads its envelope.
+pub(super) fn open_value<T: DeserializeOwned>(
+    cipher: &Cipher,
+    what: &str,
+    tree: &str,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<T> {
+    decode(what, &open_plain(cipher, what, tree, key, bytes)?)
+}
+
+/// Opens bytes sealed by [`seal_plain`].
+pub(super) fn open_plain(cipher: &Cipher, what: &str, tree: &str, key: &[u8], bytes: &[u8]) -> Result<Vec<u8>> {
+    cipher
+        .open(SCHEMA, tree, key, bytes)
+        .map_err(|e| StoreError::Corrupt { what: what.to_string(), detail: e.to_string() })
+}
+
 /// Sealing: everything that turns values into ciphertext and back.
 impl Store {
     /// Serializes `value` into its envelope and seals it for `key` in `tree`.
     pub(super) fn seal<T: Serialize>(&self, tree: &str, key: &[u8], value: &T) -> Result<Vec<u8>> {
-        self.seal_bytes(tree, key, &encode(tree, value)?)
+        seal_value(&self.cipher, tree, key, value)
     }
 
     /// Seals `plain` for `key` in `tree` as it is.
     pub(super) fn seal_bytes(&self, tree: &str, key: &[u8], plain: &[u8]) -> Result<Vec<u8>> {
-        self.cipher.seal(SCHEMA, tree, key, plain).map_err(|e| encode_error(tree, e))
+        seal_plain(&self.cipher, tree, key, plain)
     }
 
     /// Opens a value sealed by [`Store::seal`] and reads its envelope.
     pub(super) fn unseal<T: DeserializeOwned>(&self, what: &str, tree: &str, key: &[u8], bytes: &[u8]) -> Result<T> {
-        decode(what, &self.unseal_bytes(what, tree, key, bytes)?)
+        open_value(&self.cipher, what, tree, key, bytes)
     }
 
     pub(super) fn unseal_bytes(&self, what: &str, tree: &str, key: &[u8], bytes: &[u8]) -> Result<Vec<u8>> {
-        self.cipher
-            .open(SCHEMA, tree, key, bytes)
-            .map_err(|e| StoreError::Corrupt { what: what.to_string(), detail: e.to_string() })
+        open_plain(&self.cipher, what, tree, key, bytes)
     }
 }

@@ -173,40 +173,37 @@ pub(super) mod tests {
     use crate::domain::levels::Grading;
     use crate::domain::{AlertKey, CaseEvent, EventKind, Level};
     use crate::store::audit_log::Entry;
-    use crate::store::{Incoming, Store, StoreError, StoreKey};
+    use crate::store::backend::testing::{Backend, on_both_backends};
+    use crate::store::{Incoming, StoreError};
 
     fn at() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-10T10:05:00Z").expect("literal").with_timezone(&Utc)
     }
 
     /// A store holding one new case, `D-1`.
-    pub(crate) fn store_with_a_case(dir: &std::path::Path) -> (Store, AlertKey) {
-        let store = Store::open(dir, &StoreKey::bytes([1; 32])).expect("open");
-        let alert = sample_alert("D-1");
-        let grading = Grading { level: Level::Medium, illegal_path: false };
-        store
-            .ingest_page(&[Incoming { alert: &alert, grading, raised_by: "feed" }], &[], 0, None, 1, at())
-            .expect("ingest");
-        (store, alert.key)
-    }
-
     pub(crate) fn a_note(key: &AlertKey) -> (CaseEvent, Entry) {
         let event = CaseEvent::new(at(), "dsl", EventKind::NoteAdded { text: "a note".into() });
         (event, Entry::new(at(), "dsl", Some(key), "added a note"))
     }
 
-    #[test]
-    fn a_decision_on_a_stale_count_is_refused_and_writes_nothing() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (store, key) = store_with_a_case(dir.path());
+    on_both_backends!(a_decision_on_a_stale_count_is_refused_and_writes_nothing);
+
+    fn a_decision_on_a_stale_count_is_refused_and_writes_nothing(backend: Backend) {
+        let opened = backend.open();
+        let (store, trail) = (opened.store, opened.trail);
+        let alert = sample_alert("D-1");
+        let grading = Grading { level: Level::Medium, illegal_path: false };
+        store
+            .ingest_page(&[Incoming { alert: &alert, grading, raised_by: "feed" }], &[], 0, None, 1, at())
+            .expect("ingest");
+        let key = alert.key;
         let judged_on = store.case_events_len(&key).expect("count");
         assert_eq!(judged_on, store.events(&key).expect("events").len() as u64);
-        // The feed (or another reviewer) lands first.
         store.append(&key, &CaseEvent::new(at(), "feed", EventKind::Withdrawn)).expect("a change in between");
         let (events, index, records) = (
             store.events(&key).expect("events"),
             store.index_entry(&key).expect("index"),
-            store.audit_records().expect("records").len(),
+            trail.records().expect("records").len(),
         );
         let refused = store.append_decision_at(&key, judged_on, &[a_note(&key)]);
         assert!(
@@ -215,12 +212,11 @@ pub(super) mod tests {
         );
         assert_eq!(store.events(&key).expect("events"), events, "no event");
         assert_eq!(store.index_entry(&key).expect("index"), index, "no index change");
-        assert_eq!(store.audit_records().expect("records").len(), records, "no audit record");
-        // Judged again on the case as it is, it is written.
+        assert_eq!(trail.records().expect("records").len(), records, "no audit record");
         let now = store.case_events_len(&key).expect("count");
         store.append_decision_at(&key, now, &[a_note(&key)]).expect("written");
         assert_eq!(store.case_events_len(&key).expect("count"), now + 1);
-        assert_eq!(store.audit_records().expect("records").len(), records + 1);
+        assert_eq!(trail.records().expect("records").len(), records + 1);
         assert_eq!(store.index_entry(&key).expect("index").expect("indexed").case.events as u64, now + 1);
     }
 }

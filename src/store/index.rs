@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionalTree, UnabortableTransactionError};
 
-use super::codec::encode_error;
+use super::codec::{encode_error, open_plain, seal_plain};
+use super::crypto::Cipher;
 use super::keys::{be_i64, case_key, micros_to_time, parse_case_key};
 use super::{Result, Store, StoreError};
 use crate::domain::{Alert, AlertKey, Case, CaseEvent};
@@ -382,25 +383,36 @@ impl Store {
 
     /// Seals an index entry in its own encoding ([`INDEX_POSTCARD`]), without the case's done items.
     pub(super) fn seal_index(&self, key: &[u8], entry: &IndexEntry) -> Result<Vec<u8>> {
-        let case = Case { done: Default::default(), ..entry.case.clone() };
-        let settled_at = case.settled().map(|at| at.timestamp_micros());
-        let mut plain = vec![INDEX_POSTCARD];
-        plain.extend(
-            postcard::to_allocvec(&IndexOut { settled_at, head: &entry.head, case: &case })
-                .map_err(|e| encode_error("index entry", e))?,
-        );
-        self.seal_bytes(INDEX, key, &plain)
+        seal_index_entry(&self.cipher, key, entry)
     }
 
     /// Opens an index entry sealed by [`Store::seal_index`].
     pub(super) fn unseal_index(&self, key: &[u8], bytes: &[u8]) -> Result<IndexEntry> {
-        let plain = self.unseal_bytes("index entry", INDEX, key, bytes)?;
-        match plain.split_first() {
-            Some((&INDEX_POSTCARD, rest)) => postcard::from_bytes::<IndexIn>(rest)
-                .map(|i| IndexEntry { head: i.head, case: i.case })
-                .map_err(|e| StoreError::Corrupt { what: "index entry".into(), detail: e.to_string() }),
-            _ => Err(index_encoding_error()),
-        }
+        open_index_entry(&self.cipher, key, bytes)
+    }
+}
+
+/// Seals an index entry in its own encoding ([`INDEX_POSTCARD`]), without the case's done items: the one
+/// rule both backends keep their queue index by.
+pub(super) fn seal_index_entry(cipher: &Cipher, key: &[u8], entry: &IndexEntry) -> Result<Vec<u8>> {
+    let case = Case { done: Default::default(), ..entry.case.clone() };
+    let settled_at = case.settled().map(|at| at.timestamp_micros());
+    let mut plain = vec![INDEX_POSTCARD];
+    plain.extend(
+        postcard::to_allocvec(&IndexOut { settled_at, head: &entry.head, case: &case })
+            .map_err(|e| encode_error("index entry", e))?,
+    );
+    seal_plain(cipher, INDEX, key, &plain)
+}
+
+/// Opens an index entry sealed by [`seal_index_entry`].
+pub(super) fn open_index_entry(cipher: &Cipher, key: &[u8], bytes: &[u8]) -> Result<IndexEntry> {
+    let plain = open_plain(cipher, "index entry", INDEX, key, bytes)?;
+    match plain.split_first() {
+        Some((&INDEX_POSTCARD, rest)) => postcard::from_bytes::<IndexIn>(rest)
+            .map(|i| IndexEntry { head: i.head, case: i.case })
+            .map_err(|e| StoreError::Corrupt { what: "index entry".into(), detail: e.to_string() }),
+        _ => Err(index_encoding_error()),
     }
 }
 

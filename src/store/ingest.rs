@@ -68,6 +68,78 @@ pub struct Incoming<'a> {
     pub raised_by: &'a str,
 }
 
+impl IngestReport {
+    /// Counts a new alert's case.
+    pub(super) fn count_new(&mut self, inc: &Incoming<'_>) {
+        let high = usize::from(inc.grading.level == crate::domain::Level::High);
+        self.new += 1;
+        self.new_high += high;
+        if inc.alert.is_staff() {
+            self.staff_new += 1;
+            self.staff_new_high += high;
+        }
+    }
+
+    /// Counts a revised alert's case (as new-high when the revision made it high).
+    pub(super) fn count_revision(&mut self, revision: &Revision, alert: &Alert) {
+        if revision.now_high {
+            self.new_high += 1;
+            self.staff_new_high += usize::from(alert.is_staff());
+        }
+        self.revised += 1;
+    }
+}
+
+/// The events a new alert's case starts with: raised, and withdrawn if the vendor already withdrew it. The
+/// one rule both backends start a case by.
+pub(super) fn first_kinds(inc: &Incoming<'_>, template_version: u32) -> Vec<EventKind> {
+    let alert = inc.alert;
+    let raised = EventKind::Raised {
+        revision: alert.revision,
+        level: inc.grading.level,
+        illegal_path: inc.grading.illegal_path,
+        template_version,
+    };
+    std::iter::once(raised).chain(alert.withdrawn.then_some(EventKind::Withdrawn)).collect()
+}
+
+/// What a newer revision of a stored alert appends to its case: the one rule both backends revise by.
+pub(super) struct Revision {
+    /// Revised; withdrawn or reinstated if that changed; reopened if it escalated a closed case.
+    pub(super) kinds: Vec<EventKind>,
+    /// It raised the case to high (or onto the illegal-content path at high).
+    pub(super) now_high: bool,
+}
+
+impl Revision {
+    /// `old` is the alert as stored, `before` its case as the index last folded it (none: not indexed).
+    pub(super) fn of(old: &Alert, inc: &Incoming<'_>, before: Option<&Case>) -> Revision {
+        let alert = inc.alert;
+        let mut kinds = vec![EventKind::Revised {
+            from: old.revision,
+            to: alert.revision,
+            level: inc.grading.level,
+            illegal_path: inc.grading.illegal_path,
+        }];
+        if alert.withdrawn && !old.withdrawn {
+            kinds.push(EventKind::Withdrawn);
+        }
+        if old.withdrawn && !alert.withdrawn {
+            kinds.push(EventKind::Reinstated);
+        }
+        let mut now_high = false;
+        if let Some(before) = before {
+            let escalated = inc.grading.level > before.level || inc.grading.illegal_path && !before.illegal_path;
+            now_high = escalated && inc.grading.level == crate::domain::Level::High;
+            if escalated && before.closed.is_some() {
+                let reason = format!("the feed revised the alert: now {}", inc.grading.level);
+                kinds.push(EventKind::Reopened { reason });
+            }
+        }
+        Revision { kinds, now_high }
+    }
+}
+
 impl Store {
     /// Stores a page: alerts (idempotent by source, id, revision), their events, the quarantined ones and
     /// the cursor that follows, in one transaction, then flushes.
@@ -141,33 +213,11 @@ impl Store {
                         if let Some((value, open)) = &new.index {
                             index.put(&k, value.clone(), *open, None)?;
                         }
-                        let high = usize::from(inc.grading.level == crate::domain::Level::High);
-                        report.new += 1;
-                        report.new_high += high;
-                        if alert.is_staff() {
-                            report.staff_new += 1;
-                            report.staff_new_high += high;
-                        }
+                        report.count_new(inc);
                     }
                     Some(old) if old.revision < alert.revision => {
                         // Sealed already, with the values it would have stored had it been new.
                         alerts.insert(k.as_slice(), prepared[i].alert.as_slice())?;
-                        let mut folded = vec![push_event(
-                            &alert.key,
-                            EventKind::Revised {
-                                from: old.revision,
-                                to: alert.revision,
-                                level: inc.grading.level,
-                                illegal_path: inc.grading.illegal_path,
-                            },
-                            seq.next(),
-                        )?];
-                        if alert.withdrawn && !old.withdrawn {
-                            folded.push(push_event(&alert.key, EventKind::Withdrawn, seq.next())?);
-                        }
-                        if old.withdrawn && !alert.withdrawn {
-                            folded.push(push_event(&alert.key, EventKind::Reinstated, seq.next())?);
-                        }
                         let entry: Option<(IndexEntry, bool)> = match index.get(&k)? {
                             Some((b, was_open)) => Some((
                                 self.unseal_index(&k, &b).map_err(ConflictableTransactionError::Abort)?,
@@ -175,22 +225,12 @@ impl Store {
                             )),
                             None => None,
                         };
-                        // A revision that escalates (to a higher level, or onto the illegal-content path)
-                        // must reach someone: it rings the bell when it reaches High, and a closed case
-                        // comes back open.
-                        if let Some(before) = entry.as_ref().map(|(e, _)| &e.case) {
-                            let escalated =
-                                inc.grading.level > before.level || inc.grading.illegal_path && !before.illegal_path;
-                            if escalated && inc.grading.level == crate::domain::Level::High {
-                                report.new_high += 1;
-                                report.staff_new_high += usize::from(alert.is_staff());
-                            }
-                            if escalated && before.closed.is_some() {
-                                let reason = format!("the feed revised the alert: now {}", inc.grading.level);
-                                folded.push(push_event(&alert.key, EventKind::Reopened { reason }, seq.next())?);
-                            }
+                        let revision = Revision::of(&old, inc, entry.as_ref().map(|(e, _)| &e.case));
+                        report.count_revision(&revision, alert);
+                        let mut folded = Vec::with_capacity(revision.kinds.len());
+                        for kind in revision.kinds {
+                            folded.push(push_event(&alert.key, kind, seq.next())?);
                         }
-                        // A missing entry is rebuilt from the log at the next open (the counts differ).
                         if let Some((mut entry, was_open)) = entry {
                             for e in &folded {
                                 entry.case.apply(e);
@@ -199,7 +239,6 @@ impl Store {
                         } else {
                             index_gap.set(true);
                         }
-                        report.revised += 1;
                     }
                     Some(_) => report.unchanged += 1,
                 }
@@ -248,13 +287,7 @@ impl Store {
     ) -> Result<NewCase> {
         let alert = inc.alert;
         let k = case_key(&alert.key);
-        let raised = EventKind::Raised {
-            revision: alert.revision,
-            level: inc.grading.level,
-            illegal_path: inc.grading.illegal_path,
-            template_version,
-        };
-        let kinds = std::iter::once(raised).chain(alert.withdrawn.then_some(EventKind::Withdrawn));
+        let kinds = first_kinds(inc, template_version);
         let mut folded = Vec::with_capacity(2);
         let mut events = Vec::with_capacity(2);
         for kind in kinds {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{Result, Store};
 
 /// The tree's name, part of its values' associated data.
-const MAILBOX: &str = "mailbox";
+pub(super) const MAILBOX: &str = "mailbox";
 
 /// How far a mailbox's folder has been read: every message with a UID up to `last_uid` under this
 /// `uid_validity` is stored. Another UIDVALIDITY means the server renumbered the folder: the mark no longer

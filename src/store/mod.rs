@@ -15,7 +15,8 @@
 //! [`ingest`] (a feed page), [`events`] (a case's log), [`audit_log`] (the audit trail, as written),
 //! [`blobs`], [`feed_state`] (feed state and quarantine), [`team`] (handover notes and marks), [`mailbox`] (how far each IMAP folder is read), [`migrate`]
 //! (earlier layouts), [`perms`] (file permissions), [`lock`], [`space`] (room on the disk), [`compact`],
-//! [`crypto`], and [`backend`] (the boundary the service speaks to, which a second backend implements).
+//! [`crypto`], and [`backend`] (the boundary the service speaks to, which [`postgres`], the second backend, also
+//! implements).
 
 pub mod audit;
 pub(crate) mod audit_log;
@@ -33,6 +34,7 @@ mod lock;
 mod mailbox;
 mod migrate;
 mod perms;
+pub mod postgres;
 pub mod space;
 mod team;
 
@@ -87,6 +89,13 @@ pub enum StoreError {
     /// stored empty and found unreadable later.
     #[error("vigil could not store {what}: {detail}; nothing was written")]
     Encode { what: String, detail: String },
+    /// The PostgreSQL store could not be reached or refused a statement ([`postgres`]); the transaction,
+    /// if one was open, was rolled back.
+    #[error("the database failed ({0}); nothing was acknowledged, so nothing is lost: retry")]
+    Database(String),
+    /// The PostgreSQL store's schema is not this vigil's: made by a newer vigil, or not yet migrated.
+    #[error("{0}")]
+    Schema(String),
     #[error(
         "the store at {dir} can be read by other users ({path} is mode {mode:03o}); vigil will not use it until only you can: fix it with `chmod -R go-rwx {dir}`"
     )]

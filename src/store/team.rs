@@ -14,9 +14,9 @@ use super::{Result, Store, tx_error};
 /// The tree's name, part of its values' associated data.
 pub(super) const TEAM: &str = "team";
 
-const NOTE: &[u8] = b"note/";
-const ACK: &[u8] = b"ack/";
-const LOOK: &[u8] = b"look/";
+pub(super) const NOTE: &[u8] = b"note/";
+pub(super) const ACK: &[u8] = b"ack/";
+pub(super) const LOOK: &[u8] = b"look/";
 
 /// A handover note: what one reviewer leaves for the next.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,7 +40,7 @@ pub struct HandoverAck {
     pub up_to_note: Option<u64>,
 }
 
-fn keyed(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
+pub(super) fn keyed(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
     [prefix, rest].concat()
 }
 

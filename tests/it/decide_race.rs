@@ -8,7 +8,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::common::{Svc, dsl, fixed_now, key_file_for, tick_all_required};
+use crate::backend_support::{Backend, both_backends};
+use crate::common::{dsl, fixed_now, tick_all_required};
 
 use chrono::{DateTime, Utc};
 use vigil::audit::{AuditRecord, Entry};
@@ -18,15 +19,13 @@ use vigil::feed::protocol::{Rejected, parse_page};
 use vigil::identity::{Role, Viewer};
 use vigil::service::{CaseService, ServiceError, Session};
 use vigil::store::backend::{CaseStore, IndexScan};
-use vigil::store::{
-    FeedState, HandoverAck, HandoverNote, Incoming, IndexEntry, IngestReport, Quarantined, Result, Store, StoreKey,
-};
+use vigil::store::{FeedState, HandoverAck, HandoverNote, Incoming, IndexEntry, IngestReport, Quarantined, Result};
 
 type Landing = Box<dyn FnOnce() + Send>;
 
 /// The real store, and something to run just before the next decision is appended.
 struct Racing {
-    inner: Store,
+    inner: Arc<dyn CaseStore>,
     before_append: Mutex<Option<Landing>>,
 }
 
@@ -46,16 +45,16 @@ impl CaseStore for Racing {
         self.inner.append_decision_at(key, expected, events)
     }
     fn alert(&self, key: &AlertKey) -> Result<Option<Alert>> {
-        CaseStore::alert(&self.inner, key)
+        CaseStore::alert(&*self.inner, key)
     }
     fn events(&self, key: &AlertKey) -> Result<Vec<CaseEvent>> {
-        CaseStore::events(&self.inner, key)
+        CaseStore::events(&*self.inner, key)
     }
     fn case_events_len(&self, key: &AlertKey) -> Result<u64> {
-        CaseStore::case_events_len(&self.inner, key)
+        CaseStore::case_events_len(&*self.inner, key)
     }
     fn index_entry(&self, key: &AlertKey) -> Result<Option<IndexEntry>> {
-        CaseStore::index_entry(&self.inner, key)
+        CaseStore::index_entry(&*self.inner, key)
     }
     fn scan_index(&self, which: IndexScan) -> Result<Vec<IndexEntry>> {
         self.inner.scan_index(which)
@@ -64,13 +63,13 @@ impl CaseStore for Racing {
         self.inner.visit_index(which, visit)
     }
     fn settled_cases(&self) -> Result<Vec<(AlertKey, DateTime<Utc>)>> {
-        CaseStore::settled_cases(&self.inner)
+        CaseStore::settled_cases(&*self.inner)
     }
     fn settled_since(&self) -> Result<Option<DateTime<Utc>>> {
-        CaseStore::settled_since(&self.inner)
+        CaseStore::settled_since(&*self.inner)
     }
     fn set_settled_since(&self, seen: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Result<()> {
-        CaseStore::set_settled_since(&self.inner, seen, at)
+        CaseStore::set_settled_since(&*self.inner, seen, at)
     }
     fn ingest_page(
         &self,
@@ -81,117 +80,117 @@ impl CaseStore for Racing {
         template_version: u32,
         now: DateTime<Utc>,
     ) -> Result<IngestReport> {
-        CaseStore::ingest_page(&self.inner, incoming, rejected, staff_dropped, cursor, template_version, now)
+        CaseStore::ingest_page(&*self.inner, incoming, rejected, staff_dropped, cursor, template_version, now)
     }
     fn append_audited(&self, key: &AlertKey, event: &CaseEvent, entry: &Entry) -> Result<()> {
-        CaseStore::append_audited(&self.inner, key, event, entry)
+        CaseStore::append_audited(&*self.inner, key, event, entry)
     }
     fn append(&self, key: &AlertKey, event: &CaseEvent) -> Result<()> {
-        CaseStore::append(&self.inner, key, event)
+        CaseStore::append(&*self.inner, key, event)
     }
     fn alerts(&self) -> Box<dyn Iterator<Item = Result<Alert>> + '_> {
-        CaseStore::alerts(&self.inner)
+        CaseStore::alerts(&*self.inner)
     }
     fn all_events(&self) -> Box<dyn Iterator<Item = Result<(AlertKey, CaseEvent)>> + '_> {
-        CaseStore::all_events(&self.inner)
+        CaseStore::all_events(&*self.inner)
     }
     fn audit_append(&self, entry: &Entry) -> Result<AuditRecord> {
-        CaseStore::audit_append(&self.inner, entry)
+        CaseStore::audit_append(&*self.inner, entry)
     }
     fn purge_case(&self, key: &AlertKey, tombstone: &Entry) -> Result<()> {
-        CaseStore::purge_case(&self.inner, key, tombstone)
+        CaseStore::purge_case(&*self.inner, key, tombstone)
     }
     fn feed_state(&self) -> Result<FeedState> {
-        CaseStore::feed_state(&self.inner)
+        CaseStore::feed_state(&*self.inner)
     }
     fn update_feed_state(&self, f: &dyn Fn(&mut FeedState)) -> Result<FeedState> {
-        CaseStore::update_feed_state(&self.inner, f)
+        CaseStore::update_feed_state(&*self.inner, f)
     }
     fn replace_feed_state(&self, state: &FeedState) -> Result<()> {
-        CaseStore::replace_feed_state(&self.inner, state)
+        CaseStore::replace_feed_state(&*self.inner, state)
     }
     fn quarantined(&self) -> Result<Vec<Quarantined>> {
-        CaseStore::quarantined(&self.inner)
+        CaseStore::quarantined(&*self.inner)
     }
     fn quarantine_count(&self) -> usize {
-        CaseStore::quarantine_count(&self.inner)
+        CaseStore::quarantine_count(&*self.inner)
     }
     fn purge_quarantined(
         &self,
         expired: &dyn Fn(&DateTime<Utc>) -> bool,
         tombstone: &dyn Fn(usize) -> Entry,
     ) -> Result<usize> {
-        CaseStore::purge_quarantined(&self.inner, expired, tombstone)
+        CaseStore::purge_quarantined(&*self.inner, expired, tombstone)
     }
     fn blob(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        CaseStore::blob(&self.inner, name)
+        CaseStore::blob(&*self.inner, name)
     }
     fn put_blob(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        CaseStore::put_blob(&self.inner, name, bytes)
+        CaseStore::put_blob(&*self.inner, name, bytes)
     }
     fn remove_blob(&self, name: &str) -> Result<()> {
-        CaseStore::remove_blob(&self.inner, name)
+        CaseStore::remove_blob(&*self.inner, name)
     }
     fn has_cached_blob(&self, name: &str) -> Result<bool> {
-        CaseStore::has_cached_blob(&self.inner, name)
+        CaseStore::has_cached_blob(&*self.inner, name)
     }
     fn cached_blob(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        CaseStore::cached_blob(&self.inner, name)
+        CaseStore::cached_blob(&*self.inner, name)
     }
     fn cached_blob_bytes(&self) -> Result<u64> {
-        CaseStore::cached_blob_bytes(&self.inner)
+        CaseStore::cached_blob_bytes(&*self.inner)
     }
     fn cache_blob(&self, name: &str, bytes: &[u8], cap: u64) -> Result<()> {
-        CaseStore::cache_blob(&self.inner, name, bytes, cap)
+        CaseStore::cache_blob(&*self.inner, name, bytes, cap)
     }
     fn cached_blob_names(&self) -> Result<Vec<String>> {
-        CaseStore::cached_blob_names(&self.inner)
+        CaseStore::cached_blob_names(&*self.inner)
     }
     fn uncache_blob(&self, name: &str) -> Result<()> {
-        CaseStore::uncache_blob(&self.inner, name)
+        CaseStore::uncache_blob(&*self.inner, name)
     }
     fn alert_count(&self) -> usize {
-        CaseStore::alert_count(&self.inner)
+        CaseStore::alert_count(&*self.inner)
     }
     fn add_handover_note(&self, at: DateTime<Utc>, author: &str, text: &str, entry: &Entry) -> Result<HandoverNote> {
-        CaseStore::add_handover_note(&self.inner, at, author, text, entry)
+        CaseStore::add_handover_note(&*self.inner, at, author, text, entry)
     }
     fn handover_notes(&self, since: DateTime<Utc>) -> Result<Vec<HandoverNote>> {
-        CaseStore::handover_notes(&self.inner, since)
+        CaseStore::handover_notes(&*self.inner, since)
     }
     fn purge_handover_notes(
         &self,
         expired: &dyn Fn(&DateTime<Utc>) -> bool,
         tombstone: &dyn Fn(usize) -> Entry,
     ) -> Result<usize> {
-        CaseStore::purge_handover_notes(&self.inner, expired, tombstone)
+        CaseStore::purge_handover_notes(&*self.inner, expired, tombstone)
     }
     fn acknowledge_handover(&self, ack: &HandoverAck, entry: &Entry) -> Result<()> {
-        CaseStore::acknowledge_handover(&self.inner, ack, entry)
+        CaseStore::acknowledge_handover(&*self.inner, ack, entry)
     }
     fn handover_ack(&self, user: &str) -> Result<Option<HandoverAck>> {
-        CaseStore::handover_ack(&self.inner, user)
+        CaseStore::handover_ack(&*self.inner, user)
     }
     fn last_look(&self, user: &str) -> Result<Option<DateTime<Utc>>> {
-        CaseStore::last_look(&self.inner, user)
+        CaseStore::last_look(&*self.inner, user)
     }
     fn set_last_look(&self, user: &str, at: DateTime<Utc>) -> Result<()> {
-        CaseStore::set_last_look(&self.inner, user, at)
+        CaseStore::set_last_look(&*self.inner, user, at)
     }
     fn mailbox_mark(&self, mailbox: &str) -> Result<Option<vigil::store::MailboxMark>> {
-        CaseStore::mailbox_mark(&self.inner, mailbox)
+        CaseStore::mailbox_mark(&*self.inner, mailbox)
     }
     fn set_mailbox_mark(&self, mailbox: &str, mark: &vigil::store::MailboxMark) -> Result<()> {
-        CaseStore::set_mailbox_mark(&self.inner, mailbox, mark)
+        CaseStore::set_mailbox_mark(&*self.inner, mailbox, mark)
     }
     fn disk_low(&self) -> bool {
-        CaseStore::disk_low(&self.inner)
+        CaseStore::disk_low(&*self.inner)
     }
     fn flush(&self) -> Result<()> {
-        CaseStore::flush(&self.inner)
+        CaseStore::flush(&*self.inner)
     }
     fn path(&self) -> &std::path::Path {
-        CaseStore::path(&self.inner)
+        CaseStore::path(&*self.inner)
     }
 }
 
@@ -207,17 +206,17 @@ fn page(alerts: &[String]) -> vigil::feed::protocol::Page {
     parse_page(body.as_bytes()).expect("page")
 }
 
-/// The DSL's session through the racing store, the deputy's session straight onto the same store, and the
-/// racing store itself.
-fn sessions(tmp: &tempfile::TempDir) -> (Session, Svc, Arc<Racing>) {
-    let dir = tmp.path().join("data");
-    let store = Store::open(&dir, &StoreKey::file(key_file_for(&dir))).expect("store");
+/// The DSL's session through the racing store, the deputy's session as another service on the same data (on
+/// PostgreSQL, its own connection: a second service on the database), and the racing store itself.
+fn sessions(backend: Backend, tmp: &tempfile::TempDir) -> (Session, Session, Arc<Racing>) {
+    let opened = backend.open(&tmp.path().join("data"));
     let c = vigil::config::Config::default();
-    let racing = Arc::new(Racing { inner: store.clone(), before_append: Mutex::new(None) });
-    let service =
-        CaseService::with_store(racing.clone(), Arc::new(store.clone()), vigil::service::Policy::from_config(&c));
+    let policy = || vigil::service::Policy::from_config(&c);
+    let racing = Arc::new(Racing { inner: opened.store.clone(), before_append: Mutex::new(None) });
+    let service = CaseService::with_store(racing.clone(), opened.trail.clone(), policy());
+    let other = opened.another();
     let deputy = Viewer { user: "deputy".into(), role: Role::Ddsl, sees_staff: true };
-    let other = Svc::new(store, c.calendar(), c.due, c.levels.clone(), deputy);
+    let other = Session::new(CaseService::with_store(other.store, other.trail, policy()), deputy);
     (Session::new(service, dsl()), other, racing)
 }
 
@@ -239,10 +238,16 @@ fn refused_for_missing_items(result: std::result::Result<Vec<CaseEvent>, Service
     }
 }
 
-#[test]
-fn with_nothing_in_between_the_close_passes() {
+both_backends!(
+    with_nothing_in_between_the_close_passes,
+    a_revision_landing_between_judging_and_writing_a_close_makes_it_be_judged_again,
+    a_tick_undone_between_judging_and_writing_a_close_makes_it_be_judged_again,
+    a_decision_made_on_what_the_screen_showed_is_refused_naming_who_decided_first,
+);
+
+fn with_nothing_in_between_the_close_passes(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let (dsl, _, _) = sessions(&tmp);
+    let (dsl, _, _) = sessions(backend, &tmp);
     dsl.ingest(&page(&[alert("R-1", 1, 3)]), fixed_now()).expect("ingest");
     let key = AlertKey::new("sm", "R-1");
     tick_all_required(&dsl, &key);
@@ -250,10 +255,9 @@ fn with_nothing_in_between_the_close_passes() {
     assert!(!dsl.summary(&key, fixed_now()).expect("row").expect("visible").open);
 }
 
-#[test]
-fn a_revision_landing_between_judging_and_writing_a_close_makes_it_be_judged_again() {
+fn a_revision_landing_between_judging_and_writing_a_close_makes_it_be_judged_again(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let (dsl, feed, racing) = sessions(&tmp);
+    let (dsl, feed, racing) = sessions(backend, &tmp);
     dsl.ingest(&page(&[alert("R-1", 1, 3)]), fixed_now()).expect("ingest");
     let key = AlertKey::new("sm", "R-1");
     tick_all_required(&dsl, &key);
@@ -272,10 +276,9 @@ fn a_revision_landing_between_judging_and_writing_a_close_makes_it_be_judged_aga
     );
 }
 
-#[test]
-fn a_tick_undone_between_judging_and_writing_a_close_makes_it_be_judged_again() {
+fn a_tick_undone_between_judging_and_writing_a_close_makes_it_be_judged_again(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let (dsl, deputy, racing) = sessions(&tmp);
+    let (dsl, deputy, racing) = sessions(backend, &tmp);
     dsl.ingest(&page(&[alert("T-1", 1, 3)]), fixed_now()).expect("ingest");
     let key = AlertKey::new("sm", "T-1");
     tick_all_required(&dsl, &key);
@@ -290,10 +293,9 @@ fn a_tick_undone_between_judging_and_writing_a_close_makes_it_be_judged_again() 
     assert!(dsl.summary(&key, fixed_now()).expect("row").expect("visible").open, "still open");
 }
 
-#[test]
-fn a_decision_made_on_what_the_screen_showed_is_refused_naming_who_decided_first() {
+fn a_decision_made_on_what_the_screen_showed_is_refused_naming_who_decided_first(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let (dsl, deputy, _) = sessions(&tmp);
+    let (dsl, deputy, _) = sessions(backend, &tmp);
     dsl.ingest(&page(&[alert("S-1", 1, 3)]), fixed_now()).expect("ingest");
     let key = AlertKey::new("sm", "S-1");
     tick_all_required(&dsl, &key);

@@ -4,6 +4,7 @@
 //! modules (`common`, `access_support`, `feed_support`, `report_fixture`) are shared by them.
 
 mod access_support;
+mod backend_support;
 mod common;
 mod feed_support;
 mod imap_support;
@@ -46,6 +47,7 @@ mod service_events;
 mod service_socket;
 mod service_users;
 mod store_compact;
+mod store_postgres;
 mod store_trouble;
 mod team_escalation;
 mod team_handover;

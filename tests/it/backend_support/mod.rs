@@ -1,0 +1,96 @@
+//! The two store backends a test body runs on: sled in a temp dir, and a fresh database of the tests'
+//! PostgreSQL cluster (one per test process, `src/store/postgres/test_cluster.rs`, shared with the library's
+//! unit tests). `both_backends!` runs each named `fn(Backend)` once on each, so both are held to one body.
+
+use std::sync::Arc;
+
+use vigil::audit::Trail;
+use vigil::store::backend::CaseStore;
+use vigil::store::postgres::{PgSettings, PgStore, schema};
+use vigil::store::{Store, StoreKey};
+
+#[path = "../../../src/store/postgres/test_cluster.rs"]
+pub mod pg_cluster;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sled,
+    Postgres,
+}
+
+/// One service's store: its cases through the trait, its audit trail through [`Trail`].
+#[derive(Clone)]
+pub struct Opened {
+    pub store: Arc<dyn CaseStore>,
+    pub trail: Arc<dyn Trail>,
+    /// How another service reaches the same data: sled's handle (one process per store), or a second
+    /// connection to the same database and school.
+    again: Again,
+}
+
+#[derive(Clone)]
+enum Again {
+    Sled,
+    Postgres(PgSettings),
+}
+
+pub fn key() -> StoreKey {
+    StoreKey::bytes([3; 32])
+}
+
+impl Backend {
+    /// A new, empty store of this kind (sled's in `dir`).
+    pub fn open(self, dir: &std::path::Path) -> Opened {
+        match self {
+            Backend::Sled => {
+                let store = Store::open(dir, &key()).expect("open");
+                Opened { store: Arc::new(store.clone()), trail: Arc::new(store), again: Again::Sled }
+            }
+            Backend::Postgres => {
+                let settings = fresh_school("north");
+                let store = Arc::new(PgStore::open(&settings, &key()).expect("open"));
+                Opened { store: store.clone(), trail: store, again: Again::Postgres(settings) }
+            }
+        }
+    }
+}
+
+impl Opened {
+    /// The same data as a second service sees it (on PostgreSQL: its own connection).
+    pub fn another(&self) -> Opened {
+        match &self.again {
+            Again::Sled => self.clone(),
+            Again::Postgres(settings) => {
+                let store = Arc::new(PgStore::open(settings, &key()).expect("open again"));
+                Opened { store: store.clone(), trail: store, again: self.again.clone() }
+            }
+        }
+    }
+}
+
+/// A fresh database of the tests' cluster, migrated, as its owner, for `school`.
+pub fn fresh_school(school: &str) -> PgSettings {
+    let cluster = pg_cluster::cluster();
+    let db = cluster.fresh_database();
+    schema::migrate(&mut cluster.admin(&db).expect("connect")).expect("migrate");
+    PgSettings { url: cluster.url(&db, "postgres"), password_file: None, school: school.into() }
+}
+
+/// Runs each named test body (a `fn(Backend)` in scope) once on each backend.
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod on_sled {
+            $(#[test]
+            fn $name() {
+                super::$name($crate::backend_support::Backend::Sled)
+            })*
+        }
+        mod on_postgres {
+            $(#[test]
+            fn $name() {
+                super::$name($crate::backend_support::Backend::Postgres)
+            })*
+        }
+    };
+}
+pub(crate) use both_backends;
