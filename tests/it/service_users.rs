@@ -301,13 +301,16 @@ fn two_users_at_two_terminals_share_one_service() {
     ddsl.keys(&["/"]);
     ddsl.literal("Morwenna");
     ddsl.keys(&["Enter"]);
-    let filtered = ddsl.wait_for("the deputy's filter", |t| t.contains("FILTER: \"Morwenna\""));
+    // The filter applies as it is typed: wait for the prompt ("/Morwenna") to close, so the screen read is
+    // the one after Enter, where nothing but the filter's own label may say "Morwenna".
+    let filtered =
+        ddsl.wait_for("the deputy's filter", |t| t.contains("FILTER: \"Morwenna\"") && !t.contains("/Morwenna"));
     assert!(filtered.contains("0 shown") && filtered.contains("No case matches the filter"), "{filtered}");
     assert_no_staff(&filtered.replace("FILTER: \"Morwenna\"", ""), "the deputy's filtered");
     dsl.keys(&["/"]);
     dsl.literal("Morwenna");
     dsl.keys(&["Enter"]);
-    let filtered = dsl.wait_for("the DSL's filter", |t| t.contains("FILTER: \"Morwenna\""));
+    let filtered = dsl.wait_for("the DSL's filter", |t| t.contains("FILTER: \"Morwenna\"") && !t.contains("/Morwenna"));
     assert!(filtered.contains("1 shown") && filtered.contains(STAFF_ID), "{filtered}");
     for (s, whose) in [(&dsl, "DSL"), (&ddsl, "deputy")] {
         s.keys(&["Escape"]);
