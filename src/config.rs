@@ -315,36 +315,6 @@ impl MailConfig {
             MailAuth::Xoauth2 => Ok(Some(host)),
         }
     }
-
-    /// How to log in to the mailbox: its secret read from its file, which no one but vigil's user may read.
-    pub fn login(&self) -> Result<crate::mail::imap::Login, String> {
-        let user = self.user.clone().unwrap_or_default();
-        match self.auth {
-            MailAuth::Password => {
-                let path = self.password_file.as_deref().ok_or("[mail] auth = \"password\" needs password_file")?;
-                let password = read_secret(path, "mail password file")?;
-                Ok(crate::mail::imap::Login::Password { user, password })
-            }
-            MailAuth::Xoauth2 => {
-                let oauth = self.oauth.as_ref().ok_or("[mail] auth = \"xoauth2\" needs [mail.oauth]")?;
-                let http = crate::mail::oauth::http_client().map_err(|e| e.to_string())?;
-                let tokens = crate::mail::oauth::TokenSource::new(oauth, http).map_err(|e| e.to_string())?;
-                Ok(crate::mail::imap::Login::XOAuth2 { user, tokens: std::sync::Arc::new(tokens) })
-            }
-        }
-    }
-}
-
-/// The mailbox password: the first line of its file, which only vigil's user may read (the one rule for a
-/// secret in a file, [`crate::secret_file`]).
-fn read_secret(path: &Path, what: &'static str) -> Result<zeroize::Zeroizing<String>, String> {
-    let bytes = crate::secret_file::read(path, what).map_err(|e| e.to_string())?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| format!("the {what} {} is not text", path.display()))?;
-    let secret = text.lines().next().unwrap_or("").trim();
-    if secret.is_empty() {
-        return Err(format!("the {what} {} is empty", path.display()));
-    }
-    Ok(zeroize::Zeroizing::new(secret.to_string()))
 }
 
 /// `[trends]`: a subject with `count` alerts within `window_days` is marked as a trend.
@@ -763,34 +733,7 @@ mod tests {
         let oauth = "[mail.oauth]\nprovider = \"microsoft\"\ntenant = \"college.onmicrosoft.com\"\n\
                      client_id = \"6f1c2a9e-0000-4000-8000-0123456789ab\"\nclient_secret_file = \"/s\"";
         let xoauth2 = parse(&format!("{base}auth = \"xoauth2\"\n{oauth}")).expect("xoauth2 with [mail.oauth]");
-        match xoauth2.mail.login().expect("a token source") {
-            crate::mail::imap::Login::XOAuth2 { user, .. } => assert_eq!(user, "alerts"),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn a_password_file_others_can_read_is_refused_plainly() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().expect("tmp");
-        let secret = dir.path().join("pw");
-        std::fs::write(&secret, "s3cret\n").expect("write");
-        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o640)).expect("chmod");
-        let mail = MailConfig {
-            host: Some("imap.college.example".into()),
-            user: Some("alerts".into()),
-            password_file: Some(secret.clone()),
-            ..MailConfig::default()
-        };
-        let err = mail.login().expect_err("group-readable");
-        assert!(err.contains("can be read by other users (mode 640)") && err.contains("chmod 600"), "{err}");
-        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-        match mail.login().expect("owner-only") {
-            crate::mail::imap::Login::Password { user, password } => {
-                assert_eq!((user.as_str(), password.as_str()), ("alerts", "s3cret"))
-            }
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(xoauth2.mail.auth, MailAuth::Xoauth2);
     }
 
     #[test]

@@ -52,6 +52,40 @@ impl Login {
     }
 }
 
+impl Login {
+    /// How `[mail]` says to log in: its secret read from its file, which no one but vigil's user may read,
+    /// or a token source for `[mail.oauth]`.
+    pub fn from_config(config: &crate::config::MailConfig) -> Result<Login, String> {
+        use crate::config::MailAuth;
+        let user = config.user.clone().unwrap_or_default();
+        match config.auth {
+            MailAuth::Password => {
+                let path = config.password_file.as_deref().ok_or("[mail] auth = \"password\" needs password_file")?;
+                let password = read_secret(path, "mail password file")?;
+                Ok(Login::Password { user, password })
+            }
+            MailAuth::Xoauth2 => {
+                let oauth = config.oauth.as_ref().ok_or("[mail] auth = \"xoauth2\" needs [mail.oauth]")?;
+                let http = crate::mail::oauth::http_client().map_err(|e| e.to_string())?;
+                let tokens = crate::mail::oauth::TokenSource::new(oauth, http).map_err(|e| e.to_string())?;
+                Ok(Login::XOAuth2 { user, tokens: std::sync::Arc::new(tokens) })
+            }
+        }
+    }
+}
+
+/// The mailbox password: the first line of its file, which only vigil's user may read (the one rule for a
+/// secret in a file, [`crate::secret_file`]).
+fn read_secret(path: &std::path::Path, what: &'static str) -> Result<Zeroizing<String>, String> {
+    let bytes = crate::secret_file::read(path, what).map_err(|e| e.to_string())?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| format!("the {what} {} is not text", path.display()))?;
+    let secret = text.lines().next().unwrap_or("").trim();
+    if secret.is_empty() {
+        return Err(format!("the {what} {} is empty", path.display()));
+    }
+    Ok(Zeroizing::new(secret.to_string()))
+}
+
 impl std::fmt::Debug for Login {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -96,7 +130,7 @@ impl Mailbox {
             host: host.to_string(),
             port: config.port,
             ca_file: config.ca_file.clone(),
-            login: config.login()?,
+            login: Login::from_config(config)?,
             folder: config.folder.clone(),
             move_to: config.move_to.clone(),
             batch: BATCH,
@@ -473,6 +507,42 @@ async fn move_messages(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_file_others_can_read_is_refused_plainly() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tmp");
+        let secret = dir.path().join("pw");
+        std::fs::write(&secret, "s3cret\n").expect("write");
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let mail = crate::config::MailConfig {
+            host: Some("imap.college.example".into()),
+            user: Some("alerts".into()),
+            password_file: Some(secret.clone()),
+            ..crate::config::MailConfig::default()
+        };
+        let err = Login::from_config(&mail).expect_err("group-readable");
+        assert!(err.contains("can be read by other users (mode 640)") && err.contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        match Login::from_config(&mail).expect("owner-only") {
+            Login::Password { user, password } => {
+                assert_eq!((user.as_str(), password.as_str()), ("alerts", "s3cret"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn xoauth2_logs_in_with_a_token_source_for_mail_oauth() {
+        let text = "[mail]\nhost = \"imap.college.example\"\nuser = \"alerts\"\nauth = \"xoauth2\"\n\
+                    [mail.oauth]\nprovider = \"microsoft\"\ntenant = \"college.onmicrosoft.com\"\n\
+                    client_id = \"6f1c2a9e-0000-4000-8000-0123456789ab\"\nclient_secret_file = \"/s\"";
+        let config = crate::config::Config::parse(std::path::Path::new("c.toml"), text).expect("valid");
+        match Login::from_config(&config.mail).expect("a token source") {
+            Login::XOAuth2 { user, .. } => assert_eq!(user, "alerts"),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn the_xoauth2_response_answers_once() {
