@@ -243,7 +243,13 @@ fn config(dir: &Path) -> PathBuf {
 /// `vigil mail import MAILDIR` into a fresh data dir; its summary line.
 fn import(maildir: &Path) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = config(dir.path());
+    config(dir.path());
+    let out = reimport(dir.path(), maildir);
+    (dir, out)
+}
+
+/// `vigil mail import MAILDIR` into `dir`'s store (new or not); its summary line.
+fn reimport(dir: &Path, maildir: &Path) -> String {
     let mut cmd = Command::new(VIGIL);
     for (k, _) in std::env::vars() {
         if k.starts_with("VIGIL_") {
@@ -251,23 +257,6 @@ fn import(maildir: &Path) -> (tempfile::TempDir, String) {
         }
     }
     let out = cmd
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .arg("--config")
-        .arg(&config)
-        .arg("mail")
-        .arg("import")
-        .arg(maildir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("vigil runs");
-    assert!(out.status.success(), "vigil mail import failed: {}", String::from_utf8_lossy(&out.stderr));
-    (dir, String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-/// The same import again into `dir`'s store: nothing new.
-fn reimport(dir: &Path, maildir: &Path) -> String {
-    let out = Command::new(VIGIL)
         .arg("--data-dir")
         .arg(dir.join("data"))
         .arg("--config")
