@@ -10,7 +10,8 @@ use crate::domain::AlertKey;
 impl Asking<'_> {
     /// Purges closed cases whose close is `months` or more before `now`, and cases the vendor withdrew that
     /// long ago and nobody closed: alert, events, index entry and cached screenshots go; the audit trail
-    /// keeps a content-free tombstone (ids, dates, level, outcome).
+    /// keeps a content-free tombstone (ids, dates, level, outcome). The vendor's records attached to a purged
+    /// case (a phoned-in alert the vendor's own record was merged into) go with it.
     /// Quarantined alerts (raw JSON) received `months` or more before `now` go too, with one record of how
     /// many, and so do handover notes written that long ago (free text about cases: content). Returns how
     /// many cases were purged. `vigil` runs this every time it opens a store.
@@ -66,6 +67,13 @@ impl Asking<'_> {
                     day(&settled_at)
                 ),
             };
+            // A vendor's record attached to this case is its content too: it goes with it, whatever its own
+            // status (merged, never settled by itself).
+            for vendor in &entry.case.vendor_records {
+                let what =
+                    format!("purged by retention with the phoned-in case it was attached to ({})", entry.head.key);
+                expired.push((vendor.clone(), what));
+            }
             expired.push((entry.head.key.clone(), what));
         }
         for (key, what) in &expired {

@@ -481,3 +481,24 @@ fn vigil_case_link_vendor_makes_one_case_from_the_command_line() {
         })
     );
 }
+
+/// Retention purges the vendor's record merged into a phoned-in case with that case: a merged record is never
+/// settled by itself, so without this its content would outlive the retention period.
+#[test]
+fn the_vendors_record_merged_into_a_case_is_purged_with_it() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = empty_service(&tmp.path().join("data"), dsl());
+    let now = fixed_now();
+    let (phoned, vendor) = phoned_then_vendor(&s);
+    s.act(&phoned, &CaseCommand::AttachVendor { other: vendor.clone() }, now).expect("attached");
+    crate::common::tick_all_required_at(&s, &phoned, now);
+    s.act(&phoned, &CaseCommand::Close { outcome: "false-positive".into() }, now).expect("close");
+    let later = now + chrono::Duration::days(31 * 16);
+    assert_eq!(s.purge_expired(15, later).expect("purge"), 2, "the phoned-in case, and the record merged into it");
+    for key in [&phoned, &vendor] {
+        assert!(s.detail(key, later).is_err(), "{key} is gone");
+    }
+    let trail = s.audit_records(Some("smoothwall-monitor:EV-88123")).expect("trail");
+    assert!(trail.iter().any(|r| r.what.contains("purged by retention with the phoned-in case")), "{trail:?}");
+    assert!(matches!(s.audit_verify().expect("verify"), vigil::audit::Verdict::Intact { .. }));
+}
