@@ -167,7 +167,10 @@ async fn vigil_mail_poll_once_stores_moves_and_says_what_failed() {
     server.create("Processed").await;
     server.append("INBOX", &[fixture("plain.eml"), fixture("unknown-sender.eml")]).await;
     let base = std::fs::read_to_string(&env.config).expect("config");
-    std::fs::write(&env.config, format!("{base}{}", server.config(tmp.path(), Some("Processed")))).expect("config");
+    // No socket group: the service started below must fail on the password file, not on a machine without
+    // the `safeguarding` group.
+    let config = format!("{base}\n[service]\ngroup = \"\"\n{}", server.config(tmp.path(), Some("Processed")));
+    std::fs::write(&env.config, config).expect("config");
 
     let out = env.ok(&["mail", "poll", "--once"]);
     assert_eq!(
