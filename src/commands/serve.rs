@@ -136,12 +136,16 @@ fn worth_telling(
 ) -> bool {
     let Some((then, at)) = forwarded else { return true };
     let state = |h: &crate::service::api::FeedHealth| {
-        (h.last_error.as_ref().map(|(_, m)| m.clone()), h.stopped, h.stuck_since, h.rested.clone())
+        (h.last_error.as_ref().map(|(_, m)| m.clone()), h.stopped, h.stuck_since, h.rested.clone(), h.standby)
     };
     if now.syncing {
         return false;
     }
-    state(then) != state(now) || at.elapsed() >= HEALTH_AT_MOST_EVERY
+    // The end of a poll the clients were last told had started is news, as is a first success.
+    then.syncing
+        || (then.last_success.is_none() && now.last_success.is_some())
+        || state(then) != state(now)
+        || at.elapsed() >= HEALTH_AT_MOST_EVERY
 }
 
 /// `vigil service status`.
@@ -181,6 +185,12 @@ pub(super) fn status(ctx: &Context_, json: bool) -> Result<()> {
                 t.map_or_else(|| "never".to_string(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
             };
             writeln!(out, "feed: last success {}; next attempt {}", when(h.last_success), when(h.next_attempt))?;
+            if h.standby {
+                writeln!(
+                    out,
+                    "  another vigil service polls it; this one stands by, and takes it over if that one stops"
+                )?;
+            }
             if let Some((at, message)) = &h.last_error {
                 writeln!(out, "  last error at {}: {}", at.format("%H:%M UTC"), message)?;
             }
@@ -211,4 +221,26 @@ pub(super) fn status(ctx: &Context_, json: bool) -> Result<()> {
         if status.store.disk_low { "; the disk is nearly full" } else { "" }
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::api::FeedHealth;
+
+    #[test]
+    fn the_end_of_a_poll_clients_saw_start_and_a_standby_are_news_and_a_routine_success_is_not() {
+        let at = tokio::time::Instant::now();
+        let then = chrono::DateTime::parse_from_rfc3339("2026-11-16T09:00:00Z").expect("time").to_utc();
+        let syncing = FeedHealth { syncing: true, ..FeedHealth::default() };
+        let ok = FeedHealth { last_success: Some(then), ..FeedHealth::default() };
+        assert!(worth_telling(None, &syncing), "the first health is told");
+        assert!(worth_telling(Some(&(syncing.clone(), at)), &ok), "the poll the clients heard start has ended");
+        let next = FeedHealth { last_success: Some(then + chrono::Duration::minutes(1)), ..ok.clone() };
+        assert!(!worth_telling(Some(&(ok.clone(), at)), &next), "a routine success waits");
+        assert!(!worth_telling(Some(&(ok.clone(), at)), &FeedHealth { syncing: true, ..ok.clone() }));
+        assert!(worth_telling(Some(&(ok.clone(), at)), &FeedHealth { standby: true, ..ok.clone() }));
+        let never = FeedHealth { standby: true, ..FeedHealth::default() };
+        assert!(worth_telling(Some(&(never.clone(), at)), &FeedHealth { last_success: Some(then), ..never }));
+    }
 }

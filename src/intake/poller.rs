@@ -78,7 +78,35 @@ impl Poller {
             ..FeedHealth::default()
         };
         let mut prefetched = false;
+        let feed = self.client.base().to_string();
         loop {
+            // Of the services sharing a store, only the one holding the feed's lease polls it; the others
+            // stand by and try for it each interval, so one takes over when the holder stops.
+            // (Called in place, as the other store calls here are: sled's answer is immediate, and a
+            // database's blocking call moves off the runtime's thread by itself.)
+            let held = self.session.hold_feed(&feed);
+            if !matches!(held, Ok(true)) {
+                match held {
+                    Ok(_) => {
+                        health.standby = true;
+                        health.last_error = None;
+                    }
+                    Err(e) => health.last_error = Some((Utc::now(), e.to_string())),
+                }
+                health.last_success =
+                    self.session.sync_state().ok().and_then(|s| s.last_success).or(health.last_success);
+                health.next_attempt =
+                    chrono::Duration::from_std(self.interval).ok().and_then(|w| Utc::now().checked_add_signed(w));
+                if self.events.send(PollerEvent::Health(health.clone())).is_err() {
+                    return;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(self.interval) => {}
+                    _ = self.retry.notified() => {}
+                }
+                continue;
+            }
+            health.standby = false;
             health.syncing = true;
             health.stopped = false;
             let _ = self.events.send(PollerEvent::Health(health.clone()));

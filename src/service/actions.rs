@@ -20,7 +20,7 @@ impl Asking<'_> {
         let (alert, _, case) = self.load(key)?;
         if case.first_viewed.is_none() {
             self.store.append(key, &CaseEvent::by(now, &self.actor(), crate::domain::EventKind::Viewed))?;
-            self.bus.publish([Change::Case { key: key.clone(), staff: alert.is_staff() }]);
+            self.publish([Change::Case { key: key.clone(), staff: alert.is_staff() }]);
         }
         Ok(())
     }
@@ -112,7 +112,7 @@ impl Asking<'_> {
                     if let crate::domain::case::CaseCommand::Unshare { with, .. } = command {
                         changes.push(Change::Withheld { case: key.clone(), from: with.trim().to_string(), staff });
                     }
-                    self.bus.publish(changes);
+                    self.publish(changes);
                     let decided: Vec<CaseEvent> = decided.into_iter().map(|(event, _)| event).collect();
                     match command {
                         crate::domain::case::CaseCommand::Link { other } => self.link_back(other, key, token, now)?,

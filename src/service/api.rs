@@ -192,6 +192,10 @@ pub struct FeedHealth {
     pub rested: Option<String>,
     /// The feed has sent the same page vigil cannot read `[feed] unreadable_page_alarm` times, since then.
     pub stuck_since: Option<DateTime<Utc>>,
+    /// Another service sharing the store holds the feed's lease and polls it; this one stands by, and takes
+    /// the feed over if that one stops.
+    #[serde(default)]
+    pub standby: bool,
 }
 
 /// Figures about the store that name nobody.

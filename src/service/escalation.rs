@@ -107,7 +107,7 @@ impl CaseService {
                         unopened_minutes: due.unopened_minutes,
                         reference,
                     };
-                    self.0.bus.publish([
+                    self.0.publish([
                         Change::Case { key: key.clone(), staff },
                         Change::Escalated {
                             case: key.clone(),

@@ -20,8 +20,9 @@ use crate::identity::Viewer;
 /// How many changes the service keeps for subscribers that are behind.
 pub const KEPT: usize = 4096;
 
-/// A change as the service records it: content-free, for every viewer alike.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A change as the service records it: content-free, for every viewer alike. Serialized, it is what a service
+/// tells the others sharing its store ([`super::peers`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Change {
     /// A case's log or index entry changed, or it was stored for the first time; `staff` says whether it is
     /// (now) about a member of staff.
@@ -61,6 +62,9 @@ pub enum Change {
         staff_only: bool,
     },
     Feed,
+    /// Something changed that this service cannot name (another service's changes it could not read, or
+    /// more of them than are kept): every subscriber reads everything again.
+    Reload,
 }
 
 impl Change {
@@ -76,7 +80,7 @@ impl Change {
                 new == staff_new && high_new == staff_high_new
             }
             Change::Rejected { staff_only } => *staff_only,
-            Change::Feed => false,
+            Change::Feed | Change::Reload => false,
         }
     }
 }
@@ -286,6 +290,7 @@ impl Subscription {
                 }
                 Change::Rejected { .. } => None,
                 Change::Feed => Some(EventKind::Feed),
+                Change::Reload => Some(EventKind::Reload),
             };
             out.extend(kind.map(|kind| api::Event { seq, kind }));
         }

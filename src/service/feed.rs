@@ -77,12 +77,12 @@ impl Asking<'_> {
             }
             FeedChange::Unreadable { since, body, reason } => self.record_unreadable(since, &body, reason, now),
             FeedChange::ResetCursor { to } => {
-                return self.reset_cursor(to, now).inspect(|_| self.bus.publish([Change::Feed]));
+                return self.reset_cursor(to, now).inspect(|_| self.publish([Change::Feed]));
             }
         }
         .map_err(readable)?;
         if news {
-            self.bus.publish([Change::Feed]);
+            self.publish([Change::Feed]);
         }
         Ok(state)
     }
@@ -185,7 +185,7 @@ impl Asking<'_> {
             s.unreadable = None;
         })?;
         self.store.remove_blob(UNREADABLE_BLOB)?;
-        self.bus.publish([Change::Feed]);
+        self.publish([Change::Feed]);
         Ok(page.sha256)
     }
 

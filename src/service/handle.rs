@@ -88,7 +88,10 @@ impl CaseService {
     /// A subscription to the numbered stream of changes for `viewer`, from after change `after` (a client
     /// that reconnects) or from now.
     pub fn subscribe(&self, viewer: Viewer, after: Option<u64>) -> Subscription {
-        Subscription::new(self.clone(), viewer, after)
+        // Subscribed first: what other services announce from here on is published after this point.
+        let subscription = Subscription::new(self.clone(), viewer, after);
+        self.follow_peers();
+        subscription
     }
 }
 

@@ -94,7 +94,7 @@ impl Asking<'_> {
             let staff_only = rejected.iter().all(|r| may_be_staff(&r.raw));
             changes.push(Change::Rejected { staff_only });
         }
-        self.bus.publish(changes);
+        self.publish(changes);
         Ok(report)
     }
 }

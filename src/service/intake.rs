@@ -249,7 +249,7 @@ impl Asking<'_> {
         self.store.audit_append(&audit::Entry::new(now, &self.viewer.user, Some(&key), what))?;
         let staff = alert.is_staff();
         let high = usize::from(grading.level == Level::High);
-        self.bus.publish([
+        self.publish([
             Change::Case { key: key.clone(), staff },
             Change::Arrived {
                 new: 1,
@@ -383,7 +383,7 @@ impl Asking<'_> {
             let entry = audit::Entry::new(now, &self.viewer.user, Some(vendor), audit::action_text(&event.kind));
             match self.store.append_decision_at(vendor, events.len() as u64, &[(event.clone(), entry)]) {
                 Ok(()) => {
-                    self.bus.publish([Change::Case { key: vendor.clone(), staff: alert.is_staff() }]);
+                    self.publish([Change::Case { key: vendor.clone(), staff: alert.is_staff() }]);
                     return Ok(vec![event]);
                 }
                 Err(StoreError::Conflict { .. }) => continue,

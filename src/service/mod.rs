@@ -20,6 +20,7 @@ pub mod handover;
 mod ingest;
 pub mod intake;
 mod mail;
+mod peers;
 mod queue;
 pub mod records;
 pub use mail::{MailReport, RawMail};
@@ -139,6 +140,12 @@ pub struct Core {
     intake: crate::config::IntakeConfig,
     mail: MailPolicy,
     bus: events::Bus,
+    /// This service among those sharing its store: what its announcements are marked with.
+    origin: String,
+    /// Whether it follows other services' announcements yet (from its first subscriber on).
+    following: std::sync::OnceLock<()>,
+    /// The right to poll the feed, while this service holds it.
+    feed_lease: std::sync::Mutex<Option<Box<dyn crate::store::peers::FeedLease>>>,
 }
 
 /// How the service reads the vendors' e-mails: its rules, the level of one no rule reads, the limits.
@@ -248,6 +255,9 @@ impl CaseService {
             intake,
             mail,
             bus: events::Bus::default(),
+            origin: uuid::Uuid::new_v4().to_string(),
+            following: std::sync::OnceLock::new(),
+            feed_lease: std::sync::Mutex::new(None),
         }))
     }
 

@@ -91,7 +91,7 @@ impl Asking<'_> {
         self.store.purge_case(key, tombstone)?;
         self.subjects.removed(key);
         let staff = alert.as_ref().is_none_or(crate::domain::Alert::is_staff);
-        self.bus.publish([Change::Removed { case: key.clone(), staff }]);
+        self.publish([Change::Removed { case: key.clone(), staff }]);
         // The raw e-mail an alert was read from is its content too: it goes with the case.
         if let Some(a) = &alert
             && let Some(origin) = &a.mail

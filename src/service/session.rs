@@ -322,6 +322,15 @@ impl Session {
         expect!(self.call(request, now)?, Reply::Skipped { sha256 } => sha256)
     }
 
+    /// Whether this service may poll the feed `feed` names now (see [`CaseService::hold_feed`]); a client
+    /// of the shared service polls nothing. Blocks on the store.
+    pub fn hold_feed(&self, feed: &str) -> Result<bool> {
+        match &self.backend {
+            Backend::Local(service) => service.hold_feed(feed),
+            Backend::Remote(_) => Ok(false),
+        }
+    }
+
     /// Where this store's poller stands (any role whose store is fed).
     pub fn sync_state(&self) -> Result<FeedState> {
         expect!(self.call(Request::SyncState, Utc::now())?, Reply::FeedState(s) => s)

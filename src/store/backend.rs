@@ -14,6 +14,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use super::audit_log::{AuditRecord, Entry};
+use super::peers::{Announced, FeedLease, Listener, SoleOwner};
 use super::{
     FeedState, HandoverAck, HandoverNote, Incoming, IndexEntry, IngestReport, MailboxMark, Quarantined, RaisedHead,
     Result, Store,
@@ -150,6 +151,30 @@ pub trait CaseStore: Send + Sync {
     fn flush(&self) -> Result<()>;
     /// Where the store is (for messages; a database backend names its connection).
     fn path(&self) -> &Path;
+
+    /// Whether other services may share this store (PostgreSQL), so that what this one changes must be
+    /// announced to them.
+    fn shared(&self) -> bool {
+        false
+    }
+    /// Tells the other services on this store what changed (`payload`, sealed by the store; `origin`: the
+    /// announcing service, so it can skip its own). A store one process owns has nobody to tell.
+    fn announce(&self, _origin: &str, _payload: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    /// What services other than `origin` announced after `after` (`None`: only where the announcements
+    /// stand now, to start from).
+    fn announced_after(&self, after: Option<u64>, _origin: &str) -> Result<Announced> {
+        Ok(Announced { last: after.unwrap_or(0), ..Announced::default() })
+    }
+    /// A listener woken by other services' announcements, or `None` when there can be no other service.
+    fn listener(&self) -> Result<Option<Box<dyn Listener>>> {
+        Ok(None)
+    }
+    /// The lease to poll the feed `feed` names, or `None` while another service holds it.
+    fn feed_lease(&self, _feed: &str) -> Result<Option<Box<dyn FeedLease>>> {
+        Ok(Some(Box::new(SoleOwner)))
+    }
 }
 
 impl CaseStore for Store {

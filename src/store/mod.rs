@@ -15,7 +15,7 @@
 //! [`ingest`] (a feed page), [`events`] (a case's log), [`audit_log`] (the audit trail, as written),
 //! [`blobs`], [`feed_state`] (feed state and quarantine), [`team`] (handover notes and marks), [`mailbox`] (how far each IMAP folder is read), [`migrate`]
 //! (earlier layouts), [`perms`] (file permissions), [`lock`], [`space`] (room on the disk), [`compact`],
-//! [`crypto`], and [`backend`] (the boundary the service speaks to, which [`postgres`], the second backend, also
+//! [`crypto`], [`peers`] (what services sharing a store tell each other), and [`backend`] (the boundary the service speaks to, which [`postgres`], the second backend, also
 //! implements).
 
 pub mod audit;
@@ -33,6 +33,7 @@ mod keys;
 mod lock;
 mod mailbox;
 mod migrate;
+pub mod peers;
 mod perms;
 pub mod postgres;
 pub mod space;

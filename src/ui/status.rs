@@ -94,10 +94,11 @@ pub fn feed_health(state: &State, error_width: usize) -> String {
         let next = n.with_timezone(&state.tz).format("%H:%M:%S");
         return format!("ok {last}; the feed has more: resting until {next}");
     }
+    let by = if h.standby { " (polled by another vigil service)" } else { "" };
     match h.last_success {
-        Some(t) if state.now - t > state.stale_after => format!("STALE since {last}"),
-        Some(_) => format!("ok {last}"),
-        None => "not yet reached".into(),
+        Some(t) if state.now - t > state.stale_after => format!("STALE since {last}{by}"),
+        Some(_) => format!("ok {last}{by}"),
+        None => format!("not yet reached{by}"),
     }
 }
 

@@ -44,6 +44,7 @@ mod report_cli;
 mod report_golden;
 mod report_roles;
 mod service_events;
+mod service_peers;
 mod service_socket;
 mod service_users;
 mod store_compact;

@@ -9,6 +9,7 @@ use crate::domain::{Alert, AlertKey, CaseEvent};
 use crate::feed::protocol::Rejected;
 use crate::store::audit_log::{AuditRecord, Entry};
 use crate::store::backend::{CaseStore, IndexScan};
+use crate::store::peers::{Announced, FeedLease, Listener};
 use crate::store::{
     FeedState, HandoverAck, HandoverNote, Incoming, IndexEntry, IngestReport, MailboxMark, Quarantined, Result,
 };
@@ -181,5 +182,20 @@ impl CaseStore for PgStore {
     }
     fn path(&self) -> &Path {
         PgStore::path(self)
+    }
+    fn shared(&self) -> bool {
+        true
+    }
+    fn announce(&self, origin: &str, payload: &[u8]) -> Result<()> {
+        PgStore::announce(self, origin, payload)
+    }
+    fn announced_after(&self, after: Option<u64>, origin: &str) -> Result<Announced> {
+        PgStore::announced_after(self, after, origin)
+    }
+    fn listener(&self) -> Result<Option<Box<dyn Listener>>> {
+        PgStore::listener(self).map(Some)
+    }
+    fn feed_lease(&self, feed: &str) -> Result<Option<Box<dyn FeedLease>>> {
+        PgStore::feed_lease(self, feed)
     }
 }

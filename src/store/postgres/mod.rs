@@ -20,8 +20,8 @@
 //!
 //! Modules: [`settings`] (the `[storage]` keys and the connection), [`schema`] (migrations and the version
 //! check), [`cases`] (alerts, events, the index, decisions, purges), [`ingest`], [`trail`] (the audit chain),
-//! [`feed`] (feed state and quarantine), [`blobs`], [`team`] (handover notes and marks), [`backend`] (the
-//! trait).
+//! [`feed`] (feed state and quarantine), [`blobs`], [`team`] (handover notes and marks), [`peers`] (the services sharing a school: their changes
+//! and the feed's lease), [`backend`] (the trait).
 
 mod backend;
 mod blobs;
@@ -29,6 +29,7 @@ mod cases;
 mod feed;
 mod ingest;
 mod mailbox;
+mod peers;
 pub mod schema;
 pub mod settings;
 mod team;

@@ -49,6 +49,12 @@ pub fn cluster() -> &'static Cluster {
     }
 }
 
+/// A cluster of the caller's own, stopped and removed when it is dropped: for a test that stops and starts
+/// its server, which the process's shared one must never be.
+pub fn private() -> Result<Cluster, String> {
+    start()
+}
+
 fn bin_dir() -> Result<PathBuf, String> {
     let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .map_err(|e| format!("PostgreSQL is not installed (/usr/lib/postgresql: {e}); apt-get install postgresql"))?
@@ -139,6 +145,33 @@ impl Cluster {
     /// The superuser's connection to `database`.
     pub fn admin(&self, database: &str) -> Result<postgres::Client, postgres::Error> {
         postgres::Client::connect(&self.url(database, "postgres"), postgres::NoTls)
+    }
+
+    /// Stops the server at once (`pg_ctl stop -m immediate`: as a crash or a power cut would), keeping its data.
+    pub fn stop(&self) {
+        self.ctl(&["-m", "immediate", "stop"]);
+    }
+
+    /// Starts the stopped server again, as the script first started it.
+    pub fn start(&self) {
+        let log = self.dir.join("server.log");
+        let options =
+            format!("-k {} -c listen_addresses= -p 5432 -c fsync=off -c max_connections=300", self.dir.display());
+        self.ctl(&["-l", &log.display().to_string(), "-w", "-t", "60", "-o", &options, "start"]);
+    }
+
+    fn ctl(&self, args: &[&str]) {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let data = self.dir.join("data");
+        let mut command = if nix::unistd::geteuid().is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(pg_ctl);
+            c
+        } else {
+            Command::new(pg_ctl)
+        };
+        let status = command.arg("-D").arg(&data).args(args).stdout(Stdio::null()).status().expect("pg_ctl runs");
+        assert!(status.success(), "pg_ctl {args:?} failed");
     }
 
     /// A new, empty database (not migrated); its name.

@@ -44,18 +44,37 @@ impl Served {
         Served::start_full(role, None, 1, None, extra)
     }
 
+    /// A service on a school of a PostgreSQL database (`storage`: its `[storage]` keys), polling `feed`
+    /// every second when given, with the store key in `key` (made there on first use: several services of
+    /// one school share it).
+    pub fn start_postgres(role: &str, feed: Option<&str>, storage: &str, key: &Path) -> Served {
+        Served::start_keyed(role, feed, 1, None, "", storage, Some(key))
+    }
+
     fn start_full(role: &str, feed: Option<&str>, seconds: u64, store: Option<(&Path, &Path)>, extra: &str) -> Served {
+        Served::start_keyed(role, feed, seconds, store, extra, "", None)
+    }
+
+    fn start_keyed(
+        role: &str,
+        feed: Option<&str>,
+        seconds: u64,
+        store: Option<(&Path, &Path)>,
+        extra: &str,
+        storage: &str,
+        key: Option<&Path>,
+    ) -> Served {
         let dir = tempfile::tempdir().expect("tempdir");
         let user = vigil::identity::os_user().expect("an OS user");
         let run = dir.path().join("run");
         std::fs::create_dir(&run).expect("run dir");
         let config = dir.path().join("config.toml");
-        let key = dir.path().join("store.key");
+        let key = key.map_or_else(|| dir.path().join("store.key"), Path::to_path_buf);
         let feed = feed.map(|url| format!("[feed]\nurl = {url:?}\npoll_seconds = {seconds}\n")).unwrap_or_default();
         std::fs::write(
             &config,
             format!(
-                "[roles]\n{role} = [{user:?}]\n\n[service]\ngroup = \"\"\n\n[storage]\nkey_file = {key:?}\n\n{feed}{extra}"
+                "[roles]\n{role} = [{user:?}]\n\n[service]\ngroup = \"\"\n\n[storage]\nkey_file = {key:?}\n{storage}\n\n{feed}{extra}"
             ),
         )
         .expect("config");

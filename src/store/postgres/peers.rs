@@ -1,0 +1,147 @@
+//! [`crate::store::peers`] on PostgreSQL: a school's numbered `changes`, NOTIFY on `vigil_changes` as the
+//! wake-up, and a session advisory lock as a feed's lease.
+
+use std::time::Duration;
+
+use postgres::fallible_iterator::FallibleIterator;
+
+use super::{PgStore, database_error};
+use crate::store::peers::{Announced, FeedLease, Listener};
+use crate::store::{Result, StoreError};
+
+/// The channel every service LISTENs on; the payload is the school whose changes moved.
+const CHANNEL: &str = "vigil_changes";
+
+/// How many changes a school keeps: a service further behind than this (down for a while) reads everything
+/// again instead ([`Announced::gap`]).
+const KEEP: i64 = 10_000;
+
+/// The name a change is sealed under (bound to the school by the store's sealing too).
+fn change_key(seq: i64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+impl PgStore {
+    pub(super) fn announce(&self, origin: &str, payload: &[u8]) -> Result<()> {
+        self.transact(false, |tx| {
+            // The school's row lock is held to the commit: numbers commit in the order they are given.
+            let seq: i64 = tx
+                .query_one(
+                    "INSERT INTO change_heads (school, last) VALUES ($1, 1) \
+                     ON CONFLICT (school) DO UPDATE SET last = change_heads.last + 1 RETURNING last",
+                    &[&self.school()],
+                )?
+                .get(0);
+            let sealed = self.seal_bytes("changes", &change_key(seq), payload)?;
+            tx.execute(
+                "INSERT INTO changes (school, seq, origin, sealed) VALUES ($1, $2, $3, $4)",
+                &[&self.school(), &seq, &origin, &sealed],
+            )?;
+            if seq % 1000 == 0 {
+                tx.execute("DELETE FROM changes WHERE school = $1 AND seq <= $2", &[&self.school(), &(seq - KEEP)])?;
+            }
+            tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &self.school()])?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn announced_after(&self, after: Option<u64>, origin: &str) -> Result<Announced> {
+        let (head, rows) = self.transact(false, |tx| {
+            // One snapshot: the head and the rows up to it.
+            tx.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+            let head: i64 = tx
+                .query_opt("SELECT last FROM change_heads WHERE school = $1", &[&self.school()])?
+                .map_or(0, |r| r.get(0));
+            let Some(after) = after else { return Ok((head, Vec::new())) };
+            let after = i64::try_from(after).unwrap_or(i64::MAX);
+            let rows = tx.query(
+                "SELECT seq, origin, sealed FROM changes WHERE school = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
+                &[&self.school(), &after, &head],
+            )?;
+            Ok((head, rows))
+        })?;
+        let head = u64::try_from(head).unwrap_or(0);
+        let Some(after) = after else { return Ok(Announced { last: head, ..Announced::default() }) };
+        let first = rows.first().map(|r| r.get::<_, i64>(0));
+        // Behind what is kept, or ahead of the database (restored from an older backup): read it all again.
+        let gap = after > head || (head > after && first.and_then(|f| u64::try_from(f).ok()) != Some(after + 1));
+        let mut payloads = Vec::with_capacity(rows.len());
+        for row in rows.iter().filter(|r| r.get::<_, &str>(1) != origin) {
+            let seq: i64 = row.get(0);
+            payloads.push(self.unseal_bytes("a change", "changes", &change_key(seq), row.get(2))?);
+        }
+        Ok(Announced { payloads, last: head, gap })
+    }
+
+    pub(super) fn listener(&self) -> Result<Box<dyn Listener>> {
+        super::blocking(|| {
+            let mut client = self.settings.connect()?;
+            client.batch_execute(&format!("LISTEN {CHANNEL}")).map_err(|e| database_error(&e))?;
+            Ok(Box::new(Listening { client: Own(Some(client)) }) as Box<dyn Listener>)
+        })
+    }
+
+    /// The lease: a session advisory lock on its own connection, on a number made of the school and the
+    /// feed. PostgreSQL frees it when the connection ends, however the service holding it stopped.
+    pub(super) fn feed_lease(&self, feed: &str) -> Result<Option<Box<dyn FeedLease>>> {
+        super::blocking(|| {
+            let mut client = self.settings.connect()?;
+            // A school name has no control characters, nor a URL a newline: the parts cannot run together.
+            let name = format!("vigil feed lease\n{}\n{feed}", self.school());
+            let got: bool = client
+                .query_one("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", &[&name])
+                .map_err(|e| database_error(&e))?
+                .get(0);
+            // Not held: the connection goes (dropped here, where blocking is allowed).
+            Ok(got.then(|| Box::new(Leased { client: Own(Some(client)) }) as Box<dyn FeedLease>))
+        })
+    }
+}
+
+/// A connection kept for one job, dropped where blocking is allowed (see [`PgStore`]'s `Drop`).
+struct Own(Option<postgres::Client>);
+
+impl Own {
+    fn get(&mut self) -> Result<&mut postgres::Client> {
+        self.0.as_mut().ok_or_else(|| StoreError::Database("the connection is gone".into()))
+    }
+}
+
+impl Drop for Own {
+    fn drop(&mut self) {
+        let client = self.0.take();
+        super::blocking(move || drop(client));
+    }
+}
+
+struct Listening {
+    client: Own,
+}
+
+impl Listener for Listening {
+    fn wait(&mut self, timeout: Duration) -> Result<()> {
+        super::blocking(|| {
+            let client = self.client.get()?;
+            {
+                let mut notes = client.notifications();
+                notes.timeout_iter(timeout).next().map_err(|e| database_error(&e))?;
+                // Several at once are one wake-up.
+                while notes.iter().next().map_err(|e| database_error(&e))?.is_some() {}
+            }
+            if client.is_closed() {
+                return Err(StoreError::Database("the connection listening for other services closed".into()));
+            }
+            Ok(())
+        })
+    }
+}
+
+struct Leased {
+    client: Own,
+}
+
+impl FeedLease for Leased {
+    fn held(&mut self) -> bool {
+        super::blocking(|| self.client.get().is_ok_and(|c| !c.is_closed() && c.simple_query("SELECT 1").is_ok()))
+    }
+}
