@@ -214,6 +214,10 @@ pub(super) fn status(ctx: &Context_, json: bool) -> Result<()> {
             writeln!(out, "  last error at {}: {}", at.format("%H:%M UTC"), message)?;
         }
     }
+    if let Some(e) = &status.store_error {
+        writeln!(out, "store: cannot be read: {e}")?;
+        return Ok(());
+    }
     writeln!(
         out,
         "store: {} rejected alert(s){}",

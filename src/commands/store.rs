@@ -15,6 +15,12 @@ pub(super) fn compact_store(ctx: &Context_) -> Result<()> {
             "the store belongs to the vigil service: compact it where it lives, with the service stopped (`systemctl stop vigil; runuser -u vigil -- vigil store compact; systemctl start vigil`)"
         ));
     }
+    if ctx.config.storage.postgres().is_some() {
+        anyhow::bail!(exit_err(
+            exit::USAGE,
+            "`vigil store compact` rewrites the embedded (sled) store; this config keeps the store in PostgreSQL, whose own VACUUM (autovacuum, on by default) keeps its tables small: nothing was changed"
+        ));
+    }
     let key = store_key(ctx)?;
     let started = std::time::Instant::now();
     let done = CaseService::compact(&ctx.viewer, &ctx.data_dir, &key).map_err(|e| match e {

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
 use super::{Daemon, Identity};
-use crate::service::api::{Call, Event, EventKind, FeedChange, Reply, Request, Shot};
+use crate::service::api::{Call, Event, EventKind, FeedChange, Reply, Request, Shot, StoreStatus};
 use crate::service::wire::{
     Answer, Ask, Assembler, FEATURES, Failure, FromService, MAX_FRAME, PROTOCOL_VERSION, ServiceStatus, ToService,
     Welcome, code, codec, frames, receive,
@@ -234,17 +234,21 @@ async fn answer(daemon: &Arc<Daemon>, identity: &Identity, ask: Ask) -> Result<A
         }
         Ask::PollNow => Err(Failure::Forbidden { role: identity.viewer.role }),
         Ask::Status => {
-            let store = match handle(daemon, identity, Request::StoreStatus { count_alerts: false }).await {
-                Ok(Reply::StoreStatus(s)) => s,
-                Ok(_) => return Err(Failure::Other { message: "the store's status could not be read".into() }),
-                Err(e) => return Err(fail(e)),
-            };
+            // A store that cannot be read (its database down) is said in the status, not instead of it.
+            let unread = StoreStatus { alerts: None, rejected: 0, disk_low: false };
+            let (store, store_error) =
+                match handle(daemon, identity, Request::StoreStatus { count_alerts: false }).await {
+                    Ok(Reply::StoreStatus(s)) => (s, None),
+                    Ok(_) => (unread, Some("the store's status could not be read".to_string())),
+                    Err(e) => (unread, Some(e.to_string())),
+                };
             Ok(Answer::Status(Box::new(ServiceStatus {
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 started: daemon.started,
                 connected: daemon.presence.everyone(),
                 feed: daemon.health.borrow().clone(),
                 store,
+                store_error,
                 mail: daemon.mail.as_ref().map(|m| m.health()),
             })))
         }

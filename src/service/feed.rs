@@ -216,7 +216,7 @@ impl Asking<'_> {
             return Ok(0);
         }
         if self.viewer.sees_staff {
-            return Ok(self.store.quarantine_count());
+            return Ok(self.store.quarantine_count()?);
         }
         Ok(self.store.quarantined()?.iter().filter(|q| !may_be_staff(&q.rejected.raw)).count())
     }

@@ -102,7 +102,7 @@ impl Asking<'_> {
     fn store_status(&self, count_alerts: bool, now: chrono::DateTime<chrono::Utc>) -> Result<StoreStatus> {
         let alerts = match (count_alerts, self.viewer.sees_staff, self.viewer.can_review()) {
             (false, _, _) | (true, false, false) => None,
-            (true, true, _) => Some(self.store.alert_count()),
+            (true, true, _) => Some(self.store.alert_count()?),
             (true, false, true) => Some(self.queue(now)?.len()),
         };
         Ok(StoreStatus {

@@ -134,6 +134,9 @@ pub struct ServiceStatus {
     pub connected: Vec<Present>,
     pub feed: Option<FeedHealth>,
     pub store: StoreStatus,
+    /// Why the store's figures could not be read (its database down, say): the service is up and says so.
+    #[serde(default)]
+    pub store_error: Option<String>,
     /// The mailbox's health (`None`: no `[mail] host`).
     #[serde(default)]
     pub mail: Option<crate::intake::mail::MailHealth>,

@@ -112,7 +112,7 @@ impl CaseStore for Racing {
     fn quarantined(&self) -> Result<Vec<Quarantined>> {
         CaseStore::quarantined(&*self.inner)
     }
-    fn quarantine_count(&self) -> usize {
+    fn quarantine_count(&self) -> vigil::store::Result<usize> {
         CaseStore::quarantine_count(&*self.inner)
     }
     fn purge_quarantined(
@@ -149,7 +149,7 @@ impl CaseStore for Racing {
     fn uncache_blob(&self, name: &str) -> Result<()> {
         CaseStore::uncache_blob(&*self.inner, name)
     }
-    fn alert_count(&self) -> usize {
+    fn alert_count(&self) -> vigil::store::Result<usize> {
         CaseStore::alert_count(&*self.inner)
     }
     fn add_handover_note(&self, at: DateTime<Utc>, author: &str, text: &str, entry: &Entry) -> Result<HandoverNote> {

@@ -280,7 +280,11 @@ async fn postgresql_stopped_under_a_running_service_refuses_decisions_plainly_an
     // The service is still up, and its poller says the database is not answering and waits.
     let waiting = health_until(&mut health, Duration::from_secs(60), |h| h.last_error.is_some()).await;
     assert!(!waiting.stopped, "the poller waits and tries again");
-    assert!(status(&client).feed.is_some(), "the service still answers");
+    let down = status(&client);
+    assert!(
+        down.store_error.is_some_and(|e| e.contains("connect")),
+        "the service answers, and says the store cannot be read"
+    );
     assert_eq!(before.len(), 1);
 
     cluster.start();

@@ -93,12 +93,8 @@ impl CaseStore for PgStore {
     fn quarantined(&self) -> Result<Vec<Quarantined>> {
         PgStore::quarantined(self)
     }
-    /// A count for a status line: a database that cannot be asked counts none (its failure shows elsewhere).
-    fn quarantine_count(&self) -> usize {
-        PgStore::quarantine_count(self).unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "the quarantine could not be counted");
-            0
-        })
+    fn quarantine_count(&self) -> Result<usize> {
+        PgStore::quarantine_count(self)
     }
     fn purge_quarantined(
         &self,
@@ -134,12 +130,8 @@ impl CaseStore for PgStore {
     fn uncache_blob(&self, name: &str) -> Result<()> {
         PgStore::uncache_blob(self, name)
     }
-    /// A count for a status line, as [`CaseStore::quarantine_count`].
-    fn alert_count(&self) -> usize {
-        PgStore::alert_count(self).unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "the alerts could not be counted");
-            0
-        })
+    fn alert_count(&self) -> Result<usize> {
+        PgStore::alert_count(self)
     }
     fn add_handover_note(&self, at: DateTime<Utc>, author: &str, text: &str, entry: &Entry) -> Result<HandoverNote> {
         PgStore::add_handover_note(self, at, author, text, entry)
