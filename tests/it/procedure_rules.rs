@@ -1,6 +1,7 @@
 //! Procedure rules that span the feed and the reviewer: escalations, reinstatements, the illegal-content path
 //! after a regrade, and what "overdue" means. Through the real ingest and case service on a real store.
 
+use crate::backend_support::{Backend, both_backends};
 use crate::common;
 
 use chrono::Duration;
@@ -21,11 +22,31 @@ fn ingest(service: &crate::common::Svc, alerts: &[String]) -> vigil::service::ap
     service.ingest(&parse_page(body.as_bytes()).expect("page"), fixed_now()).expect("ingest")
 }
 
-fn service(tmp: &tempfile::TempDir) -> crate::common::Svc {
-    let dir = tmp.path().join("data");
-    let store = vigil::store::Store::open(&dir, &vigil::store::StoreKey::file(key_file_for(&dir))).expect("store");
+fn service(tmp: &tempfile::TempDir, backend: Backend) -> crate::common::Svc {
+    service_for(tmp, backend, dsl())
+}
+
+fn service_for(tmp: &tempfile::TempDir, backend: Backend, viewer: vigil::identity::Viewer) -> crate::common::Svc {
     let c = vigil::config::Config::default();
-    crate::common::Svc::new(store, c.calendar(), c.due, c.levels.clone(), dsl())
+    let policy = vigil::service::Policy::with(c.calendar(), c.due, c.levels.clone());
+    crate::common::Svc::on(backend, &tmp.path().join("data"), policy, viewer)
+}
+
+/// The queue index holds, for every case, the fold of its event log (on sled, also: equal to a rebuild).
+fn index_is_the_fold_of_the_log(s: &crate::common::Svc, backend: Backend) {
+    let now = fixed_now();
+    let queue = s.queue(now).expect("queue");
+    for row in &queue {
+        let entry = s.cases().index_entry(&row.key).expect("index").expect("an entry");
+        let events = s.cases().events(&row.key).expect("events");
+        let folded = vigil::domain::Case::fold(row.key.clone(), &events).expect("a case");
+        // The index keeps the case without its done items (the queue shows none of them).
+        assert_eq!(entry.case, vigil::domain::Case { done: Default::default(), ..folded }, "{}", row.key);
+    }
+    if backend == Backend::Sled {
+        s.store().rebuild_index().expect("rebuild");
+        assert_eq!(queue, s.queue(now).expect("queue"), "the index kept step by step equals a rebuild");
+    }
 }
 
 fn close_fully(s: &crate::common::Svc, key: &AlertKey, outcome: &str) {
@@ -34,10 +55,9 @@ fn close_fully(s: &crate::common::Svc, key: &AlertKey, outcome: &str) {
     s.act(key, &CaseCommand::Close { outcome: outcome.into() }, now).expect("close");
 }
 
-#[test]
-fn a_high_case_stops_being_overdue_once_the_student_is_contacted() {
+fn a_high_case_stops_being_overdue_once_the_student_is_contacted(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let s = service(&tmp);
+    let s = service(&tmp, backend);
     ingest(&s, &[alert("A1", 1, 5, "self-harm", false)]);
     let key = AlertKey::new("sm", "A1");
     let later = fixed_now() + Duration::hours(2);
@@ -54,10 +74,9 @@ fn a_high_case_stops_being_overdue_once_the_student_is_contacted() {
     assert!(r.open, "but the case stays open until every required step is done");
 }
 
-#[test]
-fn regrading_grooming_to_high_puts_it_on_the_illegal_content_path() {
+fn regrading_grooming_to_high_puts_it_on_the_illegal_content_path(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let s = service(&tmp);
+    let s = service(&tmp, backend);
     ingest(&s, &[alert("G1", 1, 3, "grooming", false)]);
     let key = AlertKey::new("sm", "G1");
     assert!(!s.detail(&key, fixed_now()).expect("d").case.illegal_path, "Medium grooming is not on the path");
@@ -76,24 +95,22 @@ fn regrading_grooming_to_high_puts_it_on_the_illegal_content_path() {
     assert!(d.missing_required.contains(&"illegal-second-senior".to_string()));
 }
 
-#[test]
-fn a_withdrawal_taken_back_by_the_vendor_reinstates_the_case() {
+fn a_withdrawal_taken_back_by_the_vendor_reinstates_the_case(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let s = service(&tmp);
+    let s = service(&tmp, backend);
     ingest(&s, &[alert("W1", 1, 3, "drugs", true)]);
     let key = AlertKey::new("sm", "W1");
     let status = |s: &crate::common::Svc| s.detail(&key, fixed_now()).expect("d").summary.status;
     assert_eq!(status(&s), Status::Withdrawn);
     ingest(&s, &[alert("W1", 2, 3, "drugs", false)]);
     assert_eq!(status(&s), Status::New, "back in the open queue");
-    let events = s.store().events(&key).expect("events");
+    let events = s.cases().events(&key).expect("events");
     assert!(events.iter().any(|e| e.kind == EventKind::Reinstated));
 }
 
-#[test]
-fn a_revision_that_escalates_a_closed_case_reopens_it_and_rings_the_bell() {
+fn a_revision_that_escalates_a_closed_case_reopens_it_and_rings_the_bell(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let s = service(&tmp);
+    let s = service(&tmp, backend);
     let first = ingest(&s, &[alert("E1", 1, 2, "violence", false)]);
     assert_eq!(first.new_high, 0);
     let key = AlertKey::new("sm", "E1");
@@ -120,10 +137,9 @@ fn a_revision_that_escalates_a_closed_case_reopens_it_and_rings_the_bell() {
     assert!(d.events.iter().any(|e| matches!(&e.kind, EventKind::Reopened { reason } if reason.contains("now high"))));
 }
 
-#[test]
-fn the_queue_index_always_equals_a_rebuild_from_the_event_log() {
+fn the_queue_index_always_equals_a_rebuild_from_the_event_log(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let s = service(&tmp);
+    let s = service(&tmp, backend);
     ingest(
         &s,
         &[
@@ -150,20 +166,17 @@ fn the_queue_index_always_equals_a_rebuild_from_the_event_log() {
     s.mark_viewed(&k("I2"), now).expect("view");
     ingest(&s, &[alert("I2", 2, 4, "drugs", false), alert("I1", 2, 5, "self-harm", false)]);
     close_fully(&s, &k("I2"), "false-positive");
-    let before = s.queue(now).expect("queue");
-    s.store().rebuild_index().expect("rebuild");
+    index_is_the_fold_of_the_log(&s, backend);
     let after = s.queue(now).expect("queue");
-    assert_eq!(before, after, "the index kept step by step equals the fold of the log");
     let i1 = after.iter().find(|c| c.key == k("I1")).expect("I1");
     assert!(!i1.overdue && i1.follow_up.is_some());
 }
 
 /// Issue 19 item 12: one rule for overdue. A High case whose contact is recorded is not overdue anywhere: not
 /// in the queue, its header, the dashboard or a report; a High case without contact is overdue in all four.
-#[test]
-fn the_queue_its_header_the_dashboard_and_the_report_agree_on_overdue() {
+fn the_queue_its_header_the_dashboard_and_the_report_agree_on_overdue(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let s = service(&tmp);
+    let s = service(&tmp, backend);
     ingest(&s, &[alert("C1", 1, 5, "self-harm", false), alert("N1", 1, 5, "self-harm", false)]);
     let later = fixed_now() + Duration::hours(2);
     let contact = CaseCommand::Tick { item: "high-contact-time".into(), value: Some("09:20".into()), note: None };
@@ -184,10 +197,9 @@ fn the_queue_its_header_the_dashboard_and_the_report_agree_on_overdue() {
 
 /// Issue 19 item 6: the CPOMS text is a fold of the same events as the checklist. An item undone is not in
 /// it; an item ticked again carries its new value; a regrade shows in its level.
-#[test]
-fn the_cpoms_text_follows_undo_and_regrade_like_the_checklist() {
+fn the_cpoms_text_follows_undo_and_regrade_like_the_checklist(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let s = service(&tmp);
+    let s = service(&tmp, backend);
     ingest(&s, &[alert("U1", 1, 5, "self-harm", false)]);
     let key = AlertKey::new("sm", "U1");
     let now = fixed_now();
@@ -212,10 +224,9 @@ fn the_cpoms_text_follows_undo_and_regrade_like_the_checklist() {
 
 /// Issue 19 item 7: line breaks a reviewer typed are line breaks in the CPOMS text (indented under their
 /// action), and the text stays inert: any other control character is shown, not sent.
-#[test]
-fn a_multi_line_note_keeps_its_line_breaks_in_the_cpoms_text() {
+fn a_multi_line_note_keeps_its_line_breaks_in_the_cpoms_text(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let s = service(&tmp);
+    let s = service(&tmp, backend);
     ingest(&s, &[alert("L1", 1, 3, "bullying", false)]);
     let key = AlertKey::new("sm", "L1");
     let note = "Spoke to the student; parent present.\r\nReferred to counselling.\n\u{1b}]52;c;eA==\u{7}done";
@@ -231,10 +242,9 @@ fn a_multi_line_note_keeps_its_line_breaks_in_the_cpoms_text() {
 
 /// Issue 19 item 11: the timeline dates the raise when the alert was raised (09:00), not when vigil stored
 /// it (10:00); the storing is its own line.
-#[test]
-fn the_timeline_dates_the_raise_when_the_alert_was_raised() {
+fn the_timeline_dates_the_raise_when_the_alert_was_raised(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let s = service(&tmp);
+    let s = service(&tmp, backend);
     ingest(&s, &[alert("T1", 1, 3, "bullying", false)]);
     let d = s.detail(&AlertKey::new("sm", "T1"), fixed_now()).expect("detail");
     let raised = chrono::DateTime::parse_from_rfc3339("2026-11-16T09:00:00+00:00").expect("t").to_utc();
@@ -250,10 +260,9 @@ fn the_timeline_dates_the_raise_when_the_alert_was_raised() {
 /// Issue 19 items 8 and 9: `illegal` on a Low case makes it High in the same decision (one set of events, one
 /// transaction, each with its audit record): High's due time, items and CPOMS rules, the path's steps first
 /// and the review item replaced, not ticked.
-#[test]
-fn the_illegal_content_path_makes_a_low_case_high_in_one_decision() {
+fn the_illegal_content_path_makes_a_low_case_high_in_one_decision(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let s = service(&tmp);
+    let s = service(&tmp, backend);
     ingest(&s, &[alert("X1", 1, 1, "violence", false)]);
     let key = AlertKey::new("sm", "X1");
     let now = fixed_now();
@@ -271,7 +280,7 @@ fn the_illegal_content_path_makes_a_low_case_high_in_one_decision() {
         ),
         "{kinds:?}"
     );
-    assert_eq!(s.store().events(&key).expect("events").len(), events_before + 2);
+    assert_eq!(s.cases().events(&key).expect("events").len(), events_before + 2);
     assert_eq!(s.audit_records(None).expect("audit").len(), audit_before + 2, "each event has its audit record");
 
     let d = s.detail(&key, now).expect("detail");
@@ -293,9 +302,7 @@ fn the_illegal_content_path_makes_a_low_case_high_in_one_decision() {
     assert!(records.cpoms.starts_with("Monitoring alert (high level)"), "{}", records.cpoms);
     assert!(records.tracking.is_some(), "a High case is noted on student tracking");
 
-    let queue = s.queue(now).expect("queue");
-    s.store().rebuild_index().expect("rebuild");
-    assert_eq!(queue, s.queue(now).expect("queue"), "the index folded both events, as the log has them");
+    index_is_the_fold_of_the_log(&s, backend);
     // The path is a High response: the case stays High on it, and the path is chosen once.
     assert!(s.act(&key, &CaseCommand::Regrade { level: Level::Medium, reason: "r".into() }, now).is_err());
     assert!(s.act(&key, &CaseCommand::Illegal { reason: "again".into() }, now).is_err());
@@ -304,10 +311,9 @@ fn the_illegal_content_path_makes_a_low_case_high_in_one_decision() {
 /// Issue 19 item 13: a case the vendor withdrew closes without the checklist of an alert that no longer
 /// stands, but not without the record of what was started: anything done about the student still goes on
 /// CPOMS and student tracking, and the illegal-content path's steps are still owed.
-#[test]
-fn a_withdrawn_case_owes_only_the_record_of_what_was_started() {
+fn a_withdrawn_case_owes_only_the_record_of_what_was_started(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let s = service(&tmp);
+    let s = service(&tmp, backend);
     let now = fixed_now();
     let missing =
         |s: &crate::common::Svc, id: &str| s.detail(&AlertKey::new("sm", id), now).expect("d").missing_required;
@@ -344,15 +350,11 @@ fn a_withdrawn_case_owes_only_the_record_of_what_was_started() {
 /// Issue 14: the feed's events and those of a reviewer whose OS user name is `feed` are told apart. The case
 /// they acted on is theirs ("mine") and the feed's other case is not; the timeline, the checklist and the
 /// CPOMS text name them apart from the feed; the audit trail still matches the event log.
-#[test]
-fn a_reviewer_whose_user_name_is_feed_is_not_the_feed() {
+fn a_reviewer_whose_user_name_is_feed_is_not_the_feed(backend: Backend) {
     use vigil::identity::{Role, Viewer};
     let tmp = tempfile::tempdir().expect("tmp");
-    let dir = tmp.path().join("data");
-    let store = vigil::store::Store::open(&dir, &vigil::store::StoreKey::file(key_file_for(&dir))).expect("store");
-    let c = vigil::config::Config::default();
     let reviewer = Viewer { user: "feed".into(), role: Role::Dsl, sees_staff: true };
-    let s = crate::common::Svc::new(store, c.calendar(), c.due, c.levels.clone(), reviewer);
+    let s = service_for(&tmp, backend, reviewer);
     ingest(&s, &[alert("F1", 1, 5, "self-harm", false), alert("F2", 1, 5, "self-harm", false)]);
     let key = AlertKey::new("sm", "F1");
     let now = fixed_now();
@@ -381,3 +383,18 @@ fn a_reviewer_whose_user_name_is_feed_is_not_the_feed() {
     let verdict = s.audit_verify().expect("verify");
     assert!(matches!(verdict, vigil::audit::Verdict::Intact { .. }), "{verdict:?}");
 }
+
+both_backends!(
+    a_high_case_stops_being_overdue_once_the_student_is_contacted,
+    regrading_grooming_to_high_puts_it_on_the_illegal_content_path,
+    a_withdrawal_taken_back_by_the_vendor_reinstates_the_case,
+    a_revision_that_escalates_a_closed_case_reopens_it_and_rings_the_bell,
+    the_queue_index_always_equals_a_rebuild_from_the_event_log,
+    the_queue_its_header_the_dashboard_and_the_report_agree_on_overdue,
+    the_cpoms_text_follows_undo_and_regrade_like_the_checklist,
+    a_multi_line_note_keeps_its_line_breaks_in_the_cpoms_text,
+    the_timeline_dates_the_raise_when_the_alert_was_raised,
+    the_illegal_content_path_makes_a_low_case_high_in_one_decision,
+    a_withdrawn_case_owes_only_the_record_of_what_was_started,
+    a_reviewer_whose_user_name_is_feed_is_not_the_feed,
+);

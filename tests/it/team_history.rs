@@ -1,6 +1,7 @@
 //! This student's history (issue 16): the chronology of every case for a subject, trend markers, and
 //! linked cases, through the real case service over a real store, the real `update`, and the real binary.
 
+use crate::backend_support::{Backend, both_backends};
 use clap::Parser;
 use serde_json::{Value, json};
 use vigil::app::keymap::Command;
@@ -74,8 +75,20 @@ fn policy() -> Policy {
 
 /// The DSL's service over a fresh store in `dir`, the repeat subjects ingested through the real path.
 fn service(dir: &std::path::Path) -> Svc {
-    let store = Store::open(dir, &StoreKey::file(key_file_for(dir))).expect("store opens");
-    let svc = Svc::with_policy(store, policy(), dsl());
+    service_on(Backend::Sled, dir)
+}
+
+/// [`service`] on `backend`.
+fn service_on(backend: Backend, dir: &std::path::Path) -> Svc {
+    let svc = match backend {
+        // The CLI's store: opened with the key file the config names.
+        Backend::Sled => Svc::with_policy(
+            Store::open(dir, &StoreKey::file(key_file_for(dir))).expect("store opens"),
+            policy(),
+            dsl(),
+        ),
+        Backend::Postgres => Svc::on(backend, dir, policy(), dsl()),
+    };
     let body = page(&repeat_subjects(), Some("c1"), false);
     svc.ingest(&parse_page(body.as_bytes()).expect("page"), fixed_now()).expect("ingest");
     svc
@@ -85,10 +98,9 @@ fn ids(history: &vigil::service::subjects::History) -> Vec<&str> {
     history.cases.iter().map(|c| c.key.id.as_str()).collect()
 }
 
-#[test]
-fn the_chronology_is_every_case_for_the_subject_in_date_order_with_outcome_and_who_handled_it() {
+fn the_chronology_is_every_case_for_the_subject_in_date_order_with_outcome_and_who_handled_it(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let lead = service(&tmp.path().join("data"));
+    let lead = service_on(backend, &tmp.path().join("data"));
     let now = fixed_now();
     tick_all_required(&lead, &key("R1"));
     lead.act(&key("R1"), &CaseCommand::Close { outcome: "false-positive".into() }, now).expect("close");
@@ -117,10 +129,9 @@ fn the_chronology_is_every_case_for_the_subject_in_date_order_with_outcome_and_w
     assert!(all.iter().all(|r| !r.what.contains("S100")), "the subject id is content");
 }
 
-#[test]
-fn a_history_follows_the_readers_visibility() {
+fn a_history_follows_the_readers_visibility(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let lead = service(&tmp.path().join("data"));
+    let lead = service_on(backend, &tmp.path().join("data"));
     let now = fixed_now();
     let deputy = lead.as_viewer(ddsl());
     let h = deputy.history(&HistoryOf::Case(key("R3")), now).expect("history");
@@ -137,10 +148,9 @@ fn a_history_follows_the_readers_visibility() {
     assert_eq!(h.trend, None, "and no count that would tell of the others");
 }
 
-#[test]
-fn trend_markers_come_from_every_case_of_the_subject_and_follow_new_alerts() {
+fn trend_markers_come_from_every_case_of_the_subject_and_follow_new_alerts(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let lead = service(&tmp.path().join("data"));
+    let lead = service_on(backend, &tmp.path().join("data"));
     let now = fixed_now();
     let marker = |s: &Svc, id: &str| {
         let rows = s.queue(now).expect("queue");
@@ -181,10 +191,9 @@ fn trend_markers_come_from_every_case_of_the_subject_and_follow_new_alerts() {
     assert_eq!(marker(&lead, "P1").0, Some(3));
 }
 
-#[test]
-fn two_cases_linked_show_each_other_and_unlinking_takes_it_from_both() {
+fn two_cases_linked_show_each_other_and_unlinking_takes_it_from_both(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let lead = service(&tmp.path().join("data"));
+    let lead = service_on(backend, &tmp.path().join("data"));
     let now = fixed_now();
     // The grammar of `vigil case ID link OTHER`: OTHER found by the service (an id alone, or SOURCE:ID).
     let cli = vigil::cli::Cli::try_parse_from(["vigil", "case", "P1", "link", "R2"]).expect("parses");
@@ -342,12 +351,11 @@ fn vigil_subject_json_has_the_chronology_and_the_trend() {
     assert_eq!(missing.status.code(), Some(1));
 }
 
-#[test]
-fn the_governors_report_counts_repeat_subjects_by_a_number_never_an_id_and_suppresses_small_counts() {
+fn the_governors_report_counts_repeat_subjects_by_a_number_never_an_id_and_suppresses_small_counts(backend: Backend) {
     use vigil::report::figures::{Count, compute};
     use vigil::report::{Options, Period};
     let tmp = tempfile::tempdir().expect("tmp");
-    let lead = service(&tmp.path().join("data"));
+    let lead = service_on(backend, &tmp.path().join("data"));
     let data = lead.report_data(false).expect("report data");
     assert!(data.cases.iter().all(|(a, _, _)| a.subject.id.is_empty()), "no subject id leaves the service");
     assert_eq!(data.subjects.len(), data.cases.len());
@@ -383,3 +391,11 @@ async fn a_history_and_the_trend_tally_cross_the_socket() {
     let none = client.history(&HistoryOf::Subject { source: None, id: "NOBODY".into() }, chrono::Utc::now());
     assert!(none.is_err());
 }
+
+both_backends!(
+    the_chronology_is_every_case_for_the_subject_in_date_order_with_outcome_and_who_handled_it,
+    a_history_follows_the_readers_visibility,
+    trend_markers_come_from_every_case_of_the_subject_and_follow_new_alerts,
+    two_cases_linked_show_each_other_and_unlinking_takes_it_from_both,
+    the_governors_report_counts_repeat_subjects_by_a_number_never_an_id_and_suppresses_small_counts,
+);

@@ -30,7 +30,7 @@ pub struct Opened {
 
 #[derive(Clone)]
 enum Again {
-    Sled,
+    Sled(Store),
     Postgres(PgSettings),
 }
 
@@ -44,7 +44,7 @@ impl Backend {
         match self {
             Backend::Sled => {
                 let store = Store::open(dir, &key()).expect("open");
-                Opened { store: Arc::new(store.clone()), trail: Arc::new(store), again: Again::Sled }
+                Opened { store: Arc::new(store.clone()), trail: Arc::new(store.clone()), again: Again::Sled(store) }
             }
             Backend::Postgres => {
                 let settings = fresh_school("north");
@@ -59,11 +59,21 @@ impl Opened {
     /// The same data as a second service sees it (on PostgreSQL: its own connection).
     pub fn another(&self) -> Opened {
         match &self.again {
-            Again::Sled => self.clone(),
+            Again::Sled(_) => self.clone(),
             Again::Postgres(settings) => {
                 let store = Arc::new(PgStore::open(settings, &key()).expect("open again"));
                 Opened { store: store.clone(), trail: store, again: self.again.clone() }
             }
+        }
+    }
+}
+
+impl Opened {
+    /// sled's own handle (a test on sled that reads its API).
+    pub fn sled(&self) -> &Store {
+        match &self.again {
+            Again::Sled(store) => store,
+            Again::Postgres(_) => panic!("the store is PostgreSQL"),
         }
     }
 }

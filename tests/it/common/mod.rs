@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use vigil::config::Config;
@@ -12,7 +13,10 @@ use vigil::feed::demo::{DEMO_ALERTS, DemoData};
 use vigil::feed::protocol::parse_page;
 use vigil::identity::{Role, Viewer, os_user};
 use vigil::service::{CaseService, Session};
+use vigil::store::backend::CaseStore;
 use vigil::store::{Store, StoreKey};
+
+use crate::backend_support::Backend;
 
 /// Monday 16 November 2026, 10:00 UTC: the week after the demo data set's week.
 pub fn fixed_now() -> DateTime<Utc> {
@@ -40,34 +44,51 @@ pub fn key_file_for(dir: &Path) -> PathBuf {
 }
 
 /// A viewer's session with a case service over `store`, and the store itself: a test reads the store to
-/// check what was written, which no surface of vigil may.
+/// check what was written, which no surface of vigil may. On sled or PostgreSQL ([`Svc::on`]).
 #[derive(Clone)]
 pub struct Svc {
     pub session: Session,
-    store: Store,
+    /// sled's own handle, for a test that reads sled's API (`None` on PostgreSQL).
+    sled: Option<Store>,
+    cases: Arc<dyn CaseStore>,
 }
 
 impl Svc {
     pub fn new(store: Store, calendar: WorkingCalendar, due: DuePolicy, levels: LevelPolicy, viewer: Viewer) -> Svc {
-        let service = CaseService::new(store.clone(), vigil::service::Policy::with(calendar, due, levels));
-        Svc { session: Session::new(service, viewer), store }
+        Svc::with_policy(store, vigil::service::Policy::with(calendar, due, levels), viewer)
     }
 
     /// A service over `store` judging by `policy` (a team, escalation and trend settings).
     pub fn with_policy(store: Store, policy: vigil::service::Policy, viewer: Viewer) -> Svc {
-        Svc { session: Session::new(CaseService::new(store.clone(), policy), viewer), store }
+        let service = CaseService::new(store.clone(), policy);
+        Svc { session: Session::new(service, viewer), cases: Arc::new(store.clone()), sled: Some(store) }
+    }
+
+    /// A service over a fresh, empty store of `backend` (sled's in `dir`), judging by `policy`.
+    pub fn on(backend: Backend, dir: &Path, policy: vigil::service::Policy, viewer: Viewer) -> Svc {
+        let opened = backend.open(dir);
+        let service = CaseService::with_store(opened.store.clone(), opened.trail.clone(), policy);
+        let sled = (backend == Backend::Sled).then(|| opened.sled().clone());
+        Svc { session: Session::new(service, viewer), cases: opened.store, sled }
     }
 
     /// Another viewer's session with the same service.
     pub fn as_viewer(&self, viewer: Viewer) -> Svc {
         Svc {
             session: Session::new(self.session.local().expect("in this process").clone(), viewer),
-            store: self.store.clone(),
+            sled: self.sled.clone(),
+            cases: self.cases.clone(),
         }
     }
 
+    /// sled's own handle: for a test that reads what only sled has (its trees, its index rebuild).
     pub fn store(&self) -> &Store {
-        &self.store
+        self.sled.as_ref().expect("this test reads sled's own API, and the store is PostgreSQL")
+    }
+
+    /// The store through the boundary every backend implements.
+    pub fn cases(&self) -> &dyn CaseStore {
+        &*self.cases
     }
 }
 
