@@ -2,6 +2,7 @@
 //! (`vigil alert add`, the TUI's `N` form), stored through the feed's own ingest path; and the vendor's own
 //! record of it, when it arrives later, proposed for linking and attached only once a reviewer confirms.
 
+use crate::backend_support::{Backend, both_backends};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde_json::{Value, json};
 use vigil::domain::case::{CaseCommand, RuleError};
@@ -73,14 +74,21 @@ fn page(alerts: Vec<Value>) -> vigil::feed::protocol::Page {
     parse_page(body.to_string().as_bytes()).expect("page parses")
 }
 
+/// The DSL's service over a fresh store of `backend` in `dir`, with the default config.
+fn service_on(backend: Backend, dir: &std::path::Path) -> crate::common::Svc {
+    let c = vigil::config::Config::default();
+    crate::common::Svc::on(backend, dir, vigil::service::Policy::from_config(&c), dsl())
+}
+
 fn smoothwall(id: &str) -> AlertKey {
     AlertKey::new("smoothwall-monitor", id)
 }
 
-#[test]
-fn a_phoned_alert_is_a_case_with_its_levels_checklist_due_from_the_time_received_and_raised_by_the_reviewer() {
+fn a_phoned_alert_is_a_case_with_its_levels_checklist_due_from_the_time_received_and_raised_by_the_reviewer(
+    backend: Backend,
+) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let s = empty_service(&tmp.path().join("data"), dsl());
+    let s = service_on(backend, &tmp.path().join("data"));
     let now = fixed_now();
     let added = s.add_alert(phoned(), now).expect("added");
     assert_eq!(added.key.source, "manual");
@@ -113,10 +121,9 @@ fn a_phoned_alert_is_a_case_with_its_levels_checklist_due_from_the_time_received
     assert!(s.queue_open(now).expect("queue").iter().any(|r| r.key == added.key));
 }
 
-#[test]
-fn a_reviewers_level_stands_for_a_phone_call_and_an_in_person_alert_says_so() {
+fn a_reviewers_level_stands_for_a_phone_call_and_an_in_person_alert_says_so(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let s = empty_service(&tmp.path().join("data"), dsl());
+    let s = service_on(backend, &tmp.path().join("data"));
     let form = ManualAlert {
         level: Some(Level::Medium),
         how: Some(vigil::domain::Delivery::InPerson),
@@ -130,10 +137,9 @@ fn a_reviewers_level_stands_for_a_phone_call_and_an_in_person_alert_says_so() {
     assert_eq!(d.alert.category, "a fight planned after college", "free text kept as typed");
 }
 
-#[test]
-fn a_form_without_a_level_or_a_summary_or_in_the_future_stores_and_audits_nothing() {
+fn a_form_without_a_level_or_a_summary_or_in_the_future_stores_and_audits_nothing(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let s = empty_service(&tmp.path().join("data"), dsl());
+    let s = service_on(backend, &tmp.path().join("data"));
     let now = fixed_now();
     let tomorrow = (NaiveDate::from_ymd_opt(2026, 11, 17), NaiveTime::from_hms_opt(9, 0, 0).expect("time"));
     for (form, says) in [
@@ -151,10 +157,9 @@ fn a_form_without_a_level_or_a_summary_or_in_the_future_stores_and_audits_nothin
     assert!(s.audit_records(None).expect("trail").is_empty(), "nothing audited");
 }
 
-#[test]
-fn only_the_dsl_and_deputy_add_alerts_and_a_staff_alert_only_one_who_may_see_staff_alerts() {
+fn only_the_dsl_and_deputy_add_alerts_and_a_staff_alert_only_one_who_may_see_staff_alerts(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let s = empty_service(&tmp.path().join("data"), dsl());
+    let s = service_on(backend, &tmp.path().join("data"));
     let now = fixed_now();
     let staff = ManualAlert { kind: Some(SubjectKind::Staff), ..phoned() };
     let ddsl = s.as_viewer(deputy());
@@ -192,10 +197,9 @@ fn phoned_then_vendor(s: &crate::common::Svc) -> (AlertKey, AlertKey) {
     (phoned, vendor)
 }
 
-#[test]
-fn the_vendors_record_is_proposed_and_once_confirmed_the_two_are_one_case_with_everything_kept() {
+fn the_vendors_record_is_proposed_and_once_confirmed_the_two_are_one_case_with_everything_kept(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let s = empty_service(&tmp.path().join("data"), dsl());
+    let s = service_on(backend, &tmp.path().join("data"));
     let now = fixed_now();
     let (phoned, vendor) = phoned_then_vendor(&s);
     // Proposed, on both; nothing merged yet.
@@ -248,10 +252,9 @@ fn the_vendors_record_is_proposed_and_once_confirmed_the_two_are_one_case_with_e
     assert!(matches!(again, Err(ServiceError::Rule(RuleError::AlreadyAttached(_)))), "{again:?}");
 }
 
-#[test]
-fn a_declined_proposal_is_recorded_and_not_proposed_again() {
+fn a_declined_proposal_is_recorded_and_not_proposed_again(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let s = empty_service(&tmp.path().join("data"), dsl());
+    let s = service_on(backend, &tmp.path().join("data"));
     let now = fixed_now();
     let (phoned, vendor) = phoned_then_vendor(&s);
     // Declined from the vendor's side: recorded on the phoned-in case all the same.
@@ -273,10 +276,9 @@ fn a_declined_proposal_is_recorded_and_not_proposed_again() {
     assert!(matches!(s.audit_verify().expect("verify"), vigil::audit::Verdict::Intact { .. }));
 }
 
-#[test]
-fn only_the_same_subject_and_category_within_the_window_is_proposed() {
+fn only_the_same_subject_and_category_within_the_window_is_proposed(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let s = empty_service(&tmp.path().join("data"), dsl());
+    let s = service_on(backend, &tmp.path().join("data"));
     let now = fixed_now();
     let phoned = s.add_alert(phoned(), now).expect("added").key;
     let mut other_student = vendor_alert("B-1", "2026-11-16T09:45:00+00:00", "self-harm");
@@ -484,10 +486,9 @@ fn vigil_case_link_vendor_makes_one_case_from_the_command_line() {
 
 /// Retention purges the vendor's record merged into a phoned-in case with that case: a merged record is never
 /// settled by itself, so without this its content would outlive the retention period.
-#[test]
-fn the_vendors_record_merged_into_a_case_is_purged_with_it() {
+fn the_vendors_record_merged_into_a_case_is_purged_with_it(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let s = empty_service(&tmp.path().join("data"), dsl());
+    let s = service_on(backend, &tmp.path().join("data"));
     let now = fixed_now();
     let (phoned, vendor) = phoned_then_vendor(&s);
     s.act(&phoned, &CaseCommand::AttachVendor { other: vendor.clone() }, now).expect("attached");
@@ -502,3 +503,14 @@ fn the_vendors_record_merged_into_a_case_is_purged_with_it() {
     assert!(trail.iter().any(|r| r.what.contains("purged by retention with the phoned-in case")), "{trail:?}");
     assert!(matches!(s.audit_verify().expect("verify"), vigil::audit::Verdict::Intact { .. }));
 }
+
+both_backends!(
+    a_phoned_alert_is_a_case_with_its_levels_checklist_due_from_the_time_received_and_raised_by_the_reviewer,
+    a_reviewers_level_stands_for_a_phone_call_and_an_in_person_alert_says_so,
+    a_form_without_a_level_or_a_summary_or_in_the_future_stores_and_audits_nothing,
+    only_the_dsl_and_deputy_add_alerts_and_a_staff_alert_only_one_who_may_see_staff_alerts,
+    the_vendors_record_is_proposed_and_once_confirmed_the_two_are_one_case_with_everything_kept,
+    a_declined_proposal_is_recorded_and_not_proposed_again,
+    only_the_same_subject_and_category_within_the_window_is_proposed,
+    the_vendors_record_merged_into_a_case_is_purged_with_it,
+);

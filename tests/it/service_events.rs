@@ -3,6 +3,7 @@
 //! socket would carry), and a subscriber that falls behind or resumes misses nothing without being told.
 
 use crate::access_support::alert_with_text;
+use crate::backend_support::{Backend, both_backends};
 use crate::common::{self, Harness, Svc, fixed_now};
 
 use vigil::domain::Level;
@@ -77,10 +78,9 @@ fn the_open_case_follows_another_viewers_tick_and_leaves_the_screen_when_gone() 
 
 /// A staff alert's changes go to a viewer who may see staff alerts only; another hears nothing of it, not
 /// even its key, and the bytes of their events (as a socket would carry them) hold none of its text.
-#[test]
-fn a_staff_case_is_never_named_to_a_viewer_who_may_not_see_it() {
+fn a_staff_case_is_never_named_to_a_viewer_who_may_not_see_it(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let dsl = common::empty_service(&tmp.path().join("data"), common::dsl());
+    let dsl = common::Svc::on(backend, &tmp.path().join("data"), vigil::service::Policy::default(), common::dsl());
     let deputy = dsl.as_viewer(ddsl());
     let mut dsl_events = dsl.subscribe();
     let mut deputy_events = deputy.subscribe();
@@ -109,10 +109,9 @@ fn a_staff_case_is_never_named_to_a_viewer_who_may_not_see_it() {
 /// Numbers run without a gap for a viewer who may see everything; one who resumes from a number hears
 /// exactly what came after it; one who fell further behind than the service keeps, or asks for a number it
 /// never gave (it restarted), is told to reload.
-#[test]
-fn a_subscriber_resumes_from_its_number_and_one_too_far_behind_is_told_to_reload() {
+fn a_subscriber_resumes_from_its_number_and_one_too_far_behind_is_told_to_reload(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let svc = common::empty_service(&tmp.path().join("data"), common::dsl());
+    let svc = common::Svc::on(backend, &tmp.path().join("data"), vigil::service::Policy::default(), common::dsl());
     let mut live = svc.subscribe();
     ingest(&svc, &[alert_with_text("A-1", "student", "a", 2), alert_with_text("A-2", "student", "b", 2)]);
     let first = live.read(fixed_now()).expect("events");
@@ -142,3 +141,8 @@ fn a_subscriber_resumes_from_its_number_and_one_too_far_behind_is_told_to_reload
     svc.act(&key, &CaseCommand::Note { text: "m".into() }, fixed_now()).expect("note");
     assert_eq!(cases_named(&live.read(fixed_now()).expect("events")), vec!["A-1".to_string()]);
 }
+
+both_backends!(
+    a_staff_case_is_never_named_to_a_viewer_who_may_not_see_it,
+    a_subscriber_resumes_from_its_number_and_one_too_far_behind_is_told_to_reload,
+);

@@ -2,6 +2,7 @@
 //! wider safeguarding team sees nothing until a case is shared with them, and a staff alert never is; the
 //! records and the screen name people as `[people]` does, while the audit chain keeps user names.
 
+use crate::backend_support::{Backend, both_backends};
 use crate::common::{self, Svc, fixed_now};
 use crate::service_support::{Served, until};
 
@@ -49,11 +50,21 @@ struct Team {
 
 impl Team {
     fn new() -> Team {
+        Team::on(Backend::Sled)
+    }
+
+    fn on(backend: Backend) -> Team {
         let tmp = tempfile::tempdir().expect("tmp");
         let dir = tmp.path().join("data");
-        let store = Store::open(&dir, &StoreKey::file(common::key_file_for(&dir))).expect("store");
         let config = Config::parse(std::path::Path::new("team.toml"), TEAM).expect("config");
-        let dsl = Svc::with_policy(store, Policy::from_config(&config), config.viewer("dsl1").expect("dsl"));
+        let (policy, viewer) = (Policy::from_config(&config), config.viewer("dsl1").expect("dsl"));
+        let dsl = match backend {
+            Backend::Sled => {
+                let store = Store::open(&dir, &StoreKey::file(common::key_file_for(&dir))).expect("store");
+                Svc::with_policy(store, policy, viewer)
+            }
+            Backend::Postgres => Svc::on(backend, &dir, policy, viewer),
+        };
         let page = parse_page(common::demo_page_body().as_bytes()).expect("page");
         dsl.ingest(&page, fixed_now()).expect("ingest");
         Team { _tmp: tmp, dsl }
@@ -77,9 +88,8 @@ fn owner(s: &Svc, id: &str) -> Option<String> {
     s.summary(&key(id), fixed_now()).expect("row").expect("visible").owner
 }
 
-#[test]
-fn a_reviewer_takes_hands_on_and_releases_a_case_and_each_is_an_event_with_actor_and_time() {
-    let team = Team::new();
+fn a_reviewer_takes_hands_on_and_releases_a_case_and_each_is_an_event_with_actor_and_time(backend: Backend) {
+    let team = Team::on(backend);
     let deputy = team.as_user("deputy1");
     act(&team.dsl, STUDENT, CaseCommand::Take).expect("take");
     assert_eq!(owner(&deputy, STUDENT).as_deref(), Some("dsl1"), "the deputy's queue says who has it");
@@ -115,9 +125,8 @@ fn a_reviewer_takes_hands_on_and_releases_a_case_and_each_is_an_event_with_actor
     assert_eq!(d.summary.status, vigil::domain::Status::New);
 }
 
-#[test]
-fn a_case_goes_only_to_a_reviewer_whose_role_may_see_it() {
-    let team = Team::new();
+fn a_case_goes_only_to_a_reviewer_whose_role_may_see_it(backend: Backend) {
+    let team = Team::on(backend);
     let refused = |r: Result<_, ServiceError>| match r {
         Err(ServiceError::TeamRule(why)) => why,
         other => panic!("not refused: {other:?}"),
@@ -136,9 +145,8 @@ fn a_case_goes_only_to_a_reviewer_whose_role_may_see_it() {
     assert_eq!(owner(&team.dsl, STUDENT).as_deref(), Some("officer1"));
 }
 
-#[test]
-fn an_officer_sees_nothing_until_a_case_is_shared_and_a_staff_alert_is_never_shared_with_them() {
-    let team = Team::new();
+fn an_officer_sees_nothing_until_a_case_is_shared_and_a_staff_alert_is_never_shared_with_them(backend: Backend) {
+    let team = Team::on(backend);
     let officer = team.as_user("officer1");
     assert!(officer.queue(fixed_now()).expect("queue").is_empty(), "nothing is shared yet");
     assert!(matches!(officer.find(STUDENT), Err(ServiceError::NotFound(_))));
@@ -312,3 +320,9 @@ fn ticking_on_someone_elses_case_asks_once_and_t_takes_the_case() {
         "t took the open case"
     );
 }
+
+both_backends!(
+    a_reviewer_takes_hands_on_and_releases_a_case_and_each_is_an_event_with_actor_and_time,
+    a_case_goes_only_to_a_reviewer_whose_role_may_see_it,
+    an_officer_sees_nothing_until_a_case_is_shared_and_a_staff_alert_is_never_shared_with_them,
+);
