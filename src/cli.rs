@@ -303,9 +303,13 @@ pub struct ReportArgs {
     /// Write the report to FILE (readable by you only) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Add counts of alerts about staff (the DSL only).
+    /// Add counts of alerts about staff (the DSL only; on the trust's config, the trust's lead if
+    /// `[roles] staff_alerts` names them).
     #[arg(long)]
     pub include_staff: bool,
+    /// On the trust's config (`[storage] schools`): this school alone. Default: every school, together.
+    #[arg(long, value_name = "NAME")]
+    pub school: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -402,6 +402,9 @@ pub struct StorageConfig {
     pub password_file: Option<PathBuf>,
     /// PostgreSQL: the school this service keeps.
     pub school: Option<String>,
+    /// PostgreSQL, instead of `school`: the trust's config, whose `vigil report` counts these schools
+    /// together (the trust's lead's); it keeps no school's cases itself.
+    pub schools: Vec<String>,
 }
 
 impl Default for StorageConfig {
@@ -414,6 +417,7 @@ impl Default for StorageConfig {
             url: None,
             password_file: None,
             school: None,
+            schools: Vec::new(),
         }
     }
 }
@@ -433,21 +437,53 @@ impl StorageConfig {
         (self.backend == StorageBackend::Postgres).then(|| crate::store::postgres::PgSettings {
             url: self.url.clone().unwrap_or_default(),
             password_file: self.password_file.clone(),
-            school: self.school.clone().unwrap_or_default(),
+            // A trust's config reaches the database as its first school would (to migrate it, say); it
+            // opens no school's cases ([`StorageConfig::trust_schools`]).
+            school: self.school.clone().or_else(|| self.schools.first().cloned()).unwrap_or_default(),
         })
+    }
+
+    /// A trust's config (`schools`): each school's settings, in the order given.
+    pub fn trust_schools(&self) -> Option<Vec<crate::store::postgres::PgSettings>> {
+        let base = self.postgres().filter(|_| !self.schools.is_empty())?;
+        Some(
+            self.schools
+                .iter()
+                .map(|school| crate::store::postgres::PgSettings { school: school.clone(), ..base.clone() })
+                .collect(),
+        )
     }
 
     fn validate(&self) -> Result<(), String> {
         match self.backend {
             StorageBackend::Sled => {
-                if self.url.is_some() || self.password_file.is_some() || self.school.is_some() {
-                    return Err("[storage] url, password_file and school are for backend = \"postgres\"".into());
+                if self.url.is_some()
+                    || self.password_file.is_some()
+                    || self.school.is_some()
+                    || !self.schools.is_empty()
+                {
+                    return Err(
+                        "[storage] url, password_file, school and schools are for backend = \"postgres\"".into()
+                    );
                 }
                 Ok(())
             }
             StorageBackend::Postgres => {
                 let url = self.url.as_deref().ok_or("[storage] backend = \"postgres\" needs url")?;
-                crate::store::postgres::PgSettings::check(url, self.school.as_deref().unwrap_or_default())
+                if self.schools.is_empty() {
+                    return crate::store::postgres::PgSettings::check(url, self.school.as_deref().unwrap_or_default());
+                }
+                if self.school.is_some() {
+                    return Err("[storage] has school and schools: a school's service keeps one `school`; the trust's config names `schools` (for its report) and no `school`".into());
+                }
+                let mut seen = std::collections::BTreeSet::new();
+                for school in &self.schools {
+                    crate::store::postgres::PgSettings::check(url, school)?;
+                    if !seen.insert(school) {
+                        return Err(format!("[storage] schools names `{school}` twice"));
+                    }
+                }
+                Ok(())
             }
         }
     }
@@ -569,7 +605,7 @@ impl Config {
         Ok(())
     }
 
-    fn role_lists(&self) -> [(Role, &Vec<String>); 4] {
+    fn role_lists(&self) -> [(Role, &Vec<String>); 5] {
         self.roles.lists()
     }
 
@@ -673,6 +709,31 @@ mod tests {
         assert!(msg.contains("/etc/vigil.toml"), "{msg}");
         assert!(msg.contains("line 3"), "{msg}");
         assert!(msg.contains("url_typo"), "{msg}");
+    }
+
+    #[test]
+    fn a_trusts_schools_are_checked_and_a_trust_config_is_not_a_schools() {
+        let parse = |storage: &str| Config::parse(Path::new("/etc/vigil.toml"), &format!("[storage]\n{storage}"));
+        let url = "url = \"host=/run/postgresql dbname=vigil\"";
+        let trust =
+            parse(&format!("backend = \"postgres\"\n{url}\nschools = [\"north\", \"south\"]\n")).expect("a trust");
+        let schools: Vec<String> =
+            trust.storage.trust_schools().expect("a trust's config").into_iter().map(|s| s.school).collect();
+        assert_eq!(schools, ["north", "south"]);
+        let school = parse(&format!("backend = \"postgres\"\n{url}\nschool = \"north\"\n")).expect("a school");
+        assert!(school.storage.trust_schools().is_none());
+        for (bad, says) in [
+            (
+                format!("backend = \"postgres\"\n{url}\nschool = \"north\"\nschools = [\"south\"]\n"),
+                "has school and schools",
+            ),
+            (format!("backend = \"postgres\"\n{url}\nschools = [\"north\", \"north\"]\n"), "names `north` twice"),
+            (format!("backend = \"postgres\"\n{url}\nschools = [\"\"]\n"), "school"),
+            ("schools = [\"north\"]\n".to_string(), "are for backend = \"postgres\""),
+        ] {
+            let err = parse(&bad).expect_err(says).to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -16,6 +16,11 @@ pub enum Role {
     Officer,
     /// Aggregate reports only.
     Reporter,
+    /// A multi-academy trust's safeguarding lead: reads every student case and the reports of the schools
+    /// whose configs name them, and the trust's report across them, and decides nothing (a case is its
+    /// school's DSL's to decide). Staff alerts only where `staff_alerts` names them too.
+    #[serde(rename = "trust_lead")]
+    TrustLead,
 }
 
 impl Role {
@@ -25,6 +30,7 @@ impl Role {
             Role::Ddsl => "ddsl",
             Role::Officer => "officer",
             Role::Reporter => "reporter",
+            Role::TrustLead => "trust_lead",
         }
     }
 }
@@ -41,6 +47,12 @@ pub struct Viewer {
 impl Viewer {
     pub fn can_review(&self) -> bool {
         self.role != Role::Reporter
+    }
+
+    /// Whether this viewer's decisions may be recorded on a case: every reviewer but the trust's lead, who
+    /// reads a school's cases and leaves their decisions to its DSL.
+    pub fn may_decide(&self) -> bool {
+        self.can_review() && self.role != Role::TrustLead
     }
 
     /// The one rule of who may see a case: a reviewer; for a staff alert, one who may see staff alerts;
@@ -67,17 +79,20 @@ pub struct Roles {
     pub ddsl: Vec<String>,
     pub officer: Vec<String>,
     pub reporter: Vec<String>,
+    /// The trust's safeguarding leads (`trust_lead`): every student case to read, no decisions.
+    pub trust_lead: Vec<String>,
     /// Users besides the DSL who may see staff alerts (e.g. the Assistant Principal for Student Experience).
     pub staff_alerts: Vec<String>,
 }
 
 impl Roles {
-    pub fn lists(&self) -> [(Role, &Vec<String>); 4] {
+    pub fn lists(&self) -> [(Role, &Vec<String>); 5] {
         [
             (Role::Dsl, &self.dsl),
             (Role::Ddsl, &self.ddsl),
             (Role::Officer, &self.officer),
             (Role::Reporter, &self.reporter),
+            (Role::TrustLead, &self.trust_lead),
         ]
     }
 
@@ -142,10 +157,16 @@ impl Team {
         self.people.get(user).map_or_else(|| user.to_string(), |p| p.name.clone())
     }
 
-    /// Every user with a reviewing role, for pickers and for "assign to": in role order, then as listed.
+    /// Every user who may have a case (a reviewing role that decides), for pickers and for "assign to": in
+    /// role order, then as listed.
     pub fn reviewers(&self) -> Vec<Viewer> {
-        let mut users: Vec<&String> =
-            self.roles.lists().into_iter().filter(|(r, _)| *r != Role::Reporter).flat_map(|(_, u)| u).collect();
+        let mut users: Vec<&String> = self
+            .roles
+            .lists()
+            .into_iter()
+            .filter(|(r, _)| !matches!(r, Role::Reporter | Role::TrustLead))
+            .flat_map(|(_, u)| u)
+            .collect();
         if let Some(d) = &self.demo_dsl {
             users.insert(0, d);
         }

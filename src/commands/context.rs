@@ -202,6 +202,12 @@ pub(super) fn open_case_service(ctx: &Context_) -> Result<CaseService> {
     if ctx.global.demo {
         policy.team.demo_dsl = Some(ctx.viewer.user.clone());
     }
+    if config.storage.trust_schools().is_some() {
+        bail!(exit_err(
+            exit::USAGE,
+            "this config is the trust's (`[storage] schools`): it runs `vigil report` across the schools; a school's cases are read through that school's own config (`[storage] school`, with you under `[roles] trust_lead`)"
+        ));
+    }
     let opened = match config.storage.postgres() {
         Some(settings) => CaseService::open_postgres(&settings, &key, policy),
         None => CaseService::open(&ctx.data_dir, &key, policy),

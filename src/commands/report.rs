@@ -2,25 +2,29 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use chrono::Utc;
 
-use super::context::{Context_, open_service};
+use super::context::{Context_, open_service, store_key};
 use super::{exit, exit_err};
 
 /// `vigil report`: the one command a `reporter` may run. An audited export: the log line names the format
 /// and period, never a figure.
 pub(super) fn report(ctx: Context_, args: crate::cli::ReportArgs) -> Result<()> {
+    if let Some(schools) = ctx.config.storage.trust_schools() {
+        return trust_report(&ctx, &args, schools);
+    }
+    if args.school.is_some() {
+        bail!(exit_err(
+            exit::USAGE,
+            "--school is for the trust's config (`[storage] schools`); this config keeps one school, whose report this is"
+        ));
+    }
     let service = open_service(&ctx)?;
     let now = Utc::now();
     let today = now.with_timezone(&service.calendar().time_zone()).date_naive();
     let period = crate::report::Period::resolve(args.from, args.to, today).map_err(|e| exit_err(exit::USAGE, e))?;
-    let data = service.report_data(args.include_staff).map_err(|e| match e {
-        crate::service::ServiceError::Forbidden(role) => {
-            exit_err(exit::NO_ROLE, format!("only the DSL may add staff alerts to a report (your role: {role})"))
-        }
-        other => anyhow::Error::new(other),
-    })?;
+    let data = service.report_data(args.include_staff).map_err(refused_staff)?;
     let options = crate::report::Options { min_group: ctx.config.report.min_group, now };
     let text = crate::report::render(args.format, &crate::report::compute(&data, period, &options));
     let (format, from, to) = (args.format.as_str(), period.from.to_string(), period.to.to_string());
@@ -32,5 +36,93 @@ pub(super) fn report(ctx: Context_, args: crate::cli::ReportArgs) -> Result<()> 
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
     tracing::info!(format, from, to, include_staff = args.include_staff, "report exported");
+    Ok(())
+}
+
+fn refused_staff(e: crate::service::ServiceError) -> anyhow::Error {
+    match e {
+        crate::service::ServiceError::Forbidden(role) => exit_err(
+            exit::NO_ROLE,
+            format!(
+                "only the DSL (or a trust's lead [roles] staff_alerts names) may add staff alerts to a report (your role: {role})"
+            ),
+        ),
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// The trust's report: each school's content-free report data, read from its rows of the database as the
+/// trust's lead, counted together (or one school's, `--school`); small numbers are suppressed in the counts
+/// as published, so a cell small in each school may show across the trust. Each school's audit trail records
+/// the export.
+fn trust_report(
+    ctx: &Context_,
+    args: &crate::cli::ReportArgs,
+    schools: Vec<crate::store::postgres::PgSettings>,
+) -> Result<()> {
+    use crate::identity::Role;
+    use crate::service::{CaseService, Policy, Session};
+    if ctx.viewer.role != Role::TrustLead {
+        bail!(exit_err(
+            exit::NO_ROLE,
+            format!(
+                "the trust's report is the trust's lead's (`[roles] trust_lead`; your role: {}); a school's own report comes from its own config",
+                ctx.viewer.role.as_str()
+            )
+        ));
+    }
+    let chosen: Vec<_> = match &args.school {
+        None => schools,
+        Some(name) => {
+            let names: Vec<String> = schools.iter().map(|s| s.school.clone()).collect();
+            let one: Vec<_> = schools.into_iter().filter(|s| &s.school == name).collect();
+            if one.is_empty() {
+                bail!(exit_err(exit::USAGE, format!("no school `{name}` in [storage] schools ({})", names.join(", "))));
+            }
+            one
+        }
+    };
+    let key = store_key(ctx)?;
+    let policy = Policy::from_config(&ctx.config);
+    let now = Utc::now();
+    let today = now.with_timezone(&policy.calendar.time_zone()).date_naive();
+    let period = crate::report::Period::resolve(args.from, args.to, today).map_err(|e| exit_err(exit::USAGE, e))?;
+    let mut sessions = Vec::with_capacity(chosen.len());
+    let mut data: Option<crate::service::ReportData> = None;
+    for settings in &chosen {
+        let service = CaseService::open_postgres(settings, &key, policy.clone())?;
+        let session = Session::new(service, ctx.viewer.clone());
+        let school = session.report_data(args.include_staff).map_err(refused_staff)?;
+        match data.as_mut() {
+            None => data = Some(school),
+            Some(all) => all.merge(school),
+        }
+        sessions.push(session);
+    }
+    let Some(data) = data else { bail!(exit_err(exit::USAGE, "[storage] schools names no school")) };
+    let options = crate::report::Options { min_group: ctx.config.report.min_group, now };
+    let text = crate::report::render(args.format, &crate::report::compute(&data, period, &options));
+    let (format, from, to) = (args.format.as_str(), period.from.to_string(), period.to.to_string());
+    let staff = if args.include_staff { ", staff counts included" } else { "" };
+    let across = match chosen.len() {
+        1 => String::new(),
+        n => format!(", with {} other schools", n - 1),
+    };
+    for session in &sessions {
+        session.audit(None, &format!("exported the trust's report ({format}, {from} to {to}{across}{staff})"), now)?;
+    }
+    match &args.out {
+        Some(path) => crate::report::write_file(path, &text)
+            .with_context(|| format!("cannot write the report to {}", path.display()))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    tracing::info!(
+        format,
+        from,
+        to,
+        schools = chosen.len(),
+        include_staff = args.include_staff,
+        "trust report exported"
+    );
     Ok(())
 }

@@ -18,7 +18,9 @@ impl Asking<'_> {
     pub fn mark_viewed(&self, key: &AlertKey, now: DateTime<Utc>) -> Result<()> {
         self.require_reviewer()?;
         let (alert, _, case) = self.load(key)?;
-        if case.first_viewed.is_none() {
+        // The trust's lead reading a case is not the school opening it: not its first view (that stops an
+        // escalation and starts the response-time figures); their reading is in the audit trail.
+        if case.first_viewed.is_none() && self.viewer.may_decide() {
             self.store.append(key, &CaseEvent::by(now, &self.actor(), crate::domain::EventKind::Viewed))?;
             self.publish([Change::Case { key: key.clone(), staff: alert.is_staff() }]);
         }
@@ -44,7 +46,7 @@ impl Asking<'_> {
         token: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> Result<Vec<CaseEvent>> {
-        self.require_reviewer()?;
+        self.require_decider()?;
         let resolved;
         let mut command = command;
         if let CaseCommand::AttachVendor { .. } | CaseCommand::DeclineVendor { .. } = command {
@@ -147,11 +149,18 @@ impl Asking<'_> {
         let staff = alert.is_staff();
         let member = |user: &str| {
             let user = user.trim();
-            self.team.viewer(user).filter(|v| v.can_review()).ok_or_else(|| {
+            let them = self.team.viewer(user).filter(|v| v.can_review()).ok_or_else(|| {
                 ServiceError::TeamRule(format!(
                     "`{user}` is not a reviewer in vigil's config ([roles] dsl, ddsl or officer): only a member of the safeguarding team can have or see a case"
                 ))
-            })
+            })?;
+            if !them.may_decide() {
+                return Err(ServiceError::TeamRule(format!(
+                    "{} is the trust's lead, who reads the school's cases and decides none: a case is the school's team's",
+                    self.team.name(&them.user)
+                )));
+            }
+            Ok(them)
         };
         match command {
             C::Assign { to } if !to.trim().is_empty() => {

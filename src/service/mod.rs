@@ -329,6 +329,11 @@ impl Asking<'_> {
         if self.viewer.can_review() { Ok(()) } else { Err(ServiceError::Forbidden(self.viewer.role.as_str())) }
     }
 
+    /// A decision on a case: a reviewer who decides (not the trust's lead, who reads).
+    fn require_decider(&self) -> Result<()> {
+        if self.viewer.may_decide() { Ok(()) } else { Err(ServiceError::Forbidden(self.viewer.role.as_str())) }
+    }
+
     fn require_dsl(&self) -> Result<()> {
         if self.viewer.role == crate::identity::Role::Dsl {
             Ok(())

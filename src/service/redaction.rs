@@ -19,7 +19,9 @@ impl Asking<'_> {
     /// plain HH:MM, which the response figures need). Staff alerts never come back as cases: with
     /// `include_staff`, which only the DSL may ask for, they come back as (raise time, level) pairs to count.
     pub fn report_data(&self, include_staff: bool) -> Result<ReportData> {
-        if include_staff && self.viewer.role != Role::Dsl {
+        let may_count_staff =
+            self.viewer.role == Role::Dsl || self.viewer.role == Role::TrustLead && self.viewer.sees_staff;
+        if include_staff && !may_count_staff {
             return Err(ServiceError::Forbidden(self.viewer.role.as_str()));
         }
         let mut events: HashMap<AlertKey, Vec<CaseEvent>> = HashMap::new();
@@ -76,6 +78,24 @@ pub struct ReportData {
     /// The college's calendar, from the service's config (it travels: a client's own config may differ).
     pub calendar: WorkingCalendar,
     pub due: DuePolicy,
+}
+
+impl ReportData {
+    /// Adds another school's data, for the trust's report: its cases after these, its subjects numbered
+    /// after these (a student of one school is never counted as a repeat of another's), its staff counts
+    /// when both have them. The calendar and due times stay this one's (the trust's config gives both).
+    pub fn merge(&mut self, other: ReportData) {
+        let after = self.subjects.iter().copied().max().map_or(0, |m| m + 1);
+        self.cases.extend(other.cases);
+        self.subjects.extend(other.subjects.into_iter().map(|n| n + after));
+        self.staff = match (self.staff.take(), other.staff) {
+            (Some(mut mine), Some(theirs)) => {
+                mine.extend(theirs);
+                Some(mine)
+            }
+            _ => None,
+        };
+    }
 }
 
 /// The one checklist value a report reads: the time contact was made with the student on a High alert (the

@@ -13,7 +13,7 @@ use vigil::service::ServiceError;
 use vigil::service::intake::ManualAlert;
 
 use crate::access_support::{Env, stderr, stdout};
-use crate::common::{dsl, empty_service, fixed_now};
+use crate::common::{dsl, fixed_now};
 use crate::service_support::Served;
 
 /// Monday 16 November 2026, 09:40 college time (London, UTC in November): when the call came.

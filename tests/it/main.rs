@@ -54,6 +54,7 @@ mod team_escalation;
 mod team_handover;
 mod team_history;
 mod team_work;
+mod trust;
 mod ui_screenshots;
 mod ui_snapshots;
 mod ui_visible;

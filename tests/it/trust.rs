@@ -1,0 +1,195 @@
+//! A multi-academy trust on one PostgreSQL database: the trust's lead (`[roles] trust_lead`) reads a school's
+//! student cases and decides nothing, and the trust's report counts the schools together (or one alone),
+//! with small numbers suppressed in the counts as published and each school's trail recording the export.
+
+use serde_json::{Value, json};
+use vigil::domain::AlertKey;
+use vigil::domain::case::CaseCommand;
+use vigil::identity::{Role, Viewer};
+use vigil::service::{CaseService, Policy, ServiceError, Session};
+use vigil::store::StoreKey;
+use vigil::store::postgres::PgSettings;
+
+use crate::backend_support::fresh_school;
+use crate::common::{fixed_now, stderr, stdout, vigil};
+use crate::feed_support::{alert, page};
+
+const SOURCE: &str = "smoothwall-monitor";
+
+fn trust_lead(user: &str, sees_staff: bool) -> Viewer {
+    Viewer { user: user.into(), role: Role::TrustLead, sees_staff }
+}
+
+fn school_dsl() -> Viewer {
+    Viewer { user: "north-dsl".into(), role: Role::Dsl, sees_staff: true }
+}
+
+/// Three self-harm alerts about S1, S2 and S3 (each school's own students, whatever their ids), raised in
+/// November, and one about a member of staff.
+fn school_page(prefix: &str) -> vigil::feed::protocol::Page {
+    let mut alerts: Vec<Value> = (1..=3)
+        .map(|i| {
+            alert(
+                &format!("{prefix}-{i}"),
+                json!({"category": "self-harm", "raised_at": "2026-11-10T10:00:00+00:00", "subject": {"kind": "student", "id": format!("S{i}")}}),
+            )
+        })
+        .collect();
+    alerts.push(alert(
+        &format!("{prefix}-staff"),
+        json!({"raised_at": "2026-11-10T10:00:00+00:00", "subject": {"kind": "staff", "id": "T1", "name": "A Teacher"}}),
+    ));
+    vigil::feed::protocol::parse_page(page(&alerts, Some("c1"), false).as_bytes()).expect("a page")
+}
+
+/// Two schools of one database, each fed through its own service with the key in `key_file`.
+fn two_schools(key_file: &std::path::Path) -> (PgSettings, PgSettings) {
+    let north = fresh_school("north");
+    let south = PgSettings { school: "south".into(), ..north.clone() };
+    for (settings, prefix) in [(&north, "N"), (&south, "S")] {
+        let service = CaseService::open_postgres(settings, &StoreKey::file(key_file.to_path_buf()), Policy::default())
+            .expect("the school's service");
+        Session::new(service, school_dsl()).ingest(&school_page(prefix), fixed_now()).expect("stored");
+    }
+    (north, south)
+}
+
+/// The trust's config: the current user under `role`, the two schools, the store key.
+fn trust_config(dir: &std::path::Path, role: &str, settings: &PgSettings, extra: &str) -> String {
+    let user = vigil::identity::os_user().expect("an OS user");
+    let path = dir.join(format!("trust-{role}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "[roles]\n{role} = [{user:?}]\n{extra}\n[storage]\nkey_file = {:?}\nbackend = \"postgres\"\nurl = {:?}\nschools = [\"north\", \"south\"]\n\n[report]\nmin_group = 5\n",
+            dir.join("store.key"),
+            settings.url
+        ),
+    )
+    .expect("config");
+    path.to_string_lossy().into_owned()
+}
+
+fn report(config: &str, dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let data = dir.join("data");
+    let mut args = vec!["--config", config, "--data-dir", data.to_str().expect("utf-8"), "report", "--format", "json"];
+    args.extend_from_slice(&["--from", "2026-11-01", "--to", "2026-11-30"]);
+    args.extend_from_slice(extra);
+    vigil(&args)
+}
+
+fn json_of(out: &std::process::Output) -> Value {
+    assert!(out.status.success(), "{}", stderr(out));
+    serde_json::from_str(&stdout(out)).expect("the report's JSON")
+}
+
+#[test]
+fn the_trusts_report_counts_the_schools_together_or_one_alone_and_each_trail_records_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (north, south) = two_schools(&dir.path().join("store.key"));
+    let config = trust_config(dir.path(), "trust_lead", &north, "");
+
+    let trust = json_of(&report(&config, dir.path(), &[]));
+    assert_eq!(trust["total"], 6, "every school's student alerts, no staff alert: {trust}");
+    assert_eq!(trust["by_category"]["self-harm"], 6, "6 across the trust is published: {trust}");
+    assert!(trust.get("staff").is_none_or(Value::is_null), "no staff counts unless asked and allowed");
+
+    // One school alone: 3 is fewer than min_group, so it is not published.
+    let alone = json_of(&report(&config, dir.path(), &["--school", "north"]));
+    assert_eq!(alone["total"], Value::Null, "{alone}");
+    let suppressed = alone["suppressed"].to_string();
+    assert!(suppressed.contains("/total"), "{suppressed}");
+
+    // Each school's trail says the trust's lead exported it, naming no figure.
+    for settings in [&north, &south] {
+        let service =
+            CaseService::open_postgres(settings, &StoreKey::file(dir.path().join("store.key")), Policy::default())
+                .expect("open");
+        let records = Session::new(service, school_dsl()).audit_records(None).expect("trail");
+        let exports: Vec<&str> = records
+            .iter()
+            .filter(|r| r.what.starts_with("exported the trust's report"))
+            .map(|r| r.what.as_str())
+            .collect();
+        assert!(!exports.is_empty(), "{}: {records:?}", settings.school);
+        assert!(exports.iter().any(|w| w.contains("with 1 other schools")), "{exports:?}");
+    }
+}
+
+#[test]
+fn a_student_of_one_school_is_never_a_repeat_of_anothers_with_the_same_id() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (north, _) = two_schools(&dir.path().join("store.key"));
+    let config = trust_config(dir.path(), "trust_lead", &north, "");
+    let text = std::fs::read_to_string(&config).expect("config").replace("min_group = 5", "min_group = 1");
+    std::fs::write(&config, text).expect("config");
+    let trust = json_of(&report(&config, dir.path(), &[]));
+    assert_eq!(trust["total"], 6);
+    assert_eq!(trust["repeat_subjects"], 0, "S1 of north and S1 of south are two students: {trust}");
+}
+
+#[test]
+fn the_trusts_report_is_the_trust_leads_and_staff_counts_only_where_the_config_names_them() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (north, _) = two_schools(&dir.path().join("store.key"));
+
+    let as_dsl = trust_config(dir.path(), "dsl", &north, "");
+    let refused = report(&as_dsl, dir.path(), &[]);
+    assert_eq!(refused.status.code(), Some(3), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("the trust's lead's"), "{}", stderr(&refused));
+
+    let config = trust_config(dir.path(), "trust_lead", &north, "");
+    let nowhere = report(&config, dir.path(), &["--school", "east"]);
+    assert_eq!(nowhere.status.code(), Some(2), "{}", stderr(&nowhere));
+    assert!(stderr(&nowhere).contains("no school `east` in [storage] schools (north, south)"), "{}", stderr(&nowhere));
+    let staff = report(&config, dir.path(), &["--include-staff"]);
+    assert_eq!(staff.status.code(), Some(3), "{}", stderr(&staff));
+
+    let user = vigil::identity::os_user().expect("an OS user");
+    let named = trust_config(dir.path(), "trust_lead", &north, &format!("staff_alerts = [{user:?}]\n"));
+    let with_staff = json_of(&report(&named, dir.path(), &["--include-staff"]));
+    assert!(with_staff["staff"].is_object(), "{with_staff}");
+
+    // The trust's config keeps no school's cases: anything but the report is refused, saying why.
+    let data = dir.path().join("data");
+    let list = vigil(&["--config", &config, "--data-dir", data.to_str().expect("utf-8"), "list"]);
+    assert_eq!(list.status.code(), Some(2), "{}", stderr(&list));
+    assert!(stderr(&list).contains("this config is the trust's"), "{}", stderr(&list));
+}
+
+#[test]
+fn the_trust_lead_reads_a_schools_student_cases_and_decides_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (north, _) = two_schools(&dir.path().join("store.key"));
+    let key = StoreKey::file(dir.path().join("store.key"));
+    let mut config = vigil::config::Config::default();
+    config.roles.dsl = vec!["north-dsl".into()];
+    config.roles.trust_lead = vec!["tlead".into()];
+    let service = CaseService::open_postgres(&north, &key, Policy::from_config(&config)).expect("open");
+    let lead = Session::new(service.clone(), trust_lead("tlead", false));
+
+    let queue = lead.queue(fixed_now()).expect("the queue");
+    let ids: Vec<&str> = queue.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids.len(), 3, "the student cases, not the staff alert: {ids:?}");
+    assert!(!ids.contains(&"N-staff"));
+    let case = AlertKey::new(SOURCE, "N-1");
+    let detail = lead.detail(&case, fixed_now()).expect("the case reads");
+    lead.mark_viewed(&case, fixed_now()).expect("a look");
+    assert!(
+        !detail.events.iter().any(|e| matches!(e.kind, vigil::domain::EventKind::Viewed)),
+        "the trust's lead reading it is not the school's first view"
+    );
+    let dsl = Session::new(service, school_dsl());
+    let after = dsl.detail(&case, fixed_now()).expect("read");
+    assert!(!after.events.iter().any(|e| matches!(e.kind, vigil::domain::EventKind::Viewed)));
+    assert!(dsl.audit_records(None).expect("trail").iter().any(|r| r.actor == "tlead"), "their reading is audited");
+
+    let note = lead.act(&case, &CaseCommand::Note { text: "from the trust".into() }, fixed_now());
+    assert!(matches!(note, Err(ServiceError::Forbidden("trust_lead"))), "{note:?}");
+    let assign = dsl.act(&case, &CaseCommand::Assign { to: "tlead".into() }, fixed_now());
+    assert!(
+        matches!(&assign, Err(ServiceError::TeamRule(why)) if why.contains("the trust's lead")),
+        "a case is never given to the trust's lead: {assign:?}"
+    );
+    assert!(dsl.team().expect("team").iter().all(|m| m.user != "tlead"), "nor offered in a picker");
+}
