@@ -400,6 +400,8 @@ pub struct StorageConfig {
     pub url: Option<String>,
     /// PostgreSQL: a file holding the password (else `PGPASSFILE`'s file, else none).
     pub password_file: Option<PathBuf>,
+    /// PostgreSQL with `sslmode=require` in `url`: a CA to trust for the server's certificate.
+    pub ca_file: Option<PathBuf>,
     /// PostgreSQL: the school this service keeps.
     pub school: Option<String>,
     /// PostgreSQL, instead of `school`: the trust's config, whose `vigil report` counts these schools
@@ -416,6 +418,7 @@ impl Default for StorageConfig {
             backend: StorageBackend::Sled,
             url: None,
             password_file: None,
+            ca_file: None,
             school: None,
             schools: Vec::new(),
         }
@@ -437,6 +440,7 @@ impl StorageConfig {
         (self.backend == StorageBackend::Postgres).then(|| crate::store::postgres::PgSettings {
             url: self.url.clone().unwrap_or_default(),
             password_file: self.password_file.clone(),
+            ca_file: self.ca_file.clone(),
             // A trust's config reaches the database as its first school would (to migrate it, say); it
             // opens no school's cases ([`StorageConfig::trust_schools`]).
             school: self.school.clone().or_else(|| self.schools.first().cloned()).unwrap_or_default(),
@@ -459,11 +463,13 @@ impl StorageConfig {
             StorageBackend::Sled => {
                 if self.url.is_some()
                     || self.password_file.is_some()
+                    || self.ca_file.is_some()
                     || self.school.is_some()
                     || !self.schools.is_empty()
                 {
                     return Err(
-                        "[storage] url, password_file, school and schools are for backend = \"postgres\"".into()
+                        "[storage] url, password_file, ca_file, school and schools are for backend = \"postgres\""
+                            .into(),
                     );
                 }
                 Ok(())

@@ -35,5 +35,6 @@ pub mod report;
 pub mod secret_file;
 pub mod service;
 pub mod store;
+pub mod tls;
 pub mod tui;
 pub mod ui;

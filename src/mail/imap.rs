@@ -228,29 +228,7 @@ fn lost_or_refused(host: &str, during: &'static str) -> impl FnOnce(ProtocolErro
 
 /// The certificates vigil trusts: the system's, and `[mail] ca_file`'s.
 fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig, ImapError> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-    if let Some(path) = ca_file {
-        let bad = |reason: String| ImapError::CaFile { path: path.to_path_buf(), reason };
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-            .map_err(|e| bad(e.to_string()))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| bad(e.to_string()))?;
-        if certs.is_empty() {
-            return Err(bad("it holds no PEM certificate".into()));
-        }
-        for cert in certs {
-            roots.add(cert).map_err(|e| bad(e.to_string()))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ImapError::CaFile { path: PathBuf::from("(TLS setup)"), reason: e.to_string() })?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
+    crate::tls::client_config(ca_file).map_err(|e| ImapError::CaFile { path: e.path, reason: e.reason })
 }
 
 /// Connects over TLS, reads the greeting and logs in.

@@ -396,7 +396,7 @@ pub(crate) mod testing {
         let cluster = cluster();
         let db = cluster.fresh_database();
         schema::migrate(&mut cluster.admin(&db).expect("connect")).expect("migrate");
-        PgSettings { url: cluster.url(&db, "postgres"), password_file: None, school: "north".into() }
+        PgSettings { url: cluster.url(&db, "postgres"), password_file: None, ca_file: None, school: "north".into() }
     }
 
     /// Runs each named test body (a `fn(Backend)` in scope) once on each backend.

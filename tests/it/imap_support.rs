@@ -63,47 +63,7 @@ impl Dovecot {
         let d = dir.path();
         // Dovecot's own processes (not root) read the passwd file and the mail homes under it.
         std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
-        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-        run(Command::new("openssl").current_dir(d).args(["req", "-x509"]).args(ec).args([
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "3650",
-            "-subj",
-            "/CN=vigil test CA",
-        ]));
-        run(Command::new("openssl").current_dir(d).arg("req").args(ec).args([
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=localhost",
-        ]));
-        std::fs::write(
-            d.join("ext.cnf"),
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n",
-        )
-        .expect("ext");
-        run(Command::new("openssl").current_dir(d).args([
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "3650",
-            "-extfile",
-            "ext.cnf",
-        ]));
+        crate::common::tls::make_ca(d);
         for sub in ["run", "state", "home"] {
             std::fs::create_dir(d.join(sub)).expect("mkdir");
         }

@@ -260,7 +260,12 @@ async fn postgresql_stopped_under_a_running_service_refuses_decisions_plainly_an
         schema::migrate(&mut cluster.admin(&database).expect("connect")).expect("migrate");
         (cluster, database)
     });
-    let settings = PgSettings { url: cluster.url(&database, "postgres"), password_file: None, school: "north".into() };
+    let settings = PgSettings {
+        url: cluster.url(&database, "postgres"),
+        password_file: None,
+        ca_file: None,
+        school: "north".into(),
+    };
     let feed = serve(page(&[alert("S-1", json!({}))], Some("c1"), false)).await;
     let keys = tempfile::tempdir().expect("tempdir");
     let served = Served::start_postgres("dsl", Some(&feed.uri()), &storage_keys(&settings), &keys.path().join("k"));

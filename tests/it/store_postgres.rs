@@ -221,7 +221,8 @@ fn content_is_sealed_before_it_reaches_the_database() {
 fn a_database_from_a_newer_vigil_is_refused_and_one_not_migrated_says_how() {
     let cluster = cluster();
     let db = cluster.fresh_database();
-    let settings = PgSettings { url: cluster.url(&db, "postgres"), password_file: None, school: "north".into() };
+    let settings =
+        PgSettings { url: cluster.url(&db, "postgres"), password_file: None, ca_file: None, school: "north".into() };
     match PgStore::open(&settings, &key()) {
         Err(StoreError::Schema(said)) => assert!(said.contains("vigil store migrate"), "{said}"),
         other => panic!("an unmigrated database is refused, got {:?}", other.map(|_| ())),
@@ -242,6 +243,44 @@ fn a_database_from_a_newer_vigil_is_refused_and_one_not_migrated_says_how() {
             other => panic!("a newer schema is refused, got {other:?}"),
         }
     }
+}
+
+/// `sslmode=require`: TLS, with the server's certificate checked against `[storage] ca_file` (and the
+/// system's CAs), against a server that takes nothing but TLS over TCP.
+#[test]
+fn a_database_over_tls_is_reached_with_its_ca_and_refused_without_it() {
+    let cluster = crate::backend_support::pg_cluster::private().expect("a cluster of this test's own");
+    let db = cluster.fresh_database();
+    cluster.stop();
+    let tmp = tempfile::tempdir().expect("tmp");
+    crate::common::tls::make_ca(tmp.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+    cluster.start_tls(port, &tmp.path().join("server.pem"), &tmp.path().join("server.key"));
+
+    let data = tmp.path().join("data").to_string_lossy().into_owned();
+    let run = |name: &str, sslmode: &str, ca: bool, args: &[&str]| {
+        let base = std::fs::read_to_string(config_with_role(tmp.path(), "dsl")).expect("config");
+        let url = format!("host=127.0.0.1 port={port} user=postgres dbname={db} sslmode={sslmode}");
+        let ca = if ca { format!("ca_file = {:?}\n", tmp.path().join("ca.pem")) } else { String::new() };
+        let config = tmp.path().join(name);
+        std::fs::write(&config, format!("{base}backend = \"postgres\"\nurl = {url:?}\nschool = \"north\"\n{ca}"))
+            .expect("write");
+        let config = config.to_string_lossy().into_owned();
+        let mut all = vec!["--config", config.as_str(), "--data-dir", data.as_str()];
+        all.extend_from_slice(args);
+        vigil(&all)
+    };
+    let migrated = run("tls.toml", "require", true, &["store", "migrate"]);
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    let verified = run("tls.toml", "require", true, &["audit", "verify"]);
+    assert!(verified.status.success(), "over TLS, checked: {}", stderr(&verified));
+
+    let unknown = run("no-ca.toml", "require", false, &["audit", "verify"]);
+    assert!(!unknown.status.success());
+    assert!(stderr(&unknown).contains("[storage] ca_file"), "the certificate's CA is unknown: {}", stderr(&unknown));
+    let plain = run("plain.toml", "disable", true, &["audit", "verify"]);
+    assert!(!plain.status.success());
+    assert!(stderr(&plain).contains("no encryption"), "the server takes TLS only: {}", stderr(&plain));
 }
 
 #[test]
@@ -306,7 +345,8 @@ fn migrate_then_a_dump_restored_into_a_fresh_database_verifies_against_the_kept_
     assert!(migrated.status.success(), "{}", stderr(&migrated));
     let to = format!("schema version 0 -> {}", schema::known_version());
     assert!(stdout(&migrated).contains(&to), "{}", stdout(&migrated));
-    let settings = PgSettings { url: cluster.url(&db, "postgres"), password_file: None, school: "north".into() };
+    let settings =
+        PgSettings { url: cluster.url(&db, "postgres"), password_file: None, ca_file: None, school: "north".into() };
     let key = vigil::store::StoreKey::file(tmp.path().join("store.key"));
     let store = PgStore::open(&settings, &key).expect("open with the config's key");
     let alert = an_alert("B-1", "s");

@@ -253,7 +253,16 @@ fn retryable(e: &postgres::Error, retry_unique: bool) -> bool {
 pub(crate) fn database_error(e: &postgres::Error) -> StoreError {
     let said = match e.as_db_error() {
         Some(db) => format!("{}: {}", db.code().code(), db.message()),
-        None => e.to_string(),
+        // With its causes: "error performing TLS handshake" alone does not say the certificate was refused.
+        None => {
+            let mut said = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                said = format!("{said}: {c}");
+                cause = c.source();
+            }
+            said
+        }
     };
     StoreError::Database(said)
 }

@@ -16,6 +16,8 @@ pub struct PgSettings {
     pub url: String,
     /// A file holding the password alone (else `PGPASSFILE`'s matching line, else none: peer or trust).
     pub password_file: Option<PathBuf>,
+    /// With `sslmode=require`: a CA to trust for the server's certificate besides the system's.
+    pub ca_file: Option<PathBuf>,
     pub school: String,
 }
 
@@ -67,11 +69,28 @@ impl PgSettings {
         if let Some(password) = self.password(&config)? {
             config.password(password);
         }
-        config.connect(postgres::NoTls).map_err(|e| {
+        // TLS when the URL asks for it (`sslmode=require`), and then always with the server's certificate and
+        // name checked (what libpq calls verify-full); `prefer`, libpq's default, would take an unchecked
+        // certificate, so vigil treats it as `disable`.
+        let connected = if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            let tls = crate::tls::client_config(self.ca_file.as_deref()).map_err(|e| {
+                StoreError::Schema(format!("cannot read [storage] ca_file {}: {}", e.path.display(), e.reason))
+            })?;
+            config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+        } else {
+            config.ssl_mode(postgres::config::SslMode::Disable);
+            config.connect(postgres::NoTls)
+        };
+        connected.map_err(|e| {
             let plain = database_error(&e);
             match plain {
                 StoreError::Database(said) => {
-                    StoreError::Database(format!("cannot connect to {}: {said}", self.describe()))
+                    let hint = if said.contains("certificate") {
+                        " (the server's certificate is checked against the system's CAs and [storage] ca_file)"
+                    } else {
+                        ""
+                    };
+                    StoreError::Database(format!("cannot connect to {}: {said}{hint}", self.describe()))
                 }
                 other => other,
             }

@@ -160,6 +160,31 @@ impl Cluster {
         self.ctl(&["-l", &log.display().to_string(), "-w", "-t", "60", "-o", &options, "start"]);
     }
 
+    /// Starts the stopped server again on `port` (its socket and 127.0.0.1), with TLS from `cert` and `key`
+    /// (PEM files, copied into its data dir) and only TLS accepted over TCP (`hostssl`). Its [`Cluster::url`]
+    /// and [`Cluster::admin`] no longer reach it (they name port 5432).
+    pub fn start_tls(&self, port: u16, cert: &Path, key: &Path) {
+        let data = self.dir.join("data");
+        std::fs::copy(cert, data.join("server.crt")).expect("the certificate is copied");
+        std::fs::copy(key, data.join("server.key")).expect("the key is copied");
+        std::fs::write(data.join("pg_hba.conf"), "local all all trust\nhostssl all all 127.0.0.1/32 trust\n")
+            .expect("pg_hba.conf");
+        // PostgreSQL refuses a key others can read, and runs as postgres when the tests are root.
+        let private = std::os::unix::fs::PermissionsExt::from_mode(0o600);
+        std::fs::set_permissions(data.join("server.key"), private).expect("chmod");
+        if nix::unistd::geteuid().is_root() {
+            let mut chown = Command::new("chown");
+            chown.arg("postgres:").args(["server.crt", "server.key", "pg_hba.conf"]).current_dir(&data);
+            assert!(chown.status().is_ok_and(|s| s.success()), "chown");
+        }
+        let log = self.dir.join("server.log");
+        let options = format!(
+            "-k {} -c listen_addresses=127.0.0.1 -p {port} -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key -c fsync=off",
+            self.dir.display()
+        );
+        self.ctl(&["-l", &log.display().to_string(), "-w", "-t", "60", "-o", &options, "start"]);
+    }
+
     fn ctl(&self, args: &[&str]) {
         let pg_ctl = self.bin.join("pg_ctl");
         let data = self.dir.join("data");

@@ -83,7 +83,7 @@ pub fn fresh_school(school: &str) -> PgSettings {
     let cluster = pg_cluster::cluster();
     let db = cluster.fresh_database();
     schema::migrate(&mut cluster.admin(&db).expect("connect")).expect("migrate");
-    PgSettings { url: cluster.url(&db, "postgres"), password_file: None, school: school.into() }
+    PgSettings { url: cluster.url(&db, "postgres"), password_file: None, ca_file: None, school: school.into() }
 }
 
 /// Runs each named test body (a `fn(Backend)` in scope) once on each backend.

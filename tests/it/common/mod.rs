@@ -1,6 +1,8 @@
 //! Shared test fixtures: real stores in temp dirs, the real demo data, the real binary.
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
