@@ -93,6 +93,26 @@ fn database(cluster: &pg::Cluster, cases: usize, fresh: bool) -> String {
     db
 }
 
+/// Each table's rows and bytes on disk (heap, indexes and TOAST), what docs/scale.md's sizes come from.
+fn sizes(cluster: &pg::Cluster, database: &str) {
+    let mut admin = cluster.admin(database).expect("connect");
+    for table in ["alerts", "events", "case_index", "audit_records"] {
+        let row = admin
+            .query_one(
+                &format!("SELECT count(*), pg_total_relation_size('{table}'), pg_indexes_size('{table}') FROM {table}"),
+                &[],
+            )
+            .expect("table size");
+        let (rows, bytes, index): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        println!(
+            "table {table}: {rows} rows, {:.1} MiB ({:.0} B a row, of which index {:.0} B)",
+            bytes as f64 / 1048576.0,
+            bytes as f64 / rows.max(1) as f64,
+            index as f64 / rows.max(1) as f64
+        );
+    }
+}
+
 /// One start: open the service, load the open queue, draw the first frame. The time of each step.
 fn start(settings: &vigil::store::postgres::PgSettings) -> [Duration; 4] {
     let t = Instant::now();
@@ -121,6 +141,7 @@ fn main() {
     let cluster = pg::durable_cluster();
     let db = database(cluster, n, fresh);
     let settings = pg::settings(cluster, &db, SCHOOL);
+    sizes(cluster, &db);
 
     let mut starts: Vec<[Duration; 4]> = (0..STARTS).map(|_| start(&settings)).collect();
     starts.sort_by_key(|s| s[3]);

@@ -110,6 +110,8 @@ struct Figures {
     visible_p50: f64,
     visible_p95: f64,
     database_mb: f64,
+    /// This process's CPU (every school's service and client, sealing included) as a share of the machine.
+    cpu_share: f64,
 }
 
 /// One school: its service (one `vigil serve`), its settings, its open cases when the run starts.
@@ -138,7 +140,7 @@ fn main() {
         println!(
             "N={:>4}: {:>6.1} decisions/s (p50 {:.1} ms, p95 {:.1} ms, {} refused); ingest {:.1} of {:.1} alerts/s \
              offered (page p95 {:.1} ms); visible to another client p50 {:.1} ms, p95 {:.1} ms ({} samples); \
-             database {:.0} MB",
+             database {:.0} MB; this process {:.0}% of the machine's CPU",
             f.schools,
             f.decisions as f64 / f.seconds,
             f.decision_p50,
@@ -150,19 +152,20 @@ fn main() {
             f.visible_p50,
             f.visible_p95,
             f.visible,
-            f.database_mb
+            f.database_mb,
+            f.cpu_share * 100.0
         );
         all.push(f);
     }
     println!();
     println!(
         "| schools | reviewers | decisions/s | decision p50 (ms) | decision p95 (ms) | ingest alerts/s (offered) | \
-         feed page p95 (ms) | visible p50 (ms) | visible p95 (ms) |"
+         feed page p95 (ms) | visible p50 (ms) | visible p95 (ms) | simulator CPU |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for f in &all {
         println!(
-            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} ({:.1}) | {:.1} | {:.1} | {:.1} |",
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} ({:.1}) | {:.1} | {:.1} | {:.1} | {:.0}% |",
             f.schools,
             f.reviewers,
             f.decisions as f64 / f.seconds,
@@ -172,7 +175,8 @@ fn main() {
             f.offered,
             f.page_p95,
             f.visible_p50,
-            f.visible_p95
+            f.visible_p95,
+            f.cpu_share * 100.0
         );
     }
     println!();
@@ -213,6 +217,7 @@ fn run(cluster: &pg::Cluster, n: usize, o: &Options) -> Figures {
     let refused = AtomicUsize::new(0);
     let ingested = AtomicUsize::new(0);
     let started = Instant::now();
+    let cpu_before = cpu_seconds();
     let deadline = started + Duration::from_secs(o.seconds);
     std::thread::scope(|s| {
         for school in &schools {
@@ -248,6 +253,8 @@ fn run(cluster: &pg::Cluster, n: usize, o: &Options) -> Figures {
         stop.store(true, Ordering::SeqCst);
     });
     let seconds = started.elapsed().as_secs_f64();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let cpu_share = (cpu_seconds() - cpu_before) / seconds / cores;
     let mut latencies = latencies.into_inner().expect("latencies");
     let mut pages = pages.into_inner().expect("pages");
     let mut visible = visible.into_inner().expect("visible");
@@ -268,7 +275,16 @@ fn run(cluster: &pg::Cluster, n: usize, o: &Options) -> Figures {
         visible_p50: pg::percentile(&mut visible, 50.0),
         visible_p95: pg::percentile(&mut visible, 95.0),
         database_mb: bytes as f64 / 1048576.0,
+        cpu_share,
     }
+}
+
+/// This process's CPU time so far, user and system, every thread.
+fn cpu_seconds() -> f64 {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let usage = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage");
+    let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    secs(usage.user_time()) + secs(usage.system_time())
 }
 
 /// A reviewer working `cases` in turn until told to stop: view, note, every required item ticked, close.
@@ -336,8 +352,16 @@ fn review(
 fn feed(session: &Session, o: &Options, stop: &AtomicBool, pages: &mut Vec<f64>, ingested: &AtomicUsize) {
     let started = Instant::now();
     let (mut sent, mut page) = (0usize, 0u64);
-    while !stop.load(Ordering::Relaxed) {
+    loop {
+        // A second's alerts, at the end of that second.
         page += 1;
+        let next = started + Duration::from_secs(page);
+        while !stop.load(Ordering::Relaxed) && Instant::now() < next {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
         let due = (o.rate * page as f64).round() as usize;
         let count = due.saturating_sub(sent);
         if count > 0 {
@@ -347,10 +371,6 @@ fn feed(session: &Session, o: &Options, stop: &AtomicBool, pages: &mut Vec<f64>,
             pages.push(pg::ms(t.elapsed()));
             ingested.fetch_add(report.new, Ordering::Relaxed);
             sent = due;
-        }
-        let next = started + Duration::from_secs(page);
-        while !stop.load(Ordering::Relaxed) && Instant::now() < next {
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
