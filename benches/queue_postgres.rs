@@ -15,6 +15,12 @@
 //!   cases, one after another, each timed from sending it to the watcher's client hearing the case changed.
 //!   Today the watcher is a client of the same service (`pg::watcher`: cross-service pending).
 //!
+//! - The same through `vigil serve` (the release binary, `[storage] backend = "postgres"` on that database,
+//!   a socket in a private dir under `target/bench-pg/serve/`): the TUI started as a client with `--socket`
+//!   in a 120x40 tmux pane, its start to first frame as it reports it (`VIGIL_REPORT_FIRST_FRAME`), median
+//!   of 5; then two clients of the service (two `Session::connect`), a note by one timed until the other's
+//!   event stream has it, 200 times. Needs tmux; skipped, saying so, without it.
+//!
 //! `cargo bench --bench queue_postgres [-- --fresh]` (`VIGIL_BENCH_CASES` for another size).
 
 #[path = "support/fixture.rs"]
@@ -156,6 +162,8 @@ fn main() {
         );
     }
 
+    let serve = through_serve(cluster, &db);
+
     let service = pg::service(&settings);
     let actor = pg::session(&service, "actor");
     let rows = actor.queue_open(Utc::now()).expect("the open queue");
@@ -188,4 +196,170 @@ fn main() {
         keys.len(),
         verdict(seen95 <= 200.0),
     );
+    match serve {
+        Some(s) => println!(
+            "summary, through vigil serve: the TUI's start to first frame (its own report, in tmux at 120x40), \
+             median of {STARTS}: {:.0} ms (all: {}; budget <= 500 ms: {}). A note by one client seen by another \
+             ({}), {} decisions: median {:.1} ms, p95 {:.1} ms (budget p95 <= 200 ms: {})",
+            s.first_frame,
+            s.first_frames.iter().map(|f| format!("{f:.0}")).collect::<Vec<_>>().join(", "),
+            verdict(s.first_frame <= 500.0),
+            pg::VISIBILITY_SCOPE,
+            s.decisions,
+            s.seen50,
+            s.seen95,
+            verdict(s.seen95 <= 200.0),
+        ),
+        None => println!("summary, through vigil serve: not measured (needs tmux)"),
+    }
+}
+
+/// What the runs through `vigil serve` measured.
+struct Served {
+    first_frame: f64,
+    first_frames: Vec<f64>,
+    decisions: usize,
+    seen50: f64,
+    seen95: f64,
+}
+
+/// `vigil serve` on `database`, the TUI as its client in tmux, and two clients deciding and watching.
+fn through_serve(cluster: &pg::Cluster, database: &str) -> Option<Served> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    use std::process::{Command, Stdio};
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: the runs through vigil serve are skipped");
+        return None;
+    }
+    let vigil = env!("CARGO_BIN_EXE_vigil");
+    let dir = dump_path(0).with_file_name("serve");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("run")).expect("make the serve dir");
+    for d in [dir.clone(), dir.join("run")] {
+        // The service refuses a socket dir that others can write.
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    }
+    let key = dir.join("store.key");
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&key).expect("key file");
+    std::io::Write::write_all(&mut file, &[7u8; 32]).expect("write the key");
+    let user = vigil::identity::os_user().expect("this process's user");
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[roles]\ndsl = [\"{user}\"]\n\n[service]\ngroup = \"\"\n\n[storage]\nbackend = \"postgres\"\n\
+             url = \"{}\"\nschool = \"{SCHOOL}\"\nkey_file = \"{}\"\n",
+            cluster.url(database, "postgres"),
+            key.display()
+        ),
+    )
+    .expect("write the config");
+    let socket = dir.join("run").join("vigil.sock");
+    let serve_err = dir.join("serve.err");
+    let serve = Command::new(vigil)
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--socket")
+        .arg(&socket)
+        .arg("serve")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&serve_err).expect("serve's stderr"))
+        .spawn()
+        .expect("vigil serve starts");
+    let serve = Stopped(serve);
+    let listening = wait_until(Duration::from_secs(60), || {
+        std::fs::read_to_string(&serve_err).is_ok_and(|s| s.contains("listening on"))
+    });
+    if !listening {
+        panic!("vigil serve did not start: {}", std::fs::read_to_string(&serve_err).unwrap_or_default());
+    }
+
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .args(["-L", "vigil-bench-pg"])
+            .args(args)
+            .stderr(Stdio::null())
+            .output()
+            .expect("tmux runs")
+    };
+    let mut first_frames = Vec::new();
+    for r in 0..STARTS {
+        let (stderr, exit) = (dir.join(format!("client.{r}.err")), dir.join(format!("client.{r}.exit")));
+        let command = format!(
+            "env VIGIL_REPORT_FIRST_FRAME=1 '{vigil}' --config '{}' --data-dir '{}' --socket '{}' 2>'{}'; echo $? >'{}'",
+            config.display(),
+            dir.join("client-data").display(),
+            socket.display(),
+            stderr.display(),
+            exit.display()
+        );
+        tmux(&["kill-server"]);
+        tmux(&["new-session", "-d", "-s", "bench", "-x", "120", "-y", "40", &command]);
+        let framed = wait_until(Duration::from_secs(60), || {
+            String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "bench"]).stdout).contains("Queue:")
+        });
+        assert!(framed, "no frame from the client within 60 s");
+        tmux(&["send-keys", "-t", "bench", "q"]);
+        assert!(wait_until(Duration::from_secs(30), || exit.exists()), "the client did not quit");
+        let report = std::fs::read_to_string(&stderr).unwrap_or_default();
+        let ms = report
+            .lines()
+            .find_map(|l| l.strip_prefix("first-frame-ms ").and_then(|v| v.trim().parse::<f64>().ok()))
+            .unwrap_or_else(|| panic!("the client reported no first frame: {report}"));
+        first_frames.push(ms);
+    }
+    tmux(&["kill-server"]);
+    let mut sorted = first_frames.clone();
+    let first_frame = pg::percentile(&mut sorted, 50.0);
+
+    let (a, b) = (
+        vigil::service::Session::connect(&socket).expect("client A connects"),
+        vigil::service::Session::connect(&socket).expect("client B connects"),
+    );
+    let mut watcher = pg::watching(&b);
+    let rows = a.queue_open(Utc::now()).expect("the open queue");
+    let count = DECISIONS.min(rows.len());
+    let keys: Vec<AlertKey> =
+        (0..count).map(|i| &rows[i * rows.len() / count]).map(|r| AlertKey::new(&r.source, &r.id)).collect();
+    drop(rows);
+    let mut seen = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let note = CaseCommand::Note { text: format!("bench note through serve {i}") };
+        seen.push(pg::ms(pg::decide_and_watch(&a, &mut watcher, key, &note).1));
+    }
+    drop((a, b, watcher, serve));
+    Some(Served {
+        first_frame,
+        first_frames,
+        decisions: keys.len(),
+        seen50: pg::percentile(&mut seen, 50.0),
+        seen95: pg::percentile(&mut seen, 95.0),
+    })
+}
+
+/// `vigil serve`, stopped with SIGTERM (it stops cleanly) when dropped, and the bench's tmux server with it,
+/// whether the bench ends or panics.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+        let _ = std::process::Command::new("tmux").args(["-L", "vigil-bench-pg", "kill-server"]).status();
+    }
+}
+
+/// Polls `done` every 20 ms until it holds or `deadline` has passed; whether it held.
+fn wait_until(deadline: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + deadline;
+    while Instant::now() < until {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    done()
 }

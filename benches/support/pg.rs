@@ -148,7 +148,12 @@ pub struct Watcher {
 /// service ([`VISIBILITY_SCOPE`]). Once it lands, subscribe to a second service on the same database and
 /// school instead: `session(&service(settings), "watcher").subscribe()`, and change [`VISIBILITY_SCOPE`].
 pub fn watcher(acting: &CaseService, _settings: &PgSettings) -> Watcher {
-    let events = session(acting, "watcher").subscribe();
+    watching(&session(acting, "watcher"))
+}
+
+/// A watcher on `client`'s events (a client of `vigil serve`, or a session in this process).
+pub fn watching(client: &Session) -> Watcher {
+    let events = client.subscribe();
     // Only to wait on the subscription's wake-up; the store is read outside it (the PostgreSQL client runs
     // a runtime of its own, which cannot run inside another).
     let wait = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a runtime");
