@@ -119,6 +119,22 @@ fn sizes(cluster: &pg::Cluster, database: &str) {
     }
 }
 
+/// What the first frame's read costs the database and the socket at the least: a new connection, then the
+/// open cases' sealed index rows as `PgStore` selects them, every byte received, nothing opened.
+fn plain_fetch(cluster: &pg::Cluster, database: &str) -> Duration {
+    let t = Instant::now();
+    let mut client = cluster.admin(database).expect("connect");
+    let rows = client
+        .query(
+            "SELECT case_key, sealed FROM case_index WHERE school = $1 AND open ORDER BY open DESC, case_key",
+            &[&SCHOOL],
+        )
+        .expect("the open rows");
+    let bytes: usize = rows.iter().map(|r| r.get::<_, &[u8]>(1).len()).sum();
+    std::hint::black_box(bytes);
+    t.elapsed()
+}
+
 /// One start: open the service, load the open queue, draw the first frame. The time of each step.
 fn start(settings: &vigil::store::postgres::PgSettings) -> [Duration; 4] {
     let t = Instant::now();
@@ -149,7 +165,10 @@ fn main() {
     let settings = pg::settings(cluster, &db, SCHOOL);
     sizes(cluster, &db);
 
-    let mut starts: Vec<[Duration; 4]> = (0..STARTS).map(|_| start(&settings)).collect();
+    // Each start followed by the plain fetch of the rows it reads, so both see the same load.
+    let (mut starts, mut fetches): (Vec<[Duration; 4]>, Vec<f64>) =
+        (0..STARTS).map(|_| (start(&settings), pg::ms(plain_fetch(cluster, &db)))).unzip();
+    let fetch = pg::percentile(&mut fetches, 50.0);
     starts.sort_by_key(|s| s[3]);
     let median = starts[STARTS / 2];
     for s in &starts {
@@ -161,6 +180,10 @@ fn main() {
             pg::ms(s[3])
         );
     }
+
+    println!(
+        "plain fetch of the open cases' sealed index rows (connect, SELECT, every byte received), median: {fetch:.0} ms"
+    );
 
     let serve = through_serve(cluster, &db);
 
@@ -199,11 +222,13 @@ fn main() {
     match serve {
         Some(s) => println!(
             "summary, through vigil serve: the TUI's start to first frame (its own report, in tmux at 120x40), \
-             median of {STARTS}: {:.0} ms (all: {}; budget <= 500 ms: {}). A note by one client seen by another \
+             median of {}: {:.0} ms (all: {}; no frame within 60 s: {}; budget <= 500 ms: {}). A note by one client seen by another \
              ({}), {} decisions: median {:.1} ms, p95 {:.1} ms (budget p95 <= 200 ms: {})",
+            s.first_frames.len(),
             s.first_frame,
             s.first_frames.iter().map(|f| format!("{f:.0}")).collect::<Vec<_>>().join(", "),
-            verdict(s.first_frame <= 500.0),
+            s.no_frame,
+            verdict(s.first_frame <= 500.0 && s.no_frame == 0),
             pg::VISIBILITY_SCOPE,
             s.decisions,
             s.seen50,
@@ -218,6 +243,8 @@ fn main() {
 struct Served {
     first_frame: f64,
     first_frames: Vec<f64>,
+    /// Starts that drew no frame within 60 s (left out of the median).
+    no_frame: usize,
     decisions: usize,
     seen50: f64,
     seen95: f64,
@@ -285,7 +312,7 @@ fn through_serve(cluster: &pg::Cluster, database: &str) -> Option<Served> {
             .output()
             .expect("tmux runs")
     };
-    let mut first_frames = Vec::new();
+    let (mut first_frames, mut no_frame) = (Vec::new(), 0);
     for r in 0..STARTS {
         let (stderr, exit) = (dir.join(format!("client.{r}.err")), dir.join(format!("client.{r}.exit")));
         let command = format!(
@@ -296,13 +323,21 @@ fn through_serve(cluster: &pg::Cluster, database: &str) -> Option<Served> {
             stderr.display(),
             exit.display()
         );
-        tmux(&["kill-server"]);
-        tmux(&["new-session", "-d", "-s", "bench", "-x", "120", "-y", "40", &command]);
-        let framed = wait_until(Duration::from_secs(60), || {
-            String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "bench"]).stdout).contains("Queue:")
-        });
-        assert!(framed, "no frame from the client within 60 s");
-        tmux(&["send-keys", "-t", "bench", "q"]);
+        // A session of its own each start: a new session right after `kill-server` can meet the server
+        // still exiting, and fail.
+        let session = format!("bench-{r}");
+        let started = tmux(&["new-session", "-d", "-s", &session, "-x", "120", "-y", "40", &command]);
+        assert!(started.status.success(), "tmux could not start the client's session");
+        let pane = || String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned();
+        if !wait_until(Duration::from_secs(60), || pane().contains("Queue:")) {
+            // Seen now and then on the loaded 2-core machine, cause not found: counted and reported, not
+            // hidden in the median.
+            eprintln!("start {r}: no frame from the client within 60 s");
+            tmux(&["kill-session", "-t", &session]);
+            no_frame += 1;
+            continue;
+        }
+        tmux(&["send-keys", "-t", &session, "q"]);
         assert!(wait_until(Duration::from_secs(30), || exit.exists()), "the client did not quit");
         let report = std::fs::read_to_string(&stderr).unwrap_or_default();
         let ms = report
@@ -334,6 +369,7 @@ fn through_serve(cluster: &pg::Cluster, database: &str) -> Option<Served> {
     Some(Served {
         first_frame,
         first_frames,
+        no_frame,
         decisions: keys.len(),
         seen50: pg::percentile(&mut seen, 50.0),
         seen95: pg::percentile(&mut seen, 95.0),
