@@ -163,7 +163,7 @@ pub struct Built {
 }
 
 /// A value of the right kind for a checklist item.
-fn value_for(kind: &str, choices: &[String], n: usize) -> Option<String> {
+pub fn value_for(kind: &str, choices: &[String], n: usize) -> Option<String> {
     match kind {
         "tick" => None,
         "choice" => choices.get(n % choices.len().max(1)).cloned(),

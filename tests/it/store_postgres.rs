@@ -150,6 +150,50 @@ fn two_services_storing_the_same_page_at_once_store_it_once() {
     }
 }
 
+/// A page's new cases are written together, its revisions one by one: each alert is still stored by its
+/// revision, whether it is new, a later revision of a stored one, one already stored, or named twice in the
+/// page (the second meets the first).
+#[test]
+fn a_page_of_new_revised_unchanged_and_repeated_alerts_is_stored_by_revision() {
+    let settings = fresh_school("north");
+    let store = PgStore::open(&settings, &key()).expect("open");
+    let (old, kept) = (an_alert("R-1", "s"), an_alert("U-1", "s"));
+    ingest(&store, &old);
+    ingest(&store, &kept);
+    let revised = Alert { revision: 2, ..an_alert("R-1", "changed") };
+    let mut alerts: Vec<Alert> = (0..5).map(|i| an_alert(&format!("N-{i}"), "s")).collect();
+    alerts.extend([revised.clone(), kept.clone()]);
+    fn incoming(alerts: &[Alert]) -> Vec<vigil::store::Incoming<'_>> {
+        let grading = Grading { level: Level::Medium, illegal_path: false };
+        alerts.iter().map(|alert| vigil::store::Incoming { alert, grading, raised_by: "feed" }).collect()
+    }
+    let report = store.ingest_page(&incoming(&alerts), &[], 0, Some("c2"), 1, fixed_now()).expect("stored");
+    assert_eq!((report.new, report.revised, report.unchanged), (5, 1, 1), "{report:?}");
+    assert_eq!(store.alert_count().expect("count"), 7);
+    assert_eq!(store.alert(&old.key).expect("read").map(|a| a.revision), Some(2));
+    for alert in &alerts[..5] {
+        let kinds: Vec<_> = store.events(&alert.key).expect("events").into_iter().map(|e| e.kind).collect();
+        assert!(matches!(kinds.as_slice(), [EventKind::Raised { .. }]), "{}: {kinds:?}", alert.key);
+        let row = store.index_entry(&alert.key).expect("index").expect("an index entry");
+        assert!(row.case.status().is_open(), "{} is open in the queue", alert.key);
+    }
+    assert_eq!(store.events(&old.key).expect("events").len(), 2, "raised, then revised");
+
+    // The same page again changes nothing.
+    let again = store.ingest_page(&incoming(&alerts), &[], 0, Some("c2"), 1, fixed_now()).expect("stored");
+    assert_eq!((again.new, again.revised, again.unchanged), (0, 0, 7), "{again:?}");
+
+    // One alert twice in a page, first and second revision: new, then revised, in order.
+    let twice = [an_alert("T-1", "s"), Alert { revision: 2, ..an_alert("T-1", "s") }];
+    let report = store.ingest_page(&incoming(&twice), &[], 0, Some("c3"), 1, fixed_now()).expect("stored");
+    assert_eq!((report.new, report.revised), (1, 1), "{report:?}");
+    let kinds: Vec<_> = store.events(&twice[0].key).expect("events").into_iter().map(|e| e.kind).collect();
+    assert!(
+        matches!(kinds.as_slice(), [EventKind::Raised { .. }, EventKind::Revised { from: 1, to: 2, .. }]),
+        "{kinds:?}"
+    );
+}
+
 /// The role vigil logs in as adds and reads events and audit records, and retention removes a case through
 /// its function; an UPDATE or DELETE of either, by that role, is refused by the database.
 #[test]

@@ -27,14 +27,20 @@ pub struct Cluster {
 }
 
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
+static DURABLE: OnceLock<Result<Cluster, String>> = OnceLock::new();
+
+/// The tests' server settings: nothing they check needs a write to reach the disk.
+const FAST: &str = "-c fsync=off";
+/// The benches' and the load simulation's: PostgreSQL's defaults, each commit on disk, as a deployment runs.
+const AS_DEPLOYED: &str = "-c fsync=on -c synchronous_commit=on";
 
 /// How long making and starting a cluster may take before the tests say so and stop.
 const START_DEADLINE: Duration = Duration::from_secs(120);
 
 const SCRIPT: &str = r#"set -eu
-dir="$1"; bin="$2"
+dir="$1"; bin="$2"; options="$3"
 "$bin/initdb" -D "$dir/data" -A trust -U postgres --no-sync -E UTF8 >"$dir/initdb.log" 2>&1
-"$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "-k $dir -c listen_addresses= -p 5432 -c fsync=off -c max_connections=300" start >/dev/null
+"$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "-k $dir -c listen_addresses= -p 5432 $options -c max_connections=300" start >/dev/null
 echo ready
 cat >/dev/null || true
 "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
@@ -43,7 +49,7 @@ rm -rf "$dir"
 
 /// The process's cluster, started on first use; a test that cannot have one fails, saying why.
 pub fn cluster() -> &'static Cluster {
-    match CLUSTER.get_or_init(start) {
+    match CLUSTER.get_or_init(|| start(FAST)) {
         Ok(c) => c,
         Err(why) => panic!("the tests' PostgreSQL could not start: {why}"),
     }
@@ -52,7 +58,16 @@ pub fn cluster() -> &'static Cluster {
 /// A cluster of the caller's own, stopped and removed when it is dropped: for a test that stops and starts
 /// its server, which the process's shared one must never be.
 pub fn private() -> Result<Cluster, String> {
-    start()
+    start(FAST)
+}
+
+/// A cluster that writes each commit to disk (fsync on, PostgreSQL's defaults), for figures that must be a
+/// deployment's: the benches and the load simulation.
+pub fn durable_cluster() -> &'static Cluster {
+    match DURABLE.get_or_init(|| start(AS_DEPLOYED)) {
+        Ok(c) => c,
+        Err(why) => panic!("a throwaway PostgreSQL could not start: {why}"),
+    }
 }
 
 fn bin_dir() -> Result<PathBuf, String> {
@@ -69,7 +84,7 @@ fn bin_dir() -> Result<PathBuf, String> {
     found.pop().map(|(_, bin)| bin).ok_or_else(|| "no initdb under /usr/lib/postgresql/*/bin".into())
 }
 
-fn start() -> Result<Cluster, String> {
+fn start(options: &str) -> Result<Cluster, String> {
     let bin = bin_dir()?;
     static SERIAL: AtomicU32 = AtomicU32::new(0);
     let dir =
@@ -93,6 +108,7 @@ fn start() -> Result<Cluster, String> {
     let mut child = command
         .arg(&dir)
         .arg(&bin)
+        .arg(options)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
