@@ -47,6 +47,7 @@ mod service_events;
 mod service_socket;
 mod service_users;
 mod store_compact;
+mod store_copy;
 mod store_postgres;
 mod store_trouble;
 mod team_escalation;
