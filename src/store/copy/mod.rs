@@ -461,3 +461,112 @@ impl Place {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Duration, Utc};
+
+    use super::*;
+    use crate::domain::alert::tests_support::sample_alert;
+    use crate::domain::levels::Grading;
+    use crate::domain::{EventKind, Level};
+    use crate::store::audit_log::Entry;
+    use crate::store::backend::testing::pg_settings;
+    use crate::store::events::tests::a_note;
+    use crate::store::postgres::PgStore;
+    use crate::store::{Incoming, Store, StoreKey};
+
+    fn at() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-10T10:05:00Z").expect("literal").with_timezone(&Utc)
+    }
+
+    fn key() -> StoreKey {
+        StoreKey::bytes([4; 32])
+    }
+
+    /// A sled store with two cases, a decision on one, and a handover note.
+    fn a_sled_store(dir: &std::path::Path) -> Store {
+        let store = Store::open(dir, &key()).expect("open");
+        let (a, b) = (sample_alert("A-1"), sample_alert("B-1"));
+        let grading = Grading { level: Level::Medium, illegal_path: false };
+        let page =
+            [Incoming { alert: &a, grading, raised_by: "feed" }, Incoming { alert: &b, grading, raised_by: "feed" }];
+        store.ingest_page(&page, &[], 0, Some("c1"), 1, at()).expect("ingest");
+        let n = store.case_events_len(&a.key).expect("count");
+        store.append_decision_at(&a.key, n, &[a_note(&a.key)]).expect("a decision");
+        let entry = Entry::new(at(), "dsl", None, "wrote a handover note");
+        store.add_handover_note(at(), "dsl", "ring home", &entry).expect("note");
+        store
+    }
+
+    fn advice() -> Advice {
+        Advice { not_empty: "use another".into(), failed: "retry".into(), mismatch: "do not use it".into() }
+    }
+
+    #[test]
+    fn a_copy_into_postgres_verifies_and_a_later_change_to_either_side_is_a_mismatch() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let source = a_sled_store(dir.path());
+        let target = PgStore::open(&pg_settings(), &key()).expect("open");
+        let done = copy(&source, &target, &[], &advice()).expect("copied");
+        assert_eq!((done.alerts, done.cases_folded, done.notes), (2, 2, 1));
+        assert_eq!(
+            done.head,
+            match source.verify_against(None).expect("verify") {
+                Verdict::Intact { head, .. } => head,
+                other => panic!("{other:?}"),
+            }
+        );
+        let copied = read_contents(&source, &[]).expect("read");
+        let case = sample_alert("B-1").key;
+        let late = CaseEvent::new(at() + Duration::minutes(1), "feed", EventKind::Withdrawn);
+        target.append(&case, &late).expect("a change to the copy");
+        match verify(&copied, &source, &target, &[]) {
+            Err(Checked::Refused(said)) => assert!(said.contains("the source holds 3 events, the copy 4"), "{said}"),
+            _ => panic!("a copy that differs is found"),
+        }
+        source.append(&case, &late).expect("a change to the source");
+        match verify(&copied, &source, &target, &[]) {
+            Err(Checked::Refused(said)) => assert!(said.contains("the source changed while it was copied"), "{said}"),
+            _ => panic!("a source that changed is found"),
+        }
+    }
+
+    /// The copy into PostgreSQL is one transaction: one that fails part way leaves the school as it was,
+    /// and the same copy then goes in.
+    #[test]
+    fn a_copy_that_fails_part_way_into_postgres_writes_nothing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let source = a_sled_store(dir.path());
+        let target = PgStore::open(&pg_settings(), &key()).expect("open");
+        let mut contents = read_contents(&source, &[]).expect("read");
+        // The same blob twice fails its insert, after the alerts and events went in.
+        contents.blobs = vec![("shot".into(), b"one".to_vec()), ("shot".into(), b"two".to_vec())];
+        let empty = target.stored_trail().expect("trail");
+        assert!(target.fill(&contents).is_err());
+        assert_eq!(target.holds().expect("holds"), None, "nothing of it was written");
+        assert_eq!(target.stored_trail().expect("trail"), empty);
+        assert_eq!(target.feed_state().expect("state"), FeedState::default());
+        contents.blobs.pop();
+        target.fill(&contents).expect("then it goes in");
+        assert!(target.fill(&contents).is_err(), "but not twice");
+    }
+
+    #[test]
+    fn notes_are_numbered_by_the_target_and_acknowledgements_follow_them() {
+        let note = |id, text: &str| HandoverNote { id, at: at(), author: "dsl".into(), text: text.into() };
+        let ack = |up_to_note| HandoverAck { user: "dsl".into(), at: at(), until: at(), up_to_note };
+        let notes = [note(900, "b"), note(40, "a"), note(1200, "c")];
+        let acks = [ack(Some(900)), ack(Some(1000)), ack(Some(10)), ack(None)];
+        let mut next = 0;
+        let (notes, acks) = renumbered(&notes, &acks, || {
+            next += 1;
+            Ok(next)
+        })
+        .expect("renumbered");
+        let got: Vec<(u64, &str)> = notes.iter().map(|n| (n.id, n.text.as_str())).collect();
+        assert_eq!(got, [(1, "a"), (2, "b"), (3, "c")], "in their order, by the target's counter");
+        let up_to: Vec<Option<u64>> = acks.iter().map(|a| a.up_to_note).collect();
+        assert_eq!(up_to, [Some(2), Some(2), None, None], "up to the same note, or the last kept before it");
+    }
+}
