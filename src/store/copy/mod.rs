@@ -315,8 +315,11 @@ fn verify(
     let mut cases_folded = 0;
     for (key, events) in &source.events {
         let theirs = target.events.get(key).map(Vec::as_slice).unwrap_or_default();
-        if Case::fold(key.clone(), events) != Case::fold(key.clone(), theirs) || events.as_slice() != theirs {
+        if Case::fold(key.clone(), events) != Case::fold(key.clone(), theirs) {
             return Err(Checked::Refused(format!("case {key} folds differently")));
+        }
+        if events.as_slice() != theirs {
+            return Err(Checked::Refused(format!("case {key}'s events differ")));
         }
         cases_folded += 1;
     }
@@ -325,7 +328,13 @@ fn verify(
         Verdict::Intact { head, .. } => {
             return Err(Checked::Refused(format!("its audit head is {head}, the source's {source_head}")));
         }
-        other => return Err(Checked::Refused(format!("its audit trail does not verify: {other:?}"))),
+        Verdict::Broken { seq, reason } => {
+            return Err(Checked::Refused(format!("its audit trail does not verify (record {seq}: {reason})")));
+        }
+        Verdict::Disagrees { detail } => {
+            return Err(Checked::Refused(format!("its audit trail and its case logs disagree ({detail})")));
+        }
+        Verdict::Unkeyed { .. } => return Err(Checked::Refused("its audit trail is not keyed".into())),
     };
     let (source_notes, source_acks) = unnumbered(&source);
     let (target_notes, target_acks) = unnumbered(&target);
