@@ -267,6 +267,26 @@ pub enum StoreAction {
     /// Bring the PostgreSQL store's schema up to this vigil's (`[storage] backend = "postgres"`): run it as
     /// the database role that owns vigil's tables. A database a newer vigil migrated is refused, untouched.
     Migrate,
+    /// Copy the whole store into the other backend, then verify the copy (the DSL only): `--to postgres`
+    /// copies the sled store in the data dir into the school `[storage]` names (which must hold nothing
+    /// yet); `--to sled --into DIR` copies that school into a new sled store in DIR. Stop the service first.
+    Copy {
+        /// Where to copy to.
+        #[arg(long, value_enum)]
+        to: CopyTo,
+        /// With `--to sled`: the new data dir to copy into (it must not exist, or be empty).
+        #[arg(long, value_name = "DIR")]
+        into: Option<PathBuf>,
+    },
+}
+
+/// `vigil store copy --to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CopyTo {
+    /// The school `[storage]` names, in its PostgreSQL database.
+    Postgres,
+    /// A new sled store (`--into DIR`).
+    Sled,
 }
 
 #[derive(Debug, Subcommand)]

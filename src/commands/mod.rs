@@ -84,6 +84,7 @@ pub async fn run(ctx: Context_, command: Option<Commands>) -> Result<()> {
         Some(Commands::Audit { action }) => audit::audit(ctx, action),
         Some(Commands::Store { action: StoreAction::Compact }) => store::compact_store(&ctx),
         Some(Commands::Store { action: StoreAction::Migrate }) => store::migrate_store(&ctx),
+        Some(Commands::Store { action: StoreAction::Copy { to, into } }) => store::copy_store(&ctx, to, into),
         Some(Commands::Serve) => bail!(exit_err(exit::USAGE, "`vigil serve` runs on its own")),
         Some(Commands::Service { action: ServiceAction::Status { json } }) => serve::status(&ctx, json),
         Some(Commands::Mail { action: MailAction::Import { paths } }) => mail::import(ctx, &paths),

@@ -139,8 +139,19 @@ impl Mailbox {
 
     /// What the store knows this mailbox's folder by.
     pub fn id(&self) -> String {
-        format!("imap://{}@{}:{}/{}", self.login.user(), self.host, self.port, self.folder)
+        mailbox_id(self.login.user(), &self.host, self.port, &self.folder)
     }
+
+    /// What the store knows the mailbox `[mail]` describes by, without logging in or reading its secret
+    /// (`None`: no `host`, no mailbox): what `vigil store copy` carries its mark by.
+    pub fn id_from_config(config: &crate::config::MailConfig) -> Result<Option<String>, String> {
+        let Some(host) = config.imap()? else { return Ok(None) };
+        Ok(Some(mailbox_id(config.user.as_deref().unwrap_or_default(), host, config.port, &config.folder)))
+    }
+}
+
+fn mailbox_id(user: &str, host: &str, port: u16, folder: &str) -> String {
+    format!("imap://{user}@{host}:{port}/{folder}")
 }
 
 /// Why a poll failed: the server, the user and the folder, never a message's content.

@@ -118,6 +118,18 @@ pub enum CompactError {
     Store(StoreError),
 }
 
+/// Why `vigil store copy` did not copy, or its copy did not check out.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreCopyError {
+    #[error("your role ({0}) may not do this")]
+    Forbidden(&'static str),
+    /// The source could not be opened (in use, another key, not there): nothing was written.
+    #[error(transparent)]
+    Source(StoreError),
+    #[error(transparent)]
+    Copy(crate::store::copy::CopyError),
+}
+
 pub type Result<T> = std::result::Result<T, ServiceError>;
 
 /// The service over one store: shared by every viewer, cheap to clone.
@@ -302,6 +314,26 @@ impl CaseService {
             return Err(CompactError::Forbidden(viewer.role.as_str()));
         }
         crate::store::compact::compact(dir, key).map_err(CompactError::Store)
+    }
+
+    /// Copies the store at `from` whole into `to`, which holds nothing yet, and verifies the copy (`vigil
+    /// store copy`), for the DSL alone (it carries every case and the audit trail): like compaction, it runs
+    /// instead of a service, on a sled source no service holds. `mailboxes` are the IMAP mailboxes the config
+    /// names, whose marks come across by name.
+    pub fn copy_store(
+        viewer: &Viewer,
+        from: &crate::store::copy::Place,
+        to: &crate::store::copy::Place,
+        key: &StoreKey,
+        mailboxes: &[String],
+    ) -> std::result::Result<crate::store::copy::Verified, StoreCopyError> {
+        if viewer.role != crate::identity::Role::Dsl {
+            return Err(StoreCopyError::Forbidden(viewer.role.as_str()));
+        }
+        let source = from.open_source(key).map_err(StoreCopyError::Source)?;
+        let target = to.open_target(key).map_err(StoreCopyError::Copy)?;
+        crate::store::copy::copy(source.as_ref(), target.as_ref(), mailboxes, &to.advice())
+            .map_err(StoreCopyError::Copy)
     }
 
     /// The checklist templates cases are judged by (the same for every viewer).

@@ -342,3 +342,42 @@ impl Store {
         Ok(record)
     }
 }
+
+/// The trail as stored, for a copy ([`super::copy`]): its marker, records and head, byte for byte.
+pub(crate) fn stored_trail(tree: &sled::Tree) -> Result<super::copy::StoredTrail, StoreError> {
+    let mut records = Vec::new();
+    for kv in tree.scan_prefix(RECORD_PREFIX) {
+        let (k, v) = kv?;
+        let seq = key_seq(&k).ok_or_else(|| corrupt(format!("a stray entry ({k:?}) stands in the trail")))?;
+        records.push((seq, v.to_vec()));
+    }
+    Ok(super::copy::StoredTrail {
+        marker: tree.get(KEYED)?.map(|v| v.to_vec()),
+        records,
+        head: tree.get(HEAD)?.map(|v| v.to_vec()),
+    })
+}
+
+/// Writes `trail` as stored into a trail that has no records (a new store's, for a copy), in one
+/// transaction: its records, marker and head, byte for byte, so the chain goes on where it left off.
+/// Refused for a trail that has records: nothing may rewrite one.
+pub(crate) fn adopt_trail(tree: &sled::Tree, trail: &super::copy::StoredTrail) -> Result<(), StoreError> {
+    if tree.scan_prefix(RECORD_PREFIX).next().is_some() {
+        return Err(corrupt("it holds records already: a copy goes only into an empty trail"));
+    }
+    tree.transaction(|t| {
+        for (seq, stored) in &trail.records {
+            t.insert(record_key(*seq), stored.as_slice())?;
+        }
+        match &trail.marker {
+            Some(marker) => t.insert(KEYED, marker.as_slice())?,
+            None => t.remove(KEYED)?,
+        };
+        match &trail.head {
+            Some(head) => t.insert(HEAD, head.as_slice())?,
+            None => t.remove(HEAD)?,
+        };
+        Ok::<_, ConflictableTransactionError<StoreError>>(())
+    })
+    .map_err(tx_error)
+}

@@ -24,6 +24,7 @@ pub mod backend;
 mod blobs;
 mod codec;
 pub mod compact;
+pub mod copy;
 pub mod crypto;
 mod events;
 mod feed_state;

@@ -48,6 +48,7 @@ mod service_peers;
 mod service_socket;
 mod service_users;
 mod store_compact;
+mod store_copy;
 mod store_postgres;
 mod store_trouble;
 mod team_escalation;

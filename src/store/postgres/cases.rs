@@ -13,7 +13,7 @@ use crate::store::keys::{ALERTS, EVENTS, case_key, micros_to_time, parse_case_ke
 use crate::store::{Result, StoreError};
 
 /// The settled-since hint's name in `meta`.
-const SETTLED_SINCE: &[u8] = b"settled-since";
+pub(super) const SETTLED_SINCE: &[u8] = b"settled-since";
 
 /// An event's key for sealing: its case and its number in the case.
 pub(super) fn event_key(ck: &[u8], seq: i64) -> Vec<u8> {

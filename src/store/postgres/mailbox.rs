@@ -8,7 +8,7 @@ use crate::store::Result;
 use crate::store::mailbox::{MAILBOX, MailboxMark};
 
 /// The mark's name in `meta`: `mailbox/` and the SHA-256 of the mailbox (`imap://user@host:port/folder`).
-fn name(mailbox: &str) -> Vec<u8> {
+pub(super) fn name(mailbox: &str) -> Vec<u8> {
     let mut name = b"mailbox/".to_vec();
     name.extend_from_slice(&Sha256::digest(mailbox.as_bytes()));
     name

@@ -26,6 +26,7 @@
 mod backend;
 mod blobs;
 mod cases;
+mod copy;
 mod feed;
 mod ingest;
 mod mailbox;

@@ -100,7 +100,7 @@ impl PgStore {
     }
 }
 
-fn put_team(
+pub(super) fn put_team(
     tx: &mut postgres::Transaction<'_>,
     school: &str,
     k: &[u8],

@@ -43,7 +43,7 @@ impl PgStore {
         self.transact(false, |tx| self.append_record(tx, entry))
     }
 
-    fn stored_records(&self) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+    pub(super) fn stored_records(&self) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
         self.with(|c| {
             let rows =
                 c.query("SELECT seq, stored FROM audit_records WHERE school = $1 ORDER BY seq", &[&self.school()])?;
@@ -51,7 +51,7 @@ impl PgStore {
         })
     }
 
-    fn stored_head(&self) -> Result<Option<StoredHead>, StoreError> {
+    pub(super) fn stored_head(&self) -> Result<Option<StoredHead>, StoreError> {
         self.with(|c| {
             let row = c.query_opt("SELECT keyed, head FROM audit_heads WHERE school = $1", &[&self.school()])?;
             Ok(row.map(|r| StoredHead { marker: r.get(0), head: r.get(1) }))
@@ -71,9 +71,9 @@ impl PgStore {
 }
 
 /// A school's row of `audit_heads`: its key marker and its head, as stored.
-struct StoredHead {
-    marker: Vec<u8>,
-    head: Vec<u8>,
+pub(super) struct StoredHead {
+    pub(super) marker: Vec<u8>,
+    pub(super) head: Vec<u8>,
 }
 
 impl Trail for PgStore {
