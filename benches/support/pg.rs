@@ -133,8 +133,8 @@ pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// What the visibility figure measures today, printed beside it and written in docs/scale.md.
-pub const VISIBILITY_SCOPE: &str = "same service; cross-service pending";
+/// What the visibility figure measures, printed beside it and written in docs/scale.md.
+pub const VISIBILITY_SCOPE: &str = "cross-service: a second service on the same school, woken by NOTIFY";
 
 /// A client that hears of decisions, for "a decision through service A visible on service B's client".
 pub struct Watcher {
@@ -142,13 +142,10 @@ pub struct Watcher {
     wait: tokio::runtime::Runtime,
 }
 
-/// THE ONE PLACE TO SWITCH TO CROSS-SERVICE VISIBILITY. Cross-service visibility (LISTEN/NOTIFY between two
-/// `vigil serve` on one database) is not on this branch yet, so the watcher subscribes to `acting`, the
-/// service the decisions go through: what is measured is a decision seen by another client of the same
-/// service ([`VISIBILITY_SCOPE`]). Once it lands, subscribe to a second service on the same database and
-/// school instead: `session(&service(settings), "watcher").subscribe()`, and change [`VISIBILITY_SCOPE`].
-pub fn watcher(acting: &CaseService, _settings: &PgSettings) -> Watcher {
-    watching(&session(acting, "watcher"))
+/// A client of a second service on the same database and school as `_acting` (its own connections, its own
+/// LISTEN): a decision through `_acting` reaches it as it reaches another `vigil serve`'s clients.
+pub fn watcher(_acting: &CaseService, settings: &PgSettings) -> Watcher {
+    watching(&session(&service(settings), "watcher"))
 }
 
 /// A watcher on `client`'s events (a client of `vigil serve`, or a session in this process).

@@ -1,7 +1,7 @@
 -- vigil's PostgreSQL store, schema 2: what the services sharing a school tell each other.
 -- Each service announces what it changed (sealed: case keys are content) as the school's next numbered
--- change, and NOTIFYs `vigil_changes` with the school's name; the others read every change after the last
--- they saw. Numbers are given under the school's row lock in change_heads, so they commit in order and a
+-- change, and NOTIFYs the school's own channel (`vigil_changes_` and a hash of its name); the others read
+-- every change after the last they saw. Numbers are given under the school's row lock in change_heads, so they commit in order and a
 -- reader that saw change N has seen every change before it.
 CREATE TABLE change_heads (
   school text PRIMARY KEY,

@@ -115,7 +115,7 @@ fn cut_listening(database: &str) {
         let cut = admin
             .execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND query = 'LISTEN vigil_changes'",
+                 WHERE datname = current_database() AND query LIKE 'LISTEN vigil_changes_%'",
                 &[],
             )
             .expect("terminate");
