@@ -94,6 +94,8 @@ fn database(cluster: &pg::Cluster, cases: usize, fresh: bool) -> String {
     let status = cluster.program("pg_restore").args(["-d", &db]).arg(&dump).status().expect("pg_restore runs");
     assert!(status.success(), "pg_restore of {} failed (try --fresh)", dump.display());
     let mut admin = cluster.admin(&db).expect("connect");
+    // A dump an earlier vigil made is brought up to this one's schema, as `vigil store migrate` would.
+    vigil::store::postgres::schema::migrate(&mut admin).expect("the restored database is migrated");
     admin.batch_execute("VACUUM ANALYZE").expect("vacuum");
     eprintln!("restored {cases} cases from {} in {:.1?}", dump.display(), t.elapsed());
     db

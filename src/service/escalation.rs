@@ -14,6 +14,10 @@ use crate::store::backend::IndexScan;
 /// What an escalation reference starts with: `vigil show ESC-…` knows it for one.
 pub const REFERENCE_PREFIX: &str = "ESC-";
 
+/// How many escalations a sweep writes at most: a backlog (a service started after days down, or on a store
+/// moved in) is escalated this many a sweep, High first, with the service answering its clients in between.
+pub const ESCALATED_AT_MOST_A_SWEEP: usize = 100;
+
 /// One escalation recorded by a sweep: what the team and `notify_command` are told. Content-free but for
 /// `key`, which stays in the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,12 +51,22 @@ impl CaseService {
         self.0.store.visit_index(IndexScan::Open, &|entry: IndexEntry| {
             let raised = entry.head.raised_at.with_timezone(&Utc);
             if let Some(at) = rule.next(calendar, &entry.case, raised, now) {
-                watched.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((entry.head.key, at));
+                let seen = (std::cmp::Reverse(entry.case.level), at, entry.head.key);
+                watched.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(seen);
             }
         })?;
+        let mut watched = watched.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // High first, then the longest overdue: what a sweep cut short leaves is the least urgent.
+        watched.sort();
         let mut sweep = Sweep::default();
-        for (key, at) in watched.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
-            let at = if at <= now {
+        let mut written = 0;
+        for (_, at, key) in watched {
+            let at = if at <= now && written == ESCALATED_AT_MOST_A_SWEEP {
+                // The rest of a backlog waits for the next sweep, a second away: a sweep that wrote them all
+                // at once held the store for a minute and flooded every client with its changes.
+                Some(now)
+            } else if at <= now {
+                written += 1;
                 let (escalation, next) = self.escalate(&key, now)?;
                 sweep.escalated.extend(escalation);
                 next

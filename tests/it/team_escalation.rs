@@ -237,6 +237,25 @@ async fn notify_command_reads_a_content_free_message_byte_for_byte_and_a_failing
     ticker.abort();
 }
 
+/// A backlog (a service started after days down, or on a store moved in) is escalated a hundred a sweep,
+/// High first, and the next sweep is due at once: the service answers its clients in between.
+#[test]
+fn a_backlog_is_escalated_a_hundred_a_sweep_high_first_and_the_rest_at_the_next() {
+    let raised = london(1, 10, 0);
+    let mut alerts: Vec<Value> = (0..120).map(|i| alert(&format!("M{i:03}"), "student", 3, raised)).collect();
+    alerts.extend((0..30).map(|i| alert(&format!("H{i:03}"), "student", 5, raised)));
+    let w = World::new(EscalationConfig::default(), &alerts, raised);
+    let now = london(1, 16, 0);
+    let first = w.service.escalate_due(now).expect("sweep");
+    assert_eq!(first.escalated.len(), vigil::service::escalation::ESCALATED_AT_MOST_A_SWEEP);
+    assert_eq!(first.escalated.iter().filter(|e| e.level == Level::High).count(), 30, "every High case first");
+    assert_eq!(first.next, Some(now), "the rest are due at once");
+    let second = w.service.escalate_due(now).expect("sweep");
+    assert_eq!(second.escalated.len(), 50);
+    assert!(second.escalated.iter().all(|e| e.level == Level::Medium));
+    assert!(w.service.escalate_due(now).expect("sweep").escalated.is_empty(), "each once");
+}
+
 #[test]
 fn the_deputy_hears_a_student_escalation_not_a_staff_one_and_an_officer_hears_none() {
     let raised = london(1, 10, 0);

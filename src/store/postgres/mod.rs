@@ -14,9 +14,9 @@
 //!   removes a case only through `vigil_purge_case`, which appends its tombstone.
 //!
 //! The trait is blocking, and so is this store: the `postgres` crate's client, which drives tokio-postgres on
-//! a runtime of its own. One connection, behind a mutex, serves the process (reconnected when it drops); the
-//! service calls the store from blocking threads, and a command run on the main runtime reaches it through
-//! [`blocking`].
+//! a runtime of its own. A few connections, each behind a mutex, serve the process (each reconnected when it
+//! drops); the service calls the store from blocking threads, and a command run on the main runtime reaches
+//! it through [`blocking`].
 //!
 //! Modules: [`settings`] (the `[storage]` keys and the connection), [`schema`] (migrations and the version
 //! check), [`cases`] (alerts, events, the index, decisions, purges), [`ingest`], [`trail`] (the audit chain),
@@ -50,9 +50,17 @@ use super::crypto::Cipher;
 use super::{Result, StoreError, StoreKey};
 pub use settings::PgSettings;
 
+/// How many connections one store (one service) opens at most.
+const CONNECTIONS: usize = 4;
+
 /// The PostgreSQL store of one school.
 pub struct PgStore {
-    client: Mutex<Option<postgres::Client>>,
+    /// A few connections, each opened when first needed: a long write (the escalator's sweep after a
+    /// start, a feed page) does not hold a reviewer's read behind it, as one connection did (a service
+    /// starting on 17,920 unescalated cases kept its first client waiting a minute).
+    clients: Vec<Mutex<Option<postgres::Client>>>,
+    /// Which connection a caller waits for when every one is busy, in turn.
+    next: std::sync::atomic::AtomicUsize,
     settings: PgSettings,
     cipher: Cipher,
     audit_key: AuditKey,
@@ -76,7 +84,12 @@ impl PgStore {
             unlock(&meta, key)?
         };
         let store = PgStore {
-            client: Mutex::new(Some(client)),
+            clients: std::iter::once(Some(client))
+                .chain(std::iter::repeat_with(|| None))
+                .take(CONNECTIONS)
+                .map(Mutex::new)
+                .collect(),
+            next: std::sync::atomic::AtomicUsize::new(0),
             named: PathBuf::from(settings.describe()),
             settings: settings.clone(),
             cipher,
@@ -111,7 +124,7 @@ impl PgStore {
         &self.settings.school
     }
 
-    /// Runs `f` on the connection, connecting again first if it was lost (a restarted server).
+    /// Runs `f` on a connection, connecting again first if it was lost (a restarted server).
     fn with<T>(&self, f: impl FnOnce(&mut postgres::Client) -> std::result::Result<T, Fail>) -> Result<T> {
         blocking(|| {
             let mut held = self.lock();
@@ -119,8 +132,23 @@ impl PgStore {
                 *held = Some(self.settings.connect()?);
             }
             let client = held.as_mut().ok_or_else(|| StoreError::Database("no connection".into()))?;
-            f(client).map_err(Fail::into_store)
+            let done = f(client);
+            if done.is_err() && client.is_closed() {
+                drop(held);
+                self.forget_idle();
+            }
+            done.map_err(Fail::into_store)
         })
+    }
+
+    /// Drops the idle connections once one was found closed: the server went away, so they are stale too,
+    /// and each would fail its next caller once before being replaced.
+    fn forget_idle(&self) {
+        for slot in &self.clients {
+            if let Ok(mut idle) = slot.try_lock() {
+                *idle = None;
+            }
+        }
     }
 
     /// Runs `f` in a transaction, again (up to a few times) when the database says another transaction got in
@@ -151,8 +179,17 @@ impl PgStore {
         }
     }
 
+    /// A connection's slot: a free one, or (every one busy) the next in turn, waited for.
     fn lock(&self) -> MutexGuard<'_, Option<postgres::Client>> {
-        self.client.lock().unwrap_or_else(PoisonError::into_inner)
+        let free = self.clients.iter().find_map(|slot| match slot.try_lock() {
+            Ok(held) => Some(held),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        });
+        free.unwrap_or_else(|| {
+            let turn = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.clients.len();
+            self.clients[turn].lock().unwrap_or_else(PoisonError::into_inner)
+        })
     }
 
     /// `key` bound to this school: what a value is sealed with, so a row moved to another school's does not
@@ -191,8 +228,9 @@ impl PgStore {
 /// its async threads.
 impl Drop for PgStore {
     fn drop(&mut self) {
-        let client = self.lock().take();
-        blocking(move || drop(client));
+        let clients: Vec<_> =
+            self.clients.iter().map(|slot| slot.lock().unwrap_or_else(PoisonError::into_inner).take()).collect();
+        blocking(move || drop(clients));
     }
 }
 
