@@ -13,7 +13,7 @@
 //!   client do, without the socket. Median and max of 5.
 //! - A decision seen by another client (budget p95 200 ms): a note added through `Session::act` to 200 open
 //!   cases, one after another, each timed from sending it to the watcher's client hearing the case changed.
-//!   Today the watcher is a client of the same service (`pg::watcher`: cross-service pending).
+//!   The watcher is a client of a second service on the same school (`pg::watcher`), woken by NOTIFY.
 //!
 //! - The same through `vigil serve` (the release binary, `[storage] backend = "postgres"` on that database,
 //!   a socket in a private dir under `target/bench-pg/serve/`): the TUI started as a client with `--socket`

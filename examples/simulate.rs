@@ -19,9 +19,8 @@
 //! - each school's feed (a thread) ingests a page of new alerts every second, `--rate` alerts/s on average,
 //!   through `Session::ingest`, as the poller does;
 //! - one observer, round the schools, adds a note through the school's service every 250 ms and times it
-//!   until another client hears the case changed (`pg::decide_and_watch`). Today that client is one of the
-//!   same service: cross-service visibility (LISTEN/NOTIFY) is not on this branch (`pg::watcher` is the one
-//!   place to switch).
+//!   until another client hears the case changed (`pg::decide_and_watch`): a client of a second service on
+//!   the same school (`pg::watcher`), woken by NOTIFY, as another `vigil serve`'s client would be.
 //!
 //! It prints a line per N as it goes and a markdown table at the end.
 
@@ -376,7 +375,7 @@ fn feed(session: &Session, o: &Options, stop: &AtomicBool, pages: &mut Vec<f64>,
 }
 
 /// Round the schools, a note every 250 ms through a school's service, timed until another client heard of
-/// it (see `pg::watcher`: the same service's, until cross-service visibility is on this branch).
+/// it (a client of a second service on the school: `pg::watcher`).
 fn observe(schools: &[School], stop: &AtomicBool, visible: &mut Vec<f64>) {
     let mut watchers: Vec<(Session, pg::Watcher, Vec<AlertKey>)> = schools
         .iter()
