@@ -37,6 +37,10 @@ pub struct Global {
     /// Run on the embedded demo feed, with a store of its own (never your real one).
     #[arg(long, global = true)]
     pub demo: bool,
+    /// On the trust's config (`[storage] schools`): the school whose cases to read. `vigil list` and
+    /// `vigil report` without it cover every school.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub school: Option<String>,
     /// ASCII only: no box drawing or symbols.
     #[arg(long, global = true)]
     pub no_unicode: bool,
@@ -327,9 +331,6 @@ pub struct ReportArgs {
     /// `[roles] staff_alerts` names them).
     #[arg(long)]
     pub include_staff: bool,
-    /// On the trust's config (`[storage] schools`): this school alone. Default: every school, together.
-    #[arg(long, value_name = "NAME")]
-    pub school: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

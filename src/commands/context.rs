@@ -190,7 +190,10 @@ pub(super) fn open_service(ctx: &Context_) -> Result<Session> {
         return Ok(remote.clone());
     }
     let session = Session::new(open_case_service(ctx)?, ctx.viewer.clone());
-    run_retention(ctx, &session)?;
+    // A school's retention is its own service's to run, not the trust's lead's reading it.
+    if ctx.config.storage.trust_schools().is_none() {
+        run_retention(ctx, &session)?;
+    }
     Ok(session)
 }
 
@@ -202,15 +205,28 @@ pub(super) fn open_case_service(ctx: &Context_) -> Result<CaseService> {
     if ctx.global.demo {
         policy.team.demo_dsl = Some(ctx.viewer.user.clone());
     }
-    if config.storage.trust_schools().is_some() {
-        bail!(exit_err(
+    let opened = match config.storage.trust_schools() {
+        Some(schools) => {
+            let [school] = <[_; 1]>::try_from(trust_schools_chosen(ctx, schools)?).map_err(|all| {
+                let names: Vec<&str> = all.iter().map(|s| s.school.as_str()).collect();
+                exit_err(
+                    exit::USAGE,
+                    format!(
+                        "this config is the trust's (`[storage] schools`): name the school whose cases to read with --school ({}); `vigil list` and `vigil report` cover every school",
+                        names.join(", ")
+                    ),
+                )
+            })?;
+            CaseService::open_postgres(&school, &key, policy)
+        }
+        None if ctx.global.school.is_some() => bail!(exit_err(
             exit::USAGE,
-            "this config is the trust's (`[storage] schools`): it runs `vigil report` across the schools; a school's cases are read through that school's own config (`[storage] school`, with you under `[roles] trust_lead`)"
-        ));
-    }
-    let opened = match config.storage.postgres() {
-        Some(settings) => CaseService::open_postgres(&settings, &key, policy),
-        None => CaseService::open(&ctx.data_dir, &key, policy),
+            "--school is for the trust's config (`[storage] schools`); this config keeps one school"
+        )),
+        None => match config.storage.postgres() {
+            Some(settings) => CaseService::open_postgres(&settings, &key, policy),
+            None => CaseService::open(&ctx.data_dir, &key, policy),
+        },
     };
     let service = opened.map_err(|e| match e {
         StoreError::InUse { .. } => exit_err(exit::STORE_IN_USE, e.to_string()),
@@ -226,6 +242,30 @@ pub(super) fn open_case_service(ctx: &Context_) -> Result<CaseService> {
         );
     }
     Ok(service)
+}
+
+/// The schools of the trust's config a command covers: the one `--school` names, or every one. The trust's
+/// config is the trust's lead's alone: it would make anyone else it named a reviewer of every school.
+pub(super) fn trust_schools_chosen(
+    ctx: &Context_,
+    schools: Vec<crate::store::postgres::PgSettings>,
+) -> Result<Vec<crate::store::postgres::PgSettings>> {
+    if ctx.viewer.role != crate::identity::Role::TrustLead {
+        bail!(exit_err(
+            exit::NO_ROLE,
+            format!(
+                "the trust's config (`[storage] schools`) is the trust's lead's (`[roles] trust_lead`; your role: {}); a school's own team uses that school's config",
+                ctx.viewer.role.as_str()
+            )
+        ));
+    }
+    let Some(name) = &ctx.global.school else { return Ok(schools) };
+    let names: Vec<String> = schools.iter().map(|s| s.school.clone()).collect();
+    let one: Vec<_> = schools.into_iter().filter(|s| &s.school == name).collect();
+    if one.is_empty() {
+        bail!(exit_err(exit::USAGE, format!("no school `{name}` in [storage] schools ({})", names.join(", "))));
+    }
+    Ok(one)
 }
 
 /// Retention: closed cases past their time go, leaving a tombstone.

@@ -12,6 +12,9 @@ use crate::domain::inert;
 use crate::service::CaseSummary;
 
 pub(super) fn list(ctx: Context_, json: bool, filter: &crate::app::filter::Filter) -> Result<()> {
+    if let Some(schools) = ctx.config.storage.trust_schools().filter(|_| ctx.global.school.is_none()) {
+        return trust_list(&ctx, json, filter, schools);
+    }
     let service = open_service(&ctx)?;
     let now = Utc::now();
     // Trend markers are counted from every case: one pass over the index, made once.
@@ -30,6 +33,58 @@ pub(super) fn list(ctx: Context_, json: bool, filter: &crate::app::filter::Filte
             writeln!(out, "{}", plain_row(c))?;
         }
         if queue.is_empty() {
+            writeln!(out, "no cases{}", if filter.is_active() { " match the filter" } else { " open" })?;
+        }
+    }
+    Ok(())
+}
+
+/// `vigil list` on the trust's config: every school's queue as the trust's lead sees it (student cases; staff
+/// alerts only where `staff_alerts` names them), the school first on each row (a `school` field in JSON);
+/// each school's trail records the listing. `--school` lists one, as on that school's own config.
+fn trust_list(
+    ctx: &Context_,
+    json: bool,
+    filter: &crate::app::filter::Filter,
+    schools: Vec<crate::store::postgres::PgSettings>,
+) -> Result<()> {
+    let schools = super::context::trust_schools_chosen(ctx, schools)?;
+    let key = super::context::store_key(ctx)?;
+    let policy = crate::service::Policy::from_config(&ctx.config);
+    let now = Utc::now();
+    let matches = filter.matcher();
+    let mut rows: Vec<(String, CaseSummary)> = Vec::new();
+    for settings in &schools {
+        let service = crate::service::CaseService::open_postgres(settings, &key, policy.clone())?;
+        let session = crate::service::Session::new(service, ctx.viewer.clone());
+        session.warm_trends(now).map_err(service_err)?;
+        let cases = if filter.wants_closed() { session.queue(now) } else { session.queue_open(now) };
+        let mine: Vec<CaseSummary> = cases.map_err(service_err)?.into_iter().filter(|c| matches(c)).collect();
+        let what = if json { "exported the trust's queue as JSON" } else { "listed the trust's queue" };
+        session.audit(None, &format!("{what} ({} of this school's cases)", mine.len()), now)?;
+        rows.extend(mine.into_iter().map(|c| (settings.school.clone(), c)));
+    }
+    // One queue, in the order each school's is in: the most urgent first, whichever school it is.
+    rows.sort_by(|(_, a), (_, b)| a.sort_key().cmp(&b.sort_key()));
+    let mut out = std::io::stdout().lock();
+    if json {
+        let listed: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(school, c)| {
+                let mut row = serde_json::to_value(super::output::ListRow::from(c)).unwrap_or_default();
+                if let Some(fields) = row.as_object_mut() {
+                    fields.insert("school".into(), serde_json::Value::String(school.clone()));
+                }
+                row
+            })
+            .collect();
+        write_json(&mut out, &listed)?;
+    } else {
+        let width = rows.iter().map(|(s, _)| s.chars().count()).max().unwrap_or(0).max("SCHOOL".len());
+        for (school, c) in &rows {
+            writeln!(out, "{:<width$} {}", inert::line(school), plain_row(c))?;
+        }
+        if rows.is_empty() {
             writeln!(out, "no cases{}", if filter.is_active() { " match the filter" } else { " open" })?;
         }
     }

@@ -14,12 +14,6 @@ pub(super) fn report(ctx: Context_, args: crate::cli::ReportArgs) -> Result<()> 
     if let Some(schools) = ctx.config.storage.trust_schools() {
         return trust_report(&ctx, &args, schools);
     }
-    if args.school.is_some() {
-        bail!(exit_err(
-            exit::USAGE,
-            "--school is for the trust's config (`[storage] schools`); this config keeps one school, whose report this is"
-        ));
-    }
     let service = open_service(&ctx)?;
     let now = Utc::now();
     let today = now.with_timezone(&service.calendar().time_zone()).date_naive();
@@ -60,28 +54,8 @@ fn trust_report(
     args: &crate::cli::ReportArgs,
     schools: Vec<crate::store::postgres::PgSettings>,
 ) -> Result<()> {
-    use crate::identity::Role;
     use crate::service::{CaseService, Policy, Session};
-    if ctx.viewer.role != Role::TrustLead {
-        bail!(exit_err(
-            exit::NO_ROLE,
-            format!(
-                "the trust's report is the trust's lead's (`[roles] trust_lead`; your role: {}); a school's own report comes from its own config",
-                ctx.viewer.role.as_str()
-            )
-        ));
-    }
-    let chosen: Vec<_> = match &args.school {
-        None => schools,
-        Some(name) => {
-            let names: Vec<String> = schools.iter().map(|s| s.school.clone()).collect();
-            let one: Vec<_> = schools.into_iter().filter(|s| &s.school == name).collect();
-            if one.is_empty() {
-                bail!(exit_err(exit::USAGE, format!("no school `{name}` in [storage] schools ({})", names.join(", "))));
-            }
-            one
-        }
-    };
+    let chosen = super::context::trust_schools_chosen(ctx, schools)?;
     let key = store_key(ctx)?;
     let policy = Policy::from_config(&ctx.config);
     let now = Utc::now();

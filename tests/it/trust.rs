@@ -150,11 +150,64 @@ fn the_trusts_report_is_the_trust_leads_and_staff_counts_only_where_the_config_n
     let with_staff = json_of(&report(&named, dir.path(), &["--include-staff"]));
     assert!(with_staff["staff"].is_object(), "{with_staff}");
 
-    // The trust's config keeps no school's cases: anything but the report is refused, saying why.
+    // Anyone but the trust's lead is refused the trust's config, whatever the command.
     let data = dir.path().join("data");
-    let list = vigil(&["--config", &config, "--data-dir", data.to_str().expect("utf-8"), "list"]);
-    assert_eq!(list.status.code(), Some(2), "{}", stderr(&list));
-    assert!(stderr(&list).contains("this config is the trust's"), "{}", stderr(&list));
+    let list = vigil(&["--config", &as_dsl, "--data-dir", data.to_str().expect("utf-8"), "list"]);
+    assert_eq!(list.status.code(), Some(3), "{}", stderr(&list));
+    assert!(stderr(&list).contains("is the trust's lead's"), "{}", stderr(&list));
+}
+
+#[test]
+fn the_trust_lead_lists_every_schools_cases_with_the_school_and_reads_one_named_with_school() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (north, _) = two_schools(&dir.path().join("store.key"));
+    let config = trust_config(dir.path(), "trust_lead", &north, "");
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        let mut all = vec!["--config", config.as_str(), "--data-dir", data.to_str().expect("utf-8")];
+        all.extend_from_slice(args);
+        vigil(&all)
+    };
+
+    let listed = run(&["list"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let text = stdout(&listed);
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 6, "three student cases a school, no staff alert: {text}");
+    assert_eq!(rows.iter().filter(|r| r.starts_with("north ")).count(), 3, "{text}");
+    assert_eq!(rows.iter().filter(|r| r.starts_with("south ")).count(), 3, "{text}");
+    assert!(!text.contains("staff") && !text.contains("A Teacher"), "{text}");
+    let json: Value = serde_json::from_str(&stdout(&run(&["list", "--json"]))).expect("JSON");
+    let schools: Vec<&str> =
+        json.as_array().expect("rows").iter().map(|r| r["school"].as_str().expect("school")).collect();
+    assert_eq!(schools.len(), 6);
+    assert!(schools.contains(&"north") && schools.contains(&"south"));
+
+    let one = stdout(&run(&["--school", "south", "list"]));
+    assert_eq!(one.lines().count(), 3, "{one}");
+    assert!(one.contains("S-1") && !one.contains("N-1"), "{one}");
+
+    let shown = run(&["--school", "north", "show", "smoothwall-monitor:N-1"]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let unnamed = run(&["show", "smoothwall-monitor:N-1"]);
+    assert_eq!(unnamed.status.code(), Some(2), "{}", stderr(&unnamed));
+    assert!(stderr(&unnamed).contains("with --school (north, south)"), "{}", stderr(&unnamed));
+    let note = run(&["--school", "north", "case", "smoothwall-monitor:N-1", "note", "from the trust"]);
+    assert!(!note.status.success(), "the trust's lead decides nothing");
+    assert!(stderr(&note).contains("trust_lead"), "{}", stderr(&note));
+
+    // Each school's trail says the trust's lead listed it.
+    for settings in [north.clone(), PgSettings { school: "south".into(), ..north.clone() }] {
+        let service =
+            CaseService::open_postgres(&settings, &StoreKey::file(dir.path().join("store.key")), Policy::default())
+                .expect("open");
+        let records = Session::new(service, school_dsl()).audit_records(None).expect("trail");
+        assert!(
+            records.iter().any(|r| r.what.starts_with("listed the trust's queue")),
+            "{}: {records:?}",
+            settings.school
+        );
+    }
 }
 
 #[test]
