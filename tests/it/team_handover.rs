@@ -3,6 +3,7 @@
 //! follow-ups due by the next working day on a pinned clock; the TUI's opening line and its `:handover`
 //! view at 80x24.
 
+use crate::backend_support::{Backend, both_backends};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
@@ -45,8 +46,19 @@ fn policy() -> Policy {
 /// The DSL's session with a service over a fresh store in `dir` holding the demo data set, stored at
 /// `fixed_now` (Monday 16 November 2026, 10:00 UTC).
 fn team_service(dir: &std::path::Path) -> Svc {
-    let store = Store::open(dir, &StoreKey::file(key_file_for(dir))).expect("store opens");
-    let svc = Svc::with_policy(store, policy(), viewer(DSL, Role::Dsl));
+    team_service_on(Backend::Sled, dir)
+}
+
+/// [`team_service`] on `backend`.
+fn team_service_on(backend: Backend, dir: &std::path::Path) -> Svc {
+    let svc = match backend {
+        Backend::Sled => Svc::with_policy(
+            Store::open(dir, &StoreKey::file(key_file_for(dir))).expect("store opens"),
+            policy(),
+            viewer(DSL, Role::Dsl),
+        ),
+        Backend::Postgres => Svc::on(backend, dir, policy(), viewer(DSL, Role::Dsl)),
+    };
     let page = parse_page(demo_page_body().as_bytes()).expect("page parses");
     svc.ingest(&page, fixed_now()).expect("ingest");
     svc
@@ -67,10 +79,9 @@ fn open_cases(s: &Session) -> (Vec<AlertKey>, Vec<AlertKey>) {
 /// Two reviewers of one service: what one decides and the note they leave reach the other's handover,
 /// grouped by person and named from `[people]`, without what was typed; the other acknowledges it (in the
 /// store and the audit trail), and their next handover starts where the acknowledged one ended.
-#[test]
-fn a_note_one_reviewer_writes_the_other_reads_and_acknowledges() {
+fn a_note_one_reviewer_writes_the_other_reads_and_acknowledges(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let dsl = team_service(&tmp.path().join("data"));
+    let dsl = team_service_on(backend, &tmp.path().join("data"));
     let deputy = dsl.as_viewer(viewer(DEPUTY, Role::Ddsl));
     let (student, _) = open_cases(&dsl);
     deputy.act(&student[0], &CaseCommand::Take, minutes(5)).expect("take");
@@ -95,10 +106,9 @@ fn a_note_one_reviewer_writes_the_other_reads_and_acknowledges() {
 
     let ack = dsl.acknowledge_handover(Some(h.until), h.last_note, minutes(61)).expect("acknowledged");
     assert_eq!((ack.until, ack.up_to_note, ack.at), (minutes(60), Some(h.notes[0].id), minutes(61)));
-    assert_eq!(dsl.store().handover_ack(DSL).expect("read"), Some(ack), "kept in the store");
+    assert_eq!(dsl.cases().handover_ack(DSL).expect("read"), Some(ack), "kept in the store");
     let trail: Vec<(String, String)> = dsl
-        .store()
-        .audit_records()
+        .audit_records(None)
         .expect("trail")
         .into_iter()
         .filter(|r| r.what.contains("handover"))
@@ -117,10 +127,9 @@ fn a_note_one_reviewer_writes_the_other_reads_and_acknowledges() {
 
 /// Each reader's handover is what they may see: the deputy's has no staff alert anywhere (the DSL's does),
 /// and an officer's has only the case shared with them, with no handover notes (free text about any case).
-#[test]
-fn each_role_reads_only_what_it_may_see() {
+fn each_role_reads_only_what_it_may_see(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let dsl = team_service(&tmp.path().join("data"));
+    let dsl = team_service_on(backend, &tmp.path().join("data"));
     let deputy = dsl.as_viewer(viewer(DEPUTY, Role::Ddsl));
     let officer = dsl.as_viewer(viewer(OFFICER, Role::Officer));
     let (student, staff) = open_cases(&dsl);
@@ -156,10 +165,9 @@ fn each_role_reads_only_what_it_may_see() {
 }
 
 /// `--since` (a time given) bounds what is new and decided: a decision before it is not in the handover.
-#[test]
-fn since_bounds_the_handover() {
+fn since_bounds_the_handover(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let dsl = team_service(&tmp.path().join("data"));
+    let dsl = team_service_on(backend, &tmp.path().join("data"));
     let (student, _) = open_cases(&dsl);
     dsl.act(&student[0], &CaseCommand::Take, minutes(10)).expect("take");
     dsl.act(&student[1], &CaseCommand::Take, minutes(40)).expect("take");
@@ -176,10 +184,9 @@ fn since_bounds_the_handover() {
 
 /// Follow-ups due by the next working day, from the service's calendar: on a Friday afternoon that is
 /// Monday (the weekend is not one), so Monday's follow-up is listed and Tuesday's is not.
-#[test]
-fn follow_ups_due_by_the_next_working_day() {
+fn follow_ups_due_by_the_next_working_day(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let dsl = team_service(&tmp.path().join("data"));
+    let dsl = team_service_on(backend, &tmp.path().join("data"));
     let (student, _) = open_cases(&dsl);
     let date = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).expect("date");
     let set = |key: &AlertKey, d: u32| {
@@ -332,18 +339,25 @@ fn over_the_socket_the_dsl_acknowledges_the_deputys_note() {
 
 /// Handover notes are content: retention purges them `retention_months` after they were written, with a
 /// content-free tombstone, like the cases they are about.
-#[test]
-fn retention_purges_old_handover_notes() {
+fn retention_purges_old_handover_notes(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let dsl = team_service(&tmp.path().join("data"));
+    let dsl = team_service_on(backend, &tmp.path().join("data"));
     dsl.handover_note("an old note", minutes(0)).expect("note");
     dsl.handover_note("a newer note", minutes(0) + Duration::days(40)).expect("note");
     let later = fixed_now().checked_add_months(chrono::Months::new(15)).expect("date") + Duration::days(1);
     dsl.purge_expired(15, later).expect("retention");
     let left: Vec<String> =
-        dsl.store().handover_notes(fixed_now()).expect("read").into_iter().map(|n| n.text).collect();
+        dsl.cases().handover_notes(fixed_now()).expect("read").into_iter().map(|n| n.text).collect();
     assert_eq!(left, ["a newer note"]);
-    let trail = dsl.store().audit_records().expect("trail");
+    let trail = dsl.audit_records(None).expect("trail");
     assert!(trail.iter().any(|r| r.actor == "retention" && r.what.ends_with("1 handover note")), "{trail:?}");
     assert!(!trail.iter().any(|r| r.what.contains("an old note")), "the tombstone has no text");
 }
+
+both_backends!(
+    a_note_one_reviewer_writes_the_other_reads_and_acknowledges,
+    each_role_reads_only_what_it_may_see,
+    since_bounds_the_handover,
+    follow_ups_due_by_the_next_working_day,
+    retention_purges_old_handover_notes,
+);
