@@ -45,11 +45,6 @@ fn policy() -> Policy {
 
 /// The DSL's session with a service over a fresh store in `dir` holding the demo data set, stored at
 /// `fixed_now` (Monday 16 November 2026, 10:00 UTC).
-fn team_service(dir: &std::path::Path) -> Svc {
-    team_service_on(Backend::Sled, dir)
-}
-
-/// [`team_service`] on `backend`.
 fn team_service_on(backend: Backend, dir: &std::path::Path) -> Svc {
     let svc = match backend {
         Backend::Sled => Svc::with_policy(
