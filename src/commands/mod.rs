@@ -104,7 +104,7 @@ fn service_err(e: ServiceError) -> anyhow::Error {
         ServiceError::Forbidden(role) if role == Role::Reporter.as_str() => {
             exit_err(exit::NO_ROLE, "your role (reporter) may run `vigil report` only")
         }
-        ServiceError::Forbidden(role) => exit_err(exit::NO_ROLE, format!("your role ({role}) may not do this")),
+        e @ ServiceError::Forbidden(_) => exit_err(exit::NO_ROLE, e.to_string()),
         ServiceError::Form(message) => exit_err(exit::USAGE, message),
         other => exit_err(exit::FAILURE, other.to_string()),
     }

@@ -58,7 +58,7 @@ pub enum ServiceError {
     Ambiguous { given: String, candidates: Vec<String> },
     #[error(transparent)]
     Rule(#[from] RuleError),
-    #[error("your role ({0}) may not do this")]
+    #[error("your role ({role}) may not do this{why}", role = .0, why = why_not(.0))]
     Forbidden(&'static str),
     #[error(transparent)]
     Screenshot(#[from] crate::feed::screenshots::ScreenshotError),
@@ -97,6 +97,16 @@ pub enum ServiceError {
     /// A decision that no longer fits the case because someone else decided first: who did what, and when.
     #[error("{0}")]
     Overtaken(Box<Overtaken>),
+}
+
+/// What a refused role is told besides the refusal, where a sentence helps: the trust's lead, whose screen
+/// shows the school's cases, is told whose decisions they are.
+fn why_not(role: &str) -> &'static str {
+    if role == crate::identity::Role::TrustLead.as_str() {
+        ": the trust's lead reads the school's cases, and decisions on them are its DSL's and deputy's"
+    } else {
+        ""
+    }
 }
 
 /// Who decided first, what they did and when, and the rule the later decision then broke.
