@@ -228,12 +228,7 @@ pub(super) fn open_case_service(ctx: &Context_) -> Result<CaseService> {
             None => CaseService::open(&ctx.data_dir, &key, policy),
         },
     };
-    let service = opened.map_err(|e| match e {
-        StoreError::InUse { .. } => exit_err(exit::STORE_IN_USE, e.to_string()),
-        StoreError::Key(_) => exit_err(exit::USAGE, e.to_string()),
-        StoreError::Exposed { .. } => exit_err(exit::FAILURE, e.to_string()),
-        other => anyhow::Error::new(other),
-    })?;
+    let service = opened.map_err(opening_failed)?;
     let session = Session::new(service.clone(), ctx.viewer.clone());
     if session.store_status(false)?.disk_low {
         eprintln!(
@@ -244,9 +239,37 @@ pub(super) fn open_case_service(ctx: &Context_) -> Result<CaseService> {
     Ok(service)
 }
 
+/// A store that would not open, with the exit code a script can rely on.
+fn opening_failed(e: StoreError) -> anyhow::Error {
+    match e {
+        StoreError::InUse { .. } => exit_err(exit::STORE_IN_USE, e.to_string()),
+        StoreError::Key(_) => exit_err(exit::USAGE, e.to_string()),
+        StoreError::Exposed { .. } => exit_err(exit::FAILURE, e.to_string()),
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// The trust's lead's session with each school a command on the trust's config covers (the one `--school`
+/// names, or every one), with the school's name: what `vigil list` and `vigil report` read together.
+pub(super) fn trust_sessions(
+    ctx: &Context_,
+    schools: Vec<crate::store::postgres::PgSettings>,
+) -> Result<Vec<(String, Session)>> {
+    let chosen = trust_schools_chosen(ctx, schools)?;
+    let key = store_key(ctx)?;
+    let policy = crate::service::Policy::from_config(&ctx.config);
+    chosen
+        .into_iter()
+        .map(|school| {
+            let service = CaseService::open_postgres(&school, &key, policy.clone()).map_err(opening_failed)?;
+            Ok((school.school, Session::new(service, ctx.viewer.clone())))
+        })
+        .collect()
+}
+
 /// The schools of the trust's config a command covers: the one `--school` names, or every one. The trust's
 /// config is the trust's lead's alone: it would make anyone else it named a reviewer of every school.
-pub(super) fn trust_schools_chosen(
+fn trust_schools_chosen(
     ctx: &Context_,
     schools: Vec<crate::store::postgres::PgSettings>,
 ) -> Result<Vec<crate::store::postgres::PgSettings>> {

@@ -48,21 +48,16 @@ fn trust_list(
     filter: &crate::app::filter::Filter,
     schools: Vec<crate::store::postgres::PgSettings>,
 ) -> Result<()> {
-    let schools = super::context::trust_schools_chosen(ctx, schools)?;
-    let key = super::context::store_key(ctx)?;
-    let policy = crate::service::Policy::from_config(&ctx.config);
     let now = Utc::now();
     let matches = filter.matcher();
     let mut rows: Vec<(String, CaseSummary)> = Vec::new();
-    for settings in &schools {
-        let service = crate::service::CaseService::open_postgres(settings, &key, policy.clone())?;
-        let session = crate::service::Session::new(service, ctx.viewer.clone());
+    for (school, session) in super::context::trust_sessions(ctx, schools)? {
         session.warm_trends(now).map_err(service_err)?;
         let cases = if filter.wants_closed() { session.queue(now) } else { session.queue_open(now) };
         let mine: Vec<CaseSummary> = cases.map_err(service_err)?.into_iter().filter(|c| matches(c)).collect();
         let what = if json { "exported the trust's queue as JSON" } else { "listed the trust's queue" };
         session.audit(None, &format!("{what} ({} of this school's cases)", mine.len()), now)?;
-        rows.extend(mine.into_iter().map(|c| (settings.school.clone(), c)));
+        rows.extend(mine.into_iter().map(|c| (school.clone(), c)));
     }
     // One queue, in the order each school's is in: the most urgent first, whichever school it is.
     rows.sort_by(|(_, a), (_, b)| a.sort_key().cmp(&b.sort_key()));

@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 
-use super::context::{Context_, open_service, store_key};
+use super::context::{Context_, open_service};
 use super::{exit, exit_err};
 
 /// `vigil report`: the one command a `reporter` may run. An audited export: the log line names the format
@@ -54,35 +54,28 @@ fn trust_report(
     args: &crate::cli::ReportArgs,
     schools: Vec<crate::store::postgres::PgSettings>,
 ) -> Result<()> {
-    use crate::service::{CaseService, Policy, Session};
-    let chosen = super::context::trust_schools_chosen(ctx, schools)?;
-    let key = store_key(ctx)?;
-    let policy = Policy::from_config(&ctx.config);
+    let sessions = super::context::trust_sessions(ctx, schools)?;
     let now = Utc::now();
-    let today = now.with_timezone(&policy.calendar.time_zone()).date_naive();
+    let today = now.with_timezone(&ctx.config.calendar().time_zone()).date_naive();
     let period = crate::report::Period::resolve(args.from, args.to, today).map_err(|e| exit_err(exit::USAGE, e))?;
-    let mut sessions = Vec::with_capacity(chosen.len());
     let mut data: Option<crate::service::ReportData> = None;
-    for settings in &chosen {
-        let service = CaseService::open_postgres(settings, &key, policy.clone())?;
-        let session = Session::new(service, ctx.viewer.clone());
+    for (_, session) in &sessions {
         let school = session.report_data(args.include_staff).map_err(refused_staff)?;
         match data.as_mut() {
             None => data = Some(school),
             Some(all) => all.merge(school),
         }
-        sessions.push(session);
     }
     let Some(data) = data else { bail!(exit_err(exit::USAGE, "[storage] schools names no school")) };
     let options = crate::report::Options { min_group: ctx.config.report.min_group, now };
     let text = crate::report::render(args.format, &crate::report::compute(&data, period, &options));
     let (format, from, to) = (args.format.as_str(), period.from.to_string(), period.to.to_string());
     let staff = if args.include_staff { ", staff counts included" } else { "" };
-    let across = match chosen.len() {
+    let across = match sessions.len() {
         1 => String::new(),
         n => format!(", with {} other schools", n - 1),
     };
-    for session in &sessions {
+    for (_, session) in &sessions {
         session.audit(None, &format!("exported the trust's report ({format}, {from} to {to}{across}{staff})"), now)?;
     }
     match &args.out {
@@ -94,7 +87,7 @@ fn trust_report(
         format,
         from,
         to,
-        schools = chosen.len(),
+        schools = sessions.len(),
         include_staff = args.include_staff,
         "trust report exported"
     );
