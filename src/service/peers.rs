@@ -46,17 +46,29 @@ impl Core {
         }
         for payload in &announced.payloads {
             match serde_json::from_slice::<Vec<Change>>(payload) {
-                Ok(theirs) => changes.extend(theirs),
+                Ok(theirs) => {
+                    self.note_trends(&theirs);
+                    changes.extend(theirs);
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "another service's change could not be read (a newer vigil?): reloading");
                     changes.push(Change::Reload);
                 }
             }
         }
-        for change in &changes {
+        if !changes.is_empty() {
+            self.bus.publish(changes);
+        }
+    }
+
+    /// Counts another service's new alerts in this service's trends. Only an announcement of arrivals (a page,
+    /// an alert taken by phone: `Arrived` with the cases it stored) is read for them, so another service's
+    /// decision costs no read here.
+    fn note_trends(&self, theirs: &[Change]) {
+        let arrived = theirs.iter().any(|c| matches!(c, Change::Arrived { .. }));
+        for change in theirs {
             match change {
-                // Their new alerts count in this service's trends too.
-                Change::Case { key, .. } => match self.store.alert(key) {
+                Change::Case { key, .. } if arrived => match self.store.alert(key) {
                     Ok(Some(alert)) => self.subjects.stored([&alert]),
                     Ok(None) => {}
                     Err(e) => tracing::warn!(error = %e, "another service's new alert could not be read"),
@@ -64,9 +76,6 @@ impl Core {
                 Change::Removed { case, .. } => self.subjects.removed(case),
                 _ => {}
             }
-        }
-        if !changes.is_empty() {
-            self.bus.publish(changes);
         }
     }
 }

@@ -91,6 +91,27 @@ async fn a_decision_through_one_service_reaches_the_other_services_subscribers()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_services_new_alerts_count_in_this_ones_trends() {
+    let settings = blocking(|| fresh_school("north"));
+    let (a, b) = (open(&settings), open(&settings));
+    let (on_a, on_b) = (Session::new(a, dsl()), Session::new(b, dsl()));
+    on_b.warm_trends(fixed_now()).expect("service B counts its trends");
+    let mut heard = on_b.subscribe();
+    // Three alerts about one student (the feed fixture's), stored through service A.
+    on_a.ingest(&feed_page(&["S-1", "S-2", "S-3"]), fixed_now()).expect("stored");
+    let mut arrived = false;
+    until(&mut heard, Duration::from_secs(30), |e| {
+        arrived |=
+            e.read(chrono::Utc::now()).expect("events").iter().any(|ev| matches!(ev.kind, EventKind::Arrived { .. }));
+        arrived
+    })
+    .await;
+    let queue = on_b.queue(fixed_now()).expect("the queue");
+    let row = queue.iter().find(|c| c.key == case("S-1")).expect("the case");
+    assert_eq!(row.trend, Some(3), "service B's trend counts the alerts service A stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_made_while_the_other_service_was_not_listening_still_reaches_it() {
     let settings = blocking(|| fresh_school("north"));
     let (a, b) = (open(&settings), open(&settings));
