@@ -564,6 +564,16 @@ pub struct TuiOptions {
 
 pub use crate::config::ImageMode;
 
+/// The state of a screen on `session` before anything is read: its reader, their time zone, the schools of
+/// the trust's view, and the keys this reader may use (no decision keys for one who decides nothing).
+pub fn screen_state(session: &Session, keymap: crate::app::keymap::Keymap, now: DateTime<Utc>) -> State {
+    let mut state = State::new(session.viewer().clone(), now);
+    state.tz = session.calendar().time_zone();
+    state.schools = session.schools();
+    state.keymap = Arc::new(keymap.for_viewer(session.viewer().may_decide(), state.schools.len() > 1));
+    state
+}
+
 /// Runs the full-screen UI until the user quits.
 pub async fn run(
     service: Session,
@@ -574,14 +584,12 @@ pub async fn run(
     options: TuiOptions,
 ) -> anyhow::Result<()> {
     let theme = Theme::from_env(options.theme, options.ascii);
-    let mut state = State::new(service.viewer().clone(), Utc::now());
-    state.keymap = Arc::new(keymap);
+    let mut state = screen_state(&service, keymap, Utc::now());
     let stale_secs = i64::try_from(options.poll_seconds.saturating_mul(3)).unwrap_or(i64::MAX).max(60);
     state.stale_after = chrono::Duration::seconds(stale_secs);
     state.screenshot_preview = options.images != ImageMode::Off;
     state.demo = options.demo;
     state.ascii = options.ascii;
-    state.tz = service.calendar().time_zone();
     if let Ok((fs, _)) = service.feed_status() {
         state.health.last_success = fs.last_success;
         state.health.last_error = fs.last_error;

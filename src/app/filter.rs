@@ -19,6 +19,8 @@ pub struct Filter {
     pub unassigned: bool,
     /// Show closed and withdrawn cases too (hidden by default: the queue is for what needs doing).
     pub closed: bool,
+    /// The trust's view: only this school's cases.
+    pub school: Option<String>,
 }
 
 impl Filter {
@@ -45,6 +47,7 @@ impl Filter {
             || self.out_of_hours && !c.out_of_hours
             || self.mine && !c.mine
             || self.unassigned && c.owner.is_some()
+            || self.school.as_ref().is_some_and(|s| c.school.as_ref() != Some(s))
         {
             return false;
         }
@@ -59,6 +62,9 @@ impl Filter {
     /// The active filter in words, for the header.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
+        if let Some(school) = &self.school {
+            parts.push(format!("school {}", crate::domain::inert::line(school)));
+        }
         if !self.text.trim().is_empty() {
             parts.push(format!("\"{}\"", self.text.trim()));
         }
@@ -84,6 +90,15 @@ impl Filter {
 
     pub fn toggle_level(&mut self, level: Level) {
         self.level = if self.level == Some(level) { None } else { Some(level) };
+    }
+
+    /// The next of `schools` after the one shown (the first when all are), and all after the last.
+    pub fn next_school(&mut self, schools: &[String]) {
+        let at = self.school.as_ref().and_then(|s| schools.iter().position(|n| n == s));
+        self.school = match at {
+            None => schools.first().cloned(),
+            Some(i) => schools.get(i + 1).cloned(),
+        };
     }
 }
 

@@ -40,6 +40,8 @@ pub enum Command {
     FilterMine,
     FilterUnassigned,
     FilterClosed,
+    /// The trust's view only: one school's cases, the next school each time.
+    FilterSchool,
     Take,
     NewAlert,
     Dashboard,
@@ -90,6 +92,7 @@ const NAMES: &[(Command, &str)] = &[
     (Command::FilterOutOfHours, "filter-ooh"),
     (Command::FilterMine, "filter-mine"),
     (Command::FilterUnassigned, "filter-unassigned"),
+    (Command::FilterSchool, "filter-school"),
     (Command::Take, "take"),
     (Command::NewAlert, "new-alert"),
     (Command::FilterClosed, "filter-closed"),
@@ -121,6 +124,12 @@ impl Command {
 
     pub fn from_name(name: &str) -> Option<Command> {
         NAMES.iter().find(|(_, n)| *n == name).map(|(c, _)| *c)
+    }
+
+    /// Whether the command records a decision on a case: a key the trust's lead, who decides nothing, is
+    /// not given (the `:` line stays, for its filters and views; a decision typed there is refused).
+    pub fn decides(self) -> bool {
+        matches!(self, Command::Toggle | Command::AddNote | Command::Take | Command::NewAlert)
     }
 }
 
@@ -510,6 +519,22 @@ impl Keymap {
 
     pub fn bindings(&self) -> &[Binding] {
         &self.bindings
+    }
+
+    /// The keymap as this viewer's screen has it: without the keys that record a decision for one who may
+    /// not decide, and with the school filter only in the trust's view of several schools. Keys, hints and
+    /// help all come from what is left, so the screen offers nothing its reader cannot do.
+    pub fn for_viewer(mut self, may_decide: bool, several_schools: bool) -> Keymap {
+        self.bindings.retain(|b| {
+            (may_decide || !b.command.decides()) && (several_schools || b.command != Command::FilterSchool)
+        });
+        if !may_decide {
+            // Its hint names decisions ("close, regrade..."): for this reader, the line is for its views.
+            for b in self.bindings.iter_mut().filter(|b| b.command == Command::CommandLine) {
+                b.short = Some("filter, history...".into());
+            }
+        }
+        self
     }
 }
 

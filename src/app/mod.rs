@@ -288,6 +288,8 @@ pub struct State {
     /// Indices into `cases` that pass the filter: what the queue shows.
     pub rows: Vec<usize>,
     pub filter: filter::Filter,
+    /// The schools the trust's view reads at once, for the school filter (empty on a school's own view).
+    pub schools: Vec<String>,
     /// Row index into `rows`.
     pub selected: usize,
     pub detail: Option<CaseDetail>,
@@ -350,6 +352,7 @@ impl State {
             not_open_error: None,
             epoch: 0,
             counts: QueueCounts::default(),
+            schools: Vec::new(),
             rows: Vec::new(),
             filter: filter::Filter::default(),
             selected: 0,

@@ -660,6 +660,10 @@ fn command(state: &mut State, c: Command) -> Vec<Effect> {
         Command::FilterOutOfHours => set_filter(state, |f| f.out_of_hours = !f.out_of_hours),
         Command::FilterMine => set_filter(state, |f| f.mine = !f.mine),
         Command::FilterUnassigned => set_filter(state, |f| f.unassigned = !f.unassigned),
+        Command::FilterSchool => {
+            let schools = state.schools.clone();
+            set_filter(state, |f| f.next_school(&schools))
+        }
         Command::Take => match state.detail.as_ref().filter(|_| detail_is_current(state)) {
             Some(d) => {
                 let key = d.alert.key.clone();

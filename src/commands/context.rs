@@ -197,6 +197,16 @@ pub(super) fn open_service(ctx: &Context_) -> Result<Session> {
     Ok(session)
 }
 
+/// The session the full-screen UI reads: on the trust's config without `--school`, every school's at once
+/// (one queue, the school on each row); otherwise [`open_service`]'s.
+pub(super) fn open_view(ctx: &Context_) -> Result<Session> {
+    match ctx.config.storage.trust_schools().filter(|_| ctx.global.school.is_none() && ctx.remote.is_none()) {
+        Some(schools) => Session::trust(trust_sessions(ctx, schools)?, ctx.viewer.clone())
+            .ok_or_else(|| exit_err(exit::USAGE, "[storage] schools names no school")),
+        None => open_service(ctx),
+    }
+}
+
 /// The case service over the store in the data dir, with a warning when the disk is nearly full.
 pub(super) fn open_case_service(ctx: &Context_) -> Result<CaseService> {
     let key = store_key(ctx)?;

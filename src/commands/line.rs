@@ -214,6 +214,7 @@ impl FilterArgs {
             mine: self.mine,
             unassigned: self.unassigned,
             closed: self.all,
+            school: None,
         }
     }
 }

@@ -6,14 +6,16 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use tokio::sync::{Notify, mpsc};
 
-use super::context::{Context_, feed_client, open_service};
+use super::context::{Context_, feed_client, open_view};
 use super::{exit, exit_err};
 use crate::intake::Poller;
 
 pub(super) async fn tui(ctx: Context_) -> Result<()> {
     let started = std::env::var_os("VIGIL_REPORT_FIRST_FRAME").map(|_| std::time::Instant::now());
     let keymap = ctx.config.keymap().map_err(|e| exit_err(exit::USAGE, format!("keymap problems:\n{e}")))?;
-    let service = open_service(&ctx)?;
+    let service = open_view(&ctx)?;
+    // The trust's lead reads the schools: each school's own service polls its feed and escalates its cases.
+    let reads_only = ctx.config.storage.trust_schools().is_some();
     if !ctx.viewer.can_review() {
         bail!(exit_err(exit::NO_ROLE, "your role (reporter) may run `vigil report` only"));
     }
@@ -43,7 +45,7 @@ pub(super) async fn tui(ctx: Context_) -> Result<()> {
                     tokio::task::spawn_blocking(move || asker.ask_service(crate::service::wire::Ask::PollNow)).await;
             }
         });
-    } else if let Some((client, server)) = feed_client(&ctx).await? {
+    } else if !reads_only && let Some((client, server)) = feed_client(&ctx).await? {
         demo_server = server;
         screenshot_client = Some(client.clone());
         let poller = Poller {
@@ -58,7 +60,7 @@ pub(super) async fn tui(ctx: Context_) -> Result<()> {
     // The process that owns the store escalates the cases nobody opened (the shared service does its own).
     // Not the demo: its alerts are dated from its start, so what it escalates would depend on the hour.
     let mut escalator = None;
-    if let Some(local) = service.local().filter(|_| !ctx.global.demo) {
+    if let Some(local) = service.local().filter(|_| !ctx.global.demo && !reads_only) {
         let ticker = crate::escalator::Escalator::new(local.clone()).map_err(|e| exit_err(exit::USAGE, e))?;
         escalator = Some(tokio::spawn(ticker.run()));
     }

@@ -140,6 +140,7 @@ mod tests {
             trend: None,
             trend_days: 30,
             unparsed_mail: false,
+            school: None,
             mine: false,
             owner: None,
             owner_name: None,

@@ -18,7 +18,7 @@ use crate::feed::protocol::Page;
 pub use crate::store::{FeedState, IngestReport, Quarantined, UnreadablePage};
 
 /// The version of these messages. A client and a service that disagree say so plainly instead of guessing.
-pub const API_VERSION: u32 = 1;
+pub const API_VERSION: u32 = 2;
 
 /// A call: what is asked and the moment it is asked at. The moment dates the decision's events and is the
 /// "now" of overdue and follow-up flags; in this process it is the process's clock (tests pin it), and a

@@ -31,6 +31,7 @@ pub mod session;
 pub mod shots;
 pub mod subjects;
 mod trail;
+pub mod trust;
 pub mod wire;
 
 pub use detail::{CaseDetail, ChecklistItem, LinkedCase, TimelineEntry};

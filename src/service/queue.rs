@@ -59,6 +59,9 @@ pub struct CaseSummary {
     /// or acted on it yet: its level needs a person's check.
     #[serde(default)]
     pub unparsed_mail: bool,
+    /// The school the case is of, in the trust's view of every school ([`super::trust`]); `None` elsewhere.
+    #[serde(default)]
+    pub school: Option<String>,
 }
 
 impl CaseSummary {
@@ -158,6 +161,7 @@ impl Asking<'_> {
             responded: case.responded(),
             trend,
             trend_days: self.trends.window_days,
+            school: None,
             unparsed_mail,
         }
     }

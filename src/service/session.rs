@@ -34,6 +34,8 @@ pub struct Session {
 enum Backend {
     Local(CaseService),
     Remote(Arc<Remote>),
+    /// The trust's lead reading every school at once ([`super::trust`]).
+    Trust(Arc<super::trust::Trust>),
 }
 
 /// A session's stream of what changed: the service's own subscription in this process, or what the shared
@@ -41,6 +43,7 @@ enum Backend {
 pub enum Events {
     Local(Subscription),
     Remote(RemoteEvents),
+    Trust(super::trust::TrustEvents),
 }
 
 impl Events {
@@ -49,6 +52,7 @@ impl Events {
         match self {
             Events::Local(s) => s.changed().await,
             Events::Remote(r) => r.changed().await,
+            Events::Trust(t) => t.changed().await,
         }
     }
 
@@ -57,6 +61,7 @@ impl Events {
         match self {
             Events::Local(s) => s.read(now),
             Events::Remote(r) => Ok(r.read()),
+            Events::Trust(t) => t.read(now),
         }
     }
 
@@ -65,13 +70,14 @@ impl Events {
         match self {
             Events::Local(s) => s.position(),
             Events::Remote(r) => r.position(),
+            Events::Trust(t) => t.position(),
         }
     }
 
     /// Who else is connected, when that changed (never, in this process).
     pub fn presence(&mut self) -> Option<Vec<Present>> {
         match self {
-            Events::Local(_) => None,
+            Events::Local(_) | Events::Trust(_) => None,
             Events::Remote(r) => r.presence(),
         }
     }
@@ -79,7 +85,7 @@ impl Events {
     /// The connection's state, when it changed (never, in this process).
     pub fn link(&mut self) -> Option<LinkState> {
         match self {
-            Events::Local(_) => None,
+            Events::Local(_) | Events::Trust(_) => None,
             Events::Remote(r) => r.link(),
         }
     }
@@ -112,6 +118,21 @@ impl Session {
         Ok(Session { backend: Backend::Remote(remote), viewer })
     }
 
+    /// The trust's lead's session with every school in `schools` at once: one queue, each key naming its
+    /// school ([`super::trust`]). `None` without a school.
+    pub fn trust(schools: Vec<(String, Session)>, viewer: Viewer) -> Option<Session> {
+        let trust = super::trust::Trust::new(schools)?;
+        Some(Session { backend: Backend::Trust(Arc::new(trust)), viewer })
+    }
+
+    /// The schools this session reads at once (none unless it is the trust's view).
+    pub fn schools(&self) -> Vec<String> {
+        match &self.backend {
+            Backend::Trust(trust) => trust.schools().map(str::to_string).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Asks the service, at `at` (in this process; the shared service asks at its own clock).
     pub fn call(&self, request: Request, at: DateTime<Utc>) -> Result<Reply> {
         match &self.backend {
@@ -120,13 +141,16 @@ impl Session {
                 Answer::Service(reply) => Ok(*reply),
                 other => Err(unexpected(other)),
             },
+            Backend::Trust(trust) => trust.call(request, at),
         }
     }
 
     /// Asks the shared service something of its own (not of the cases); refused in this process.
     pub fn ask_service(&self, ask: Ask) -> Result<Answer> {
         match &self.backend {
-            Backend::Local(_) => Err(ServiceError::Said("vigil is not connected to a shared service here".into())),
+            Backend::Local(_) | Backend::Trust(_) => {
+                Err(ServiceError::Said("vigil is not connected to a shared service here".into()))
+            }
             Backend::Remote(remote) => remote.ask(ask),
         }
     }
@@ -135,7 +159,7 @@ impl Session {
     pub fn local(&self) -> Option<&CaseService> {
         match &self.backend {
             Backend::Local(service) => Some(service),
-            Backend::Remote(_) => None,
+            Backend::Remote(_) | Backend::Trust(_) => None,
         }
     }
 
@@ -154,7 +178,7 @@ impl Session {
     /// The feed's health as the shared service reports it (once; `None` in this process).
     pub fn take_health(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<super::api::FeedHealth>> {
         match &self.backend {
-            Backend::Local(_) => None,
+            Backend::Local(_) | Backend::Trust(_) => None,
             Backend::Remote(remote) => remote.take_health(),
         }
     }
@@ -166,6 +190,7 @@ impl Session {
     pub fn templates(&self) -> &'static Templates {
         match &self.backend {
             Backend::Local(service) => service.templates(),
+            Backend::Trust(trust) => trust.first().templates(),
             Backend::Remote(_) => Templates::embedded(),
         }
     }
@@ -174,6 +199,7 @@ impl Session {
         match &self.backend {
             Backend::Local(service) => service.calendar(),
             Backend::Remote(remote) => &remote.welcome().calendar,
+            Backend::Trust(trust) => trust.first().calendar(),
         }
     }
 
@@ -182,6 +208,7 @@ impl Session {
         match &self.backend {
             Backend::Local(service) => Events::Local(service.subscribe(self.viewer.clone(), None)),
             Backend::Remote(remote) => Events::Remote(remote.events()),
+            Backend::Trust(trust) => Events::Trust(trust.subscribe()),
         }
     }
 
@@ -327,7 +354,7 @@ impl Session {
     pub fn hold_feed(&self, feed: &str) -> Result<bool> {
         match &self.backend {
             Backend::Local(service) => service.hold_feed(feed),
-            Backend::Remote(_) => Ok(false),
+            Backend::Remote(_) | Backend::Trust(_) => Ok(false),
         }
     }
 

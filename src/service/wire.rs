@@ -472,6 +472,7 @@ mod tests {
             trend: None,
             trend_days: 30,
             unparsed_mail: false,
+            school: None,
         };
         let one = postcard::to_allocvec(&row(1_000)).expect("pack").len();
         // Row counts whose encoding ends about a chunk's edge, and far past it.

@@ -87,7 +87,11 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         .iter()
         .map(|(_, c)| c.owner_name.as_deref().map(|o| inert::line(o).into_owned()).unwrap_or_default())
         .collect();
-    let widths = Columns::measure(area.width.saturating_sub(2) as usize, &categories, &flags, &owners);
+    let schools: Vec<String> = shown
+        .iter()
+        .map(|(_, c)| c.school.as_deref().map(|s| inert::line(s).into_owned()).unwrap_or_default())
+        .collect();
+    let widths = Columns::measure(area.width.saturating_sub(2) as usize, &categories, &flags, &owners, &schools);
     let rows = shown.iter().enumerate().map(|(n, (i, c))| {
         let selected = *i == state.selected;
         let marker = if selected { theme.marker() } else { " " };
@@ -107,12 +111,18 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         if widths.owner > 0 {
             cells.insert(OWNER_COLUMN, Cell::from(fit(&owners[n], widths.owner).into_owned()));
         }
+        if widths.school > 0 {
+            cells.insert(SCHOOL_COLUMN, Cell::from(fit(&schools[n], widths.school).into_owned()));
+        }
         let row = Row::new(cells);
         if selected { row.style(theme.selected()) } else { row }
     });
     let mut header = vec!["", "LVL", "STATUS", "CATEGORY", "SUBJECT", "FLAGS", "AGE", "DUE"];
     if widths.owner > 0 {
         header.insert(OWNER_COLUMN, "OWNER");
+    }
+    if widths.school > 0 {
+        header.insert(SCHOOL_COLUMN, "SCHOOL");
     }
     let header = Row::new(header).style(theme.dim());
     let table = Table::new(rows, widths.constraints()).header(header).block(block).column_spacing(1);
@@ -128,12 +138,18 @@ struct Columns {
     flags: usize,
     /// 0 when no case on screen has an owner.
     owner: usize,
+    /// 0 outside the trust's view (no case on screen names a school).
+    school: usize,
 }
 
 /// The most an owner's name takes: beyond it, the name is cut.
 const MAX_OWNER: usize = 16;
 /// Where the owner column goes (after the flags) while a case on screen has an owner: only then is it there.
 const OWNER_COLUMN: usize = 6;
+/// The most a school's name takes in the trust's view: beyond it, the name is cut.
+const MAX_SCHOOL: usize = 14;
+/// Where the school column goes in the trust's view: first after the marker (inserted after the owner's).
+const SCHOOL_COLUMN: usize = 1;
 
 /// LVL, STATUS, AGE and DUE, the marker, and a space between each of the eight columns.
 const FIXED: usize = 1 + 4 + 11 + 4 + 9 + 7;
@@ -141,17 +157,27 @@ const MIN_SUBJECT: usize = 12;
 const MIN_CATEGORY: usize = 8;
 
 impl Columns {
-    fn measure(inner: usize, categories: &[String], flags: &[String], owners: &[String]) -> Columns {
+    fn measure(
+        inner: usize,
+        categories: &[String],
+        flags: &[String],
+        owners: &[String],
+        schools: &[String],
+    ) -> Columns {
         let widest =
             |texts: &[String], header: &str| texts.iter().map(|t| width(t)).max().unwrap_or(0).max(header.len());
         let flags = widest(flags, "FLAGS");
-        let owner = if owners.iter().all(String::is_empty) { 0 } else { widest(owners, "OWNER").min(MAX_OWNER) };
-        // The owner column, when there, brings its own space between columns.
-        let owner_room = if owner > 0 { owner + 1 } else { 0 };
+        let optional = |texts: &[String], header: &str, most: usize| {
+            if texts.iter().all(String::is_empty) { 0 } else { widest(texts, header).min(most) }
+        };
+        let owner = optional(owners, "OWNER", MAX_OWNER);
+        let school = optional(schools, "SCHOOL", MAX_SCHOOL);
+        // The owner and school columns, when there, bring their own space between columns.
+        let owner_room = [owner, school].iter().filter(|w| **w > 0).map(|w| w + 1).sum::<usize>();
         let want = widest(categories, "CATEGORY");
         let room = inner.saturating_sub(FIXED + flags + owner_room);
         let category = want.min(room.saturating_sub(MIN_SUBJECT)).max(MIN_CATEGORY.min(want));
-        Columns { category, subject: room.saturating_sub(category).max(1), flags, owner }
+        Columns { category, subject: room.saturating_sub(category).max(1), flags, owner, school }
     }
 
     fn constraints(&self) -> Vec<Constraint> {
@@ -168,6 +194,9 @@ impl Columns {
         ];
         if self.owner > 0 {
             constraints.insert(OWNER_COLUMN, len(self.owner));
+        }
+        if self.school > 0 {
+            constraints.insert(SCHOOL_COLUMN, len(self.school));
         }
         constraints
     }

@@ -62,6 +62,10 @@ fn unopened(minutes: u32) -> String {
 /// The feed's health in words: `ok HH:MM`, stale since, or the error and the next retry. An error message
 /// longer than `error_width` columns is cut (the retry and the last success always show).
 pub fn feed_health(state: &State, error_width: usize) -> String {
+    if !state.schools.is_empty() {
+        // The trust's view polls nothing: each school's own service polls its feed.
+        return "each school's own (vigil --school NAME feed status)".into();
+    }
     let h = &state.health;
     let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&state.tz).format("%H:%M").to_string();
     let last = h.last_success.map(local).unwrap_or_else(|| "never".into());

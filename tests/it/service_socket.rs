@@ -184,7 +184,8 @@ async fn a_client_of_another_protocol_version_is_told_plainly() {
     match raw.hello(99).await {
         Some(FromService::Refused { code, message }) => {
             assert_eq!(code, 2);
-            assert!(message.contains("protocol version 1") && message.contains("speaks 99"), "{message}");
+            let ours = format!("protocol version {}", vigil::service::api::API_VERSION);
+            assert!(message.contains(&ours) && message.contains("speaks 99"), "{message}");
         }
         other => panic!("refused, got {other:?}"),
     }

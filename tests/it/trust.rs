@@ -246,3 +246,173 @@ fn the_trust_lead_reads_a_schools_student_cases_and_decides_nothing() {
     );
     assert!(dsl.team().expect("team").iter().all(|m| m.user != "tlead"), "nor offered in a picker");
 }
+
+/// Two schools whose feeds number their alerts alike: `smoothwall-monitor:A-1` is a case in each.
+fn two_schools_alike(key_file: &std::path::Path) -> (PgSettings, PgSettings) {
+    let north = fresh_school("north");
+    let south = PgSettings { school: "south".into(), ..north.clone() };
+    for settings in [&north, &south] {
+        let service = CaseService::open_postgres(settings, &StoreKey::file(key_file.to_path_buf()), Policy::default())
+            .expect("the school's service");
+        Session::new(service, school_dsl()).ingest(&school_page("A"), fixed_now()).expect("stored");
+    }
+    (north, south)
+}
+
+/// The trust's lead's view of both schools at once, as `vigil` on the trust's config opens it.
+fn trust_view(north: &PgSettings, south: &PgSettings, key: &StoreKey) -> Session {
+    let mut config = vigil::config::Config::default();
+    config.roles.dsl = vec!["north-dsl".into()];
+    config.roles.trust_lead = vec!["tlead".into()];
+    let schools = [north, south]
+        .into_iter()
+        .map(|s| {
+            let service = CaseService::open_postgres(s, key, Policy::from_config(&config)).expect("open");
+            (s.school.clone(), Session::new(service, trust_lead("tlead", false)))
+        })
+        .collect();
+    Session::trust(schools, trust_lead("tlead", false)).expect("two schools")
+}
+
+#[test]
+fn the_trust_view_is_one_queue_of_every_school_each_key_naming_its_school_and_each_read_going_to_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (north, south) = two_schools_alike(&dir.path().join("store.key"));
+    let key = StoreKey::file(dir.path().join("store.key"));
+    let view = trust_view(&north, &south, &key);
+    assert_eq!(view.schools(), ["north", "south"]);
+
+    let queue = view.queue_open(fixed_now()).expect("the trust's queue");
+    let keys: std::collections::BTreeSet<String> = queue.iter().map(|c| c.key.to_string()).collect();
+    assert_eq!(queue.len(), 6, "three student cases a school, no staff alert: {keys:?}");
+    assert_eq!(keys.len(), 6, "the same alert id in two schools is two cases: {keys:?}");
+    assert!(keys.contains("north/smoothwall-monitor:A-1") && keys.contains("south/smoothwall-monitor:A-1"));
+    for row in &queue {
+        let school = row.school.as_deref().expect("each row names its school");
+        assert!(row.key.source.starts_with(&format!("{school}/")), "{row:?}");
+        assert!(row.search.ends_with(school), "the filter finds a school by name");
+    }
+
+    // Opening a case reads it from its own school, whose trail alone records the read.
+    let south_a1 = AlertKey::new("south/smoothwall-monitor", "A-1");
+    let detail = view.open(&south_a1, fixed_now()).expect("the case opens");
+    assert_eq!(detail.alert.key, south_a1, "the detail's key names its school, as the queue's row does");
+    assert_eq!(detail.summary.school.as_deref(), Some("south"));
+    let read_by_lead = |settings: &PgSettings| {
+        let service = CaseService::open_postgres(settings, &key, Policy::default()).expect("open");
+        let records = Session::new(service, school_dsl()).audit_records(Some("smoothwall-monitor:A-1")).expect("trail");
+        records.iter().filter(|r| r.actor == "tlead").count()
+    };
+    assert!(read_by_lead(&south) > 0, "south's trail records the trust's lead's read");
+    assert_eq!(read_by_lead(&north), 0, "north's case of the same id was not read");
+
+    // An id in both schools is ambiguous until the school is named; a decision is refused as in one school.
+    assert!(matches!(view.find("A-1"), Err(ServiceError::Ambiguous { .. })));
+    assert_eq!(
+        view.find("north/smoothwall-monitor:A-1").expect("found"),
+        AlertKey::new("north/smoothwall-monitor", "A-1")
+    );
+    let note = view.act(&south_a1, &CaseCommand::Note { text: "from the trust".into() }, fixed_now());
+    assert!(matches!(note, Err(ServiceError::Forbidden("trust_lead"))), "{note:?}");
+    let unknown = view.open(&AlertKey::new("west/smoothwall-monitor", "A-1"), fixed_now());
+    assert!(matches!(unknown, Err(ServiceError::NotFound(_))), "no school `west`: {unknown:?}");
+    let feed = view.feed_status().expect_err("the feed is each school's");
+    assert!(feed.to_string().contains("--school"), "{feed}");
+
+    // The school filter shows one school, then the next, then all.
+    let mut filter = vigil::app::filter::Filter::default();
+    let schools = view.schools();
+    let shown = |f: &vigil::app::filter::Filter| queue.iter().filter(|c| f.matcher()(c)).count();
+    filter.next_school(&schools);
+    assert_eq!((filter.school.as_deref(), shown(&filter)), (Some("north"), 3));
+    filter.next_school(&schools);
+    assert_eq!((filter.school.as_deref(), shown(&filter)), (Some("south"), 3));
+    filter.next_school(&schools);
+    assert_eq!((filter.school.as_deref(), shown(&filter)), (None, 6));
+}
+
+#[test]
+fn a_decision_in_one_school_reaches_the_trust_view_named_for_its_school() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (north, south) = two_schools_alike(&dir.path().join("store.key"));
+    let key = StoreKey::file(dir.path().join("store.key"));
+    let view = trust_view(&north, &south, &key);
+    let mut events = view.subscribe();
+
+    // North's DSL, through north's own service, notes the case that south also numbers A-1.
+    let mut config = vigil::config::Config::default();
+    config.roles.dsl = vec!["north-dsl".into()];
+    let north_service = CaseService::open_postgres(&north, &key, Policy::from_config(&config)).expect("open");
+    let north_dsl = Session::new(north_service, school_dsl());
+    north_dsl
+        .act(&AlertKey::new(SOURCE, "A-1"), &CaseCommand::Note { text: "rang home".into() }, fixed_now())
+        .expect("north's DSL decides");
+
+    // vigil's own runtime: a read of the database from the UI's task runs in `block_in_place`.
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+    let heard = runtime.block_on(async {
+        // Bounded so that a change never heard fails the test instead of hanging it.
+        tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            let mut heard = Vec::new();
+            while heard.is_empty() && events.changed().await {
+                heard.extend(events.read(chrono::Utc::now()).expect("events").into_iter().filter_map(
+                    |e| match e.kind {
+                        vigil::service::api::EventKind::CaseChanged { case, row } => Some((case, row)),
+                        _ => None,
+                    },
+                ));
+            }
+            heard
+        })
+        .await
+        .expect("the trust's view hears of north's decision")
+    });
+    let (case, row) = heard.first().expect("a changed case");
+    assert_eq!(case, &AlertKey::new("north/smoothwall-monitor", "A-1"), "named for north, not south's A-1");
+    assert_eq!((row.key.clone(), row.school.as_deref()), (case.clone(), Some("north")));
+}
+
+#[test]
+fn the_trust_view_on_screen_has_a_school_column_a_school_filter_and_no_decision_keys() {
+    use vigil::app::keymap::{Command, KeyMode, Keymap};
+    use vigil::app::{Action, Effect};
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let (north, south) = two_schools_alike(&dir.path().join("store.key"));
+    let view = trust_view(&north, &south, &StoreKey::file(dir.path().join("store.key")));
+    let mut state = vigil::tui::screen_state(&view, Keymap::embedded(), fixed_now());
+    let mut link = vigil::tui::Link::new(view);
+    let retry = tokio::sync::Notify::new();
+    let mut run = |state: &mut vigil::app::State, effects: Vec<Effect>| {
+        vigil::tui::run_effects(state, &mut link, &retry, &fixed_now, effects);
+    };
+    run(&mut state, vec![Effect::LoadQueue]);
+    let draw = |state: &vigil::app::State| {
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(110, 24)).expect("terminal");
+        let theme = vigil::ui::Theme::new(vigil::ui::theme::ThemeName::Dark, false);
+        t.draw(|f| vigil::ui::render(state, &theme, f)).expect("draw");
+        t
+    };
+    insta::assert_snapshot!("trust_view_every_school", draw(&state).backend());
+
+    // `S`: one school, then the next, then all again.
+    let effects = vigil::app::update(&mut state, Action::Command(Command::FilterSchool));
+    run(&mut state, effects);
+    let screen = format!("{}", draw(&state).backend());
+    insta::assert_snapshot!("trust_view_north_only", screen);
+    assert_eq!(state.rows.len(), 3);
+    assert!(state.visible().all(|c| c.school.as_deref() == Some("north")));
+
+    // The keys that record a decision are not offered, nor bound: the trust's lead decides nothing.
+    for mode in [KeyMode::Queue, KeyMode::Detail, KeyMode::Checklist] {
+        let offered: Vec<Command> = state.keymap.help_for(mode).iter().map(|b| b.command).collect();
+        for decision in [Command::Toggle, Command::AddNote, Command::Take, Command::NewAlert] {
+            assert!(!offered.contains(&decision), "{decision:?} offered in {mode:?}");
+        }
+        assert!(offered.contains(&Command::FilterSchool), "the school filter is in {mode:?}'s help");
+    }
+    let school_dsl_keys = Keymap::embedded().for_viewer(true, false);
+    let dsl_offers: Vec<Command> = school_dsl_keys.help_for(KeyMode::Queue).iter().map(|b| b.command).collect();
+    assert!(dsl_offers.contains(&Command::AddNote) && !dsl_offers.contains(&Command::FilterSchool));
+}

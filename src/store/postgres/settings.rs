@@ -119,8 +119,9 @@ fn check_school(school: &str) -> std::result::Result<(), String> {
     if school.trim().is_empty() {
         return Err("[storage] school is needed with backend = \"postgres\": the school this service keeps (its rows in the shared database are keyed by it)".into());
     }
-    if school.len() > 64 || school.chars().any(char::is_control) {
-        return Err("[storage] school must be at most 64 characters, without control characters".into());
+    // No `/`: the trust's view names a case `SCHOOL/SOURCE:ID` ([`crate::service::trust`]).
+    if school.len() > 64 || school.chars().any(|c| c.is_control() || c == crate::service::trust::SCHOOL_MARK) {
+        return Err("[storage] school must be at most 64 characters, without control characters or `/`".into());
     }
     Ok(())
 }

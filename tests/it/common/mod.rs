@@ -153,8 +153,7 @@ impl Harness {
     pub fn new() -> Harness {
         let tmp = tempfile::tempdir().expect("tmp");
         let service = fixture_service(&tmp.path().join("data"), dsl());
-        let mut state = vigil::app::State::new(service.viewer().clone(), fixed_now());
-        state.tz = service.calendar().time_zone();
+        let state = vigil::tui::screen_state(&service.session, vigil::app::keymap::Keymap::embedded(), fixed_now());
         let link = vigil::tui::Link::new(service.session.clone());
         let mut h = Harness { _tmp: tmp, service, link, state, retry: tokio::sync::Notify::new() };
         h.effects(vec![vigil::app::Effect::LoadQueue]);

@@ -1,0 +1,358 @@
+//! The trust's lead's view of every school at once: one session per school behind one [`Session`], so the
+//! TUI shows one queue with the school on each row.
+//!
+//! Two schools' feeds may number their alerts alike, so at this boundary, and only here, a case's key names
+//! its school: its source is `SCHOOL/SOURCE` (a school's name holds no `/`). Each request goes to the school
+//! its key names, with that school's own key, and every key in the answer comes back named. Each school's
+//! service judges the trust's lead as it would on its own (student cases; decisions refused), and audits
+//! what they read in that school's trail.
+
+use chrono::{DateTime, Utc};
+
+use super::api::{Event, EventKind, Reply, Request, StoreStatus};
+use super::session::{Events, Session};
+use super::subjects::HistoryOf;
+use super::{CaseDetail, CaseSummary, Result, ServiceError};
+use crate::domain::AlertKey;
+
+/// What separates a school's name from the feed's source in a key the trust's view shows.
+pub const SCHOOL_MARK: char = '/';
+
+/// Each school's session, by the school's name, in the order the trust's config gives them.
+pub struct Trust {
+    schools: Vec<(String, Session)>,
+}
+
+/// A request the trust's view cannot put to every school at once (a school's feed, its trail, its
+/// handover), said with the way to ask one school.
+fn one_school_only(what: &str) -> ServiceError {
+    ServiceError::Said(format!(
+        "{what} is each school's own: start vigil with --school NAME to read one school's (the trust's view reads every school's queue and cases)"
+    ))
+}
+
+impl Trust {
+    /// `None` without a school: the view has at least one.
+    pub fn new(schools: Vec<(String, Session)>) -> Option<Trust> {
+        if schools.is_empty() { None } else { Some(Trust { schools }) }
+    }
+
+    pub fn schools(&self) -> impl Iterator<Item = &str> {
+        self.schools.iter().map(|(name, _)| name.as_str())
+    }
+
+    /// The first school's session: where what every school shares (the calendar, the checklists) is read.
+    pub(super) fn first(&self) -> &Session {
+        &self.schools[0].1
+    }
+
+    /// The school a named key is of, its session, and the key as that school knows it.
+    fn route(&self, key: &AlertKey) -> Result<(&str, &Session, AlertKey)> {
+        let not_found = || ServiceError::NotFound(key.to_string());
+        let (school, source) = key.source.split_once(SCHOOL_MARK).ok_or_else(not_found)?;
+        let (name, session) = self.schools.iter().find(|(name, _)| name == school).ok_or_else(not_found)?;
+        Ok((name, session, AlertKey::new(source, key.id.clone())))
+    }
+
+    /// Asks the school `case` names, with its own key in `request`, and names the keys of the answer.
+    fn ask_school(
+        &self,
+        case: &AlertKey,
+        request: impl FnOnce(AlertKey) -> Request,
+        at: DateTime<Utc>,
+    ) -> Result<Reply> {
+        let (school, session, own) = self.route(case)?;
+        Ok(name_reply(school, session.call(request(own), at)?))
+    }
+
+    /// Asks every school, naming the keys of each answer.
+    fn ask_all(&self, request: &Request, at: DateTime<Utc>) -> Result<Vec<Reply>> {
+        self.schools.iter().map(|(school, s)| Ok(name_reply(school, s.call(request.clone(), at)?))).collect()
+    }
+
+    pub fn call(&self, request: Request, at: DateTime<Utc>) -> Result<Reply> {
+        use Request as R;
+        match request {
+            R::Queue { .. } => {
+                let mut rows = Vec::new();
+                for reply in self.ask_all(&request, at)? {
+                    rows.extend(expect_rows(reply)?);
+                }
+                // One queue, in the order each school's is in: the most urgent first, whichever school.
+                rows.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+                Ok(Reply::Rows(rows))
+            }
+            R::Row { case } => self.ask_school(&case.clone(), |case| R::Row { case }, at),
+            R::Open { case } => self.ask_school(&case.clone(), |case| R::Open { case }, at),
+            R::MarkViewed { case } => self.ask_school(&case.clone(), |case| R::MarkViewed { case }, at),
+            R::Detail { case } => self.ask_school(&case.clone(), |case| R::Detail { case }, at),
+            R::Checklist { case } => self.ask_school(&case.clone(), |case| R::Checklist { case }, at),
+            R::Records { case } => self.ask_school(&case.clone(), |case| R::Records { case }, at),
+            R::RawMail { case } => self.ask_school(&case.clone(), |case| R::RawMail { case }, at),
+            R::History { of: HistoryOf::Case(case) } => {
+                self.ask_school(&case.clone(), |case| R::History { of: HistoryOf::Case(case) }, at)
+            }
+            R::History { of: HistoryOf::Subject { .. } } => Err(one_school_only("a student's history by their id")),
+            R::Act { case, command, seen, token } => {
+                self.ask_school(&case.clone(), |case| R::Act { case, command, seen, token }, at)
+            }
+            R::Screenshot { case, index } => self.ask_school(&case.clone(), |case| R::Screenshot { case, index }, at),
+            R::CacheScreenshot { case, index, bytes } => {
+                self.ask_school(&case.clone(), |case| R::CacheScreenshot { case, index, bytes }, at)
+            }
+            R::Audit { case: Some(case), what } => {
+                self.ask_school(&case.clone(), |case| R::Audit { case: Some(case), what }, at)
+            }
+            R::Audit { case: None, .. } => self.ask_all(&request, at).map(|_| Reply::Done),
+            R::Find { spec } => self.find(&spec, at),
+            R::RaisedNotOpen => {
+                let mut all = Vec::new();
+                for reply in self.ask_all(&request, at)? {
+                    match reply {
+                        Reply::RaisedNotOpen(some) => all.extend(some),
+                        other => return Err(unexpected(&other)),
+                    }
+                }
+                Ok(Reply::RaisedNotOpen(all))
+            }
+            R::WarmTrends => {
+                let mut all = Vec::new();
+                for reply in self.ask_all(&request, at)? {
+                    match reply {
+                        Reply::Trends(some) => all.extend(some),
+                        other => return Err(unexpected(&other)),
+                    }
+                }
+                Ok(Reply::Trends(all))
+            }
+            R::ScreenshotsToPrefetch => {
+                let mut all = Vec::new();
+                for reply in self.ask_all(&request, at)? {
+                    match reply {
+                        Reply::Prefetch(some) => all.extend(some),
+                        other => return Err(unexpected(&other)),
+                    }
+                }
+                Ok(Reply::Prefetch(all))
+            }
+            R::StoreStatus { .. } => {
+                let mut all = StoreStatus { alerts: None, rejected: 0, disk_low: false };
+                for reply in self.ask_all(&request, at)? {
+                    match reply {
+                        Reply::StoreStatus(s) => {
+                            all.alerts = match (all.alerts, s.alerts) {
+                                (None, n) | (n, None) => n,
+                                (Some(a), Some(b)) => Some(a + b),
+                            };
+                            all.rejected += s.rejected;
+                            all.disk_low |= s.disk_low;
+                        }
+                        other => return Err(unexpected(&other)),
+                    }
+                }
+                Ok(Reply::StoreStatus(all))
+            }
+            R::Team => {
+                let mut all: Vec<super::api::Member> = Vec::new();
+                for reply in self.ask_all(&request, at)? {
+                    match reply {
+                        Reply::Team(some) => all.extend(
+                            some.into_iter().filter(|m| !all.iter().any(|a| a.user == m.user)).collect::<Vec<_>>(),
+                        ),
+                        other => return Err(unexpected(&other)),
+                    }
+                }
+                Ok(Reply::Team(all))
+            }
+            R::SinceLastLook => {
+                let mut all: Option<super::handover::LookBack> = None;
+                for reply in self.ask_all(&request, at)? {
+                    match reply {
+                        Reply::LookBack(None) => {}
+                        Reply::LookBack(Some(one)) => all = Some(merge_look_back(all, one)),
+                        other => return Err(unexpected(&other)),
+                    }
+                }
+                Ok(Reply::LookBack(all))
+            }
+            R::SyncState | R::FeedStatus | R::Feed { .. } | R::SkipPage { .. } | R::Ingest { .. } => {
+                Err(one_school_only("the feed"))
+            }
+            R::Rejected => Err(one_school_only("the list of rejected alerts")),
+            R::ImportMail { .. } | R::ImportMailbox { .. } | R::MailboxMark { .. } => {
+                Err(one_school_only("the vendor's mail"))
+            }
+            R::AddAlert { .. } => Err(one_school_only("an alert taken by phone")),
+            R::PurgeExpired { .. } => Err(one_school_only("retention")),
+            R::ReportData { .. } => Err(one_school_only("a report's data (`vigil report` counts every school)")),
+            R::AuditRecords { .. } | R::AuditVerify { .. } | R::AuditUpgrade => Err(one_school_only("the audit trail")),
+            R::Handover { .. } | R::HandoverNote { .. } | R::HandoverAck { .. } => Err(one_school_only("the handover")),
+        }
+    }
+
+    /// `ID`, `SOURCE:ID` or `SCHOOL/SOURCE:ID` to the one case it names in any school.
+    fn find(&self, spec: &str, at: DateTime<Utc>) -> Result<Reply> {
+        let request = |spec: &str| Request::Find { spec: spec.to_string() };
+        if let Some((school, rest)) = spec.split_once(SCHOOL_MARK)
+            && let Some((name, session)) = self.schools.iter().find(|(name, _)| name == school)
+        {
+            return Ok(name_reply(name, session.call(request(rest), at)?));
+        }
+        let mut found = Vec::new();
+        for (school, session) in &self.schools {
+            match session.call(request(spec), at) {
+                Ok(reply) => found.push(name_reply(school, reply)),
+                Err(ServiceError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match found.len() {
+            0 => Err(ServiceError::NotFound(spec.to_string())),
+            1 => Ok(found.remove(0)),
+            _ => Err(ServiceError::Ambiguous {
+                given: spec.to_string(),
+                candidates: found
+                    .iter()
+                    .filter_map(|r| match r {
+                        Reply::Key(k) => Some(k.to_string()),
+                        _ => None,
+                    })
+                    .collect(),
+            }),
+        }
+    }
+
+    /// Every school's stream of changes, as one.
+    pub fn subscribe(&self) -> TrustEvents {
+        TrustEvents { schools: self.schools.iter().map(|(name, s)| (name.clone(), Some(s.subscribe()))).collect() }
+    }
+}
+
+fn unexpected(reply: &Reply) -> ServiceError {
+    ServiceError::Unexpected(format!("{reply:?}").chars().take(60).collect())
+}
+
+fn expect_rows(reply: Reply) -> Result<Vec<CaseSummary>> {
+    match reply {
+        Reply::Rows(rows) => Ok(rows),
+        other => Err(unexpected(&other)),
+    }
+}
+
+fn merge_look_back(
+    all: Option<super::handover::LookBack>,
+    one: super::handover::LookBack,
+) -> super::handover::LookBack {
+    let Some(mut all) = all else { return one };
+    all.since = all.since.min(one.since);
+    all.new_alerts += one.new_alerts;
+    all.new_high += one.new_high;
+    for (who, n) in one.closed {
+        match all.closed.iter_mut().find(|(w, _)| *w == who) {
+            Some((_, m)) => *m += n,
+            None => all.closed.push((who, n)),
+        }
+    }
+    all.closed.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    all
+}
+
+/// A school's key as the trust's view names it.
+pub fn name_key(school: &str, key: &mut AlertKey) {
+    key.source = format!("{school}{SCHOOL_MARK}{}", key.source);
+}
+
+/// A school's row as the trust's view shows it: its key named, the school on it, and found by the school's
+/// name in the queue's search.
+fn name_row(school: &str, row: &mut CaseSummary) {
+    name_key(school, &mut row.key);
+    row.source = row.key.source.clone();
+    row.search.push('\n');
+    row.search.push_str(&school.to_lowercase());
+    row.school = Some(school.to_string());
+}
+
+fn name_detail(school: &str, d: &mut CaseDetail) {
+    name_row(school, &mut d.summary);
+    name_key(school, &mut d.alert.key);
+    for link in &mut d.links {
+        name_key(school, &mut link.key);
+    }
+    for proposal in &mut d.vendor_proposals {
+        name_key(school, &mut proposal.other);
+    }
+    for record in &mut d.vendor_records {
+        name_key(school, &mut record.alert.key);
+    }
+}
+
+/// Every key in a school's answer, named.
+fn name_reply(school: &str, mut reply: Reply) -> Reply {
+    match &mut reply {
+        Reply::Rows(rows) => rows.iter_mut().for_each(|r| name_row(school, r)),
+        Reply::Row(Some(row)) => name_row(school, row),
+        Reply::Key(key) => name_key(school, key),
+        Reply::Detail(d) => name_detail(school, d),
+        Reply::History(h) => h.cases.iter_mut().for_each(|c| name_key(school, &mut c.key)),
+        Reply::Trends(trends) => {
+            trends.iter_mut().for_each(|t| t.source = format!("{school}{SCHOOL_MARK}{}", t.source))
+        }
+        Reply::Prefetch(shots) => shots.iter_mut().for_each(|(k, _)| name_key(school, k)),
+        Reply::Added(added) => name_key(school, &mut added.key),
+        _ => {}
+    }
+    reply
+}
+
+/// Every school's stream of changes as one, each change's keys named.
+pub struct TrustEvents {
+    /// `None` once a school's stream has ended.
+    schools: Vec<(String, Option<Events>)>,
+}
+
+impl TrustEvents {
+    /// Waits until any school has something to read; `false` once no school ever will.
+    pub async fn changed(&mut self) -> bool {
+        loop {
+            let waiting: Vec<_> = self
+                .schools
+                .iter_mut()
+                .enumerate()
+                .filter_map(|(i, (_, e))| e.as_mut().map(|e| Box::pin(async move { (i, e.changed().await) })))
+                .collect();
+            if waiting.is_empty() {
+                return false;
+            }
+            let ((i, more), _, _) = futures_util::future::select_all(waiting).await;
+            if more {
+                return true;
+            }
+            self.schools[i].1 = None;
+        }
+    }
+
+    /// Every school's events since the last read. Each keeps its school's number: a number is compared only
+    /// with what the same school said (a case's detail is as of its own school's changes).
+    pub fn read(&mut self, now: DateTime<Utc>) -> Result<Vec<Event>> {
+        let mut all = Vec::new();
+        for (school, events) in &mut self.schools {
+            let Some(events) = events else { continue };
+            for mut event in events.read(now)? {
+                match &mut event.kind {
+                    EventKind::CaseChanged { case, row } => {
+                        name_key(school, case);
+                        name_row(school, row);
+                    }
+                    EventKind::CaseRemoved { case } | EventKind::Escalated { case, .. } => name_key(school, case),
+                    EventKind::Arrived { .. } | EventKind::Rejected { .. } | EventKind::Feed | EventKind::Reload => {}
+                }
+                all.push(event);
+            }
+        }
+        Ok(all)
+    }
+
+    pub fn position(&self) -> u64 {
+        self.schools.iter().filter_map(|(_, e)| e.as_ref()).map(Events::position).sum()
+    }
+}
