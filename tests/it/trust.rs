@@ -416,3 +416,51 @@ fn the_trust_view_on_screen_has_a_school_column_a_school_filter_and_no_decision_
     let dsl_offers: Vec<Command> = school_dsl_keys.help_for(KeyMode::Queue).iter().map(|b| b.command).collect();
     assert!(dsl_offers.contains(&Command::AddNote) && !dsl_offers.contains(&Command::FilterSchool));
 }
+
+#[test]
+fn the_trust_view_in_a_real_terminal_shows_both_schools_filters_one_and_opens_a_case_without_deciding() {
+    use crate::e2e_tmux;
+    if !e2e_tmux::tmux_available() {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI must have tmux (.ci/run installs it)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let (north, south) = two_schools_alike(&dir.path().join("store.key"));
+    let config = trust_config(dir.path(), "trust_lead", &north, "");
+    let data = dir.path().join("data");
+    let cmd = format!(
+        "{} --config {config} --data-dir {} ; echo EXITED $? ; sleep 60",
+        env!("CARGO_BIN_EXE_vigil"),
+        data.display()
+    );
+    let screen = e2e_tmux::Session::start(&cmd, 110, 30);
+    let first = screen.wait_for("both schools' cases", |s| s.contains("SCHOOL") && s.contains("south  MED"));
+    assert_eq!(first.matches("self-harm").count(), 6 + 1, "six rows and the case pane's title:\n{first}");
+    assert!(first.contains("each school's own"), "the view polls no feed:\n{first}");
+
+    screen.keys(&["S"]);
+    let north_only = screen.wait_for("north's cases alone", |s| s.contains("FILTER: school north"));
+    assert!(!north_only.contains("south  MED"), "{north_only}");
+    screen.keys(&["Enter"]);
+    screen.wait_for("the case open", |s| s.contains("Raised:"));
+    // `n` (a note) is no key of the trust's lead's: no editor opens.
+    screen.keys(&["n"]);
+    screen.keys(&["?"]);
+    let help = screen.wait_for("the help", |s| s.contains("one school's cases"));
+    assert!(!help.contains("add a note"), "no decision key in the help:\n{help}");
+    screen.keys(&["q"]);
+    screen.wait_for("the help closed", |s| !s.contains("Keys in the"));
+    screen.keys(&["q"]);
+    screen.wait_for("a clean exit", |s| s.contains("EXITED 0"));
+
+    // North's trail records the trust's lead's read of its A-1; south's A-1 was not read.
+    let user = vigil::identity::os_user().expect("an OS user");
+    let key = StoreKey::file(dir.path().join("store.key"));
+    let reads = |settings: &PgSettings| {
+        let service = CaseService::open_postgres(settings, &key, Policy::default()).expect("open");
+        let records = Session::new(service, school_dsl()).audit_records(Some("smoothwall-monitor:A-1")).expect("trail");
+        records.iter().filter(|r| r.actor == user).count()
+    };
+    assert!(reads(&north) > 0);
+    assert_eq!(reads(&south), 0);
+}
