@@ -37,9 +37,31 @@ pub struct Escalation {
 pub struct Sweep {
     pub escalated: Vec<Escalation>,
     pub next: Option<DateTime<Utc>>,
+    /// Escalations were due that this sweep left for the next (a backlog, or a queue being read).
+    pub cut_short: bool,
+}
+
+/// A queue read under way, counted while it lives ([`CaseService::reading_queue`]).
+pub struct QueueRead<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for QueueRead<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl CaseService {
+    /// Marks a queue read under way until the mark is dropped: a sweep gives way to it. Every queue request
+    /// is marked so ([`CaseService::handle`]); a test holds a mark to be a reader mid-read.
+    pub fn reading_queue(&self) -> QueueRead<'_> {
+        self.0.queue_reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        QueueRead(&self.0.queue_reads)
+    }
+
+    fn queue_being_read(&self) -> bool {
+        self.0.queue_reads.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+
     /// Escalates every open case whose escalation is due at `now`, each in its own transaction with its
     /// audit record, and publishes each to the reviewers on duty who may see the case. A case that changed
     /// between the scan and the write (opened at that instant) is judged again on its new log, so an opened
@@ -61,9 +83,13 @@ impl CaseService {
         let mut sweep = Sweep::default();
         let mut written = 0;
         for (_, at, key) in watched {
-            let at = if at <= now && written == ESCALATED_AT_MOST_A_SWEEP {
+            let full = written == ESCALATED_AT_MOST_A_SWEEP || (written > 0 && self.queue_being_read());
+            let at = if at <= now && full {
                 // The rest of a backlog waits for the next sweep, a second away: a sweep that wrote them all
-                // at once held the store for a minute and flooded every client with its changes.
+                // at once held the store for a minute and flooded every client with its changes. A queue
+                // being read (a reviewer starting vigil) ends the sweep here too: their first frame comes
+                // before the backlog's rest.
+                sweep.cut_short = true;
                 Some(now)
             } else if at <= now {
                 written += 1;

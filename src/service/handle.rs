@@ -12,9 +12,14 @@ impl CaseService {
         let asking = self.asking(viewer);
         let now = call.at;
         Ok(match call.request {
-            Request::Queue { scope: Scope::Open } => Reply::Rows(asking.queue_open(now)?),
-            Request::Queue { scope: Scope::Closed } => Reply::Rows(asking.queue_closed(now)?),
-            Request::Queue { scope: Scope::All } => Reply::Rows(asking.queue(now)?),
+            Request::Queue { scope } => {
+                let _reading = self.reading_queue();
+                Reply::Rows(match scope {
+                    Scope::Open => asking.queue_open(now)?,
+                    Scope::Closed => asking.queue_closed(now)?,
+                    Scope::All => asking.queue(now)?,
+                })
+            }
             Request::Row { case } => Reply::Row(asking.summary(&case, now)?),
             Request::RaisedNotOpen => Reply::RaisedNotOpen(asking.raised_not_open()?),
             Request::Find { spec } => Reply::Key(asking.find(&spec)?),

@@ -169,6 +169,9 @@ pub struct Core {
     following: std::sync::OnceLock<()>,
     /// The right to poll the feed, while this service holds it.
     feed_lease: std::sync::Mutex<Option<Box<dyn crate::store::peers::FeedLease>>>,
+    /// Queue reads under way: an escalation sweep working through a backlog gives way to them between
+    /// escalations, so a reviewer's first frame does not wait for the backlog ([`escalation`]).
+    queue_reads: std::sync::atomic::AtomicUsize,
 }
 
 /// How the service reads the vendors' e-mails: its rules, the level of one no rule reads, the limits.
@@ -280,6 +283,7 @@ impl CaseService {
             bus: events::Bus::default(),
             origin: uuid::Uuid::new_v4().to_string(),
             following: std::sync::OnceLock::new(),
+            queue_reads: std::sync::atomic::AtomicUsize::new(0),
             feed_lease: std::sync::Mutex::new(None),
         }))
     }

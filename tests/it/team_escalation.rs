@@ -436,3 +436,18 @@ async fn through_the_socket_the_dsl_hears_an_escalation_and_nothing_of_the_alert
     let shown = served.cli(&["show", "SOCK1"]);
     assert!(crate::common::stdout(&shown).contains("ESCALATED (#1, ESC-"), "{}", crate::common::stdout(&shown));
 }
+
+#[test]
+fn a_sweep_through_a_backlog_gives_way_to_a_queue_being_read_after_one_escalation() {
+    let raised = london(1, 10, 0);
+    let alerts: Vec<Value> = (0..30).map(|i| alert(&format!("H{i:03}"), "student", 5, raised)).collect();
+    let w = World::new(EscalationConfig::default(), &alerts, raised);
+    let now = london(1, 16, 0);
+    let reader = w.service.reading_queue();
+    let yielded = w.service.escalate_due(now).expect("sweep");
+    assert_eq!(yielded.escalated.len(), 1, "one escalation, then the reader's turn: readers never starve it");
+    assert!(yielded.cut_short && yielded.next == Some(now), "the rest are due at once: {yielded:?}");
+    drop(reader);
+    let rest = w.service.escalate_due(now).expect("sweep");
+    assert_eq!((rest.escalated.len(), rest.cut_short), (29, false));
+}
