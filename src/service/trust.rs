@@ -70,14 +70,29 @@ impl Trust {
         self.schools.iter().map(|(school, s)| Ok(name_reply(school, s.call(request.clone(), at)?))).collect()
     }
 
+    /// Every school's answer of one kind (`pick` takes it out of the reply), as one list.
+    fn gather<T>(
+        &self,
+        request: &Request,
+        at: DateTime<Utc>,
+        pick: impl Fn(Reply) -> Option<Vec<T>>,
+    ) -> Result<Vec<T>> {
+        let mut all = Vec::new();
+        for reply in self.ask_all(request, at)? {
+            let kind = format!("{request:?}").chars().take(40).collect::<String>();
+            all.extend(
+                pick(reply)
+                    .ok_or_else(|| ServiceError::Unexpected(format!("a school answered {kind} with another kind")))?,
+            );
+        }
+        Ok(all)
+    }
+
     pub fn call(&self, request: Request, at: DateTime<Utc>) -> Result<Reply> {
         use Request as R;
         match request {
             R::Queue { .. } => {
-                let mut rows = Vec::new();
-                for reply in self.ask_all(&request, at)? {
-                    rows.extend(expect_rows(reply)?);
-                }
+                let mut rows = self.gather(&request, at, |r| if let Reply::Rows(v) = r { Some(v) } else { None })?;
                 // One queue, in the order each school's is in: the most urgent first, whichever school.
                 rows.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
                 Ok(Reply::Rows(rows))
@@ -105,36 +120,15 @@ impl Trust {
             }
             R::Audit { case: None, .. } => self.ask_all(&request, at).map(|_| Reply::Done),
             R::Find { spec } => self.find(&spec, at),
-            R::RaisedNotOpen => {
-                let mut all = Vec::new();
-                for reply in self.ask_all(&request, at)? {
-                    match reply {
-                        Reply::RaisedNotOpen(some) => all.extend(some),
-                        other => return Err(unexpected(&other)),
-                    }
-                }
-                Ok(Reply::RaisedNotOpen(all))
-            }
+            R::RaisedNotOpen => self
+                .gather(&request, at, |r| if let Reply::RaisedNotOpen(v) = r { Some(v) } else { None })
+                .map(Reply::RaisedNotOpen),
             R::WarmTrends => {
-                let mut all = Vec::new();
-                for reply in self.ask_all(&request, at)? {
-                    match reply {
-                        Reply::Trends(some) => all.extend(some),
-                        other => return Err(unexpected(&other)),
-                    }
-                }
-                Ok(Reply::Trends(all))
+                self.gather(&request, at, |r| if let Reply::Trends(v) = r { Some(v) } else { None }).map(Reply::Trends)
             }
-            R::ScreenshotsToPrefetch => {
-                let mut all = Vec::new();
-                for reply in self.ask_all(&request, at)? {
-                    match reply {
-                        Reply::Prefetch(some) => all.extend(some),
-                        other => return Err(unexpected(&other)),
-                    }
-                }
-                Ok(Reply::Prefetch(all))
-            }
+            R::ScreenshotsToPrefetch => self
+                .gather(&request, at, |r| if let Reply::Prefetch(v) = r { Some(v) } else { None })
+                .map(Reply::Prefetch),
             R::StoreStatus { .. } => {
                 let mut all = StoreStatus { alerts: None, rejected: 0, disk_low: false };
                 for reply in self.ask_all(&request, at)? {
@@ -153,15 +147,10 @@ impl Trust {
                 Ok(Reply::StoreStatus(all))
             }
             R::Team => {
-                let mut all: Vec<super::api::Member> = Vec::new();
-                for reply in self.ask_all(&request, at)? {
-                    match reply {
-                        Reply::Team(some) => all.extend(
-                            some.into_iter().filter(|m| !all.iter().any(|a| a.user == m.user)).collect::<Vec<_>>(),
-                        ),
-                        other => return Err(unexpected(&other)),
-                    }
-                }
+                let mut all = self.gather(&request, at, |r| if let Reply::Team(v) = r { Some(v) } else { None })?;
+                // The same person on several schools' teams is one member of the trust's view.
+                let mut seen = std::collections::BTreeSet::new();
+                all.retain(|m| seen.insert(m.user.clone()));
                 Ok(Reply::Team(all))
             }
             R::SinceLastLook => {
@@ -230,13 +219,6 @@ impl Trust {
 
 fn unexpected(reply: &Reply) -> ServiceError {
     ServiceError::Unexpected(format!("{reply:?}").chars().take(60).collect())
-}
-
-fn expect_rows(reply: Reply) -> Result<Vec<CaseSummary>> {
-    match reply {
-        Reply::Rows(rows) => Ok(rows),
-        other => Err(unexpected(&other)),
-    }
 }
 
 fn merge_look_back(
