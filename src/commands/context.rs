@@ -201,7 +201,7 @@ pub(super) fn open_service(ctx: &Context_) -> Result<Session> {
 /// (one queue, the school on each row); otherwise [`open_service`]'s.
 pub(super) fn open_view(ctx: &Context_) -> Result<Session> {
     match ctx.config.storage.trust_schools().filter(|_| ctx.global.school.is_none() && ctx.remote.is_none()) {
-        Some(schools) => Session::trust(trust_sessions(ctx, schools)?, ctx.viewer.clone())
+        Some(schools) => crate::service::trust::view(trust_sessions(ctx, schools)?, ctx.viewer.clone())
             .ok_or_else(|| exit_err(exit::USAGE, "[storage] schools names no school")),
         None => open_service(ctx),
     }

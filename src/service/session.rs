@@ -34,8 +34,27 @@ pub struct Session {
 enum Backend {
     Local(CaseService),
     Remote(Arc<Remote>),
-    /// The trust's lead reading every school at once ([`super::trust`]).
-    Trust(Arc<super::trust::Trust>),
+    /// Several sessions read as one: the trust's lead reading every school at once ([`super::trust`]).
+    Gathered(Arc<dyn Gathered>),
+}
+
+/// Several sessions read as one (the trust's view of its schools, [`super::trust`]): what a [`Session`]
+/// asks of them. A trait here, so that sessions made of sessions do not make the two modules need each other.
+pub trait Gathered: Send + Sync {
+    fn call(&self, request: Request, at: DateTime<Utc>) -> Result<Reply>;
+    fn subscribe(&self) -> Box<dyn GatheredEvents>;
+    /// The names of the sessions gathered (the schools).
+    fn schools(&self) -> Vec<String>;
+    /// The first session: where what they all share (the calendar, the checklists) is read.
+    fn first(&self) -> &Session;
+}
+
+/// Every gathered session's stream of changes, as one.
+pub trait GatheredEvents: Send {
+    /// Waits until any has something to read; `false` once none ever will.
+    fn changed(&mut self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + '_>>;
+    fn read(&mut self, now: DateTime<Utc>) -> Result<Vec<super::api::Event>>;
+    fn position(&self) -> u64;
 }
 
 /// A session's stream of what changed: the service's own subscription in this process, or what the shared
@@ -43,7 +62,7 @@ enum Backend {
 pub enum Events {
     Local(Subscription),
     Remote(RemoteEvents),
-    Trust(super::trust::TrustEvents),
+    Gathered(Box<dyn GatheredEvents>),
 }
 
 impl Events {
@@ -52,7 +71,7 @@ impl Events {
         match self {
             Events::Local(s) => s.changed().await,
             Events::Remote(r) => r.changed().await,
-            Events::Trust(t) => t.changed().await,
+            Events::Gathered(g) => g.changed().await,
         }
     }
 
@@ -61,7 +80,7 @@ impl Events {
         match self {
             Events::Local(s) => s.read(now),
             Events::Remote(r) => Ok(r.read()),
-            Events::Trust(t) => t.read(now),
+            Events::Gathered(g) => g.read(now),
         }
     }
 
@@ -70,14 +89,14 @@ impl Events {
         match self {
             Events::Local(s) => s.position(),
             Events::Remote(r) => r.position(),
-            Events::Trust(t) => t.position(),
+            Events::Gathered(g) => g.position(),
         }
     }
 
     /// Who else is connected, when that changed (never, in this process).
     pub fn presence(&mut self) -> Option<Vec<Present>> {
         match self {
-            Events::Local(_) | Events::Trust(_) => None,
+            Events::Local(_) | Events::Gathered(_) => None,
             Events::Remote(r) => r.presence(),
         }
     }
@@ -85,7 +104,7 @@ impl Events {
     /// The connection's state, when it changed (never, in this process).
     pub fn link(&mut self) -> Option<LinkState> {
         match self {
-            Events::Local(_) | Events::Trust(_) => None,
+            Events::Local(_) | Events::Gathered(_) => None,
             Events::Remote(r) => r.link(),
         }
     }
@@ -118,17 +137,15 @@ impl Session {
         Ok(Session { backend: Backend::Remote(remote), viewer })
     }
 
-    /// The trust's lead's session with every school in `schools` at once: one queue, each key naming its
-    /// school ([`super::trust`]). `None` without a school.
-    pub fn trust(schools: Vec<(String, Session)>, viewer: Viewer) -> Option<Session> {
-        let trust = super::trust::Trust::new(schools)?;
-        Some(Session { backend: Backend::Trust(Arc::new(trust)), viewer })
+    /// A session with several sessions read as one ([`super::trust::view`] makes the trust's).
+    pub fn gathered(sessions: Arc<dyn Gathered>, viewer: Viewer) -> Session {
+        Session { backend: Backend::Gathered(sessions), viewer }
     }
 
     /// The schools this session reads at once (none unless it is the trust's view).
     pub fn schools(&self) -> Vec<String> {
         match &self.backend {
-            Backend::Trust(trust) => trust.schools().map(str::to_string).collect(),
+            Backend::Gathered(g) => g.schools(),
             _ => Vec::new(),
         }
     }
@@ -141,14 +158,14 @@ impl Session {
                 Answer::Service(reply) => Ok(*reply),
                 other => Err(unexpected(other)),
             },
-            Backend::Trust(trust) => trust.call(request, at),
+            Backend::Gathered(g) => g.call(request, at),
         }
     }
 
     /// Asks the shared service something of its own (not of the cases); refused in this process.
     pub fn ask_service(&self, ask: Ask) -> Result<Answer> {
         match &self.backend {
-            Backend::Local(_) | Backend::Trust(_) => {
+            Backend::Local(_) | Backend::Gathered(_) => {
                 Err(ServiceError::Said("vigil is not connected to a shared service here".into()))
             }
             Backend::Remote(remote) => remote.ask(ask),
@@ -159,7 +176,7 @@ impl Session {
     pub fn local(&self) -> Option<&CaseService> {
         match &self.backend {
             Backend::Local(service) => Some(service),
-            Backend::Remote(_) | Backend::Trust(_) => None,
+            Backend::Remote(_) | Backend::Gathered(_) => None,
         }
     }
 
@@ -178,7 +195,7 @@ impl Session {
     /// The feed's health as the shared service reports it (once; `None` in this process).
     pub fn take_health(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<super::api::FeedHealth>> {
         match &self.backend {
-            Backend::Local(_) | Backend::Trust(_) => None,
+            Backend::Local(_) | Backend::Gathered(_) => None,
             Backend::Remote(remote) => remote.take_health(),
         }
     }
@@ -190,7 +207,7 @@ impl Session {
     pub fn templates(&self) -> &'static Templates {
         match &self.backend {
             Backend::Local(service) => service.templates(),
-            Backend::Trust(trust) => trust.first().templates(),
+            Backend::Gathered(g) => g.first().templates(),
             Backend::Remote(_) => Templates::embedded(),
         }
     }
@@ -199,7 +216,7 @@ impl Session {
         match &self.backend {
             Backend::Local(service) => service.calendar(),
             Backend::Remote(remote) => &remote.welcome().calendar,
-            Backend::Trust(trust) => trust.first().calendar(),
+            Backend::Gathered(g) => g.first().calendar(),
         }
     }
 
@@ -208,7 +225,7 @@ impl Session {
         match &self.backend {
             Backend::Local(service) => Events::Local(service.subscribe(self.viewer.clone(), None)),
             Backend::Remote(remote) => Events::Remote(remote.events()),
-            Backend::Trust(trust) => Events::Trust(trust.subscribe()),
+            Backend::Gathered(g) => Events::Gathered(g.subscribe()),
         }
     }
 
@@ -354,7 +371,7 @@ impl Session {
     pub fn hold_feed(&self, feed: &str) -> Result<bool> {
         match &self.backend {
             Backend::Local(service) => service.hold_feed(feed),
-            Backend::Remote(_) | Backend::Trust(_) => Ok(false),
+            Backend::Remote(_) | Backend::Gathered(_) => Ok(false),
         }
     }
 

@@ -10,10 +10,11 @@
 use chrono::{DateTime, Utc};
 
 use super::api::{Event, EventKind, Reply, Request, StoreStatus};
-use super::session::{Events, Session};
+use super::session::{Events, Gathered, GatheredEvents, Session};
 use super::subjects::HistoryOf;
 use super::{CaseDetail, CaseSummary, Result, ServiceError};
 use crate::domain::AlertKey;
+use crate::identity::Viewer;
 
 /// What separates a school's name from the feed's source in a key the trust's view shows.
 pub const SCHOOL_MARK: char = '/';
@@ -31,21 +32,36 @@ fn one_school_only(what: &str) -> ServiceError {
     ))
 }
 
-impl Trust {
-    /// `None` without a school: the view has at least one.
-    pub fn new(schools: Vec<(String, Session)>) -> Option<Trust> {
-        if schools.is_empty() { None } else { Some(Trust { schools }) }
+/// The trust's lead's session with every school in `schools` at once: one queue, each key naming its school.
+/// `None` without a school.
+pub fn view(schools: Vec<(String, Session)>, viewer: Viewer) -> Option<Session> {
+    if schools.is_empty() {
+        return None;
+    }
+    Some(Session::gathered(std::sync::Arc::new(Trust { schools }), viewer))
+}
+
+impl Gathered for Trust {
+    fn call(&self, request: Request, at: DateTime<Utc>) -> Result<Reply> {
+        Trust::call(self, request, at)
     }
 
-    pub fn schools(&self) -> impl Iterator<Item = &str> {
-        self.schools.iter().map(|(name, _)| name.as_str())
+    fn subscribe(&self) -> Box<dyn GatheredEvents> {
+        Box::new(TrustEvents {
+            schools: self.schools.iter().map(|(name, s)| (name.clone(), Some(s.subscribe()))).collect(),
+        })
     }
 
-    /// The first school's session: where what every school shares (the calendar, the checklists) is read.
-    pub(super) fn first(&self) -> &Session {
+    fn schools(&self) -> Vec<String> {
+        self.schools.iter().map(|(name, _)| name.clone()).collect()
+    }
+
+    fn first(&self) -> &Session {
         &self.schools[0].1
     }
+}
 
+impl Trust {
     /// The school a named key is of, its session, and the key as that school knows it.
     fn route(&self, key: &AlertKey) -> Result<(&str, &Session, AlertKey)> {
         let not_found = || ServiceError::NotFound(key.to_string());
@@ -88,7 +104,7 @@ impl Trust {
         Ok(all)
     }
 
-    pub fn call(&self, request: Request, at: DateTime<Utc>) -> Result<Reply> {
+    fn call(&self, request: Request, at: DateTime<Utc>) -> Result<Reply> {
         use Request as R;
         match request {
             R::Queue { .. } => {
@@ -210,11 +226,6 @@ impl Trust {
             }),
         }
     }
-
-    /// Every school's stream of changes, as one.
-    pub fn subscribe(&self) -> TrustEvents {
-        TrustEvents { schools: self.schools.iter().map(|(name, s)| (name.clone(), Some(s.subscribe()))).collect() }
-    }
 }
 
 fn unexpected(reply: &Reply) -> ServiceError {
@@ -241,7 +252,11 @@ fn merge_look_back(
 
 /// A school's key as the trust's view names it.
 pub fn name_key(school: &str, key: &mut AlertKey) {
-    key.source = format!("{school}{SCHOOL_MARK}{}", key.source);
+    name_source(school, &mut key.source);
+}
+
+fn name_source(school: &str, source: &mut String) {
+    *source = format!("{school}{SCHOOL_MARK}{source}");
 }
 
 /// A school's row as the trust's view shows it: its key named, the school on it, and found by the school's
@@ -276,9 +291,7 @@ fn name_reply(school: &str, mut reply: Reply) -> Reply {
         Reply::Key(key) => name_key(school, key),
         Reply::Detail(d) => name_detail(school, d),
         Reply::History(h) => h.cases.iter_mut().for_each(|c| name_key(school, &mut c.key)),
-        Reply::Trends(trends) => {
-            trends.iter_mut().for_each(|t| t.source = format!("{school}{SCHOOL_MARK}{}", t.source))
-        }
+        Reply::Trends(trends) => trends.iter_mut().for_each(|t| name_source(school, &mut t.source)),
         Reply::Prefetch(shots) => shots.iter_mut().for_each(|(k, _)| name_key(school, k)),
         Reply::Added(added) => name_key(school, &mut added.key),
         _ => {}
@@ -287,14 +300,28 @@ fn name_reply(school: &str, mut reply: Reply) -> Reply {
 }
 
 /// Every school's stream of changes as one, each change's keys named.
-pub struct TrustEvents {
+struct TrustEvents {
     /// `None` once a school's stream has ended.
     schools: Vec<(String, Option<Events>)>,
 }
 
+impl GatheredEvents for TrustEvents {
+    fn changed(&mut self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + '_>> {
+        Box::pin(self.any_changed())
+    }
+
+    fn read(&mut self, now: DateTime<Utc>) -> Result<Vec<Event>> {
+        TrustEvents::read(self, now)
+    }
+
+    fn position(&self) -> u64 {
+        self.schools.iter().filter_map(|(_, e)| e.as_ref()).map(Events::position).sum()
+    }
+}
+
 impl TrustEvents {
     /// Waits until any school has something to read; `false` once no school ever will.
-    pub async fn changed(&mut self) -> bool {
+    async fn any_changed(&mut self) -> bool {
         loop {
             let waiting: Vec<_> = self
                 .schools
@@ -315,7 +342,7 @@ impl TrustEvents {
 
     /// Every school's events since the last read. Each keeps its school's number: a number is compared only
     /// with what the same school said (a case's detail is as of its own school's changes).
-    pub fn read(&mut self, now: DateTime<Utc>) -> Result<Vec<Event>> {
+    fn read(&mut self, now: DateTime<Utc>) -> Result<Vec<Event>> {
         let mut all = Vec::new();
         for (school, events) in &mut self.schools {
             let Some(events) = events else { continue };
@@ -332,9 +359,5 @@ impl TrustEvents {
             }
         }
         Ok(all)
-    }
-
-    pub fn position(&self) -> u64 {
-        self.schools.iter().filter_map(|(_, e)| e.as_ref()).map(Events::position).sum()
     }
 }

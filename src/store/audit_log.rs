@@ -343,25 +343,30 @@ impl Store {
     }
 }
 
+/// The audit trail as a store keeps it: the key marker (`None`: an unkeyed trail), each record's stored
+/// bytes (its JSON with its MAC) by number, and the head. Nothing here is content.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StoredTrail {
+    pub marker: Option<Vec<u8>>,
+    pub records: Vec<(u64, Vec<u8>)>,
+    pub head: Option<Vec<u8>>,
+}
+
 /// The trail as stored, for a copy ([`super::copy`]): its marker, records and head, byte for byte.
-pub(crate) fn stored_trail(tree: &sled::Tree) -> Result<super::copy::StoredTrail, StoreError> {
+pub(crate) fn stored_trail(tree: &sled::Tree) -> Result<StoredTrail, StoreError> {
     let mut records = Vec::new();
     for kv in tree.scan_prefix(RECORD_PREFIX) {
         let (k, v) = kv?;
         let seq = key_seq(&k).ok_or_else(|| corrupt(format!("a stray entry ({k:?}) stands in the trail")))?;
         records.push((seq, v.to_vec()));
     }
-    Ok(super::copy::StoredTrail {
-        marker: tree.get(KEYED)?.map(|v| v.to_vec()),
-        records,
-        head: tree.get(HEAD)?.map(|v| v.to_vec()),
-    })
+    Ok(StoredTrail { marker: tree.get(KEYED)?.map(|v| v.to_vec()), records, head: tree.get(HEAD)?.map(|v| v.to_vec()) })
 }
 
 /// Writes `trail` as stored into a trail that has no records (a new store's, for a copy), in one
 /// transaction: its records, marker and head, byte for byte, so the chain goes on where it left off.
 /// Refused for a trail that has records: nothing may rewrite one.
-pub(crate) fn adopt_trail(tree: &sled::Tree, trail: &super::copy::StoredTrail) -> Result<(), StoreError> {
+pub(crate) fn adopt_trail(tree: &sled::Tree, trail: &StoredTrail) -> Result<(), StoreError> {
     if tree.scan_prefix(RECORD_PREFIX).next().is_some() {
         return Err(corrupt("it holds records already: a copy goes only into an empty trail"));
     }

@@ -271,7 +271,7 @@ fn trust_view(north: &PgSettings, south: &PgSettings, key: &StoreKey) -> Session
             (s.school.clone(), Session::new(service, trust_lead("tlead", false)))
         })
         .collect();
-    Session::trust(schools, trust_lead("tlead", false)).expect("two schools")
+    vigil::service::trust::view(schools, trust_lead("tlead", false)).expect("two schools")
 }
 
 #[test]

@@ -25,14 +25,7 @@ use super::backend::CaseStore;
 use super::{FeedState, HandoverAck, HandoverNote, MailboxMark, Quarantined, Result, StoreError};
 use crate::domain::{Alert, AlertKey, Case, CaseEvent};
 
-/// The audit trail as a store keeps it: the key marker (`None`: an unkeyed trail), each record's stored
-/// bytes (its JSON with its MAC) by number, and the head. Nothing here is content.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct StoredTrail {
-    pub marker: Option<Vec<u8>>,
-    pub records: Vec<(u64, Vec<u8>)>,
-    pub head: Option<Vec<u8>>,
-}
+pub use super::audit_log::StoredTrail;
 
 /// Everything a store holds, opened: what a copy carries.
 #[derive(Debug, Clone, PartialEq, Default)]
