@@ -10,6 +10,7 @@ use vigil::domain::AlertKey;
 use vigil::domain::CaseEvent;
 use vigil::domain::case::CaseCommand;
 use vigil::service::api::{EventKind, FeedHealth};
+use vigil::service::events::Change;
 use vigil::service::session::Events;
 use vigil::service::wire::{Answer, Ask, ServiceStatus};
 use vigil::service::{CaseService, Policy, Session};
@@ -93,6 +94,40 @@ async fn a_decision_through_one_service_reaches_the_other_services_subscribers()
     assert_eq!(has_note(&on_a, &case("S-2"), "spoke to tutor"), 1);
 }
 
+/// Waits on `events` until another service's page is heard of (after the cases it stored).
+async fn hears_arrivals(events: &mut Events) {
+    let mut arrived = false;
+    until(events, Duration::from_secs(30), |e| {
+        arrived |=
+            e.read(chrono::Utc::now()).expect("events").iter().any(|ev| matches!(ev.kind, EventKind::Arrived { .. }));
+        arrived
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_stored_by_a_service_that_died_before_telling_anyone_still_reaches_the_others() {
+    let settings = blocking(|| fresh_school("north"));
+    let on_a = Session::new(open(&settings), dsl());
+    let on_b = Session::new(open(&settings), dsl());
+    let mut heard = on_b.subscribe();
+    on_a.ingest(&feed_page(&["S-1"]), fixed_now()).expect("stored");
+    hears_arrivals(&mut heard).await;
+
+    // A service killed between its decision's commit and its own publishing: the decision is in the store,
+    // written as a service writes it, and that service never says a word.
+    let died = blocking(|| PgStore::open(&settings, &key())).expect("open");
+    let note =
+        CaseEvent::new(fixed_now(), "dsl", vigil::domain::EventKind::NoteAdded { text: "before it died".into() });
+    let entry = vigil::audit::Entry::new(fixed_now(), "dsl", Some(&case("S-1")), "added a note");
+    let seen = blocking(|| died.case_events_len(&case("S-1"))).expect("count");
+    blocking(|| died.append_decision_at(&case("S-1"), seen, &[(note, entry)])).expect("the decision is stored");
+    blocking(|| drop(died));
+
+    hears_of(&mut heard, &case("S-1"), Duration::from_secs(30)).await;
+    assert_eq!(has_note(&on_b, &case("S-1"), "before it died"), 1, "service B's client reads the decision");
+}
+
 #[test]
 fn a_case_write_is_recorded_by_its_own_transaction_once_and_never_when_it_rolls_back() {
     let settings = fresh_school("north");
@@ -109,6 +144,10 @@ fn a_case_write_is_recorded_by_its_own_transaction_once_and_never_when_it_rolls_
         read.wrote,
         stored.iter().map(|key| CaseWrite::Written { key: key.clone(), staff: false, alert: true }).collect::<Vec<_>>()
     );
+    // The service announces the rest of what it published, not the cases again.
+    let said: Vec<Vec<Change>> =
+        read.payloads.iter().map(|p| serde_json::from_slice(p).expect("the service's words")).collect();
+    assert!(matches!(said.as_slice(), [one] if matches!(one.as_slice(), [Change::Arrived { new: 3, .. }])), "{said:?}");
     let from = reader.announced_after(None, "reader").expect("read").last;
 
     // Two writers judge S-1 at the same length: one decision is stored and recorded, the other refused and
