@@ -128,6 +128,30 @@ async fn a_decision_stored_by_a_service_that_died_before_telling_anyone_still_re
     assert_eq!(has_note(&on_b, &case("S-1"), "before it died"), 1, "service B's client reads the decision");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_purged_through_the_store_is_removed_from_the_other_services_clients() {
+    let settings = blocking(|| fresh_school("north"));
+    let on_a = Session::new(open(&settings), dsl());
+    let on_b = Session::new(open(&settings), dsl());
+    let mut heard = on_b.subscribe();
+    on_a.ingest(&feed_page(&["S-1", "S-2"]), fixed_now()).expect("stored");
+    hears_arrivals(&mut heard).await;
+
+    // Retention's purge as any service makes it, with no service publishing it.
+    let purger = blocking(|| PgStore::open(&settings, &key())).expect("open");
+    let tombstone = vigil::audit::Entry::new(fixed_now(), "retention", Some(&case("S-2")), "purged");
+    blocking(|| purger.purge_case(&case("S-2"), &tombstone)).expect("purged");
+    blocking(|| drop(purger));
+
+    let mut removed = false;
+    until(&mut heard, Duration::from_secs(30), |e| {
+        let read = e.read(chrono::Utc::now()).expect("events");
+        removed |= read.iter().any(|ev| matches!(&ev.kind, EventKind::CaseRemoved { case: c } if *c == case("S-2")));
+        removed
+    })
+    .await;
+}
+
 #[test]
 fn a_case_write_is_recorded_by_its_own_transaction_once_and_never_when_it_rolls_back() {
     let settings = fresh_school("north");
