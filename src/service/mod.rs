@@ -267,6 +267,9 @@ impl CaseService {
         policy: Policy,
     ) -> Self {
         let Policy { calendar, due, levels, team, escalation, trends, intake, mail } = policy;
+        // A store that records this service's case writes marks them with its own name: the service takes
+        // it, so that it skips its case writes as it skips its own announcements.
+        let origin = store.case_writes_origin().map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
         CaseService(std::sync::Arc::new(Core {
             store,
             trail,
@@ -281,7 +284,7 @@ impl CaseService {
             intake,
             mail,
             bus: events::Bus::default(),
-            origin: uuid::Uuid::new_v4().to_string(),
+            origin,
             following: std::sync::OnceLock::new(),
             queue_reads: std::sync::atomic::AtomicUsize::new(0),
             feed_lease: std::sync::Mutex::new(None),

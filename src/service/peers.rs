@@ -6,13 +6,18 @@
 //! every client of every service. Reading is woken by the store's listener and also runs on a timer, so a
 //! lost wake-up delays a change and never loses it; more changes missed than the store keeps make every
 //! subscriber reload. The feed is polled only by the service holding its lease.
+//!
+//! A write to a case is not announced by the service: a store that is shared records it in the write's own
+//! transaction ([`CaseWrite`]), and the others turn that record into the [`Change::Case`] or
+//! [`Change::Removed`] the writer published. Announced after the commit, a decision was lost to the others
+//! when its service was killed in between: their clients showed the case as it was until they reloaded.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use super::events::Change;
 use super::{CaseService, Core, Result};
-use crate::store::peers::{Announced, Listener};
+use crate::store::peers::{Announced, CaseWrite, Listener};
 
 /// How long a service goes without reading other services' changes when no wake-up comes.
 const RECHECK: Duration = Duration::from_secs(5);
@@ -21,12 +26,18 @@ const RECHECK: Duration = Duration::from_secs(5);
 const RELISTEN_AFTER: Duration = Duration::from_secs(1);
 
 impl Core {
-    /// Publishes `changes` to this service's subscribers, then tells the services sharing its store. Told
+    /// Publishes `changes` to this service's subscribers, then tells the services sharing its store of
+    /// those its store did not record with their write (every change but a case's, on PostgreSQL). Told
     /// after the change is stored: a failure to tell them is logged and changes nothing already decided.
     pub(super) fn publish(&self, changes: impl IntoIterator<Item = Change>) {
         let changes: Vec<Change> = changes.into_iter().collect();
-        if self.store.shared() && !changes.is_empty() {
-            match serde_json::to_vec(&changes) {
+        let recorded = self.store.case_writes_origin().is_some();
+        let told: Vec<&Change> = changes
+            .iter()
+            .filter(|c| !(recorded && matches!(c, Change::Case { .. } | Change::Removed { .. })))
+            .collect();
+        if self.store.shared() && !told.is_empty() {
+            match serde_json::to_vec(&told) {
                 Ok(payload) => {
                     if let Err(e) = self.store.announce(&self.origin, &payload) {
                         tracing::warn!(error = %e, "other services sharing the store were not told of a change");
@@ -38,11 +49,15 @@ impl Core {
         self.bus.publish(changes);
     }
 
-    /// Publishes what other services announced (never announcing it again).
+    /// Publishes what other services announced and what their store recorded they wrote to cases (never
+    /// announcing it again).
     fn take_in(&self, announced: Announced) {
         let mut changes = Vec::new();
         if announced.gap {
             changes.push(Change::Reload);
+        }
+        for wrote in announced.wrote {
+            changes.push(self.written(wrote));
         }
         for payload in &announced.payloads {
             match serde_json::from_slice::<Vec<Change>>(payload) {
@@ -61,9 +76,31 @@ impl Core {
         }
     }
 
-    /// Counts another service's new alerts in this service's trends. Only an announcement of arrivals (a page,
-    /// an alert taken by phone: `Arrived` with the cases it stored) is read for them, so another service's
-    /// decision costs no read here.
+    /// The change another service published for a case it wrote, as its store recorded it; a new or
+    /// revised alert is counted in this service's trends, a purged case taken out of them (a decision costs
+    /// no read here).
+    fn written(&self, wrote: CaseWrite) -> Change {
+        match wrote {
+            CaseWrite::Written { key, staff, alert } => {
+                if alert {
+                    match self.store.alert(&key) {
+                        Ok(Some(alert)) => self.subjects.stored([&alert]),
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(error = %e, "another service's new alert could not be read"),
+                    }
+                }
+                Change::Case { key, staff }
+            }
+            CaseWrite::Purged { key, staff } => {
+                self.subjects.removed(&key);
+                Change::Removed { case: key, staff }
+            }
+        }
+    }
+
+    /// Counts another service's new alerts in this service's trends, from an announcement that names the
+    /// cases it wrote (a vigil before stores recorded them, still running on a school being upgraded). Only
+    /// an announcement of arrivals (`Arrived` with the cases it stored) is read for them.
     fn note_trends(&self, theirs: &[Change]) {
         let arrived = theirs.iter().any(|c| matches!(c, Change::Arrived { .. }));
         for change in theirs {

@@ -158,6 +158,14 @@ pub trait CaseStore: Send + Sync {
     fn shared(&self) -> bool {
         false
     }
+    /// The name under which this store records, in each transaction that writes cases, which cases it
+    /// wrote ([`crate::store::peers::CaseWrite`]), so that the other services hear of a write exactly when
+    /// it commits; `None` for a store that records none (one process owns it). A service on such a store
+    /// announces under this name (skipping its own records and announcements alike) and no longer
+    /// announces its case writes itself.
+    fn case_writes_origin(&self) -> Option<&str> {
+        None
+    }
     /// Tells the other services on this store what changed (`payload`, sealed by the store; `origin`: the
     /// announcing service, so it can skip its own). A store one process owns has nobody to tell.
     fn announce(&self, _origin: &str, _payload: &[u8]) -> Result<()> {

@@ -7,12 +7,16 @@ use std::time::Duration;
 
 use serde_json::json;
 use vigil::domain::AlertKey;
+use vigil::domain::CaseEvent;
 use vigil::domain::case::CaseCommand;
 use vigil::service::api::{EventKind, FeedHealth};
+use vigil::service::events::Change;
 use vigil::service::session::Events;
 use vigil::service::wire::{Answer, Ask, ServiceStatus};
 use vigil::service::{CaseService, Policy, Session};
+use vigil::store::StoreError;
 use vigil::store::backend::CaseStore;
+use vigil::store::peers::CaseWrite;
 use vigil::store::postgres::{PgSettings, PgStore, blocking, schema};
 
 use crate::backend_support::pg_cluster::{self, Cluster};
@@ -88,6 +92,124 @@ async fn a_decision_through_one_service_reaches_the_other_services_subscribers()
     on_b.act(&case("S-2"), &note("spoke to tutor"), fixed_now()).expect("service B records the note");
     hears_of(&mut heard_on_a, &case("S-2"), Duration::from_secs(30)).await;
     assert_eq!(has_note(&on_a, &case("S-2"), "spoke to tutor"), 1);
+}
+
+/// Waits on `events` until another service's page is heard of (after the cases it stored).
+async fn hears_arrivals(events: &mut Events) {
+    let mut arrived = false;
+    until(events, Duration::from_secs(30), |e| {
+        arrived |=
+            e.read(chrono::Utc::now()).expect("events").iter().any(|ev| matches!(ev.kind, EventKind::Arrived { .. }));
+        arrived
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_stored_by_a_service_that_died_before_telling_anyone_still_reaches_the_others() {
+    let settings = blocking(|| fresh_school("north"));
+    let on_a = Session::new(open(&settings), dsl());
+    let on_b = Session::new(open(&settings), dsl());
+    let mut heard = on_b.subscribe();
+    on_a.ingest(&feed_page(&["S-1"]), fixed_now()).expect("stored");
+    hears_arrivals(&mut heard).await;
+
+    // A service killed between its decision's commit and its own publishing: the decision is in the store,
+    // written as a service writes it, and that service never says a word.
+    let died = blocking(|| PgStore::open(&settings, &key())).expect("open");
+    let note =
+        CaseEvent::new(fixed_now(), "dsl", vigil::domain::EventKind::NoteAdded { text: "before it died".into() });
+    let entry = vigil::audit::Entry::new(fixed_now(), "dsl", Some(&case("S-1")), "added a note");
+    let seen = blocking(|| died.case_events_len(&case("S-1"))).expect("count");
+    blocking(|| died.append_decision_at(&case("S-1"), seen, &[(note, entry)])).expect("the decision is stored");
+    blocking(|| drop(died));
+
+    hears_of(&mut heard, &case("S-1"), Duration::from_secs(30)).await;
+    assert_eq!(has_note(&on_b, &case("S-1"), "before it died"), 1, "service B's client reads the decision");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_purged_through_the_store_is_removed_from_the_other_services_clients() {
+    let settings = blocking(|| fresh_school("north"));
+    let on_a = Session::new(open(&settings), dsl());
+    let on_b = Session::new(open(&settings), dsl());
+    let mut heard = on_b.subscribe();
+    on_a.ingest(&feed_page(&["S-1", "S-2"]), fixed_now()).expect("stored");
+    hears_arrivals(&mut heard).await;
+
+    // Retention's purge as any service makes it, with no service publishing it.
+    let purger = blocking(|| PgStore::open(&settings, &key())).expect("open");
+    let tombstone = vigil::audit::Entry::new(fixed_now(), "retention", Some(&case("S-2")), "purged");
+    blocking(|| purger.purge_case(&case("S-2"), &tombstone)).expect("purged");
+    blocking(|| drop(purger));
+
+    let mut removed = false;
+    until(&mut heard, Duration::from_secs(30), |e| {
+        let read = e.read(chrono::Utc::now()).expect("events");
+        removed |= read.iter().any(|ev| matches!(&ev.kind, EventKind::CaseRemoved { case: c } if *c == case("S-2")));
+        removed
+    })
+    .await;
+}
+
+#[test]
+fn a_case_write_is_recorded_by_its_own_transaction_once_and_never_when_it_rolls_back() {
+    let settings = fresh_school("north");
+    Session::new(open(&settings), dsl()).ingest(&feed_page(&["S-1", "S-2", "S-3"]), fixed_now()).expect("stored");
+    let mut admin = pg_cluster::cluster().admin(&database_of(&settings)).expect("admin");
+    let written = |admin: &mut postgres::Client| -> i64 {
+        admin.query_one("SELECT count(*) FROM changes WHERE written", &[]).expect("count").get(0)
+    };
+    assert_eq!(written(&mut admin), 1, "a page is one record, however many cases it stores");
+    let reader = PgStore::open(&settings, &key()).expect("open");
+    let read = reader.announced_after(Some(0), "reader").expect("read");
+    let stored: Vec<AlertKey> = ["S-1", "S-2", "S-3"].map(case).to_vec();
+    assert_eq!(
+        read.wrote,
+        stored.iter().map(|key| CaseWrite::Written { key: key.clone(), staff: false, alert: true }).collect::<Vec<_>>()
+    );
+    // The service announces the rest of what it published, not the cases again.
+    let said: Vec<Vec<Change>> =
+        read.payloads.iter().map(|p| serde_json::from_slice(p).expect("the service's words")).collect();
+    assert!(matches!(said.as_slice(), [one] if matches!(one.as_slice(), [Change::Arrived { new: 3, .. }])), "{said:?}");
+    let from = reader.announced_after(None, "reader").expect("read").last;
+
+    // Two writers judge S-1 at the same length: one decision is stored and recorded, the other refused and
+    // recorded nowhere.
+    let (one, two) = (PgStore::open(&settings, &key()).expect("open"), PgStore::open(&settings, &key()).expect("open"));
+    let decision = |text: &str| {
+        let event = CaseEvent::new(fixed_now(), "dsl", vigil::domain::EventKind::NoteAdded { text: text.into() });
+        (event, vigil::audit::Entry::new(fixed_now(), "dsl", Some(&case("S-1")), "added a note"))
+    };
+    let seen = one.case_events_len(&case("S-1")).expect("count");
+    one.append_decision_at(&case("S-1"), seen, &[decision("first")]).expect("the first is stored");
+    let lost = two.append_decision_at(&case("S-1"), seen, &[decision("second")]);
+    assert!(matches!(lost, Err(StoreError::Conflict { .. })), "the second is refused: {lost:?}");
+    let read = reader.announced_after(Some(from), "reader").expect("read");
+    assert_eq!(read.wrote, vec![CaseWrite::Written { key: case("S-1"), staff: false, alert: false }]);
+    assert!(read.payloads.is_empty());
+
+    // A decision that fails at its commit (after its record was added) takes its record with it.
+    admin
+        .batch_execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$; \
+             CREATE CONSTRAINT TRIGGER refuse AFTER INSERT ON events DEFERRABLE INITIALLY DEFERRED \
+             FOR EACH ROW EXECUTE FUNCTION refuse();",
+        )
+        .expect("a commit that fails");
+    let seen = one.case_events_len(&case("S-1")).expect("count");
+    one.append_decision_at(&case("S-1"), seen, &[decision("never")]).expect_err("its commit fails");
+    assert_eq!(one.case_events_len(&case("S-1")).expect("count"), seen, "nothing of it is stored");
+    let after = reader.announced_after(Some(read.last), "reader").expect("read");
+    assert_eq!((after.wrote.len(), after.last), (0, read.last), "and nothing of it is announced");
+    admin.batch_execute("DROP TRIGGER refuse ON events").expect("drop");
+
+    // A purge is recorded with it, with whether the case was about staff.
+    one.purge_case(&case("S-2"), &vigil::audit::Entry::new(fixed_now(), "retention", Some(&case("S-2")), "purged"))
+        .expect("purged");
+    let read = reader.announced_after(Some(read.last), "reader").expect("read");
+    assert_eq!(read.wrote, vec![CaseWrite::Purged { key: case("S-2"), staff: false }]);
+    assert_eq!(written(&mut admin), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -178,6 +178,9 @@ impl CaseStore for PgStore {
     fn shared(&self) -> bool {
         true
     }
+    fn case_writes_origin(&self) -> Option<&str> {
+        Some(PgStore::case_writes_origin(self))
+    }
     fn announce(&self, origin: &str, payload: &[u8]) -> Result<()> {
         PgStore::announce(self, origin, payload)
     }

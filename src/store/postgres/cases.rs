@@ -1,5 +1,6 @@
 //! Cases in PostgreSQL: alerts, each case's numbered events, the queue index folded from them, decisions
-//! appended with their audit records, and retention's purge through `vigil_purge_case`.
+//! appended with their audit records, and retention's purge through `vigil_purge_case`. Each write records
+//! the case it wrote for the other services in its own transaction ([`super::peers`]).
 
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
@@ -10,6 +11,7 @@ use crate::store::audit_log::Entry;
 use crate::store::backend::IndexScan;
 use crate::store::index::{IndexEntry, open_index_entry, seal_index_entry};
 use crate::store::keys::{ALERTS, EVENTS, case_key, micros_to_time, parse_case_key};
+use crate::store::peers::CaseWrite;
 use crate::store::{Result, StoreError};
 
 /// The settled-since hint's name in `meta`.
@@ -193,10 +195,14 @@ impl PgStore {
                 Err(f) if expected.is_some() && f.is_unique_violation() => return Ok(Err(found + 1)),
                 Err(f) => return Err(f),
             }
-            self.fold_into_index(tx, &ck, None, events.iter().map(|(e, _)| *e))?;
+            let staff = match self.fold_into_index(tx, &ck, None, events.iter().map(|(e, _)| *e))? {
+                Some(staff) => staff,
+                None => self.staff_of(tx, &ck)?,
+            };
             for e in &records {
                 self.append_record(tx, e)?;
             }
+            self.record_writes(tx, &[CaseWrite::Written { key: key.clone(), staff, alert: false }])?;
             Ok(Ok(()))
         })?;
         written.map_err(|found| {
@@ -225,21 +231,22 @@ impl PgStore {
         Ok(())
     }
 
-    /// Folds `events` into a case's index entry (with `head`, the alert as now stored, when it changed). A
-    /// case without an entry has none to fold into (it was never indexed: nothing to do here).
+    /// Folds `events` into a case's index entry (with `head`, the alert as now stored, when it changed), and
+    /// says whether the case is about a member of staff. A case without an entry has none to fold into (it
+    /// was never indexed: nothing to do here, `None`).
     pub(super) fn fold_into_index<'e>(
         &self,
         tx: &mut postgres::Transaction<'_>,
         ck: &[u8],
         head: Option<&Alert>,
         events: impl Iterator<Item = &'e CaseEvent>,
-    ) -> std::result::Result<(), Fail> {
+    ) -> std::result::Result<Option<bool>, Fail> {
         let Some(row) = tx.query_opt(
             "SELECT sealed FROM case_index WHERE school = $1 AND case_key = $2 FOR UPDATE",
             &[&self.school(), &ck],
         )?
         else {
-            return Ok(());
+            return Ok(None);
         };
         let mut entry = self.open_index(ck, row.get(0))?;
         for event in events {
@@ -248,7 +255,17 @@ impl PgStore {
         if let Some(alert) = head {
             entry = IndexEntry::new(alert, entry.case);
         }
-        self.put_index(tx, ck, &entry)
+        self.put_index(tx, ck, &entry)?;
+        Ok(Some(entry.head.is_staff()))
+    }
+
+    /// Whether a case is about a member of staff, read from its stored alert; a case without one is taken
+    /// to be (the others then tell only viewers who may see staff alerts).
+    fn staff_of(&self, tx: &mut postgres::Transaction<'_>, ck: &[u8]) -> std::result::Result<bool, Fail> {
+        let row =
+            tx.query_opt("SELECT sealed FROM alerts WHERE school = $1 AND case_key = $2", &[&self.school(), &ck])?;
+        let alert: Option<Alert> = row.map(|r| self.unseal("alert", ALERTS, ck, r.get(0))).transpose()?;
+        Ok(alert.is_none_or(|a| a.is_staff()))
     }
 
     /// Writes a case's index entry, with whether it is open and when it settled (what retention reads).
@@ -279,9 +296,11 @@ impl PgStore {
         let ck = case_key(key);
         let tombstone = Entry { purge: true, ..tombstone.clone() };
         self.transact(true, |tx| {
+            let staff = self.staff_of(tx, &ck)?;
             let (record, stored, head) = self.next_record(tx, &tombstone)?;
             let seq = i64::try_from(record.seq).unwrap_or(i64::MAX);
             tx.execute("SELECT vigil_purge_case($1, $2, $3, $4, $5)", &[&self.school(), &ck, &seq, &stored, &head])?;
+            self.record_writes(tx, &[CaseWrite::Purged { key: key.clone(), staff }])?;
             Ok(())
         })
     }

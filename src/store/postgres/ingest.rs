@@ -22,7 +22,13 @@ use crate::store::feed_state::{FeedState, Quarantined};
 use crate::store::index::{IndexEntry, seal_index_entry};
 use crate::store::ingest::{Revision, first_kinds};
 use crate::store::keys::{ALERTS, EVENTS, QUARANTINE, case_key, quarantine_key};
+use crate::store::peers::CaseWrite;
 use crate::store::{Incoming, IngestReport, Result};
+
+/// An alert stored or revised, as the page records it for the other services.
+fn written(inc: &Incoming<'_>) -> CaseWrite {
+    CaseWrite::Written { key: inc.alert.key.clone(), staff: inc.alert.is_staff(), alert: true }
+}
 
 /// A new case's rows, sealed, ready for the page's multi-row inserts.
 struct NewCase {
@@ -52,8 +58,10 @@ impl PgStore {
                 lower_settled_since(tx, school, now)?;
             }
             let mut report = IngestReport { staff_dropped, ..IngestReport::default() };
+            // Every case the page stores or revises, recorded for the other services with the page.
+            let mut wrote = Vec::new();
             if distinct {
-                self.store_together(tx, incoming, &keys, template_version, now, &mut report)?;
+                wrote = self.store_together(tx, incoming, &keys, template_version, now, &mut report)?;
             } else {
                 for (inc, ck) in incoming.iter().zip(&keys) {
                     let old = tx.query_opt(
@@ -66,9 +74,11 @@ impl PgStore {
                             let case = self.seal_new_case(inc, ck, template_version, now)?;
                             self.insert_new_cases(tx, std::slice::from_ref(&case))?;
                             report.count_new(inc);
+                            wrote.push(written(inc));
                         }
                         Some(old) if old.revision < inc.alert.revision => {
-                            self.revise(tx, inc, ck, &old, now, &mut report)?
+                            self.revise(tx, inc, ck, &old, now, &mut report)?;
+                            wrote.push(written(inc));
                         }
                         Some(_) => report.unchanged += 1,
                     }
@@ -94,12 +104,14 @@ impl PgStore {
             }
             state.staff_dropped += staff_dropped as u64;
             super::feed::put_state(tx, school, &encode("feed state", &state)?)?;
+            self.record_writes(tx, &wrote)?;
             Ok(report)
         })
     }
 
     /// A page whose alerts are all different: the stored ones read (and locked) in one statement, the new
-    /// ones sealed on every core and inserted together, each revision written on its own.
+    /// ones sealed on every core and inserted together, each revision written on its own. Returns what it
+    /// stored.
     fn store_together(
         &self,
         tx: &mut postgres::Transaction<'_>,
@@ -108,7 +120,7 @@ impl PgStore {
         template_version: u32,
         now: DateTime<Utc>,
         report: &mut IngestReport,
-    ) -> std::result::Result<(), Fail> {
+    ) -> std::result::Result<Vec<CaseWrite>, Fail> {
         let rows = tx.query(
             "SELECT case_key, sealed FROM alerts WHERE school = $1 AND case_key = ANY($2) FOR UPDATE",
             &[&self.school(), &keys],
@@ -122,10 +134,14 @@ impl PgStore {
             })
             .collect::<Result<_>>()?;
         let mut new = Vec::with_capacity(incoming.len());
+        let mut wrote = Vec::with_capacity(incoming.len());
         for (inc, ck) in incoming.iter().zip(keys) {
             match stored.remove(ck) {
                 None => new.push((inc, ck)),
-                Some(old) if old.revision < inc.alert.revision => self.revise(tx, inc, ck, &old, now, report)?,
+                Some(old) if old.revision < inc.alert.revision => {
+                    self.revise(tx, inc, ck, &old, now, report)?;
+                    wrote.push(written(inc));
+                }
                 Some(_) => report.unchanged += 1,
             }
         }
@@ -136,8 +152,9 @@ impl PgStore {
         self.insert_new_cases(tx, &cases)?;
         for (inc, _) in &new {
             report.count_new(inc);
+            wrote.push(written(inc));
         }
-        Ok(())
+        Ok(wrote)
     }
 
     /// A new alert's rows: the alert, its first events, its index entry.

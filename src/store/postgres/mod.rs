@@ -66,6 +66,9 @@ pub struct PgStore {
     audit_key: AuditKey,
     /// What messages call it: the connection without a password, and the school.
     named: PathBuf,
+    /// This store among those sharing the school: what the records of its case writes are marked with
+    /// ([`peers`]), so that the service on it skips them.
+    origin: String,
 }
 
 impl PgStore {
@@ -94,6 +97,7 @@ impl PgStore {
             settings: settings.clone(),
             cipher,
             audit_key,
+            origin: uuid::Uuid::new_v4().to_string(),
         };
         store.begin()?;
         Ok(store)

@@ -1,12 +1,17 @@
 //! [`crate::store::peers`] on PostgreSQL: a school's numbered `changes`, NOTIFY on the school's channel as the
 //! wake-up, and a session advisory lock as a feed's lease.
+//!
+//! Two kinds of change share the numbering: a service's announcement (after its change is stored, in a
+//! transaction of its own), and the record of the cases a transaction wrote, added by that transaction
+//! ([`PgStore::record_writes`]), which commits or rolls back with the write it names.
 
 use std::time::Duration;
 
 use postgres::fallible_iterator::FallibleIterator;
 
-use super::{PgStore, database_error};
-use crate::store::peers::{Announced, FeedLease, Listener};
+use super::{Fail, PgStore, database_error};
+use crate::store::codec::decode;
+use crate::store::peers::{Announced, CaseWrite, FeedLease, Listener};
 use crate::store::{Result, StoreError};
 
 /// The channel a school's services LISTEN on: one a school, so that a change wakes only the services of its
@@ -31,25 +36,63 @@ fn change_key(seq: i64) -> [u8; 8] {
 impl PgStore {
     pub(super) fn announce(&self, origin: &str, payload: &[u8]) -> Result<()> {
         self.transact(false, |tx| {
-            // The school's row lock is held to the commit: numbers commit in the order they are given.
-            let seq: i64 = tx
-                .query_one(
-                    "INSERT INTO change_heads (school, last) VALUES ($1, 1) \
-                     ON CONFLICT (school) DO UPDATE SET last = change_heads.last + 1 RETURNING last",
-                    &[&self.school()],
-                )?
-                .get(0);
+            let seq = self.next_change(tx)?;
             let sealed = self.seal_bytes("changes", &change_key(seq), payload)?;
-            tx.execute(
-                "INSERT INTO changes (school, seq, origin, sealed) VALUES ($1, $2, $3, $4)",
-                &[&self.school(), &seq, &origin, &sealed],
-            )?;
-            if seq % 1000 == 0 {
-                tx.execute("DELETE FROM changes WHERE school = $1 AND seq <= $2", &[&self.school(), &(seq - KEEP)])?;
-            }
-            tx.execute("SELECT pg_notify($1, '')", &[&channel(self.school())])?;
-            Ok(())
+            self.add_change(tx, seq, origin, false, &sealed)
         })
+    }
+
+    /// Records, in the transaction `tx` that wrote them, the cases it wrote: one row for all of them (a
+    /// feed page's thousand cases are one row, not a thousand), added last, so that the school's numbering
+    /// lock is held only from here to the commit. Nothing written, nothing recorded.
+    pub(super) fn record_writes(
+        &self,
+        tx: &mut postgres::Transaction<'_>,
+        wrote: &[CaseWrite],
+    ) -> std::result::Result<(), Fail> {
+        if wrote.is_empty() {
+            return Ok(());
+        }
+        let seq = self.next_change(tx)?;
+        let sealed = self.seal("changes", &change_key(seq), &wrote)?;
+        self.add_change(tx, seq, &self.origin, true, &sealed)
+    }
+
+    /// The school's next change number. The school's row lock is held to the commit: numbers commit in the
+    /// order they are given.
+    fn next_change(&self, tx: &mut postgres::Transaction<'_>) -> std::result::Result<i64, Fail> {
+        Ok(tx
+            .query_one(
+                "INSERT INTO change_heads (school, last) VALUES ($1, 1) \
+                 ON CONFLICT (school) DO UPDATE SET last = change_heads.last + 1 RETURNING last",
+                &[&self.school()],
+            )?
+            .get(0))
+    }
+
+    /// Adds change `seq` and wakes the school's services (PostgreSQL delivers the NOTIFY at the commit, and
+    /// not at all on a rollback); keeps the last [`KEEP`].
+    fn add_change(
+        &self,
+        tx: &mut postgres::Transaction<'_>,
+        seq: i64,
+        origin: &str,
+        written: bool,
+        sealed: &[u8],
+    ) -> std::result::Result<(), Fail> {
+        tx.execute(
+            "INSERT INTO changes (school, seq, origin, written, sealed) VALUES ($1, $2, $3, $4, $5)",
+            &[&self.school(), &seq, &origin, &written, &sealed],
+        )?;
+        if seq % 1000 == 0 {
+            tx.execute("DELETE FROM changes WHERE school = $1 AND seq <= $2", &[&self.school(), &(seq - KEEP)])?;
+        }
+        tx.execute("SELECT pg_notify($1, '')", &[&channel(self.school())])?;
+        Ok(())
+    }
+
+    pub(super) fn case_writes_origin(&self) -> &str {
+        &self.origin
     }
 
     pub(super) fn announced_after(&self, after: Option<u64>, origin: &str) -> Result<Announced> {
@@ -62,7 +105,8 @@ impl PgStore {
             let Some(after) = after else { return Ok((head, Vec::new())) };
             let after = i64::try_from(after).unwrap_or(i64::MAX);
             let rows = tx.query(
-                "SELECT seq, origin, sealed FROM changes WHERE school = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
+                "SELECT seq, origin, sealed, written FROM changes \
+                 WHERE school = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
                 &[&self.school(), &after, &head],
             )?;
             Ok((head, rows))
@@ -71,13 +115,25 @@ impl PgStore {
         let Some(after) = after else { return Ok(Announced { last: head, ..Announced::default() }) };
         let first = rows.first().map(|r| r.get::<_, i64>(0));
         // Behind what is kept, or ahead of the database (restored from an older backup): read it all again.
-        let gap = after > head || (head > after && first.and_then(|f| u64::try_from(f).ok()) != Some(after + 1));
-        let mut payloads = Vec::with_capacity(rows.len());
+        let mut gap = after > head || (head > after && first.and_then(|f| u64::try_from(f).ok()) != Some(after + 1));
+        let (mut payloads, mut wrote) = (Vec::new(), Vec::new());
         for row in rows.iter().filter(|r| r.get::<_, &str>(1) != origin) {
-            let seq: i64 = row.get(0);
-            payloads.push(self.unseal_bytes("a change", "changes", &change_key(seq), row.get(2))?);
+            let key = change_key(row.get(0));
+            if row.get(3) {
+                let plain = self.unseal_bytes("a record of case writes", "changes", &key, row.get(2))?;
+                match decode::<Vec<CaseWrite>>("a record of case writes", &plain) {
+                    Ok(cases) => wrote.extend(cases),
+                    // Written by a newer vigil: which cases it names is unknown, so every one is read again.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "another service's case writes could not be read (a newer vigil?): reloading");
+                        gap = true;
+                    }
+                }
+            } else {
+                payloads.push(self.unseal_bytes("a change", "changes", &key, row.get(2))?);
+            }
         }
-        Ok(Announced { payloads, last: head, gap })
+        Ok(Announced { payloads, wrote, last: head, gap })
     }
 
     pub(super) fn listener(&self) -> Result<Box<dyn Listener>> {
