@@ -493,7 +493,8 @@ fn fetch_screenshot(
     let (Some(picker), Some(results)) = (workers.picker, workers.results) else {
         return failed("no feed connection to fetch it from".into());
     };
-    if workers.client.is_none() && !service.is_remote() {
+    // The trust's view has no feed of its own: a screenshot a school's service cached is still shown.
+    if workers.client.is_none() && service.local().is_some() {
         return failed("no feed connection to fetch it from".into());
     }
     let (client, picker, results, service) =

@@ -532,6 +532,8 @@ impl Keymap {
             // Its hint names decisions ("close, regrade..."): for this reader, the line is for its views.
             for b in self.bindings.iter_mut().filter(|b| b.command == Command::CommandLine) {
                 b.short = Some("filter, history...".into());
+                b.description =
+                    "command line (filter, history, dashboard, ...): a decision typed there is refused".into();
             }
         }
         self

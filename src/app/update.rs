@@ -348,7 +348,7 @@ fn apply(state: &mut State, action: Action) -> Vec<Effect> {
                 Ok(briefs) => {
                     // As for the closed cases: one the open rows still show is counted as open, once.
                     let open: std::collections::HashSet<u64> =
-                        state.cases.iter().map(|c| crate::service::key_hash(&c.key)).collect();
+                        state.cases.iter().map(crate::service::trust::row_hash).collect();
                     let briefs = briefs.into_iter().filter(|(_, _, k)| !open.contains(k)).map(|(t, l, _)| (t, l));
                     state.not_open = Some(briefs.collect());
                     refresh_duty(state);
@@ -1033,7 +1033,10 @@ fn submit(state: &mut State) -> Vec<Effect> {
                     refresh_duty(state);
                     vec![]
                 }
-                Ok(LineCommand::Filter(f)) => set_filter(state, |current| *current = f),
+                // `:filter` has no word for a school: the school `S` chose stays.
+                Ok(LineCommand::Filter(f)) => {
+                    set_filter(state, |current| *current = Filter { school: current.school.take(), ..f })
+                }
                 Ok(LineCommand::History) => command(state, Command::History),
                 Ok(LineCommand::Link { other, reason }) => match key {
                     Some(key) => vec![Effect::Link { key, other, reason }],

@@ -203,27 +203,28 @@ impl Trust {
         {
             return Ok(name_reply(name, session.call(request(rest), at)?));
         }
-        let mut found = Vec::new();
+        let mut found: Vec<AlertKey> = Vec::new();
+        let mut candidates: Vec<String> = Vec::new();
         for (school, session) in &self.schools {
             match session.call(request(spec), at) {
-                Ok(reply) => found.push(name_reply(school, reply)),
+                Ok(Reply::Key(mut key)) => {
+                    name_key(school, &mut key);
+                    candidates.push(key.to_string());
+                    found.push(key);
+                }
+                Ok(other) => return Err(unexpected(&other)),
                 Err(ServiceError::NotFound(_)) => {}
+                // Ambiguous within one school: its candidates, named, with the other schools'.
+                Err(ServiceError::Ambiguous { candidates: theirs, .. }) => {
+                    candidates.extend(theirs.into_iter().map(|c| format!("{school}{SCHOOL_MARK}{c}")));
+                }
                 Err(e) => return Err(e),
             }
         }
-        match found.len() {
-            0 => Err(ServiceError::NotFound(spec.to_string())),
-            1 => Ok(found.remove(0)),
-            _ => Err(ServiceError::Ambiguous {
-                given: spec.to_string(),
-                candidates: found
-                    .iter()
-                    .filter_map(|r| match r {
-                        Reply::Key(k) => Some(k.to_string()),
-                        _ => None,
-                    })
-                    .collect(),
-            }),
+        match (found.len(), candidates.len()) {
+            (0, 0) => Err(ServiceError::NotFound(spec.to_string())),
+            (1, 1) => Ok(Reply::Key(found.remove(0))),
+            _ => Err(ServiceError::Ambiguous { given: spec.to_string(), candidates }),
         }
     }
 }
@@ -272,6 +273,8 @@ fn name_row(school: &str, row: &mut CaseSummary) {
 fn name_detail(school: &str, d: &mut CaseDetail) {
     name_row(school, &mut d.summary);
     name_key(school, &mut d.alert.key);
+    name_case(school, &mut d.case);
+    name_events(school, &mut d.events);
     for link in &mut d.links {
         name_key(school, &mut link.key);
     }
@@ -280,7 +283,57 @@ fn name_detail(school: &str, d: &mut CaseDetail) {
     }
     for record in &mut d.vendor_records {
         name_key(school, &mut record.alert.key);
+        name_events(school, &mut record.events);
     }
+}
+
+/// A case's fold: its own key and every case it names.
+fn name_case(school: &str, case: &mut crate::domain::case::Case) {
+    name_key(school, &mut case.key);
+    for set in [&mut case.links, &mut case.vendor_records, &mut case.declined_vendor] {
+        *set = std::mem::take(set)
+            .into_iter()
+            .map(|mut k| {
+                name_key(school, &mut k);
+                k
+            })
+            .collect();
+    }
+    if let Some(to) = &mut case.attached_to {
+        name_key(school, to);
+    }
+}
+
+/// The cases a log's events name (a link, a vendor's record attached or declined).
+fn name_events(school: &str, events: &mut [crate::domain::CaseEvent]) {
+    use crate::domain::EventKind as K;
+    for event in events {
+        match &mut event.kind {
+            K::Linked { other }
+            | K::Unlinked { other, .. }
+            | K::VendorRecordAttached { other }
+            | K::VendorRecordDeclined { other, .. } => name_key(school, other),
+            K::AttachedTo { case } => name_key(school, case),
+            _ => {}
+        }
+    }
+}
+
+/// What the dashboard matches a row by against [`Request::RaisedNotOpen`]'s hashes: [`super::key_hash`] of the
+/// key as its school knows it, mixed with the school in the trust's view (as [`Trust`] mixes the school's
+/// hashes), so two schools' alike keys are two cases there too.
+pub fn row_hash(row: &CaseSummary) -> u64 {
+    let Some(school) = &row.school else { return super::key_hash(&row.key) };
+    let own = row.key.source.strip_prefix(school.as_str()).and_then(|s| s.strip_prefix(SCHOOL_MARK));
+    let own = AlertKey::new(own.unwrap_or(&row.key.source), row.key.id.clone());
+    mix_hash(school, super::key_hash(&own))
+}
+
+fn mix_hash(school: &str, hash: u64) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (school, hash).hash(&mut h);
+    h.finish()
 }
 
 /// Every key in a school's answer, named.
@@ -294,6 +347,8 @@ fn name_reply(school: &str, mut reply: Reply) -> Reply {
         Reply::Trends(trends) => trends.iter_mut().for_each(|t| name_source(school, &mut t.source)),
         Reply::Prefetch(shots) => shots.iter_mut().for_each(|(k, _)| name_key(school, k)),
         Reply::Added(added) => name_key(school, &mut added.key),
+        Reply::Decided(events) => name_events(school, events),
+        Reply::RaisedNotOpen(briefs) => briefs.iter_mut().for_each(|(_, _, h)| *h = mix_hash(school, *h)),
         _ => {}
     }
     reply
@@ -346,7 +401,16 @@ impl TrustEvents {
         let mut all = Vec::new();
         for (school, events) in &mut self.schools {
             let Some(events) = events else { continue };
-            for mut event in events.read(now)? {
+            let read = match events.read(now) {
+                Ok(read) => read,
+                Err(e) => {
+                    // What the other schools said is kept; this school's rows are read again with the queue.
+                    tracing::warn!(error = %e, "a school's changes could not be read: reading its queue again");
+                    all.push(Event { seq: 0, kind: EventKind::Reload });
+                    continue;
+                }
+            };
+            for mut event in read {
                 match &mut event.kind {
                     EventKind::CaseChanged { case, row } => {
                         name_key(school, case);

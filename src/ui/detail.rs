@@ -222,7 +222,16 @@ fn captures(
 
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let focused = state.focus == Focus::Detail;
-    let block = theme.block("Case", focused);
+    // In the trust's view two schools' students may share an id: the pane says whose case it is.
+    let school = match (&state.detail, detail_is_current(state)) {
+        (Some(d), true) => d.summary.school.as_deref(),
+        _ => state.selected_summary().and_then(|s| s.school.as_deref()),
+    };
+    let title = match school {
+        Some(school) => format!("Case: {}", inert::line(school)),
+        None => "Case".to_string(),
+    };
+    let block = theme.block(&title, focused);
     let body = match (&state.detail, detail_is_current(state)) {
         (Some(d), true) => {
             let mut body = lines(state, theme, d);

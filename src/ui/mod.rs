@@ -186,6 +186,39 @@ pub fn fit(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// `s` cut to `max` display columns from the middle (`Oakwood…North`): for names that differ at the end,
+/// such as schools of one trust.
+pub fn fit_middle(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    use unicode_segmentation::UnicodeSegmentation;
+    if width(s) <= max || max < 3 {
+        return fit(s, max);
+    }
+    let graphemes: Vec<&str> = s.graphemes(true).collect();
+    let keep = max - 1;
+    let (mut head, mut tail) = (String::new(), Vec::new());
+    let (mut head_used, mut tail_used) = (0, 0);
+    let (mut front, mut back) = (0, graphemes.len());
+    // The start gets the odd column: a school's name is read from its start.
+    while front < back {
+        let take_front = head_used <= tail_used;
+        let g = if take_front { graphemes[front] } else { graphemes[back - 1] };
+        if head_used + tail_used + width(g) > keep {
+            break;
+        }
+        if take_front {
+            head.push_str(g);
+            head_used += width(g);
+            front += 1;
+        } else {
+            tail.push(g);
+            tail_used += width(g);
+            back -= 1;
+        }
+    }
+    tail.reverse();
+    std::borrow::Cow::Owned(format!("{head}…{}", tail.concat()))
+}
+
 fn blank() -> Line<'static> {
     Line::raw("")
 }

@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::{Theme, age, fit, width};
+use super::{Theme, age, fit, fit_middle, width};
 use crate::app::{Focus, State};
 use crate::domain::inert;
 use crate::service::CaseSummary;
@@ -112,7 +112,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             cells.insert(OWNER_COLUMN, Cell::from(fit(&owners[n], widths.owner).into_owned()));
         }
         if widths.school > 0 {
-            cells.insert(SCHOOL_COLUMN, Cell::from(fit(&schools[n], widths.school).into_owned()));
+            cells.insert(SCHOOL_COLUMN, Cell::from(fit_middle(&schools[n], widths.school).into_owned()));
         }
         let row = Row::new(cells);
         if selected { row.style(theme.selected()) } else { row }
@@ -148,6 +148,8 @@ const MAX_OWNER: usize = 16;
 const OWNER_COLUMN: usize = 6;
 /// The most a school's name takes in the trust's view: beyond it, the name is cut.
 const MAX_SCHOOL: usize = 14;
+/// The least a school's name takes when the pane is narrow.
+const MIN_SCHOOL: usize = 6;
 /// Where the school column goes in the trust's view: first after the marker (inserted after the owner's).
 const SCHOOL_COLUMN: usize = 1;
 
@@ -170,10 +172,20 @@ impl Columns {
         let optional = |texts: &[String], header: &str, most: usize| {
             if texts.iter().all(String::is_empty) { 0 } else { widest(texts, header).min(most) }
         };
-        let owner = optional(owners, "OWNER", MAX_OWNER);
-        let school = optional(schools, "SCHOOL", MAX_SCHOOL);
-        // The owner and school columns, when there, bring their own space between columns.
-        let owner_room = [owner, school].iter().filter(|w| **w > 0).map(|w| w + 1).sum::<usize>();
+        let mut owner = optional(owners, "OWNER", MAX_OWNER);
+        let mut school = optional(schools, "SCHOOL", MAX_SCHOOL);
+        // The owner and school columns, when there, bring their own space between columns. On a narrow
+        // pane they give way before the subject and category do: the owner first, then the school shrinks.
+        let extra = |owner: usize, school: usize| [owner, school].iter().filter(|w| **w > 0).map(|w| w + 1).sum();
+        let squeezed =
+            |owner, school| inner.saturating_sub(FIXED + flags + extra(owner, school)) < MIN_SUBJECT + MIN_CATEGORY;
+        if squeezed(owner, school) {
+            owner = 0;
+        }
+        if squeezed(owner, school) {
+            school = school.min(MIN_SCHOOL);
+        }
+        let owner_room: usize = extra(owner, school);
         let want = widest(categories, "CATEGORY");
         let room = inner.saturating_sub(FIXED + flags + owner_room);
         let category = want.min(room.saturating_sub(MIN_SUBJECT)).max(MIN_CATEGORY.min(want));
@@ -204,7 +216,32 @@ impl Columns {
 
 #[cfg(test)]
 mod tests {
-    use super::window_start;
+    use super::{Columns, FIXED, MIN_CATEGORY, MIN_SCHOOL, MIN_SUBJECT, window_start};
+
+    #[test]
+    fn a_long_school_name_is_cut_from_the_middle_so_two_schools_stay_apart() {
+        use super::super::{fit_middle, width};
+        let (north, south) = (fit_middle("Oakwood Academy North", 12), fit_middle("Oakwood Academy South", 12));
+        assert_eq!((north.as_ref(), south.as_ref()), ("Oakwoo…North", "Oakwoo…South"));
+        assert_eq!(width(&north), 12);
+        assert_eq!(fit_middle("North", 12), "North");
+    }
+
+    #[test]
+    fn on_a_narrow_pane_the_owner_gives_way_then_the_school_shrinks_before_the_subject() {
+        let texts = |s: &str| vec![s.to_string()];
+        let (categories, flags) = (texts("self-harm"), texts("FLAGS"));
+        let (owners, schools) = (texts("A. Example (DSL)"), texts("Oakwood Academy North"));
+        let wide = Columns::measure(140, &categories, &flags, &owners, &schools);
+        assert!(wide.owner > 0 && wide.school > MIN_SCHOOL, "room for both: {:?}", (wide.owner, wide.school));
+        // Half of a 140-column screen: the pane the queue has beside an open case.
+        let narrow = Columns::measure(68, &categories, &flags, &owners, &schools);
+        assert_eq!(narrow.owner, 0, "the owner gives way first");
+        assert!(narrow.subject >= MIN_SUBJECT && narrow.category >= MIN_CATEGORY.min(9), "{:?}", narrow.subject);
+        let tight =
+            Columns::measure(FIXED + 5 + MIN_SUBJECT + MIN_CATEGORY + 4, &categories, &flags, &owners, &schools);
+        assert_eq!((tight.owner, tight.school), (0, MIN_SCHOOL), "then the school shrinks");
+    }
 
     #[test]
     fn the_window_keeps_the_selection_in_view() {

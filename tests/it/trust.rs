@@ -464,3 +464,54 @@ fn the_trust_view_in_a_real_terminal_shows_both_schools_filters_one_and_opens_a_
     assert!(reads(&north) > 0);
     assert_eq!(reads(&south), 0);
 }
+
+#[test]
+fn every_key_a_school_answers_with_names_the_school_in_the_trust_view_and_the_dashboard_counts_each_case_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (north, south) = two_schools_alike(&dir.path().join("store.key"));
+    let key = StoreKey::file(dir.path().join("store.key"));
+    let school_session = |settings: &PgSettings| {
+        let mut config = vigil::config::Config::default();
+        config.roles.dsl = vec!["north-dsl".into()];
+        let service = CaseService::open_postgres(settings, &key, Policy::from_config(&config)).expect("open");
+        Session::new(service, school_dsl())
+    };
+    // North links its A-1 to its A-2; south's vendor withdraws south's A-1.
+    school_session(&north)
+        .act(&AlertKey::new(SOURCE, "A-1"), &CaseCommand::Link { other: AlertKey::new(SOURCE, "A-2") }, fixed_now())
+        .expect("linked");
+    let withdrawn = alert(
+        "A-1",
+        json!({"revision": 2, "withdrawn": true, "category": "self-harm", "raised_at": "2026-11-10T10:00:00+00:00", "subject": {"kind": "student", "id": "S1"}}),
+    );
+    let page = vigil::feed::protocol::parse_page(page(&[withdrawn], Some("c2"), false).as_bytes()).expect("a page");
+    school_session(&south).ingest(&page, fixed_now()).expect("withdrawn");
+
+    let view = trust_view(&north, &south, &key);
+    let detail = view.open(&AlertKey::new("north/smoothwall-monitor", "A-1"), fixed_now()).expect("opens");
+    let json = serde_json::to_string(&detail).expect("the detail as JSON");
+    assert!(!json.contains("\"smoothwall-monitor\""), "a key not named for its school: {json}");
+    assert!(detail.case.links.contains(&AlertKey::new("north/smoothwall-monitor", "A-2")), "{:?}", detail.case.links);
+    assert!(
+        detail.events.iter().any(|e| matches!(&e.kind, vigil::domain::EventKind::Linked { other } if other.source == "north/smoothwall-monitor")),
+        "the timeline's link names north"
+    );
+
+    // The dashboard's count of cases not open matches rows by a hash that names the school too.
+    let briefs = view.raised_not_open().expect("not open");
+    assert_eq!(briefs.len(), 1, "south's withdrawn A-1");
+    let rows = view.queue(fixed_now()).expect("every case");
+    let hash_of = |school: &str| {
+        let row = rows.iter().find(|r| r.id == "A-1" && r.school.as_deref() == Some(school)).expect("the row");
+        vigil::service::trust::row_hash(row)
+    };
+    assert_eq!(hash_of("south"), briefs[0].2, "south's withdrawn row is the case counted");
+    assert_ne!(hash_of("north"), briefs[0].2, "north's open A-1 is another case");
+    // An id two schools share is ambiguous until named, with each school's candidate named.
+    match view.find("A-1") {
+        Err(ServiceError::Ambiguous { candidates, .. }) => {
+            assert_eq!(candidates, ["north/smoothwall-monitor:A-1", "south/smoothwall-monitor:A-1"])
+        }
+        other => panic!("ambiguous, got {other:?}"),
+    }
+}
