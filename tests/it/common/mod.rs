@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
+use vigil::audit::Trail;
 use vigil::config::Config;
 use vigil::domain::calendar::{DuePolicy, WorkingCalendar};
 use vigil::domain::levels::LevelPolicy;
@@ -69,9 +70,20 @@ impl Svc {
     /// A service over a fresh, empty store of `backend` (sled's in `dir`), judging by `policy`.
     pub fn on(backend: Backend, dir: &Path, policy: vigil::service::Policy, viewer: Viewer) -> Svc {
         let opened = backend.open(dir);
-        let service = CaseService::with_store(opened.store.clone(), opened.trail.clone(), policy);
         let sled = (backend == Backend::Sled).then(|| opened.sled().clone());
-        Svc { session: Session::new(service, viewer), cases: opened.store, sled }
+        Svc::over(opened.store, opened.trail, sled, policy, viewer)
+    }
+
+    /// A service over `store` and its `trail` (and sled's own handle, when the store is sled's).
+    pub fn over(
+        store: Arc<dyn CaseStore>,
+        trail: Arc<dyn Trail>,
+        sled: Option<Store>,
+        policy: vigil::service::Policy,
+        viewer: Viewer,
+    ) -> Svc {
+        let service = CaseService::with_store(store.clone(), trail, policy);
+        Svc { session: Session::new(service, viewer), cases: store, sled }
     }
 
     /// Another viewer's session with the same service.
@@ -126,9 +138,27 @@ pub fn tick_all_required_at(s: &Session, key: &vigil::domain::AlertKey, now: Dat
 /// A service over a fresh store in `dir`, with the whole demo data set ingested through the real path.
 pub fn fixture_service(dir: &Path, viewer: Viewer) -> Svc {
     let service = empty_service(dir, viewer);
+    ingest_demo(&service);
+    service
+}
+
+/// [`fixture_service`] on `backend` (sled's store in `dir`; on PostgreSQL a fresh database).
+pub fn fixture_service_on(backend: Backend, dir: &Path, viewer: Viewer) -> Svc {
+    let service = Svc::on(backend, dir, default_policy(), viewer);
+    ingest_demo(&service);
+    service
+}
+
+/// Ingests the whole demo data set through the real path.
+pub fn ingest_demo(service: &Session) {
     let page = parse_page(demo_page_body().as_bytes()).expect("page parses");
     service.ingest(&page, fixed_now()).expect("ingest");
-    service
+}
+
+/// The default config's calendar, due times and levels.
+pub fn default_policy() -> vigil::service::Policy {
+    let config = Config::default();
+    vigil::service::Policy::with(config.calendar(), config.due, config.levels.clone())
 }
 
 /// A service over a fresh, empty store in `dir`, with the default config.
