@@ -123,9 +123,14 @@ impl Env {
 
     /// A service over this env's store (sled's or the database), with the default config, for `viewer`.
     pub fn service(&self, viewer: vigil::identity::Viewer) -> crate::common::Svc {
-        let (store, trail) = self.cases();
-        let sled = (self.pg.is_none()).then(|| self.store());
-        crate::common::Svc::over(store, trail, sled, crate::common::default_policy(), viewer)
+        let policy = crate::common::default_policy();
+        match &self.pg {
+            None => crate::common::Svc::with_policy(self.store(), policy, viewer),
+            Some(_) => {
+                let (store, trail) = self.cases();
+                crate::common::Svc::over(store, trail, None, policy, viewer)
+            }
+        }
     }
 
     /// [`Env::service`] with the whole demo data set ingested through the real path.

@@ -54,6 +54,7 @@ pub struct Svc {
     /// sled's own handle, for a test that reads sled's API (`None` on PostgreSQL).
     sled: Option<Store>,
     cases: Arc<dyn CaseStore>,
+    trail: Arc<dyn Trail>,
 }
 
 impl Svc {
@@ -64,7 +65,8 @@ impl Svc {
     /// A service over `store` judging by `policy` (a team, escalation and trend settings).
     pub fn with_policy(store: Store, policy: vigil::service::Policy, viewer: Viewer) -> Svc {
         let service = CaseService::new(store.clone(), policy);
-        Svc { session: Session::new(service, viewer), cases: Arc::new(store.clone()), sled: Some(store) }
+        let (cases, trail) = (Arc::new(store.clone()), Arc::new(store.clone()));
+        Svc { session: Session::new(service, viewer), cases, trail, sled: Some(store) }
     }
 
     /// A service over a fresh, empty store of `backend` (sled's in `dir`), judging by `policy`.
@@ -82,8 +84,8 @@ impl Svc {
         policy: vigil::service::Policy,
         viewer: Viewer,
     ) -> Svc {
-        let service = CaseService::with_store(store.clone(), trail, policy);
-        Svc { session: Session::new(service, viewer), cases: store, sled }
+        let service = CaseService::with_store(store.clone(), trail.clone(), policy);
+        Svc { session: Session::new(service, viewer), cases: store, trail, sled }
     }
 
     /// Another viewer's session with the same service.
@@ -92,6 +94,7 @@ impl Svc {
             session: Session::new(self.session.local().expect("in this process").clone(), viewer),
             sled: self.sled.clone(),
             cases: self.cases.clone(),
+            trail: self.trail.clone(),
         }
     }
 
@@ -103,6 +106,11 @@ impl Svc {
     /// The store through the boundary every backend implements.
     pub fn cases(&self) -> &dyn CaseStore {
         &*self.cases
+    }
+
+    /// The store's audit trail, as every backend keeps it.
+    pub fn trail(&self) -> &dyn Trail {
+        &*self.trail
     }
 }
 
