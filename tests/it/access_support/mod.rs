@@ -16,7 +16,7 @@ use vigil::store::backend::CaseStore;
 use vigil::store::postgres::{PgSettings, PgStore};
 use vigil::store::{Store, StoreKey};
 
-use crate::backend_support::{Backend, fresh_school};
+use crate::backend_support::{Backend, fresh_school, storage_keys};
 
 /// A valid protocol v1 alert whose every free-text field holds `text` tagged with the field's name
 /// (`{text}summary`, `{text}subject-name`, ...), so a search for `text` finds any of them.
@@ -92,8 +92,7 @@ impl Env {
         }
         let pg = fresh_school("north");
         let text = std::fs::read_to_string(&env.config).expect("config");
-        let storage = format!("backend = \"postgres\"\nurl = {:?}\nschool = {:?}\n", pg.url, pg.school);
-        std::fs::write(&env.config, format!("{text}{storage}")).expect("write config");
+        std::fs::write(&env.config, format!("{text}{}\n", storage_keys(&pg))).expect("write config");
         Env { pg: Some(pg), ..env }
     }
 

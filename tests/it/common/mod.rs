@@ -189,8 +189,16 @@ pub struct Harness {
 impl Harness {
     /// The queue as the TUI's first frame has it.
     pub fn new() -> Harness {
+        Harness::on(Backend::Sled)
+    }
+
+    /// [`Harness::new`] over a store of `backend`.
+    pub fn on(backend: Backend) -> Harness {
         let tmp = tempfile::tempdir().expect("tmp");
-        let service = fixture_service(&tmp.path().join("data"), dsl());
+        let service = match backend {
+            Backend::Sled => fixture_service(&tmp.path().join("data"), dsl()),
+            Backend::Postgres => fixture_service_on(backend, &tmp.path().join("data"), dsl()),
+        };
         let state = vigil::tui::screen_state(&service.session, vigil::app::keymap::Keymap::embedded(), fixed_now());
         let link = vigil::tui::Link::new(service.session.clone());
         let mut h = Harness { _tmp: tmp, service, link, state, retry: tokio::sync::Notify::new() };
