@@ -121,6 +121,15 @@ impl std::ops::Deref for Svc {
     }
 }
 
+/// The queue index's entry for `key` is the fold of the case's event log, through the trait (on either
+/// backend); the index keeps the case without its done items (the queue shows none of them).
+pub fn assert_index_is_the_fold_of_the_log(s: &Svc, key: &vigil::domain::AlertKey) {
+    let entry = s.cases().index_entry(key).expect("index").expect("an entry");
+    let events = s.cases().events(key).expect("events");
+    let folded = vigil::domain::Case::fold(key.clone(), &events).expect("a case");
+    assert_eq!(entry.case, vigil::domain::Case { done: Default::default(), ..folded }, "{key}");
+}
+
 /// Ticks every item a case still needs before it may close, with a plausible value for each kind.
 pub fn tick_all_required(s: &Session, key: &vigil::domain::AlertKey) {
     tick_all_required_at(s, key, fixed_now());
