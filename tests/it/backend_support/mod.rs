@@ -85,6 +85,14 @@ pub fn paused<F: std::future::Future>(f: F) -> F::Output {
     runtime.expect("a runtime").block_on(f)
 }
 
+/// Runs `f` to its end on a multi-threaded runtime (two workers), where PostgreSQL's blocking client may be
+/// called (the store moves off the worker with `block_in_place`): a body of `both_backends!` that needs
+/// `#[tokio::test]`. Open the store before, and drop it after: opening and closing are not async.
+pub fn on_runtime<F: std::future::Future>(f: F) -> F::Output {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
+    runtime.expect("a runtime").block_on(f)
+}
+
 /// Runs `f` on a thread of its own, outside any runtime, and waits for it: a paused-clock test's synchronous
 /// call into the store (PostgreSQL's client runs a runtime of its own, which may not start inside another;
 /// the service's own async callers use `spawn_blocking` for the same reason). The clock stays still meanwhile.
