@@ -69,6 +69,14 @@ impl Opened {
 }
 
 impl Opened {
+    /// The database and school (`None`: the store is sled's), for a test that reads the tables as their owner.
+    pub fn postgres(&self) -> Option<&PgSettings> {
+        match &self.again {
+            Again::Sled(_) => None,
+            Again::Postgres(settings) => Some(settings),
+        }
+    }
+
     /// sled's own handle (a test on sled that reads its API).
     pub fn sled(&self) -> &Store {
         match &self.again {
