@@ -158,7 +158,7 @@ fn six_records(backend: Backend, dir: &Path) -> Env {
 /// changes are flushed when it is dropped.
 enum Raw {
     Sled(sled::Db, sled::Tree),
-    Postgres(postgres::Client),
+    Postgres(Box<postgres::Client>),
 }
 
 fn audit_tree(env: &Env) -> Raw {
@@ -168,7 +168,9 @@ fn audit_tree(env: &Env) -> Raw {
             let tree = db.open_tree("audit").expect("audit tree");
             Raw::Sled(db, tree)
         }
-        Some(pg) => Raw::Postgres(postgres::Client::connect(&pg.url, postgres::NoTls).expect("connect as the owner")),
+        Some(pg) => {
+            Raw::Postgres(Box::new(postgres::Client::connect(&pg.url, postgres::NoTls).expect("connect as the owner")))
+        }
     }
 }
 
