@@ -131,6 +131,7 @@ both_backends!(
     escalations_heard_together_ring_once_and_the_title_goes_back_when_the_last_is_opened,
     the_governors_report_counts_escalated_cases_and_how_long_until_they_were_opened,
     through_the_socket_the_dsl_hears_an_escalation_and_nothing_of_the_alert,
+    a_sweep_through_a_backlog_gives_way_to_a_queue_being_read_after_one_escalation,
 );
 
 fn key(id: &str) -> AlertKey {
@@ -498,17 +499,16 @@ async fn hear_the_escalation(served: &crate::service_support::Served) {
     assert!(crate::common::stdout(&shown).contains("ESCALATED (#1, ESC-"), "{}", crate::common::stdout(&shown));
 }
 
-#[test]
-fn a_sweep_through_a_backlog_gives_way_to_a_queue_being_read_after_one_escalation() {
+fn a_sweep_through_a_backlog_gives_way_to_a_queue_being_read_after_one_escalation(backend: Backend) {
     let raised = london(1, 10, 0);
     let alerts: Vec<Value> = (0..30).map(|i| alert(&format!("H{i:03}"), "student", 5, raised)).collect();
-    let w = World::new(EscalationConfig::default(), &alerts, raised);
+    let w = World::new(backend, EscalationConfig::default(), &alerts, raised);
     let now = london(1, 16, 0);
-    let reader = w.service.reading_queue();
-    let yielded = w.service.escalate_due(now).expect("sweep");
+    let reader = w.service().reading_queue();
+    let yielded = w.service().escalate_due(now).expect("sweep");
     assert_eq!(yielded.escalated.len(), 1, "one escalation, then the reader's turn: readers never starve it");
     assert!(yielded.cut_short && yielded.next == Some(now), "the rest are due at once: {yielded:?}");
     drop(reader);
-    let rest = w.service.escalate_due(now).expect("sweep");
+    let rest = w.service().escalate_due(now).expect("sweep");
     assert_eq!((rest.escalated.len(), rest.cut_short), (29, false));
 }
