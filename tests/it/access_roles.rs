@@ -10,15 +10,14 @@
 //! redacted. A user with no role is refused everything, with exit code 3, and nothing is created.
 
 use crate::access_support;
+use crate::backend_support::{Backend, both_backends};
 use crate::common;
 
 use access_support::{Env, alert_with_text, feed, stderr, stdout};
 use serde_json::{Value, json};
-use vigil::config::Config;
 use vigil::feed::protocol::parse_page;
 use vigil::identity::{Role, Viewer};
 use vigil::service::ServiceError;
-use vigil::store::{Store, StoreKey};
 
 const STUDENT: &str = "StudentMark4k-";
 const STAFF: &str = "StaffMark8p-";
@@ -84,9 +83,9 @@ fn no_staff(who: Who, what: &str, text: &str) {
     }
 }
 
-fn check(who: Who, feed_url: &str) {
+fn check(who: Who, backend: Backend, feed_url: &str) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let env = Env::new(tmp.path(), who.roles());
+    let env = Env::on(backend, tmp.path(), who.roles());
 
     // sync: every role with a role may fetch (a reporter needs figures); the summary has no staff count.
     let out = env.ok(&["--feed-url", feed_url, "sync", "--once"]);
@@ -226,7 +225,7 @@ fn check(who: Who, feed_url: &str) {
     }
 
     // The store itself: staff alerts are not in it at all for those who may not see them.
-    let store = env.store();
+    let (store, _) = env.cases();
     let stored: Vec<_> = store.alerts().map(|a| a.expect("alert")).collect();
     assert_eq!(stored.len(), if who.sees_staff() { 3 } else { 2 }, "{who:?}");
     assert_eq!(stored.iter().any(|a| a.is_staff()), who.sees_staff(), "{who:?}");
@@ -242,36 +241,43 @@ fn check(who: Who, feed_url: &str) {
     assert_eq!(store.feed_state().expect("state").staff_dropped, if who.sees_staff() { 0 } else { 1 });
 }
 
-#[test]
-fn the_dsl_sees_everything() {
+both_backends!(
+    the_dsl_sees_everything,
+    a_deputy_sees_no_staff_alert_anywhere,
+    a_user_named_for_staff_alerts_sees_them_but_no_more,
+    a_reporter_may_report_and_nothing_else,
+    a_user_with_no_role_is_refused_everything_and_nothing_is_created,
+    config_check_runs_for_a_user_with_no_role_and_opens_nothing,
+    a_user_named_only_for_staff_alerts_has_no_role_and_is_told_why,
+    the_queue_and_counts_hold_no_staff_alert_for_those_who_may_not_see_them,
+    a_rejected_staff_alert_is_not_kept_for_those_who_may_not_see_it_however_it_is_spelled,
+);
+
+fn the_dsl_sees_everything(backend: Backend) {
     let feed = feed(alerts());
-    check(Who::Dsl, &feed.url);
+    check(Who::Dsl, backend, &feed.url);
 }
 
-#[test]
-fn a_deputy_sees_no_staff_alert_anywhere() {
+fn a_deputy_sees_no_staff_alert_anywhere(backend: Backend) {
     // (An officer sees only what is shared with them: `team_work` checks that a staff alert never is.)
     let feed = feed(alerts());
-    check(Who::Ddsl, &feed.url);
+    check(Who::Ddsl, backend, &feed.url);
 }
 
-#[test]
-fn a_user_named_for_staff_alerts_sees_them_but_no_more() {
+fn a_user_named_for_staff_alerts_sees_them_but_no_more(backend: Backend) {
     let feed = feed(alerts());
-    check(Who::StaffDeputy, &feed.url);
+    check(Who::StaffDeputy, backend, &feed.url);
 }
 
-#[test]
-fn a_reporter_may_report_and_nothing_else() {
+fn a_reporter_may_report_and_nothing_else(backend: Backend) {
     let feed = feed(alerts());
-    check(Who::Reporter, &feed.url);
+    check(Who::Reporter, backend, &feed.url);
 }
 
-#[test]
-fn a_user_with_no_role_is_refused_everything_and_nothing_is_created() {
+fn a_user_with_no_role_is_refused_everything_and_nothing_is_created(backend: Backend) {
     let feed = feed(alerts());
     let tmp = tempfile::tempdir().expect("tmp");
-    let env = Env::new(tmp.path(), "dsl = [\"somebody-else\"]\nstaff_alerts = [\"{user}\"]");
+    let env = Env::on(backend, tmp.path(), "dsl = [\"somebody-else\"]\nstaff_alerts = [\"{user}\"]");
     let url = feed.url.as_str();
     for args in [
         vec![],
@@ -291,16 +297,14 @@ fn a_user_with_no_role_is_refused_everything_and_nothing_is_created() {
         assert!(stderr(&out).contains("has no role"), "{}", stderr(&out));
         assert!(stdout(&out).is_empty());
     }
-    assert!(!env.data.exists(), "no store, no log");
-    assert!(!env.key_file().exists(), "no key");
+    env.assert_nothing_created();
 }
 
 /// The IT technician checks a config before anyone gives them a role: `vigil config check` needs only the
 /// file, opens no store and shows no alert, and says what the config makes of its user.
-#[test]
-fn config_check_runs_for_a_user_with_no_role_and_opens_nothing() {
+fn config_check_runs_for_a_user_with_no_role_and_opens_nothing(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let env = Env::new(tmp.path(), "dsl = [\"somebody-else\"]");
+    let env = Env::on(backend, tmp.path(), "dsl = [\"somebody-else\"]");
     let user = vigil::identity::os_user().expect("os user");
     let out = env.run(&["config", "check"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -308,18 +312,16 @@ fn config_check_runs_for_a_user_with_no_role_and_opens_nothing() {
     assert!(text.contains(&format!("# config file: {}", env.config.display())), "{text}");
     assert!(text.contains(&format!("# you: {user} (no role")), "{text}");
     assert!(text.contains("# config OK"), "{text}");
-    assert!(!env.data.exists(), "no store, no log");
-    assert!(!env.key_file().exists(), "no key");
+    env.assert_nothing_created();
 }
 
 /// `[roles] staff_alerts` lets a reviewer also see staff alerts; it is not a role. Staff alerts go to the
 /// DSL (the procedure), so a user named there and nowhere else is refused like any user with no role, told
 /// why, and `vigil config check` warns about the line.
-#[test]
-fn a_user_named_only_for_staff_alerts_has_no_role_and_is_told_why() {
+fn a_user_named_only_for_staff_alerts_has_no_role_and_is_told_why(backend: Backend) {
     let feed = feed(alerts());
     let tmp = tempfile::tempdir().expect("tmp");
-    let env = Env::new(tmp.path(), "dsl = [\"somebody-else\"]\nstaff_alerts = [\"{user}\"]");
+    let env = Env::on(backend, tmp.path(), "dsl = [\"somebody-else\"]\nstaff_alerts = [\"{user}\"]");
     let user = vigil::identity::os_user().expect("os user");
     let out = env.run(&["--feed-url", &feed.url, "sync", "--once"]);
     refused(Who::StaffDeputy, "sync", &out);
@@ -333,10 +335,11 @@ fn a_user_named_only_for_staff_alerts_has_no_role_and_is_told_why() {
         "{}",
         stdout(&check)
     );
-    assert!(!env.data.exists(), "no store, no log");
+    env.assert_nothing_created();
 }
 
 /// Without `--config`, the refusal names the file vigil looked for, so the user knows what to ask for.
+/// (sled-only: with no config there is no `[storage]` to name a database.)
 #[test]
 fn the_no_role_message_names_the_config_file_vigil_looked_for() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -361,16 +364,13 @@ fn the_no_role_message_names_the_config_file_vigil_looked_for() {
 }
 
 /// The TUI queue and its header counts, for every role, straight from the service the TUI speaks to.
-#[test]
-fn the_queue_and_counts_hold_no_staff_alert_for_those_who_may_not_see_them() {
+fn the_queue_and_counts_hold_no_staff_alert_for_those_who_may_not_see_them(backend: Backend) {
     let body = json!({"feed": "vigil.alert-feed/1", "alerts": alerts(), "cursor": "c1", "more": false});
     let page = parse_page(body.to_string().as_bytes()).expect("page");
-    let c = Config::default();
     for (role, sees_staff) in [(Role::Dsl, true), (Role::Ddsl, false), (Role::Ddsl, true), (Role::Reporter, false)] {
         let tmp = tempfile::tempdir().expect("tmp");
-        let store = Store::open(&tmp.path().join("data"), &StoreKey::bytes([2; 32])).expect("open");
         let viewer = Viewer { user: "u".into(), role, sees_staff };
-        let svc = crate::common::Svc::new(store, c.calendar(), c.due, c.levels.clone(), viewer);
+        let svc = common::Svc::on(backend, &tmp.path().join("data"), common::default_policy(), viewer);
         let report = svc.ingest(&page, common::fixed_now()).expect("ingest");
         assert_eq!(report.staff_dropped, usize::from(!sees_staff), "{role:?}");
         match svc.queue(common::fixed_now()) {
@@ -387,8 +387,7 @@ fn the_queue_and_counts_hold_no_staff_alert_for_those_who_may_not_see_them() {
 }
 
 /// A rejected alert is staff content if any of its strings says so, however it is escaped in the JSON.
-#[test]
-fn a_rejected_staff_alert_is_not_kept_for_those_who_may_not_see_it_however_it_is_spelled() {
+fn a_rejected_staff_alert_is_not_kept_for_those_who_may_not_see_it_however_it_is_spelled(backend: Backend) {
     let body = br#"{"feed": "vigil.alert-feed/1", "cursor": "c1", "more": false, "alerts": [
         {"id": "RJ-S1", "source": "s", "raised_at": "2026-11-10T10:00:00+00:00", "risk": 9, "category": "c",
          "subject": {"kind": "st\u0061ff", "id": "T1"}, "summary": "about a member of staff"},
@@ -399,12 +398,10 @@ fn a_rejected_staff_alert_is_not_kept_for_those_who_may_not_see_it_however_it_is
     ]}"#;
     let page = parse_page(body).expect("page");
     assert_eq!(page.rejected.len(), 3);
-    let c = Config::default();
     for (sees_staff, kept) in [(false, vec!["RJ-P1"]), (true, vec!["RJ-S1", "RJ-S2", "RJ-P1"])] {
         let tmp = tempfile::tempdir().expect("tmp");
-        let store = Store::open(&tmp.path().join("data"), &StoreKey::bytes([2; 32])).expect("open");
         let viewer = Viewer { user: "u".into(), role: Role::Ddsl, sees_staff };
-        let svc = crate::common::Svc::new(store, c.calendar(), c.due, c.levels.clone(), viewer);
+        let svc = common::Svc::on(backend, &tmp.path().join("data"), common::default_policy(), viewer);
         svc.ingest(&page, common::fixed_now()).expect("ingest");
         let ids: Vec<String> =
             svc.rejected(common::fixed_now()).expect("rejected").into_iter().filter_map(|q| q.rejected.id).collect();

@@ -5,6 +5,7 @@
 //! clock is fixed.
 
 use crate::access_support;
+use crate::backend_support::{Backend, both_backends};
 use crate::common;
 
 use access_support::{alert_with_text, contains};
@@ -16,7 +17,8 @@ use vigil::domain::AlertKey;
 use vigil::domain::case::CaseCommand;
 use vigil::domain::checklist::ItemKind;
 use vigil::feed::protocol::parse_page;
-use vigil::store::{Store, StoreKey};
+use vigil::store::Store;
+use vigil::store::backend::IndexScan;
 
 const MARK: &str = "RetainMarkW2-";
 const SHA: &str = "aa00000000000000000000000000000000000000000000000000000000000001";
@@ -52,20 +54,20 @@ fn close(svc: &crate::common::Svc, k: &AlertKey, at: DateTime<Utc>) -> String {
     panic!("could not close {k}");
 }
 
-#[test]
-fn a_closed_case_is_purged_after_its_months_and_leaves_a_tombstone() {
+both_backends!(
+    a_closed_case_is_purged_after_its_months_and_leaves_a_tombstone,
+    a_case_the_vendor_withdrew_and_nobody_closed_is_purged_after_its_months_from_the_withdrawal,
+);
+
+fn a_closed_case_is_purged_after_its_months_and_leaves_a_tombstone(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
     let data = tmp.path().join("data");
-    let store_key = StoreKey::bytes([6; 32]);
     let c = Config::default();
     assert_eq!(c.storage.retention_months, 15, "the vendor's own retention by default");
-    let svc = crate::common::Svc::new(
-        Store::open(&data, &store_key).expect("open"),
-        c.calendar(),
-        c.due,
-        c.levels.clone(),
-        common::dsl(),
-    );
+    let opened = backend.open(&data);
+    let sled = (backend == Backend::Sled).then(|| opened.sled().clone());
+    let svc =
+        common::Svc::over(opened.store.clone(), opened.trail.clone(), sled, common::default_policy(), common::dsl());
     let mut a = alert_with_text("RET-A", "student", MARK, 1);
     a["captures"] = json!([
         {"at": "2026-11-10T09:59:00+00:00", "text": "x",
@@ -81,15 +83,15 @@ fn a_closed_case_is_purged_after_its_months_and_leaves_a_tombstone() {
     ];
     let body = json!({"feed": "vigil.alert-feed/1", "alerts": alerts, "cursor": "c1", "more": false});
     svc.ingest(&parse_page(body.to_string().as_bytes()).expect("page"), t0()).expect("ingest");
-    svc.store().cache_blob(&format!("sha256:{SHA}"), b"png-a", 1 << 20).expect("cache");
-    let stored = svc.store().alert(&key("RET-A")).expect("read").expect("stored");
+    svc.cases().cache_blob(&format!("sha256:{SHA}"), b"png-a", 1 << 20).expect("cache");
+    let stored = svc.cases().alert(&key("RET-A")).expect("read").expect("stored");
     let b_shot = stored.captures[1].screenshot.clone().expect("the second capture has one");
     let b_name = vigil::service::shots::cache_name(&key("RET-A"), &b_shot);
     assert!(!b_name.contains("shots"), "a cache name carries no URL: {b_name}");
-    svc.store().cache_blob(&b_name, b"png-b", 1 << 20).expect("cache");
+    svc.cases().cache_blob(&b_name, b"png-b", 1 << 20).expect("cache");
     // As an earlier vigil named it.
-    svc.store().cache_blob("url:http://feed.example/v/shots/b.png", b"old-b", 1 << 20).expect("cache");
-    svc.store().cache_blob("sha256:ffff", b"another case's", 1 << 20).expect("cache");
+    svc.cases().cache_blob("url:http://feed.example/v/shots/b.png", b"old-b", 1 << 20).expect("cache");
+    svc.cases().cache_blob("sha256:ffff", b"another case's", 1 << 20).expect("cache");
 
     let outcome = close(&svc, &key("RET-A"), t0());
     close(&svc, &key("RET-B"), t0() + Duration::days(1));
@@ -98,20 +100,20 @@ fn a_closed_case_is_purged_after_its_months_and_leaves_a_tombstone() {
 
     let until = Utc.with_ymd_and_hms(2028, 2, 16, 10, 0, 0).single().expect("valid"); // t0 + 15 months
     assert_eq!(svc.purge_expired(15, until - Duration::minutes(1)).expect("purge"), 0, "not a minute early");
-    assert!(svc.store().alert(&key("RET-A")).expect("read").is_some());
+    assert!(svc.cases().alert(&key("RET-A")).expect("read").is_some());
 
-    let records_before = svc.store().audit_records().expect("records").len();
+    let records_before = svc.trail().records().expect("records").len();
     assert_eq!(svc.purge_expired(15, until).expect("purge"), 2, "RET-A and the staff case RET-D");
     for id in ["RET-A", "RET-D"] {
-        assert_eq!(svc.store().alert(&key(id)).expect("read"), None, "{id}: alert gone");
-        assert!(svc.store().events(&key(id)).expect("read").is_empty(), "{id}: events gone");
-        assert_eq!(svc.store().index_entry(&key(id)).expect("read"), None, "{id}: index entry gone");
+        assert_eq!(svc.cases().alert(&key(id)).expect("read"), None, "{id}: alert gone");
+        assert!(svc.cases().events(&key(id)).expect("read").is_empty(), "{id}: events gone");
+        assert_eq!(svc.cases().index_entry(&key(id)).expect("read"), None, "{id}: index entry gone");
     }
-    assert_eq!(svc.store().cached_blob(&format!("sha256:{SHA}")).expect("cache"), None, "its screenshot");
-    assert_eq!(svc.store().cached_blob(&b_name).expect("cache"), None);
-    assert_eq!(svc.store().cached_blob("url:http://feed.example/v/shots/b.png").expect("cache"), None);
-    assert_eq!(svc.store().cached_blob("sha256:ffff").expect("cache"), Some(b"another case's".to_vec()));
-    assert_eq!(svc.store().cached_blob_bytes().expect("total"), 14, "the cache's total follows");
+    assert_eq!(svc.cases().cached_blob(&format!("sha256:{SHA}")).expect("cache"), None, "its screenshot");
+    assert_eq!(svc.cases().cached_blob(&b_name).expect("cache"), None);
+    assert_eq!(svc.cases().cached_blob("url:http://feed.example/v/shots/b.png").expect("cache"), None);
+    assert_eq!(svc.cases().cached_blob("sha256:ffff").expect("cache"), Some(b"another case's".to_vec()));
+    assert_eq!(svc.cases().cached_blob_bytes().expect("total"), 14, "the cache's total follows");
     let queue = svc.queue(until).expect("queue");
     let ids: Vec<&str> = queue.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids.len(), 2, "{ids:?}");
@@ -119,7 +121,7 @@ fn a_closed_case_is_purged_after_its_months_and_leaves_a_tombstone() {
     assert_eq!(svc.purge_expired(15, until + Duration::hours(23)).expect("purge"), 0, "RET-B's day has not come");
     assert_eq!(svc.purge_expired(15, until + Duration::days(1)).expect("purge"), 1, "now it has");
 
-    let records = svc.store().audit_records().expect("records");
+    let records = svc.trail().records().expect("records");
     let tombstones: Vec<_> = records[records_before..].iter().filter(|r| r.actor == "retention").collect();
     assert_eq!(tombstones.len(), 3);
     let a = tombstones.iter().find(|r| r.case.as_deref() == Some("smoothwall-monitor:RET-A")).expect("RET-A's");
@@ -136,6 +138,21 @@ fn a_closed_case_is_purged_after_its_months_and_leaves_a_tombstone() {
     assert!(history.len() > 3 && history.last().is_some_and(|r| r.actor == "retention"));
     drop(svc);
 
+    if let Some(pg) = opened.postgres() {
+        // The same, in the tables, as their owner; then a second service's view of the index.
+        let mut db = postgres::Client::connect(&pg.url, postgres::NoTls).expect("connect as the owner");
+        for table in ["alerts", "events", "case_index"] {
+            for id in ["RET-A", "RET-B", "RET-D"] {
+                let sql = format!("SELECT count(*) FROM {table} WHERE position($1::bytea in case_key) > 0");
+                let n: i64 = db.query_one(&sql, &[&id.as_bytes()]).expect("count").get(0);
+                assert_eq!(n, 0, "{table} still holds {id}");
+            }
+        }
+        let again = opened.another();
+        assert_eq!(again.store.scan_index(IndexScan::All).expect("index").len(), 1, "RET-C only");
+        return;
+    }
+    drop(opened);
     {
         let db = access_support::open_sled(&data.join("db"));
         for tree in ["alerts", "events", "index-open", "index-closed"] {
@@ -151,7 +168,7 @@ fn a_closed_case_is_purged_after_its_months_and_leaves_a_tombstone() {
     let data_s = data.to_str().expect("utf8");
     assert!(std::process::Command::new("chmod").args(["-R", "go-rwx", data_s]).status().expect("chmod").success());
     // Reopened, with the index rebuilt from the log, the purged cases do not come back.
-    let store = Store::open(&data, &store_key).expect("reopen");
+    let store = Store::open(&data, &crate::backend_support::key()).expect("reopen");
     store.rebuild_index().expect("rebuild");
     assert_eq!(store.index_entries().count(), 1, "RET-C only");
 }
@@ -171,17 +188,9 @@ fn feed(svc: &crate::common::Svc, alerts: &[(&str, u32, bool)], at: DateTime<Utc
     svc.ingest(&parse_page(body.to_string().as_bytes()).expect("page"), at).expect("ingest");
 }
 
-#[test]
-fn a_case_the_vendor_withdrew_and_nobody_closed_is_purged_after_its_months_from_the_withdrawal() {
+fn a_case_the_vendor_withdrew_and_nobody_closed_is_purged_after_its_months_from_the_withdrawal(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let c = Config::default();
-    let svc = crate::common::Svc::new(
-        Store::open(&tmp.path().join("data"), &StoreKey::bytes([6; 32])).expect("open"),
-        c.calendar(),
-        c.due,
-        c.levels.clone(),
-        common::dsl(),
-    );
+    let svc = common::Svc::on(backend, &tmp.path().join("data"), common::default_policy(), common::dsl());
     feed(&svc, &[("WD-A", 1, false), ("WD-R", 1, false)], t0());
     // Nothing is closed or withdrawn yet: retention learns that and, until something is, reads nothing.
     assert_eq!(svc.purge_expired(15, t0()).expect("purge"), 0);
@@ -193,11 +202,11 @@ fn a_case_the_vendor_withdrew_and_nobody_closed_is_purged_after_its_months_from_
 
     let until = Utc.with_ymd_and_hms(2028, 2, 16, 10, 0, 0).single().expect("valid"); // t0 + 15 months
     assert_eq!(svc.purge_expired(15, until - Duration::minutes(1)).expect("purge"), 0, "not a minute early");
-    let records_before = svc.store().audit_records().expect("records").len();
+    let records_before = svc.trail().records().expect("records").len();
     assert_eq!(svc.purge_expired(15, until).expect("purge"), 1, "WD-A, counted from its withdrawal");
-    assert_eq!(svc.store().alert(&key("WD-A")).expect("read"), None);
-    assert!(svc.store().events(&key("WD-A")).expect("read").is_empty());
-    let records = svc.store().audit_records().expect("records");
+    assert_eq!(svc.cases().alert(&key("WD-A")).expect("read"), None);
+    assert!(svc.cases().events(&key("WD-A")).expect("read").is_empty());
+    let records = svc.trail().records().expect("records");
     let tombstone = &records[records_before..];
     assert_eq!(tombstone.len(), 1);
     assert_eq!(
@@ -205,7 +214,7 @@ fn a_case_the_vendor_withdrew_and_nobody_closed_is_purged_after_its_months_from_
         "purged by retention (15 months after the vendor withdrew it, never closed): raised 2026-11-10, withdrawn 2026-11-16, level low"
     );
     assert_eq!(svc.purge_expired(15, until + Duration::days(1)).expect("purge"), 1, "WD-N a day later");
-    assert!(svc.store().alert(&key("WD-R")).expect("read").is_some(), "a reinstated case stays");
+    assert!(svc.cases().alert(&key("WD-R")).expect("read").is_some(), "a reinstated case stays");
     let queue = svc.queue(until + Duration::days(400)).expect("queue");
     assert_eq!(queue.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["WD-R"]);
     assert!(matches!(svc.audit_verify().expect("verify"), Verdict::Intact { .. }));

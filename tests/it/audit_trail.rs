@@ -3,21 +3,39 @@
 //! verify` names the first record that was edited, deleted or moved, and exits non-zero.
 
 use crate::access_support;
+use crate::backend_support::{Backend, both_backends};
 use crate::common;
 
 use std::path::Path;
 
 use access_support::{Env, alert_with_text, feed, stderr, stdout};
 use chrono::Duration;
-use common::{dsl, fixed_now, fixture_service};
+use common::{dsl, fixed_now, fixture_service_on};
 use vigil::audit::Verdict;
 use vigil::domain::case::CaseCommand;
 use vigil::identity::os_user;
 
 const MARK: &str = "AuditMark7q-";
 
-#[test]
-fn views_actions_and_exports_are_recorded_without_content() {
+both_backends!(
+    views_actions_and_exports_are_recorded_without_content,
+    only_the_dsl_reads_the_trail_and_a_reporter_cannot_verify_it,
+    an_action_and_its_record_are_written_together_and_a_refused_one_leaves_none,
+    an_edited_record_is_named,
+    a_flipped_byte_is_named,
+    a_rewritten_and_rechained_trail_is_found_without_the_key,
+    a_wiped_trail_is_found_and_never_verifies_as_intact,
+    a_cut_tail_with_its_head_rewritten_is_found_without_the_key,
+    a_store_rolled_back_verifies_on_its_own_but_not_against_the_kept_head,
+    the_head_goes_to_the_head_command_and_the_log,
+    a_deleted_record_is_named,
+    a_deleted_last_record_is_named,
+    reordered_records_are_named,
+    an_untouched_trail_verifies,
+    a_decision_removed_from_a_case_log_is_named,
+);
+
+fn views_actions_and_exports_are_recorded_without_content(backend: Backend) {
     let feed =
         feed(vec![alert_with_text("AUD-1", "student", MARK, 5), alert_with_text("AUD-2", "student", MARK, 2), {
             let mut bad = alert_with_text("AUD-3", "student", MARK, 3);
@@ -25,7 +43,7 @@ fn views_actions_and_exports_are_recorded_without_content() {
             bad
         }]);
     let tmp = tempfile::tempdir().expect("tmp");
-    let env = Env::with_role(tmp.path(), "dsl");
+    let env = Env::with_role_on(backend, tmp.path(), "dsl");
     env.ok(&["--feed-url", &feed.url, "sync", "--once"]);
     let note = format!("{MARK}typed-note");
     for args in [
@@ -76,11 +94,10 @@ fn views_actions_and_exports_are_recorded_without_content() {
     drop(feed);
 }
 
-#[test]
-fn only_the_dsl_reads_the_trail_and_a_reporter_cannot_verify_it() {
+fn only_the_dsl_reads_the_trail_and_a_reporter_cannot_verify_it(backend: Backend) {
     for (role, show, verify) in [("dsl", 0, 0), ("ddsl", 3, 0), ("officer", 3, 0), ("reporter", 3, 3)] {
         let tmp = tempfile::tempdir().expect("tmp");
-        let env = Env::with_role(tmp.path(), role);
+        let env = Env::with_role_on(backend, tmp.path(), role);
         let out = env.run(&["audit", "show"]);
         assert_eq!(out.status.code(), Some(show), "{role}: audit show: {}", stderr(&out));
         if show != 0 {
@@ -93,60 +110,160 @@ fn only_the_dsl_reads_the_trail_and_a_reporter_cannot_verify_it() {
     }
 }
 
-#[test]
-fn an_action_and_its_record_are_written_together_and_a_refused_one_leaves_none() {
+fn an_action_and_its_record_are_written_together_and_a_refused_one_leaves_none(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let service = fixture_service(&tmp.path().join("data"), dsl());
+    let service = fixture_service_on(backend, &tmp.path().join("data"), dsl());
     let key = service.find("SW-2026-004506").expect("case");
-    let before = service.store().audit_records().expect("records").len();
+    let before = service.trail().records().expect("records").len();
     let refused = service.act(&key, &CaseCommand::Close { outcome: "nonsense".into() }, fixed_now());
     assert!(refused.is_err());
-    assert_eq!(service.store().audit_records().expect("records").len(), before, "nothing happened, nothing recorded");
+    assert_eq!(service.trail().records().expect("records").len(), before, "nothing happened, nothing recorded");
     let [event] = <[_; 1]>::try_from(
         service
             .act(&key, &CaseCommand::Note { text: "spoke to tutor about SECRET".into() }, fixed_now())
             .expect("note"),
     )
     .expect("a note is one event");
-    let records = service.store().audit_records().expect("records");
+    let records = service.trail().records().expect("records");
     let last = records.last().expect("a record");
     assert_eq!(last.what, "added a note");
     assert_eq!(last.case.as_deref(), Some(key.to_string().as_str()));
     assert_eq!((last.at, last.actor.as_str()), (event.at, "dsl-user"));
-    assert!(service.store().events(&key).expect("events").contains(&event));
+    assert!(service.cases().events(&key).expect("events").contains(&event));
     // Reading a checklist to resolve an item number is not a view of content; opening the case is.
     let n = records.len();
     service.checklist(&key, fixed_now()).expect("checklist");
-    assert_eq!(service.store().audit_records().expect("records").len(), n);
+    assert_eq!(service.trail().records().expect("records").len(), n);
     service.detail(&key, fixed_now()).expect("detail");
-    assert_eq!(service.store().audit_records().expect("records").len(), n + 1);
+    assert_eq!(service.trail().records().expect("records").len(), n + 1);
 }
 
-/// A DSL's store with the demo data and six audit records (six views of a case, a minute apart), closed;
-/// returns the env whose config and key the binary uses to verify it.
-fn six_records(dir: &Path) -> Env {
-    let data = dir.join("data");
+/// A DSL's store on `backend` with the demo data and six audit records (six views of a case, a minute apart),
+/// closed; returns the env whose config and key the binary uses to verify it.
+fn six_records(backend: Backend, dir: &Path) -> Env {
+    let env = Env::with_role_on(backend, dir, "dsl");
     {
-        let service = fixture_service(&data, dsl());
+        let service = env.fixture(dsl());
         let key = service.find("SW-2026-004506").expect("case");
         for i in 0..6 {
             service.detail(&key, fixed_now() + Duration::minutes(i)).expect("detail");
         }
         assert!(matches!(service.audit_verify().expect("verify"), Verdict::Intact { records: 6, .. }));
     }
-    let env = Env::with_role(dir, "dsl");
-    assert_eq!(env.data, data);
     env
 }
 
-fn audit_tree(env: &Env) -> (sled::Db, sled::Tree) {
-    let db = access_support::open_sled(&env.data.join("db"));
-    let tree = db.open_tree("audit").expect("audit tree");
-    (db, tree)
+/// The trail as it is stored, reached as whoever holds sled's files, or as the database's owner (the role the
+/// tests' cluster connects as), would reach it: its records by number, its head and its key marker. sled's
+/// changes are flushed when it is dropped.
+enum Raw {
+    Sled(sled::Db, sled::Tree),
+    Postgres(Box<postgres::Client>),
+}
+
+fn audit_tree(env: &Env) -> Raw {
+    match &env.pg {
+        None => {
+            let db = access_support::open_sled(&env.data.join("db"));
+            let tree = db.open_tree("audit").expect("audit tree");
+            Raw::Sled(db, tree)
+        }
+        Some(pg) => {
+            Raw::Postgres(Box::new(postgres::Client::connect(&pg.url, postgres::NoTls).expect("connect as the owner")))
+        }
+    }
 }
 
 fn record_key(seq: u64) -> Vec<u8> {
     [b"r/".as_slice(), &seq.to_be_bytes()].concat()
+}
+
+/// The tests' school (`backend_support::fresh_school`).
+const SCHOOL: &str = "north";
+
+impl Raw {
+    fn get(&mut self, seq: u64) -> Option<Vec<u8>> {
+        match self {
+            Raw::Sled(_, t) => t.get(record_key(seq)).expect("get").map(|v| v.to_vec()),
+            Raw::Postgres(c) => c
+                .query_opt("SELECT stored FROM audit_records WHERE school = $1 AND seq = $2", &[&SCHOOL, &(seq as i64)])
+                .expect("select")
+                .map(|r| r.get(0)),
+        }
+    }
+
+    fn put(&mut self, seq: u64, stored: Vec<u8>) {
+        match self {
+            Raw::Sled(_, t) => drop(t.insert(record_key(seq), stored).expect("insert")),
+            Raw::Postgres(c) => drop(
+                c.execute(
+                    "INSERT INTO audit_records (school, seq, stored) VALUES ($1, $2, $3) \
+                     ON CONFLICT (school, seq) DO UPDATE SET stored = EXCLUDED.stored",
+                    &[&SCHOOL, &(seq as i64), &stored],
+                )
+                .expect("upsert"),
+            ),
+        }
+    }
+
+    fn remove(&mut self, seq: u64) {
+        match self {
+            Raw::Sled(_, t) => drop(t.remove(record_key(seq)).expect("remove")),
+            Raw::Postgres(c) => drop(
+                c.execute("DELETE FROM audit_records WHERE school = $1 AND seq = $2", &[&SCHOOL, &(seq as i64)])
+                    .expect("delete"),
+            ),
+        }
+    }
+
+    fn head(&mut self) -> Option<Vec<u8>> {
+        match self {
+            Raw::Sled(_, t) => t.get("head").expect("get").map(|v| v.to_vec()),
+            Raw::Postgres(c) => c
+                .query_opt("SELECT head FROM audit_heads WHERE school = $1", &[&SCHOOL])
+                .expect("select")
+                .map(|r| r.get(0)),
+        }
+    }
+
+    fn put_head(&mut self, head: Vec<u8>) {
+        match self {
+            Raw::Sled(_, t) => drop(t.insert("head", head).expect("head")),
+            Raw::Postgres(c) => assert_eq!(
+                c.execute("UPDATE audit_heads SET head = $2 WHERE school = $1", &[&SCHOOL, &head]).expect("update"),
+                1
+            ),
+        }
+    }
+
+    /// One of sled's keys beside the records (`head`, `keyed`): PostgreSQL has no such key alone.
+    fn remove_sled_key(&mut self, name: &str) {
+        match self {
+            Raw::Sled(_, t) => drop(t.remove(name).expect("remove")),
+            Raw::Postgres(_) => panic!("`{name}` is sled's own"),
+        }
+    }
+
+    /// The head and the key marker (PostgreSQL keeps both in the school's one row of `audit_heads`).
+    fn remove_head_and_marker(&mut self) {
+        match self {
+            Raw::Sled(_, t) => {
+                t.remove("head").expect("head");
+                t.remove("keyed").expect("marker");
+            }
+            Raw::Postgres(c) => {
+                assert_eq!(c.execute("DELETE FROM audit_heads WHERE school = $1", &[&SCHOOL]).expect("delete"), 1)
+            }
+        }
+    }
+}
+
+impl Drop for Raw {
+    fn drop(&mut self) {
+        if let Raw::Sled(db, _) = self {
+            db.flush().expect("flush");
+        }
+    }
 }
 
 fn broken_at(env: &Env) -> String {
@@ -157,33 +274,29 @@ fn broken_at(env: &Env) -> String {
     err
 }
 
-#[test]
-fn an_edited_record_is_named() {
+fn an_edited_record_is_named(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let env = six_records(tmp.path());
+    let env = six_records(backend, tmp.path());
     {
-        let (db, t) = audit_tree(&env);
-        let v = t.get(record_key(3)).expect("get").expect("record 3").to_vec();
+        let mut t = audit_tree(&env);
+        let v = t.get(3).expect("record 3");
         let text = String::from_utf8(v).expect("text");
         assert!(text.contains("\"actor\":\"dsl-user\""), "{text}");
-        t.insert(record_key(3), text.replace("dsl-user", "someone-else").into_bytes()).expect("edit");
-        db.flush().expect("flush");
+        t.put(3, text.replace("dsl-user", "someone-else").into_bytes());
     }
     let err = broken_at(&env);
     assert!(err.contains("audit trail broken at record 3: it was altered"), "{err}");
 }
 
-#[test]
-fn a_flipped_byte_is_named() {
+fn a_flipped_byte_is_named(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let env = six_records(tmp.path());
+    let env = six_records(backend, tmp.path());
     {
-        let (db, t) = audit_tree(&env);
-        let mut v = t.get(record_key(2)).expect("get").expect("record 2").to_vec();
+        let mut t = audit_tree(&env);
+        let mut v = t.get(2).expect("record 2");
         let at = v.len() - 10;
         v[at] ^= 0x01;
-        t.insert(record_key(2), v).expect("tamper");
-        db.flush().expect("flush");
+        t.put(2, v);
     }
     let err = broken_at(&env);
     assert!(err.contains("audit trail broken at record 2:"), "{err}");
@@ -193,11 +306,11 @@ fn a_flipped_byte_is_named() {
 /// each a fresh SHA-256 (in the field `field`) and re-chain every later record and the head to match.
 fn rechain_without_the_key(env: &Env, from: u64, field: &str, edit: impl Fn(u64, &mut serde_json::Value)) {
     use sha2::{Digest, Sha256};
-    let (db, t) = audit_tree(env);
+    let mut t = audit_tree(env);
     let mut prev: Option<String> = None;
     let mut last = 0;
     for seq in from.. {
-        let Some(v) = t.get(record_key(seq)).expect("get") else { break };
+        let Some(v) = t.get(seq) else { break };
         let v: serde_json::Value = serde_json::from_slice(&v).expect("json");
         let mut record = v["record"].clone();
         if let Some(p) = &prev {
@@ -206,21 +319,18 @@ fn rechain_without_the_key(env: &Env, from: u64, field: &str, edit: impl Fn(u64,
         edit(seq, &mut record);
         let canonical = serde_json::to_string(&record).expect("json");
         let hash = hex::encode(Sha256::digest(canonical.as_bytes()));
-        t.insert(record_key(seq), format!("{{\"{field}\":\"{hash}\",\"record\":{canonical}}}").into_bytes())
-            .expect("forge");
+        t.put(seq, format!("{{\"{field}\":\"{hash}\",\"record\":{canonical}}}").into_bytes());
         prev = Some(hash);
         last = seq;
     }
     let head = serde_json::json!({"seq": last, "hash": prev});
-    t.insert("head", serde_json::to_vec(&head).expect("head")).expect("head");
-    db.flush().expect("flush");
+    t.put_head(serde_json::to_vec(&head).expect("head"));
 }
 
-#[test]
-fn a_rewritten_and_rechained_trail_is_found_without_the_key() {
+fn a_rewritten_and_rechained_trail_is_found_without_the_key(backend: Backend) {
     for field in ["hash", "mac"] {
         let tmp = tempfile::tempdir().expect("tmp");
-        let env = six_records(tmp.path());
+        let env = six_records(backend, tmp.path());
         rechain_without_the_key(&env, 4, field, |seq, r| {
             if seq == 4 {
                 r["what"] = serde_json::json!("nothing to see");
@@ -233,54 +343,43 @@ fn a_rewritten_and_rechained_trail_is_found_without_the_key() {
     }
 }
 
-#[test]
-fn a_wiped_trail_is_found_and_never_verifies_as_intact() {
+fn a_wiped_trail_is_found_and_never_verifies_as_intact(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let env = six_records(tmp.path());
+    let env = six_records(backend, tmp.path());
     {
-        let (db, t) = audit_tree(&env);
+        let mut t = audit_tree(&env);
         for seq in 1..=6 {
-            t.remove(record_key(seq)).expect("wipe");
+            t.remove(seq);
         }
-        db.flush().expect("flush");
     }
     let err = broken_at(&env);
     assert!(
         err.contains("audit trail broken at record 1: it is missing: the trail ends at record 0 but its head says 6"),
         "{err}"
     );
-    {
-        let (db, t) = audit_tree(&env);
-        t.remove("head").expect("wipe the head too");
-        db.flush().expect("flush");
+    // sled keeps the head apart from the key marker; PostgreSQL keeps both in one row, removed together below.
+    if backend == Backend::Sled {
+        audit_tree(&env).remove_sled_key("head");
+        let err = broken_at(&env);
+        assert!(err.contains("the trail's head is missing"), "{err}");
     }
-    let err = broken_at(&env);
-    assert!(err.contains("the trail's head is missing"), "{err}");
-    {
-        let (db, t) = audit_tree(&env);
-        t.remove("keyed").expect("and the marker");
-        db.flush().expect("flush");
-    }
+    audit_tree(&env).remove_head_and_marker();
     let err = broken_at(&env);
     assert!(err.contains("audit trail not keyed: its 0 records"), "an unkeyed trail is never intact: {err}");
 }
 
-#[test]
-fn a_cut_tail_with_its_head_rewritten_is_found_without_the_key() {
+fn a_cut_tail_with_its_head_rewritten_is_found_without_the_key(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let env = six_records(tmp.path());
+    let env = six_records(backend, tmp.path());
     {
-        let (db, t) = audit_tree(&env);
-        let five: serde_json::Value =
-            serde_json::from_slice(&t.get(record_key(5)).expect("get").expect("5")).expect("json");
-        let head: serde_json::Value =
-            serde_json::from_slice(&t.get("head").expect("get").expect("head")).expect("json");
-        t.remove(record_key(6)).expect("cut");
+        let mut t = audit_tree(&env);
+        let five: serde_json::Value = serde_json::from_slice(&t.get(5).expect("5")).expect("json");
+        let head: serde_json::Value = serde_json::from_slice(&t.head().expect("head")).expect("json");
+        t.remove(6);
         // The head moved back to record 5, with the tag it had for record 6 (the only one the attacker has).
         let link = five.get("mac").or_else(|| five.get("hash")).expect("a link");
         let forged = serde_json::json!({"seq": 5, "hash": link, "tag": head["tag"]});
-        t.insert("head", serde_json::to_vec(&forged).expect("json")).expect("head");
-        db.flush().expect("flush");
+        t.put_head(serde_json::to_vec(&forged).expect("json"));
     }
     let err = broken_at(&env);
     assert!(
@@ -296,14 +395,13 @@ fn head_of(env: &Env) -> String {
     head
 }
 
-#[test]
-fn a_store_rolled_back_verifies_on_its_own_but_not_against_the_kept_head() {
+fn a_store_rolled_back_verifies_on_its_own_but_not_against_the_kept_head(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let env = six_records(tmp.path());
+    let env = six_records(backend, tmp.path());
     let early = head_of(&env);
     assert!(early.starts_with("6:"), "{early}");
     let copy = tmp.path().join("copy");
-    copy_dir(&env.data, &copy);
+    let backup = Backup::take(&env, &copy);
     env.ok(&["show", "SW-2026-004506"]);
     let kept = head_of(&env);
     assert!(kept.starts_with("7:"), "{kept}");
@@ -311,9 +409,8 @@ fn a_store_rolled_back_verifies_on_its_own_but_not_against_the_kept_head() {
     assert!(stdout(&out).contains(&format!("head {kept}, and holds the kept head {kept}")), "{}", stdout(&out));
     env.ok(&["audit", "verify", "--expect", &early]);
 
-    // The data dir put back as it was before the last record: on its own, it verifies.
-    std::fs::remove_dir_all(&env.data).expect("rm");
-    copy_dir(&copy, &env.data);
+    // The store put back as it was before the last record: on its own, it verifies.
+    backup.restore(&env);
     assert!(stdout(&env.ok(&["audit", "verify"])).starts_with("audit trail intact: 6 records"));
     let out = env.run(&["audit", "verify", "--expect", &kept]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
@@ -326,6 +423,54 @@ fn a_store_rolled_back_verifies_on_its_own_but_not_against_the_kept_head() {
     assert!(err.contains("audit trail broken at record 6: it is not the record the kept head"), "{err}");
     let err = stderr(&env.run(&["audit", "verify", "--expect", "6"]));
     assert!(err.contains("is not an audit head"), "{err}");
+}
+
+/// A copy of a store: sled's data dir copied aside, or a database copied from the store's (as its template).
+enum Backup {
+    Sled(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Backup {
+    fn take(env: &Env, copy: &Path) -> Backup {
+        match &env.pg {
+            None => {
+                copy_dir(&env.data, copy);
+                Backup::Sled(copy.to_path_buf())
+            }
+            Some(pg) => {
+                let name = format!("{}_backup", database(&pg.url));
+                admin().batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {}", database(&pg.url))).expect("copy");
+                Backup::Postgres(name)
+            }
+        }
+    }
+
+    /// Puts the copy back in the store's place.
+    fn restore(&self, env: &Env) {
+        match (self, &env.pg) {
+            (Backup::Sled(copy), None) => {
+                std::fs::remove_dir_all(&env.data).expect("rm");
+                copy_dir(copy, &env.data);
+            }
+            (Backup::Postgres(copy), Some(pg)) => {
+                let db = database(&pg.url);
+                let mut admin = admin();
+                admin.batch_execute(&format!("DROP DATABASE {db} WITH (FORCE)")).expect("drop");
+                admin.batch_execute(&format!("CREATE DATABASE {db} TEMPLATE {copy}")).expect("restore");
+            }
+            _ => unreachable!("a backup of the store's own kind"),
+        }
+    }
+}
+
+/// The database a test cluster's url names.
+fn database(url: &str) -> &str {
+    url.split_whitespace().find_map(|p| p.strip_prefix("dbname=")).expect("a database")
+}
+
+fn admin() -> postgres::Client {
+    crate::backend_support::pg_cluster::cluster().admin("postgres").expect("connect")
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -341,10 +486,9 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-#[test]
-fn the_head_goes_to_the_head_command_and_the_log() {
+fn the_head_goes_to_the_head_command_and_the_log(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let env = six_records(tmp.path());
+    let env = six_records(backend, tmp.path());
     let kept = tmp.path().join("kept-heads");
     let config = std::fs::read_to_string(&env.config).expect("config");
     let command = format!("sh -c \"cat >> {}\"", kept.display());
@@ -357,18 +501,16 @@ fn the_head_goes_to_the_head_command_and_the_log() {
 
 /// An earlier vigil's trail: no marker, each record with the plain SHA-256 of its bytes, chained by it.
 fn make_unkeyed(env: &Env) {
-    {
-        let (db, t) = audit_tree(env);
-        t.remove("keyed").expect("marker");
-        db.flush().expect("flush");
-    }
+    audit_tree(env).remove_sled_key("keyed");
     rechain_without_the_key(env, 1, "hash", |_, _| {});
 }
 
+// sled-only: only sled stores were written by a vigil before the chain was keyed; a PostgreSQL trail is keyed
+// from its first record, and `audit upgrade` has nothing to do there.
 #[test]
 fn an_earlier_vigils_trail_is_not_evidence_until_keyed_and_then_only_from_there() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let env = six_records(tmp.path());
+    let env = six_records(Backend::Sled, tmp.path());
     make_unkeyed(&env);
     let err = broken_at(&env);
     assert!(err.contains("audit trail not keyed: its 6 records were written by an earlier vigil"), "{err}");
@@ -416,52 +558,39 @@ fn an_earlier_vigils_trail_is_not_evidence_until_keyed_and_then_only_from_there(
     );
 }
 
-#[test]
-fn a_deleted_record_is_named() {
+fn a_deleted_record_is_named(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let env = six_records(tmp.path());
-    {
-        let (db, t) = audit_tree(&env);
-        t.remove(record_key(4)).expect("delete");
-        db.flush().expect("flush");
-    }
+    let env = six_records(backend, tmp.path());
+    audit_tree(&env).remove(4);
     let err = broken_at(&env);
     assert!(err.contains("audit trail broken at record 4: it is missing"), "{err}");
 }
 
-#[test]
-fn a_deleted_last_record_is_named() {
+fn a_deleted_last_record_is_named(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let env = six_records(tmp.path());
-    {
-        let (db, t) = audit_tree(&env);
-        t.remove(record_key(6)).expect("delete");
-        db.flush().expect("flush");
-    }
+    let env = six_records(backend, tmp.path());
+    audit_tree(&env).remove(6);
     let err = broken_at(&env);
     assert!(err.contains("audit trail broken at record 6: it is missing"), "{err}");
 }
 
-#[test]
-fn reordered_records_are_named() {
+fn reordered_records_are_named(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let env = six_records(tmp.path());
+    let env = six_records(backend, tmp.path());
     {
-        let (db, t) = audit_tree(&env);
-        let two = t.get(record_key(2)).expect("get").expect("2");
-        let three = t.get(record_key(3)).expect("get").expect("3");
-        t.insert(record_key(2), three).expect("swap");
-        t.insert(record_key(3), two).expect("swap");
-        db.flush().expect("flush");
+        let mut t = audit_tree(&env);
+        let two = t.get(2).expect("2");
+        let three = t.get(3).expect("3");
+        t.put(2, three);
+        t.put(3, two);
     }
     let err = broken_at(&env);
     assert!(err.contains("audit trail broken at record 2: it is out of place"), "{err}");
 }
 
-#[test]
-fn an_untouched_trail_verifies() {
+fn an_untouched_trail_verifies(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let env = six_records(tmp.path());
+    let env = six_records(backend, tmp.path());
     let out = env.ok(&["audit", "verify"]);
     assert!(stdout(&out).starts_with("audit trail intact: 6 records; head "), "{}", stdout(&out));
     let shown = stdout(&env.ok(&["audit", "show"]));
@@ -474,29 +603,39 @@ fn an_untouched_trail_verifies() {
     );
 }
 
-#[test]
-fn a_decision_removed_from_a_case_log_is_named() {
+fn a_decision_removed_from_a_case_log_is_named(backend: Backend) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let data = tmp.path().join("data");
+    let env = Env::with_role_on(backend, tmp.path(), "dsl");
     let id = "SW-2026-004506";
     {
-        let service = fixture_service(&data, dsl());
+        let service = env.fixture(dsl());
         let key = service.find(id).expect("case");
         service.act(&key, &CaseCommand::Note { text: "spoke to tutor".into() }, fixed_now()).expect("note");
         let reopen = CaseCommand::FollowUp { date: chrono::NaiveDate::from_ymd_opt(2026, 11, 20).expect("date") };
         service.act(&key, &reopen, fixed_now() + Duration::minutes(1)).expect("follow-up");
         assert!(matches!(service.audit_verify().expect("verify"), Verdict::Intact { .. }));
     }
-    let env = Env::with_role(tmp.path(), "dsl");
     env.ok(&["audit", "verify"]);
     let records = stdout(&env.ok(&["audit", "show", id]));
     let follow_up = records.lines().find(|l| l.contains("set a follow-up for 2026-11-20")).expect("record");
     let seq = follow_up.split_whitespace().next().expect("seq").to_string();
-    {
+    let ck = common::case_key("smoothwall-monitor", id);
+    if let Some(pg) = &env.pg {
+        // The same, as the database's owner: the case's last event row and its index row.
+        let mut c = postgres::Client::connect(&pg.url, postgres::NoTls).expect("connect as the owner");
+        let removed = c
+            .execute(
+                "DELETE FROM events WHERE school = $1 AND case_key = $2 \
+                 AND seq = (SELECT max(seq) FROM events WHERE school = $1 AND case_key = $2)",
+                &[&SCHOOL, &ck],
+            )
+            .expect("remove the event");
+        assert_eq!(removed, 1);
+        c.execute("DELETE FROM case_index WHERE school = $1 AND case_key = $2", &[&SCHOOL, &ck]).expect("the entry");
+    } else {
         // The last event of the case (the follow-up), sealed, and its index entry, removed from the files.
         let db = access_support::open_sled(&env.data.join("db"));
         let events = db.open_tree("events").expect("events");
-        let ck = common::case_key("smoothwall-monitor", id);
         let (last, _) = events.scan_prefix(&ck).last().expect("an event").expect("read");
         events.remove(last).expect("remove the event");
         for tree in ["index-open", "index-closed"] {

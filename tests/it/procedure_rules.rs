@@ -37,11 +37,7 @@ fn index_is_the_fold_of_the_log(s: &crate::common::Svc, backend: Backend) {
     let now = fixed_now();
     let queue = s.queue(now).expect("queue");
     for row in &queue {
-        let entry = s.cases().index_entry(&row.key).expect("index").expect("an entry");
-        let events = s.cases().events(&row.key).expect("events");
-        let folded = vigil::domain::Case::fold(row.key.clone(), &events).expect("a case");
-        // The index keeps the case without its done items (the queue shows none of them).
-        assert_eq!(entry.case, vigil::domain::Case { done: Default::default(), ..folded }, "{}", row.key);
+        crate::common::assert_index_is_the_fold_of_the_log(s, &row.key);
     }
     if backend == Backend::Sled {
         s.store().rebuild_index().expect("rebuild");

@@ -20,7 +20,7 @@ use vigil::store::peers::CaseWrite;
 use vigil::store::postgres::{PgSettings, PgStore, blocking, schema};
 
 use crate::backend_support::pg_cluster::{self, Cluster};
-use crate::backend_support::{fresh_school, key};
+use crate::backend_support::{fresh_school, key, storage_keys};
 use crate::common::{dsl, fixed_now, stderr, stdout};
 use crate::feed_support::{alert, page, serve};
 use crate::service_support::{Served, until};
@@ -323,10 +323,6 @@ fn only_one_service_holds_a_feeds_lease_and_another_takes_it_when_that_one_is_go
         // The server frees the lock when it notices the connection closed; nothing signals that here.
         std::thread::sleep(POLL);
     }
-}
-
-fn storage_keys(settings: &PgSettings) -> String {
-    format!("backend = \"postgres\"\nurl = {:?}\nschool = {:?}", settings.url, settings.school)
 }
 
 fn status(session: &Session) -> ServiceStatus {

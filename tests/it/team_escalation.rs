@@ -11,6 +11,9 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::access_support::alert_with_text;
+use crate::backend_support::{Backend, both_backends, fresh_school, off_runtime, paused, storage_keys};
+use std::sync::Arc;
+use vigil::audit::Trail;
 use vigil::config::{Config, EscalationConfig};
 use vigil::domain::{AlertKey, EventKind, Level};
 use vigil::escalator::{Escalator, Notified, tokio_clock};
@@ -19,6 +22,8 @@ use vigil::identity::{Role, Viewer};
 use vigil::service::api;
 use vigil::service::events::Subscription;
 use vigil::service::{CaseService, Policy, Session};
+use vigil::store::backend::CaseStore;
+use vigil::store::postgres::PgStore;
 use vigil::store::{Store, StoreKey};
 
 /// Text in every free-text field of the alerts here: no message or title may carry it.
@@ -51,40 +56,56 @@ fn alert(id: &str, kind: &str, risk: u8, raised: DateTime<Utc>) -> Value {
 
 struct World {
     _tmp: tempfile::TempDir,
-    service: CaseService,
+    /// Always there until dropped (off the runtime: see [`off_runtime`]).
+    service: Option<CaseService>,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let service = self.service.take();
+        off_runtime(move || drop(service));
+    }
 }
 
 impl World {
-    /// A real store in a temp dir holding `alerts`, stored at `at`, with `escalation` as its config's.
-    fn new(escalation: EscalationConfig, alerts: &[Value], at: DateTime<Utc>) -> World {
+    fn service(&self) -> &CaseService {
+        self.service.as_ref().expect("until dropped")
+    }
+
+    /// A real store of `backend` (sled's in a temp dir) holding `alerts`, stored at `at`, with `escalation` as
+    /// its config's.
+    fn new(backend: Backend, escalation: EscalationConfig, alerts: &[Value], at: DateTime<Utc>) -> World {
+        off_runtime(|| World::new_here(backend, escalation, alerts, at))
+    }
+
+    fn new_here(backend: Backend, escalation: EscalationConfig, alerts: &[Value], at: DateTime<Utc>) -> World {
         let tmp = tempfile::tempdir().expect("tmp");
-        let store =
-            Store::open(&tmp.path().join("data"), &StoreKey::file(tmp.path().join("store.key"))).expect("store");
+        let opened = backend.open(&tmp.path().join("data"));
         let mut config = Config { escalation, ..Config::default() };
         config.roles.dsl = vec!["dsl1".into()];
         config.roles.ddsl = vec!["ddsl1".into()];
         config.roles.officer = vec!["officer1".into()];
-        let service = CaseService::new(store, Policy::from_config(&config));
+        let service = CaseService::with_store(opened.store, opened.trail, Policy::from_config(&config));
         let body = serde_json::json!({"feed": "vigil.alert-feed/1", "alerts": alerts, "cursor": "c", "more": false});
         let page = parse_page(body.to_string().as_bytes()).expect("page parses");
         Session::new(service.clone(), dsl()).ingest(&page, at).expect("ingest");
-        World { _tmp: tmp, service }
+        World { _tmp: tmp, service: Some(service) }
     }
 
     fn session(&self, viewer: Viewer) -> Session {
-        Session::new(self.service.clone(), viewer)
+        Session::new(self.service().clone(), viewer)
     }
 
     /// The ticker over this world's service, reading tokio's (paused) clock from `start`.
     fn ticker(&self, start: DateTime<Utc>) -> Escalator {
-        let mut ticker = Escalator::new(self.service.clone()).expect("notify_command splits");
+        let mut ticker = Escalator::new(self.service().clone()).expect("notify_command splits");
         ticker.clock = tokio_clock(start);
         ticker
     }
 
     /// The case's escalations as recorded in its log: (when, round, reference), by the service.
     fn escalations(&self, key: &AlertKey, now: DateTime<Utc>) -> Vec<(DateTime<Utc>, u32, String)> {
-        let detail = self.session(dsl()).detail(key, now).expect("detail");
+        let detail = off_runtime(|| self.session(dsl()).detail(key, now).expect("detail"));
         detail
             .events
             .iter()
@@ -99,13 +120,27 @@ impl World {
     }
 }
 
+both_backends!(
+    a_high_case_is_escalated_at_the_minute_repeated_and_stopped_once_opened,
+    an_alert_raised_near_the_close_escalates_at_the_08_30_pickup_not_at_17_01,
+    a_medium_case_counts_working_hours_and_a_low_one_never_escalates,
+    notify_command_reads_a_content_free_message_byte_for_byte_and_a_failing_one_stops_nothing,
+    a_backlog_is_escalated_a_hundred_a_sweep_high_first_and_the_rest_at_the_next,
+    the_deputy_hears_a_student_escalation_not_a_staff_one_and_an_officer_hears_none,
+    the_screen_rings_shows_a_banner_and_a_title_without_content_until_the_case_is_opened,
+    escalations_heard_together_ring_once_and_the_title_goes_back_when_the_last_is_opened,
+    the_governors_report_counts_escalated_cases_and_how_long_until_they_were_opened,
+    through_the_socket_the_dsl_hears_an_escalation_and_nothing_of_the_alert,
+    a_sweep_through_a_backlog_gives_way_to_a_queue_being_read_after_one_escalation,
+);
+
 fn key(id: &str) -> AlertKey {
     AlertKey::new("smoothwall-monitor", id)
 }
 
 /// The escalation events among what `sub` has not read yet.
 fn heard(sub: &mut Subscription, now: DateTime<Utc>) -> Vec<(String, Level, u32, u32)> {
-    sub.read(now)
+    off_runtime(|| sub.read(now))
         .expect("read")
         .into_iter()
         .filter_map(|e| match e.kind {
@@ -131,142 +166,150 @@ async fn next_escalation(sub: &mut Subscription, clock: &vigil::escalator::Clock
     tokio::time::timeout(Duration::from_secs(2 * 24 * 3600), heard_one).await.expect("an escalation within two days")
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_high_case_is_escalated_at_the_minute_repeated_and_stopped_once_opened() {
-    let raised = london(1, 10, 0);
-    let w = World::new(EscalationConfig::default(), &[alert("H1", "student", 5, raised)], raised);
-    let clock = tokio_clock(raised);
-    let mut sub = w.service.subscribe(dsl(), None);
-    let ticker = tokio::spawn(w.ticker(raised).run());
+fn a_high_case_is_escalated_at_the_minute_repeated_and_stopped_once_opened(backend: Backend) {
+    paused(async move {
+        let raised = london(1, 10, 0);
+        let w = World::new(backend, EscalationConfig::default(), &[alert("H1", "student", 5, raised)], raised);
+        let clock = tokio_clock(raised);
+        let mut sub = off_runtime(|| w.service().subscribe(dsl(), None));
+        let ticker = tokio::spawn(w.ticker(raised).run());
 
-    assert_eq!(next_escalation(&mut sub, &clock).await, ("H1".into(), Level::High, 1, 10));
-    assert_eq!(clock(), london(1, 10, 10), "heard at the minute");
-    let recorded = w.escalations(&key("H1"), clock());
-    assert_eq!(recorded.len(), 1);
-    assert_eq!((recorded[0].0, recorded[0].1), (london(1, 10, 10), 1), "recorded at 10:10:00, not a second before");
+        assert_eq!(next_escalation(&mut sub, &clock).await, ("H1".into(), Level::High, 1, 10));
+        assert_eq!(clock(), london(1, 10, 10), "heard at the minute");
+        let recorded = w.escalations(&key("H1"), clock());
+        assert_eq!(recorded.len(), 1);
+        assert_eq!((recorded[0].0, recorded[0].1), (london(1, 10, 10), 1), "recorded at 10:10:00, not a second before");
 
-    assert_eq!(next_escalation(&mut sub, &clock).await, ("H1".into(), Level::High, 2, 20));
-    assert_eq!(clock(), london(1, 10, 20), "repeated after repeat_minutes");
-    let recorded = w.escalations(&key("H1"), clock());
-    assert_eq!(recorded[1].2, recorded[0].2, "one reference for the case, kept from the first escalation");
+        assert_eq!(next_escalation(&mut sub, &clock).await, ("H1".into(), Level::High, 2, 20));
+        assert_eq!(clock(), london(1, 10, 20), "repeated after repeat_minutes");
+        let recorded = w.escalations(&key("H1"), clock());
+        assert_eq!(recorded[1].2, recorded[0].2, "one reference for the case, kept from the first escalation");
 
-    // The deputy opens it at 10:25: nothing more, however long it stays open.
-    tokio::time::sleep(Duration::from_secs(5 * 60)).await;
-    w.session(ddsl()).open(&key("H1"), clock()).expect("opened");
-    tokio::time::sleep(Duration::from_secs(3 * 3600)).await;
-    assert_eq!(heard(&mut sub, clock()), vec![], "no escalation once the case was opened");
-    assert_eq!(w.escalations(&key("H1"), clock()).len(), 2);
-    ticker.abort();
+        // The deputy opens it at 10:25: nothing more, however long it stays open.
+        tokio::time::sleep(Duration::from_secs(5 * 60)).await;
+        let now = clock();
+        off_runtime(|| w.session(ddsl()).open(&key("H1"), now)).expect("opened");
+        tokio::time::sleep(Duration::from_secs(3 * 3600)).await;
+        assert_eq!(heard(&mut sub, clock()), vec![], "no escalation once the case was opened");
+        assert_eq!(w.escalations(&key("H1"), clock()).len(), 2);
+        ticker.abort();
+    })
 }
 
-#[tokio::test(start_paused = true)]
-async fn an_alert_raised_near_the_close_escalates_at_the_08_30_pickup_not_at_17_01() {
-    // Raised at 16:51 on Tuesday: ten minutes later is 17:01, when nobody is at work.
-    let raised = london(1, 16, 51);
-    let w = World::new(EscalationConfig::default(), &[alert("H2", "student", 5, raised)], raised);
-    let clock = tokio_clock(raised);
-    let mut sub = w.service.subscribe(dsl(), None);
-    let ticker = tokio::spawn(w.ticker(raised).run());
-    let (_, level, round, unopened) = next_escalation(&mut sub, &clock).await;
-    assert_eq!(clock(), london(2, 8, 30), "the first escalation is Wednesday's 08:30 pickup");
-    assert_eq!((level, round, unopened), (Level::High, 1, 15 * 60 + 39), "unopened since 16:51");
-    assert_eq!(w.escalations(&key("H2"), clock())[0].0, london(2, 8, 30));
-    ticker.abort();
+fn an_alert_raised_near_the_close_escalates_at_the_08_30_pickup_not_at_17_01(backend: Backend) {
+    paused(async move {
+        // Raised at 16:51 on Tuesday: ten minutes later is 17:01, when nobody is at work.
+        let raised = london(1, 16, 51);
+        let w = World::new(backend, EscalationConfig::default(), &[alert("H2", "student", 5, raised)], raised);
+        let clock = tokio_clock(raised);
+        let mut sub = off_runtime(|| w.service().subscribe(dsl(), None));
+        let ticker = tokio::spawn(w.ticker(raised).run());
+        let (_, level, round, unopened) = next_escalation(&mut sub, &clock).await;
+        assert_eq!(clock(), london(2, 8, 30), "the first escalation is Wednesday's 08:30 pickup");
+        assert_eq!((level, round, unopened), (Level::High, 1, 15 * 60 + 39), "unopened since 16:51");
+        assert_eq!(w.escalations(&key("H2"), clock())[0].0, london(2, 8, 30));
+        ticker.abort();
+    })
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_medium_case_counts_working_hours_and_a_low_one_never_escalates() {
-    // Raised at 15:00: two working hours on Tuesday, two more from 08:30 on Wednesday.
-    let raised = london(1, 15, 0);
-    let alerts = [alert("M1", "student", 3, raised), alert("L1", "student", 1, raised)];
-    let w = World::new(EscalationConfig::default(), &alerts, raised);
-    let clock = tokio_clock(raised);
-    let mut sub = w.service.subscribe(dsl(), None);
-    let ticker = tokio::spawn(w.ticker(raised).run());
-    assert_eq!(next_escalation(&mut sub, &clock).await.0, "M1");
-    assert_eq!(clock(), london(2, 10, 30));
-    ticker.abort();
-    let week_later = london(8, 12, 0);
-    let sweep = w.service.escalate_due(week_later).expect("sweep");
-    assert_eq!(sweep.escalated.iter().map(|e| e.key.id.as_str()).collect::<Vec<_>>(), ["M1"], "Low never escalates");
-    assert!(w.escalations(&key("L1"), week_later).is_empty());
+fn a_medium_case_counts_working_hours_and_a_low_one_never_escalates(backend: Backend) {
+    paused(async move {
+        // Raised at 15:00: two working hours on Tuesday, two more from 08:30 on Wednesday.
+        let raised = london(1, 15, 0);
+        let alerts = [alert("M1", "student", 3, raised), alert("L1", "student", 1, raised)];
+        let w = World::new(backend, EscalationConfig::default(), &alerts, raised);
+        let clock = tokio_clock(raised);
+        let mut sub = off_runtime(|| w.service().subscribe(dsl(), None));
+        let ticker = tokio::spawn(w.ticker(raised).run());
+        assert_eq!(next_escalation(&mut sub, &clock).await.0, "M1");
+        assert_eq!(clock(), london(2, 10, 30));
+        ticker.abort();
+        let week_later = london(8, 12, 0);
+        let sweep = off_runtime(|| w.service().escalate_due(week_later)).expect("sweep");
+        assert_eq!(
+            sweep.escalated.iter().map(|e| e.key.id.as_str()).collect::<Vec<_>>(),
+            ["M1"],
+            "Low never escalates"
+        );
+        assert!(w.escalations(&key("L1"), week_later).is_empty());
+    })
 }
 
-#[tokio::test(start_paused = true)]
-async fn notify_command_reads_a_content_free_message_byte_for_byte_and_a_failing_one_stops_nothing() {
-    let raised = london(1, 10, 0);
-    let out = tempfile::tempdir().expect("tmp");
-    let file = out.path().join("message");
-    let command = format!("tee {}", shlex::try_quote(file.to_str().expect("utf-8 path")).expect("quotes"));
-    let config = EscalationConfig { notify_command: Some(command), ..EscalationConfig::default() };
-    let w = World::new(config, &[alert("H3", "student", 5, raised)], raised);
-    let (tx, mut rx) = mpsc::unbounded_channel::<Notified>();
-    let mut ticker = w.ticker(raised);
-    ticker.notified = Some(tx);
-    let ticker = tokio::spawn(ticker.run());
+fn notify_command_reads_a_content_free_message_byte_for_byte_and_a_failing_one_stops_nothing(backend: Backend) {
+    paused(async move {
+        let raised = london(1, 10, 0);
+        let out = tempfile::tempdir().expect("tmp");
+        let file = out.path().join("message");
+        let command = format!("tee {}", shlex::try_quote(file.to_str().expect("utf-8 path")).expect("quotes"));
+        let config = EscalationConfig { notify_command: Some(command), ..EscalationConfig::default() };
+        let w = World::new(backend, config, &[alert("H3", "student", 5, raised)], raised);
+        let (tx, mut rx) = mpsc::unbounded_channel::<Notified>();
+        let mut ticker = w.ticker(raised);
+        ticker.notified = Some(tx);
+        let ticker = tokio::spawn(ticker.run());
 
-    let notified = tokio::time::timeout(Duration::from_secs(3600), rx.recv()).await.expect("in time").expect("ran");
-    assert_eq!(notified.result, Ok(()));
-    let recorded = w.escalations(&key("H3"), london(1, 10, 10));
-    let reference = &recorded[0].2;
-    assert_eq!(notified.reference, *reference);
-    assert!(reference.starts_with("ESC-") && reference.len() == 14, "{reference}");
-    let message = std::fs::read_to_string(&file).expect("the command wrote its input");
-    assert_eq!(
-        message,
-        format!(
-            "vigil: a HIGH case has not been opened for 10 min (escalation 1); reference {reference}\nlevel=high\nunopened_minutes=10\nround=1\nreference={reference}\n"
-        )
-    );
-    assert!(!message.contains(TEXT.trim()) && !message.contains("H3"), "nothing of the alert: {message}");
-    // The reference finds the case, for the reviewers who may see it.
-    assert_eq!(w.session(dsl()).find(reference).expect("found"), key("H3"));
-    assert_eq!(w.session(dsl()).find(&reference.to_ascii_lowercase()).expect("found"), key("H3"));
-    ticker.abort();
+        let notified = tokio::time::timeout(Duration::from_secs(3600), rx.recv()).await.expect("in time").expect("ran");
+        assert_eq!(notified.result, Ok(()));
+        let recorded = w.escalations(&key("H3"), london(1, 10, 10));
+        let reference = &recorded[0].2;
+        assert_eq!(notified.reference, *reference);
+        assert!(reference.starts_with("ESC-") && reference.len() == 14, "{reference}");
+        let message = std::fs::read_to_string(&file).expect("the command wrote its input");
+        assert_eq!(
+            message,
+            format!(
+                "vigil: a HIGH case has not been opened for 10 min (escalation 1); reference {reference}\nlevel=high\nunopened_minutes=10\nround=1\nreference={reference}\n"
+            )
+        );
+        assert!(!message.contains(TEXT.trim()) && !message.contains("H3"), "nothing of the alert: {message}");
+        // The reference finds the case, for the reviewers who may see it.
+        assert_eq!(off_runtime(|| w.session(dsl()).find(reference)).expect("found"), key("H3"));
+        let lower = reference.to_ascii_lowercase();
+        assert_eq!(off_runtime(|| w.session(dsl()).find(&lower)).expect("found"), key("H3"));
+        ticker.abort();
 
-    // A command that fails is logged; the escalations go on.
-    let config = EscalationConfig { notify_command: Some("false".into()), ..EscalationConfig::default() };
-    let w = World::new(config, &[alert("H4", "student", 5, raised)], raised);
-    let (tx, mut rx) = mpsc::unbounded_channel::<Notified>();
-    let mut ticker = w.ticker(raised);
-    ticker.notified = Some(tx);
-    let ticker = tokio::spawn(ticker.run());
-    assert!(rx.recv().await.expect("ran").result.is_err(), "`false` fails");
-    assert!(rx.recv().await.expect("ran again").result.is_err(), "and is run again at the repeat");
-    assert_eq!(w.escalations(&key("H4"), london(1, 10, 20)).len(), 2, "both escalations recorded");
-    ticker.abort();
+        // A command that fails is logged; the escalations go on.
+        let config = EscalationConfig { notify_command: Some("false".into()), ..EscalationConfig::default() };
+        let w = World::new(backend, config, &[alert("H4", "student", 5, raised)], raised);
+        let (tx, mut rx) = mpsc::unbounded_channel::<Notified>();
+        let mut ticker = w.ticker(raised);
+        ticker.notified = Some(tx);
+        let ticker = tokio::spawn(ticker.run());
+        assert!(rx.recv().await.expect("ran").result.is_err(), "`false` fails");
+        assert!(rx.recv().await.expect("ran again").result.is_err(), "and is run again at the repeat");
+        assert_eq!(w.escalations(&key("H4"), london(1, 10, 20)).len(), 2, "both escalations recorded");
+        ticker.abort();
+    })
 }
 
 /// A backlog (a service started after days down, or on a store moved in) is escalated a hundred a sweep,
 /// High first, and the next sweep is due at once: the service answers its clients in between.
-#[test]
-fn a_backlog_is_escalated_a_hundred_a_sweep_high_first_and_the_rest_at_the_next() {
+fn a_backlog_is_escalated_a_hundred_a_sweep_high_first_and_the_rest_at_the_next(backend: Backend) {
     let raised = london(1, 10, 0);
     let mut alerts: Vec<Value> = (0..120).map(|i| alert(&format!("M{i:03}"), "student", 3, raised)).collect();
     alerts.extend((0..30).map(|i| alert(&format!("H{i:03}"), "student", 5, raised)));
-    let w = World::new(EscalationConfig::default(), &alerts, raised);
+    let w = World::new(backend, EscalationConfig::default(), &alerts, raised);
     let now = london(1, 16, 0);
-    let first = w.service.escalate_due(now).expect("sweep");
+    let first = w.service().escalate_due(now).expect("sweep");
     assert_eq!(first.escalated.len(), vigil::service::escalation::ESCALATED_AT_MOST_A_SWEEP);
     assert_eq!(first.escalated.iter().filter(|e| e.level == Level::High).count(), 30, "every High case first");
     assert_eq!(first.next, Some(now), "the rest are due at once");
-    let second = w.service.escalate_due(now).expect("sweep");
+    let second = w.service().escalate_due(now).expect("sweep");
     assert_eq!(second.escalated.len(), 50);
     assert!(second.escalated.iter().all(|e| e.level == Level::Medium));
-    assert!(w.service.escalate_due(now).expect("sweep").escalated.is_empty(), "each once");
+    assert!(w.service().escalate_due(now).expect("sweep").escalated.is_empty(), "each once");
 }
 
-#[test]
-fn the_deputy_hears_a_student_escalation_not_a_staff_one_and_an_officer_hears_none() {
+fn the_deputy_hears_a_student_escalation_not_a_staff_one_and_an_officer_hears_none(backend: Backend) {
     let raised = london(1, 10, 0);
     let alerts = [alert("P1", "student", 5, raised), alert("S1", "staff", 5, raised)];
-    let w = World::new(EscalationConfig::default(), &alerts, raised);
-    let mut dsl_sub = w.service.subscribe(dsl(), None);
-    let mut ddsl_sub = w.service.subscribe(ddsl(), None);
-    let mut officer_sub = w.service.subscribe(officer(), None);
+    let w = World::new(backend, EscalationConfig::default(), &alerts, raised);
+    let mut dsl_sub = w.service().subscribe(dsl(), None);
+    let mut ddsl_sub = w.service().subscribe(ddsl(), None);
+    let mut officer_sub = w.service().subscribe(officer(), None);
     let now = london(1, 10, 10);
-    assert!(w.service.escalate_due(now - chrono::Duration::seconds(1)).expect("sweep").escalated.is_empty());
-    let sweep = w.service.escalate_due(now).expect("sweep");
+    assert!(w.service().escalate_due(now - chrono::Duration::seconds(1)).expect("sweep").escalated.is_empty());
+    let sweep = w.service().escalate_due(now).expect("sweep");
     assert_eq!(sweep.escalated.len(), 2);
     assert_eq!(sweep.next, Some(london(1, 10, 20)), "the ticker sleeps until the repeat");
     let mut dsl_heard: Vec<String> = heard(&mut dsl_sub, now).into_iter().map(|h| h.0).collect();
@@ -277,7 +320,7 @@ fn the_deputy_hears_a_student_escalation_not_a_staff_one_and_an_officer_hears_no
     let bytes = serde_json::to_string(&officer_events).expect("serialises");
     assert!(!bytes.contains("Escalated") && !bytes.contains("S1"), "an officer hears none: {bytes}");
     // A sweep at the same instant escalates nothing twice.
-    assert!(w.service.escalate_due(now).expect("sweep").escalated.is_empty());
+    assert!(w.service().escalate_due(now).expect("sweep").escalated.is_empty());
     // Each escalation and its audit record were written together: the trail and the case logs agree.
     let verdict = w.session(dsl()).audit_verify().expect("verify");
     assert!(matches!(verdict, vigil::audit::Verdict::Intact { .. }), "{verdict:?}");
@@ -285,11 +328,10 @@ fn the_deputy_hears_a_student_escalation_not_a_staff_one_and_an_officer_hears_no
     assert!(records.iter().any(|r| r.actor == "vigil:service" && r.what.starts_with("escalated (#1, ESC-")));
 }
 
-#[test]
-fn the_screen_rings_shows_a_banner_and_a_title_without_content_until_the_case_is_opened() {
+fn the_screen_rings_shows_a_banner_and_a_title_without_content_until_the_case_is_opened(backend: Backend) {
     use vigil::app::Action;
     use vigil::app::keymap::Command;
-    let mut h = crate::common::Harness::new();
+    let mut h = crate::common::Harness::on(backend);
     let now = crate::common::fixed_now();
     // Every open High and Medium case of the demo week is long unopened on the Monday after.
     let service = h.service.local().expect("in this process").clone();
@@ -302,7 +344,11 @@ fn the_screen_rings_shows_a_banner_and_a_title_without_content_until_the_case_is
     assert!(h.state.escalated.iter().any(|e| e.key == first.key), "the banner holds the case");
     let banner = vigil::ui::escalation_banner(&h.state).expect("a banner");
     assert!(banner.starts_with("ESCALATED: HIGH unopened "), "{banner}");
-    insta::assert_snapshot!(h.draw(80, 24).backend());
+    // Named: the one snapshot for both backends.
+    insta::assert_snapshot!(
+        "the_screen_rings_shows_a_banner_and_a_title_without_content_until_the_case_is_opened",
+        h.draw(80, 24).backend()
+    );
     // The active filter is always in the header, banner or not; a case the filter hides is said to be.
     h.cmd(Command::FilterLow);
     let header: String = {
@@ -325,10 +371,9 @@ fn the_screen_rings_shows_a_banner_and_a_title_without_content_until_the_case_is
     assert!(vigil::ui::escalation_banner(&h.state).is_none());
 }
 
-#[test]
-fn escalations_heard_together_ring_once_and_the_title_goes_back_when_the_last_is_opened() {
+fn escalations_heard_together_ring_once_and_the_title_goes_back_when_the_last_is_opened(backend: Backend) {
     use vigil::app::{Action, Effect};
-    let mut h = crate::common::Harness::new();
+    let mut h = crate::common::Harness::on(backend);
     let new: Vec<_> =
         h.state.cases.iter().filter(|c| c.status == vigil::domain::Status::New).take(2).cloned().collect();
     assert_eq!(new.len(), 2);
@@ -353,15 +398,14 @@ fn escalations_heard_together_ring_once_and_the_title_goes_back_when_the_last_is
     assert!(h.state.escalated.is_empty());
 }
 
-#[test]
-fn the_governors_report_counts_escalated_cases_and_how_long_until_they_were_opened() {
+fn the_governors_report_counts_escalated_cases_and_how_long_until_they_were_opened(backend: Backend) {
     use vigil::report::figures::{Count, MedianLongest, compute};
     use vigil::report::{Options, Period};
     // Six High alerts raised on Tuesday morning; five are opened 15, 20, 30, 40 and 90 minutes after.
     let raised = london(1, 9, 0);
     let alerts: Vec<Value> = (1..=6).map(|i| alert(&format!("E{i}"), "student", 5, raised)).collect();
-    let w = World::new(EscalationConfig::default(), &alerts, raised);
-    assert_eq!(w.service.escalate_due(london(1, 9, 10)).expect("sweep").escalated.len(), 6);
+    let w = World::new(backend, EscalationConfig::default(), &alerts, raised);
+    assert_eq!(w.service().escalate_due(london(1, 9, 10)).expect("sweep").escalated.len(), 6);
     let deputy = w.session(ddsl());
     for (i, after) in [15, 20, 30, 40, 90].into_iter().enumerate() {
         deputy.open(&key(&format!("E{}", i + 1)), raised + chrono::Duration::minutes(after)).expect("opened");
@@ -384,16 +428,26 @@ fn the_governors_report_counts_escalated_cases_and_how_long_until_they_were_open
 /// Through the real socket: `vigil serve` escalates a High case nobody opened when it starts (the calendar
 /// here is open around the clock, so the test does not depend on the hour), and a DSL connected to it hears
 /// the escalation as an event whose bytes carry nothing of the alert.
-#[tokio::test]
-async fn through_the_socket_the_dsl_hears_an_escalation_and_nothing_of_the_alert() {
-    use crate::service_support::{Raw, Served};
-    use vigil::service::wire::{FromService, PROTOCOL_VERSION, Resume, ToService};
-    // A store holding one High alert raised on a Tuesday morning weeks ago, never opened.
+fn through_the_socket_the_dsl_hears_an_escalation_and_nothing_of_the_alert(backend: Backend) {
+    use crate::service_support::Served;
+    // A store holding one High alert raised on a Tuesday morning weeks ago, never opened (on PostgreSQL, a
+    // school of a fresh database, with the key the service's config names).
     let own = tempfile::tempdir().expect("tmp");
     let (data, key_file) = (own.path().join("data"), own.path().join("store.key"));
+    let school = (backend == Backend::Postgres).then(|| fresh_school("north"));
     {
-        let store = Store::open(&data, &StoreKey::file(key_file.clone())).expect("store");
-        let service = CaseService::new(store, Policy::from_config(&Config::default()));
+        let key = StoreKey::file(key_file.clone());
+        let (store, trail): (Arc<dyn CaseStore>, Arc<dyn Trail>) = match &school {
+            None => {
+                let store = Store::open(&data, &key).expect("store");
+                (Arc::new(store.clone()), Arc::new(store))
+            }
+            Some(settings) => {
+                let store = Arc::new(PgStore::open(settings, &key).expect("store"));
+                (store.clone(), store)
+            }
+        };
+        let service = CaseService::with_store(store, trail, Policy::from_config(&Config::default()));
         let raised = chrono_tz::Europe::London.with_ymd_and_hms(2026, 11, 10, 10, 0, 0).single().expect("valid");
         let body = serde_json::json!({
             "feed": "vigil.alert-feed/1",
@@ -404,7 +458,10 @@ async fn through_the_socket_the_dsl_hears_an_escalation_and_nothing_of_the_alert
         let page = parse_page(body.to_string().as_bytes()).expect("page parses");
         Session::new(service, dsl()).ingest(&page, raised.with_timezone(&Utc)).expect("ingest");
     }
-    let mut served = Served::start_on("dsl", None, 3600, Some((&data, &key_file)));
+    let mut served = match &school {
+        None => Served::start_on("dsl", None, 3600, Some((&data, &key_file))),
+        Some(settings) => Served::start_postgres("dsl", None, &storage_keys(settings), &key_file),
+    };
     served.kill();
     let mut config = std::fs::read_to_string(&served.config).expect("config");
     config.push_str(
@@ -412,7 +469,12 @@ async fn through_the_socket_the_dsl_hears_an_escalation_and_nothing_of_the_alert
     );
     std::fs::write(&served.config, config).expect("config");
     served.spawn();
+    tokio::runtime::Runtime::new().expect("a runtime").block_on(hear_the_escalation(&served));
+}
 
+async fn hear_the_escalation(served: &crate::service_support::Served) {
+    use crate::service_support::Raw;
+    use vigil::service::wire::{FromService, PROTOCOL_VERSION, Resume, ToService};
     // This run's instance, then a connection that hears every change since the service started.
     let mut first = Raw::connect(&served.socket).await;
     let Some(FromService::Welcome(welcome)) = first.hello(PROTOCOL_VERSION).await else { panic!("welcomed") };
@@ -437,17 +499,16 @@ async fn through_the_socket_the_dsl_hears_an_escalation_and_nothing_of_the_alert
     assert!(crate::common::stdout(&shown).contains("ESCALATED (#1, ESC-"), "{}", crate::common::stdout(&shown));
 }
 
-#[test]
-fn a_sweep_through_a_backlog_gives_way_to_a_queue_being_read_after_one_escalation() {
+fn a_sweep_through_a_backlog_gives_way_to_a_queue_being_read_after_one_escalation(backend: Backend) {
     let raised = london(1, 10, 0);
     let alerts: Vec<Value> = (0..30).map(|i| alert(&format!("H{i:03}"), "student", 5, raised)).collect();
-    let w = World::new(EscalationConfig::default(), &alerts, raised);
+    let w = World::new(backend, EscalationConfig::default(), &alerts, raised);
     let now = london(1, 16, 0);
-    let reader = w.service.reading_queue();
-    let yielded = w.service.escalate_due(now).expect("sweep");
+    let reader = w.service().reading_queue();
+    let yielded = w.service().escalate_due(now).expect("sweep");
     assert_eq!(yielded.escalated.len(), 1, "one escalation, then the reader's turn: readers never starve it");
     assert!(yielded.cut_short && yielded.next == Some(now), "the rest are due at once: {yielded:?}");
     drop(reader);
-    let rest = w.service.escalate_due(now).expect("sweep");
+    let rest = w.service().escalate_due(now).expect("sweep");
     assert_eq!((rest.escalated.len(), rest.cut_short), (29, false));
 }

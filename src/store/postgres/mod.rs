@@ -104,21 +104,24 @@ impl PgStore {
     }
 
     /// A new school's key check and trail, written once (a second service opening it at the same time finds
-    /// them there).
+    /// them there). Only a school seen for the first time gets an empty trail: a known school whose head row
+    /// is gone had its trail removed, and a fresh head would let a wiped trail verify as intact.
     fn begin(&self) -> Result<()> {
         // Sealed as sled seals its check, which is what `unlock` opens.
         let check = seal_plain(&self.cipher, super::keys::META, super::codec::META_CHECK, super::codec::CHECK_PLAIN)?;
         let (marker, head) = keyed_start(&self.audit_key)?;
         self.with(|c| {
             let mut tx = c.transaction()?;
-            tx.execute(
+            let new_school = tx.execute(
                 "INSERT INTO meta (school, name, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                 &[&self.settings.school, &super::codec::META_CHECK, &check],
-            )?;
-            tx.execute(
-                "INSERT INTO audit_heads (school, keyed, head) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                &[&self.settings.school, &marker, &head],
-            )?;
+            )? == 1;
+            if new_school {
+                tx.execute(
+                    "INSERT INTO audit_heads (school, keyed, head) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    &[&self.settings.school, &marker, &head],
+                )?;
+            }
             tx.commit()?;
             Ok(())
         })

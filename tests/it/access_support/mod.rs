@@ -6,11 +6,17 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
 
 use serde_json::{Value, json};
+use vigil::audit::Trail;
 use vigil::feed::demo::DemoData;
 use vigil::identity::os_user;
+use vigil::store::backend::CaseStore;
+use vigil::store::postgres::{PgSettings, PgStore};
 use vigil::store::{Store, StoreKey};
+
+use crate::backend_support::{Backend, fresh_school, storage_keys};
 
 /// A valid protocol v1 alert whose every free-text field holds `text` tagged with the field's name
 /// (`{text}summary`, `{text}subject-name`, ...), so a search for `text` finds any of them.
@@ -57,11 +63,14 @@ pub fn feed(alerts: Vec<Value>) -> Feed {
 
 /// One user's vigil: a config in `dir` that gives the current OS user the roles in `roles` (TOML lines
 /// under `[roles]`, with `{user}` for the user's name), the store key `dir/store.key` and the data dir
-/// `dir/data`.
+/// `dir/data`. On PostgreSQL ([`Env::on`]) the config also names a fresh database of the tests' cluster, so
+/// the binary keeps its cases there (and only its log in the data dir).
 pub struct Env {
     pub dir: PathBuf,
     pub data: PathBuf,
     pub config: PathBuf,
+    /// The database the config names (`None`: the store is sled's, in `data`).
+    pub pg: Option<PgSettings>,
 }
 
 impl Env {
@@ -71,7 +80,63 @@ impl Env {
         let roles = roles.replace("{user}", &user);
         let key = dir.join("store.key");
         std::fs::write(&config, format!("[roles]\n{roles}\n\n[storage]\nkey_file = {key:?}\n")).expect("write config");
-        Env { dir: dir.to_path_buf(), data: dir.join("data"), config }
+        Env { dir: dir.to_path_buf(), data: dir.join("data"), config, pg: None }
+    }
+
+    /// [`Env::new`] with its store on `backend`: on PostgreSQL, a fresh, migrated database for school `north`
+    /// that the config names under `[storage]`.
+    pub fn on(backend: Backend, dir: &Path, roles: &str) -> Env {
+        let env = Env::new(dir, roles);
+        if backend == Backend::Sled {
+            return env;
+        }
+        let pg = fresh_school("north");
+        let text = std::fs::read_to_string(&env.config).expect("config");
+        std::fs::write(&env.config, format!("{text}{}\n", storage_keys(&pg))).expect("write config");
+        Env { pg: Some(pg), ..env }
+    }
+
+    /// [`Env::with_role`] on `backend`.
+    pub fn with_role_on(backend: Backend, dir: &Path, role: &str) -> Env {
+        Env::on(backend, dir, &format!("{role} = [\"{{user}}\"]"))
+    }
+
+    pub fn backend(&self) -> Backend {
+        if self.pg.is_some() { Backend::Postgres } else { Backend::Sled }
+    }
+
+    /// The store the binary writes, opened with the config's key, through the boundary both backends
+    /// implement, with its audit trail (on sled: after the binary exited).
+    pub fn cases(&self) -> (Arc<dyn CaseStore>, Arc<dyn Trail>) {
+        match &self.pg {
+            None => {
+                let store = self.store();
+                (Arc::new(store.clone()), Arc::new(store))
+            }
+            Some(pg) => {
+                let store = Arc::new(PgStore::open(pg, &StoreKey::file(self.key_file())).expect("open the database"));
+                (store.clone(), store)
+            }
+        }
+    }
+
+    /// A service over this env's store (sled's or the database), with the default config, for `viewer`.
+    pub fn service(&self, viewer: vigil::identity::Viewer) -> crate::common::Svc {
+        let policy = crate::common::default_policy();
+        match &self.pg {
+            None => crate::common::Svc::with_policy(self.store(), policy, viewer),
+            Some(_) => {
+                let (store, trail) = self.cases();
+                crate::common::Svc::over(store, trail, None, policy, viewer)
+            }
+        }
+    }
+
+    /// [`Env::service`] with the whole demo data set ingested through the real path.
+    pub fn fixture(&self, viewer: vigil::identity::Viewer) -> crate::common::Svc {
+        let service = self.service(viewer);
+        crate::common::ingest_demo(&service);
+        service
     }
 
     /// The current user with `role` (`dsl`, `ddsl`, `officer`, `reporter`).
@@ -121,6 +186,20 @@ impl Env {
     /// Opens the store the binary wrote (after it exited), with the same key.
     pub fn store(&self) -> Store {
         Store::open(&self.data, &StoreKey::file(self.key_file())).expect("open the store vigil wrote")
+    }
+
+    /// Nothing was created: no data dir (no store, no log), no key, and on PostgreSQL no row the store writes
+    /// on opening (the school's audit head) nor any alert or record.
+    pub fn assert_nothing_created(&self) {
+        assert!(!self.data.exists(), "no store, no log");
+        assert!(!self.key_file().exists(), "no key");
+        if let Some(pg) = &self.pg {
+            let mut db = postgres::Client::connect(&pg.url, postgres::NoTls).expect("connect as the owner");
+            for table in ["alerts", "events", "audit_records", "audit_heads", "quarantine"] {
+                let n: i64 = db.query_one(&format!("SELECT count(*) FROM {table}"), &[]).expect("count").get(0);
+                assert_eq!(n, 0, "nothing written to {table}");
+            }
+        }
     }
 
     /// The log file the binary writes.

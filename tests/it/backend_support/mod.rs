@@ -69,6 +69,14 @@ impl Opened {
 }
 
 impl Opened {
+    /// The database and school (`None`: the store is sled's), for a test that reads the tables as their owner.
+    pub fn postgres(&self) -> Option<&PgSettings> {
+        match &self.again {
+            Again::Sled(_) => None,
+            Again::Postgres(settings) => Some(settings),
+        }
+    }
+
     /// sled's own handle (a test on sled that reads its API).
     pub fn sled(&self) -> &Store {
         match &self.again {
@@ -76,6 +84,33 @@ impl Opened {
             Again::Postgres(_) => panic!("the store is PostgreSQL"),
         }
     }
+}
+
+/// Runs `f` to its end on a current-thread runtime whose clock starts paused: a body of `both_backends!` that
+/// needs `#[tokio::test(start_paused = true)]`.
+pub fn paused<F: std::future::Future>(f: F) -> F::Output {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build();
+    runtime.expect("a runtime").block_on(f)
+}
+
+/// Runs `f` to its end on a multi-threaded runtime (two workers), where PostgreSQL's blocking client may be
+/// called (the store moves off the worker with `block_in_place`): a body of `both_backends!` that needs
+/// `#[tokio::test]`. Open the store before, and drop it after: opening and closing are not async.
+pub fn on_runtime<F: std::future::Future>(f: F) -> F::Output {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
+    runtime.expect("a runtime").block_on(f)
+}
+
+/// Runs `f` on a thread of its own, outside any runtime, and waits for it: a paused-clock test's synchronous
+/// call into the store (PostgreSQL's client runs a runtime of its own, which may not start inside another;
+/// the service's own async callers use `spawn_blocking` for the same reason). The clock stays still meanwhile.
+pub fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join()).unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// The `[storage]` keys of a config whose store is the school `settings` names.
+pub fn storage_keys(settings: &PgSettings) -> String {
+    format!("backend = \"postgres\"\nurl = {:?}\nschool = {:?}", settings.url, settings.school)
 }
 
 /// A fresh database of the tests' cluster, migrated, as its owner, for `school`.

@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
+use vigil::audit::Trail;
 use vigil::config::Config;
 use vigil::domain::calendar::{DuePolicy, WorkingCalendar};
 use vigil::domain::levels::LevelPolicy;
@@ -53,6 +54,7 @@ pub struct Svc {
     /// sled's own handle, for a test that reads sled's API (`None` on PostgreSQL).
     sled: Option<Store>,
     cases: Arc<dyn CaseStore>,
+    trail: Arc<dyn Trail>,
 }
 
 impl Svc {
@@ -63,15 +65,27 @@ impl Svc {
     /// A service over `store` judging by `policy` (a team, escalation and trend settings).
     pub fn with_policy(store: Store, policy: vigil::service::Policy, viewer: Viewer) -> Svc {
         let service = CaseService::new(store.clone(), policy);
-        Svc { session: Session::new(service, viewer), cases: Arc::new(store.clone()), sled: Some(store) }
+        let (cases, trail) = (Arc::new(store.clone()), Arc::new(store.clone()));
+        Svc { session: Session::new(service, viewer), cases, trail, sled: Some(store) }
     }
 
     /// A service over a fresh, empty store of `backend` (sled's in `dir`), judging by `policy`.
     pub fn on(backend: Backend, dir: &Path, policy: vigil::service::Policy, viewer: Viewer) -> Svc {
         let opened = backend.open(dir);
-        let service = CaseService::with_store(opened.store.clone(), opened.trail.clone(), policy);
         let sled = (backend == Backend::Sled).then(|| opened.sled().clone());
-        Svc { session: Session::new(service, viewer), cases: opened.store, sled }
+        Svc::over(opened.store, opened.trail, sled, policy, viewer)
+    }
+
+    /// A service over `store` and its `trail` (and sled's own handle, when the store is sled's).
+    pub fn over(
+        store: Arc<dyn CaseStore>,
+        trail: Arc<dyn Trail>,
+        sled: Option<Store>,
+        policy: vigil::service::Policy,
+        viewer: Viewer,
+    ) -> Svc {
+        let service = CaseService::with_store(store.clone(), trail.clone(), policy);
+        Svc { session: Session::new(service, viewer), cases: store, trail, sled }
     }
 
     /// Another viewer's session with the same service.
@@ -80,6 +94,7 @@ impl Svc {
             session: Session::new(self.session.local().expect("in this process").clone(), viewer),
             sled: self.sled.clone(),
             cases: self.cases.clone(),
+            trail: self.trail.clone(),
         }
     }
 
@@ -92,6 +107,11 @@ impl Svc {
     pub fn cases(&self) -> &dyn CaseStore {
         &*self.cases
     }
+
+    /// The store's audit trail, as every backend keeps it.
+    pub fn trail(&self) -> &dyn Trail {
+        &*self.trail
+    }
 }
 
 impl std::ops::Deref for Svc {
@@ -99,6 +119,15 @@ impl std::ops::Deref for Svc {
     fn deref(&self) -> &Session {
         &self.session
     }
+}
+
+/// The queue index's entry for `key` is the fold of the case's event log, through the trait (on either
+/// backend); the index keeps the case without its done items (the queue shows none of them).
+pub fn assert_index_is_the_fold_of_the_log(s: &Svc, key: &vigil::domain::AlertKey) {
+    let entry = s.cases().index_entry(key).expect("index").expect("an entry");
+    let events = s.cases().events(key).expect("events");
+    let folded = vigil::domain::Case::fold(key.clone(), &events).expect("a case");
+    assert_eq!(entry.case, vigil::domain::Case { done: Default::default(), ..folded }, "{key}");
 }
 
 /// Ticks every item a case still needs before it may close, with a plausible value for each kind.
@@ -126,9 +155,27 @@ pub fn tick_all_required_at(s: &Session, key: &vigil::domain::AlertKey, now: Dat
 /// A service over a fresh store in `dir`, with the whole demo data set ingested through the real path.
 pub fn fixture_service(dir: &Path, viewer: Viewer) -> Svc {
     let service = empty_service(dir, viewer);
+    ingest_demo(&service);
+    service
+}
+
+/// [`fixture_service`] on `backend` (sled's store in `dir`; on PostgreSQL a fresh database).
+pub fn fixture_service_on(backend: Backend, dir: &Path, viewer: Viewer) -> Svc {
+    let service = Svc::on(backend, dir, default_policy(), viewer);
+    ingest_demo(&service);
+    service
+}
+
+/// Ingests the whole demo data set through the real path.
+pub fn ingest_demo(service: &Session) {
     let page = parse_page(demo_page_body().as_bytes()).expect("page parses");
     service.ingest(&page, fixed_now()).expect("ingest");
-    service
+}
+
+/// The default config's calendar, due times and levels.
+pub fn default_policy() -> vigil::service::Policy {
+    let config = Config::default();
+    vigil::service::Policy::with(config.calendar(), config.due, config.levels.clone())
 }
 
 /// A service over a fresh, empty store in `dir`, with the default config.
@@ -151,8 +198,16 @@ pub struct Harness {
 impl Harness {
     /// The queue as the TUI's first frame has it.
     pub fn new() -> Harness {
+        Harness::on(Backend::Sled)
+    }
+
+    /// [`Harness::new`] over a store of `backend`.
+    pub fn on(backend: Backend) -> Harness {
         let tmp = tempfile::tempdir().expect("tmp");
-        let service = fixture_service(&tmp.path().join("data"), dsl());
+        let service = match backend {
+            Backend::Sled => fixture_service(&tmp.path().join("data"), dsl()),
+            Backend::Postgres => fixture_service_on(backend, &tmp.path().join("data"), dsl()),
+        };
         let state = vigil::tui::screen_state(&service.session, vigil::app::keymap::Keymap::embedded(), fixed_now());
         let link = vigil::tui::Link::new(service.session.clone());
         let mut h = Harness { _tmp: tmp, service, link, state, retry: tokio::sync::Notify::new() };

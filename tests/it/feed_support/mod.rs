@@ -74,6 +74,14 @@ pub fn service(dir: &std::path::Path) -> crate::common::Svc {
     crate::common::Svc::new(store, config.calendar(), config.due, config.levels.clone(), dsl())
 }
 
+/// [`service`] on a store of `backend` (sled's in `dir`; on PostgreSQL a fresh database).
+pub fn service_on(backend: crate::backend_support::Backend, dir: &std::path::Path) -> crate::common::Svc {
+    match backend {
+        crate::backend_support::Backend::Sled => service(dir),
+        _ => crate::common::Svc::on(backend, dir, crate::common::default_policy(), dsl()),
+    }
+}
+
 pub fn timeouts(secs: u64) -> FeedTimeouts {
     FeedTimeouts {
         connect: Duration::from_secs(secs),
