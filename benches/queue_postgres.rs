@@ -45,6 +45,11 @@ use vigil::feed::protocol::parse_page;
 use vigil::ui::{Theme, render};
 
 const SCHOOL: &str = "school-0";
+/// Working time all day, every day, for the service the TUI starts against: the fixture's unopened cases are
+/// then a backlog it escalates while the clients start, whatever the hour the bench runs (a start's worst
+/// case; at night, with the college's hours, it escalated nothing).
+const BACKLOG_CALENDAR: &str = "\n[calendar]\nopen = \"00:00\"\nclose = \"23:59\"\n\
+    working_days = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]\n";
 const STARTS: usize = 5;
 const DECISIONS: usize = 200;
 
@@ -277,7 +282,7 @@ fn through_serve(cluster: &pg::Cluster, database: &str) -> Option<Served> {
         &config,
         format!(
             "[roles]\ndsl = [\"{user}\"]\n\n[service]\ngroup = \"\"\n\n[storage]\nbackend = \"postgres\"\n\
-             url = \"{}\"\nschool = \"{SCHOOL}\"\nkey_file = \"{}\"\n",
+             url = \"{}\"\nschool = \"{SCHOOL}\"\nkey_file = \"{}\"\n{BACKLOG_CALENDAR}",
             cluster.url(database, "postgres"),
             key.display()
         ),
