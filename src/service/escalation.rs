@@ -37,8 +37,6 @@ pub struct Escalation {
 pub struct Sweep {
     pub escalated: Vec<Escalation>,
     pub next: Option<DateTime<Utc>>,
-    /// Escalations were due that this sweep left for the next (a backlog, or a queue being read).
-    pub cut_short: bool,
 }
 
 /// A queue read under way, counted while it lives ([`CaseService::reading_queue`]).
@@ -89,7 +87,6 @@ impl CaseService {
                 // at once held the store for a minute and flooded every client with its changes. A queue
                 // being read (a reviewer starting vigil) ends the sweep here too: their first frame comes
                 // before the backlog's rest.
-                sweep.cut_short = true;
                 Some(now)
             } else if at <= now {
                 written += 1;

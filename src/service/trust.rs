@@ -95,11 +95,10 @@ impl Trust {
     ) -> Result<Vec<T>> {
         let mut all = Vec::new();
         for reply in self.ask_all(request, at)? {
-            let kind = format!("{request:?}").chars().take(40).collect::<String>();
-            all.extend(
-                pick(reply)
-                    .ok_or_else(|| ServiceError::Unexpected(format!("a school answered {kind} with another kind")))?,
-            );
+            all.extend(pick(reply).ok_or_else(|| {
+                let kind: String = format!("{request:?}").chars().take(40).collect();
+                ServiceError::Unexpected(format!("a school answered {kind} with another kind"))
+            })?);
         }
         Ok(all)
     }
@@ -113,26 +112,26 @@ impl Trust {
                 rows.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
                 Ok(Reply::Rows(rows))
             }
-            R::Row { case } => self.ask_school(&case.clone(), |case| R::Row { case }, at),
-            R::Open { case } => self.ask_school(&case.clone(), |case| R::Open { case }, at),
-            R::MarkViewed { case } => self.ask_school(&case.clone(), |case| R::MarkViewed { case }, at),
-            R::Detail { case } => self.ask_school(&case.clone(), |case| R::Detail { case }, at),
-            R::Checklist { case } => self.ask_school(&case.clone(), |case| R::Checklist { case }, at),
-            R::Records { case } => self.ask_school(&case.clone(), |case| R::Records { case }, at),
-            R::RawMail { case } => self.ask_school(&case.clone(), |case| R::RawMail { case }, at),
+            R::Row { case } => self.ask_school(&case, |case| R::Row { case }, at),
+            R::Open { case } => self.ask_school(&case, |case| R::Open { case }, at),
+            R::MarkViewed { case } => self.ask_school(&case, |case| R::MarkViewed { case }, at),
+            R::Detail { case } => self.ask_school(&case, |case| R::Detail { case }, at),
+            R::Checklist { case } => self.ask_school(&case, |case| R::Checklist { case }, at),
+            R::Records { case } => self.ask_school(&case, |case| R::Records { case }, at),
+            R::RawMail { case } => self.ask_school(&case, |case| R::RawMail { case }, at),
             R::History { of: HistoryOf::Case(case) } => {
-                self.ask_school(&case.clone(), |case| R::History { of: HistoryOf::Case(case) }, at)
+                self.ask_school(&case, |case| R::History { of: HistoryOf::Case(case) }, at)
             }
             R::History { of: HistoryOf::Subject { .. } } => Err(one_school_only("a student's history by their id")),
             R::Act { case, command, seen, token } => {
-                self.ask_school(&case.clone(), |case| R::Act { case, command, seen, token }, at)
+                self.ask_school(&case, |case| R::Act { case, command, seen, token }, at)
             }
-            R::Screenshot { case, index } => self.ask_school(&case.clone(), |case| R::Screenshot { case, index }, at),
+            R::Screenshot { case, index } => self.ask_school(&case, |case| R::Screenshot { case, index }, at),
             R::CacheScreenshot { case, index, bytes } => {
-                self.ask_school(&case.clone(), |case| R::CacheScreenshot { case, index, bytes }, at)
+                self.ask_school(&case, |case| R::CacheScreenshot { case, index, bytes }, at)
             }
             R::Audit { case: Some(case), what } => {
-                self.ask_school(&case.clone(), |case| R::Audit { case: Some(case), what }, at)
+                self.ask_school(&case, |case| R::Audit { case: Some(case), what }, at)
             }
             R::Audit { case: None, .. } => self.ask_all(&request, at).map(|_| Reply::Done),
             R::Find { spec } => self.find(&spec, at),
@@ -365,36 +364,6 @@ impl GatheredEvents for TrustEvents {
         Box::pin(self.any_changed())
     }
 
-    fn read(&mut self, now: DateTime<Utc>) -> Result<Vec<Event>> {
-        TrustEvents::read(self, now)
-    }
-
-    fn position(&self) -> u64 {
-        self.schools.iter().filter_map(|(_, e)| e.as_ref()).map(Events::position).sum()
-    }
-}
-
-impl TrustEvents {
-    /// Waits until any school has something to read; `false` once no school ever will.
-    async fn any_changed(&mut self) -> bool {
-        loop {
-            let waiting: Vec<_> = self
-                .schools
-                .iter_mut()
-                .enumerate()
-                .filter_map(|(i, (_, e))| e.as_mut().map(|e| Box::pin(async move { (i, e.changed().await) })))
-                .collect();
-            if waiting.is_empty() {
-                return false;
-            }
-            let ((i, more), _, _) = futures_util::future::select_all(waiting).await;
-            if more {
-                return true;
-            }
-            self.schools[i].1 = None;
-        }
-    }
-
     /// Every school's events since the last read. Each keeps its school's number: a number is compared only
     /// with what the same school said (a case's detail is as of its own school's changes).
     fn read(&mut self, now: DateTime<Utc>) -> Result<Vec<Event>> {
@@ -423,5 +392,31 @@ impl TrustEvents {
             }
         }
         Ok(all)
+    }
+
+    fn position(&self) -> u64 {
+        self.schools.iter().filter_map(|(_, e)| e.as_ref()).map(Events::position).sum()
+    }
+}
+
+impl TrustEvents {
+    /// Waits until any school has something to read; `false` once no school ever will.
+    async fn any_changed(&mut self) -> bool {
+        loop {
+            let waiting: Vec<_> = self
+                .schools
+                .iter_mut()
+                .enumerate()
+                .filter_map(|(i, (_, e))| e.as_mut().map(|e| Box::pin(async move { (i, e.changed().await) })))
+                .collect();
+            if waiting.is_empty() {
+                return false;
+            }
+            let ((i, more), _, _) = futures_util::future::select_all(waiting).await;
+            if more {
+                return true;
+            }
+            self.schools[i].1 = None;
+        }
     }
 }

@@ -247,16 +247,25 @@ fn the_trust_lead_reads_a_schools_student_cases_and_decides_nothing() {
     assert!(dsl.team().expect("team").iter().all(|m| m.user != "tlead"), "nor offered in a picker");
 }
 
-/// Two schools whose feeds number their alerts alike: `smoothwall-monitor:A-1` is a case in each.
-fn two_schools_alike(key_file: &std::path::Path) -> (PgSettings, PgSettings) {
+/// Two schools whose feeds number their alerts alike (`smoothwall-monitor:A-1` is a case in each), with the
+/// temp dir that holds the store key they share.
+struct Alike {
+    dir: tempfile::TempDir,
+    north: PgSettings,
+    south: PgSettings,
+    key: StoreKey,
+}
+
+fn two_schools_alike() -> Alike {
+    let dir = tempfile::tempdir().expect("tmp");
+    let key = StoreKey::file(dir.path().join("store.key"));
     let north = fresh_school("north");
     let south = PgSettings { school: "south".into(), ..north.clone() };
     for settings in [&north, &south] {
-        let service = CaseService::open_postgres(settings, &StoreKey::file(key_file.to_path_buf()), Policy::default())
-            .expect("the school's service");
+        let service = CaseService::open_postgres(settings, &key, Policy::default()).expect("the school's service");
         Session::new(service, school_dsl()).ingest(&school_page("A"), fixed_now()).expect("stored");
     }
-    (north, south)
+    Alike { dir, north, south, key }
 }
 
 /// The trust's lead's view of both schools at once, as `vigil` on the trust's config opens it.
@@ -276,9 +285,7 @@ fn trust_view(north: &PgSettings, south: &PgSettings, key: &StoreKey) -> Session
 
 #[test]
 fn the_trust_view_is_one_queue_of_every_school_each_key_naming_its_school_and_each_read_going_to_it() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let (north, south) = two_schools_alike(&dir.path().join("store.key"));
-    let key = StoreKey::file(dir.path().join("store.key"));
+    let Alike { dir: _dir, north, south, key } = two_schools_alike();
     let view = trust_view(&north, &south, &key);
     assert_eq!(view.schools(), ["north", "south"]);
 
@@ -333,9 +340,7 @@ fn the_trust_view_is_one_queue_of_every_school_each_key_naming_its_school_and_ea
 
 #[test]
 fn a_decision_in_one_school_reaches_the_trust_view_named_for_its_school() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let (north, south) = two_schools_alike(&dir.path().join("store.key"));
-    let key = StoreKey::file(dir.path().join("store.key"));
+    let Alike { dir: _dir, north, south, key } = two_schools_alike();
     let view = trust_view(&north, &south, &key);
     let mut events = view.subscribe();
 
@@ -378,9 +383,8 @@ fn the_trust_view_on_screen_has_a_school_column_a_school_filter_and_no_decision_
     use vigil::app::keymap::{Command, KeyMode, Keymap};
     use vigil::app::{Action, Effect};
 
-    let dir = tempfile::tempdir().expect("tmp");
-    let (north, south) = two_schools_alike(&dir.path().join("store.key"));
-    let view = trust_view(&north, &south, &StoreKey::file(dir.path().join("store.key")));
+    let Alike { dir: _dir, north, south, key } = two_schools_alike();
+    let view = trust_view(&north, &south, &key);
     let mut state = vigil::tui::screen_state(&view, Keymap::embedded(), fixed_now());
     let mut link = vigil::tui::Link::new(view);
     let retry = tokio::sync::Notify::new();
@@ -424,8 +428,7 @@ fn the_trust_view_in_a_real_terminal_shows_both_schools_filters_one_and_opens_a_
         assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI must have tmux (.ci/run installs it)");
         return;
     }
-    let dir = tempfile::tempdir().expect("tmp");
-    let (north, south) = two_schools_alike(&dir.path().join("store.key"));
+    let Alike { dir, north, south, key } = two_schools_alike();
     let config = trust_config(dir.path(), "trust_lead", &north, "");
     let data = dir.path().join("data");
     let cmd = format!(
@@ -455,7 +458,6 @@ fn the_trust_view_in_a_real_terminal_shows_both_schools_filters_one_and_opens_a_
 
     // North's trail records the trust's lead's read of its A-1; south's A-1 was not read.
     let user = vigil::identity::os_user().expect("an OS user");
-    let key = StoreKey::file(dir.path().join("store.key"));
     let reads = |settings: &PgSettings| {
         let service = CaseService::open_postgres(settings, &key, Policy::default()).expect("open");
         let records = Session::new(service, school_dsl()).audit_records(Some("smoothwall-monitor:A-1")).expect("trail");
@@ -467,9 +469,7 @@ fn the_trust_view_in_a_real_terminal_shows_both_schools_filters_one_and_opens_a_
 
 #[test]
 fn every_key_a_school_answers_with_names_the_school_in_the_trust_view_and_the_dashboard_counts_each_case_once() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let (north, south) = two_schools_alike(&dir.path().join("store.key"));
-    let key = StoreKey::file(dir.path().join("store.key"));
+    let Alike { dir: _dir, north, south, key } = two_schools_alike();
     let school_session = |settings: &PgSettings| {
         let mut config = vigil::config::Config::default();
         config.roles.dsl = vec!["north-dsl".into()];
